@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Device enumeration (libdaxctl, libndctl) and opening by name. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <daxctl/libdaxctl.h>
+#include <ndctl/libndctl.h>
+
+#include "private.h"
+
+/* A pmem region's namespace: libndctl knows which daxctl region it feeds. */
+static void dev_fill_namespace(struct daxalloc_ctx *ctx, struct daxalloc_dev *d)
+{
+	struct ndctl_bus *bus;
+	struct ndctl_region *region;
+	struct ndctl_dax *dax;
+
+	if (!ctx->ndctl)
+		return;
+	ndctl_bus_foreach(ctx->ndctl, bus) {
+		ndctl_region_foreach(bus, region) {
+			ndctl_dax_foreach(region, dax) {
+				struct daxctl_region *dr;
+				struct ndctl_namespace *ns;
+
+				if (!ndctl_dax_is_enabled(dax))
+					continue;
+				dr = ndctl_dax_get_daxctl_region(dax);
+				if (!dr || daxctl_region_get_id(dr) != d->region_id)
+					continue;
+				ns = ndctl_dax_get_namespace(dax);
+				if (!ns)
+					continue;
+				snprintf(d->ns_name, sizeof(d->ns_name), "%s",
+					 ndctl_namespace_get_devname(ns));
+				d->has_ns = true;
+				d->memmap_in_ram = ndctl_dax_get_location(dax) !=
+						   NDCTL_PFN_LOC_PMEM;
+				d->region_kind = DAXALLOC_REGION_STATIC;
+				return;
+			}
+		}
+	}
+}
+
+static struct daxalloc_dev *dev_from_daxctl(struct daxalloc_ctx *ctx,
+					    struct daxctl_dev *dd)
+{
+	struct daxalloc_dev *d = calloc(1, sizeof(*d));
+	unsigned long long res;
+
+	if (!d)
+		return NULL;
+	d->ctx = ctx;
+	d->fd = -1;
+	d->type = DAXALLOC_DEV_DEVDAX;
+	snprintf(d->name, sizeof(d->name), "%s", daxctl_dev_get_devname(dd));
+	snprintf(d->path, sizeof(d->path), "/dev/%s", d->name);
+	d->size = daxctl_dev_get_size(dd);
+	d->align = daxctl_dev_get_align(dd);
+	res = daxctl_dev_get_resource(dd);
+	/* libdaxctl reports 0 or ULLONG_MAX when the kernel hides it. */
+	d->resource = res == 0 || res == ULLONG_MAX ? UINT64_MAX : res;
+	d->target_node = daxctl_dev_get_target_node(dd);
+	d->region_id = daxctl_region_get_id(daxctl_dev_get_region(dd));
+	d->enabled = daxctl_dev_is_enabled(dd);
+	d->memmap_in_ram = true;
+	if (sysfs_dax_numa_node(d->name, &d->numa_node) < 0)
+		d->numa_node = -1;
+	if (sysfs_dax_region_kind(d->name, &d->region_kind) < 0)
+		d->region_kind = DAXALLOC_REGION_UNKNOWN;
+	if (d->region_kind != DAXALLOC_REGION_DYNAMIC)
+		dev_fill_namespace(ctx, d);
+	return d;
+}
+
+int dev_scan(struct daxalloc_ctx *ctx)
+{
+	struct daxalloc_dev **tail = &ctx->devs;
+	struct daxctl_region *region;
+	struct daxctl_dev *dd;
+
+	if (ctx->scanned)
+		return 0;
+	ctx->scanned = true;
+	daxctl_region_foreach(ctx->daxctl, region) {
+		daxctl_dev_foreach(region, dd) {
+			struct daxalloc_dev *d;
+
+			/* Size-0 devices are the seeds of dynamic regions. */
+			if (daxctl_dev_get_size(dd) == 0)
+				continue;
+			d = dev_from_daxctl(ctx, dd);
+			if (!d)
+				return daxalloc_err(ENOMEM, "out of memory listing devices");
+			*tail = d;
+			tail = &d->next;
+		}
+	}
+	return 0;
+}
+
+DAXALLOC_EXPORT struct daxalloc_dev *daxalloc_dev_get_first(struct daxalloc_ctx *ctx)
+{
+	if (!ctx || dev_scan(ctx) < 0)
+		return NULL;
+	return ctx->devs;
+}
+
+DAXALLOC_EXPORT struct daxalloc_dev *daxalloc_dev_get_next(struct daxalloc_dev *dev)
+{
+	return dev && !dev->opened ? dev->next : NULL;
+}
+
+/* "dax<region>.<id>" and nothing else: names are also path components. */
+static bool valid_devdax_name(const char *s)
+{
+	const char *p = s;
+
+	if (strncmp(p, "dax", 3) != 0)
+		return false;
+	p += 3;
+	if (!isdigit((unsigned char)*p))
+		return false;
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (*p++ != '.' || !isdigit((unsigned char)*p))
+		return false;
+	while (isdigit((unsigned char)*p))
+		p++;
+	return *p == '\0' && (size_t)(p - s) < 32;
+}
+
+static struct daxalloc_dev *find_listed(struct daxalloc_ctx *ctx, const char *name)
+{
+	struct daxalloc_dev *d;
+
+	for (d = ctx->devs; d; d = d->next)
+		if (strcmp(d->name, name) == 0)
+			return d;
+	return NULL;
+}
+
+static int explain_not_devdax(const char *name)
+{
+	struct stat st;
+
+	if (stat(name, &st) < 0)
+		return daxalloc_err(errno == ENOENT ? ENODEV : errno,
+				    "%s: %s; expected a device-dax name (dax0.0), its /dev path, or hugetlb:2M|1G",
+				    name, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return daxalloc_err(ENODEV, "%s: is a directory, not a device-dax device", name);
+	if (S_ISREG(st.st_mode))
+		return daxalloc_err(ENODEV, "%s: is a regular file, not a device-dax device", name);
+	return daxalloc_err(ENODEV, "%s: is not a device-dax device (no entry in /sys/bus/dax)", name);
+}
+
+static int open_devdax(struct daxalloc_ctx *ctx, const char *arg, struct daxalloc_dev *out)
+{
+	const char *name = arg;
+	struct daxalloc_dev *d;
+	struct stat st;
+	int fd;
+
+	if (strncmp(name, "/dev/", 5) == 0)
+		name += 5;
+	if (!valid_devdax_name(name)) {
+		if (arg[0] == '/' || strchr(arg, '/'))
+			return explain_not_devdax(arg);
+		return daxalloc_err(EINVAL,
+				    "'%s': not a device name; expected daxN.M, /dev/daxN.M or hugetlb:2M|1G",
+				    arg);
+	}
+	d = find_listed(ctx, name);
+	if (!d)
+		return daxalloc_err(ENODEV, "%s: no such device-dax device (see daxalloc-ctl list)", name);
+	if (!d->enabled)
+		return daxalloc_err(ENXIO,
+				    "%s: device is disabled (no driver bound); enable it with 'daxctl enable-device %s'",
+				    name, name);
+	*out = *d;
+	out->next = NULL;
+	fd = open(out->path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == EACCES || e == EPERM)
+			return daxalloc_err(e,
+					    "%s: permission denied opening %s read-write (needs root or a udev rule granting access)",
+					    name, out->path);
+		return daxalloc_err(e, "%s: cannot open %s: %s", name, out->path, strerror(e));
+	}
+	/* The node must be the character device sysfs describes, not a stand-in file. */
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode)) {
+		close(fd);
+		return daxalloc_err(ENODEV, "%s: %s is not a character device", name, out->path);
+	}
+	out->fd = fd;
+	return 0;
+}
+
+static int open_default(struct daxalloc_ctx *ctx, struct daxalloc_dev *out)
+{
+	const char *env = getenv("DAXALLOC_DEVICE");
+	struct daxalloc_dev *d;
+	char first[512];
+	int rc;
+
+	if (env && *env) {
+		if (strncmp(env, "hugetlb:", 8) == 0)
+			return hugetlb_open(ctx, env, out);
+		return open_devdax(ctx, env, out);
+	}
+	for (d = ctx->devs; d; d = d->next)
+		if (d->enabled)
+			return open_devdax(ctx, d->name, out);
+	info(ctx, "no enabled device-dax device; using the hugetlb stand-in");
+	rc = hugetlb_open(ctx, "hugetlb:1G", out);
+	if (rc == 0)
+		return 0;
+	snprintf(first, sizeof(first), "%s", daxalloc_errmsg());
+	rc = hugetlb_open(ctx, "hugetlb:2M", out);
+	if (rc < 0)
+		return daxalloc_err(-rc, "no device-dax device, and no stand-in: %s; %s", first,
+				    daxalloc_errmsg());
+	return 0;
+}
+
+DAXALLOC_EXPORT int daxalloc_dev_open(struct daxalloc_ctx *ctx, const char *name,
+				      struct daxalloc_dev **out)
+{
+	struct daxalloc_dev *d;
+	int rc;
+
+	if (!out)
+		return daxalloc_err(EINVAL, "daxalloc_dev_open: NULL out-pointer");
+	*out = NULL;
+	if (!ctx)
+		return daxalloc_err(EINVAL, "daxalloc_dev_open: NULL context");
+	if (name && !*name)
+		return daxalloc_err(EINVAL, "empty device name");
+	rc = dev_scan(ctx);
+	if (rc < 0)
+		return rc;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return daxalloc_err(ENOMEM, "out of memory");
+	d->fd = -1;
+	if (!name)
+		rc = open_default(ctx, d);
+	else if (strncmp(name, "hugetlb:", 8) == 0)
+		rc = hugetlb_open(ctx, name, d);
+	else
+		rc = open_devdax(ctx, name, d);
+	if (rc < 0) {
+		free(d);
+		return rc;
+	}
+	d->ctx = ctx;
+	d->opened = true;
+	d->refs = 1;
+	dbg(ctx, "opened %s (size %llu, align %llu)", d->name,
+	    (unsigned long long)d->size, (unsigned long long)d->align);
+	*out = d;
+	return 0;
+}
+
+struct daxalloc_dev *dev_get(struct daxalloc_dev *dev)
+{
+	dev->refs++;
+	return dev;
+}
+
+void dev_put(struct daxalloc_dev *dev)
+{
+	if (--dev->refs > 0)
+		return;
+	if (dev->fd >= 0)
+		close(dev->fd);
+	if (dev->type == DAXALLOC_DEV_HUGETLB)
+		hugetlb_release(dev);
+	free(dev);
+}
+
+DAXALLOC_EXPORT void daxalloc_dev_close(struct daxalloc_dev **pdev)
+{
+	if (!pdev || !*pdev)
+		return;
+	/* Enumerated devices belong to the context. */
+	if ((*pdev)->opened)
+		dev_put(*pdev);
+	*pdev = NULL;
+}
+
+DAXALLOC_EXPORT const char *daxalloc_dev_get_name(struct daxalloc_dev *dev)
+{
+	return dev ? dev->name : NULL;
+}
+
+DAXALLOC_EXPORT const char *daxalloc_dev_get_path(struct daxalloc_dev *dev)
+{
+	return dev && dev->type == DAXALLOC_DEV_DEVDAX ? dev->path : NULL;
+}
+
+DAXALLOC_EXPORT enum daxalloc_dev_type daxalloc_dev_get_type(struct daxalloc_dev *dev)
+{
+	return dev ? dev->type : 0;
+}
+
+DAXALLOC_EXPORT bool daxalloc_dev_is_standin(struct daxalloc_dev *dev)
+{
+	return dev && dev->type == DAXALLOC_DEV_HUGETLB;
+}
+
+DAXALLOC_EXPORT uint64_t daxalloc_dev_get_size(struct daxalloc_dev *dev)
+{
+	return dev ? dev->size : 0;
+}
+
+DAXALLOC_EXPORT uint64_t daxalloc_dev_get_align(struct daxalloc_dev *dev)
+{
+	return dev ? dev->align : 0;
+}
+
+DAXALLOC_EXPORT int daxalloc_dev_get_numa_node(struct daxalloc_dev *dev)
+{
+	return dev ? dev->numa_node : -1;
+}
+
+DAXALLOC_EXPORT int daxalloc_dev_get_target_node(struct daxalloc_dev *dev)
+{
+	return dev ? dev->target_node : -1;
+}
+
+DAXALLOC_EXPORT int daxalloc_dev_get_region_id(struct daxalloc_dev *dev)
+{
+	return dev ? dev->region_id : -1;
+}
+
+DAXALLOC_EXPORT enum daxalloc_region_kind daxalloc_dev_get_region_kind(struct daxalloc_dev *dev)
+{
+	return dev ? dev->region_kind : DAXALLOC_REGION_UNKNOWN;
+}
+
+DAXALLOC_EXPORT uint64_t daxalloc_dev_get_resource(struct daxalloc_dev *dev)
+{
+	return dev ? dev->resource : UINT64_MAX;
+}
+
+DAXALLOC_EXPORT bool daxalloc_dev_is_enabled(struct daxalloc_dev *dev)
+{
+	return dev && dev->enabled;
+}
+
+DAXALLOC_EXPORT const char *daxalloc_dev_get_namespace(struct daxalloc_dev *dev)
+{
+	return dev && dev->has_ns ? dev->ns_name : NULL;
+}
+
+DAXALLOC_EXPORT bool daxalloc_dev_memmap_in_ram(struct daxalloc_dev *dev)
+{
+	return dev && dev->memmap_in_ram;
+}
+
+DAXALLOC_EXPORT const char *daxalloc_region_kind_name(enum daxalloc_region_kind kind)
+{
+	switch (kind) {
+	case DAXALLOC_REGION_STATIC:
+		return "static";
+	case DAXALLOC_REGION_DYNAMIC:
+		return "dynamic";
+	case DAXALLOC_REGION_NONE:
+		return "none";
+	default:
+		return "unknown";
+	}
+}

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Aligned MAP_SHARED mappings.  The kernel refuses unaligned devdax
+ * mappings with a bare EINVAL; we check every rule first and say which
+ * one was broken.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "private.h"
+
+#ifndef MAP_SYNC
+#define MAP_SYNC 0x80000
+#endif
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE 0x03
+#endif
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+#define MAP_KNOWN_FLAGS (DAXALLOC_MAP_SYNC | DAXALLOC_MAP_POPULATE | DAXALLOC_MAP_READONLY)
+
+struct daxalloc_map {
+	struct daxalloc_dev *dev;
+	void *addr;
+	uint64_t offset;
+	uint64_t length;
+};
+
+static int check_request(struct daxalloc_dev *dev, uint64_t offset, uint64_t length,
+			 void *addr, unsigned int flags)
+{
+	char a[32];
+
+	if (!dev->opened || dev->fd < 0)
+		return daxalloc_err(EINVAL, "%s: not open; open it with daxalloc_dev_open()",
+				    dev->name);
+	if (flags & ~MAP_KNOWN_FLAGS)
+		return daxalloc_err(EINVAL, "%s: unknown map flags 0x%x", dev->name,
+				    flags & ~MAP_KNOWN_FLAGS);
+	daxalloc_size_format(dev->align, a, sizeof(a));
+	if (length == 0)
+		return daxalloc_err(EINVAL, "%s: length 0: a mapping needs at least one %s page",
+				    dev->name, a);
+	if (offset % dev->align)
+		return daxalloc_err(EINVAL,
+				    "%s: offset 0x%llx is not a multiple of the device alignment %s",
+				    dev->name, (unsigned long long)offset, a);
+	if (length % dev->align)
+		return daxalloc_err(EINVAL,
+				    "%s: length 0x%llx is not a multiple of the device alignment %s",
+				    dev->name, (unsigned long long)length, a);
+	if ((uintptr_t)addr % dev->align)
+		return daxalloc_err(EINVAL,
+				    "%s: address %p is not a multiple of the device alignment %s",
+				    dev->name, addr, a);
+	if (offset > dev->size || length > dev->size - offset)
+		return daxalloc_err(EINVAL,
+				    "%s: range [0x%llx, +0x%llx) lies outside the device (size 0x%llx)",
+				    dev->name, (unsigned long long)offset,
+				    (unsigned long long)length, (unsigned long long)dev->size);
+	if (length > SIZE_MAX / 2)
+		return daxalloc_err(EINVAL, "%s: length 0x%llx is too large for this address space",
+				    dev->name, (unsigned long long)length);
+	if ((flags & DAXALLOC_MAP_SYNC) && dev->type != DAXALLOC_DEV_DEVDAX)
+		return daxalloc_err(EOPNOTSUPP,
+				    "%s: MAP_SYNC needs a device-dax device; the stand-in is not persistent",
+				    dev->name);
+	return 0;
+}
+
+/* An address range aligned to @align, held by a PROT_NONE placeholder. */
+static void *reserve_aligned(uint64_t length, uint64_t align)
+{
+	size_t span = (size_t)(length + align);
+	uintptr_t base, start;
+	void *p;
+
+	p = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return MAP_FAILED;
+	base = (uintptr_t)p;
+	start = (base + align - 1) & ~(uintptr_t)(align - 1);
+	if (start > base)
+		munmap(p, start - base);
+	if (base + span > start + length)
+		munmap((void *)(start + length), base + span - (start + length));
+	return (void *)start;
+}
+
+DAXALLOC_EXPORT int daxalloc_map_new(struct daxalloc_dev *dev, uint64_t offset,
+				     uint64_t length, void *addr, unsigned int flags,
+				     struct daxalloc_map **out)
+{
+	struct daxalloc_map *m;
+	int prot = PROT_READ, mflags, rc;
+	void *want, *p;
+
+	if (!out)
+		return daxalloc_err(EINVAL, "daxalloc_map_new: NULL out-pointer");
+	*out = NULL;
+	if (!dev)
+		return daxalloc_err(EINVAL, "daxalloc_map_new: NULL device");
+	rc = check_request(dev, offset, length, addr, flags);
+	if (rc < 0)
+		return rc;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return daxalloc_err(ENOMEM, "out of memory");
+	if (!(flags & DAXALLOC_MAP_READONLY))
+		prot |= PROT_WRITE;
+	mflags = flags & DAXALLOC_MAP_SYNC ? MAP_SHARED_VALIDATE | MAP_SYNC : MAP_SHARED;
+	if (flags & DAXALLOC_MAP_POPULATE)
+		mflags |= MAP_POPULATE;
+	if (addr) {
+		want = addr;
+		mflags |= MAP_FIXED_NOREPLACE;
+	} else {
+		want = reserve_aligned(length, dev->align);
+		if (want == MAP_FAILED) {
+			rc = daxalloc_err(errno, "%s: no free %llu-byte address range: %s",
+					  dev->name, (unsigned long long)length, strerror(errno));
+			free(m);
+			return rc;
+		}
+		mflags |= MAP_FIXED;
+	}
+	p = mmap(want, (size_t)length, prot, mflags, dev->fd, (off_t)offset);
+	if (p == MAP_FAILED || p != want) {
+		int e = p == MAP_FAILED ? errno : EEXIST;
+
+		if (p != MAP_FAILED)
+			munmap(p, (size_t)length);
+		if (!addr)
+			munmap(want, (size_t)length);
+		if (e == EEXIST)
+			rc = daxalloc_err(e, "%s: address %p is already in use", dev->name, addr);
+		else if (e == ENOMEM && dev->type == DAXALLOC_DEV_HUGETLB)
+			rc = daxalloc_err(e, "%s: the kernel has too few free huge pages for %llu bytes",
+					  dev->name, (unsigned long long)length);
+		else
+			rc = daxalloc_err(e, "%s: mmap of [0x%llx, +0x%llx) failed: %s", dev->name,
+					  (unsigned long long)offset, (unsigned long long)length,
+					  strerror(e));
+		free(m);
+		return rc;
+	}
+	m->dev = dev_get(dev);
+	m->addr = p;
+	m->offset = offset;
+	m->length = length;
+	dbg(dev->ctx, "%s: mapped [0x%llx, +0x%llx) at %p", dev->name,
+	    (unsigned long long)offset, (unsigned long long)length, p);
+	*out = m;
+	return 0;
+}
+
+DAXALLOC_EXPORT void daxalloc_map_delete(struct daxalloc_map **pm)
+{
+	struct daxalloc_map *m;
+
+	if (!pm || !*pm)
+		return;
+	m = *pm;
+	munmap(m->addr, (size_t)m->length);
+	dev_put(m->dev);
+	free(m);
+	*pm = NULL;
+}
+
+DAXALLOC_EXPORT void *daxalloc_map_get_address(struct daxalloc_map *map)
+{
+	return map ? map->addr : NULL;
+}
+
+DAXALLOC_EXPORT uint64_t daxalloc_map_get_length(struct daxalloc_map *map)
+{
+	return map ? map->length : 0;
+}
+
+DAXALLOC_EXPORT uint64_t daxalloc_map_get_offset(struct daxalloc_map *map)
+{
+	return map ? map->offset : 0;
+}
+
+DAXALLOC_EXPORT struct daxalloc_dev *daxalloc_map_get_dev(struct daxalloc_map *map)
+{
+	return map ? map->dev : NULL;
+}
+
+DAXALLOC_EXPORT int64_t daxalloc_map_get_kernel_page_size(struct daxalloc_map *map)
+{
+	uint64_t sz;
+	int rc;
+
+	if (!map)
+		return daxalloc_err(EINVAL, "NULL map");
+	rc = procfs_smaps_kernel_page_size(map->addr, &sz);
+	if (rc < 0)
+		return daxalloc_err(-rc, "cannot read KernelPageSize of %p from smaps: %s",
+				    map->addr, strerror(-rc));
+	return (int64_t)sz;
+}

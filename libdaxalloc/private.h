@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Internal declarations shared by the files of libdaxalloc. */
+#ifndef DAXALLOC_PRIVATE_H
+#define DAXALLOC_PRIVATE_H
+
+#include <stdio.h>
+#include <syslog.h>
+
+#include "daxalloc.h"
+
+#define DAXALLOC_EXPORT __attribute__((visibility("default")))
+#define DAXALLOC_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+struct daxctl_ctx;
+struct ndctl_ctx;
+
+struct daxalloc_ctx {
+	int log_priority;
+	daxalloc_log_fn log_fn;
+	void *log_userdata;
+	struct daxctl_ctx *daxctl;
+	struct ndctl_ctx *ndctl;
+	bool scanned;
+	struct daxalloc_dev *devs;	/* enumerated devices, owned here */
+};
+
+struct daxalloc_dev {
+	struct daxalloc_ctx *ctx;
+	struct daxalloc_dev *next;	/* enumeration list */
+	int refs;			/* opened devices only */
+	bool opened;
+	int fd;
+	enum daxalloc_dev_type type;
+	enum daxalloc_region_kind region_kind;
+	char name[64];
+	char path[80];
+	char ns_name[64];
+	bool has_ns;
+	bool memmap_in_ram;
+	bool enabled;
+	uint64_t size;
+	uint64_t align;
+	uint64_t resource;
+	int numa_node;
+	int target_node;
+	int region_id;
+	/* hugetlb stand-in: pages this device added to the pool */
+	uint64_t hugetlb_added;
+};
+
+/* error.c: set the thread's message, return -errnum. */
+int daxalloc_err(int errnum, const char *fmt, ...) DAXALLOC_PRINTF(2, 3);
+void daxalloc_err_clear(void);
+
+/* log.c */
+void daxalloc_log(struct daxalloc_ctx *ctx, int prio, const char *fmt, ...)
+	DAXALLOC_PRINTF(3, 4);
+#define dbg(ctx, ...) daxalloc_log(ctx, LOG_DEBUG, __VA_ARGS__)
+#define info(ctx, ...) daxalloc_log(ctx, LOG_INFO, __VA_ARGS__)
+#define warn(ctx, ...) daxalloc_log(ctx, LOG_WARNING, __VA_ARGS__)
+int daxalloc_log_parse_priority(const char *str);
+
+/*
+ * sysfs.c: every direct read of /sys and /proc goes through here so that
+ * tests can point the library at a recorded tree ($DAXALLOC_SYSFS_ROOT,
+ * which replaces "/sys"; $DAXALLOC_PROCFS_ROOT replaces "/proc").
+ */
+const char *sysfs_root(void);
+int sysfs_read_str(const char *rel, char *buf, size_t len);
+int sysfs_read_u64(const char *rel, uint64_t *out);
+int sysfs_read_int(const char *rel, int *out);
+int sysfs_write_u64(const char *rel, uint64_t val);
+int sysfs_dax_region_kind(const char *devname, enum daxalloc_region_kind *kind);
+int sysfs_dax_numa_node(const char *devname, int *node);
+int sysfs_hugepages_read(uint64_t pagesize, const char *attr, uint64_t *out);
+int sysfs_hugepages_write(uint64_t pagesize, const char *attr, uint64_t val);
+int procfs_smaps_kernel_page_size(const void *addr, uint64_t *out);
+
+/* device.c */
+int dev_scan(struct daxalloc_ctx *ctx);
+struct daxalloc_dev *dev_get(struct daxalloc_dev *dev);
+void dev_put(struct daxalloc_dev *dev);
+
+/* hugetlb.c: the stand-in */
+int hugetlb_parse_name(const char *name, uint64_t *align, uint64_t *size);
+int hugetlb_open(struct daxalloc_ctx *ctx, const char *name,
+		 struct daxalloc_dev *dev);
+void hugetlb_release(struct daxalloc_dev *dev);
+
+#endif

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Every direct read of sysfs and procfs.  Kept in one file so that tests
+ * can redirect the roots to a recorded tree: $DAXALLOC_SYSFS_ROOT stands
+ * for /sys and $DAXALLOC_PROCFS_ROOT for /proc.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "private.h"
+
+const char *sysfs_root(void)
+{
+	const char *r = getenv("DAXALLOC_SYSFS_ROOT");
+
+	return r && *r ? r : "/sys";
+}
+
+static const char *procfs_root(void)
+{
+	const char *r = getenv("DAXALLOC_PROCFS_ROOT");
+
+	return r && *r ? r : "/proc";
+}
+
+static int build(char *path, size_t len, const char *root, const char *rel)
+{
+	int n = snprintf(path, len, "%s/%s", root, rel);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int sysfs_read_str(const char *rel, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd, rc;
+
+	rc = build(path, sizeof(path), sysfs_root(), rel);
+	if (rc)
+		return rc;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	rc = n < 0 ? -errno : 0;
+	close(fd);
+	if (rc)
+		return rc;
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return 0;
+}
+
+int sysfs_read_u64(const char *rel, uint64_t *out)
+{
+	char buf[64], *end;
+	unsigned long long v;
+	int rc = sysfs_read_str(rel, buf, sizeof(buf));
+
+	if (rc)
+		return rc;
+	errno = 0;
+	v = strtoull(buf, &end, 0);
+	if (errno || end == buf || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int sysfs_read_int(const char *rel, int *out)
+{
+	char buf[64], *end;
+	long v;
+	int rc = sysfs_read_str(rel, buf, sizeof(buf));
+
+	if (rc)
+		return rc;
+	errno = 0;
+	v = strtol(buf, &end, 0);
+	if (errno || end == buf || *end || v < INT_MIN || v > INT_MAX)
+		return -EINVAL;
+	*out = (int)v;
+	return 0;
+}
+
+int sysfs_write_u64(const char *rel, uint64_t val)
+{
+	char path[PATH_MAX], buf[32];
+	int fd, rc, n;
+
+	rc = build(path, sizeof(path), sysfs_root(), rel);
+	if (rc)
+		return rc;
+	/* O_TRUNC as a shell redirect does: needed for a recorded tree. */
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%" PRIu64, val);
+	rc = write(fd, buf, (size_t)n) == n ? 0 : -errno;
+	close(fd);
+	return rc;
+}
+
+/*
+ * The kernel hides a region's "create" attribute when the region is
+ * static (pmem namespaces), so its presence tells a dynamic region.
+ */
+int sysfs_dax_region_kind(const char *devname, enum daxalloc_region_kind *kind)
+{
+	char rel[PATH_MAX], dev[PATH_MAX], parent[PATH_MAX + 32];
+	char *slash;
+	int rc;
+
+	rc = build(rel, sizeof(rel), sysfs_root(), "bus/dax/devices");
+	if (rc)
+		return rc;
+	if (snprintf(dev, sizeof(dev), "%s/%s", rel, devname) >= (int)sizeof(dev))
+		return -ENAMETOOLONG;
+	if (!realpath(dev, rel))
+		return -errno;
+	slash = strrchr(rel, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash = '\0';
+	snprintf(parent, sizeof(parent), "%s/dax_region/create", rel);
+	if (access(parent, F_OK) == 0) {
+		*kind = DAXALLOC_REGION_DYNAMIC;
+		return 0;
+	}
+	snprintf(parent, sizeof(parent), "%s/dax_region/id", rel);
+	if (access(parent, F_OK) != 0)
+		return -ENOENT;
+	*kind = DAXALLOC_REGION_STATIC;
+	return 0;
+}
+
+int sysfs_dax_numa_node(const char *devname, int *node)
+{
+	char rel[128];
+
+	snprintf(rel, sizeof(rel), "bus/dax/devices/%s/numa_node", devname);
+	return sysfs_read_int(rel, node);
+}
+
+static void hugepages_rel(char *rel, size_t len, uint64_t pagesize, const char *attr)
+{
+	snprintf(rel, len, "kernel/mm/hugepages/hugepages-%" PRIu64 "kB/%s",
+		 pagesize >> 10, attr);
+}
+
+int sysfs_hugepages_read(uint64_t pagesize, const char *attr, uint64_t *out)
+{
+	char rel[128];
+
+	hugepages_rel(rel, sizeof(rel), pagesize, attr);
+	return sysfs_read_u64(rel, out);
+}
+
+int sysfs_hugepages_write(uint64_t pagesize, const char *attr, uint64_t val)
+{
+	char rel[128];
+
+	hugepages_rel(rel, sizeof(rel), pagesize, attr);
+	return sysfs_write_u64(rel, val);
+}
+
+/* KernelPageSize of the VMA that starts at @addr, in bytes. */
+int procfs_smaps_kernel_page_size(const void *addr, uint64_t *out)
+{
+	char path[PATH_MAX], line[512];
+	bool in_vma = false;
+	FILE *f;
+	int rc = -ENOENT;
+
+	rc = build(path, sizeof(path), procfs_root(), "self/smaps");
+	if (rc)
+		return rc;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	rc = -ENOENT;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, kb;
+
+		if (sscanf(line, "%llx-%llx ", &start, &end) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			in_vma = start == (uintptr_t)addr;
+			continue;
+		}
+		if (in_vma && sscanf(line, "KernelPageSize: %llu kB", &kb) == 1) {
+			*out = (uint64_t)kb << 10;
+			rc = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Count the real test cases of a meson run.
+
+A Criterion binary writes a JSON report per run (results/NAME.json, or
+NAME.PART.json for a meson test that runs several binaries, such as the
+devdax guest suite); its cases are counted one by one. A meson test with no
+report counts as one case. A meson test that failed while its reports show
+no failure (a crash, a hung guest, a harness error) counts one more failure.
+Prints one line per meson test and ends with 'N passed, N failed, N skipped'.
+"""
+import glob
+import json
+import os
+import sys
+
+
+def main():
+    build = sys.argv[1] if len(sys.argv) > 1 else "build"
+    results = os.path.join(build, "tests", "results")
+    log = os.path.join(build, "meson-logs", "testlog.json")
+    total = {"passed": 0, "failed": 0, "skipped": 0}
+    if not os.path.exists(log):
+        print(f"no test log at {log}: meson test did not run", file=sys.stderr)
+        print("0 passed, 1 failed, 0 skipped")
+        return 1
+    with open(log) as f:
+        runs = [json.loads(line) for line in f if line.strip()]
+    for run in runs:
+        name, result = run["name"], run["result"]
+        reports = sorted(glob.glob(os.path.join(results, name + ".json")) +
+                         glob.glob(os.path.join(results, name + ".*.json")))
+        p = fl = sk = 0
+        for rep in reports:
+            try:
+                with open(rep) as f:
+                    data = json.load(f)
+            except (OSError, ValueError) as e:
+                print(f"  {name}: unreadable report {os.path.basename(rep)}: {e}")
+                fl += 1
+                continue
+            p += data.get("passed", 0)
+            fl += data.get("failed", 0) + data.get("errored", 0)
+            sk += data.get("skipped", 0)
+        if not reports:
+            if result == "OK":
+                p = 1
+            elif result == "SKIP":
+                sk = 1
+            else:
+                fl = 1
+        elif result not in ("OK", "SKIP") and fl == 0:
+            fl = 1
+        total["passed"] += p
+        total["failed"] += fl
+        total["skipped"] += sk
+        print(f"  {name:<28} {result:<8} {p} passed, {fl} failed, {sk} skipped")
+    print(f"{total['passed']} passed, {total['failed']} failed, {total['skipped']} skipped")
+    return 1 if total["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Shared pieces of daxalloc-ctl: the subcommand table and output helpers. */
+#ifndef DAXALLOC_CTL_H
+#define DAXALLOC_CTL_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daxalloc.h"
+
+/* Exit statuses, documented in the man page and `daxalloc-ctl help`. */
+enum {
+	CTL_OK = 0,
+	CTL_FAILED = 1,	/* the operation failed; the message says why */
+	CTL_USAGE = 2,	/* bad command line */
+};
+
+struct ctl_cmd {
+	const char *name;
+	int (*fn)(struct daxalloc_ctx *ctx, int argc, char **argv);
+	const char *args;
+	const char *summary;
+};
+
+extern const char *ctl_prog;
+
+/* One line on stderr: "daxalloc-ctl: <what>"; returns @status. */
+int ctl_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A library failure: its message already names device, value and rule. */
+int ctl_lib_fail(int rc);
+int ctl_usage(const char *cmd);
+int ctl_parse_size(const char *opt, const char *arg, uint64_t *out);
+const char *ctl_size(uint64_t v, char *buf, size_t len);
+void ctl_json_print(struct json_object *obj);
+struct json_object *ctl_dev_json(struct daxalloc_dev *dev);
+
+int cmd_list(struct daxalloc_ctx *ctx, int argc, char **argv);
+int cmd_info(struct daxalloc_ctx *ctx, int argc, char **argv);
+int cmd_map(struct daxalloc_ctx *ctx, int argc, char **argv);
+
+#endif

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* daxalloc-ctl: the command line front end, one table of subcommands. */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+const char *ctl_prog = "daxalloc-ctl";
+
+static int cmd_help(struct daxalloc_ctx *ctx, int argc, char **argv);
+
+static const struct ctl_cmd commands[] = {
+	{ "list", cmd_list, "[--json]", "list the device-dax devices and the default device" },
+	{ "info", cmd_info, "[DEV] [--json]", "show one device (default device if DEV is omitted)" },
+	{ "map", cmd_map, "[DEV] [--size SIZE] [--offset OFF] [--populate] [--sync] [--json]",
+	  "map an aligned region, write and verify a pattern, check the kernel page size" },
+	{ "help", cmd_help, "[COMMAND]", "show this help, or one command's" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void print_help(FILE *f)
+{
+	fprintf(f, "usage: %s [--version] COMMAND [ARGS]\n\ncommands:\n", ctl_prog);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-8s %s\n           %s\n", commands[i].name, commands[i].args,
+			commands[i].summary);
+	fprintf(f,
+		"\nDEV is a device-dax name (dax0.0), its path (/dev/dax0.0), or the stand-in\n"
+		"hugetlb:2M / hugetlb:1G[:SIZE]; without DEV: $DAXALLOC_DEVICE, else the first\n"
+		"enabled devdax device, else the stand-in.\n"
+		"SIZE: bytes or 4K, 2M, 1G, 2GiB (binary units).\n"
+		"Exit status: 0 success, 1 the operation failed, 2 bad command line.\n");
+}
+
+static int cmd_help(struct daxalloc_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	if (argc > 2)
+		return ctl_fail(CTL_USAGE, "help: takes at most one command name");
+	if (argc == 2) {
+		for (size_t i = 0; i < NCOMMANDS; i++)
+			if (strcmp(argv[1], commands[i].name) == 0) {
+				printf("usage: %s %s %s\n  %s\n", ctl_prog, commands[i].name,
+				       commands[i].args, commands[i].summary);
+				return CTL_OK;
+			}
+		return ctl_fail(CTL_USAGE, "help: unknown command '%s' (see '%s help')", argv[1],
+				ctl_prog);
+	}
+	print_help(stdout);
+	return CTL_OK;
+}
+
+int ctl_usage(const char *cmd)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			fprintf(stderr, "usage: %s %s %s\n", ctl_prog, cmd, commands[i].args);
+	return CTL_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	struct daxalloc_ctx *ctx = NULL;
+	const struct ctl_cmd *cmd = NULL;
+	int rc;
+
+	if (argc < 2) {
+		print_help(stderr);
+		return CTL_USAGE;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("%s %s\n", ctl_prog, daxalloc_version());
+		return CTL_OK;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		print_help(stdout);
+		return CTL_OK;
+	}
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			cmd = &commands[i];
+	if (!cmd)
+		return ctl_fail(CTL_USAGE, "unknown command '%s' (see '%s help')", argv[1], ctl_prog);
+	if (cmd->fn != cmd_help) {
+		rc = daxalloc_ctx_new(&ctx);
+		if (rc < 0)
+			return ctl_lib_fail(rc);
+	}
+	rc = cmd->fn(ctx, argc - 1, argv + 1);
+	daxalloc_ctx_delete(&ctx);
+	return rc;
+}
