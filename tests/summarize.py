@@ -27,7 +27,8 @@ def main():
     with open(log) as f:
         runs = [json.loads(line) for line in f if line.strip()]
     for run in runs:
-        name, result = run["name"], run["result"]
+        # meson prefixes "project:suite / " once there are several suites
+        name, result = run["name"].split(" / ")[-1], run["result"]
         reports = sorted(glob.glob(os.path.join(results, name + ".json")) +
                          glob.glob(os.path.join(results, name + ".*.json")))
         p = fl = sk = 0

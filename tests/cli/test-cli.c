@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * daxalloc-ctl as a user meets it: exit statuses, one-line errors that
+ * name the device, the value and the rule, and the JSON shapes.
+ */
+#include <criterion/criterion.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct run {
+	int status;
+	char out[65536];
+	char err[8192];
+};
+
+static void drain(int fd, char *buf, size_t len, size_t *n)
+{
+	ssize_t r = read(fd, buf + *n, len - 1 - *n);
+
+	if (r > 0)
+		*n += (size_t)r;
+	buf[*n] = '\0';
+}
+
+/* Runs daxalloc-ctl with the given arguments (NULL-terminated). */
+static void ctl(struct run *r, ...)
+{
+	const char *bin = getenv("DAXALLOC_CTL");
+	char *argv[32];
+	int po[2], pe[2], i = 1, st;
+	size_t no = 0, ne = 0;
+	va_list ap;
+	pid_t pid;
+
+	cr_assert_not_null(bin, "DAXALLOC_CTL must name the built daxalloc-ctl");
+	argv[0] = (char *)bin;
+	va_start(ap, r);
+	while ((argv[i] = va_arg(ap, char *)) != NULL && i < 30)
+		i++;
+	va_end(ap);
+	cr_assert_eq(pipe(po), 0);
+	cr_assert_eq(pipe(pe), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(po[1], 1);
+		dup2(pe[1], 2);
+		execv(bin, argv);
+		_exit(127);
+	}
+	close(po[1]);
+	close(pe[1]);
+	for (;;) {
+		struct pollfd fds[2] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 } };
+		size_t before = no + ne;
+
+		if (poll(fds, 2, 60000) <= 0)
+			break;
+		if (fds[0].revents)
+			drain(po[0], r->out, sizeof(r->out), &no);
+		if (fds[1].revents)
+			drain(pe[0], r->err, sizeof(r->err), &ne);
+		if (no + ne == before)
+			break;
+	}
+	close(po[0]);
+	close(pe[0]);
+	waitpid(pid, &st, 0);
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* A failure is exactly one line on stderr, naming every @want. */
+static void expect_one_line_error(struct run *r, int status, const char *const *want)
+{
+	cr_expect_eq(r->status, status, "exit %d, want %d; stderr: %s", r->status, status, r->err);
+	cr_expect_eq(lines(r->err), 1, "stderr is not one line: '%s'", r->err);
+	cr_expect_eq(strncmp(r->err, "daxalloc-ctl: ", 14), 0, "%s", r->err);
+	for (; *want; want++)
+		cr_expect(strstr(r->err, *want), "'%s' lacks '%s'", r->err, *want);
+}
+
+static struct run r;
+
+Test(cli, version)
+{
+	ctl(&r, "--version", NULL);
+	cr_expect_eq(r.status, 0);
+	cr_expect_str_eq(r.out, "daxalloc-ctl 0.1.0\n");
+}
+
+Test(cli, help_lists_every_command)
+{
+	ctl(&r, "help", NULL);
+	cr_expect_eq(r.status, 0);
+	for (const char *const *c = (const char *const[]){ "list", "info", "map", "help", NULL }; *c; c++)
+		cr_expect(strstr(r.out, *c), "help lacks %s", *c);
+	cr_expect(strstr(r.out, "Exit status"));
+	ctl(&r, "help", "map", NULL);
+	cr_expect_eq(r.status, 0);
+	cr_expect(strstr(r.out, "--populate"));
+}
+
+Test(cli, usage_errors_exit_2)
+{
+	ctl(&r, NULL);
+	cr_expect_eq(r.status, 2);
+	ctl(&r, "frobnicate", NULL);
+	expect_one_line_error(&r, 2, (const char *const[]){ "unknown command 'frobnicate'", NULL });
+	ctl(&r, "help", "frobnicate", NULL);
+	expect_one_line_error(&r, 2, (const char *const[]){ "frobnicate", NULL });
+	ctl(&r, "list", "extra", NULL);
+	expect_one_line_error(&r, 2, (const char *const[]){ "unexpected argument 'extra'", NULL });
+}
+
+Test(cli, bad_sizes_are_refused)
+{
+	ctl(&r, "map", "hugetlb:2M:8M", "--size", "3MB", NULL);
+	expect_one_line_error(&r, 2, (const char *const[]){ "--size", "3MB", "ambiguous", NULL });
+	ctl(&r, "map", "hugetlb:2M:8M", "--size", "lots", NULL);
+	expect_one_line_error(&r, 2, (const char *const[]){ "'lots'", "digit", NULL });
+	ctl(&r, "map", "hugetlb:2M:8M", "--offset", "-2M", NULL);
+	expect_one_line_error(&r, 2, (const char *const[]){ "--offset", "-2M", NULL });
+}
+
+Test(cli, alignment_rule_names_device_value_rule)
+{
+	ctl(&r, "map", "hugetlb:2M:8M", "--offset", "1M", "--size", "2M", NULL);
+	expect_one_line_error(&r, 1, (const char *const[]){ "hugetlb:2M:8M", "0x100000",
+		"not a multiple of the device alignment 2M", NULL });
+	ctl(&r, "map", "hugetlb:2M:8M", "--size", "16M", NULL);
+	expect_one_line_error(&r, 1, (const char *const[]){ "hugetlb:2M:8M",
+		"outside the device", NULL });
+}
+
+Test(cli, bad_devices)
+{
+	ctl(&r, "info", "/dev/zero", NULL);
+	expect_one_line_error(&r, 1, (const char *const[]){ "/dev/zero", "not a device-dax", NULL });
+	ctl(&r, "info", "dax77.3", NULL);
+	expect_one_line_error(&r, 1, (const char *const[]){ "dax77.3", "no such", NULL });
+	ctl(&r, "info", "hugetlb:3M", NULL);
+	expect_one_line_error(&r, 1, (const char *const[]){ "hugetlb:3M", "2M or 1G", NULL });
+}
+
+static const char *const dev_keys[] = { "name", "path", "type", "standin", "size", "align",
+	"numa_node", "target_node", "region_id", "region_kind", "resource", "enabled",
+	"namespace", NULL };
+
+Test(cli, info_json_shape)
+{
+	struct json_object *o, *v;
+
+	ctl(&r, "info", "hugetlb:2M:4M", "--json", NULL);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	o = json_tokener_parse(r.out);
+	cr_assert_not_null(o, "not JSON: %s", r.out);
+	for (const char *const *k = dev_keys; *k; k++)
+		cr_expect(json_object_object_get_ex(o, *k, NULL), "missing key %s", *k);
+	json_object_object_get_ex(o, "size", &v);
+	cr_expect_eq(json_object_get_uint64(v), 4u << 20);
+	json_object_object_get_ex(o, "align", &v);
+	cr_expect_eq(json_object_get_uint64(v), 2u << 20);
+	json_object_object_get_ex(o, "standin", &v);
+	cr_expect(json_object_get_boolean(v));
+	json_object_object_get_ex(o, "type", &v);
+	cr_expect_str_eq(json_object_get_string(v), "hugetlb");
+	json_object_put(o);
+}
+
+Test(cli, list_json_is_an_array_of_devices)
+{
+	struct json_object *arr;
+
+	ctl(&r, "list", "--json", NULL);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	arr = json_tokener_parse(r.out);
+	cr_assert_not_null(arr, "not JSON: %s", r.out);
+	cr_assert(json_object_is_type(arr, json_type_array));
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		struct json_object *d = json_object_array_get_idx(arr, i);
+
+		for (const char *const *k = dev_keys; *k; k++)
+			cr_expect(json_object_object_get_ex(d, *k, NULL), "device %zu lacks %s", i, *k);
+		cr_expect(json_object_object_get_ex(d, "memmap", NULL));
+	}
+	json_object_put(arr);
+}
+
+Test(cli, map_verifies_on_the_stand_in, .timeout = 120)
+{
+	ctl(&r, "map", "hugetlb:1G", "--size", "1G", NULL);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_expect(strstr(r.out, "stand-in"), "%s", r.out);
+	cr_expect(strstr(r.out, "kernel page size 1G"), "%s", r.out);
+	cr_expect(strstr(r.out, "verified"), "%s", r.out);
+}
