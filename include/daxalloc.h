@@ -159,6 +159,113 @@ struct daxalloc_dev *daxalloc_map_get_dev(struct daxalloc_map *map);
  */
 int64_t daxalloc_map_get_kernel_page_size(struct daxalloc_map *map);
 
+/* ---- pools: persistent regions on a device -------------------------------- */
+
+struct daxalloc_pool;
+struct daxalloc_region;
+
+#define DAXALLOC_POOL_FORCE	(1u << 0) /* create: overwrite an existing pool */
+
+#define DAXALLOC_ALLOC_ZERO	(1u << 0) /* zero the region before returning it */
+#define DAXALLOC_ALLOC_POPULATE	(1u << 1) /* fault the whole region in now */
+
+#define DAXALLOC_NAME_MAX 63		/* longest region name */
+#define DAXALLOC_POOL_MAX_REGIONS 2048	/* regions one pool can hold */
+
+/*
+ * Format @dev as a pool (the metadata takes the first unit, at least 2M)
+ * and open it.  The allocation unit is the device alignment.  A device
+ * that already holds a pool is refused with -EEXIST unless
+ * DAXALLOC_POOL_FORCE, which destroys every region on it.
+ */
+int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int flags,
+			 struct daxalloc_pool **pool);
+/*
+ * Open the pool on @dev.  Any number of processes may have it open.
+ * Unnamed regions whose owning process has died are reclaimed here.
+ * Errors: -ENODATA not formatted, -EUCLEAN corrupt metadata,
+ * -EPROTONOSUPPORT newer format, -EXDEV the device's size or alignment
+ * changed since it was formatted.  After fork(), the child opens its own.
+ */
+int daxalloc_pool_open(struct daxalloc_dev *dev, unsigned int flags,
+		       struct daxalloc_pool **pool);
+/* Unmaps; unnamed regions still open are freed, named ones stay. */
+void daxalloc_pool_close(struct daxalloc_pool **pool);
+struct daxalloc_dev *daxalloc_pool_get_dev(struct daxalloc_pool *pool);
+
+struct daxalloc_pool_stats {
+	uint64_t unit;		/* allocation unit (device alignment) */
+	uint64_t capacity;	/* bytes regions can use */
+	uint64_t used;
+	uint64_t free;
+	uint64_t largest_free;	/* biggest region that fits now */
+	uint32_t free_extents;
+	uint32_t regions;
+	uint32_t named_regions;
+	uint32_t max_regions;
+	double fragmentation;	/* 1 - largest_free / free; 0 when free == 0 */
+};
+int daxalloc_pool_get_stats(struct daxalloc_pool *pool, struct daxalloc_pool_stats *st);
+
+/*
+ * Allocate @size bytes (rounded up to the unit; best fit) and map them.
+ * @name NULL: the region belongs to this process and is freed when it is
+ * closed or the process dies.  With a name it persists until freed by
+ * name; -EEXIST if the name is taken, -ENOSPC if nothing fits.
+ */
+int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, const char *name,
+		   unsigned int flags, struct daxalloc_region **region);
+/* Map an existing named region (same extents, same contents). */
+int daxalloc_region_open(struct daxalloc_pool *pool, const char *name,
+			 unsigned int flags, struct daxalloc_region **region);
+/* Unmap; an unnamed region is freed, a named one stays on the device. */
+void daxalloc_region_close(struct daxalloc_region **region);
+/* Unmap and free the region's extents, named or not. */
+int daxalloc_region_free(struct daxalloc_region **region);
+int daxalloc_pool_free_name(struct daxalloc_pool *pool, const char *name);
+int daxalloc_pool_rename(struct daxalloc_pool *pool, const char *from, const char *to);
+
+void *daxalloc_region_get_address(struct daxalloc_region *region);
+uint64_t daxalloc_region_get_size(struct daxalloc_region *region);
+/* Byte offset of the region on the device. */
+uint64_t daxalloc_region_get_offset(struct daxalloc_region *region);
+/* NULL for an unnamed region. */
+const char *daxalloc_region_get_name(struct daxalloc_region *region);
+struct daxalloc_pool *daxalloc_region_get_pool(struct daxalloc_region *region);
+
+struct daxalloc_region_info {
+	char name[DAXALLOC_NAME_MAX + 1];	/* "" when unnamed */
+	uint64_t offset;
+	uint64_t size;
+	int owner_pid;		/* unnamed: the owner; named: 0 */
+	bool owner_alive;
+	uint64_t created;	/* seconds since the epoch */
+};
+/* Calls @fn for every region, in device order; stops at a non-zero return. */
+int daxalloc_pool_foreach_region(struct daxalloc_pool *pool,
+				 int (*fn)(const struct daxalloc_region_info *info, void *arg),
+				 void *arg);
+
+#define DAXALLOC_CHECK_REPAIR	(1u << 0)
+
+struct daxalloc_check_report {
+	int active_copy;	/* 0 or 1, -1 if neither copy is valid */
+	uint64_t sequence;
+	bool standby_valid;	/* false after an interrupted update: harmless */
+	uint32_t regions;
+	uint32_t orphans;	/* unnamed regions of dead processes */
+	uint32_t problems;	/* what needs repair */
+	uint32_t repaired;
+	char first_problem[256];
+};
+/*
+ * Verify the metadata on @dev without changing it, or with
+ * DAXALLOC_CHECK_REPAIR rewrite both copies from the valid one and
+ * reclaim orphans.  Returns the number of problems left (0 = clean).
+ */
+int daxalloc_pool_check(struct daxalloc_dev *dev, unsigned int flags,
+			struct daxalloc_check_report *report);
+
 #ifdef __cplusplus
 }
 #endif

@@ -76,6 +76,12 @@ int sysfs_hugepages_read(uint64_t pagesize, const char *attr, uint64_t *out);
 int sysfs_hugepages_write(uint64_t pagesize, const char *attr, uint64_t val);
 int procfs_smaps_kernel_page_size(const void *addr, uint64_t *out);
 
+int procfs_pid_starttime(int pid, uint64_t *start);
+int procfs_boot_id_hash(uint64_t *hash);
+
+/* crc32c.c */
+uint32_t daxalloc_crc32c(uint32_t crc, const void *buf, size_t len);
+
 /* device.c */
 int dev_scan(struct daxalloc_ctx *ctx);
 struct daxalloc_dev *dev_get(struct daxalloc_dev *dev);

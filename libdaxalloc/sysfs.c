@@ -204,3 +204,61 @@ int procfs_smaps_kernel_page_size(const void *addr, uint64_t *out)
 	fclose(f);
 	return rc;
 }
+
+/* Field 22 of /proc/PID/stat: when the process started, in clock ticks. */
+int procfs_pid_starttime(int pid, uint64_t *start)
+{
+	char path[PATH_MAX], buf[1024], *p;
+	unsigned long long v;
+	ssize_t n;
+	int fd, rc;
+
+	snprintf(buf, sizeof(buf), "%d/stat", pid);
+	rc = build(path, sizeof(path), procfs_root(), buf);
+	if (rc)
+		return rc;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	/* the command name may hold spaces and ')': skip to the last ')' */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	p++;
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -EINVAL;
+	}
+	if (sscanf(p, " %llu", &v) != 1)
+		return -EINVAL;
+	*start = v;
+	return 0;
+}
+
+/* A 64-bit digest of this boot's id, so pids of earlier boots never match. */
+int procfs_boot_id_hash(uint64_t *hash)
+{
+	char path[PATH_MAX], buf[64];
+	ssize_t n;
+	int fd, rc;
+
+	rc = build(path, sizeof(path), procfs_root(), "sys/kernel/random/boot_id");
+	if (rc)
+		return rc;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	*hash = ((uint64_t)daxalloc_crc32c(0, buf, (size_t)n) << 32) |
+		daxalloc_crc32c(0x5a5a5a5a, buf, (size_t)n);
+	return 0;
+}

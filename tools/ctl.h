@@ -38,5 +38,12 @@ struct json_object *ctl_dev_json(struct daxalloc_dev *dev);
 int cmd_list(struct daxalloc_ctx *ctx, int argc, char **argv);
 int cmd_info(struct daxalloc_ctx *ctx, int argc, char **argv);
 int cmd_map(struct daxalloc_ctx *ctx, int argc, char **argv);
+int cmd_format(struct daxalloc_ctx *ctx, int argc, char **argv);
+int cmd_df(struct daxalloc_ctx *ctx, int argc, char **argv);
+int cmd_regions(struct daxalloc_ctx *ctx, int argc, char **argv);
+int cmd_alloc(struct daxalloc_ctx *ctx, int argc, char **argv);
+int cmd_free(struct daxalloc_ctx *ctx, int argc, char **argv);
+int cmd_rename(struct daxalloc_ctx *ctx, int argc, char **argv);
+int cmd_check(struct daxalloc_ctx *ctx, int argc, char **argv);
 
 #endif

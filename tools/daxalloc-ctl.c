@@ -17,6 +17,15 @@ static const struct ctl_cmd commands[] = {
 	{ "info", cmd_info, "[DEV] [--json]", "show one device (default device if DEV is omitted)" },
 	{ "map", cmd_map, "[DEV] [--size SIZE] [--offset OFF] [--populate] [--sync] [--json]",
 	  "map an aligned region, write and verify a pattern, check the kernel page size" },
+	{ "format", cmd_format, "DEV [--force]",
+	  "make DEV a pool (--force destroys the regions of an existing pool)" },
+	{ "df", cmd_df, "DEV [--json]", "capacity, free space and fragmentation of the pool on DEV" },
+	{ "regions", cmd_regions, "DEV [--json]", "list the regions of the pool on DEV" },
+	{ "alloc", cmd_alloc, "DEV --size SIZE --name NAME", "allocate a named region" },
+	{ "free", cmd_free, "DEV NAME", "free the named region" },
+	{ "rename", cmd_rename, "DEV OLD NEW", "rename a region" },
+	{ "check", cmd_check, "DEV [--repair] [--json]",
+	  "verify the pool metadata on DEV; --repair rewrites it and reclaims orphans" },
 	{ "help", cmd_help, "[COMMAND]", "show this help, or one command's" },
 };
 
@@ -26,7 +35,7 @@ static void print_help(FILE *f)
 {
 	fprintf(f, "usage: %s [--version] COMMAND [ARGS]\n\ncommands:\n", ctl_prog);
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-8s %s\n           %s\n", commands[i].name, commands[i].args,
+		fprintf(f, "  %-9s %s\n            %s\n", commands[i].name, commands[i].args,
 			commands[i].summary);
 	fprintf(f,
 		"\nDEV is a device-dax name (dax0.0), its path (/dev/dax0.0), or the stand-in\n"

@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Pools: formatting, opening, locking, loading and committing metadata.
+ * Every operation takes the lock, reloads the newest valid copy (other
+ * processes may have changed it), changes a private copy and commits it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pool.h"
+
+uint64_t pool_data_end(struct daxalloc_pool *pool)
+{
+	return pool->geo.dev_size / pool->geo.unit * pool->geo.unit;
+}
+
+int pool_attach(struct daxalloc_dev *dev, struct daxalloc_pool **out)
+{
+	struct daxalloc_pool *pool;
+	char path[64];
+	int rc;
+
+	*out = NULL;
+	if (!dev || !dev->opened)
+		return daxalloc_err(EINVAL, "%s: not open; open it with daxalloc_dev_open()",
+				    dev ? dev->name : "device");
+	if (dev->size < dxa_meta_size(dev->align) + dev->align)
+		return daxalloc_err(ENOSPC,
+				    "%s: %llu bytes is too small for a pool: metadata takes %llu, plus one %llu-byte unit",
+				    dev->name, (unsigned long long)dev->size,
+				    (unsigned long long)dxa_meta_size(dev->align),
+				    (unsigned long long)dev->align);
+	pool = calloc(1, sizeof(*pool));
+	if (!pool)
+		return daxalloc_err(ENOMEM, "out of memory");
+	pool->ents = calloc(DXA_MAX_ENTRIES, sizeof(*pool->ents));
+	pool->scratch = calloc(DXA_MAX_ENTRIES, sizeof(*pool->scratch));
+	if (!pool->ents || !pool->scratch) {
+		free(pool->ents);
+		free(pool->scratch);
+		free(pool);
+		return daxalloc_err(ENOMEM, "out of memory");
+	}
+	pool->dev = dev_get(dev);
+	pool->ctx = dev->ctx;
+	pool->geo.dev_size = dev->size;
+	pool->geo.unit = dev->align;
+	pool->geo.meta_size = dxa_meta_size(dev->align);
+	pool->active = -1;
+	pthread_mutex_init(&pool->lock, NULL);
+	pthread_mutex_init(&pool->open_lock, NULL);
+	/* A fresh open file description: flock() then excludes this process's other pools too. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", dev->fd);
+	pool->lockfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pool->lockfd < 0) {
+		rc = daxalloc_err(errno, "%s: cannot open a lock handle: %s", dev->name,
+				  strerror(errno));
+		goto fail;
+	}
+	rc = meta_map_open(dev, pool->geo.meta_size, &pool->mm);
+	if (rc < 0)
+		goto fail;
+	pool->my_pid = (uint64_t)getpid();
+	if (procfs_pid_starttime(getpid(), &pool->my_start) < 0 ||
+	    procfs_boot_id_hash(&pool->my_boot) < 0) {
+		rc = daxalloc_err(EIO, "cannot read this process's start time from /proc");
+		goto fail;
+	}
+	*out = pool;
+	return 0;
+fail:
+	pool_detach(pool);
+	return rc;
+}
+
+void pool_detach(struct daxalloc_pool *pool)
+{
+	if (!pool)
+		return;
+	if (pool->mm.addr)
+		meta_map_close(&pool->mm);
+	if (pool->lockfd >= 0)
+		close(pool->lockfd);
+	pthread_mutex_destroy(&pool->lock);
+	pthread_mutex_destroy(&pool->open_lock);
+	dev_put(pool->dev);
+	free(pool->ents);
+	free(pool->scratch);
+	free(pool);
+}
+
+int pool_read_slot(struct daxalloc_pool *pool, int slot, struct dxa_hdr *hdr,
+		   struct dxa_entry *ents, char *why, size_t whylen)
+{
+	const char *base = pool->mm.addr;
+
+	/* Private copies first: the device may change under a hostile writer. */
+	memcpy(hdr, base + (size_t)slot * DXA_HDR_SLOT_SIZE, sizeof(*hdr));
+	if (hdr->nentries <= DXA_MAX_ENTRIES)
+		memcpy(ents, base + DXA_TABLE0_OFFSET + (size_t)slot * DXA_TABLE_SIZE,
+		       (size_t)hdr->nentries * DXA_ENTRY_SIZE);
+	return dxa_slot_validate(hdr, ents, slot, &pool->geo, why, whylen);
+}
+
+/* Pick the newest valid copy; explain when there is none. */
+static int pool_load(struct daxalloc_pool *pool)
+{
+	struct dxa_entry *other = pool->scratch;
+	struct dxa_hdr h0, h1;
+	char w0[200], w1[200];
+	int r0, r1;
+
+	r0 = pool_read_slot(pool, 0, &h0, pool->ents, w0, sizeof(w0));
+	r1 = pool_read_slot(pool, 1, &h1, other, w1, sizeof(w1));
+	if (r0 == 0 && (r1 < 0 || h0.seq >= h1.seq)) {
+		pool->active = 0;
+		pool->hdr = h0;
+	} else if (r1 == 0) {
+		pool->active = 1;
+		pool->hdr = h1;
+		memcpy(pool->ents, other, (size_t)h1.nentries * DXA_ENTRY_SIZE);
+	} else {
+		const char *n = pool->dev->name;
+
+		pool->active = -1;
+		pool->n = 0;
+		if (r0 == -ENODATA && r1 == -ENODATA)
+			return daxalloc_err(ENODATA,
+					    "%s: holds no pool; format it with daxalloc_pool_create() or 'daxalloc-ctl format %s'",
+					    n, n);
+		if (r0 == -EPROTONOSUPPORT || r1 == -EPROTONOSUPPORT)
+			return daxalloc_err(EPROTONOSUPPORT, "%s: %s", n,
+					    r0 == -EPROTONOSUPPORT ? w0 : w1);
+		if (r0 == -EXDEV || r1 == -EXDEV)
+			return daxalloc_err(EXDEV, "%s: %s", n, r0 == -EXDEV ? w0 : w1);
+		return daxalloc_err(EUCLEAN,
+				    "%s: pool metadata is corrupt (%s; %s); see 'daxalloc-ctl check %s'",
+				    n, w0, w1, n);
+	}
+	pool->n = pool->hdr.nentries;
+	return 0;
+}
+
+int pool_lock_load(struct daxalloc_pool *pool)
+{
+	int rc;
+
+	pthread_mutex_lock(&pool->lock);
+	while ((rc = flock(pool->lockfd, LOCK_EX)) < 0 && errno == EINTR)
+		;
+	if (rc < 0) {
+		rc = daxalloc_err(errno, "%s: cannot lock the pool: %s", pool->dev->name,
+				  strerror(errno));
+		pthread_mutex_unlock(&pool->lock);
+		return rc;
+	}
+	rc = pool_load(pool);
+	if (rc < 0)
+		pool_unlock(pool);
+	return rc;
+}
+
+void pool_unlock(struct daxalloc_pool *pool)
+{
+	flock(pool->lockfd, LOCK_UN);
+	pthread_mutex_unlock(&pool->lock);
+}
+
+void pool_commit(struct daxalloc_pool *pool)
+{
+	int target = pool->active == 0 ? 1 : 0;
+	char *base = pool->mm.addr;
+	char *tbl = base + DXA_TABLE0_OFFSET + (size_t)target * DXA_TABLE_SIZE;
+	char *hp = base + (size_t)target * DXA_HDR_SLOT_SIZE;
+	size_t tlen = (size_t)pool->n * DXA_ENTRY_SIZE;
+	struct dxa_hdr h = pool->hdr;
+
+	/* 1: the standby table; until its header lands it is not trusted */
+	memcpy(tbl, pool->ents, tlen);
+	pool->mm.persist(tbl, tlen ? tlen : 1);
+	/* 2: the standby header with a higher sequence number: the commit point */
+	h.seq = pool->hdr.seq + 1;
+	h.table_offset = DXA_TABLE0_OFFSET + (uint64_t)target * DXA_TABLE_SIZE;
+	h.nentries = pool->n;
+	h.table_crc = daxalloc_crc32c(0, pool->ents, tlen);
+	h.hdr_crc = dxa_hdr_crc(&h);
+	memcpy(hp, &h, sizeof(h));
+	pool->mm.persist(hp, sizeof(h));
+	pool->hdr = h;
+	pool->active = target;
+}
+
+bool pool_owner_alive(struct daxalloc_pool *pool, const struct dxa_entry *e)
+{
+	uint64_t start;
+
+	if (e->owner_boot != pool->my_boot)
+		return false;
+	if (procfs_pid_starttime((int)e->owner_pid, &start) < 0)
+		return false;
+	return start == e->owner_start;
+}
+
+void pool_remove_entry(struct daxalloc_pool *pool, uint32_t idx)
+{
+	memmove(&pool->ents[idx], &pool->ents[idx + 1],
+		(size_t)(pool->n - idx - 1) * sizeof(pool->ents[0]));
+	pool->n--;
+}
+
+uint32_t pool_reclaim_orphans(struct daxalloc_pool *pool)
+{
+	uint32_t gone = 0;
+
+	for (uint32_t i = 0; i < pool->n;) {
+		struct dxa_entry *e = &pool->ents[i];
+
+		if (!(e->flags & DXA_ENTRY_NAMED) && !pool_owner_alive(pool, e)) {
+			dbg(pool->ctx, "%s: reclaiming [0x%llx, +0x%llx) of dead pid %u",
+			    pool->dev->name, (unsigned long long)e->offset,
+			    (unsigned long long)e->length, e->owner_pid);
+			pool_remove_entry(pool, i);
+			gone++;
+		} else {
+			i++;
+		}
+	}
+	return gone;
+}
+
+static void pool_format(struct daxalloc_pool *pool)
+{
+	char *base = pool->mm.addr;
+	struct dxa_hdr *h = &pool->hdr;
+
+	/* Invalidate both copies first, so a torn format never looks like a pool. */
+	memset(base, 0, 2 * DXA_HDR_SLOT_SIZE);
+	pool->mm.persist(base, 2 * DXA_HDR_SLOT_SIZE);
+	memset(h, 0, sizeof(*h));
+	memcpy(h->magic, DXA_MAGIC, sizeof(h->magic));
+	h->version_major = DXA_VERSION_MAJOR;
+	h->version_minor = DXA_VERSION_MINOR;
+	h->dev_size = pool->geo.dev_size;
+	h->unit = pool->geo.unit;
+	h->data_start = pool->geo.meta_size;
+	h->table_max = DXA_MAX_ENTRIES;
+	h->format_time = (uint64_t)time(NULL);
+	if (getrandom(h->uuid, sizeof(h->uuid), 0) != (ssize_t)sizeof(h->uuid))
+		memcpy(h->uuid, &h->format_time, sizeof(h->format_time));
+	pool->n = 0;
+	pool->active = 1;
+	pool_commit(pool);	/* slot 0, seq 1 */
+	pool_commit(pool);	/* slot 1, seq 2: both copies valid */
+}
+
+DAXALLOC_EXPORT int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int flags,
+					 struct daxalloc_pool **out)
+{
+	struct daxalloc_pool *pool;
+	int rc;
+
+	if (!out)
+		return daxalloc_err(EINVAL, "daxalloc_pool_create: NULL out-pointer");
+	*out = NULL;
+	if (flags & ~DAXALLOC_POOL_FORCE)
+		return daxalloc_err(EINVAL, "daxalloc_pool_create: unknown flags 0x%x", flags);
+	rc = pool_attach(dev, &pool);
+	if (rc < 0)
+		return rc;
+	rc = pool_lock_load(pool);
+	if (rc == 0) {
+		uint32_t named = 0;
+
+		for (uint32_t i = 0; i < pool->n; i++)
+			named += !!(pool->ents[i].flags & DXA_ENTRY_NAMED);
+		if (!(flags & DAXALLOC_POOL_FORCE)) {
+			pool_unlock(pool);
+			pool_detach(pool);
+			return daxalloc_err(EEXIST,
+					    "%s: already holds a pool with %u regions (%u named); formatting again destroys them (force it with DAXALLOC_POOL_FORCE / --force)",
+					    dev->name, pool->n, named);
+		}
+	} else if (rc != -ENODATA && !(flags & DAXALLOC_POOL_FORCE)) {
+		/* Something pool-like we cannot read: never overwrite it unasked. */
+		pool_detach(pool);
+		return daxalloc_err(-rc, "%s; formatting destroys it (force it with DAXALLOC_POOL_FORCE / --force)",
+				    daxalloc_errmsg());
+	} else {
+		/* No pool here: lock without loading. */
+		pthread_mutex_lock(&pool->lock);
+		flock(pool->lockfd, LOCK_EX);
+	}
+	pool_format(pool);
+	pool_unlock(pool);
+	info(dev->ctx, "%s: formatted a pool of %llu-byte units", dev->name,
+	     (unsigned long long)pool->geo.unit);
+	*out = pool;
+	return 0;
+}
+
+DAXALLOC_EXPORT int daxalloc_pool_open(struct daxalloc_dev *dev, unsigned int flags,
+				       struct daxalloc_pool **out)
+{
+	struct daxalloc_pool *pool;
+	uint32_t gone;
+	int rc;
+
+	if (!out)
+		return daxalloc_err(EINVAL, "daxalloc_pool_open: NULL out-pointer");
+	*out = NULL;
+	if (flags)
+		return daxalloc_err(EINVAL, "daxalloc_pool_open: unknown flags 0x%x", flags);
+	rc = pool_attach(dev, &pool);
+	if (rc < 0)
+		return rc;
+	rc = pool_lock_load(pool);
+	if (rc < 0) {
+		pool_detach(pool);
+		return rc;
+	}
+	gone = pool_reclaim_orphans(pool);
+	if (gone) {
+		pool_commit(pool);
+		info(dev->ctx, "%s: reclaimed %u regions of processes that died", dev->name, gone);
+	}
+	pool_unlock(pool);
+	*out = pool;
+	return 0;
+}
+
+DAXALLOC_EXPORT void daxalloc_pool_close(struct daxalloc_pool **ppool)
+{
+	struct daxalloc_pool *pool;
+
+	if (!ppool || !*ppool)
+		return;
+	pool = *ppool;
+	for (;;) {
+		struct daxalloc_region *r;
+
+		pthread_mutex_lock(&pool->open_lock);
+		r = pool->open;
+		pthread_mutex_unlock(&pool->open_lock);
+		if (!r)
+			break;
+		daxalloc_region_close(&r);
+	}
+	pool_detach(pool);
+	*ppool = NULL;
+}
+
+DAXALLOC_EXPORT struct daxalloc_dev *daxalloc_pool_get_dev(struct daxalloc_pool *pool)
+{
+	return pool ? pool->dev : NULL;
+}
+
+DAXALLOC_EXPORT int daxalloc_pool_get_stats(struct daxalloc_pool *pool,
+					    struct daxalloc_pool_stats *st)
+{
+	uint64_t prev, end;
+	int rc;
+
+	if (!pool || !st)
+		return daxalloc_err(EINVAL, "daxalloc_pool_get_stats: NULL argument");
+	rc = pool_lock_load(pool);
+	if (rc < 0)
+		return rc;
+	memset(st, 0, sizeof(*st));
+	st->unit = pool->geo.unit;
+	st->max_regions = DXA_MAX_ENTRIES;
+	end = pool_data_end(pool);
+	st->capacity = end - pool->geo.meta_size;
+	prev = pool->geo.meta_size;
+	for (uint32_t i = 0; i <= pool->n; i++) {
+		uint64_t next = i < pool->n ? pool->ents[i].offset : end;
+
+		if (next > prev) {
+			st->free += next - prev;
+			st->free_extents++;
+			if (next - prev > st->largest_free)
+				st->largest_free = next - prev;
+		}
+		if (i < pool->n) {
+			st->used += pool->ents[i].length;
+			st->regions++;
+			st->named_regions += !!(pool->ents[i].flags & DXA_ENTRY_NAMED);
+			prev = pool->ents[i].offset + pool->ents[i].length;
+		}
+	}
+	pool_unlock(pool);
+	st->fragmentation = st->free ? 1.0 - (double)st->largest_free / (double)st->free : 0.0;
+	return 0;
+}

@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Regions: best-fit allocation, named lookup, free, rename, listing. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pool.h"
+
+static int find_name(struct daxalloc_pool *pool, const char *name)
+{
+	for (uint32_t i = 0; i < pool->n; i++)
+		if ((pool->ents[i].flags & DXA_ENTRY_NAMED) && strcmp(pool->ents[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int find_offset(struct daxalloc_pool *pool, uint64_t offset)
+{
+	for (uint32_t i = 0; i < pool->n; i++)
+		if (pool->ents[i].offset == offset)
+			return (int)i;
+	return -1;
+}
+
+/* Smallest gap that fits, lowest offset on ties; returns its index slot. */
+static int best_fit(struct daxalloc_pool *pool, uint64_t size, uint64_t *where, uint32_t *at)
+{
+	uint64_t prev = pool->geo.meta_size, end = pool_data_end(pool), best = UINT64_MAX;
+	int found = 0;
+
+	for (uint32_t i = 0; i <= pool->n; i++) {
+		uint64_t next = i < pool->n ? pool->ents[i].offset : end;
+		uint64_t gap = next - prev;
+
+		if (gap >= size && gap < best) {
+			best = gap;
+			*where = prev;
+			*at = i;
+			found = 1;
+		}
+		if (i < pool->n)
+			prev = pool->ents[i].offset + pool->ents[i].length;
+	}
+	return found;
+}
+
+static int check_name(const char *name)
+{
+	char why[160];
+	int rc = dxa_name_check(name, why, sizeof(why));
+
+	return rc < 0 ? daxalloc_err(-rc, "%s", why) : 0;
+}
+
+static int region_map(struct daxalloc_pool *pool, const struct dxa_entry *e, unsigned int flags,
+		      struct daxalloc_region **out)
+{
+	struct daxalloc_region *r = calloc(1, sizeof(*r));
+	unsigned int mflags = flags & DAXALLOC_ALLOC_POPULATE ? DAXALLOC_MAP_POPULATE : 0;
+	int rc;
+
+	if (!r)
+		return daxalloc_err(ENOMEM, "out of memory");
+	rc = daxalloc_map_new(pool->dev, e->offset, e->length, NULL, mflags, &r->map);
+	if (rc < 0) {
+		free(r);
+		return rc;
+	}
+	r->pool = pool;
+	r->offset = e->offset;
+	r->length = e->length;
+	r->named = e->flags & DXA_ENTRY_NAMED;
+	memcpy(r->name, e->name, sizeof(r->name));
+	pthread_mutex_lock(&pool->open_lock);
+	r->next = pool->open;
+	pool->open = r;
+	pthread_mutex_unlock(&pool->open_lock);
+	*out = r;
+	return 0;
+}
+
+static bool region_is_open(struct daxalloc_pool *pool, const char *name)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&pool->open_lock);
+	for (struct daxalloc_region *r = pool->open; r && !found; r = r->next)
+		found = r->named && strcmp(r->name, name) == 0;
+	pthread_mutex_unlock(&pool->open_lock);
+	return found;
+}
+
+static void unlink_open(struct daxalloc_region *r)
+{
+	struct daxalloc_region **pp;
+
+	pthread_mutex_lock(&r->pool->open_lock);
+	for (pp = &r->pool->open; *pp; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	pthread_mutex_unlock(&r->pool->open_lock);
+}
+
+/* Remove the entry at @offset if it is still the one @r describes. */
+static int drop_entry(struct daxalloc_pool *pool, uint64_t offset, bool named, const char *name)
+{
+	int rc = pool_lock_load(pool), i;
+
+	if (rc < 0)
+		return rc;
+	i = find_offset(pool, offset);
+	if (i < 0 || (bool)(pool->ents[i].flags & DXA_ENTRY_NAMED) != named ||
+	    (named && strcmp(pool->ents[i].name, name) != 0) ||
+	    (!named && pool->ents[i].owner_pid != pool->my_pid)) {
+		pool_unlock(pool);
+		return daxalloc_err(ENOENT, "%s: region at 0x%llx was already freed", pool->dev->name,
+				    (unsigned long long)offset);
+	}
+	pool_remove_entry(pool, (uint32_t)i);
+	pool_commit(pool);
+	pool_unlock(pool);
+	return 0;
+}
+
+DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, const char *name,
+				   unsigned int flags, struct daxalloc_region **out)
+{
+	struct dxa_entry e = { 0 };
+	uint64_t where = 0;
+	uint32_t at = 0;
+	char sz[32];
+	int rc;
+
+	if (!out)
+		return daxalloc_err(EINVAL, "daxalloc_alloc: NULL out-pointer");
+	*out = NULL;
+	if (!pool)
+		return daxalloc_err(EINVAL, "daxalloc_alloc: NULL pool");
+	if (flags & ~(DAXALLOC_ALLOC_ZERO | DAXALLOC_ALLOC_POPULATE))
+		return daxalloc_err(EINVAL, "daxalloc_alloc: unknown flags 0x%x", flags);
+	if (size == 0)
+		return daxalloc_err(EINVAL, "%s: size 0: a region holds at least one unit",
+				    pool->dev->name);
+	if (size > pool_data_end(pool))
+		return daxalloc_err(ENOSPC, "%s: %llu bytes is more than the whole device",
+				    pool->dev->name, (unsigned long long)size);
+	size = (size + pool->geo.unit - 1) / pool->geo.unit * pool->geo.unit;
+	if (name && (rc = check_name(name)) < 0)
+		return rc;
+	rc = pool_lock_load(pool);
+	if (rc < 0)
+		return rc;
+	if (name && find_name(pool, name) >= 0) {
+		pool_unlock(pool);
+		return daxalloc_err(EEXIST, "%s: a region named '%s' exists already", pool->dev->name,
+				    name);
+	}
+	if (pool->n >= DXA_MAX_ENTRIES) {
+		pool_unlock(pool);
+		return daxalloc_err(ENOSPC, "%s: the pool holds the maximum of %u regions",
+				    pool->dev->name, DXA_MAX_ENTRIES);
+	}
+	if (!best_fit(pool, size, &where, &at)) {
+		pool_unlock(pool);
+		daxalloc_size_format(size, sz, sizeof(sz));
+		return daxalloc_err(ENOSPC, "%s: no free extent of %s (see daxalloc-ctl df %s)",
+				    pool->dev->name, sz, pool->dev->name);
+	}
+	e.offset = where;
+	e.length = size;
+	e.created = (uint64_t)time(NULL);
+	if (name) {
+		e.flags = DXA_ENTRY_NAMED;
+		snprintf(e.name, sizeof(e.name), "%s", name);
+	} else {
+		e.owner_pid = (uint32_t)pool->my_pid;
+		e.owner_start = pool->my_start;
+		e.owner_boot = pool->my_boot;
+	}
+	memmove(&pool->ents[at + 1], &pool->ents[at], (size_t)(pool->n - at) * sizeof(e));
+	pool->ents[at] = e;
+	pool->n++;
+	pool_commit(pool);
+	pool_unlock(pool);
+
+	rc = region_map(pool, &e, flags, out);
+	if (rc < 0) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", daxalloc_errmsg());
+		drop_entry(pool, e.offset, name != NULL, e.name);
+		return daxalloc_err(-rc, "%s", msg);
+	}
+	if (flags & DAXALLOC_ALLOC_ZERO)
+		memset(daxalloc_map_get_address((*out)->map), 0, (size_t)size);
+	return 0;
+}
+
+DAXALLOC_EXPORT int daxalloc_region_open(struct daxalloc_pool *pool, const char *name,
+					 unsigned int flags, struct daxalloc_region **out)
+{
+	struct dxa_entry e;
+	int rc, i;
+
+	if (!out)
+		return daxalloc_err(EINVAL, "daxalloc_region_open: NULL out-pointer");
+	*out = NULL;
+	if (!pool)
+		return daxalloc_err(EINVAL, "daxalloc_region_open: NULL pool");
+	if (flags & ~DAXALLOC_ALLOC_POPULATE)
+		return daxalloc_err(EINVAL, "daxalloc_region_open: unknown flags 0x%x", flags);
+	rc = check_name(name);
+	if (rc < 0)
+		return rc;
+	rc = pool_lock_load(pool);
+	if (rc < 0)
+		return rc;
+	i = find_name(pool, name);
+	if (i < 0) {
+		pool_unlock(pool);
+		return daxalloc_err(ENOENT, "%s: no region named '%s'", pool->dev->name, name);
+	}
+	e = pool->ents[i];
+	pool_unlock(pool);
+	return region_map(pool, &e, flags, out);
+}
+
+static void region_release(struct daxalloc_region *r)
+{
+	unlink_open(r);
+	daxalloc_map_delete(&r->map);
+	free(r);
+}
+
+DAXALLOC_EXPORT void daxalloc_region_close(struct daxalloc_region **pr)
+{
+	struct daxalloc_region *r;
+
+	if (!pr || !*pr)
+		return;
+	r = *pr;
+	/* Nobody else can reach an unnamed region: closing it frees it. */
+	if (!r->named && drop_entry(r->pool, r->offset, false, "") < 0)
+		daxalloc_log(r->pool->ctx, LOG_WARNING, "%s", daxalloc_errmsg());
+	region_release(r);
+	*pr = NULL;
+}
+
+DAXALLOC_EXPORT int daxalloc_region_free(struct daxalloc_region **pr)
+{
+	struct daxalloc_region *r;
+	int rc;
+
+	if (!pr || !*pr)
+		return daxalloc_err(EINVAL, "daxalloc_region_free: NULL region");
+	r = *pr;
+	rc = drop_entry(r->pool, r->offset, r->named, r->name);
+	region_release(r);
+	*pr = NULL;
+	return rc;
+}
+
+DAXALLOC_EXPORT int daxalloc_pool_free_name(struct daxalloc_pool *pool, const char *name)
+{
+	int rc, i;
+
+	if (!pool)
+		return daxalloc_err(EINVAL, "daxalloc_pool_free_name: NULL pool");
+	rc = check_name(name);
+	if (rc < 0)
+		return rc;
+	if (region_is_open(pool, name))
+		return daxalloc_err(EBUSY, "%s: region '%s' is mapped by this process; close it first",
+				    pool->dev->name, name);
+	rc = pool_lock_load(pool);
+	if (rc < 0)
+		return rc;
+	i = find_name(pool, name);
+	if (i < 0) {
+		pool_unlock(pool);
+		return daxalloc_err(ENOENT, "%s: no region named '%s'", pool->dev->name, name);
+	}
+	pool_remove_entry(pool, (uint32_t)i);
+	pool_commit(pool);
+	pool_unlock(pool);
+	return 0;
+}
+
+DAXALLOC_EXPORT int daxalloc_pool_rename(struct daxalloc_pool *pool, const char *from,
+					 const char *to)
+{
+	int rc, i;
+
+	if (!pool)
+		return daxalloc_err(EINVAL, "daxalloc_pool_rename: NULL pool");
+	if ((rc = check_name(from)) < 0 || (rc = check_name(to)) < 0)
+		return rc;
+	rc = pool_lock_load(pool);
+	if (rc < 0)
+		return rc;
+	i = find_name(pool, from);
+	if (i < 0) {
+		pool_unlock(pool);
+		return daxalloc_err(ENOENT, "%s: no region named '%s'", pool->dev->name, from);
+	}
+	if (strcmp(from, to) != 0 && find_name(pool, to) >= 0) {
+		pool_unlock(pool);
+		return daxalloc_err(EEXIST, "%s: a region named '%s' exists already", pool->dev->name,
+				    to);
+	}
+	memset(pool->ents[i].name, 0, sizeof(pool->ents[i].name));
+	snprintf(pool->ents[i].name, sizeof(pool->ents[i].name), "%s", to);
+	pool_commit(pool);
+	pool_unlock(pool);
+	pthread_mutex_lock(&pool->open_lock);
+	for (struct daxalloc_region *r = pool->open; r; r = r->next)
+		if (r->named && strcmp(r->name, from) == 0)
+			snprintf(r->name, sizeof(r->name), "%s", to);
+	pthread_mutex_unlock(&pool->open_lock);
+	return 0;
+}
+
+DAXALLOC_EXPORT int daxalloc_pool_foreach_region(struct daxalloc_pool *pool,
+						 int (*fn)(const struct daxalloc_region_info *, void *),
+						 void *arg)
+{
+	struct dxa_entry *snap;
+	uint32_t n;
+	int rc;
+
+	if (!pool || !fn)
+		return daxalloc_err(EINVAL, "daxalloc_pool_foreach_region: NULL argument");
+	rc = pool_lock_load(pool);
+	if (rc < 0)
+		return rc;
+	n = pool->n;
+	snap = malloc((size_t)n * sizeof(*snap) + 1);
+	if (!snap) {
+		pool_unlock(pool);
+		return daxalloc_err(ENOMEM, "out of memory");
+	}
+	memcpy(snap, pool->ents, (size_t)n * sizeof(*snap));
+	pool_unlock(pool);
+	/* Callbacks run unlocked, so they may call back into the library. */
+	for (uint32_t i = 0; i < n && rc == 0; i++) {
+		struct daxalloc_region_info info = { 0 };
+		bool named = snap[i].flags & DXA_ENTRY_NAMED;
+
+		memcpy(info.name, snap[i].name, sizeof(info.name));
+		info.offset = snap[i].offset;
+		info.size = snap[i].length;
+		info.owner_pid = named ? 0 : (int)snap[i].owner_pid;
+		info.owner_alive = named || pool_owner_alive(pool, &snap[i]);
+		info.created = snap[i].created;
+		rc = fn(&info, arg);
+	}
+	free(snap);
+	return rc;
+}
+
+DAXALLOC_EXPORT void *daxalloc_region_get_address(struct daxalloc_region *r)
+{
+	return r ? daxalloc_map_get_address(r->map) : NULL;
+}
+
+DAXALLOC_EXPORT uint64_t daxalloc_region_get_size(struct daxalloc_region *r)
+{
+	return r ? r->length : 0;
+}
+
+DAXALLOC_EXPORT uint64_t daxalloc_region_get_offset(struct daxalloc_region *r)
+{
+	return r ? r->offset : 0;
+}
+
+DAXALLOC_EXPORT const char *daxalloc_region_get_name(struct daxalloc_region *r)
+{
+	return r && r->named ? r->name : NULL;
+}
+
+DAXALLOC_EXPORT struct daxalloc_pool *daxalloc_region_get_pool(struct daxalloc_region *r)
+{
+	return r ? r->pool : NULL;
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Shared setup for pool tests: a device (stand-in or guest devdax) and a pool. */
+#ifndef POOL_HELPERS_H
+#define POOL_HELPERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daxalloc.h"
+
+/* Open @name (stand-in spec or devdax name); asserts on failure. */
+struct daxalloc_dev *th_dev_open(struct daxalloc_ctx *ctx, const char *name);
+/* Format a fresh pool on @dev (forcing); asserts on failure. */
+struct daxalloc_pool *th_pool_create(struct daxalloc_dev *dev);
+/* A writable window on the first @len bytes of @dev: the raw metadata. */
+void *th_raw_map(struct daxalloc_dev *dev, uint64_t len, struct daxalloc_map **map);
+/* Fill / verify a region with a pattern derived from @seed (one word per 4K). */
+void th_fill(void *p, uint64_t len, uint64_t seed);
+int th_verify(const void *p, uint64_t len, uint64_t seed);
+
+#endif

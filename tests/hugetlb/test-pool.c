@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The pool on the hugetlb stand-in (2M units): format, named and unnamed
+ * regions, best fit and coalescing, names, refusals that leave the
+ * metadata byte-identical, damaged copies, orphans of dead processes.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daxalloc.h"
+#include "pool-helpers.h"
+
+#define M (UINT64_C(1) << 20)
+#define META (2 * M)
+#define META_USED (520u * 1024)
+
+static struct daxalloc_ctx *ctx;
+static struct daxalloc_dev *dev;
+static struct daxalloc_pool *pool;
+
+static void setup(void)
+{
+	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
+	dev = th_dev_open(ctx, "hugetlb:2M:64M");
+	pool = th_pool_create(dev);
+}
+
+static void teardown(void)
+{
+	daxalloc_pool_close(&pool);
+	cr_expect_null(pool);
+	daxalloc_dev_close(&dev);
+	daxalloc_ctx_delete(&ctx);
+}
+
+TestSuite(pool, .init = setup, .fini = teardown, .timeout = 120);
+
+static struct daxalloc_region *alloc(uint64_t size, const char *name)
+{
+	struct daxalloc_region *r = NULL;
+
+	cr_assert_eq(daxalloc_alloc(pool, size, name, 0, &r), 0, "alloc %llu '%s': %s",
+		     (unsigned long long)size, name ? name : "", daxalloc_errmsg());
+	return r;
+}
+
+static struct daxalloc_pool_stats stats(void)
+{
+	struct daxalloc_pool_stats st;
+
+	cr_assert_eq(daxalloc_pool_get_stats(pool, &st), 0, "%s", daxalloc_errmsg());
+	return st;
+}
+
+Test(pool, fresh_pool_stats)
+{
+	struct daxalloc_pool_stats st = stats();
+
+	cr_expect_eq(st.unit, 2 * M);
+	cr_expect_eq(st.capacity, 62 * M);
+	cr_expect_eq(st.free, 62 * M);
+	cr_expect_eq(st.largest_free, 62 * M);
+	cr_expect_eq(st.free_extents, 1);
+	cr_expect_eq(st.regions, 0);
+	cr_expect_eq(st.max_regions, DAXALLOC_POOL_MAX_REGIONS);
+	cr_expect_eq(st.fragmentation, 0.0);
+	cr_expect_eq(daxalloc_pool_get_dev(pool), dev);
+}
+
+Test(pool, named_region_round_trip)
+{
+	struct daxalloc_region *r = alloc(5 * M, "buffers");
+	struct daxalloc_region *again = NULL;
+	uint64_t off = daxalloc_region_get_offset(r);
+
+	cr_expect_eq(daxalloc_region_get_size(r), 6 * M, "5M rounds up to 3 units");
+	cr_expect_eq(off % (2 * M), 0);
+	cr_expect_geq(off, META);
+	cr_expect_str_eq(daxalloc_region_get_name(r), "buffers");
+	cr_expect_eq(daxalloc_region_get_pool(r), pool);
+	cr_expect_eq((uintptr_t)daxalloc_region_get_address(r) % (2 * M), 0);
+	th_fill(daxalloc_region_get_address(r), 6 * M, 42);
+	daxalloc_region_close(&r);
+	cr_expect_null(r);
+	cr_expect_eq(stats().used, 6 * M, "closing a named region keeps it");
+	cr_assert_eq(daxalloc_region_open(pool, "buffers", DAXALLOC_ALLOC_POPULATE, &again), 0,
+		     "%s", daxalloc_errmsg());
+	cr_expect_eq(daxalloc_region_get_offset(again), off);
+	cr_expect_eq(th_verify(daxalloc_region_get_address(again), 6 * M, 42), 0);
+	cr_expect_eq(daxalloc_region_free(&again), 0, "%s", daxalloc_errmsg());
+	cr_expect_null(again);
+	cr_expect_eq(stats().used, 0);
+	cr_expect_eq(daxalloc_region_open(pool, "buffers", 0, &again), -ENOENT);
+}
+
+Test(pool, unnamed_region_is_freed_on_close)
+{
+	struct daxalloc_region *r = alloc(2 * M, NULL);
+
+	cr_expect_null(daxalloc_region_get_name(r));
+	cr_expect_eq(stats().regions, 1);
+	daxalloc_region_close(&r);
+	cr_expect_eq(stats().regions, 0);
+}
+
+Test(pool, close_pool_frees_unnamed_keeps_named)
+{
+	struct daxalloc_pool_stats st;
+
+	alloc(2 * M, NULL);
+	alloc(2 * M, "keep");
+	daxalloc_pool_close(&pool);
+	cr_assert_eq(daxalloc_pool_open(dev, 0, &pool), 0, "%s", daxalloc_errmsg());
+	st = stats();
+	cr_expect_eq(st.regions, 1);
+	cr_expect_eq(st.named_regions, 1);
+}
+
+Test(pool, zero_flag_zeroes)
+{
+	struct daxalloc_region *r = alloc(2 * M, "z");
+	struct daxalloc_region *z = NULL;
+
+	memset(daxalloc_region_get_address(r), 0xff, 2 * M);
+	daxalloc_region_free(&r);
+	cr_assert_eq(daxalloc_alloc(pool, 2 * M, "z", DAXALLOC_ALLOC_ZERO, &z), 0);
+	for (uint64_t i = 0; i < 2 * M; i += 4096)
+		cr_assert_eq(((unsigned char *)daxalloc_region_get_address(z))[i], 0);
+	daxalloc_region_close(&z);
+}
+
+Test(pool, best_fit_picks_the_tightest_hole)
+{
+	struct daxalloc_region *a = alloc(2 * M, "a"), *b = alloc(4 * M, "b");
+	struct daxalloc_region *c = alloc(2 * M, "c"), *d = alloc(6 * M, "d");
+	struct daxalloc_region *e = alloc(2 * M, "e"), *x;
+	uint64_t b_off = daxalloc_region_get_offset(b);
+
+	daxalloc_region_free(&d);	/* 6M hole */
+	daxalloc_region_free(&b);	/* 4M hole */
+	cr_expect_eq(stats().free_extents, 3);
+	x = alloc(4 * M, "x");
+	cr_expect_eq(daxalloc_region_get_offset(x), b_off, "4M went to 0x%llx, not the 4M hole",
+		     (unsigned long long)daxalloc_region_get_offset(x));
+	daxalloc_region_close(&a);
+	daxalloc_region_close(&c);
+	daxalloc_region_close(&e);
+	daxalloc_region_close(&x);
+}
+
+Test(pool, free_coalesces)
+{
+	struct daxalloc_region *r[5];
+	struct daxalloc_pool_stats st;
+
+	for (int i = 0; i < 5; i++) {
+		char n[8];
+
+		snprintf(n, sizeof(n), "r%d", i);
+		r[i] = alloc(2 * M, n);
+	}
+	daxalloc_region_free(&r[1]);
+	daxalloc_region_free(&r[3]);
+	st = stats();
+	cr_expect_eq(st.free_extents, 3);
+	cr_expect_gt(st.fragmentation, 0.0);
+	daxalloc_region_free(&r[2]);	/* joins the holes of 1 and 3 */
+	st = stats();
+	cr_expect_eq(st.free_extents, 2);
+	cr_expect_eq(st.largest_free, 52 * M);
+	daxalloc_region_free(&r[0]);
+	daxalloc_region_free(&r[4]);
+	st = stats();
+	cr_expect_eq(st.free_extents, 1);
+	cr_expect_eq(st.free, 62 * M);
+	cr_expect_eq(st.fragmentation, 0.0);
+}
+
+Test(pool, full_pool_says_so)
+{
+	struct daxalloc_region *big = alloc(62 * M, "all"), *r = NULL;
+
+	cr_expect_eq(daxalloc_alloc(pool, 2 * M, NULL, 0, &r), -ENOSPC);
+	cr_expect(strstr(daxalloc_errmsg(), "no free extent of 2M"), "%s", daxalloc_errmsg());
+	cr_expect_null(r);
+	cr_expect_eq(daxalloc_alloc(pool, 1ull << 40, NULL, 0, &r), -ENOSPC);
+	daxalloc_region_close(&big);
+}
+
+Test(pool, rename_rules)
+{
+	struct daxalloc_region *a = alloc(2 * M, "a");
+	struct daxalloc_region *b = alloc(2 * M, "b");
+
+	cr_expect_eq(daxalloc_pool_rename(pool, "a", "b"), -EEXIST);
+	cr_expect_eq(daxalloc_pool_rename(pool, "nope", "c"), -ENOENT);
+	cr_expect_eq(daxalloc_pool_rename(pool, "a", "bad/name"), -EINVAL);
+	cr_expect_eq(daxalloc_pool_rename(pool, "a", "c"), 0, "%s", daxalloc_errmsg());
+	cr_expect_str_eq(daxalloc_region_get_name(a), "c");
+	daxalloc_region_close(&a);
+	daxalloc_region_close(&b);
+	cr_expect_eq(daxalloc_region_open(pool, "c", 0, &a), 0);
+	daxalloc_region_close(&a);
+}
+
+Test(pool, free_by_name_rules)
+{
+	struct daxalloc_region *a = alloc(2 * M, "a");
+
+	cr_expect_eq(daxalloc_pool_free_name(pool, "a"), -EBUSY);
+	cr_expect(strstr(daxalloc_errmsg(), "mapped by this process"), "%s", daxalloc_errmsg());
+	daxalloc_region_close(&a);
+	cr_expect_eq(daxalloc_pool_free_name(pool, "a"), 0, "%s", daxalloc_errmsg());
+	cr_expect_eq(daxalloc_pool_free_name(pool, "a"), -ENOENT);
+	cr_expect_eq(daxalloc_region_free(&a), -EINVAL, "a freed handle is NULL");
+}
+
+Test(pool, region_freed_elsewhere)
+{
+	struct daxalloc_region *a = alloc(2 * M, "a");
+	struct daxalloc_pool *other = NULL;
+
+	cr_assert_eq(daxalloc_pool_open(dev, 0, &other), 0);
+	cr_expect_eq(daxalloc_pool_free_name(other, "a"), 0);
+	cr_expect_eq(daxalloc_region_free(&a), -ENOENT);
+	cr_expect(strstr(daxalloc_errmsg(), "already freed"), "%s", daxalloc_errmsg());
+	daxalloc_pool_close(&other);
+}
+
+struct bad_alloc {
+	uint64_t size;
+	const char *name;
+	unsigned int flags;
+	int err;
+};
+
+Test(pool, refusals_leave_metadata_identical)
+{
+	static const struct bad_alloc bad[] = {
+		{ 0, "zero", 0, EINVAL },
+		{ 2 * M, "", 0, EINVAL },
+		{ 2 * M, "has/slash", 0, EINVAL },
+		{ 2 * M, "ctl\x01char", 0, EINVAL },
+		{ 2 * M, "-dash", 0, EINVAL },
+		{ 2 * M, "1234567890123456789012345678901234567890123456789012345678901234", 0,
+		  ENAMETOOLONG },
+		{ 2 * M, "dup", 0, EEXIST },
+		{ 2 * M, "flags", 0x100, EINVAL },
+		{ UINT64_MAX, "huge", 0, ENOSPC },
+		{ 64 * M, "toolarge", 0, ENOSPC },
+	};
+	struct daxalloc_region *dup = alloc(2 * M, "dup");
+	struct daxalloc_map *raw = NULL;
+	char *meta = th_raw_map(dev, META, &raw), *before = malloc(META_USED);
+
+	memcpy(before, meta, META_USED);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct daxalloc_region *r = NULL;
+
+		cr_expect_eq(daxalloc_alloc(pool, bad[i].size, bad[i].name, bad[i].flags, &r),
+			     -bad[i].err, "case %zu: %s", i, daxalloc_errmsg());
+		cr_expect_null(r);
+		cr_expect_eq(memcmp(before, meta, META_USED), 0, "case %zu changed the metadata", i);
+	}
+	cr_expect_eq(daxalloc_pool_rename(pool, "dup", "a\tb"), -EINVAL);
+	cr_expect_eq(daxalloc_pool_free_name(pool, "../dup"), -EINVAL);
+	cr_expect_eq(memcmp(before, meta, META_USED), 0);
+	free(before);
+	daxalloc_map_delete(&raw);
+	daxalloc_region_close(&dup);
+}
+
+Test(pool, create_refuses_existing_pool)
+{
+	struct daxalloc_pool *p2 = NULL;
+
+	alloc(2 * M, "precious");
+	cr_expect_eq(daxalloc_pool_create(dev, 0, &p2), -EEXIST);
+	cr_expect(strstr(daxalloc_errmsg(), "1 regions (1 named)"), "%s", daxalloc_errmsg());
+	cr_expect_null(p2);
+	cr_expect_eq(stats().named_regions, 1);
+	cr_expect_eq(daxalloc_pool_create(dev, 0x8, &p2), -EINVAL);
+}
+
+Test(pool, unformatted_device)
+{
+	struct daxalloc_dev *d2 = th_dev_open(ctx, "hugetlb:2M:8M");
+	struct daxalloc_pool *p2 = NULL;
+
+	cr_expect_eq(daxalloc_pool_open(d2, 0, &p2), -ENODATA);
+	cr_expect(strstr(daxalloc_errmsg(), "holds no pool"), "%s", daxalloc_errmsg());
+	cr_expect_null(p2);
+	daxalloc_dev_close(&d2);
+	d2 = th_dev_open(ctx, "hugetlb:2M:2M");
+	cr_expect_eq(daxalloc_pool_create(d2, 0, &p2), -ENOSPC, "no room for data");
+	daxalloc_dev_close(&d2);
+}
+
+static void put_header(char *meta, int slot, void (*change)(char *hdr))
+{
+	change(meta + slot * 4096);
+}
+
+static void flip(char *hdr) { hdr[20] ^= 0x40; }
+
+Test(pool, one_damaged_copy_falls_back)
+{
+	struct daxalloc_map *raw = NULL;
+	char *meta = th_raw_map(dev, META, &raw);
+	struct daxalloc_check_report rep;
+	struct daxalloc_region *r;
+
+	alloc(2 * M, "first");
+	/* the newest copy now holds "first"; damage the other one */
+	r = alloc(2 * M, "second");
+	daxalloc_region_close(&r);
+	for (int slot = 0; slot < 2; slot++) {
+		cr_assert_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", rep.first_problem);
+		if (rep.active_copy != slot)
+			continue;
+		/* damaging the newest copy rolls back exactly one update */
+		put_header(meta, slot, flip);
+		cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0);
+		cr_expect_not(rep.standby_valid);
+		cr_expect_eq(stats().named_regions, 1, "back to the state before 'second'");
+		cr_expect_eq(daxalloc_pool_check(dev, DAXALLOC_CHECK_REPAIR, &rep), 0);
+		cr_expect(rep.standby_valid);
+		break;
+	}
+	daxalloc_map_delete(&raw);
+}
+
+Test(pool, both_copies_damaged)
+{
+	struct daxalloc_map *raw = NULL;
+	char *meta = th_raw_map(dev, META, &raw);
+	struct daxalloc_check_report rep;
+	struct daxalloc_pool *p2 = NULL;
+
+	put_header(meta, 0, flip);
+	put_header(meta, 1, flip);
+	cr_expect_eq(daxalloc_pool_open(dev, 0, &p2), -EUCLEAN);
+	cr_expect(strstr(daxalloc_errmsg(), "corrupt"), "%s", daxalloc_errmsg());
+	cr_expect_eq(daxalloc_pool_check(dev, DAXALLOC_CHECK_REPAIR, &rep), 1);
+	cr_expect_eq(rep.active_copy, -1);
+	cr_expect(strstr(rep.first_problem, "neither copy"), "%s", rep.first_problem);
+	/* and create without force refuses to paper over it */
+	cr_expect_eq(daxalloc_pool_create(dev, 0, &p2), -EUCLEAN);
+	daxalloc_map_delete(&raw);
+}
+
+Test(pool, orphans_of_dead_processes_are_reclaimed)
+{
+	struct daxalloc_check_report rep;
+	struct daxalloc_pool *p2 = NULL;
+	int st;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct daxalloc_pool *mine = NULL;
+		struct daxalloc_region *r = NULL;
+
+		if (daxalloc_pool_open(dev, 0, &mine) || daxalloc_alloc(mine, 4 * M, NULL, 0, &r))
+			_exit(1);
+		_exit(0);	/* dies holding an unnamed region */
+	}
+	waitpid(pid, &st, 0);
+	cr_assert_eq(st, 0);
+	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 1);
+	cr_expect_eq(rep.orphans, 1);
+	cr_expect(strstr(rep.first_problem, "died"), "%s", rep.first_problem);
+	cr_assert_eq(daxalloc_pool_open(dev, 0, &p2), 0);
+	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", rep.first_problem);
+	cr_expect_eq(stats().regions, 0);
+	daxalloc_pool_close(&p2);
+}

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The on-device format validator against hand-made slots: a valid slot
+ * passes, and every kind of damage or hostility gets its own error.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "metadata.h"
+#include "private.h"
+
+#define UNIT (UINT64_C(2) << 20)
+#define DEVSZ (UINT64_C(64) << 20)
+
+static struct dxa_hdr h;
+static struct dxa_entry t[DXA_MAX_ENTRIES];
+static struct dxa_geometry geo = { DEVSZ, UNIT, UNIT };
+static char why[256];
+
+static void seal(void)
+{
+	h.table_crc = daxalloc_crc32c(0, t, (size_t)h.nentries * DXA_ENTRY_SIZE);
+	h.hdr_crc = dxa_hdr_crc(&h);
+}
+
+static void entry(uint32_t i, uint64_t off, uint64_t len, const char *name)
+{
+	memset(&t[i], 0, sizeof(t[i]));
+	t[i].offset = off;
+	t[i].length = len;
+	if (name) {
+		t[i].flags = DXA_ENTRY_NAMED;
+		strcpy(t[i].name, name);
+	} else {
+		t[i].owner_pid = 1;
+	}
+}
+
+static void setup(void)
+{
+	memset(&h, 0, sizeof(h));
+	memset(t, 0, sizeof(t));
+	memcpy(h.magic, DXA_MAGIC, 8);
+	h.version_major = DXA_VERSION_MAJOR;
+	h.version_minor = DXA_VERSION_MINOR;
+	h.seq = 7;
+	h.dev_size = DEVSZ;
+	h.unit = UNIT;
+	h.data_start = UNIT;
+	h.table_offset = DXA_TABLE0_OFFSET;
+	h.table_max = DXA_MAX_ENTRIES;
+	h.nentries = 3;
+	entry(0, UNIT, UNIT, "alpha");
+	entry(1, 4 * UNIT, 2 * UNIT, NULL);
+	entry(2, 10 * UNIT, 22 * UNIT, "beta.v2");
+	seal();
+}
+
+TestSuite(metadata, .init = setup);
+
+static void expect(int err, const char *says)
+{
+	int rc = dxa_slot_validate(&h, t, 0, &geo, why, sizeof(why));
+
+	cr_expect_eq(rc, -err, "rc %d (%s), want -%d", rc, why, err);
+	if (says)
+		cr_expect(strstr(why, says), "'%s' lacks '%s'", why, says);
+}
+
+Test(metadata, valid_slot_passes) { expect(0, NULL); }
+
+Test(metadata, meta_size_per_unit)
+{
+	cr_expect_eq(dxa_meta_size(4096), 2u << 20);
+	cr_expect_eq(dxa_meta_size(2u << 20), 2u << 20);
+	cr_expect_eq(dxa_meta_size(1u << 30), 1u << 30);
+	cr_expect_leq(DXA_META_USED, DXA_META_MIN);
+}
+
+Test(metadata, no_signature)
+{
+	memset(h.magic, 0, 8);
+	seal();
+	expect(ENODATA, "no pool signature");
+}
+
+Test(metadata, header_bit_flip)
+{
+	h.seq ^= 1;
+	expect(EUCLEAN, "header checksum");
+}
+
+Test(metadata, newer_major_version)
+{
+	h.version_major = 2;
+	seal();
+	expect(EPROTONOSUPPORT, "format version 2.0");
+}
+
+Test(metadata, newer_minor_version_reads)
+{
+	h.version_minor = 9;
+	seal();
+	expect(0, NULL);
+}
+
+Test(metadata, alignment_changed)
+{
+	h.unit = 1u << 30;
+	seal();
+	expect(EXDEV, "alignment is now");
+}
+
+Test(metadata, device_resized)
+{
+	h.dev_size = DEVSZ * 2;
+	seal();
+	expect(EXDEV, "now has");
+}
+
+Test(metadata, wrong_table_place)
+{
+	h.table_offset = DXA_TABLE0_OFFSET + DXA_TABLE_SIZE;
+	seal();
+	expect(EUCLEAN, "table at");
+}
+
+Test(metadata, wrong_data_start)
+{
+	h.data_start = 0;
+	seal();
+	expect(EUCLEAN, "data starts at");
+}
+
+Test(metadata, too_many_entries)
+{
+	h.nentries = DXA_MAX_ENTRIES + 1;
+	h.hdr_crc = dxa_hdr_crc(&h);
+	expect(EUCLEAN, "entries in a table");
+	h.nentries = UINT32_MAX;
+	h.hdr_crc = dxa_hdr_crc(&h);
+	expect(EUCLEAN, "entries in a table");
+}
+
+Test(metadata, table_bit_flip)
+{
+	t[1].length ^= UNIT;
+	expect(EUCLEAN, "table checksum");
+}
+
+Test(metadata, unaligned_entry)
+{
+	t[1].offset += 4096;
+	seal();
+	expect(EUCLEAN, "not unit-aligned");
+}
+
+Test(metadata, zero_length_entry)
+{
+	t[1].length = 0;
+	seal();
+	expect(EUCLEAN, "not unit-aligned");
+}
+
+Test(metadata, overlapping_entries)
+{
+	t[1].offset = UNIT;
+	seal();
+	expect(EUCLEAN, "overlaps");
+}
+
+Test(metadata, entry_inside_metadata)
+{
+	t[0].offset = 0;
+	seal();
+	expect(EUCLEAN, "overlaps");
+}
+
+Test(metadata, entry_past_device)
+{
+	t[2].length = 28 * UNIT;
+	seal();
+	expect(EUCLEAN, "runs past the device");
+	t[2].length = UINT64_MAX - UINT64_MAX % UNIT;
+	seal();
+	expect(EUCLEAN, "runs past the device");
+}
+
+Test(metadata, unknown_entry_flags)
+{
+	t[0].flags |= 0x80;
+	seal();
+	expect(EUCLEAN, "unknown flags");
+}
+
+Test(metadata, unterminated_name)
+{
+	memset(t[0].name, 'a', sizeof(t[0].name));
+	seal();
+	expect(EUCLEAN, "not terminated");
+}
+
+Test(metadata, bad_name_on_device)
+{
+	strcpy(t[0].name, "a/b");
+	seal();
+	expect(EUCLEAN, "'/'");
+	strcpy(t[0].name, "tab\there");
+	seal();
+	expect(EUCLEAN, "control character");
+}
+
+Test(metadata, duplicate_names)
+{
+	strcpy(t[2].name, "alpha");
+	seal();
+	expect(EUCLEAN, "appears twice");
+}
+
+Test(metadata, unnamed_with_name)
+{
+	strcpy(t[1].name, "ghost");
+	seal();
+	expect(EUCLEAN, "carries a name");
+}
+
+struct name_case {
+	const char *name;
+	int err;
+};
+
+Test(metadata, name_rules)
+{
+	static const struct name_case cases[] = {
+		{ "db.pool-0", 0 }, { "a", 0 }, { "vm:guest@1+x_y", 0 },
+		{ "", EINVAL }, { "-x", EINVAL }, { ".hidden", EINVAL }, { "a b", EINVAL },
+		{ "a/b", EINVAL }, { "ä", EINVAL }, { "x\n", EINVAL }, { "x\x7f", EINVAL },
+		{ "123456789012345678901234567890123456789012345678901234567890123", 0 },
+		{ "1234567890123456789012345678901234567890123456789012345678901234", ENAMETOOLONG },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_expect_eq(dxa_name_check(cases[i].name, why, sizeof(why)), -cases[i].err,
+			     "'%s': %s", cases[i].name, why);
+	cr_expect_eq(dxa_name_check(NULL, why, sizeof(why)), -EINVAL);
+}
+
+Test(metadata, crc32c_known_value)
+{
+	/* the standard check value of CRC-32C */
+	cr_expect_eq(daxalloc_crc32c(0, "123456789", 9), 0xe3069283u);
+}

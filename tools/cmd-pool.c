@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* format, df, regions, alloc, free, rename, check: the pool on a device. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl.h"
+
+struct pool_args {
+	const char *dev;
+	const char *pos[2];	/* positional arguments after DEV */
+	int npos;
+	bool json, force, repair;
+	uint64_t size;
+	bool size_given;
+	const char *name;
+};
+
+/* DEV [ARGS...] plus the options a pool command may take. */
+static int parse(const char *cmd, int argc, char **argv, int want_pos, struct pool_args *a)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "repair", no_argument, NULL, 'r' },
+		{ "size", required_argument, NULL, 's' },
+		{ "name", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jfrs:n:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			a->json = true;
+			break;
+		case 'f':
+			a->force = true;
+			break;
+		case 'r':
+			a->repair = true;
+			break;
+		case 's':
+			if (ctl_parse_size("--size", optarg, &a->size))
+				return CTL_USAGE;
+			a->size_given = true;
+			break;
+		case 'n':
+			a->name = optarg;
+			break;
+		default:
+			return ctl_usage(cmd);
+		}
+	}
+	if (optind >= argc)
+		return ctl_fail(CTL_USAGE, "%s: missing DEV (a device name such as dax0.0)", cmd);
+	a->dev = argv[optind++];
+	while (optind < argc && a->npos < want_pos)
+		a->pos[a->npos++] = argv[optind++];
+	if (a->npos < want_pos)
+		return ctl_fail(CTL_USAGE, "%s: missing argument (see '%s help %s')", cmd, ctl_prog, cmd);
+	if (optind < argc)
+		return ctl_fail(CTL_USAGE, "%s: unexpected argument '%s'", cmd, argv[optind]);
+	return 0;
+}
+
+static int open_pool(struct daxalloc_ctx *ctx, const char *name, struct daxalloc_dev **dev,
+		     struct daxalloc_pool **pool)
+{
+	int rc = daxalloc_dev_open(ctx, name, dev);
+
+	if (rc < 0)
+		return ctl_lib_fail(rc);
+	rc = daxalloc_pool_open(*dev, 0, pool);
+	if (rc < 0) {
+		daxalloc_dev_close(dev);
+		return ctl_lib_fail(rc);
+	}
+	return 0;
+}
+
+static void close_pool(struct daxalloc_dev **dev, struct daxalloc_pool **pool)
+{
+	daxalloc_pool_close(pool);
+	daxalloc_dev_close(dev);
+}
+
+int cmd_format(struct daxalloc_ctx *ctx, int argc, char **argv)
+{
+	struct daxalloc_dev *dev = NULL;
+	struct daxalloc_pool *pool = NULL;
+	struct daxalloc_pool_stats st;
+	struct pool_args a;
+	char u[32], c[32];
+	int rc;
+
+	if ((rc = parse("format", argc, argv, 0, &a)))
+		return rc;
+	rc = daxalloc_dev_open(ctx, a.dev, &dev);
+	if (rc < 0)
+		return ctl_lib_fail(rc);
+	if (daxalloc_dev_is_standin(dev)) {
+		daxalloc_dev_close(&dev);
+		return ctl_fail(CTL_FAILED,
+				"%s: a stand-in lives only as long as the process; format it from a program",
+				a.dev);
+	}
+	rc = daxalloc_pool_create(dev, a.force ? DAXALLOC_POOL_FORCE : 0, &pool);
+	if (rc < 0) {
+		daxalloc_dev_close(&dev);
+		return ctl_lib_fail(rc);
+	}
+	daxalloc_pool_get_stats(pool, &st);
+	printf("%s: formatted; %s units, %s usable\n", a.dev, ctl_size(st.unit, u, sizeof(u)),
+	       ctl_size(st.capacity, c, sizeof(c)));
+	close_pool(&dev, &pool);
+	return CTL_OK;
+}
+
+int cmd_df(struct daxalloc_ctx *ctx, int argc, char **argv)
+{
+	struct daxalloc_dev *dev = NULL;
+	struct daxalloc_pool *pool = NULL;
+	struct daxalloc_pool_stats st;
+	struct pool_args a;
+	char b[4][32];
+	int rc;
+
+	if ((rc = parse("df", argc, argv, 0, &a)))
+		return rc;
+	if ((rc = open_pool(ctx, a.dev, &dev, &pool)))
+		return rc;
+	rc = daxalloc_pool_get_stats(pool, &st);
+	if (rc < 0) {
+		close_pool(&dev, &pool);
+		return ctl_lib_fail(rc);
+	}
+	if (a.json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "device", json_object_new_string(daxalloc_dev_get_name(dev)));
+		json_object_object_add(o, "unit", json_object_new_uint64(st.unit));
+		json_object_object_add(o, "capacity", json_object_new_uint64(st.capacity));
+		json_object_object_add(o, "used", json_object_new_uint64(st.used));
+		json_object_object_add(o, "free", json_object_new_uint64(st.free));
+		json_object_object_add(o, "largest_free", json_object_new_uint64(st.largest_free));
+		json_object_object_add(o, "free_extents", json_object_new_int(st.free_extents));
+		json_object_object_add(o, "regions", json_object_new_int(st.regions));
+		json_object_object_add(o, "named_regions", json_object_new_int(st.named_regions));
+		json_object_object_add(o, "max_regions", json_object_new_int(st.max_regions));
+		json_object_object_add(o, "fragmentation", json_object_new_double(st.fragmentation));
+		ctl_json_print(o);
+		json_object_put(o);
+	} else {
+		printf("%-10s %6s %10s %10s %10s %12s %8s %7s\n", "DEVICE", "UNIT", "CAPACITY", "USED",
+		       "FREE", "LARGEST-FREE", "REGIONS", "FRAG");
+		printf("%-10s %6s %10s %10s %10s %12s %8u %6.1f%%\n", daxalloc_dev_get_name(dev),
+		       ctl_size(st.unit, b[0], 32), ctl_size(st.capacity, b[1], 32),
+		       ctl_size(st.used, b[2], 32), ctl_size(st.free, b[3], 32),
+		       ctl_size(st.largest_free, b[0], 32), st.regions, st.fragmentation * 100.0);
+	}
+	close_pool(&dev, &pool);
+	return CTL_OK;
+}
+
+struct list_state {
+	bool json;
+	struct json_object *arr;
+	int n;
+};
+
+static int print_region(const struct daxalloc_region_info *ri, void *arg)
+{
+	struct list_state *ls = arg;
+	char s[32], o[32], when[32];
+	time_t t = (time_t)ri->created;
+
+	if (ls->json) {
+		struct json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "name", ri->name[0] ? json_object_new_string(ri->name) : NULL);
+		json_object_object_add(x, "offset", json_object_new_uint64(ri->offset));
+		json_object_object_add(x, "size", json_object_new_uint64(ri->size));
+		json_object_object_add(x, "owner_pid", ri->owner_pid ? json_object_new_int(ri->owner_pid) : NULL);
+		json_object_object_add(x, "owner_alive", json_object_new_boolean(ri->owner_alive));
+		json_object_object_add(x, "created", json_object_new_uint64(ri->created));
+		json_object_array_add(ls->arr, x);
+		return 0;
+	}
+	if (ls->n++ == 0)
+		printf("%-24s %12s %8s %-20s %s\n", "NAME", "OFFSET", "SIZE", "CREATED", "OWNER");
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+	snprintf(o, sizeof(o), "0x%" PRIx64, ri->offset);
+	if (ri->name[0])
+		printf("%-24s %12s %8s %-20s -\n", ri->name, o, ctl_size(ri->size, s, sizeof(s)), when);
+	else
+		printf("%-24s %12s %8s %-20s pid %d%s\n", "(unnamed)", o, ctl_size(ri->size, s, sizeof(s)),
+		       when, ri->owner_pid, ri->owner_alive ? "" : " (dead)");
+	return 0;
+}
+
+int cmd_regions(struct daxalloc_ctx *ctx, int argc, char **argv)
+{
+	struct daxalloc_dev *dev = NULL;
+	struct daxalloc_pool *pool = NULL;
+	struct list_state ls = { 0 };
+	struct pool_args a;
+	int rc;
+
+	if ((rc = parse("regions", argc, argv, 0, &a)))
+		return rc;
+	if ((rc = open_pool(ctx, a.dev, &dev, &pool)))
+		return rc;
+	ls.json = a.json;
+	if (a.json)
+		ls.arr = json_object_new_array();
+	rc = daxalloc_pool_foreach_region(pool, print_region, &ls);
+	if (rc < 0) {
+		json_object_put(ls.arr);
+		close_pool(&dev, &pool);
+		return ctl_lib_fail(rc);
+	}
+	if (a.json) {
+		ctl_json_print(ls.arr);
+		json_object_put(ls.arr);
+	} else if (ls.n == 0) {
+		printf("%s: no regions\n", a.dev);
+	}
+	close_pool(&dev, &pool);
+	return CTL_OK;
+}
+
+int cmd_alloc(struct daxalloc_ctx *ctx, int argc, char **argv)
+{
+	struct daxalloc_dev *dev = NULL;
+	struct daxalloc_pool *pool = NULL;
+	struct daxalloc_region *r = NULL;
+	struct pool_args a;
+	char s[32];
+	int rc;
+
+	if ((rc = parse("alloc", argc, argv, 0, &a)))
+		return rc;
+	if (!a.size_given || !a.name)
+		return ctl_fail(CTL_USAGE, "alloc: needs --size SIZE and --name NAME (a region the CLI makes must have a name)");
+	if ((rc = open_pool(ctx, a.dev, &dev, &pool)))
+		return rc;
+	rc = daxalloc_alloc(pool, a.size, a.name, 0, &r);
+	if (rc < 0) {
+		close_pool(&dev, &pool);
+		return ctl_lib_fail(rc);
+	}
+	printf("%s: region '%s', %s at offset 0x%" PRIx64 "\n", a.dev, a.name,
+	       ctl_size(daxalloc_region_get_size(r), s, sizeof(s)), daxalloc_region_get_offset(r));
+	daxalloc_region_close(&r);
+	close_pool(&dev, &pool);
+	return CTL_OK;
+}
+
+int cmd_free(struct daxalloc_ctx *ctx, int argc, char **argv)
+{
+	struct daxalloc_dev *dev = NULL;
+	struct daxalloc_pool *pool = NULL;
+	struct pool_args a;
+	int rc;
+
+	if ((rc = parse("free", argc, argv, 1, &a)))
+		return rc;
+	if ((rc = open_pool(ctx, a.dev, &dev, &pool)))
+		return rc;
+	rc = daxalloc_pool_free_name(pool, a.pos[0]);
+	close_pool(&dev, &pool);
+	if (rc < 0)
+		return ctl_lib_fail(rc);
+	printf("%s: freed region '%s'\n", a.dev, a.pos[0]);
+	return CTL_OK;
+}
+
+int cmd_rename(struct daxalloc_ctx *ctx, int argc, char **argv)
+{
+	struct daxalloc_dev *dev = NULL;
+	struct daxalloc_pool *pool = NULL;
+	struct pool_args a;
+	int rc;
+
+	if ((rc = parse("rename", argc, argv, 2, &a)))
+		return rc;
+	if ((rc = open_pool(ctx, a.dev, &dev, &pool)))
+		return rc;
+	rc = daxalloc_pool_rename(pool, a.pos[0], a.pos[1]);
+	close_pool(&dev, &pool);
+	if (rc < 0)
+		return ctl_lib_fail(rc);
+	printf("%s: renamed '%s' to '%s'\n", a.dev, a.pos[0], a.pos[1]);
+	return CTL_OK;
+}
+
+int cmd_check(struct daxalloc_ctx *ctx, int argc, char **argv)
+{
+	struct daxalloc_check_report rep;
+	struct daxalloc_dev *dev = NULL;
+	struct pool_args a;
+	int rc;
+
+	if ((rc = parse("check", argc, argv, 0, &a)))
+		return rc;
+	rc = daxalloc_dev_open(ctx, a.dev, &dev);
+	if (rc < 0)
+		return ctl_lib_fail(rc);
+	rc = daxalloc_pool_check(dev, a.repair ? DAXALLOC_CHECK_REPAIR : 0, &rep);
+	daxalloc_dev_close(&dev);
+	if (rc < 0)
+		return ctl_lib_fail(rc);
+	if (a.json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "device", json_object_new_string(a.dev));
+		json_object_object_add(o, "clean", json_object_new_boolean(rep.problems == 0));
+		json_object_object_add(o, "active_copy", json_object_new_int(rep.active_copy));
+		json_object_object_add(o, "sequence", json_object_new_uint64(rep.sequence));
+		json_object_object_add(o, "standby_valid", json_object_new_boolean(rep.standby_valid));
+		json_object_object_add(o, "regions", json_object_new_int(rep.regions));
+		json_object_object_add(o, "orphans", json_object_new_int(rep.orphans));
+		json_object_object_add(o, "problems", json_object_new_int(rep.problems));
+		json_object_object_add(o, "repaired", json_object_new_int(rep.repaired));
+		json_object_object_add(o, "first_problem",
+				       rep.first_problem[0] ? json_object_new_string(rep.first_problem) : NULL);
+		ctl_json_print(o);
+		json_object_put(o);
+	} else if (rep.problems == 0) {
+		printf("%s: clean; %u regions, copy %d at sequence %" PRIu64 "%s%s\n", a.dev, rep.regions,
+		       rep.active_copy, rep.sequence,
+		       rep.standby_valid ? "" : " (standby copy was mid-update: harmless)",
+		       rep.repaired ? "; repaired" : "");
+	}
+	if (rep.problems)
+		return ctl_fail(CTL_FAILED, "%s: %u problem(s): %s%s", a.dev, rep.problems,
+				rep.first_problem, a.repair ? "" : " (run with --repair)");
+	return CTL_OK;
+}
