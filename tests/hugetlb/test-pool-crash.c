@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* SIGKILL at random moments during alloc/free on the stand-in (2M units). */
+#include <criterion/criterion.h>
+
+#include "crash-loop.h"
+#include "pool-helpers.h"
+
+Test(pool_crash, sigkill_anywhere_loses_nothing_acknowledged, .timeout = 900)
+{
+	struct daxalloc_ctx *ctx = NULL;
+	struct daxalloc_dev *dev;
+	struct daxalloc_pool *pool;
+
+	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
+	/* the memfd is inherited by the children: one device, many processes */
+	dev = th_dev_open(ctx, "hugetlb:2M:512M");
+	pool = th_pool_create(dev);
+	daxalloc_pool_close(&pool);
+	crash_loop_run(dev, 1000);
+	daxalloc_dev_close(&dev);
+	daxalloc_ctx_delete(&ctx);
+}
