@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs inside the devdax guest: every device test binary, each writing its
-# Criterion JSON report as results/devdax.NAME.json for the host's summary.
-# Exit status: 0 only if every binary passed.
+# Criterion JSON report as results/devdax.NAME.json for the host's summary,
+# then the examples that must work on real devdax (one case each).
+# Exit status: 0 only if everything passed.
 set -uo pipefail
 
 build=${1:?usage: run-suite.sh BUILD_DIR}
@@ -10,10 +11,38 @@ results=$build/tests/results
 mkdir -p "$results"
 export DAXALLOC_CTL=$build/tools/daxalloc-ctl
 status=0
-for name in devdax vfio cli; do
+
+# A one-case report in the shape of Criterion's, for the summary.
+report() {	# NAME PASSED(0|1) WHY
+	local p=0 f=0
+	if [ "$2" = 1 ]; then p=1; else f=1; status=1; echo "FAIL: $1: $3"; fi
+	printf '{"id":"run-suite","passed":%d,"failed":%d,"errored":0,"skipped":0,"why":"%s"}\n' \
+		"$p" "$f" "$3" >"$results/devdax.$1.json"
+}
+
+for name in devdax vfio pool cli; do
 	bin=$build/tests/test-guest-$name
 	[ "$name" = cli ] && bin=$build/tests/test-cli
 	echo "=== $name ($(basename "$bin"))"
 	"$bin" --verbose=1 --json="$results/devdax.$name.json" || status=1
 done
+
+# The buffer pool example: written, killed, restarted, reattached by name.
+echo "=== example buffer-pool"
+dev=$(awk -F'\t' '$1 == "dyn2m" { print $3 }' "$DAXALLOC_GUEST_DEVICES")
+bp=$build/examples/buffer-pool
+if [ ! -x "$bp" ]; then
+	report example-buffer-pool 0 "examples are not built (-Dexamples=false)"
+else
+	"$bp" "$dev" format &&
+	{ "$bp" "$dev" fill bufpool 256M; rc=$?; [ $rc -eq 137 ] || { echo "fill exited $rc, expected SIGKILL"; false; }; } &&
+	"$bp" "$dev" check bufpool &&
+	{ "$bp" "$dev" fill bufpool 256M; [ $? -eq 137 ]; } &&
+	"$bp" "$dev" check bufpool
+	if [ $? -eq 0 ]; then
+		report example-buffer-pool 1 ""
+	else
+		report example-buffer-pool 0 "the buffer pool did not come back intact"
+	fi
+fi
 exit $status

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Pools on real device-dax in the guest: metadata persisted through
+ * libpmem2, named regions reattached by an unrelated process, SIGKILL at
+ * random moments, at 2M and 1G units.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "crash-loop.h"
+#include "daxalloc.h"
+#include "guest-devices.h"
+#include "pool-helpers.h"
+
+static struct daxalloc_ctx *ctx;
+
+static void setup(void)
+{
+	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
+}
+
+static void teardown(void)
+{
+	daxalloc_ctx_delete(&ctx);
+}
+
+TestSuite(devdax_pool, .init = setup, .fini = teardown, .timeout = 600);
+
+/* A fresh process (fork + its own context) finds the region by name. */
+static int reattach_in_other_process(const char *devname, const char *name, uint64_t seed)
+{
+	int st;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct daxalloc_ctx *c = NULL;
+		struct daxalloc_dev *d = NULL;
+		struct daxalloc_pool *p = NULL;
+		struct daxalloc_region *r = NULL;
+
+		if (daxalloc_ctx_new(&c) || daxalloc_dev_open(c, devname, &d) ||
+		    daxalloc_pool_open(d, 0, &p) || daxalloc_region_open(p, name, 0, &r))
+			_exit(2);
+		_exit(th_verify(daxalloc_region_get_address(r), daxalloc_region_get_size(r), seed) ? 1 : 0);
+	}
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void named_region_survives(const char *label, uint64_t size)
+{
+	const struct guest_dev *gd = guest_dev(label);
+	struct daxalloc_dev *dev = th_dev_open(ctx, gd->name);
+	struct daxalloc_pool *pool = th_pool_create(dev);
+	struct daxalloc_pool_stats st;
+	struct daxalloc_region *r = NULL;
+
+	cr_assert_eq(daxalloc_pool_get_stats(pool, &st), 0);
+	cr_expect_eq(st.unit, gd->align);
+	if (st.capacity < size)
+		size = st.capacity;
+	cr_assert_eq(daxalloc_alloc(pool, size, "survivor", 0, &r), 0, "%s", daxalloc_errmsg());
+	cr_expect_eq(daxalloc_region_get_offset(r) % gd->align, 0);
+	th_fill(daxalloc_region_get_address(r), daxalloc_region_get_size(r), 77);
+	daxalloc_region_close(&r);
+	daxalloc_pool_close(&pool);
+	daxalloc_dev_close(&dev);
+	cr_expect_eq(reattach_in_other_process(gd->name, "survivor", 77), 0,
+		     "another process could not reattach 'survivor' intact");
+}
+
+Test(devdax_pool, named_region_survives_2m) { named_region_survives("dyn2m", 64u << 20); }
+Test(devdax_pool, named_region_survives_1g) { named_region_survives("static1g", 1u << 30); }
+
+Test(devdax_pool, crash_loop_2m)
+{
+	const struct guest_dev *gd = guest_dev("dyn2m");
+	struct daxalloc_dev *dev = th_dev_open(ctx, gd->name);
+	struct daxalloc_pool *pool = th_pool_create(dev);
+
+	daxalloc_pool_close(&pool);
+	crash_loop_run(dev, 150);
+	daxalloc_dev_close(&dev);
+}
