@@ -54,6 +54,24 @@ static int check_name(const char *name)
 	return rc < 0 ? daxalloc_err(-rc, "%s", why) : 0;
 }
 
+/* Check @name, lock, load, find it: returns its index with the lock held. */
+static int lock_find(struct daxalloc_pool *pool, const char *name)
+{
+	int rc = check_name(name), i;
+
+	if (rc < 0)
+		return rc;
+	rc = pool_lock_load(pool);
+	if (rc < 0)
+		return rc;
+	i = find_name(pool, name);
+	if (i < 0) {
+		pool_unlock(pool);
+		return daxalloc_err(ENOENT, "%s: no region named '%s'", pool->dev->name, name);
+	}
+	return i;
+}
+
 static int region_map(struct daxalloc_pool *pool, const struct dxa_entry *e, unsigned int flags,
 		      struct daxalloc_region **out)
 {
@@ -204,7 +222,7 @@ DAXALLOC_EXPORT int daxalloc_region_open(struct daxalloc_pool *pool, const char 
 					 unsigned int flags, struct daxalloc_region **out)
 {
 	struct dxa_entry e;
-	int rc, i;
+	int i;
 
 	if (!out)
 		return daxalloc_err(EINVAL, "daxalloc_region_open: NULL out-pointer");
@@ -213,17 +231,9 @@ DAXALLOC_EXPORT int daxalloc_region_open(struct daxalloc_pool *pool, const char 
 		return daxalloc_err(EINVAL, "daxalloc_region_open: NULL pool");
 	if (flags & ~DAXALLOC_ALLOC_POPULATE)
 		return daxalloc_err(EINVAL, "daxalloc_region_open: unknown flags 0x%x", flags);
-	rc = check_name(name);
-	if (rc < 0)
-		return rc;
-	rc = pool_lock_load(pool);
-	if (rc < 0)
-		return rc;
-	i = find_name(pool, name);
-	if (i < 0) {
-		pool_unlock(pool);
-		return daxalloc_err(ENOENT, "%s: no region named '%s'", pool->dev->name, name);
-	}
+	i = lock_find(pool, name);
+	if (i < 0)
+		return i;
 	e = pool->ents[i];
 	pool_unlock(pool);
 	return region_map(pool, &e, flags, out);
@@ -266,24 +276,16 @@ DAXALLOC_EXPORT int daxalloc_region_free(struct daxalloc_region **pr)
 
 DAXALLOC_EXPORT int daxalloc_pool_free_name(struct daxalloc_pool *pool, const char *name)
 {
-	int rc, i;
+	int i;
 
 	if (!pool)
 		return daxalloc_err(EINVAL, "daxalloc_pool_free_name: NULL pool");
-	rc = check_name(name);
-	if (rc < 0)
-		return rc;
-	if (region_is_open(pool, name))
+	if (name && region_is_open(pool, name))
 		return daxalloc_err(EBUSY, "%s: region '%s' is mapped by this process; close it first",
 				    pool->dev->name, name);
-	rc = pool_lock_load(pool);
-	if (rc < 0)
-		return rc;
-	i = find_name(pool, name);
-	if (i < 0) {
-		pool_unlock(pool);
-		return daxalloc_err(ENOENT, "%s: no region named '%s'", pool->dev->name, name);
-	}
+	i = lock_find(pool, name);
+	if (i < 0)
+		return i;
 	pool_remove_entry(pool, (uint32_t)i);
 	pool_commit(pool);
 	pool_unlock(pool);
@@ -297,16 +299,11 @@ DAXALLOC_EXPORT int daxalloc_pool_rename(struct daxalloc_pool *pool, const char 
 
 	if (!pool)
 		return daxalloc_err(EINVAL, "daxalloc_pool_rename: NULL pool");
-	if ((rc = check_name(from)) < 0 || (rc = check_name(to)) < 0)
+	if ((rc = check_name(to)) < 0)
 		return rc;
-	rc = pool_lock_load(pool);
-	if (rc < 0)
-		return rc;
-	i = find_name(pool, from);
-	if (i < 0) {
-		pool_unlock(pool);
-		return daxalloc_err(ENOENT, "%s: no region named '%s'", pool->dev->name, from);
-	}
+	i = lock_find(pool, from);
+	if (i < 0)
+		return i;
 	if (strcmp(from, to) != 0 && find_name(pool, to) >= 0) {
 		pool_unlock(pool);
 		return daxalloc_err(EEXIST, "%s: a region named '%s' exists already", pool->dev->name,

@@ -261,42 +261,38 @@ int cmd_alloc(struct daxalloc_ctx *ctx, int argc, char **argv)
 	return CTL_OK;
 }
 
-int cmd_free(struct daxalloc_ctx *ctx, int argc, char **argv)
+/* free and rename: one call on names in the pool, then a one-line report. */
+static int name_op(struct daxalloc_ctx *ctx, int argc, char **argv, bool rename)
 {
 	struct daxalloc_dev *dev = NULL;
 	struct daxalloc_pool *pool = NULL;
 	struct pool_args a;
 	int rc;
 
-	if ((rc = parse("free", argc, argv, 1, &a)))
+	if ((rc = parse(rename ? "rename" : "free", argc, argv, rename ? 2 : 1, &a)))
 		return rc;
 	if ((rc = open_pool(ctx, a.dev, &dev, &pool)))
 		return rc;
-	rc = daxalloc_pool_free_name(pool, a.pos[0]);
+	rc = rename ? daxalloc_pool_rename(pool, a.pos[0], a.pos[1]) :
+		      daxalloc_pool_free_name(pool, a.pos[0]);
 	close_pool(&dev, &pool);
 	if (rc < 0)
 		return ctl_lib_fail(rc);
-	printf("%s: freed region '%s'\n", a.dev, a.pos[0]);
+	if (rename)
+		printf("%s: renamed '%s' to '%s'\n", a.dev, a.pos[0], a.pos[1]);
+	else
+		printf("%s: freed region '%s'\n", a.dev, a.pos[0]);
 	return CTL_OK;
+}
+
+int cmd_free(struct daxalloc_ctx *ctx, int argc, char **argv)
+{
+	return name_op(ctx, argc, argv, false);
 }
 
 int cmd_rename(struct daxalloc_ctx *ctx, int argc, char **argv)
 {
-	struct daxalloc_dev *dev = NULL;
-	struct daxalloc_pool *pool = NULL;
-	struct pool_args a;
-	int rc;
-
-	if ((rc = parse("rename", argc, argv, 2, &a)))
-		return rc;
-	if ((rc = open_pool(ctx, a.dev, &dev, &pool)))
-		return rc;
-	rc = daxalloc_pool_rename(pool, a.pos[0], a.pos[1]);
-	close_pool(&dev, &pool);
-	if (rc < 0)
-		return ctl_lib_fail(rc);
-	printf("%s: renamed '%s' to '%s'\n", a.dev, a.pos[0], a.pos[1]);
-	return CTL_OK;
+	return name_op(ctx, argc, argv, true);
 }
 
 int cmd_check(struct daxalloc_ctx *ctx, int argc, char **argv)

@@ -25,12 +25,9 @@ struct live {
 
 static bool used[UNITS];
 
-/* Smallest free run that fits @n units, lowest first on ties; -1 if none. */
-static int64_t model_best_fit(uint64_t n)
+/* Calls @fn(first, length) for every maximal run of free units. */
+static void free_runs(void (*fn)(uint64_t first, uint64_t len, void *arg), void *arg)
 {
-	int64_t best = -1;
-	uint64_t best_len = UINT64_MAX;
-
 	for (uint64_t i = 0; i < UNITS;) {
 		uint64_t j = i;
 
@@ -40,33 +37,59 @@ static int64_t model_best_fit(uint64_t n)
 		}
 		while (j < UNITS && !used[j])
 			j++;
-		if (j - i >= n && j - i < best_len) {
-			best_len = j - i;
-			best = (int64_t)i;
-		}
+		fn(i, j - i, arg);
 		i = j;
 	}
-	return best;
+}
+
+struct fit {
+	uint64_t want, best_len;
+	int64_t best;
+};
+
+static void fit_run(uint64_t first, uint64_t len, void *arg)
+{
+	struct fit *f = arg;
+
+	if (len >= f->want && len < f->best_len) {
+		f->best_len = len;
+		f->best = (int64_t)first;
+	}
+}
+
+/* Smallest free run that fits @n units, lowest first on ties; -1 if none. */
+static int64_t model_best_fit(uint64_t n)
+{
+	struct fit f = { n, UINT64_MAX, -1 };
+
+	free_runs(fit_run, &f);
+	return f.best;
+}
+
+struct totals {
+	uint64_t free_units, largest;
+	uint32_t extents;
+};
+
+static void total_run(uint64_t first, uint64_t len, void *arg)
+{
+	struct totals *t = arg;
+
+	(void)first;
+	t->free_units += len;
+	t->extents++;
+	if (len > t->largest)
+		t->largest = len;
 }
 
 static void model_stats(uint64_t *free_units, uint32_t *extents, uint64_t *largest)
 {
-	*free_units = *extents = *largest = 0;
-	for (uint64_t i = 0; i < UNITS;) {
-		uint64_t j = i;
+	struct totals t = { 0 };
 
-		if (used[i]) {
-			i++;
-			continue;
-		}
-		while (j < UNITS && !used[j])
-			j++;
-		*free_units += j - i;
-		(*extents)++;
-		if (j - i > *largest)
-			*largest = j - i;
-		i = j;
-	}
+	free_runs(total_run, &t);
+	*free_units = t.free_units;
+	*extents = t.extents;
+	*largest = t.largest;
 }
 
 Test(pool_model, random_sequences_match_the_model, .timeout = 300)
