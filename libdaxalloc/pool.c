@@ -281,11 +281,13 @@ DAXALLOC_EXPORT int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int 
 		for (uint32_t i = 0; i < pool->n; i++)
 			named += !!(pool->ents[i].flags & DXA_ENTRY_NAMED);
 		if (!(flags & DAXALLOC_POOL_FORCE)) {
+			uint32_t n = pool->n;
+
 			pool_unlock(pool);
 			pool_detach(pool);
 			return daxalloc_err(EEXIST,
 					    "%s: already holds a pool with %u regions (%u named); formatting again destroys them (force it with DAXALLOC_POOL_FORCE / --force)",
-					    dev->name, pool->n, named);
+					    dev->name, n, named);
 		}
 	} else if (rc != -ENODATA && !(flags & DAXALLOC_POOL_FORCE)) {
 		/* Something pool-like we cannot read: never overwrite it unasked. */

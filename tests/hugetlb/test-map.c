@@ -208,6 +208,7 @@ Test(hugetlb, read_only_mapping_faults_on_write)
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL);	/* not a sanitizer's handler */
 		p[0] = 1;
 		_exit(0);
 	}
