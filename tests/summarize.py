@@ -7,7 +7,8 @@ NAME.PART.json for a meson test that runs several binaries, such as the
 devdax guest suite); its cases are counted one by one. A meson test with no
 report counts as one case. A meson test that failed while its reports show
 no failure (a crash, a hung guest, a harness error) counts one more failure.
-Prints one line per meson test and ends with 'N passed, N failed, N skipped'.
+Prints one line per meson test and ends with 'N passed, N failed, N skipped',
+summed over every build directory given (default: build).
 """
 import glob
 import json
@@ -15,15 +16,14 @@ import os
 import sys
 
 
-def main():
-    build = sys.argv[1] if len(sys.argv) > 1 else "build"
+def count(build, total):
     results = os.path.join(build, "tests", "results")
     log = os.path.join(build, "meson-logs", "testlog.json")
-    total = {"passed": 0, "failed": 0, "skipped": 0}
     if not os.path.exists(log):
-        print(f"no test log at {log}: meson test did not run", file=sys.stderr)
-        print("0 passed, 1 failed, 0 skipped")
-        return 1
+        print(f"  {build}: no test log: meson test did not run")
+        total["failed"] += 1
+        return
+    print(f"{build}:")
     with open(log) as f:
         runs = [json.loads(line) for line in f if line.strip()]
     for run in runs:
@@ -56,6 +56,12 @@ def main():
         total["failed"] += fl
         total["skipped"] += sk
         print(f"  {name:<28} {result:<8} {p} passed, {fl} failed, {sk} skipped")
+
+
+def main():
+    total = {"passed": 0, "failed": 0, "skipped": 0}
+    for build in sys.argv[1:] or ["build"]:
+        count(build, total)
     print(f"{total['passed']} passed, {total['failed']} failed, {total['skipped']} skipped")
     return 1 if total["failed"] else 0
 

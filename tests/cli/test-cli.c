@@ -27,20 +27,30 @@ static void drain(int fd, char *buf, size_t len, size_t *n)
 	buf[*n] = '\0';
 }
 
-/* Runs daxalloc-ctl with the given arguments (NULL-terminated). */
+/*
+ * Runs daxalloc-ctl with the given arguments (NULL-terminated), under
+ * $DAXALLOC_CTL_WRAPPER (e.g. valgrind ... --error-exitcode=99) if set.
+ */
 static void ctl(struct run *r, ...)
 {
 	const char *bin = getenv("DAXALLOC_CTL");
-	char *argv[32];
-	int po[2], pe[2], i = 1, st;
+	const char *wrap = getenv("DAXALLOC_CTL_WRAPPER");
+	static char wrapbuf[512];
+	char *argv[48], *save = NULL;
+	int po[2], pe[2], i = 0, st;
 	size_t no = 0, ne = 0;
 	va_list ap;
 	pid_t pid;
 
 	cr_assert_not_null(bin, "DAXALLOC_CTL must name the built daxalloc-ctl");
-	argv[0] = (char *)bin;
+	if (wrap && *wrap) {
+		snprintf(wrapbuf, sizeof(wrapbuf), "%s", wrap);
+		for (char *w = strtok_r(wrapbuf, " ", &save); w && i < 16; w = strtok_r(NULL, " ", &save))
+			argv[i++] = w;
+	}
+	argv[i++] = (char *)bin;
 	va_start(ap, r);
-	while ((argv[i] = va_arg(ap, char *)) != NULL && i < 30)
+	while ((argv[i] = va_arg(ap, char *)) != NULL && i < 46)
 		i++;
 	va_end(ap);
 	cr_assert_eq(pipe(po), 0);
@@ -50,7 +60,7 @@ static void ctl(struct run *r, ...)
 	if (pid == 0) {
 		dup2(po[1], 1);
 		dup2(pe[1], 2);
-		execv(bin, argv);
+		execvp(argv[0], argv);
 		_exit(127);
 	}
 	close(po[1]);
