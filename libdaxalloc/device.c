@@ -14,7 +14,11 @@
 
 #include "private.h"
 
-/* A pmem region's namespace: libndctl knows which daxctl region it feeds. */
+/*
+ * The namespace behind a pmem device.  Several namespaces of one nd region
+ * share the dax region id, so match the device itself: each namespace's
+ * dax region lists only its own device.
+ */
 static void dev_fill_namespace(struct daxalloc_ctx *ctx, struct daxalloc_dev *d)
 {
 	struct ndctl_bus *bus;
@@ -28,13 +32,17 @@ static void dev_fill_namespace(struct daxalloc_ctx *ctx, struct daxalloc_dev *d)
 			ndctl_dax_foreach(region, dax) {
 				struct daxctl_region *dr;
 				struct ndctl_namespace *ns;
+				struct daxctl_dev *dd;
+				bool mine = false;
 
 				if (!ndctl_dax_is_enabled(dax))
 					continue;
 				dr = ndctl_dax_get_daxctl_region(dax);
-				if (!dr || daxctl_region_get_id(dr) != d->region_id)
+				if (!dr)
 					continue;
-				ns = ndctl_dax_get_namespace(dax);
+				daxctl_dev_foreach(dr, dd)
+					mine |= strcmp(daxctl_dev_get_devname(dd), d->name) == 0;
+				ns = mine ? ndctl_dax_get_namespace(dax) : NULL;
 				if (!ns)
 					continue;
 				snprintf(d->ns_name, sizeof(d->ns_name), "%s",
