@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The metadata mapping and how writes to it are made durable.  On
- * device-dax, libpmem2 maps it and supplies the persist function that fits
- * the platform (cache-line flush + fence, or nothing with eADR); on the
- * hugetlb stand-in the memory is volatile anyway and ordinary stores do.
+ * The metadata mapping and how writes to it are made durable.  On a pmem
+ * namespace (static region), libpmem2 maps it and supplies the persist
+ * function that fits the platform (cache-line flush + fence, or nothing
+ * with eADR).  Dynamic regions (hmem, CXL RAM) and the hugetlb stand-in
+ * are volatile memory: a power loss takes everything, so ordered stores
+ * are all that crash consistency needs.  (libpmem2 1.12 also crashes on
+ * device-dax that no ndctl namespace backs.)
  */
 #include <errno.h>
 #include <libpmem2.h>
@@ -27,7 +30,7 @@ int meta_map_open(struct daxalloc_dev *dev, uint64_t len, struct meta_map *mm)
 	int rc;
 
 	memset(mm, 0, sizeof(*mm));
-	if (dev->type != DAXALLOC_DEV_DEVDAX) {
+	if (dev->type != DAXALLOC_DEV_DEVDAX || dev->region_kind != DAXALLOC_REGION_STATIC) {
 		rc = daxalloc_map_new(dev, 0, len, NULL, 0, &mm->map);
 		if (rc < 0)
 			return rc;

@@ -20,11 +20,12 @@ report() {	# NAME PASSED(0|1) WHY
 		"$p" "$f" "$3" >"$results/devdax.$1.json"
 }
 
-for name in devdax vfio pool cli; do
+for name in devdax vfio pool pin cli; do
 	bin=$build/tests/test-guest-$name
 	[ "$name" = cli ] && bin=$build/tests/test-cli
 	echo "=== $name ($(basename "$bin"))"
-	"$bin" --verbose=1 --json="$results/devdax.$name.json" || status=1
+	# one test at a time: they share the guest's devices and its VFIO group
+	"$bin" --jobs=1 --verbose=1 --json="$results/devdax.$name.json" || status=1
 done
 
 # The buffer pool example: written, killed, restarted, reattached by name.
@@ -45,4 +46,25 @@ else
 		report example-buffer-pool 0 "the buffer pool did not come back intact"
 	fi
 fi
+# The pin examples on a 2M device: a real device DMAs through the IOMMU,
+# an RDMA WRITE over soft-RoCE, io_uring's answer (a refusal before 6.5).
+pin_dev=$(awk -F'\t' '$1 == "static2m" { print $3 }' "$DAXALLOC_GUEST_DEVICES")
+"$DAXALLOC_CTL" format "$pin_dev" --force >/dev/null || status=1
+example() {	# NAME WHY-IT-FAILED ARGS...
+	local name=$1 why=$2 bin=$build/examples/$1
+	shift 2
+	echo "=== example $name"
+	if [ ! -x "$bin" ]; then
+		report "example-$name" 0 "examples/$name is not built"
+	elif "$bin" "$@"; then
+		report "example-$name" 1 ""
+	else
+		report "example-$name" 0 "$why"
+	fi
+}
+example vfio-dma "the edu device's DMA through the IOMMU did not round-trip" \
+	"$pin_dev" "${DAXALLOC_GUEST_VFIO_GROUP:-no-vfio-group}" "${DAXALLOC_GUEST_VFIO_BDF:-no-vfio-device}"
+example rdma-write "the RDMA WRITE into the region did not arrive" \
+	"$pin_dev" "${DAXALLOC_GUEST_RDMA_DEV:-no-rdma-device}"
+example uring-fixed "io_uring's answer on devdax was not the expected one" "$pin_dev"
 exit $status
