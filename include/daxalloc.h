@@ -57,7 +57,7 @@ int daxalloc_ctx_get_log_priority(struct daxalloc_ctx *ctx);
 /* ---- sizes ------------------------------------------------------------ */
 
 /*
- * Parse "4096", "4K", "2M", "1G", "1T", "2GiB" (binary units only, case
+ * Parse "4096", "4K", "2M", "1G", "1T", "2GiB" (binary units K..E only, case
  * insensitive suffix).  -EINVAL for anything else, -ERANGE on overflow.
  */
 int daxalloc_size_parse(const char *str, uint64_t *out);
@@ -189,7 +189,10 @@ int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int flags,
  */
 int daxalloc_pool_open(struct daxalloc_dev *dev, unsigned int flags,
 		       struct daxalloc_pool **pool);
-/* Unmaps; unnamed regions still open are freed, named ones stay. */
+/*
+ * Unmaps; unnamed regions still open are freed, named ones stay.  Pins
+ * still held on its regions are unpinned first.
+ */
 void daxalloc_pool_close(struct daxalloc_pool **pool);
 struct daxalloc_dev *daxalloc_pool_get_dev(struct daxalloc_pool *pool);
 
@@ -218,9 +221,15 @@ int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, const char *name,
 /* Map an existing named region (same extents, same contents). */
 int daxalloc_region_open(struct daxalloc_pool *pool, const char *name,
 			 unsigned int flags, struct daxalloc_region **region);
-/* Unmap; an unnamed region is freed, a named one stays on the device. */
+/*
+ * Unmap (unpinning what is pinned of it); an unnamed region is freed, a
+ * named one stays on the device.
+ */
 void daxalloc_region_close(struct daxalloc_region **region);
-/* Unmap and free the region's extents, named or not. */
+/*
+ * Unmap and free the region's extents, named or not.  A region pinned by
+ * any process is refused with -EBUSY naming the holder, and stays open.
+ */
 int daxalloc_region_free(struct daxalloc_region **region);
 int daxalloc_pool_free_name(struct daxalloc_pool *pool, const char *name);
 int daxalloc_pool_rename(struct daxalloc_pool *pool, const char *from, const char *to);
@@ -265,6 +274,350 @@ struct daxalloc_check_report {
  */
 int daxalloc_pool_check(struct daxalloc_dev *dev, unsigned int flags,
 			struct daxalloc_check_report *report);
+
+/* ---- pinning ---- */
+
+/*
+ * A pin hands part of a region to a consumer that reaches the memory
+ * without the CPU: an IOMMU (VFIO, iommufd), an RDMA NIC, io_uring fixed
+ * buffers.  The kernel holds the pages (long-term GUP) until the pin goes.
+ * Every pin is recorded: a pinned region cannot be freed (-EBUSY names
+ * who holds it), `daxalloc-ctl pins DEV` lists the pins of all processes,
+ * closing the region or its pool unpins.  The kernel drops pins when the
+ * process dies; so does the record.
+ */
+struct daxalloc_pin;
+struct ibv_pd;
+struct ibv_mr;
+struct io_uring;
+
+enum daxalloc_pin_kind {
+	DAXALLOC_PIN_VFIO = 1,		/* VFIO type1 container: VFIO_IOMMU_MAP_DMA */
+	DAXALLOC_PIN_IOMMUFD = 2,	/* iommufd IOAS: IOMMU_IOAS_MAP (Linux >= 6.2) */
+	DAXALLOC_PIN_RDMA = 3,		/* libibverbs protection domain: ibv_reg_mr */
+	DAXALLOC_PIN_URING = 4,		/* io_uring fixed buffers */
+};
+
+#define DAXALLOC_PIN_READONLY	 (1u << 0) /* the consumer only reads the memory */
+#define DAXALLOC_PIN_IOVA_AUTO	 (1u << 1) /* iommufd: the kernel picks the IOVA */
+#define DAXALLOC_PIN_URING_SLOTS (1u << 2) /* io_uring: fill slots of the ring's table */
+
+/* io_uring takes at most 1 GiB per fixed buffer: longer ranges are split. */
+#define DAXALLOC_PIN_URING_BUF_MAX DAXALLOC_SIZE_1G
+
+/* Who pins, and where.  Zero what you do not use. */
+struct daxalloc_pin_target {
+	enum daxalloc_pin_kind kind;
+	unsigned int flags;		/* DAXALLOC_PIN_* */
+	struct {
+		int container_fd;	/* after VFIO_SET_IOMMU (type1) */
+		uint64_t iova;		/* IOVA of the range's first byte */
+	} vfio;
+	struct {
+		int fd;			/* an open /dev/iommu */
+		uint32_t ioas_id;
+		uint64_t iova;		/* ignored with DAXALLOC_PIN_IOVA_AUTO */
+	} iommufd;
+	struct {
+		struct ibv_pd *pd;
+		int access;		/* ibv_access_flags; 0: local write,
+					 * remote read and write (READONLY:
+					 * remote read) */
+	} rdma;
+	struct {
+		struct io_uring *ring;
+		/*
+		 * Without DAXALLOC_PIN_URING_SLOTS the pin registers the
+		 * ring's buffer table itself (indexes 0..n-1; the ring must
+		 * have none) and unregisters it on unpin.  With it, the pin
+		 * fills slots first_index.. of a table the caller registered
+		 * (io_uring_register_buffers_sparse) and empties them on unpin.
+		 */
+		unsigned int first_index;
+	} uring;
+};
+
+/*
+ * Pin [offset, offset+length) of @region (offsets inside the region) for
+ * @target.  offset and length must be multiples of the device alignment
+ * and lie inside the region (-EINVAL before any system call).  Without
+ * CAP_IPC_LOCK the pin must fit under RLIMIT_MEMLOCK (-ENOMEM saying how
+ * much is needed).  -EBADF when the consumer's fd is not open,
+ * -EOPNOTSUPP when the kernel or this build cannot pin for that consumer.
+ * On device-dax the pin is recorded in $DAXALLOC_RUNDIR (default
+ * /run/daxalloc; every process using the device must share it) and is
+ * refused when it cannot be.
+ */
+int daxalloc_pin(struct daxalloc_region *region, uint64_t offset, uint64_t length,
+		 const struct daxalloc_pin_target *target, struct daxalloc_pin **pin);
+/*
+ * Unpin and set *pin to NULL.  Call it before closing the consumer (the
+ * container, the ring, the protection domain).  -EINVAL for NULL or a
+ * handle that is no longer a pin (already unpinned, or its region closed).
+ */
+int daxalloc_unpin(struct daxalloc_pin **pin);
+
+enum daxalloc_pin_kind daxalloc_pin_get_kind(struct daxalloc_pin *pin);
+/* "vfio", "iommufd", "rdma", "io_uring"; "unknown" otherwise. */
+const char *daxalloc_pin_kind_name(enum daxalloc_pin_kind kind);
+struct daxalloc_region *daxalloc_pin_get_region(struct daxalloc_pin *pin);
+void *daxalloc_pin_get_address(struct daxalloc_pin *pin);
+/* Offset inside the region, and length, of the pinned range. */
+uint64_t daxalloc_pin_get_offset(struct daxalloc_pin *pin);
+uint64_t daxalloc_pin_get_length(struct daxalloc_pin *pin);
+/* Nanoseconds the kernel took to pin. */
+uint64_t daxalloc_pin_get_pin_time_ns(struct daxalloc_pin *pin);
+/* VFIO, iommufd: the IOVA of the first byte; UINT64_MAX otherwise. */
+uint64_t daxalloc_pin_get_iova(struct daxalloc_pin *pin);
+/* RDMA: the memory region and its keys; NULL / 0 otherwise. */
+struct ibv_mr *daxalloc_pin_get_mr(struct daxalloc_pin *pin);
+uint32_t daxalloc_pin_get_lkey(struct daxalloc_pin *pin);
+uint32_t daxalloc_pin_get_rkey(struct daxalloc_pin *pin);
+/*
+ * io_uring: buffer i (0 <= i < count) has index first + i and covers
+ * DAXALLOC_PIN_URING_BUF_MAX bytes from address + i * DAXALLOC_PIN_URING_BUF_MAX
+ * (the last one the rest).  -1 / 0 for other kinds.
+ */
+int daxalloc_pin_get_uring_index(struct daxalloc_pin *pin);
+unsigned int daxalloc_pin_get_uring_count(struct daxalloc_pin *pin);
+
+struct daxalloc_pin_info {
+	enum daxalloc_pin_kind kind;
+	char region[DAXALLOC_NAME_MAX + 1];	/* "" when unnamed */
+	uint64_t region_offset;		/* device offset of the region */
+	uint64_t offset;		/* device offset of the pinned range */
+	uint64_t length;
+	int pid;			/* the pinning process */
+	char command[16];		/* its name (comm) */
+	uint64_t since;			/* seconds since the epoch */
+	char consumer[96];		/* "vfio container fd 5, iova 0x1000000" */
+};
+/*
+ * Calls @fn for every live pin on the pool's device, of every process
+ * (of this process only for the stand-in, whose memory nobody else
+ * sees), by device offset; stops at a non-zero return.
+ */
+int daxalloc_pool_foreach_pin(struct daxalloc_pool *pool,
+			      int (*fn)(const struct daxalloc_pin_info *info, void *arg),
+			      void *arg);
+
+/* ---- reconfiguration ---- */
+
+/*
+ * Changing a device means disabling it, which takes its memory away from
+ * every user.  So before any disable these calls refuse (-EBUSY, naming
+ * who) when the pin ledger lists pins of the device, when a process has
+ * it open or mapped (this one included: close your own handles first),
+ * when a process holds a handle that can pin memory for DMA (VFIO,
+ * iommufd, RDMA verbs, io_uring with registered buffers: such pins are
+ * invisible, see DAXALLOC_RECONFIG_IGNORE_DMA), and when its pool holds
+ * named regions (see DAXALLOC_RECONFIG_DESTROY_DATA).  The disable itself
+ * runs with a time limit ($DAXALLOC_DISABLE_TIMEOUT seconds, default 30):
+ * when the kernel keeps waiting for pinned pages the call fails with
+ * -ETIMEDOUT and the device is enabled again, unchanged, once the pin
+ * goes.  A call that fails leaves the device as it was, or its message
+ * says what state it is in and how to recover.
+ *
+ * Afterwards the context lists the devices afresh: pointers from
+ * daxalloc_dev_get_first()/_next() taken before the call are invalid.
+ * Opened devices (daxalloc_dev_open) are not affected, but describe the
+ * device as it was.  Root only.
+ */
+
+/* Allow losing data: pool regions, and a pmem namespace's contents. */
+#define DAXALLOC_RECONFIG_DESTROY_DATA	(1u << 0)
+/* Proceed although processes hold DMA handles (their pins are elsewhere). */
+#define DAXALLOC_RECONFIG_IGNORE_DMA	(1u << 1)
+
+/*
+ * Change the alignment of device @name ("dax0.1" or "/dev/dax0.1") to
+ * @align (4K, 2M or 1G).
+ * Dynamic region: disable, write the alignment, enable in devdax mode.
+ * The memory stays where it is; its size must be a multiple of @align
+ * (-EINVAL names the nearest valid sizes) and so must every start of its
+ * memory.  A pool on it no longer fits and is erased.
+ * Static region (pmem namespace): the namespace's devdax instance is
+ * re-created with libndctl at @align.  That destroys the data, so it needs
+ * DAXALLOC_RECONFIG_DESTROY_DATA (-EPERM without, saying the usable size
+ * before and after: at 1G up to 1G goes to padding).  The device keeps
+ * its name.
+ * A device that is disabled gets the new alignment and stays disabled.
+ */
+int daxalloc_dev_set_align(struct daxalloc_ctx *ctx, const char *name, uint64_t align,
+			   unsigned int flags);
+
+/*
+ * Kernel dax regions (in this library a "region" is a pool allocation).
+ * A dynamic dax region (hmem, CXL RAM) holds devices that can be created,
+ * resized and destroyed; a static one is one pmem namespace.
+ */
+struct daxalloc_daxregion_info {
+	int id;
+	enum daxalloc_region_kind kind;
+	uint64_t start;		/* physical address; UINT64_MAX when unknown */
+	uint64_t size;
+	uint64_t align;		/* the region's alignment; 0 when unknown */
+	uint64_t available;	/* dynamic: bytes no device uses; static: 0 */
+	uint64_t largest_free;	/* largest free stretch (2M boundaries) */
+	uint64_t available_1g;	/* free bytes in whole 1G pieces on 1G boundaries */
+	uint64_t largest_free_1g;
+	unsigned int devices;	/* devices with memory */
+};
+/* Calls @fn for every dax region; stops at a non-zero return. */
+int daxalloc_daxregion_foreach(struct daxalloc_ctx *ctx,
+			       int (*fn)(const struct daxalloc_daxregion_info *info, void *arg),
+			       void *arg);
+/* The dynamic dax region @region_id. */
+int daxalloc_daxregion_get_info(struct daxalloc_ctx *ctx, int region_id,
+				struct daxalloc_daxregion_info *info);
+/* Bytes a device of alignment @align can still get in dynamic region @region_id. */
+int daxalloc_daxregion_get_available(struct daxalloc_ctx *ctx, int region_id, uint64_t align,
+				     uint64_t *bytes);
+
+/*
+ * Create a device of @size bytes at @align in dynamic dax region
+ * @region_id (-1: the first dynamic region with room) and enable it in
+ * devdax mode; its name goes to @name_out.  @size must be a multiple of
+ * @align and of 2M (-EINVAL names the nearest valid sizes); -ENOSPC says
+ * how much room there is.  A 1G device gets memory on 1G boundaries.
+ */
+int daxalloc_dev_create(struct daxalloc_ctx *ctx, int region_id, uint64_t size, uint64_t align,
+			char *name_out, size_t len);
+/* Grow or shrink a device of a dynamic region; disables it meanwhile. */
+int daxalloc_dev_resize(struct daxalloc_ctx *ctx, const char *name, uint64_t size,
+			unsigned int flags);
+/* Destroy a device of a dynamic region, giving its memory back. */
+int daxalloc_dev_destroy(struct daxalloc_ctx *ctx, const char *name, unsigned int flags);
+
+/* ---- vmemmap model and measurement ---- */
+
+/*
+ * What enabling a device costs in RAM: its struct pages (the memmap: one
+ * 64-byte struct page per 4K page, reached through the kernel's vmemmap)
+ * and the page tables that map them.  At align 2M or 1G the pages form
+ * compound pages and, since Linux 5.19 when the memmap is in RAM, only
+ * the first vmemmap pages of each compound page are real: the tail pages
+ * share one page.  A pmem namespace made with --map=dev keeps its memmap
+ * on the device instead: RAM pays nothing, the device gives up the whole
+ * memmap, and nothing is deduplicated.
+ */
+enum daxalloc_vmemmap_row {
+	DAXALLOC_VMEMMAP_NO_DEDUP = 0,		/* every struct page has its own memory */
+	DAXALLOC_VMEMMAP_DEDUP_2PAGE = 1,	/* 2 vmemmap pages per compound page (5.19+) */
+	DAXALLOC_VMEMMAP_DEDUP_1PAGE = 2,	/* 1 per compound page (the 2026 series) */
+};
+#define DAXALLOC_VMEMMAP_ROWS 3
+
+struct daxalloc_vmemmap_model {
+	uint64_t size;		/* bytes modelled: whole @align units covering the request */
+	uint64_t align;
+	uint64_t base_pages;	/* 4K pages: one struct page each */
+	uint64_t compound_pages;	/* @align units; 0 at 4K */
+	/* Bytes, indexed by enum daxalloc_vmemmap_row: */
+	uint64_t struct_pages[DAXALLOC_VMEMMAP_ROWS];	/* vmemmap pages holding struct pages */
+	uint64_t page_tables[DAXALLOC_VMEMMAP_ROWS];	/* page-table pages mapping them */
+	uint64_t total[DAXALLOC_VMEMMAP_ROWS];		/* both: the RAM an enable takes */
+};
+
+/*
+ * Model @size bytes at @align (4K, 2M or 1G; -EINVAL otherwise).  A size
+ * that is not a multiple of @align is modelled as the whole units that
+ * cover it (*model.size says how much).  Pure: no system call.
+ */
+int daxalloc_vmemmap_model(uint64_t size, uint64_t align, struct daxalloc_vmemmap_model *model);
+/* "no_dedup", "dedup_2page", "dedup_1page"; "unknown" otherwise. */
+const char *daxalloc_vmemmap_row_name(int row);
+/*
+ * The row that a kernel @release ("6.1.0-56-amd64"; NULL: the running
+ * kernel) applies at align 2M and 1G, with the memmap in RAM or on the
+ * device (at 4K every row is the same).  No release this library knows
+ * carries the 1-page series: a measurement shows it.  -EINVAL when
+ * @release does not start with a version.
+ */
+int daxalloc_vmemmap_kernel_row(const char *release, bool memmap_in_ram);
+/*
+ * The row whose total is nearest @measured bytes when it lies within 25%
+ * or 4 MiB of it, else -ENOENT.  Equal totals (at 4K) give the lower row.
+ */
+int daxalloc_vmemmap_match(const struct daxalloc_vmemmap_model *model, int64_t measured);
+
+/* How pinning (GUP) takes references on a device's pages. */
+enum daxalloc_vmemmap_pin_path {
+	DAXALLOC_VMEMMAP_PIN_UNKNOWN = 0,
+	DAXALLOC_VMEMMAP_PIN_BASE_PAGE = 1,	/* one per 4K page, even inside a compound page */
+	DAXALLOC_VMEMMAP_PIN_COMPOUND = 2,	/* one per compound page */
+};
+/* "unknown", "base_page", "compound_page". */
+const char *daxalloc_vmemmap_pin_path_name(int path);
+/* What kernel @release (NULL: running) does for devdax, or @hugetlb memory. */
+int daxalloc_vmemmap_kernel_pin_path(const char *release, bool hugetlb);
+/*
+ * Judged from the best times to pin the same length at 2M and at 1G: per
+ * base page costs the same per GiB at both, per compound page makes 1G
+ * clearly cheaper.  UNKNOWN between the two, or without both times.
+ */
+int daxalloc_vmemmap_pin_verdict(uint64_t ns_2m, uint64_t ns_1g);
+
+#define DAXALLOC_VMEMMAP_MAX_CYCLES 16
+
+struct daxalloc_vmemmap_sample {
+	uint64_t align;
+	bool measured;		/* false: @why says why not */
+	char why[240];
+	int cycles;
+	int64_t bytes[DAXALLOC_VMEMMAP_MAX_CYCLES];	/* RAM one enable took, per cycle */
+	int64_t median, min, max;
+	int match;		/* enum daxalloc_vmemmap_row, or -1 when no row is near */
+	bool ambiguous;		/* another row is as near, within the spread */
+};
+
+struct daxalloc_vmemmap_pin {
+	int expected;		/* enum daxalloc_vmemmap_pin_path, from the kernel version */
+	int verdict;		/* from the measurement when conclusive, else @expected */
+	bool conclusive;	/* the measurement decided */
+	char consumer[64];	/* "vfio /dev/vfio/3", "rdma rxe0", "io_uring"; "" none */
+	uint64_t length;	/* bytes pinned per try */
+	uint64_t ns_2m, ns_1g;	/* best time to pin @length; 0 when not measured */
+	char how[480];		/* how it was judged, one sentence */
+};
+
+struct daxalloc_vmemmap_opts {
+	int cycles;		/* enable/disable cycles per alignment; 0: 5 */
+	uint64_t align;		/* 0: each of 4K, 2M, 1G the device can take; else only it */
+	bool pin;		/* also time pinning at 2M and 1G */
+	/* "vfio:/dev/vfio/N", "rdma" or "rdma:DEV", "io_uring"; NULL: the first that works */
+	const char *pin_with;
+	bool ignore_dma;	/* as DAXALLOC_RECONFIG_IGNORE_DMA */
+};
+
+struct daxalloc_vmemmap_report {
+	char name[32];
+	uint64_t size;
+	bool memmap_in_ram;
+	char release[65];	/* the running kernel */
+	uint64_t align;		/* the device's state before, and after: restored */
+	bool enabled;
+	struct daxalloc_vmemmap_sample samples[3];	/* 4K, 2M, 1G */
+	struct daxalloc_vmemmap_pin pin;
+};
+
+/*
+ * Measure what enabling device @name costs in RAM: with the device
+ * disabled read the free memory (MemFree plus the per-CPU free lists,
+ * through /proc), enable it, read again, disable; @cycles times at each
+ * alignment, the alignment written while disabled (dynamic devices; a
+ * static device is measured at its own).  An alignment that the device's
+ * size or memory placement does not allow is skipped, saying why.  With
+ * @pin, pinning 1 GiB is timed at 2M and 1G through a consumer.  The
+ * device ends as it was (alignment, enabled or not).  Refused (-EBUSY,
+ * naming pid and command) while any process has it open or mapped, holds
+ * a DMA handle (unless @ignore_dma) or has pins of it in the ledger.  For
+ * the stand-in ("hugetlb:2M"), only the pin path is measured (io_uring).
+ * Root only; takes seconds to minutes.
+ */
+int daxalloc_vmemmap_measure(struct daxalloc_ctx *ctx, const char *name,
+			     const struct daxalloc_vmemmap_opts *opts,
+			     struct daxalloc_vmemmap_report *report);
 
 #ifdef __cplusplus
 }

@@ -114,6 +114,41 @@ int dev_scan(struct daxalloc_ctx *ctx)
 	return 0;
 }
 
+/*
+ * libdaxctl and libndctl read sysfs once per context and keep what they
+ * saw; after a device is created, resized or re-created only new
+ * contexts see it.
+ */
+int dev_rescan(struct daxalloc_ctx *ctx)
+{
+	struct daxctl_ctx *dc;
+	struct ndctl_ctx *nc = NULL;
+	int rc;
+
+	rc = daxctl_new(&dc);
+	if (rc < 0)
+		return daxalloc_err(-rc, "libdaxctl initialisation failed: %s", strerror(-rc));
+	/* As daxalloc_ctx_new(): quiet unless debugging, we report errors. */
+	daxctl_set_log_priority(dc, ctx->log_priority >= LOG_DEBUG ? LOG_DEBUG : 0);
+	if (ndctl_new(&nc) < 0)
+		nc = NULL;
+	else
+		ndctl_set_log_priority(nc, ctx->log_priority >= LOG_DEBUG ? LOG_DEBUG : 0);
+	while (ctx->devs) {
+		struct daxalloc_dev *d = ctx->devs;
+
+		ctx->devs = d->next;
+		free(d);
+	}
+	if (ctx->ndctl)
+		ndctl_unref(ctx->ndctl);
+	daxctl_unref(ctx->daxctl);
+	ctx->daxctl = dc;
+	ctx->ndctl = nc;
+	ctx->scanned = false;
+	return dev_scan(ctx);
+}
+
 DAXALLOC_EXPORT struct daxalloc_dev *daxalloc_dev_get_first(struct daxalloc_ctx *ctx)
 {
 	if (!ctx || dev_scan(ctx) < 0)

@@ -66,6 +66,7 @@ int daxalloc_log_parse_priority(const char *str);
  * which replaces "/sys"; $DAXALLOC_PROCFS_ROOT replaces "/proc").
  */
 const char *sysfs_root(void);
+const char *procfs_root(void);
 int sysfs_read_str(const char *rel, char *buf, size_t len);
 int sysfs_read_u64(const char *rel, uint64_t *out);
 int sysfs_read_int(const char *rel, int *out);
@@ -78,12 +79,18 @@ int procfs_smaps_kernel_page_size(const void *addr, uint64_t *out);
 
 int procfs_pid_starttime(int pid, uint64_t *start);
 int procfs_boot_id_hash(uint64_t *hash);
+/* A "Field:   N kB" line of /proc/self/status, in bytes. */
+int procfs_self_status_bytes(const char *field, uint64_t *out);
+/* MemFree and the per-CPU free lists (see sysfs.c), in bytes. */
+int procfs_free_memory(uint64_t *memfree, uint64_t *pcp);
 
 /* crc32c.c */
 uint32_t daxalloc_crc32c(uint32_t crc, const void *buf, size_t len);
 
 /* device.c */
 int dev_scan(struct daxalloc_ctx *ctx);
+/* Drop libdaxctl's and libndctl's caches and list the devices again. */
+int dev_rescan(struct daxalloc_ctx *ctx);
 struct daxalloc_dev *dev_get(struct daxalloc_dev *dev);
 void dev_put(struct daxalloc_dev *dev);
 
@@ -92,5 +99,13 @@ int hugetlb_parse_name(const char *name, uint64_t *align, uint64_t *size);
 int hugetlb_open(struct daxalloc_ctx *ctx, const char *name,
 		 struct daxalloc_dev *dev);
 void hugetlb_release(struct daxalloc_dev *dev);
+
+/*
+ * pin-ledger.c: live pins of every process on device @devname ("dax0.0";
+ * a stand-in name counts this process's pins).  Returns how many, or
+ * -errno; @who (may be NULL) gets one line naming the first holder:
+ * consumer, pid and command.
+ */
+int pin_ledger_count(const char *devname, char *who, size_t wholen);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pin.h"
 #include "pool.h"
 
 static int find_name(struct daxalloc_pool *pool, const char *name)
@@ -241,6 +242,7 @@ DAXALLOC_EXPORT int daxalloc_region_open(struct daxalloc_pool *pool, const char 
 
 static void region_release(struct daxalloc_region *r)
 {
+	pin_release_region(r);
 	unlink_open(r);
 	daxalloc_map_delete(&r->map);
 	free(r);
@@ -253,6 +255,8 @@ DAXALLOC_EXPORT void daxalloc_region_close(struct daxalloc_region **pr)
 	if (!pr || !*pr)
 		return;
 	r = *pr;
+	/* The memory goes away: so do its pins, before it can be reused. */
+	pin_release_region(r);
 	/* Nobody else can reach an unnamed region: closing it frees it. */
 	if (!r->named && drop_entry(r->pool, r->offset, false, "") < 0)
 		daxalloc_log(r->pool->ctx, LOG_WARNING, "%s", daxalloc_errmsg());
@@ -268,6 +272,10 @@ DAXALLOC_EXPORT int daxalloc_region_free(struct daxalloc_region **pr)
 	if (!pr || !*pr)
 		return daxalloc_err(EINVAL, "daxalloc_region_free: NULL region");
 	r = *pr;
+	/* Refused, the region stays open and mapped, pins and all. */
+	rc = pin_refuse_free(r->pool, r->offset, r->length, r->named ? r->name : NULL);
+	if (rc < 0)
+		return rc;
 	rc = drop_entry(r->pool, r->offset, r->named, r->name);
 	region_release(r);
 	*pr = NULL;
@@ -276,16 +284,22 @@ DAXALLOC_EXPORT int daxalloc_region_free(struct daxalloc_region **pr)
 
 DAXALLOC_EXPORT int daxalloc_pool_free_name(struct daxalloc_pool *pool, const char *name)
 {
-	int i;
+	int rc, i;
 
 	if (!pool)
 		return daxalloc_err(EINVAL, "daxalloc_pool_free_name: NULL pool");
-	if (name && region_is_open(pool, name))
-		return daxalloc_err(EBUSY, "%s: region '%s' is mapped by this process; close it first",
-				    pool->dev->name, name);
 	i = lock_find(pool, name);
 	if (i < 0)
 		return i;
+	/* A pin says more than "mapped": check it first. */
+	rc = pin_refuse_free(pool, pool->ents[i].offset, pool->ents[i].length, name);
+	if (rc == 0 && region_is_open(pool, name))
+		rc = daxalloc_err(EBUSY, "%s: region '%s' is mapped by this process; close it first",
+				  pool->dev->name, name);
+	if (rc < 0) {
+		pool_unlock(pool);
+		return rc;
+	}
 	pool_remove_entry(pool, (uint32_t)i);
 	pool_commit(pool);
 	pool_unlock(pool);

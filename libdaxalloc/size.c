@@ -17,6 +17,7 @@ static int unit_shift(const char *suffix)
 		{ "", 0 },    { "B", 0 },    { "K", 10 },   { "KiB", 10 },
 		{ "M", 20 },  { "MiB", 20 }, { "G", 30 },   { "GiB", 30 },
 		{ "T", 40 },  { "TiB", 40 }, { "P", 50 },   { "PiB", 50 },
+		{ "E", 60 },  { "EiB", 60 },
 	};
 
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)

@@ -22,7 +22,7 @@ const char *sysfs_root(void)
 	return r && *r ? r : "/sys";
 }
 
-static const char *procfs_root(void)
+const char *procfs_root(void)
 {
 	const char *r = getenv("DAXALLOC_PROCFS_ROOT");
 
@@ -260,5 +260,79 @@ int procfs_boot_id_hash(uint64_t *hash)
 		return -EIO;
 	*hash = ((uint64_t)daxalloc_crc32c(0, buf, (size_t)n) << 32) |
 		daxalloc_crc32c(0x5a5a5a5a, buf, (size_t)n);
+	return 0;
+}
+
+int procfs_self_status_bytes(const char *field, uint64_t *out)
+{
+	char path[PATH_MAX], line[256];
+	size_t flen = strlen(field);
+	FILE *f;
+	int rc;
+
+	rc = build(path, sizeof(path), procfs_root(), "self/status");
+	if (rc)
+		return rc;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	rc = -ENOENT;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long kb;
+
+		if (strncmp(line, field, flen) == 0 && line[flen] == ':' &&
+		    sscanf(line + flen + 1, " %llu kB", &kb) == 1) {
+			*out = (uint64_t)kb << 10;
+			rc = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+/*
+ * Free memory as the page allocator holds it: MemFree of /proc/meminfo,
+ * and the pages parked on the per-CPU free lists ("count:" lines of
+ * /proc/zoneinfo, in pages), which MemFree leaves out.  Those lists take
+ * in and hand out several MB around any large free or allocation, which
+ * would otherwise drown a small difference.  *@pcp is 0 when zoneinfo
+ * cannot be read.
+ */
+int procfs_free_memory(uint64_t *memfree, uint64_t *pcp)
+{
+	char path[PATH_MAX], line[256];
+	unsigned long long v, sum = 0;
+	long page = sysconf(_SC_PAGESIZE);
+	FILE *f;
+	int rc;
+
+	rc = build(path, sizeof(path), procfs_root(), "meminfo");
+	if (rc)
+		return rc;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	rc = -ENOENT;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemFree: %llu kB", &v) == 1) {
+			*memfree = (uint64_t)v << 10;
+			rc = 0;
+			break;
+		}
+	fclose(f);
+	if (rc)
+		return rc;
+	*pcp = 0;
+	if (build(path, sizeof(path), procfs_root(), "zoneinfo"))
+		return 0;
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " count: %llu", &v) == 1)
+			sum += v;
+	fclose(f);
+	*pcp = (uint64_t)sum * (uint64_t)(page > 0 ? page : 4096);
 	return 0;
 }

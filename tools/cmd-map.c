@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "progress.h"
 
 static double now(void)
 {
@@ -19,8 +20,11 @@ static double now(void)
 /* One word per 4K page: enough to catch a wrong or missing page, fast on 1G. */
 static uint64_t pattern_run(volatile uint64_t *base, uint64_t length, uint64_t seed, bool write)
 {
+	struct ctl_progress pr;
 	uint64_t bad = 0;
 
+	/* Unpopulated memory faults in here: tens of GiB take a while. */
+	ctl_progress_start(&pr, write ? "map: writing" : "map: verifying", length);
 	for (uint64_t off = 0; off < length; off += 4096) {
 		uint64_t v = seed ^ (off * 0x9e3779b97f4a7c15ull);
 		volatile uint64_t *p = base + off / sizeof(uint64_t);
@@ -29,7 +33,10 @@ static uint64_t pattern_run(volatile uint64_t *base, uint64_t length, uint64_t s
 			*p = v;
 		else if (*p != v)
 			bad++;
+		if ((off & ((64ull << 20) - 1)) == 0)
+			ctl_progress_update(&pr, off);
 	}
+	ctl_progress_end(&pr);
 	return bad;
 }
 
@@ -49,6 +56,7 @@ int cmd_map(struct daxalloc_ctx *ctx, int argc, char **argv)
 	struct daxalloc_dev *dev = NULL;
 	struct daxalloc_map *map = NULL;
 	const char *name = NULL;
+	struct ctl_progress pr = { 0 };
 	char s[32], a[32], k[32];
 	int64_t kps;
 	double t0, t1;
@@ -90,7 +98,11 @@ int cmd_map(struct daxalloc_ctx *ctx, int argc, char **argv)
 	if (!size_given && size > daxalloc_dev_get_size(dev))
 		size = daxalloc_dev_get_size(dev);
 	t0 = now();
+	/* The kernel populates in one call, with nothing to report meanwhile. */
+	if (flags & DAXALLOC_MAP_POPULATE)
+		ctl_progress_note(&pr, "map: populating", size, 8 * DAXALLOC_SIZE_1G);
 	rc = daxalloc_map_new(dev, offset, size, NULL, flags, &map);
+	ctl_progress_end(&pr);
 	if (rc < 0) {
 		daxalloc_dev_close(&dev);
 		return ctl_lib_fail(rc);

@@ -45,5 +45,12 @@ int cmd_alloc(struct daxalloc_ctx *ctx, int argc, char **argv);
 int cmd_free(struct daxalloc_ctx *ctx, int argc, char **argv);
 int cmd_rename(struct daxalloc_ctx *ctx, int argc, char **argv);
 int cmd_check(struct daxalloc_ctx *ctx, int argc, char **argv);
+int cmd_pins(struct daxalloc_ctx *ctx, int argc, char **argv);
+int cmd_reconfigure(struct daxalloc_ctx *ctx, int argc, char **argv);
+int cmd_create_device(struct daxalloc_ctx *ctx, int argc, char **argv);
+int cmd_resize(struct daxalloc_ctx *ctx, int argc, char **argv);
+int cmd_destroy_device(struct daxalloc_ctx *ctx, int argc, char **argv);
+int cmd_regions_free(struct daxalloc_ctx *ctx, int argc, char **argv);
+int cmd_vm_backing(struct daxalloc_ctx *ctx, int argc, char **argv);
 
 #endif

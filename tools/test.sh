@@ -5,7 +5,9 @@
 #      guest with real device-dax devices (build/);
 #   2. unit + stand-in + CLI again, built with AddressSanitizer and
 #      UndefinedBehaviorSanitizer (build-sanitize/);
-#   3. the CLI suite with every daxalloc-ctl run under valgrind memcheck.
+#   3. the CLI suite with every daxalloc-ctl run under valgrind memcheck;
+#   4. the libFuzzer targets, each for a short fixed time (tools/fuzz.sh).
+# DAXALLOC_TEST_QUICK=1 runs only the first.
 # Ends with one line: "N passed, N failed, N skipped" (test cases, all runs).
 # Meson options given as arguments go to the main build.
 set -uo pipefail
@@ -62,11 +64,16 @@ if [ -z "${DAXALLOC_TEST_QUICK:-}" ]; then
 	# a meson-style log line so the summary counts it like the others
 	printf '{"name": "cli-valgrind", "result": "%s"}\n' "$([ $rc -eq 0 ] && echo OK || echo FAIL)" \
 		>build-valgrind/meson-logs/testlog.json
+
+	echo
+	echo "== fuzzing: each target for ${DAXALLOC_FUZZ_SECONDS:-20} s from its seed corpus"
+	tools/fuzz.sh "${DAXALLOC_FUZZ_SECONDS:-20}" || status=1
 fi
 
 echo
 dirs=(build)
 [ -d build-sanitize/meson-logs ] && [ -z "${DAXALLOC_TEST_QUICK:-}" ] && dirs+=(build-sanitize)
 [ -f build-valgrind/meson-logs/testlog.json ] && [ -z "${DAXALLOC_TEST_QUICK:-}" ] && dirs+=(build-valgrind)
+[ -f build-fuzz/meson-logs/testlog.json ] && [ -z "${DAXALLOC_TEST_QUICK:-}" ] && dirs+=(build-fuzz)
 python3 tests/summarize.py "${dirs[@]}" || status=1
 exit $status

@@ -27,6 +27,8 @@ static const struct good goods[] = {
 	{ "18446744073709551615", UINT64_MAX },
 	{ "17179869183G", 17179869183ull << 30 },
 	{ "512B", 512 },
+	{ "1024P", 1ull << 60 },	/* prints as 1E: found by fuzzing */
+	{ "15E", 15ull << 60 },
 };
 
 Test(size, parse_accepts_binary_units)
@@ -60,7 +62,8 @@ static const struct bad bads[] = {
 	{ "0x1000", EINVAL, "unknown unit" },
 	{ "18446744073709551616", ERANGE, "larger than" },
 	{ "17179869184G", ERANGE, "larger than" },
-	{ "16384E", EINVAL, "unknown unit" },
+	{ "16E", ERANGE, "larger than" },
+	{ "1Z", EINVAL, "unknown unit" },
 	{ "16385P", ERANGE, "larger than" },
 };
 

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * RDMA: ibv_reg_mr pins the range and gives the NIC its keys.  Built only
+ * with libibverbs; without it daxalloc_pin() says so.
+ */
+#include <errno.h>
+#include <infiniband/verbs.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pin.h"
+
+static int rdma_check(struct daxalloc_pin *p)
+{
+	struct ibv_pd *pd = p->target.rdma.pd;
+
+	if (!pd || !pd->context)
+		return daxalloc_err(EINVAL, "%s: RDMA pin needs a protection domain (ibv_alloc_pd)",
+				    pin_devname(p));
+	if (pin_check_fd(p, pd->context->cmd_fd, "RDMA device context") < 0)
+		return -EBADF;
+	snprintf(p->consumer, sizeof(p->consumer), "rdma %s",
+		 ibv_get_device_name(pd->context->device));
+	return 0;
+}
+
+static int rdma_pin(struct daxalloc_pin *p)
+{
+	struct ibv_pd *pd = p->target.rdma.pd;
+	int access = p->target.rdma.access;
+	struct ibv_mr *mr;
+
+	if (!access)
+		access = p->target.flags & DAXALLOC_PIN_READONLY ?
+				 IBV_ACCESS_REMOTE_READ :
+				 IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+					 IBV_ACCESS_REMOTE_READ;
+	errno = 0;
+	mr = ibv_reg_mr(pd, p->addr, (size_t)p->length, access);
+	if (!mr) {
+		int e = errno ? errno : EIO;
+
+		return daxalloc_err(e, "%s: ibv_reg_mr of 0x%llx bytes on %s (access 0x%x): %s%s",
+				    pin_devname(p), (unsigned long long)p->length,
+				    ibv_get_device_name(pd->context->device), access, strerror(e),
+				    e == ENOMEM ? " (out of memory or over RLIMIT_MEMLOCK)" : "");
+	}
+	p->mr = mr;
+	p->lkey = mr->lkey;
+	p->rkey = mr->rkey;
+	snprintf(p->consumer, sizeof(p->consumer), "rdma %s, lkey 0x%x, rkey 0x%x",
+		 ibv_get_device_name(pd->context->device), mr->lkey, mr->rkey);
+	return 0;
+}
+
+static int rdma_unpin(struct daxalloc_pin *p)
+{
+	int rc = ibv_dereg_mr(p->mr);
+
+	if (rc)
+		return daxalloc_err(rc, "%s: ibv_dereg_mr (lkey 0x%x): %s", pin_devname(p), p->lkey,
+				    strerror(rc));
+	p->mr = NULL;
+	return 0;
+}
+
+const struct pin_ops pin_rdma_ops = {
+	.name = "rdma",
+	.charged_as = "VmPin",
+	.check = rdma_check,
+	.pin = rdma_pin,
+	.unpin = rdma_unpin,
+};

@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Pins: the checks every consumer shares (range, consumer, RLIMIT_MEMLOCK),
+ * the list of this process's pins, and the ledger glue that lets other
+ * processes see them and refuses to free what is pinned.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pin.h"
+
+#define KNOWN_FLAGS (DAXALLOC_PIN_READONLY | DAXALLOC_PIN_IOVA_AUTO | DAXALLOC_PIN_URING_SLOTS)
+
+static pthread_mutex_t pins_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct daxalloc_pin *pins;	/* every live pin of this process */
+static atomic_uint_fast64_t next_id = 1;
+
+static const struct pin_ops *ops_for(enum daxalloc_pin_kind kind)
+{
+	switch (kind) {
+	case DAXALLOC_PIN_VFIO:
+		return &pin_vfio_ops;
+	case DAXALLOC_PIN_IOMMUFD:
+		return &pin_iommufd_ops;
+	case DAXALLOC_PIN_URING:
+		return &pin_uring_ops;
+	case DAXALLOC_PIN_RDMA:
+#ifdef DAXALLOC_HAVE_RDMA
+		return &pin_rdma_ops;
+#else
+		return NULL;
+#endif
+	}
+	return NULL;
+}
+
+DAXALLOC_EXPORT const char *daxalloc_pin_kind_name(enum daxalloc_pin_kind kind)
+{
+	switch (kind) {
+	case DAXALLOC_PIN_VFIO:
+		return "vfio";
+	case DAXALLOC_PIN_IOMMUFD:
+		return "iommufd";
+	case DAXALLOC_PIN_RDMA:
+		return "rdma";
+	case DAXALLOC_PIN_URING:
+		return "io_uring";
+	}
+	return "unknown";
+}
+
+int pin_check_fd(struct daxalloc_pin *p, int fd, const char *what)
+{
+	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
+		return daxalloc_err(EBADF, "%s: %s fd %d is not an open file descriptor",
+				    pin_devname(p), what, fd);
+	return 0;
+}
+
+static int check_range(struct daxalloc_region *r, uint64_t offset, uint64_t length)
+{
+	const char *dev = r->pool->dev->name;
+	uint64_t align = r->pool->dev->align;
+	char a[32];
+
+	daxalloc_size_format(align, a, sizeof(a));
+	if (length == 0)
+		return daxalloc_err(EINVAL, "%s: pin length 0: a pin covers at least one %s page",
+				    dev, a);
+	if (offset % align)
+		return daxalloc_err(EINVAL,
+				    "%s: pin offset 0x%llx is not a multiple of the device alignment %s",
+				    dev, (unsigned long long)offset, a);
+	if (length % align)
+		return daxalloc_err(EINVAL,
+				    "%s: pin length 0x%llx is not a multiple of the device alignment %s",
+				    dev, (unsigned long long)length, a);
+	if (offset > r->length || length > r->length - offset)
+		return daxalloc_err(EINVAL,
+				    "%s: pin range [0x%llx, +0x%llx) lies outside the region (size 0x%llx)",
+				    dev, (unsigned long long)offset, (unsigned long long)length,
+				    (unsigned long long)r->length);
+	return 0;
+}
+
+static bool has_cap_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return false;
+	return data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective & CAP_TO_MASK(CAP_IPC_LOCK);
+}
+
+/*
+ * The kernel charges pins against RLIMIT_MEMLOCK unless the caller has
+ * CAP_IPC_LOCK, and its refusal is a bare ENOMEM: say how much is needed.
+ */
+static int check_memlock(struct daxalloc_pin *p)
+{
+	uint64_t have = 0, need;
+	struct rlimit rl;
+	char l[32], h[32];
+
+	if (has_cap_ipc_lock())
+		return 0;
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	procfs_self_status_bytes(p->ops->charged_as, &have);
+	need = have + p->length;
+	if (need <= rl.rlim_cur)
+		return 0;
+	daxalloc_size_format(p->length, l, sizeof(l));
+	daxalloc_size_format(have, h, sizeof(h));
+	return daxalloc_err(ENOMEM,
+			    "%s: pinning %s for %s needs RLIMIT_MEMLOCK of at least %llu bytes (%s already pinned by this process), the limit is %llu; "
+			    "raise it (ulimit -l, LimitMEMLOCK=) or grant CAP_IPC_LOCK",
+			    pin_devname(p), l, p->ops->name, (unsigned long long)need, h,
+			    (unsigned long long)rl.rlim_cur);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static bool recorded(const struct daxalloc_pin *p)
+{
+	return p->dev->type == DAXALLOC_DEV_DEVDAX;
+}
+
+static int ledger_record(struct daxalloc_pin *p)
+{
+	struct daxalloc_region *r = p->region;
+	struct pin_ledger_rec rec = { 0 };
+	int rc;
+
+	rc = pin_ledger_owner(&rec);
+	if (rc < 0)
+		return rc;
+	rec.id = p->id;
+	rec.since = (uint64_t)p->since;
+	rec.offset = r->offset + p->offset;
+	rec.length = p->length;
+	rec.region_offset = r->offset;
+	rec.region_length = r->length;
+	rec.kind = (uint32_t)p->target.kind;
+	if (r->named)
+		snprintf(rec.region, sizeof(rec.region), "%s", r->name);
+	prctl(PR_GET_NAME, rec.command);
+	rec.command[sizeof(rec.command) - 1] = '\0';
+	snprintf(rec.consumer, sizeof(rec.consumer), "%s", p->consumer);
+	return pin_ledger_add(p->dev->name, &rec, &p->slot);
+}
+
+static void ledger_forget(struct daxalloc_pin *p)
+{
+	if (p->slot < 0)
+		return;
+	if (pin_ledger_remove(p->dev->name, p->slot, p->id) < 0)
+		warn(p->dev->ctx, "%s", daxalloc_errmsg());
+	p->slot = -1;
+}
+
+DAXALLOC_EXPORT int daxalloc_pin(struct daxalloc_region *region, uint64_t offset,
+				 uint64_t length, const struct daxalloc_pin_target *target,
+				 struct daxalloc_pin **out)
+{
+	struct daxalloc_pin *p;
+	char before[sizeof(p->consumer)];
+	uint64_t t0;
+	int rc;
+
+	if (!out)
+		return daxalloc_err(EINVAL, "daxalloc_pin: NULL out-pointer");
+	*out = NULL;
+	if (!region || !target)
+		return daxalloc_err(EINVAL, "daxalloc_pin: NULL %s", region ? "target" : "region");
+	if (target->flags & ~KNOWN_FLAGS)
+		return daxalloc_err(EINVAL, "daxalloc_pin: unknown flags 0x%x",
+				    target->flags & ~KNOWN_FLAGS);
+	rc = check_range(region, offset, length);
+	if (rc < 0)
+		return rc;
+	if (!ops_for(target->kind)) {
+		if (target->kind == DAXALLOC_PIN_RDMA)
+			return daxalloc_err(EOPNOTSUPP,
+					    "%s: RDMA pin: libdaxalloc was built without RDMA support (libibverbs missing at build time)",
+					    region->pool->dev->name);
+		return daxalloc_err(EINVAL, "daxalloc_pin: unknown consumer kind %d",
+				    (int)target->kind);
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return daxalloc_err(ENOMEM, "out of memory");
+	p->region = region;
+	p->dev = region->pool->dev;
+	p->ops = ops_for(target->kind);
+	p->target = *target;
+	p->offset = offset;
+	p->length = length;
+	p->addr = (char *)daxalloc_region_get_address(region) + offset;
+	p->pid = getpid();
+	p->id = atomic_fetch_add(&next_id, 1);
+	p->slot = -1;
+	p->iova = UINT64_MAX;
+	p->uring_first = -1;
+	p->since = time(NULL);
+	snprintf(p->consumer, sizeof(p->consumer), "%s", p->ops->name);
+
+	rc = p->ops->check(p);
+	if (rc == 0)
+		rc = check_memlock(p);
+	/* Recorded before the kernel pins, so a concurrent free never misses it. */
+	if (rc == 0 && recorded(p))
+		rc = ledger_record(p);
+	if (rc < 0) {
+		free(p);
+		return rc;
+	}
+	snprintf(before, sizeof(before), "%s", p->consumer);
+	t0 = now_ns();
+	rc = p->ops->pin(p);
+	p->pin_ns = now_ns() - t0;
+	if (rc < 0) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", daxalloc_errmsg());
+		ledger_forget(p);
+		free(p);
+		return daxalloc_err(-rc, "%s", msg);
+	}
+	/* The kernel's answer (IOVA, keys) makes the record more useful. */
+	if (p->slot >= 0 && strcmp(before, p->consumer) != 0 &&
+	    pin_ledger_set_consumer(p->dev->name, p->slot, p->id, p->consumer) < 0)
+		warn(p->dev->ctx, "%s", daxalloc_errmsg());
+	pthread_mutex_lock(&pins_lock);
+	p->next = pins;
+	pins = p;
+	pthread_mutex_unlock(&pins_lock);
+	info(p->dev->ctx, "%s: pinned [0x%llx, +0x%llx) for %s in %.3f ms", p->dev->name,
+	     (unsigned long long)(region->offset + offset), (unsigned long long)length,
+	     p->consumer, (double)p->pin_ns / 1e6);
+	*out = p;
+	return 0;
+}
+
+static int release(struct daxalloc_pin *p)
+{
+	char msg[512] = "";
+	int rc;
+
+	rc = p->ops->unpin(p);
+	if (rc < 0)
+		snprintf(msg, sizeof(msg), "%s", daxalloc_errmsg());
+	ledger_forget(p);
+	dbg(p->dev->ctx, "%s: unpinned %s", p->dev->name, p->consumer);
+	free(p);
+	return rc < 0 ? daxalloc_err(-rc, "%s", msg) : 0;
+}
+
+DAXALLOC_EXPORT int daxalloc_unpin(struct daxalloc_pin **pp)
+{
+	struct daxalloc_pin *p, **link;
+	bool found = false;
+	pid_t owner = 0;
+
+	if (!pp || !*pp)
+		return daxalloc_err(EINVAL, "daxalloc_unpin: NULL pin (already unpinned?)");
+	p = *pp;
+	/* Look the handle up before touching it: a stale one must not crash. */
+	pthread_mutex_lock(&pins_lock);
+	for (link = &pins; *link; link = &(*link)->next)
+		if (*link == p) {
+			found = true;
+			owner = p->pid;
+			if (owner == getpid())
+				*link = p->next;
+			break;
+		}
+	pthread_mutex_unlock(&pins_lock);
+	if (!found)
+		return daxalloc_err(EINVAL,
+				    "daxalloc_unpin: %p is not a live pin (already unpinned, or its region or pool was closed)",
+				    (void *)p);
+	if (owner != getpid())
+		return daxalloc_err(EINVAL,
+				    "daxalloc_unpin: the pin belongs to pid %d (made before fork); only it can unpin",
+				    (int)owner);
+	*pp = NULL;
+	return release(p);
+}
+
+void pin_release_region(struct daxalloc_region *region)
+{
+	for (;;) {
+		struct daxalloc_pin *p = NULL, **pp;
+
+		pthread_mutex_lock(&pins_lock);
+		for (pp = &pins; *pp; pp = &(*pp)->next)
+			if ((*pp)->region == region && (*pp)->pid == getpid()) {
+				p = *pp;
+				*pp = p->next;
+				break;
+			}
+		pthread_mutex_unlock(&pins_lock);
+		if (!p)
+			return;
+		info(p->dev->ctx, "%s: closing the region unpins %s", p->dev->name, p->consumer);
+		if (release(p) < 0)
+			warn(region->pool->ctx, "%s", daxalloc_errmsg());
+	}
+}
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/* This process's pins on the stand-in @dev (nobody else sees its memory). */
+static int local_overlap(struct daxalloc_dev *dev, const char *devname, uint64_t offset,
+			 uint64_t length, struct pin_holder *h)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&pins_lock);
+	for (struct daxalloc_pin *p = pins; p; p = p->next) {
+		uint64_t at = p->region->offset + p->offset;
+
+		if (dev ? p->dev != dev : strcmp(p->dev->name, devname) != 0)
+			continue;
+		if (!overlaps(at, p->length, offset, length))
+			continue;
+		if (n++ == 0 && h) {
+			h->pid = (int)p->pid;
+			prctl(PR_GET_NAME, h->command);
+			h->command[sizeof(h->command) - 1] = '\0';
+			snprintf(h->consumer, sizeof(h->consumer), "%s", p->consumer);
+		}
+	}
+	pthread_mutex_unlock(&pins_lock);
+	if (h)
+		h->count = n;
+	return n;
+}
+
+int pin_local_count(const char *devname, struct pin_holder *h)
+{
+	return local_overlap(NULL, devname, 0, UINT64_MAX, h);
+}
+
+int pin_find_overlap(struct daxalloc_pool *pool, uint64_t offset, uint64_t length,
+		     struct pin_holder *h)
+{
+	struct pin_ledger_rec *recs;
+	int n, hits = 0;
+
+	memset(h, 0, sizeof(*h));
+	if (pool->dev->type != DAXALLOC_DEV_DEVDAX)
+		return local_overlap(pool->dev, NULL, offset, length, h);
+	n = pin_ledger_read(pool->dev->name, &recs);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		if (!overlaps(recs[i].offset, recs[i].length, offset, length))
+			continue;
+		if (hits++ == 0) {
+			h->pid = (int)recs[i].pid;
+			snprintf(h->command, sizeof(h->command), "%s", recs[i].command);
+			snprintf(h->consumer, sizeof(h->consumer), "%s", recs[i].consumer);
+		}
+	}
+	free(recs);
+	h->count = hits;
+	return hits;
+}
+
+int pin_refuse_free(struct daxalloc_pool *pool, uint64_t offset, uint64_t length,
+		    const char *name)
+{
+	struct pin_holder h;
+	char what[96];
+	int n = pin_find_overlap(pool, offset, length, &h);
+
+	if (n < 0) {
+		/* An unreadable ledger must not make regions unfreeable. */
+		warn(pool->ctx, "%s: cannot check for pins: %s", pool->dev->name, daxalloc_errmsg());
+		return 0;
+	}
+	if (n == 0)
+		return 0;
+	if (name)
+		snprintf(what, sizeof(what), "region '%s'", name);
+	else
+		snprintf(what, sizeof(what), "the region at 0x%llx", (unsigned long long)offset);
+	return daxalloc_err(EBUSY, "%s: %s is pinned by %s in pid %d (%s)%s; unpin it before freeing",
+			    pool->dev->name, what, h.consumer, h.pid, h.command,
+			    n > 1 ? ", and more" : "");
+}
+
+struct pin_list {
+	struct daxalloc_pin_info *v;
+	int n;
+};
+
+static int cmp_info(const void *a, const void *b)
+{
+	const struct daxalloc_pin_info *x = a, *y = b;
+
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* The stand-in's pins, as infos. */
+static int local_infos(struct daxalloc_pool *pool, struct pin_list *l)
+{
+	char comm[16] = "";
+	int cap = 0;
+
+	prctl(PR_GET_NAME, comm);
+	comm[sizeof(comm) - 1] = '\0';
+	pthread_mutex_lock(&pins_lock);
+	for (struct daxalloc_pin *p = pins; p; p = p->next)
+		cap += p->dev == pool->dev;
+	l->v = calloc((size_t)cap + 1, sizeof(*l->v));
+	if (!l->v) {
+		pthread_mutex_unlock(&pins_lock);
+		return daxalloc_err(ENOMEM, "out of memory");
+	}
+	for (struct daxalloc_pin *p = pins; p; p = p->next) {
+		struct daxalloc_pin_info *i;
+
+		if (p->dev != pool->dev)
+			continue;
+		i = &l->v[l->n++];
+		i->kind = p->target.kind;
+		if (p->region->named)
+			snprintf(i->region, sizeof(i->region), "%s", p->region->name);
+		i->region_offset = p->region->offset;
+		i->offset = p->region->offset + p->offset;
+		i->length = p->length;
+		i->pid = (int)p->pid;
+		memcpy(i->command, comm, sizeof(i->command));
+		i->since = (uint64_t)p->since;
+		snprintf(i->consumer, sizeof(i->consumer), "%s", p->consumer);
+	}
+	pthread_mutex_unlock(&pins_lock);
+	return 0;
+}
+
+static int ledger_infos(struct daxalloc_pool *pool, struct pin_list *l)
+{
+	struct pin_ledger_rec *recs;
+	int n = pin_ledger_read(pool->dev->name, &recs);
+
+	if (n < 0)
+		return n;
+	l->v = calloc((size_t)n + 1, sizeof(*l->v));
+	if (!l->v) {
+		free(recs);
+		return daxalloc_err(ENOMEM, "out of memory");
+	}
+	for (int k = 0; k < n; k++) {
+		struct daxalloc_pin_info *i = &l->v[l->n++];
+		const struct pin_ledger_rec *r = &recs[k];
+
+		i->kind = (enum daxalloc_pin_kind)r->kind;
+		snprintf(i->region, sizeof(i->region), "%.*s", (int)sizeof(r->region) - 1,
+			 r->region);
+		i->region_offset = r->region_offset;
+		i->offset = r->offset;
+		i->length = r->length;
+		i->pid = (int)r->pid;
+		snprintf(i->command, sizeof(i->command), "%.*s", (int)sizeof(r->command) - 1,
+			 r->command);
+		i->since = r->since;
+		snprintf(i->consumer, sizeof(i->consumer), "%.*s", (int)sizeof(r->consumer) - 1,
+			 r->consumer);
+	}
+	free(recs);
+	return 0;
+}
+
+DAXALLOC_EXPORT int daxalloc_pool_foreach_pin(struct daxalloc_pool *pool,
+					      int (*fn)(const struct daxalloc_pin_info *, void *),
+					      void *arg)
+{
+	struct pin_list l = { 0 };
+	int rc;
+
+	if (!pool || !fn)
+		return daxalloc_err(EINVAL, "daxalloc_pool_foreach_pin: NULL argument");
+	rc = pool->dev->type == DAXALLOC_DEV_DEVDAX ? ledger_infos(pool, &l) : local_infos(pool, &l);
+	if (rc < 0)
+		return rc;
+	qsort(l.v, (size_t)l.n, sizeof(*l.v), cmp_info);
+	/* Callbacks run unlocked, so they may call back into the library. */
+	for (int i = 0; i < l.n && rc == 0; i++)
+		rc = fn(&l.v[i], arg);
+	free(l.v);
+	return rc;
+}
+
+DAXALLOC_EXPORT enum daxalloc_pin_kind daxalloc_pin_get_kind(struct daxalloc_pin *p)
+{
+	return p ? p->target.kind : 0;
+}
+
+DAXALLOC_EXPORT struct daxalloc_region *daxalloc_pin_get_region(struct daxalloc_pin *p)
+{
+	return p ? p->region : NULL;
+}
+
+DAXALLOC_EXPORT void *daxalloc_pin_get_address(struct daxalloc_pin *p)
+{
+	return p ? p->addr : NULL;
+}
+
+DAXALLOC_EXPORT uint64_t daxalloc_pin_get_offset(struct daxalloc_pin *p)
+{
+	return p ? p->offset : 0;
+}
+
+DAXALLOC_EXPORT uint64_t daxalloc_pin_get_length(struct daxalloc_pin *p)
+{
+	return p ? p->length : 0;
+}
+
+DAXALLOC_EXPORT uint64_t daxalloc_pin_get_pin_time_ns(struct daxalloc_pin *p)
+{
+	return p ? p->pin_ns : 0;
+}
+
+DAXALLOC_EXPORT uint64_t daxalloc_pin_get_iova(struct daxalloc_pin *p)
+{
+	return p ? p->iova : UINT64_MAX;
+}
+
+DAXALLOC_EXPORT struct ibv_mr *daxalloc_pin_get_mr(struct daxalloc_pin *p)
+{
+	return p ? p->mr : NULL;
+}
+
+DAXALLOC_EXPORT uint32_t daxalloc_pin_get_lkey(struct daxalloc_pin *p)
+{
+	return p ? p->lkey : 0;
+}
+
+DAXALLOC_EXPORT uint32_t daxalloc_pin_get_rkey(struct daxalloc_pin *p)
+{
+	return p ? p->rkey : 0;
+}
+
+DAXALLOC_EXPORT int daxalloc_pin_get_uring_index(struct daxalloc_pin *p)
+{
+	return p ? p->uring_first : -1;
+}
+
+DAXALLOC_EXPORT unsigned int daxalloc_pin_get_uring_count(struct daxalloc_pin *p)
+{
+	return p ? p->uring_count : 0;
+}

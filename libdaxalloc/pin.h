@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Internals shared by pin.c, the consumer back ends and the ledger. */
+#ifndef DAXALLOC_PIN_H
+#define DAXALLOC_PIN_H
+
+#include <sys/types.h>
+#include <time.h>
+
+#include "pool.h"
+
+struct daxalloc_pin;
+
+/* One consumer: how to check it, pin for it and unpin. */
+struct pin_ops {
+	const char *name;
+	/* Which /proc/self/status counter the kernel charges: VmLck or VmPin. */
+	const char *charged_as;
+	/* Is the consumer usable?  No side effects; sets the error message. */
+	int (*check)(struct daxalloc_pin *p);
+	int (*pin)(struct daxalloc_pin *p);
+	int (*unpin)(struct daxalloc_pin *p);
+};
+
+extern const struct pin_ops pin_vfio_ops;
+extern const struct pin_ops pin_iommufd_ops;
+extern const struct pin_ops pin_uring_ops;
+#ifdef DAXALLOC_HAVE_RDMA
+extern const struct pin_ops pin_rdma_ops;
+#endif
+
+struct daxalloc_pin {
+	struct daxalloc_pin *next;	/* every live pin of this process */
+	struct daxalloc_region *region;
+	struct daxalloc_dev *dev;
+	const struct pin_ops *ops;
+	struct daxalloc_pin_target target;
+	uint64_t offset;		/* inside the region */
+	uint64_t length;
+	void *addr;
+	pid_t pid;			/* the process that pinned */
+	uint64_t id;			/* unique in this process */
+	int slot;			/* ledger record; -1: not recorded */
+	time_t since;
+	uint64_t pin_ns;
+	/* what the back end got */
+	uint64_t iova;
+	struct ibv_mr *mr;
+	uint32_t lkey, rkey;
+	int uring_first;
+	unsigned int uring_count;
+	char consumer[96];		/* set by check(), refined by pin() */
+};
+
+/* The device name a message starts with. */
+static inline const char *pin_devname(const struct daxalloc_pin *p)
+{
+	return p->dev->name;
+}
+
+/* Is @fd an open file descriptor?  Sets the message naming @what if not. */
+int pin_check_fd(struct daxalloc_pin *p, int fd, const char *what);
+
+/* pin.c: used by region.c */
+struct pin_holder {
+	int pid;
+	char command[16];
+	char consumer[96];
+	int count;			/* overlapping pins in all */
+};
+/*
+ * Live pins overlapping [offset, offset+length) of @pool's device, of any
+ * process; fills @h with the first.  Returns the count or -errno.
+ */
+int pin_find_overlap(struct daxalloc_pool *pool, uint64_t offset, uint64_t length,
+		     struct pin_holder *h);
+/*
+ * -EBUSY naming the holder when [offset, +length) is pinned, else 0.
+ * @name: the region's name, NULL when unnamed.
+ */
+int pin_refuse_free(struct daxalloc_pool *pool, uint64_t offset, uint64_t length,
+		    const char *name);
+/* Unpin every pin of @region (it is being closed). */
+void pin_release_region(struct daxalloc_region *region);
+/* The stand-in's pins (this process only): count, first holder. */
+int pin_local_count(const char *devname, struct pin_holder *h);
+
+/* pin-ledger.c: one file of fixed-size records per device. */
+#define PIN_LEDGER_CONSUMER_MAX 96
+
+struct pin_ledger_rec {
+	uint32_t state;			/* 0: free slot, PIN_REC_LIVE */
+	uint32_t pid;
+	uint64_t start;			/* owner's start time (clock ticks) */
+	uint64_t boot;			/* hash of the boot id */
+	uint64_t id;			/* pin id inside the owner */
+	uint64_t since;			/* seconds since the epoch */
+	uint64_t offset;		/* device offset of the pinned range */
+	uint64_t length;
+	uint64_t region_offset;
+	uint64_t region_length;
+	uint32_t kind;
+	uint32_t reserved;
+	char region[64];
+	char command[16];
+	char consumer[PIN_LEDGER_CONSUMER_MAX];
+};
+
+#define PIN_REC_LIVE 0x4c495645u	/* "LIVE" */
+
+/* Record a pin; *slot receives the record's place. */
+int pin_ledger_add(const char *devname, struct pin_ledger_rec *rec, int *slot);
+/* Remove this process's record @id at @slot. */
+int pin_ledger_remove(const char *devname, int slot, uint64_t id);
+/* Replace the consumer text of this process's record @id at @slot. */
+int pin_ledger_set_consumer(const char *devname, int slot, uint64_t id, const char *consumer);
+/*
+ * The live records of @devname, dead owners pruned; *recs is malloc'ed
+ * (NULL when there are none).  Returns the count or -errno.
+ */
+int pin_ledger_read(const char *devname, struct pin_ledger_rec **recs);
+/* Fill owner fields (pid, start time, boot) for this process. */
+int pin_ledger_owner(struct pin_ledger_rec *rec);
+
+#endif

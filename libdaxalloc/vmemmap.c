@@ -1,0 +1,743 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * What the kernel spends on a device's struct pages, modelled and
+ * measured, and which pin path it takes for the device's pages.
+ *
+ * The model (x86-64, 4K pages, 64-byte struct page): a device of S bytes
+ * has S/4K struct pages, S/64 bytes of memmap.  Without compound pages
+ * (align 4K, kernels before 5.19, or the memmap on the device) all of it
+ * is real; the memmap of whole 128M sections is mapped with 2M pages, so
+ * it needs no page tables of its own.  With compound pages of align A and
+ * the memmap in RAM, each compound page keeps 2 vmemmap pages of its own
+ * (head and first tails, 5.19 on) or 1 (the 2026 series) and maps the
+ * rest of its tails to a shared page.  That memmap is mapped with 4K
+ * pages: one page-table page per 2M of memmap, which at 1G costs more
+ * than the struct pages themselves (a 4 GiB device at 1G: 32K of struct
+ * pages, 128K of page tables; checked on 6.1).
+ *
+ * The measurement disables the device, reads the free memory, enables
+ * it, reads again, and so on.  MemFree alone is not enough: the per-CPU
+ * free lists take in and hand out several MB around any large allocation
+ * or free, and MemFree does not count them; with them counted, cycles at
+ * 6.1 agree to a few KB.  The difference of one cycle is taken against
+ * the mean of the readings before and after, which cancels a steady drift.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+#include "reconfig.h"
+#include "vmemmap.h"
+
+#define VM_PAGE UINT64_C(4096)
+#define VM_STRUCT_PAGE UINT64_C(64)
+/* Memmap one page-table page maps (512 4K pages). */
+#define VM_PTE_SPAN (UINT64_C(2) << 20)
+/* The x86-64 memory section: its memmap is mapped with one 2M page. */
+#define VM_SECTION (UINT64_C(128) << 20)
+/* Beyond this the byte counts could overflow; no machine is near it. */
+#define VM_SIZE_MAX (UINT64_C(1) << 60)
+/* A match is within 25% or this much of the row. */
+#define VM_MATCH_SLACK (UINT64_C(4) << 20)
+
+#define VM_DEFAULT_CYCLES 5
+#define VM_PIN_LENGTH DAXALLOC_SIZE_1G
+#define VM_PIN_TRIES 5
+#define VM_MAX_HOLDERS 16
+
+static const uint64_t vm_aligns[3] = { DAXALLOC_SIZE_4K, DAXALLOC_SIZE_2M, DAXALLOC_SIZE_1G };
+
+static uint64_t div_up(uint64_t a, uint64_t b)
+{
+	return a / b + (a % b != 0);
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static const char *fmt_size(uint64_t v, char *buf, size_t len)
+{
+	if (daxalloc_size_format(v, buf, len) < 0)
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+	return buf;
+}
+
+/* ---- the model ---------------------------------------------------------------- */
+
+DAXALLOC_EXPORT int daxalloc_vmemmap_model(uint64_t size, uint64_t align,
+					   struct daxalloc_vmemmap_model *m)
+{
+	uint64_t units, memmap, rest, flat_pt;
+	char a[32];
+
+	if (!m)
+		return daxalloc_err(EINVAL, "daxalloc_vmemmap_model: NULL model");
+	memset(m, 0, sizeof(*m));
+	if (!daxalloc_align_is_valid(align))
+		return daxalloc_err(EINVAL, "vmemmap model: align %s: device-dax offers 4K, 2M or 1G",
+				    fmt_size(align, a, sizeof(a)));
+	if (size > VM_SIZE_MAX)
+		return daxalloc_err(ERANGE, "vmemmap model: size %llu is beyond 1 EiB",
+				    (unsigned long long)size);
+	units = div_up(size, align);
+	m->align = align;
+	m->size = units * align;
+	m->base_pages = m->size / VM_PAGE;
+	memmap = m->base_pages * VM_STRUCT_PAGE;
+	/* A part smaller than a section is mapped with 4K pages. */
+	rest = m->size % VM_SECTION;
+	flat_pt = rest ? div_up(rest / VM_PAGE * VM_STRUCT_PAGE, VM_PTE_SPAN) * VM_PAGE : 0;
+	for (int r = 0; r < DAXALLOC_VMEMMAP_ROWS; r++) {
+		m->struct_pages[r] = memmap;
+		m->page_tables[r] = flat_pt;
+	}
+	if (align > VM_PAGE) {
+		/* memmap of one compound page: 8 pages at 2M, 4096 at 1G */
+		uint64_t per_unit = align / VM_PAGE * VM_STRUCT_PAGE;
+		uint64_t pt = div_up(memmap, VM_PTE_SPAN) * VM_PAGE;
+
+		m->compound_pages = units;
+		m->struct_pages[DAXALLOC_VMEMMAP_DEDUP_2PAGE] = units * min_u64(2 * VM_PAGE, per_unit);
+		m->struct_pages[DAXALLOC_VMEMMAP_DEDUP_1PAGE] = units * min_u64(VM_PAGE, per_unit);
+		m->page_tables[DAXALLOC_VMEMMAP_DEDUP_2PAGE] = pt;
+		m->page_tables[DAXALLOC_VMEMMAP_DEDUP_1PAGE] = pt;
+	}
+	for (int r = 0; r < DAXALLOC_VMEMMAP_ROWS; r++)
+		m->total[r] = m->struct_pages[r] + m->page_tables[r];
+	return 0;
+}
+
+DAXALLOC_EXPORT const char *daxalloc_vmemmap_row_name(int row)
+{
+	switch (row) {
+	case DAXALLOC_VMEMMAP_NO_DEDUP:
+		return "no_dedup";
+	case DAXALLOC_VMEMMAP_DEDUP_2PAGE:
+		return "dedup_2page";
+	case DAXALLOC_VMEMMAP_DEDUP_1PAGE:
+		return "dedup_1page";
+	default:
+		return "unknown";
+	}
+}
+
+static const char *running_release(char *buf, size_t len)
+{
+	struct utsname u;
+
+	if (uname(&u) < 0)
+		return NULL;
+	snprintf(buf, len, "%s", u.release);
+	return buf;
+}
+
+DAXALLOC_EXPORT int daxalloc_vmemmap_kernel_row(const char *release, bool memmap_in_ram)
+{
+	unsigned int major, minor;
+	char buf[65];
+
+	if (!release)
+		release = running_release(buf, sizeof(buf));
+	if (vm_parse_release(release, &major, &minor) < 0)
+		return daxalloc_err(EINVAL, "kernel release '%s': expected MAJOR.MINOR...",
+				    release ? release : "(unknown)");
+	/* Compound devmaps with tail-page reuse came with 5.19; never with an altmap. */
+	if (major < 5 || (major == 5 && minor < 19) || !memmap_in_ram)
+		return DAXALLOC_VMEMMAP_NO_DEDUP;
+	return DAXALLOC_VMEMMAP_DEDUP_2PAGE;
+}
+
+static uint64_t distance(int64_t a, uint64_t b)
+{
+	return a < 0 ? (uint64_t)(-a) + b : (uint64_t)a > b ? (uint64_t)a - b : b - (uint64_t)a;
+}
+
+DAXALLOC_EXPORT int daxalloc_vmemmap_match(const struct daxalloc_vmemmap_model *m,
+					   int64_t measured)
+{
+	uint64_t best_d = 0, slack;
+	int best = -1;
+
+	if (!m)
+		return daxalloc_err(EINVAL, "daxalloc_vmemmap_match: NULL model");
+	for (int r = 0; r < DAXALLOC_VMEMMAP_ROWS; r++) {
+		uint64_t d = distance(measured, m->total[r]);
+
+		if (best < 0 || d < best_d) {
+			best = r;
+			best_d = d;
+		}
+	}
+	slack = m->total[best] / 4;
+	if (slack < VM_MATCH_SLACK)
+		slack = VM_MATCH_SLACK;
+	return best_d <= slack ? best : -ENOENT;
+}
+
+/* ---- the pin path --------------------------------------------------------------- */
+
+DAXALLOC_EXPORT const char *daxalloc_vmemmap_pin_path_name(int path)
+{
+	switch (path) {
+	case DAXALLOC_VMEMMAP_PIN_BASE_PAGE:
+		return "base_page";
+	case DAXALLOC_VMEMMAP_PIN_COMPOUND:
+		return "compound_page";
+	default:
+		return "unknown";
+	}
+}
+
+DAXALLOC_EXPORT int daxalloc_vmemmap_kernel_pin_path(const char *release, bool hugetlb)
+{
+	unsigned int major, minor, v;
+	char buf[65];
+
+	if (!release)
+		release = running_release(buf, sizeof(buf));
+	if (vm_parse_release(release, &major, &minor) < 0)
+		return daxalloc_err(EINVAL, "kernel release '%s': expected MAJOR.MINOR...",
+				    release ? release : "(unknown)");
+	v = major * 1000 + minor;
+	/* hugetlb: GUP takes the head page once per huge page. */
+	if (hugetlb)
+		return v >= 5010 ? DAXALLOC_VMEMMAP_PIN_COMPOUND : DAXALLOC_VMEMMAP_PIN_UNKNOWN;
+	/*
+	 * device-dax: with pXX_devmap entries GUP takes a reference per 4K
+	 * page even inside a compound page; the entries went away around
+	 * 6.15-6.17, and with them that path.
+	 */
+	if (v < 6015)
+		return DAXALLOC_VMEMMAP_PIN_BASE_PAGE;
+	if (v >= 6017)
+		return DAXALLOC_VMEMMAP_PIN_COMPOUND;
+	return DAXALLOC_VMEMMAP_PIN_UNKNOWN;
+}
+
+/*
+ * Per base page, pinning a GiB costs the same at 2M and 1G (the work is
+ * one reference per 4K page; 0.9-1.1 measured on 6.1 through VFIO and
+ * RDMA).  Per compound page the references drop to one per 2M or 1G and
+ * what is left per 2M makes 1G clearly cheaper (about 2x for hugetlb
+ * through io_uring).  In between, the measurement does not decide.
+ */
+DAXALLOC_EXPORT int daxalloc_vmemmap_pin_verdict(uint64_t ns_2m, uint64_t ns_1g)
+{
+	if (!ns_2m || !ns_1g || ns_2m > UINT64_MAX / 20 || ns_1g > UINT64_MAX / 20)
+		return DAXALLOC_VMEMMAP_PIN_UNKNOWN;
+	if (10 * ns_2m <= 13 * ns_1g)
+		return DAXALLOC_VMEMMAP_PIN_BASE_PAGE;
+	if (10 * ns_2m >= 17 * ns_1g)
+		return DAXALLOC_VMEMMAP_PIN_COMPOUND;
+	return DAXALLOC_VMEMMAP_PIN_UNKNOWN;
+}
+
+static const char *expect_text(int path, bool hugetlb)
+{
+	if (hugetlb)
+		return path == DAXALLOC_VMEMMAP_PIN_COMPOUND ? "expects per compound page (hugetlb)" :
+							       "gives no clear expectation for hugetlb";
+	switch (path) {
+	case DAXALLOC_VMEMMAP_PIN_BASE_PAGE:
+		return "expects per base page (device-dax GUP before 6.15)";
+	case DAXALLOC_VMEMMAP_PIN_COMPOUND:
+		return "expects per compound page (device-dax GUP without pXX_devmap)";
+	default:
+		return "gives no clear expectation (device-dax GUP changed around 6.15-6.17)";
+	}
+}
+
+/* Fill in the verdict once the timings (if any) are in; @why: why there are none. */
+static void pin_judge(struct daxalloc_vmemmap_pin *p, const char *release, bool hugetlb,
+		      const char *why)
+{
+	char l[32];
+	int v, exp = daxalloc_vmemmap_kernel_pin_path(release, hugetlb);
+
+	p->expected = exp < 0 ? DAXALLOC_VMEMMAP_PIN_UNKNOWN : exp;
+	v = daxalloc_vmemmap_pin_verdict(p->ns_2m, p->ns_1g);
+	p->conclusive = v != DAXALLOC_VMEMMAP_PIN_UNKNOWN;
+	p->verdict = p->conclusive ? v : p->expected;
+	fmt_size(p->length, l, sizeof(l));
+	if (p->ns_2m && p->ns_1g) {
+		double r = (double)p->ns_2m / (double)p->ns_1g;
+		const char *what = v == DAXALLOC_VMEMMAP_PIN_BASE_PAGE ?
+					   "the same cost per GiB, so references are taken per 4K page" :
+				   v == DAXALLOC_VMEMMAP_PIN_COMPOUND ?
+					   "1G clearly cheaper, so references are taken per compound page" :
+					   "between the two patterns, inconclusive";
+
+		snprintf(p->how, sizeof(p->how),
+			 "%s pinned %s in %.1f ms at 2M and %.1f ms at 1G (best of %d; 2M/1G = %.2f): %s; kernel %s %s%s",
+			 p->consumer, l, (double)p->ns_2m / 1e6, (double)p->ns_1g / 1e6, VM_PIN_TRIES,
+			 r, what, release, expect_text(p->expected, hugetlb),
+			 p->conclusive && v != p->expected ? "; the measurement decides" : "");
+	} else if (p->ns_2m || p->ns_1g) {
+		snprintf(p->how, sizeof(p->how),
+			 "%s pinned %s in %.1f ms at %s only (%s): one alignment cannot tell; kernel %s %s",
+			 p->consumer, l, (double)(p->ns_2m ? p->ns_2m : p->ns_1g) / 1e6,
+			 p->ns_2m ? "2M" : "1G", why && *why ? why : "the other was not measured",
+			 release, expect_text(p->expected, hugetlb));
+	} else {
+		snprintf(p->how, sizeof(p->how), "%s; judged from the version alone: kernel %s %s",
+			 why && *why ? why : "pinning not measured", release,
+			 expect_text(p->expected, hugetlb));
+	}
+}
+
+/* ---- the measurement ------------------------------------------------------------ */
+
+struct vm_state {
+	struct daxalloc_ctx *ctx;
+	const char *name;
+	const struct daxalloc_vmemmap_opts *opts;
+	struct daxalloc_vmemmap_report *rep;
+	uint64_t align;		/* now */
+	bool enabled;
+	char pin_why[300];	/* why pinning was not timed at some alignment */
+};
+
+/* Nobody may have the device open or mapped, or possibly pinned. */
+static int check_users(const char *name, bool ignore_dma)
+{
+	struct holder h[VM_MAX_HOLDERS];
+	char who[160] = "", list[320];
+	int n, shown;
+
+	n = pin_ledger_count(name, who, sizeof(who));
+	if (n < 0)
+		return daxalloc_err(-n, "%s: cannot read the pin ledger: %s", name, strerror(-n));
+	if (n > 0)
+		return daxalloc_err(EBUSY,
+				    "%s: refusing to measure its memmap: the pin ledger lists %d pin%s of its memory (%s); unpin first",
+				    name, n, n == 1 ? "" : "s", who[0] ? who : "owner unknown");
+	n = holders_scan(name, h, VM_MAX_HOLDERS);
+	if (n < 0)
+		return n;
+	shown = n < VM_MAX_HOLDERS ? n : VM_MAX_HOLDERS;
+	for (int i = 0; i < shown; i++) {
+		if (!(h[i].what & (HOLDER_OPEN | HOLDER_MAPPED)))
+			continue;
+		holders_describe(h, shown, n, HOLDER_OPEN | HOLDER_MAPPED, list, sizeof(list));
+		return daxalloc_err(EBUSY,
+				    "%s: refusing to measure its memmap: %s; measuring disables the device, which takes the memory away (SIGBUS)",
+				    name, list);
+	}
+	if (n && !ignore_dma) {
+		holders_describe(h, shown, n, HOLDER_DMA, list, sizeof(list));
+		return daxalloc_err(EBUSY,
+				    "%s: refusing to measure its memmap: %s, which can pin memory for DMA, and a pinned device cannot be disabled safely; release it, or if its pins are elsewhere pass --ignore-dma",
+				    name, list);
+	}
+	return 0;
+}
+
+static int read_free(int64_t *out)
+{
+	uint64_t memfree, pcp;
+	int rc = procfs_free_memory(&memfree, &pcp);
+
+	if (rc < 0)
+		return daxalloc_err(-rc, "cannot read MemFree from %s/meminfo: %s", procfs_root(),
+				    strerror(-rc));
+	*out = (int64_t)(memfree + pcp);
+	return 0;
+}
+
+static int vm_disable(struct vm_state *s)
+{
+	int rc = check_users(s->name, s->opts->ignore_dma);
+
+	if (rc == 0)
+		rc = rc_disable(s->ctx, s->name);
+	if (rc == 0)
+		s->enabled = false;
+	return rc;
+}
+
+static int vm_enable(struct vm_state *s)
+{
+	int rc = rc_enable(s->ctx, s->name);
+
+	if (rc == 0)
+		s->enabled = true;
+	return rc;
+}
+
+/* Written while disabled, read back: the kernel's word, not libdaxctl's -ENXIO. */
+static int vm_set_align(struct vm_state *s, uint64_t align)
+{
+	char rel[128], a[32];
+	uint64_t now = 0;
+	int rc;
+
+	snprintf(rel, sizeof(rel), "bus/dax/devices/%s/align", s->name);
+	rc = sysfs_write_u64(rel, align);
+	if (sysfs_read_u64(rel, &now) < 0)
+		now = 0;
+	if (rc < 0 || now != align)
+		return daxalloc_err(rc < 0 ? -rc : EIO, "%s: the kernel refused align %s: %s (align reads %llu)",
+				    s->name, fmt_size(align, a, sizeof(a)),
+				    rc < 0 ? strerror(-rc) : "not taken", (unsigned long long)now);
+	s->align = align;
+	return 0;
+}
+
+/* Why the device cannot be measured at @align, or "" when it can. */
+static void can_measure(const struct vm_state *s, enum daxalloc_region_kind kind, uint64_t size,
+			uint64_t align, char *why, size_t len)
+{
+	struct dax_range r[LAYOUT_MAX_RANGES];
+	char a[32], c[32];
+	int n;
+
+	why[0] = '\0';
+	if (align == s->rep->align)
+		return;
+	if (kind != DAXALLOC_REGION_DYNAMIC) {
+		snprintf(why, len,
+			 "a %s device keeps its alignment (%s); changing it would re-create the namespace and destroy its data",
+			 daxalloc_region_kind_name(kind), fmt_size(s->rep->align, c, sizeof(c)));
+		return;
+	}
+	fmt_size(align, a, sizeof(a));
+	if (layout_check_size(s->name, size, align) < 0) {
+		snprintf(why, len, "%s", daxalloc_errmsg());
+		return;
+	}
+	n = layout_dev_ranges(s->name, r, LAYOUT_MAX_RANGES);
+	if (n < 0) {
+		snprintf(why, len, "cannot read where its memory lies: %s", strerror(-n));
+		return;
+	}
+	/* The kernel may take the alignment, but would map the wrong memory. */
+	if (layout_check_ranges(s->name, r, n, align) < 0)
+		snprintf(why, len, "%s", daxalloc_errmsg());
+	daxalloc_err_clear();
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void sample_stats(struct daxalloc_vmemmap_sample *sm, uint64_t size)
+{
+	struct daxalloc_vmemmap_model m;
+	int64_t sorted[DAXALLOC_VMEMMAP_MAX_CYCLES];
+	int n = sm->cycles;
+	uint64_t d, spread;
+
+	memcpy(sorted, sm->bytes, (size_t)n * sizeof(sorted[0]));
+	qsort(sorted, (size_t)n, sizeof(sorted[0]), cmp_i64);
+	sm->min = sorted[0];
+	sm->max = sorted[n - 1];
+	sm->median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+	sm->match = -1;
+	if (daxalloc_vmemmap_model(size, sm->align, &m) < 0)
+		return;
+	sm->match = daxalloc_vmemmap_match(&m, sm->median);
+	if (sm->match < 0) {
+		sm->match = -1;
+		return;
+	}
+	d = distance(sm->median, m.total[sm->match]);
+	spread = (uint64_t)(sm->max - sm->min);
+	for (int r = 0; r < DAXALLOC_VMEMMAP_ROWS; r++)
+		if (m.total[r] != m.total[sm->match] && distance(sm->median, m.total[r]) <= d + spread)
+			sm->ambiguous = true;
+}
+
+/* With the device enabled at @align: map 1 GiB, pin it a few times through the consumer. */
+static void time_pins(struct vm_state *s, uint64_t align)
+{
+	struct daxalloc_vmemmap_pin *p = &s->rep->pin;
+	struct daxalloc_dev *dev = NULL;
+	struct daxalloc_map *map = NULL;
+	struct vm_consumer c;
+	uint64_t best = UINT64_MAX, ns;
+	char why[240], a[32];
+	int rc;
+
+	fmt_size(align, a, sizeof(a));
+	rc = daxalloc_dev_open(s->ctx, s->name, &dev);
+	if (rc == 0)
+		rc = daxalloc_map_new(dev, 0, VM_PIN_LENGTH, NULL, DAXALLOC_MAP_POPULATE, &map);
+	if (rc < 0) {
+		snprintf(s->pin_why, sizeof(s->pin_why), "at %s: %s", a, daxalloc_errmsg());
+		daxalloc_dev_close(&dev);
+		return;
+	}
+	rc = vmc_open(s->opts->pin_with, true, s->rep->release, &c, why, sizeof(why));
+	if (rc < 0) {
+		snprintf(s->pin_why, sizeof(s->pin_why), "no consumer to pin with: %s", why);
+	} else {
+		for (int i = 0; i < VM_PIN_TRIES && rc == 0; i++) {
+			rc = vmc_pin_ns(&c, daxalloc_map_get_address(map), VM_PIN_LENGTH, &ns);
+			if (rc == 0 && ns < best)
+				best = ns;
+		}
+		if (rc < 0)
+			snprintf(s->pin_why, sizeof(s->pin_why), "at %s: %s", a, daxalloc_errmsg());
+		snprintf(p->consumer, sizeof(p->consumer), "%s", c.name);
+		vmc_close(&c);
+	}
+	daxalloc_map_delete(&map);
+	daxalloc_dev_close(&dev);
+	daxalloc_err_clear();
+	if (rc < 0 || best == UINT64_MAX)
+		return;
+	p->length = VM_PIN_LENGTH;
+	if (align == DAXALLOC_SIZE_2M)
+		p->ns_2m = best;
+	else
+		p->ns_1g = best;
+}
+
+static int measure_align(struct vm_state *s, struct daxalloc_vmemmap_sample *sm, int cycles,
+			 bool pin)
+{
+	int64_t off, on, off2;
+	int rc = 0;
+
+	if (s->enabled)
+		rc = vm_disable(s);
+	if (rc == 0 && s->align != sm->align)
+		rc = vm_set_align(s, sm->align);
+	if (rc == 0)
+		rc = read_free(&off);
+	for (int i = 0; rc == 0 && i < cycles; i++) {
+		rc = vm_enable(s);
+		if (rc == 0)
+			rc = read_free(&on);
+		if (rc == 0)
+			rc = vm_disable(s);
+		if (rc == 0)
+			rc = read_free(&off2);
+		if (rc < 0)
+			break;
+		sm->bytes[i] = (off + off2) / 2 - on;
+		sm->cycles = i + 1;
+		off = off2;
+	}
+	if (rc < 0)
+		return rc;
+	sm->measured = true;
+	if (pin) {
+		rc = vm_enable(s);
+		if (rc == 0) {
+			time_pins(s, sm->align);
+			rc = vm_disable(s);
+		}
+	}
+	return rc;
+}
+
+/* Back to @align and @enabled; on failure the message says what state it is in. */
+static int restore(struct vm_state *s, uint64_t align, bool enabled, int first_rc)
+{
+	char first[512] = "", a[32], now[32];
+	int rc = 0;
+
+	if (first_rc < 0)
+		snprintf(first, sizeof(first), "%s; ", daxalloc_errmsg());
+	if (s->align != align && s->enabled)
+		rc = vm_disable(s);
+	if (rc == 0 && s->align != align)
+		rc = vm_set_align(s, align);
+	if (rc == 0 && enabled && !s->enabled)
+		rc = vm_enable(s);
+	if (rc == 0 && !enabled && s->enabled)
+		rc = vm_disable(s);
+	fmt_size(align, a, sizeof(a));
+	fmt_size(s->align, now, sizeof(now));
+	if (rc < 0)
+		return daxalloc_err(-rc,
+				    "%scould not put %s back as it was (align %s, %s): %s; it is %s at align %s",
+				    first, s->name, a, enabled ? "enabled" : "disabled", daxalloc_errmsg(),
+				    s->enabled ? "enabled" : "disabled", now);
+	if (first_rc < 0)
+		return daxalloc_err(-first_rc, "%s%s is back as it was (align %s, %s)", first,
+				    s->name, a, enabled ? "enabled" : "disabled");
+	return 0;
+}
+
+/* The stand-in: no memmap of its own; the pin path through hugetlb memory. */
+static int measure_standin(struct daxalloc_ctx *ctx, const char *name,
+			   const struct daxalloc_vmemmap_opts *o, struct daxalloc_vmemmap_report *rep)
+{
+	struct daxalloc_vmemmap_pin *p = &rep->pin;
+	struct daxalloc_dev *dev = NULL;
+	char why[240] = "", cwhy[240];
+	int rc;
+
+	rc = daxalloc_dev_open(ctx, name, &dev);
+	if (rc < 0)
+		return rc;
+	snprintf(rep->name, sizeof(rep->name), "%s", daxalloc_dev_get_name(dev));
+	rep->size = daxalloc_dev_get_size(dev);
+	rep->align = daxalloc_dev_get_align(dev);
+	rep->memmap_in_ram = true;
+	daxalloc_dev_close(&dev);
+	for (int i = 0; i < 3; i++)
+		snprintf(rep->samples[i].why, sizeof(rep->samples[i].why),
+			 "the hugetlb stand-in is RAM whose struct pages exist from boot: enabling costs nothing to measure");
+	for (int i = 1; o->pin && i < 3; i++) {
+		const char *tag = i == 1 ? "hugetlb:2M:1G" : "hugetlb:1G:1G";
+		struct daxalloc_map *map = NULL;
+		struct vm_consumer c;
+		uint64_t best = UINT64_MAX, ns;
+
+		rc = daxalloc_dev_open(ctx, tag, &dev);
+		if (rc == 0)
+			rc = daxalloc_map_new(dev, 0, VM_PIN_LENGTH, NULL, DAXALLOC_MAP_POPULATE, &map);
+		if (rc == 0) {
+			rc = vmc_open(o->pin_with, false, rep->release, &c, cwhy, sizeof(cwhy));
+			if (rc < 0)
+				daxalloc_err(-rc, "no consumer to pin with: %s", cwhy);
+		}
+		if (rc == 0) {
+			for (int t = 0; t < VM_PIN_TRIES && rc == 0; t++) {
+				rc = vmc_pin_ns(&c, daxalloc_map_get_address(map), VM_PIN_LENGTH, &ns);
+				if (rc == 0 && ns < best)
+					best = ns;
+			}
+			snprintf(p->consumer, sizeof(p->consumer), "%s", c.name);
+			vmc_close(&c);
+		}
+		if (rc < 0 && !why[0])
+			snprintf(why, sizeof(why), "%s: %s", tag, daxalloc_errmsg());
+		daxalloc_map_delete(&map);
+		daxalloc_dev_close(&dev);
+		if (rc == 0 && best != UINT64_MAX) {
+			p->length = VM_PIN_LENGTH;
+			*(i == 1 ? &p->ns_2m : &p->ns_1g) = best;
+		}
+	}
+	daxalloc_err_clear();
+	pin_judge(p, rep->release, true, o->pin ? why : "pinning not measured (no --measure)");
+	return 0;
+}
+
+DAXALLOC_EXPORT int daxalloc_vmemmap_measure(struct daxalloc_ctx *ctx, const char *arg,
+					     const struct daxalloc_vmemmap_opts *opts,
+					     struct daxalloc_vmemmap_report *rep)
+{
+	struct daxalloc_vmemmap_opts o = { 0 };
+	struct vm_state s = { 0 };
+	enum daxalloc_region_kind kind;
+	struct daxalloc_dev *d;
+	char name[32], drv[64] = "", a[32];
+	int order[3], n = 0, cur = -1, cycles, rc;
+	uint64_t size;
+
+	if (!ctx || !arg || !rep)
+		return daxalloc_err(EINVAL, "daxalloc_vmemmap_measure: NULL %s",
+				    !ctx ? "context" : !arg ? "device name" : "report");
+	memset(rep, 0, sizeof(*rep));
+	if (opts)
+		o = *opts;
+	cycles = o.cycles ? o.cycles : VM_DEFAULT_CYCLES;
+	if (cycles < 1 || cycles > DAXALLOC_VMEMMAP_MAX_CYCLES)
+		return daxalloc_err(EINVAL, "vmemmap: %d cycles: between 1 and %d", cycles,
+				    DAXALLOC_VMEMMAP_MAX_CYCLES);
+	if (o.align && !daxalloc_align_is_valid(o.align))
+		return daxalloc_err(EINVAL, "vmemmap: align %s: device-dax offers 4K, 2M or 1G",
+				    fmt_size(o.align, a, sizeof(a)));
+	if (!running_release(rep->release, sizeof(rep->release)))
+		snprintf(rep->release, sizeof(rep->release), "unknown");
+	for (int i = 0; i < 3; i++) {
+		rep->samples[i].align = vm_aligns[i];
+		rep->samples[i].match = -1;
+	}
+	if (strncmp(arg, "hugetlb:", 8) == 0)
+		return measure_standin(ctx, arg, &o, rep);
+
+	rc = rc_parse_name(arg, name, sizeof(name));
+	if (rc == 0)
+		rc = dev_rescan(ctx);
+	if (rc < 0)
+		return rc;
+	d = rc_find(ctx, name);
+	if (!d)
+		return daxalloc_err(ENODEV, "%s: no such device-dax device (see daxalloc-ctl list)", name);
+	snprintf(rep->name, sizeof(rep->name), "%s", name);
+	rep->size = size = d->size;
+	rep->align = d->align;
+	rep->enabled = d->enabled;
+	rep->memmap_in_ram = d->memmap_in_ram;
+	kind = d->region_kind;
+	s = (struct vm_state){ .ctx = ctx, .name = name, .opts = &o, .rep = rep,
+			       .align = d->align, .enabled = d->enabled };
+
+	rc = layout_dev_driver(name, drv, sizeof(drv));
+	if (rc < 0)
+		return daxalloc_err(-rc, "%s: cannot read its driver from sysfs: %s", name,
+				    strerror(-rc));
+	if (drv[0] && strcmp(drv, "device_dax") != 0)
+		return daxalloc_err(EBUSY,
+				    "%s: is bound to %s (system-ram mode?), not device_dax: its memory is in use as RAM",
+				    name, drv);
+	rc = check_users(name, o.ignore_dma);
+	if (rc < 0)
+		return rc;
+
+	/* What can be measured; the device's own alignment last, so it ends there. */
+	for (int i = 0; i < 3; i++) {
+		struct daxalloc_vmemmap_sample *sm = &rep->samples[i];
+
+		if (o.align && o.align != vm_aligns[i]) {
+			snprintf(sm->why, sizeof(sm->why), "not asked for");
+			continue;
+		}
+		can_measure(&s, kind, size, vm_aligns[i], sm->why, sizeof(sm->why));
+		if (sm->why[0])
+			continue;
+		if (vm_aligns[i] == rep->align)
+			cur = i;
+		else
+			order[n++] = i;
+	}
+	if (cur >= 0)
+		order[n++] = cur;
+	if (n == 0) {
+		for (int i = 0; i < 3; i++)
+			if (rep->samples[i].why[0] && strcmp(rep->samples[i].why, "not asked for") != 0)
+				return daxalloc_err(EINVAL, "%s: cannot be measured at align %s: %s",
+						    name, fmt_size(vm_aligns[i], a, sizeof(a)),
+						    rep->samples[i].why);
+		return daxalloc_err(EINVAL, "%s: no alignment to measure", name);
+	}
+
+	rc = 0;
+	for (int k = 0; k < n && rc == 0; k++) {
+		struct daxalloc_vmemmap_sample *sm = &rep->samples[order[k]];
+		bool pin = o.pin && sm->align != DAXALLOC_SIZE_4K && size >= VM_PIN_LENGTH;
+
+		rc = measure_align(&s, sm, cycles, pin);
+	}
+	rc = restore(&s, rep->align, rep->enabled, rc);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < 3; i++)
+		if (rep->samples[i].measured)
+			sample_stats(&rep->samples[i], size);
+	if (!s.pin_why[0] && o.pin && size < VM_PIN_LENGTH)
+		snprintf(s.pin_why, sizeof(s.pin_why), "the device is smaller than the %s pinned",
+			 fmt_size(VM_PIN_LENGTH, a, sizeof(a)));
+	if (!s.pin_why[0] && o.pin && (!rep->pin.ns_2m || !rep->pin.ns_1g))
+		snprintf(s.pin_why, sizeof(s.pin_why), "%s",
+			 rep->samples[rep->pin.ns_2m ? 2 : 1].why[0] ?
+				 rep->samples[rep->pin.ns_2m ? 2 : 1].why :
+				 "the other alignment was not measured");
+	pin_judge(&rep->pin, rep->release, false,
+		  o.pin ? s.pin_why : "pinning not measured (no --measure)");
+	return 0;
+}

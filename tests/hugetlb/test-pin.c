@@ -1,0 +1,567 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Pins on the hugetlb stand-in with a real io_uring: fixed buffers that an
+ * O_DIRECT read lands in, every refusal (range, handle, RLIMIT_MEMLOCK,
+ * consumer), free refused while pinned, close unpins, the listing.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <liburing.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daxalloc.h"
+#include "pool-helpers.h"
+#include "private.h"
+
+#define M (UINT64_C(1) << 20)
+#define STANDIN "hugetlb:2M:64M"
+
+static struct daxalloc_ctx *ctx;
+static struct daxalloc_dev *dev;
+static struct daxalloc_pool *pool;
+static struct io_uring ring;
+static bool ring_up;
+
+static void setup(void)
+{
+	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
+	dev = th_dev_open(ctx, STANDIN);
+	pool = th_pool_create(dev);
+	cr_assert_eq(io_uring_queue_init(8, &ring, 0), 0, "io_uring_queue_init");
+	ring_up = true;
+}
+
+static void teardown(void)
+{
+	daxalloc_pool_close(&pool);
+	if (ring_up)
+		io_uring_queue_exit(&ring);
+	ring_up = false;
+	daxalloc_dev_close(&dev);
+	daxalloc_ctx_delete(&ctx);
+}
+
+TestSuite(pin, .init = setup, .fini = teardown, .timeout = 120);
+
+static struct daxalloc_region *alloc(uint64_t size, const char *name)
+{
+	struct daxalloc_region *r = NULL;
+
+	cr_assert_eq(daxalloc_alloc(pool, size, name, 0, &r), 0, "%s", daxalloc_errmsg());
+	return r;
+}
+
+static struct daxalloc_pin_target uring_target(struct io_uring *rg)
+{
+	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_URING };
+
+	t.uring.ring = rg;
+	return t;
+}
+
+static struct daxalloc_pin *pin(struct daxalloc_region *r, uint64_t off, uint64_t len,
+				struct daxalloc_pin_target t)
+{
+	struct daxalloc_pin *p = NULL;
+
+	cr_assert_eq(daxalloc_pin(r, off, len, &t, &p), 0, "pin: %s", daxalloc_errmsg());
+	cr_assert_not_null(p);
+	return p;
+}
+
+/* A file of @len bytes, pattern @seed; O_DIRECT when the filesystem has it. */
+static int data_file(uint64_t len, uint64_t seed)
+{
+	char path[] = "/tmp/daxalloc-pin-XXXXXX";
+	void *buf;
+	int fd = mkstemp(path), dfd;
+
+	cr_assert_geq(fd, 0, "mkstemp: %s", strerror(errno));
+	unlink(path);
+	cr_assert_eq(posix_memalign(&buf, 4096, (size_t)len), 0);
+	th_fill(buf, len, seed);
+	cr_assert_eq(pwrite(fd, buf, (size_t)len, 0), (ssize_t)len);
+	free(buf);
+	fsync(fd);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	dfd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (dfd >= 0) {
+		close(fd);
+		return dfd;
+	}
+	return fd;
+}
+
+/* READ_FIXED of @len bytes at file offset 0 into @dst, buffer @index. */
+static int read_fixed(struct io_uring *rg, int fd, void *dst, unsigned int len, int index)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(rg);
+	struct io_uring_cqe *cqe;
+	int res;
+
+	cr_assert_not_null(sqe);
+	io_uring_prep_read_fixed(sqe, fd, dst, len, 0, index);
+	cr_assert_eq(io_uring_submit(rg), 1);
+	cr_assert_eq(io_uring_wait_cqe(rg, &cqe), 0);
+	res = cqe->res;
+	io_uring_cqe_seen(rg, cqe);
+	return res;
+}
+
+static void expect_msg(const char *needle)
+{
+	cr_expect(strstr(daxalloc_errmsg(), needle), "message '%s' lacks '%s'", daxalloc_errmsg(),
+		  needle);
+}
+
+Test(pin, uring_fixed_buffer_read_then_unpin)
+{
+	struct daxalloc_region *r = alloc(8 * M, "io");
+	char *base = daxalloc_region_get_address(r);
+	int fd = data_file(2 * M, 7);
+	struct daxalloc_pin *p = pin(r, 2 * M, 4 * M, uring_target(&ring));
+
+	cr_expect_eq(daxalloc_pin_get_kind(p), DAXALLOC_PIN_URING);
+	cr_expect_str_eq(daxalloc_pin_kind_name(DAXALLOC_PIN_URING), "io_uring");
+	cr_expect_eq(daxalloc_pin_get_region(p), r);
+	cr_expect_eq(daxalloc_pin_get_address(p), base + 2 * M);
+	cr_expect_eq(daxalloc_pin_get_offset(p), 2 * M);
+	cr_expect_eq(daxalloc_pin_get_length(p), 4 * M);
+	cr_expect_eq(daxalloc_pin_get_uring_index(p), 0);
+	cr_expect_eq(daxalloc_pin_get_uring_count(p), 1);
+	cr_expect_eq(daxalloc_pin_get_iova(p), UINT64_MAX);
+	cr_expect_null(daxalloc_pin_get_mr(p));
+	cr_expect_gt(daxalloc_pin_get_pin_time_ns(p), 0);
+	fprintf(stderr, "pin: io_uring 4M on %s: %.3f ms\n", STANDIN,
+		daxalloc_pin_get_pin_time_ns(p) / 1e6);
+
+	cr_expect_eq(read_fixed(&ring, fd, base + 3 * M, 2 * M, 0), (int)(2 * M));
+	cr_expect_eq(th_verify(base + 3 * M, 2 * M, 7), 0, "the read did not land in the region");
+
+	cr_expect_eq(daxalloc_unpin(&p), 0, "%s", daxalloc_errmsg());
+	cr_expect_null(p, "unpin must NULL the handle");
+	/* Unregistered: the same fixed read is refused now. */
+	cr_expect_lt(read_fixed(&ring, fd, base + 3 * M, 2 * M, 0), 0);
+	close(fd);
+}
+
+Test(pin, uring_slots_of_a_sparse_table)
+{
+	struct daxalloc_region *r = alloc(8 * M, NULL);
+	char *base = daxalloc_region_get_address(r);
+	struct daxalloc_pin_target t = uring_target(&ring);
+	struct daxalloc_pin *a, *b;
+	int fd = data_file(2 * M, 9);
+
+	cr_assert_eq(io_uring_register_buffers_sparse(&ring, 8), 0);
+	t.flags = DAXALLOC_PIN_URING_SLOTS;
+	t.uring.first_index = 2;
+	a = pin(r, 0, 2 * M, t);
+	t.uring.first_index = 5;
+	b = pin(r, 4 * M, 4 * M, t);
+	cr_expect_eq(daxalloc_pin_get_uring_index(a), 2);
+	cr_expect_eq(daxalloc_pin_get_uring_index(b), 5);
+	cr_expect_eq(read_fixed(&ring, fd, base + 4 * M, 2 * M, 5), (int)(2 * M));
+	cr_expect_eq(th_verify(base + 4 * M, 2 * M, 9), 0);
+	cr_expect_eq(daxalloc_unpin(&b), 0, "%s", daxalloc_errmsg());
+	cr_expect_lt(read_fixed(&ring, fd, base + 4 * M, 2 * M, 5), 0, "slot 5 must be empty");
+	cr_expect_eq(read_fixed(&ring, fd, base, 2 * M, 2), (int)(2 * M), "slot 2 must stay");
+	cr_expect_eq(daxalloc_unpin(&a), 0, "%s", daxalloc_errmsg());
+
+	t.uring.first_index = 8;
+	cr_expect_eq(daxalloc_pin(r, 0, 4 * M, &t, &a), -EINVAL, "slot 8 of a table of 8");
+	expect_msg("outside its registered table");
+	cr_expect_null(a);
+	close(fd);
+}
+
+Test(pin, uring_second_table_refused)
+{
+	struct daxalloc_region *r = alloc(4 * M, NULL);
+	struct daxalloc_pin_target t = uring_target(&ring);
+	struct daxalloc_pin *a = pin(r, 0, 2 * M, t), *b = NULL;
+
+	cr_expect_eq(daxalloc_pin(r, 2 * M, 2 * M, &t, &b), -EBUSY);
+	expect_msg("io_uring_register_buffers_sparse");
+	cr_expect_null(b);
+	cr_expect_eq(daxalloc_unpin(&a), 0);
+}
+
+Test(pin, range_rules_checked_before_any_syscall)
+{
+	struct daxalloc_region *r = alloc(4 * M, "rules");
+	/* No ring at all: a range error must come first. */
+	struct daxalloc_pin_target t = uring_target(NULL);
+	struct daxalloc_pin *p = (void *)1;
+
+	cr_expect_eq(daxalloc_pin(r, 4096, 2 * M, &t, &p), -EINVAL);
+	cr_expect_null(p, "out-pointer cleared on failure");
+	expect_msg("offset 0x1000 is not a multiple of the device alignment 2M");
+	cr_expect_eq(daxalloc_pin(r, 0, 3 * M, &t, &p), -EINVAL);
+	expect_msg("length 0x300000 is not a multiple of the device alignment 2M");
+	cr_expect_eq(daxalloc_pin(r, 0, 0, &t, &p), -EINVAL);
+	expect_msg("length 0");
+	cr_expect_eq(daxalloc_pin(r, 2 * M, 4 * M, &t, &p), -EINVAL);
+	expect_msg("outside the region");
+	cr_expect_eq(daxalloc_pin(r, UINT64_MAX - 2 * M + 1, 4 * M, &t, &p), -EINVAL);
+	expect_msg(STANDIN);
+	/* Inside the rules the missing ring is what is wrong. */
+	cr_expect_eq(daxalloc_pin(r, 0, 2 * M, &t, &p), -EINVAL);
+	expect_msg("needs a ring");
+}
+
+Test(pin, bad_arguments)
+{
+	struct daxalloc_region *r = alloc(2 * M, NULL);
+	struct daxalloc_pin_target t = uring_target(&ring);
+	struct daxalloc_pin *p = NULL;
+
+	cr_expect_eq(daxalloc_pin(r, 0, 2 * M, &t, NULL), -EINVAL);
+	cr_expect_eq(daxalloc_pin(NULL, 0, 2 * M, &t, &p), -EINVAL);
+	cr_expect_eq(daxalloc_pin(r, 0, 2 * M, NULL, &p), -EINVAL);
+	t.kind = 99;
+	cr_expect_eq(daxalloc_pin(r, 0, 2 * M, &t, &p), -EINVAL);
+	expect_msg("unknown consumer kind 99");
+	t.kind = DAXALLOC_PIN_URING;
+	t.flags = 1u << 20;
+	cr_expect_eq(daxalloc_pin(r, 0, 2 * M, &t, &p), -EINVAL);
+	expect_msg("unknown flags");
+	cr_expect_null(p);
+	cr_expect_str_eq(daxalloc_pin_kind_name(0), "unknown");
+	/* getters tolerate NULL */
+	cr_expect_null(daxalloc_pin_get_address(NULL));
+	cr_expect_eq(daxalloc_pin_get_uring_index(NULL), -1);
+	cr_expect_eq(daxalloc_pin_get_lkey(NULL), 0);
+}
+
+Test(pin, double_and_unknown_unpin_are_errors)
+{
+	struct daxalloc_region *r = alloc(2 * M, NULL);
+	struct daxalloc_pin *p = pin(r, 0, 2 * M, uring_target(&ring)), *copy = p;
+	struct daxalloc_pin *stranger = (struct daxalloc_pin *)&copy;
+
+	cr_expect_eq(daxalloc_unpin(&p), 0);
+	cr_expect_null(p);
+	cr_expect_eq(daxalloc_unpin(&p), -EINVAL, "second unpin through the NULLed handle");
+	expect_msg("already unpinned");
+	cr_expect_eq(daxalloc_unpin(&copy), -EINVAL, "a stale copy of the handle");
+	expect_msg("not a live pin");
+	cr_expect_not_null(copy, "a refused unpin leaves the pointer alone");
+	cr_expect_eq(daxalloc_unpin(&stranger), -EINVAL, "a pointer that never was a pin");
+	cr_expect_eq(daxalloc_unpin(NULL), -EINVAL);
+}
+
+static void drop_cap_ipc_lock(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	cr_assert_eq(syscall(SYS_capget, &h, d), 0);
+	d[CAP_TO_INDEX(CAP_IPC_LOCK)].effective &= ~CAP_TO_MASK(CAP_IPC_LOCK);
+	cr_assert_eq(syscall(SYS_capset, &h, d), 0, "capset: %s", strerror(errno));
+}
+
+/* Criterion runs each test in its own process: the limits stay here. */
+Test(pin, memlock_limit_exceeded_says_how_much)
+{
+	struct daxalloc_region *r = alloc(8 * M, NULL);
+	struct rlimit rl;
+	struct daxalloc_pin_target t;
+	struct daxalloc_pin *p = NULL;
+	uint64_t pinned = 0;
+	char need[64];
+
+	drop_cap_ipc_lock();
+	/* The ring charges its creator's limits: make it without the capability. */
+	io_uring_queue_exit(&ring);
+	cr_assert_eq(io_uring_queue_init(8, &ring, 0), 0);
+	t = uring_target(&ring);
+	cr_assert_eq(getrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	cr_assert_eq(procfs_self_status_bytes("VmPin", &pinned), 0);
+	/* Slack for the ring's own memory, which the kernel charges too. */
+	rl.rlim_cur = pinned + 5 * M;
+	cr_assert_eq(setrlimit(RLIMIT_MEMLOCK, &rl), 0, "%s", strerror(errno));
+
+	cr_expect_eq(daxalloc_pin(r, 0, 8 * M, &t, &p), -ENOMEM);
+	cr_expect_null(p);
+	snprintf(need, sizeof(need), "at least %llu bytes", (unsigned long long)(pinned + 8 * M));
+	expect_msg(need);
+	expect_msg("RLIMIT_MEMLOCK");
+	expect_msg("CAP_IPC_LOCK");
+	/* Under the limit passes, and the kernel agrees. */
+	p = pin(r, 0, 4 * M, t);
+	cr_expect_eq(daxalloc_unpin(&p), 0, "%s", daxalloc_errmsg());
+}
+
+Test(pin, consumer_fd_invalid)
+{
+	struct daxalloc_region *r = alloc(2 * M, NULL);
+	struct io_uring dead = ring;
+	struct daxalloc_pin_target t = uring_target(&dead);
+	struct daxalloc_pin *p = NULL;
+	int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	dead.ring_fd = 1000;
+	close(1000);
+	cr_expect_eq(daxalloc_pin(r, 0, 2 * M, &t, &p), -EBADF);
+	expect_msg("io_uring fd 1000 is not an open file descriptor");
+
+	t = (struct daxalloc_pin_target){ .kind = DAXALLOC_PIN_VFIO };
+	t.vfio.container_fd = -1;
+	cr_expect_eq(daxalloc_pin(r, 0, 2 * M, &t, &p), -EBADF);
+	expect_msg("VFIO container fd -1");
+	t.vfio.container_fd = null_fd;
+	cr_expect_eq(daxalloc_pin(r, 0, 2 * M, &t, &p), -ENOTTY);
+	expect_msg("is not a VFIO container");
+
+	t = (struct daxalloc_pin_target){ .kind = DAXALLOC_PIN_IOMMUFD };
+	t.iommufd.fd = null_fd;
+	if (access("/dev/iommu", F_OK) == 0) {
+		cr_expect_eq(daxalloc_pin(r, 0, 2 * M, &t, &p), -ENOTTY);
+		expect_msg("is not an iommufd");
+	} else {
+		cr_expect_eq(daxalloc_pin(r, 0, 2 * M, &t, &p), -EOPNOTSUPP);
+		expect_msg("has no iommufd");
+	}
+
+	t = (struct daxalloc_pin_target){ .kind = DAXALLOC_PIN_RDMA };
+	{
+		int rc = daxalloc_pin(r, 0, 2 * M, &t, &p);
+
+		cr_expect(rc == -EINVAL || rc == -EOPNOTSUPP, "rdma without a pd: %d", rc);
+		expect_msg(rc == -EINVAL ? "protection domain" : "without RDMA support");
+	}
+	cr_expect_null(p);
+	close(null_fd);
+}
+
+static int count_pins(const struct daxalloc_pin_info *i, void *arg)
+{
+	(void)i;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int npins(void)
+{
+	int n = 0;
+
+	cr_assert_eq(daxalloc_pool_foreach_pin(pool, count_pins, &n), 0, "%s", daxalloc_errmsg());
+	return n;
+}
+
+Test(pin, free_of_a_pinned_region_is_refused)
+{
+	struct daxalloc_region *r = alloc(4 * M, "held"), *u = alloc(2 * M, NULL);
+	struct daxalloc_pin *p = pin(r, 2 * M, 2 * M, uring_target(&ring)), *q;
+	struct daxalloc_pin_target t = uring_target(&ring);
+	char pid[32];
+
+	snprintf(pid, sizeof(pid), "pid %d", getpid());
+	cr_expect_eq(daxalloc_region_free(&r), -EBUSY);
+	expect_msg("region 'held' is pinned by io_uring fd");
+	expect_msg(pid);
+	cr_assert_not_null(r, "a refused free keeps the region");
+	memset(daxalloc_region_get_address(r), 1, 4 * M);	/* still mapped */
+	cr_expect_eq(daxalloc_pool_free_name(pool, "held"), -EBUSY);
+	expect_msg("region 'held' is pinned by io_uring fd");
+	expect_msg(pid);
+	cr_expect_eq(daxalloc_unpin(&p), 0);
+	cr_expect_eq(daxalloc_region_free(&r), 0, "%s", daxalloc_errmsg());
+	cr_expect_null(r);
+
+	t.flags = DAXALLOC_PIN_URING_SLOTS;
+	cr_assert_eq(io_uring_register_buffers_sparse(&ring, 4), 0);
+	q = pin(u, 0, 2 * M, t);
+	cr_expect_eq(daxalloc_region_free(&u), -EBUSY);
+	expect_msg("the region at 0x");
+	cr_expect_eq(daxalloc_unpin(&q), 0);
+	cr_expect_eq(daxalloc_region_free(&u), 0);
+}
+
+Test(pin, closing_the_pool_unpins)
+{
+	struct daxalloc_region *r = alloc(4 * M, "kept");
+	struct daxalloc_pin *p = pin(r, 0, 4 * M, uring_target(&ring));
+	int fd = data_file(4096, 3);
+	char who[256];
+
+	cr_expect_eq(pin_ledger_count(STANDIN, who, sizeof(who)), 1);
+	daxalloc_pool_close(&pool);
+	cr_expect_null(pool);
+	cr_expect_eq(pin_ledger_count(STANDIN, who, sizeof(who)), 0);
+	cr_expect_str_eq(who, "nobody");
+	cr_expect_eq(daxalloc_unpin(&p), -EINVAL, "the pool took the pin with it");
+	cr_expect_not_null(p);
+	/* The ring's table is gone: a new one registers. */
+	{
+		static char page[4096] __attribute__((aligned(4096)));
+		struct iovec v = { page, sizeof(page) };
+
+		cr_expect_eq(io_uring_register_buffers(&ring, &v, 1), 0);
+		cr_expect_eq(read_fixed(&ring, fd, page, 4096, 0), 4096);
+		cr_expect_eq(th_verify(page, 4096, 3), 0);
+	}
+	close(fd);
+}
+
+Test(pin, closing_the_region_unpins)
+{
+	struct daxalloc_region *r = alloc(2 * M, NULL), *keep = alloc(2 * M, NULL);
+	struct daxalloc_pin_target t = uring_target(&ring);
+	struct daxalloc_pin *p, *other;
+
+	cr_assert_eq(io_uring_register_buffers_sparse(&ring, 4), 0);
+	t.flags = DAXALLOC_PIN_URING_SLOTS;
+	p = pin(r, 0, 2 * M, t);
+	t.uring.first_index = 1;
+	other = pin(keep, 0, 2 * M, t);
+	cr_expect_eq(npins(), 2);
+	daxalloc_region_close(&r);
+	cr_expect_eq(npins(), 1, "only the closed region's pin goes");
+	cr_expect_eq(daxalloc_unpin(&p), -EINVAL);
+	cr_expect_eq(daxalloc_unpin(&other), 0);
+	cr_expect_eq(npins(), 0);
+}
+
+struct seen {
+	int n;
+	struct daxalloc_pin_info v[4];
+};
+
+static int collect(const struct daxalloc_pin_info *i, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->n < 4)
+		s->v[s->n] = *i;
+	s->n++;
+	return 0;
+}
+
+Test(pin, listing_names_region_range_consumer_pid)
+{
+	struct daxalloc_region *a = alloc(4 * M, "first"), *b = alloc(2 * M, NULL);
+	struct daxalloc_pin_target t = uring_target(&ring);
+	struct daxalloc_pin *pa, *pb;
+	struct seen s = { 0 };
+	time_t now = time(NULL);
+	char who[256], pid[32];
+
+	cr_assert_eq(io_uring_register_buffers_sparse(&ring, 4), 0);
+	t.flags = DAXALLOC_PIN_URING_SLOTS;
+	t.uring.first_index = 3;
+	pb = pin(b, 0, 2 * M, t);
+	t.uring.first_index = 0;
+	pa = pin(a, 2 * M, 2 * M, t);
+	cr_assert_eq(daxalloc_pool_foreach_pin(pool, collect, &s), 0);
+	cr_assert_eq(s.n, 2);
+	/* by device offset: 'first' was allocated first */
+	cr_expect_str_eq(s.v[0].region, "first");
+	cr_expect_eq(s.v[0].region_offset, daxalloc_region_get_offset(a));
+	cr_expect_eq(s.v[0].offset, daxalloc_region_get_offset(a) + 2 * M);
+	cr_expect_eq(s.v[0].length, 2 * M);
+	cr_expect_eq(s.v[0].kind, DAXALLOC_PIN_URING);
+	cr_expect_eq(s.v[0].pid, getpid());
+	cr_expect_neq(s.v[0].command[0], '\0');
+	cr_expect_geq(s.v[0].since + 5, (uint64_t)now);
+	cr_expect(strstr(s.v[0].consumer, "io_uring fd"), "%s", s.v[0].consumer);
+	cr_expect(strstr(s.v[0].consumer, "buffer 0"), "%s", s.v[0].consumer);
+	cr_expect_str_eq(s.v[1].region, "");
+	cr_expect(strstr(s.v[1].consumer, "buffer 3"), "%s", s.v[1].consumer);
+
+	snprintf(pid, sizeof(pid), "pid %d", getpid());
+	cr_expect_eq(pin_ledger_count(STANDIN, who, sizeof(who)), 2);
+	cr_expect(strstr(who, pid) && strstr(who, "and 1 more"), "who: %s", who);
+	cr_expect_eq(daxalloc_unpin(&pa), 0);
+	cr_expect_eq(pin_ledger_count(STANDIN, who, sizeof(who)), 1);
+	cr_expect(strstr(who, "buffer 3"), "who: %s", who);
+	cr_expect_eq(daxalloc_unpin(&pb), 0);
+	cr_expect_eq(npins(), 0);
+}
+
+Test(pin, only_the_pinning_process_unpins)
+{
+	struct daxalloc_region *r = alloc(2 * M, NULL);
+	struct daxalloc_pin *p = pin(r, 0, 2 * M, uring_target(&ring));
+	int st;
+	pid_t child = fork();
+
+	cr_assert_geq(child, 0);
+	if (child == 0)
+		_exit(daxalloc_unpin(&p) == -EINVAL && strstr(daxalloc_errmsg(), "before fork") ? 0 : 1);
+	cr_assert_eq(waitpid(child, &st, 0), child);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child must be refused");
+	cr_expect_eq(daxalloc_unpin(&p), 0, "%s", daxalloc_errmsg());
+}
+
+Test(pin, cli_pins_refuses_the_standin)
+{
+	const char *bin = getenv("DAXALLOC_CTL");
+	char cmd[512], out[1024] = "";
+	FILE *f;
+	size_t n;
+	int st;
+
+	cr_assert_not_null(bin, "DAXALLOC_CTL must name the built daxalloc-ctl");
+	snprintf(cmd, sizeof(cmd), "%s pins " STANDIN " 2>&1", bin);
+	f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	st = pclose(f);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "exit %d: %s", st, out);
+	cr_expect(strstr(out, "belong to the process that made it"), "%s", out);
+	snprintf(cmd, sizeof(cmd), "%s pins >/dev/null 2>&1", bin);
+	st = system(cmd);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 2, "pins without DEV is a usage error");
+}
+
+/* A range over 1 GiB becomes two fixed buffers; both take I/O. */
+Test(pin_big, uring_splits_at_1g, .timeout = 300)
+{
+	struct daxalloc_ctx *c = NULL;
+	struct daxalloc_dev *d;
+	struct daxalloc_pool *pl;
+	struct daxalloc_region *r = NULL;
+	struct daxalloc_pin *p;
+	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_URING };
+	struct io_uring rg;
+	char *base;
+	int fd;
+
+	cr_assert_eq(daxalloc_ctx_new(&c), 0);
+	d = th_dev_open(c, "hugetlb:2M:1030M");
+	pl = th_pool_create(d);
+	cr_assert_eq(daxalloc_alloc(pl, 1028 * M, NULL, DAXALLOC_ALLOC_POPULATE, &r), 0, "%s",
+		     daxalloc_errmsg());
+	cr_assert_eq(io_uring_queue_init(4, &rg, 0), 0);
+	t.uring.ring = &rg;
+	p = pin(r, 0, 1028 * M, t);
+	fprintf(stderr, "pin: io_uring 1028M (2 buffers) on hugetlb:2M: %.3f ms\n",
+		daxalloc_pin_get_pin_time_ns(p) / 1e6);
+	cr_expect_eq(daxalloc_pin_get_uring_index(p), 0);
+	cr_expect_eq(daxalloc_pin_get_uring_count(p), 2);
+	base = daxalloc_pin_get_address(p);
+	fd = data_file(2 * M, 11);
+	cr_expect_eq(read_fixed(&rg, fd, base + 1026 * M, 2 * M, 1), (int)(2 * M));
+	cr_expect_eq(th_verify(base + 1026 * M, 2 * M, 11), 0);
+	cr_expect_lt(read_fixed(&rg, fd, base + 1026 * M, 2 * M, 0), 0,
+		     "buffer 0 ends at 1G: the read must not fit");
+	cr_expect_eq(daxalloc_unpin(&p), 0, "%s", daxalloc_errmsg());
+	close(fd);
+	io_uring_queue_exit(&rg);
+	daxalloc_region_close(&r);
+	daxalloc_pool_close(&pl);
+	daxalloc_dev_close(&d);
+	daxalloc_ctx_delete(&c);
+}

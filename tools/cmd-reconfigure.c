@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * reconfigure, create-device, resize, destroy-device, regions-free,
+ * vm-backing: changing device-dax devices and dynamic regions.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+enum {
+	OPT_JSON = 1 << 0,
+	OPT_ALIGN = 1 << 1,
+	OPT_SIZE = 1 << 2,
+	OPT_REGION = 1 << 3,
+	OPT_DESTROY = 1 << 4,
+	OPT_IGNORE_DMA = 1 << 5,
+	OPT_ID = 1 << 6,
+	OPT_NUMA = 1 << 7,
+};
+
+struct rc_args {
+	const char *dev;
+	bool json, numa;
+	unsigned int given;
+	unsigned int flags;	/* DAXALLOC_RECONFIG_* */
+	uint64_t align, size;
+	int region;
+	const char *id;
+};
+
+static const char *opt_name(unsigned int bit)
+{
+	switch (bit) {
+	case OPT_JSON: return "--json";
+	case OPT_ALIGN: return "--align";
+	case OPT_SIZE: return "--size";
+	case OPT_REGION: return "--region";
+	case OPT_DESTROY: return "--destroy-data";
+	case OPT_IGNORE_DMA: return "--ignore-dma";
+	case OPT_ID: return "--id";
+	default: return "--numa";
+	}
+}
+
+/*
+ * The options of all these commands; each says which it takes (@allowed),
+ * which it needs (@required) and whether a DEV comes first.
+ */
+static int parse(const char *cmd, int argc, char **argv, unsigned int allowed,
+		 unsigned int required, bool want_dev, struct rc_args *a)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "align", required_argument, NULL, 'a' },
+		{ "size", required_argument, NULL, 's' },
+		{ "region", required_argument, NULL, 'r' },
+		{ "destroy-data", no_argument, NULL, 'D' },
+		{ "ignore-dma", no_argument, NULL, 'I' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "numa", no_argument, NULL, 'N' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->region = -1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "ja:s:r:", opts, NULL)) != -1) {
+		unsigned int bit;
+
+		switch (c) {
+		case 'j': bit = OPT_JSON; a->json = true; break;
+		case 'a':
+			bit = OPT_ALIGN;
+			if (ctl_parse_size("--align", optarg, &a->align))
+				return CTL_USAGE;
+			if (!daxalloc_align_is_valid(a->align))
+				return ctl_fail(CTL_USAGE, "%s: --align %s: device-dax offers 4K, 2M or 1G",
+						cmd, optarg);
+			break;
+		case 's':
+			bit = OPT_SIZE;
+			if (ctl_parse_size("--size", optarg, &a->size))
+				return CTL_USAGE;
+			break;
+		case 'r':
+			bit = OPT_REGION;
+			a->region = (int)strtol(optarg, &end, 10);
+			if (*end || end == optarg || a->region < 0)
+				return ctl_fail(CTL_USAGE, "%s: --region %s: expected a dax region id (0, 1, ...)",
+						cmd, optarg);
+			break;
+		case 'D': bit = OPT_DESTROY; a->flags |= DAXALLOC_RECONFIG_DESTROY_DATA; break;
+		case 'I': bit = OPT_IGNORE_DMA; a->flags |= DAXALLOC_RECONFIG_IGNORE_DMA; break;
+		case 'i': bit = OPT_ID; a->id = optarg; break;
+		case 'N': bit = OPT_NUMA; a->numa = true; break;
+		case 'h':
+			ctl_usage(cmd);
+			exit(CTL_OK);
+		default:
+			return ctl_usage(cmd);
+		}
+		if (!(allowed & bit))
+			return ctl_fail(CTL_USAGE, "%s: does not take %s (see '%s help %s')", cmd,
+					opt_name(bit), ctl_prog, cmd);
+		a->given |= bit;
+	}
+	for (unsigned int bit = 1; bit <= OPT_NUMA; bit <<= 1)
+		if ((required & bit) && !(a->given & bit))
+			return ctl_fail(CTL_USAGE, "%s: %s is required (see '%s help %s')", cmd,
+					opt_name(bit), ctl_prog, cmd);
+	if (want_dev) {
+		if (optind >= argc)
+			return ctl_fail(CTL_USAGE, "%s: missing DEV (a device name such as dax0.1)", cmd);
+		a->dev = argv[optind++];
+	}
+	if (optind < argc)
+		return ctl_fail(CTL_USAGE, "%s: unexpected argument '%s'", cmd, argv[optind]);
+	return 0;
+}
+
+struct snapshot {
+	bool found;
+	char name[32];
+	char ns[64];
+	uint64_t size, align;
+	int region;
+};
+
+static void snap(struct daxalloc_ctx *ctx, const char *dev, const char *ns, struct snapshot *s)
+{
+	struct daxalloc_dev *d;
+
+	if (strncmp(dev, "/dev/", 5) == 0)
+		dev += 5;
+	memset(s, 0, sizeof(*s));
+	daxalloc_dev_foreach(ctx, d) {
+		const char *n = daxalloc_dev_get_namespace(d);
+
+		if (ns ? !n || strcmp(n, ns) != 0 : strcmp(daxalloc_dev_get_name(d), dev) != 0)
+			continue;
+		s->found = true;
+		snprintf(s->name, sizeof(s->name), "%s", daxalloc_dev_get_name(d));
+		snprintf(s->ns, sizeof(s->ns), "%s", n ? n : "");
+		s->size = daxalloc_dev_get_size(d);
+		s->align = daxalloc_dev_get_align(d);
+		s->region = daxalloc_dev_get_region_id(d);
+		return;
+	}
+}
+
+static struct json_object *json_u64(uint64_t v)
+{
+	return json_object_new_uint64(v);
+}
+
+int cmd_reconfigure(struct daxalloc_ctx *ctx, int argc, char **argv)
+{
+	struct snapshot before, after;
+	char a0[32], a1[32], s0[32], s1[32], lost[32];
+	struct rc_args a;
+	int rc;
+
+	rc = parse("reconfigure", argc, argv, OPT_JSON | OPT_ALIGN | OPT_DESTROY | OPT_IGNORE_DMA,
+		   OPT_ALIGN, true, &a);
+	if (rc)
+		return rc;
+	snap(ctx, a.dev, NULL, &before);
+	rc = daxalloc_dev_set_align(ctx, a.dev, a.align, a.flags);
+	if (rc < 0)
+		return ctl_lib_fail(rc);
+	/* A re-created namespace comes back as a new device: find it by namespace. */
+	snap(ctx, before.name, before.ns[0] ? before.ns : NULL, &after);
+	if (!after.found)
+		return ctl_fail(CTL_FAILED, "%s: reconfigured, but no longer listed", a.dev);
+	if (a.json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "device", json_object_new_string(after.name));
+		json_object_object_add(o, "namespace",
+				       after.ns[0] ? json_object_new_string(after.ns) : NULL);
+		json_object_object_add(o, "old_align", json_u64(before.align));
+		json_object_object_add(o, "align", json_u64(after.align));
+		json_object_object_add(o, "old_size", json_u64(before.size));
+		json_object_object_add(o, "size", json_u64(after.size));
+		json_object_object_add(o, "data_destroyed",
+				       json_object_new_boolean(after.ns[0] && before.align != after.align));
+		ctl_json_print(o);
+		json_object_put(o);
+		return CTL_OK;
+	}
+	ctl_size(before.align, a0, sizeof(a0));
+	ctl_size(after.align, a1, sizeof(a1));
+	ctl_size(before.size, s0, sizeof(s0));
+	ctl_size(after.size, s1, sizeof(s1));
+	if (before.align == after.align)
+		printf("%s: already at align %s\n", after.name, a1);
+	else if (after.ns[0])
+		printf("%s: align %s -> %s; %s re-created, usable size %s -> %s%s%s%s\n", after.name,
+		       a0, a1, after.ns, s0, s1, after.size < before.size ? " (" : "",
+		       after.size < before.size ?
+			       ctl_size(before.size - after.size, lost, sizeof(lost)) : "",
+		       after.size < before.size ? " lost to alignment padding)" : "");
+	else
+		printf("%s: align %s -> %s; size %s\n", after.name, a0, a1, s1);
+	return CTL_OK;
+}
+
+static int print_dev(struct daxalloc_ctx *ctx, const char *name, bool json, const char *verb)
+{
+	struct daxalloc_dev *d;
+
+	daxalloc_dev_foreach(ctx, d) {
+		char s[32], al[32];
+
+		if (strcmp(daxalloc_dev_get_name(d), name) != 0)
+			continue;
+		if (json) {
+			struct json_object *o = ctl_dev_json(d);
+
+			ctl_json_print(o);
+			json_object_put(o);
+		} else {
+			printf("%s: %s; %s at align %s in dax region %d\n", name, verb,
+			       ctl_size(daxalloc_dev_get_size(d), s, sizeof(s)),
+			       ctl_size(daxalloc_dev_get_align(d), al, sizeof(al)),
+			       daxalloc_dev_get_region_id(d));
+		}
+		return CTL_OK;
+	}
+	return ctl_fail(CTL_FAILED, "%s: %s, but no longer listed", name, verb);
+}
+
+int cmd_create_device(struct daxalloc_ctx *ctx, int argc, char **argv)
+{
+	char name[32];
+	struct rc_args a;
+	int rc;
+
+	rc = parse("create-device", argc, argv, OPT_JSON | OPT_SIZE | OPT_ALIGN | OPT_REGION,
+		   OPT_SIZE, false, &a);
+	if (rc)
+		return rc;
+	if (!(a.given & OPT_ALIGN))
+		a.align = DAXALLOC_SIZE_2M;
+	rc = daxalloc_dev_create(ctx, a.region, a.size, a.align, name, sizeof(name));
+	if (rc < 0)
+		return ctl_lib_fail(rc);
+	return print_dev(ctx, name, a.json, "created");
+}
+
+int cmd_resize(struct daxalloc_ctx *ctx, int argc, char **argv)
+{
+	struct rc_args a;
+	int rc;
+
+	rc = parse("resize", argc, argv, OPT_JSON | OPT_SIZE | OPT_DESTROY | OPT_IGNORE_DMA,
+		   OPT_SIZE, true, &a);
+	if (rc)
+		return rc;
+	rc = daxalloc_dev_resize(ctx, a.dev, a.size, a.flags);
+	if (rc < 0)
+		return ctl_lib_fail(rc);
+	return print_dev(ctx, strncmp(a.dev, "/dev/", 5) == 0 ? a.dev + 5 : a.dev, a.json,
+			 "resized");
+}
+
+int cmd_destroy_device(struct daxalloc_ctx *ctx, int argc, char **argv)
+{
+	struct rc_args a;
+	int rc;
+
+	rc = parse("destroy-device", argc, argv, OPT_DESTROY | OPT_IGNORE_DMA, 0, true, &a);
+	if (rc)
+		return rc;
+	rc = daxalloc_dev_destroy(ctx, a.dev, a.flags);
+	if (rc < 0)
+		return ctl_lib_fail(rc);
+	printf("%s: destroyed\n", a.dev);
+	return CTL_OK;
+}
+
+struct region_out {
+	bool json;
+	int n;
+	struct json_object *arr;
+};
+
+static int region_row(const struct daxalloc_daxregion_info *r, void *arg)
+{
+	struct region_out *o = arg;
+	char sz[32], fr[32], lg[32], f1[32], l1[32], st[32];
+
+	if (o->json) {
+		struct json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "id", json_object_new_int(r->id));
+		json_object_object_add(j, "kind",
+				       json_object_new_string(daxalloc_region_kind_name(r->kind)));
+		json_object_object_add(j, "start", r->start == UINT64_MAX ? NULL : json_u64(r->start));
+		json_object_object_add(j, "size", json_u64(r->size));
+		json_object_object_add(j, "align", json_u64(r->align));
+		json_object_object_add(j, "available", json_u64(r->available));
+		json_object_object_add(j, "largest_free", json_u64(r->largest_free));
+		json_object_object_add(j, "available_1g", json_u64(r->available_1g));
+		json_object_object_add(j, "largest_free_1g", json_u64(r->largest_free_1g));
+		json_object_object_add(j, "devices", json_object_new_int((int)r->devices));
+		json_object_array_add(o->arr, j);
+		return 0;
+	}
+	if (o->n++ == 0)
+		printf("%-6s %-8s %8s %8s %8s %8s %8s %7s %s\n", "REGION", "KIND", "SIZE", "FREE",
+		       "LARGEST", "FREE-1G", "LARG-1G", "DEVICES", "START");
+	if (r->start == UINT64_MAX)
+		snprintf(st, sizeof(st), "-");
+	else
+		snprintf(st, sizeof(st), "0x%" PRIx64, r->start);
+	printf("%-6d %-8s %8s %8s %8s %8s %8s %7u %s\n", r->id, daxalloc_region_kind_name(r->kind),
+	       ctl_size(r->size, sz, sizeof(sz)), ctl_size(r->available, fr, sizeof(fr)),
+	       ctl_size(r->largest_free, lg, sizeof(lg)), ctl_size(r->available_1g, f1, sizeof(f1)),
+	       ctl_size(r->largest_free_1g, l1, sizeof(l1)), r->devices, st);
+	return 0;
+}
+
+int cmd_regions_free(struct daxalloc_ctx *ctx, int argc, char **argv)
+{
+	struct region_out o = { 0 };
+	struct rc_args a;
+	int rc;
+
+	rc = parse("regions-free", argc, argv, OPT_JSON, 0, false, &a);
+	if (rc)
+		return rc;
+	o.json = a.json;
+	if (a.json)
+		o.arr = json_object_new_array();
+	rc = daxalloc_daxregion_foreach(ctx, region_row, &o);
+	if (rc < 0) {
+		json_object_put(o.arr);
+		return ctl_lib_fail(rc);
+	}
+	if (a.json) {
+		ctl_json_print(o.arr);
+		json_object_put(o.arr);
+	} else if (o.n == 0) {
+		printf("no dax regions on this machine\n");
+	}
+	return CTL_OK;
+}
+
+/*
+ * A device sized for guest RAM, and the QEMU options that back the
+ * guest's memory with it, on one line so that $(...) can pass them on.
+ */
+int cmd_vm_backing(struct daxalloc_ctx *ctx, int argc, char **argv)
+{
+	char name[32], id[64], sz[32], al[32], opt[3][256];
+	struct rc_args a;
+	int rc;
+
+	rc = parse("vm-backing", argc, argv,
+		   OPT_JSON | OPT_SIZE | OPT_ALIGN | OPT_REGION | OPT_ID | OPT_NUMA, OPT_SIZE, false,
+		   &a);
+	if (rc)
+		return rc;
+	if (!(a.given & OPT_ALIGN))
+		a.align = DAXALLOC_SIZE_1G;
+	if (a.id && (!a.id[0] || strpbrk(a.id, ", =")))
+		return ctl_fail(CTL_USAGE, "vm-backing: --id '%s': a QEMU object id has no ',', '=' or space",
+				a.id);
+	rc = daxalloc_dev_create(ctx, a.region, a.size, a.align, name, sizeof(name));
+	if (rc < 0)
+		return ctl_lib_fail(rc);
+	snprintf(id, sizeof(id), "%s", a.id ? a.id : "");
+	if (!a.id)
+		snprintf(id, sizeof(id), "mem-%s", name);
+	ctl_size(a.size, sz, sizeof(sz));
+	ctl_size(a.align, al, sizeof(al));
+	snprintf(opt[0], sizeof(opt[0]),
+		 "memory-backend-file,id=%s,mem-path=/dev/%s,size=%s,align=%s,share=on", id, name, sz,
+		 al);
+	if (a.numa)
+		snprintf(opt[1], sizeof(opt[1]), "node,memdev=%s", id);
+	else
+		snprintf(opt[1], sizeof(opt[1]), "memory-backend=%s", id);
+	snprintf(opt[2], sizeof(opt[2]), "%s", sz);
+	if (a.json) {
+		struct json_object *o = json_object_new_object(), *args = json_object_new_array();
+
+		json_object_object_add(o, "device", json_object_new_string(name));
+		json_object_object_add(o, "size", json_u64(a.size));
+		json_object_object_add(o, "align", json_u64(a.align));
+		json_object_object_add(o, "id", json_object_new_string(id));
+		json_object_array_add(args, json_object_new_string("-object"));
+		json_object_array_add(args, json_object_new_string(opt[0]));
+		json_object_array_add(args, json_object_new_string(a.numa ? "-numa" : "-machine"));
+		json_object_array_add(args, json_object_new_string(opt[1]));
+		json_object_array_add(args, json_object_new_string("-m"));
+		json_object_array_add(args, json_object_new_string(opt[2]));
+		json_object_object_add(o, "qemu_args", args);
+		ctl_json_print(o);
+		json_object_put(o);
+		return CTL_OK;
+	}
+	printf("-object %s %s %s -m %s\n", opt[0], a.numa ? "-numa" : "-machine", opt[1], opt[2]);
+	return CTL_OK;
+}

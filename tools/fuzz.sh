@@ -1,0 +1,52 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Build the libFuzzer targets (clang, ASan + UBSan) in build-fuzz/ and run
+# each from its seed corpus in tests/fuzz/corpus/ for a fixed time.
+#   tools/fuzz.sh [SECONDS]          default 20 s per target (CI's smoke run)
+#   DAXALLOC_FUZZ_RUNS=10000000 tools/fuzz.sh   a long run: that many inputs
+# A crash leaves its input in build-fuzz/artifacts/ and fails the run.
+# Results are counted by tests/summarize.py like the other suites.
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+secs=${1:-20}
+missing=()
+for p in clang libclang-rt-14-dev; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	SUDO=
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}" >/dev/null || exit 1
+fi
+if [ ! -f build-fuzz/build.ninja ]; then
+	CC=clang meson setup build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dtests=enabled -Ddevdax_guest=disabled -Dexamples=false \
+		-Ddocs=disabled >/dev/null 2>&1 ||
+	CC=clang meson setup build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dtests=enabled -Ddevdax_guest=disabled -Dexamples=false >/dev/null || exit 1
+fi
+ninja -C build-fuzz >/dev/null || exit 1
+
+results=build-fuzz/tests/results
+rm -rf "$results" build-fuzz/artifacts
+mkdir -p "$results" build-fuzz/meson-logs build-fuzz/artifacts
+: >build-fuzz/meson-logs/testlog.json
+status=0
+for t in metadata size; do
+	work=build-fuzz/corpus-$t
+	mkdir -p "$work"
+	limit=(-max_total_time="$secs")
+	[ -n "${DAXALLOC_FUZZ_RUNS:-}" ] && limit=(-runs="$DAXALLOC_FUZZ_RUNS")
+	echo "== fuzz-$t ${limit[*]}"
+	build-fuzz/tests/fuzz/fuzz-$t "${limit[@]}" -max_len=8192 -print_final_stats=1 \
+		-artifact_prefix=build-fuzz/artifacts/$t- "$work" tests/fuzz/corpus/$t \
+		>build-fuzz/fuzz-$t.log 2>&1
+	rc=$?
+	grep -E '^Done|stat::number_of_executed_units|SUMMARY' build-fuzz/fuzz-$t.log
+	result=OK
+	[ $rc -eq 0 ] || { result=FAIL; status=1; tail -30 build-fuzz/fuzz-$t.log; }
+	printf '{"name": "fuzz-%s", "result": "%s"}\n' "$t" "$result" >>build-fuzz/meson-logs/testlog.json
+done
+exit $status
