@@ -459,7 +459,8 @@ struct daxalloc_daxregion_info {
 	uint64_t align;		/* the region's alignment; 0 when unknown */
 	uint64_t available;	/* dynamic: bytes no device uses; static: 0 */
 	uint64_t largest_free;	/* largest free stretch (2M boundaries) */
-	uint64_t available_1g;	/* free bytes in whole 1G pieces on 1G boundaries */
+	/* Free bytes in whole 1G pieces on 1G boundaries; 0 when start is unknown. */
+	uint64_t available_1g;
 	uint64_t largest_free_1g;
 	unsigned int devices;	/* devices with memory */
 };

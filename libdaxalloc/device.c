@@ -76,6 +76,10 @@ static struct daxalloc_dev *dev_from_daxctl(struct daxalloc_ctx *ctx,
 	/* libdaxctl reports 0 or ULLONG_MAX when the kernel hides it. */
 	d->resource = res == 0 || res == ULLONG_MAX ? UINT64_MAX : res;
 	d->target_node = daxctl_dev_get_target_node(dd);
+	if (daxctl_dev_get_major(dd) > 0 && daxctl_dev_get_minor(dd) >= 0) {
+		d->major = (unsigned int)daxctl_dev_get_major(dd);
+		d->minor = (unsigned int)daxctl_dev_get_minor(dd);
+	}
 	d->region_id = daxctl_region_get_id(daxctl_dev_get_region(dd));
 	d->enabled = daxctl_dev_is_enabled(dd);
 	d->memmap_in_ram = true;
@@ -190,14 +194,24 @@ static struct daxalloc_dev *find_listed(struct daxalloc_ctx *ctx, const char *na
 	return NULL;
 }
 
+/* Says what @name is instead; lstat: a link is described, never followed. */
 static int explain_not_devdax(const char *name)
 {
+	char target[128];
 	struct stat st;
+	ssize_t n;
 
-	if (stat(name, &st) < 0)
+	if (lstat(name, &st) < 0)
 		return daxalloc_err(errno == ENOENT ? ENODEV : errno,
 				    "%s: %s; expected a device-dax name (dax0.0), its /dev path, or hugetlb:2M|1G",
 				    name, strerror(errno));
+	if (S_ISLNK(st.st_mode)) {
+		n = readlink(name, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+		return daxalloc_err(ENODEV,
+				    "%s: is a symbolic link (to %s); links are not followed: name the device itself (daxN.M or /dev/daxN.M)",
+				    name, n > 0 ? target : "?");
+	}
 	if (S_ISDIR(st.st_mode))
 		return daxalloc_err(ENODEV, "%s: is a directory, not a device-dax device", name);
 	if (S_ISREG(st.st_mode))
@@ -230,10 +244,15 @@ static int open_devdax(struct daxalloc_ctx *ctx, const char *arg, struct daxallo
 				    name, name);
 	*out = *d;
 	out->next = NULL;
-	fd = open(out->path, O_RDWR | O_CLOEXEC);
+	/* Only the node itself: a link planted in /dev could lead anywhere. */
+	fd = open(out->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		int e = errno;
 
+		if (e == ELOOP)
+			return daxalloc_err(ENODEV,
+					    "%s: %s is a symbolic link, not the device node; links are not followed",
+					    name, out->path);
 		if (e == EACCES || e == EPERM)
 			return daxalloc_err(e,
 					    "%s: permission denied opening %s read-write (needs root or a udev rule granting access)",
@@ -244,6 +263,13 @@ static int open_devdax(struct daxalloc_ctx *ctx, const char *arg, struct daxallo
 	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode)) {
 		close(fd);
 		return daxalloc_err(ENODEV, "%s: %s is not a character device", name, out->path);
+	}
+	if (out->major && (major(st.st_rdev) != out->major || minor(st.st_rdev) != out->minor)) {
+		close(fd);
+		return daxalloc_err(ENODEV,
+				    "%s: %s is character device %u:%u, but sysfs says %s is %u:%u; refusing a node that is not the device",
+				    name, out->path, major(st.st_rdev), minor(st.st_rdev), name,
+				    out->major, out->minor);
 	}
 	out->fd = fd;
 	return 0;

@@ -17,6 +17,14 @@ int daxalloc_err(int errnum, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
+	/*
+	 * Messages quote what callers passed (names, paths): a newline or an
+	 * escape sequence in there must not break the one-line message or
+	 * reach the terminal.
+	 */
+	for (char *c = tmp; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	memcpy(errmsg, tmp, sizeof(errmsg));
 	return -errnum;
 }

@@ -61,15 +61,15 @@ static int hugetlb_reserve(struct daxalloc_ctx *ctx, struct daxalloc_dev *dev,
 
 	rc = sysfs_hugepages_read(dev->align, "free_hugepages", &free_p);
 	if (rc == -ENOENT)
-		return daxalloc_err(EOPNOTSUPP, "hugetlb:%s: this kernel offers no %s huge pages",
-				    label, label);
+		return daxalloc_err(EOPNOTSUPP, "%s: this kernel offers no %s huge pages",
+				    dev->name, label);
 	if (rc == 0)
 		rc = sysfs_hugepages_read(dev->align, "resv_hugepages", &resv);
 	if (rc == 0)
 		rc = sysfs_hugepages_read(dev->align, "nr_hugepages", &nr);
 	if (rc < 0)
-		return daxalloc_err(-rc, "hugetlb:%s: cannot read the huge page pool: %s",
-				    label, strerror(-rc));
+		return daxalloc_err(-rc, "%s: cannot read the huge page pool: %s",
+				    dev->name, strerror(-rc));
 	avail = free_p > resv ? free_p - resv : 0;
 	if (avail >= pages)
 		return 0;
@@ -92,15 +92,15 @@ static int hugetlb_reserve(struct daxalloc_ctx *ctx, struct daxalloc_dev *dev,
 		/* The kernel found too little contiguous memory: undo. */
 		sysfs_hugepages_write(dev->align, "nr_hugepages", nr);
 		return daxalloc_err(ENOMEM,
-				    "hugetlb:%s: needs %llu free %s pages, the kernel could only provide %llu (memory too fragmented?); "
+				    "%s: needs %llu free %s pages, the kernel could only provide %llu (memory too fragmented?); "
 				    "reserve them at boot with hugepagesz=%s hugepages=%llu",
-				    label, (unsigned long long)pages, label,
+				    dev->name, (unsigned long long)pages, label,
 				    (unsigned long long)avail, label, (unsigned long long)want);
 	}
 	return daxalloc_err(ENOMEM,
-			    "hugetlb:%s: needs %llu free %s pages, %llu available; reserve them as root with "
+			    "%s: needs %llu free %s pages, %llu available; reserve them as root with "
 			    "'echo %llu > /sys/kernel/mm/hugepages/hugepages-%lukB/nr_hugepages'",
-			    label, (unsigned long long)pages, label, (unsigned long long)avail,
+			    dev->name, (unsigned long long)pages, label, (unsigned long long)avail,
 			    (unsigned long long)want, kb);
 }
 

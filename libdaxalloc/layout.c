@@ -366,6 +366,7 @@ static uint64_t iomem_region_start(const struct dax_region_layout *rl)
 int layout_region_read(const char *region_dir, struct dax_region_layout *rl)
 {
 	char p[PATH_MAX + 64], dir[PATH_MAX];
+	bool hidden = false;
 	struct dirent *de;
 	int rc;
 	DIR *d;
@@ -425,6 +426,11 @@ int layout_region_read(const char *region_dir, struct dax_region_layout *rl)
 		}
 		snprintf(rl->devs[rl->ndevs++], sizeof(rl->devs[0]), "%s", de->d_name);
 		n = layout_dev_ranges(de->d_name, r, LAYOUT_MAX_RANGES);
+		if (n == -EACCES || n == -EPERM) {
+			/* Only root reads where memory lies: then nobody knows the free pieces. */
+			hidden = true;
+			continue;
+		}
 		if (n < 0 || rl->nused + n > LAYOUT_MAX_RANGES) {
 			closedir(d);
 			return n < 0 ? n : -E2BIG;
@@ -435,7 +441,9 @@ int layout_region_read(const char *region_dir, struct dax_region_layout *rl)
 	closedir(d);
 	qsort(rl->devs, (size_t)rl->ndevs, sizeof(rl->devs[0]), cmp_name);
 	qsort(rl->used, (size_t)rl->nused, sizeof(rl->used[0]), cmp_range);
-	if (rl->kind == DAXALLOC_REGION_STATIC && rl->nused)
+	if (hidden)
+		rl->start = UINT64_MAX;
+	else if (rl->kind == DAXALLOC_REGION_STATIC && rl->nused)
 		rl->start = rl->used[0].start;
 	else if (rl->start == UINT64_MAX)
 		rl->start = iomem_region_start(rl);

@@ -204,6 +204,6 @@ int ns_set_align(struct daxalloc_ctx *ctx, const char *name, const char *ns_name
 	info(ctx, "%s: %s re-created at align %s (was %s); usable size %s -> %s", d->name, ns_name,
 	     a, o, before, after);
 	/* A header left from an earlier configuration must not pass for a pool. */
-	rc_wipe_pool(ctx, d->name);
+	rc_wipe_pool(ctx, d->name, "its namespace was re-created");
 	return dev_rescan(ctx);
 }

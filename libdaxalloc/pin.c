@@ -223,12 +223,22 @@ DAXALLOC_EXPORT int daxalloc_pin(struct daxalloc_region *region, uint64_t offset
 	p->since = time(NULL);
 	snprintf(p->consumer, sizeof(p->consumer), "%s", p->ops->name);
 
-	rc = p->ops->check(p);
-	if (rc == 0)
-		rc = check_memlock(p);
-	/* Recorded before the kernel pins, so a concurrent free never misses it. */
-	if (rc == 0 && recorded(p))
-		rc = ledger_record(p);
+	/*
+	 * A region freed through another handle is still mapped here, but its
+	 * memory may be another region's now: check that first, under the pool
+	 * lock, and record the pin under it before the kernel pins, so a
+	 * concurrent free (which reads the ledger under that lock) never
+	 * misses it.
+	 */
+	rc = region_lock_live(region);
+	if (rc == 0) {
+		rc = p->ops->check(p);
+		if (rc == 0)
+			rc = check_memlock(p);
+		if (rc == 0 && recorded(p))
+			rc = ledger_record(p);
+		pool_unlock(region->pool);
+	}
 	if (rc < 0) {
 		free(p);
 		return rc;

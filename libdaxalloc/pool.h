@@ -52,5 +52,10 @@ bool pool_owner_alive(struct daxalloc_pool *pool, const struct dxa_entry *e);
 uint32_t pool_reclaim_orphans(struct daxalloc_pool *pool);
 void pool_remove_entry(struct daxalloc_pool *pool, uint32_t idx);
 uint64_t pool_data_end(struct daxalloc_pool *pool);
+/*
+ * Lock @r's pool and check that @r is still allocated (not freed through
+ * another handle or process): 0 with the lock held, or -ENOENT.
+ */
+int region_lock_live(struct daxalloc_region *r);
 
 #endif

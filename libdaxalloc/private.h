@@ -41,6 +41,7 @@ struct daxalloc_dev {
 	uint64_t size;
 	uint64_t align;
 	uint64_t resource;
+	unsigned int major, minor;	/* device-dax: the node's number, 0:0 unknown */
 	int numa_node;
 	int target_node;
 	int region_id;

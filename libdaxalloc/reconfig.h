@@ -27,7 +27,7 @@ struct dax_region_layout {
 	int id;
 	enum daxalloc_region_kind kind;
 	char dir[PATH_MAX];	/* the region's parent device folder */
-	uint64_t start;		/* physical; UINT64_MAX when unknown */
+	uint64_t start;		/* physical; UINT64_MAX when unknown (then used is too) */
 	uint64_t size;
 	uint64_t align;
 	uint64_t available;	/* dynamic regions: bytes no device uses */
@@ -109,6 +109,8 @@ void holders_describe(const struct holder *h, int n, int found, unsigned int wha
 /* "dax0.1" or "/dev/dax0.1" into @out, checked. */
 int rc_parse_name(const char *arg, char *out, size_t len);
 int rc_check_flags(unsigned int flags);
+/* -EACCES saying "needs root" when @path (a sysfs attribute) is not writable. */
+int rc_check_writable(const char *name, const char *path);
 /* The context's entry for @name (list it first with dev_rescan()). */
 struct daxalloc_dev *rc_find(struct daxalloc_ctx *ctx, const char *name);
 
@@ -129,8 +131,8 @@ int rc_gate(struct daxalloc_ctx *ctx, const char *name, bool enabled, unsigned i
 int rc_disable(struct daxalloc_ctx *ctx, const char *name);
 /* Bind @name to device_dax (libdaxctl); verified. */
 int rc_enable(struct daxalloc_ctx *ctx, const char *name);
-/* After a change that invalidated a pool: make the device read as "no pool". */
-void rc_wipe_pool(struct daxalloc_ctx *ctx, const char *name);
+/* Make the device read as "no pool" (a change invalidated it: @why). */
+void rc_wipe_pool(struct daxalloc_ctx *ctx, const char *name, const char *why);
 /* The guarded unbind itself, with explicit sysfs paths (unit tested). */
 int rc_guarded_write(const char *path, const char *value, const char *undo1, const char *undo2,
 		     int timeout_ms, pid_t *helper);

@@ -278,7 +278,8 @@ int rc_guarded_write(const char *path, const char *value, const char *undo1, con
 {
 	struct helper_args a = { .path = path, .value = value, .undo1 = undo1, .undo2 = undo2 };
 	struct helper_msg m;
-	int res[2], ctl[2], status, rc;
+	int res[2], ctl[2], status, rc, result = 0;
+	bool done = false;
 	struct rlimit rl;
 	int64_t deadline;
 	pid_t mid;
@@ -322,17 +323,26 @@ int rc_guarded_write(const char *path, const char *value, const char *undo1, con
 	if (mid > 0)
 		while (waitpid(mid, &status, 0) < 0 && errno == EINTR)
 			;
-	if (rc == 0) {
+	/*
+	 * The middle child has written the helper's pid and exited; the
+	 * helper's result may already be in the pipe, before or after it.
+	 */
+	while (rc == 0 && *helper < 0) {
 		n = read(res[0], &m, sizeof(m));
-		if (n != sizeof(m) || m.kind != 'p')
+		if (n != sizeof(m)) {
 			rc = -EIO;
-		else if (m.value < 0)
-			rc = m.value;
-		else
-			*helper = m.value;
+		} else if (m.kind == 'p') {
+			if (m.value < 0)
+				rc = m.value;
+			else
+				*helper = m.value;
+		} else {
+			done = true;
+			result = m.value;
+		}
 	}
 	deadline = now_ms() + timeout_ms;
-	while (rc == 0) {
+	while (rc == 0 && !done) {
 		struct pollfd p = { .fd = res[0], .events = POLLIN };
 		int64_t left = deadline - now_ms();
 		int r;
@@ -357,13 +367,15 @@ int rc_guarded_write(const char *path, const char *value, const char *undo1, con
 			rc = -EIO;
 			break;
 		}
+		done = true;
+		result = m.value;
+	}
+	if (done) {
 		/* Done in time: tell the helper to leave things as they are. */
 		if (write(ctl[1], "k", 1) < 0)
 			(void)0;
-		rc = -m.value;
-		if (rc == 0)
-			*helper = -1;
-		break;
+		rc = -result;
+		*helper = -1;
 	}
 	close(res[0]);
 	close(ctl[1]);
@@ -458,7 +470,7 @@ int rc_enable(struct daxalloc_ctx *ctx, const char *name)
 	return dev_rescan(ctx);
 }
 
-void rc_wipe_pool(struct daxalloc_ctx *ctx, const char *name)
+void rc_wipe_pool(struct daxalloc_ctx *ctx, const char *name, const char *why)
 {
 	const uint64_t hdrs = 2 * DXA_HDR_SLOT_SIZE;
 	struct daxalloc_dev *dev = NULL;
@@ -479,7 +491,7 @@ void rc_wipe_pool(struct daxalloc_ctx *ctx, const char *name)
 		mm.persist(mm.addr, hdrs);
 		meta_map_close(&mm);
 		if (had)
-			info(ctx, "%s: its pool no longer fits the device and was erased", name);
+			info(ctx, "%s: pool metadata erased: %s", name, why);
 	}
 	daxalloc_dev_close(&dev);
 out:
@@ -554,7 +566,7 @@ static int dynamic_set_align(struct daxalloc_ctx *ctx, const char *name, uint64_
 					    name, a, reason, o, name);
 		}
 		if (gate.had_pool)
-			rc_wipe_pool(ctx, name);
+			rc_wipe_pool(ctx, name, "its alignment changed");
 	}
 	info(ctx, "%s: align %s -> %s", name, o, a);
 	return dev_rescan(ctx);
@@ -595,10 +607,28 @@ int rc_check_flags(unsigned int flags)
 	return 0;
 }
 
+/*
+ * Every change writes sysfs attributes only root may write.  Say so
+ * before anything else fails on a file only root may read.
+ */
+int rc_check_writable(const char *name, const char *path)
+{
+	int e;
+
+	if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0)
+		return 0;
+	e = errno;
+	if (e != EACCES && e != EPERM && e != EROFS)
+		return 0;
+	return daxalloc_err(e == EROFS ? EROFS : EACCES,
+			    "%s: reconfiguring needs root: %s is not writable (%s)", name, path,
+			    strerror(e));
+}
+
 DAXALLOC_EXPORT int daxalloc_dev_set_align(struct daxalloc_ctx *ctx, const char *arg,
 					   uint64_t align, unsigned int flags)
 {
-	char name[32], a[32], ns[64];
+	char name[32], a[32], ns[64], path[PATH_MAX];
 	enum daxalloc_region_kind kind;
 	struct daxalloc_dev *d;
 	uint64_t size, old;
@@ -622,6 +652,11 @@ DAXALLOC_EXPORT int daxalloc_dev_set_align(struct daxalloc_ctx *ctx, const char 
 	d = rc_find(ctx, name);
 	if (!d)
 		return daxalloc_err(ENODEV, "%s: no such device-dax device (see daxalloc-ctl list)", name);
+	snprintf(path, sizeof(path), "%s/bus/dax/devices/%s/%s", sysfs_root(), name,
+		 d->region_kind == DAXALLOC_REGION_DYNAMIC ? "align" : "uevent");
+	rc = rc_check_writable(name, path);
+	if (rc < 0)
+		return rc;
 	kind = d->region_kind;
 	size = d->size;
 	old = d->align;

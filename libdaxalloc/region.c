@@ -124,6 +124,18 @@ static void unlink_open(struct daxalloc_region *r)
 	pthread_mutex_unlock(&r->pool->open_lock);
 }
 
+/* The entry at @offset, if it is still the region a handle describes; else -1. */
+static int find_same(struct daxalloc_pool *pool, uint64_t offset, bool named, const char *name)
+{
+	int i = find_offset(pool, offset);
+
+	if (i < 0 || (bool)(pool->ents[i].flags & DXA_ENTRY_NAMED) != named ||
+	    (named && strcmp(pool->ents[i].name, name) != 0) ||
+	    (!named && pool->ents[i].owner_pid != pool->my_pid))
+		return -1;
+	return i;
+}
+
 /* Remove the entry at @offset if it is still the one @r describes. */
 static int drop_entry(struct daxalloc_pool *pool, uint64_t offset, bool named, const char *name)
 {
@@ -131,10 +143,8 @@ static int drop_entry(struct daxalloc_pool *pool, uint64_t offset, bool named, c
 
 	if (rc < 0)
 		return rc;
-	i = find_offset(pool, offset);
-	if (i < 0 || (bool)(pool->ents[i].flags & DXA_ENTRY_NAMED) != named ||
-	    (named && strcmp(pool->ents[i].name, name) != 0) ||
-	    (!named && pool->ents[i].owner_pid != pool->my_pid)) {
+	i = find_same(pool, offset, named, name);
+	if (i < 0) {
 		pool_unlock(pool);
 		return daxalloc_err(ENOENT, "%s: region at 0x%llx was already freed", pool->dev->name,
 				    (unsigned long long)offset);
@@ -142,6 +152,27 @@ static int drop_entry(struct daxalloc_pool *pool, uint64_t offset, bool named, c
 	pool_remove_entry(pool, (uint32_t)i);
 	pool_commit(pool);
 	pool_unlock(pool);
+	return 0;
+}
+
+int region_lock_live(struct daxalloc_region *r)
+{
+	struct daxalloc_pool *pool = r->pool;
+	int rc = pool_lock_load(pool), i;
+
+	if (rc < 0)
+		return rc;
+	i = find_same(pool, r->offset, r->named, r->name);
+	if (i < 0 || pool->ents[i].length != r->length) {
+		pool_unlock(pool);
+		if (r->named)
+			return daxalloc_err(ENOENT,
+					    "%s: region '%s' at 0x%llx was freed (or renamed) through another handle; its memory may belong to another region now",
+					    pool->dev->name, r->name, (unsigned long long)r->offset);
+		return daxalloc_err(ENOENT,
+				    "%s: region at 0x%llx was freed through another handle; its memory may belong to another region now",
+				    pool->dev->name, (unsigned long long)r->offset);
+	}
 	return 0;
 }
 

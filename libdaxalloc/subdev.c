@@ -311,6 +311,11 @@ DAXALLOC_EXPORT int daxalloc_dev_create(struct daxalloc_ctx *ctx, int region_id,
 	}
 	if (rc < 0)
 		return rc;
+	snprintf(path, sizeof(path), "%s/dax_region/create", rl.dir);
+	snprintf(what, sizeof(what), "dax region %d", rl.id);
+	rc = rc_check_writable(what, path);
+	if (rc < 0)
+		return rc;
 	lock = region_lock(&rl);
 	if (lock < 0)
 		return daxalloc_err(-lock, "dax region %d: cannot lock %s: %s", rl.id, rl.dir,
@@ -370,6 +375,8 @@ DAXALLOC_EXPORT int daxalloc_dev_create(struct daxalloc_ctx *ctx, int region_id,
 	if (rc == 0)
 		rc = rc_enable(ctx, seed);
 	if (rc == 0) {
+		/* Memory is not cleared between devices: no pool of an earlier one shows through. */
+		rc_wipe_pool(ctx, seed, "left on its memory by an earlier device");
 		snprintf(name_out, len, "%s", seed);
 		info(ctx, "%s: created in dax region %d: %s at align %s", seed, rl.id,
 		     fmt_size(size, s, sizeof(s)), fmt_size(align, a, sizeof(a)));
@@ -390,6 +397,7 @@ out:
 static int dynamic_dev(struct daxalloc_ctx *ctx, const char *arg, char *name, size_t len,
 		       struct daxalloc_dev *out, unsigned int flags)
 {
+	char path[PATH_MAX];
 	struct daxalloc_dev *d;
 	int rc;
 
@@ -409,6 +417,10 @@ static int dynamic_dev(struct daxalloc_ctx *ctx, const char *arg, char *name, si
 		return daxalloc_err(EOPNOTSUPP,
 				    "%s: is in a static (pmem) region: its size is its namespace's; only devices of dynamic regions are resized or destroyed here",
 				    name);
+	snprintf(path, sizeof(path), "%s/bus/dax/devices/%s/size", sysfs_root(), name);
+	rc = rc_check_writable(name, path);
+	if (rc < 0)
+		return rc;
 	*out = *d;
 	out->next = NULL;
 	return 0;
@@ -496,7 +508,7 @@ DAXALLOC_EXPORT int daxalloc_dev_resize(struct daxalloc_ctx *ctx, const char *ar
 		if (rc < 0)
 			goto out;
 		if (gate.had_pool)
-			rc_wipe_pool(ctx, name);
+			rc_wipe_pool(ctx, name, "its size changed");
 	}
 	info(ctx, "%s: size %s -> %s", name, fmt_size(d.size, o, sizeof(o)),
 	     fmt_size(size, s, sizeof(s)));
@@ -522,10 +534,16 @@ DAXALLOC_EXPORT int daxalloc_dev_destroy(struct daxalloc_ctx *ctx, const char *a
 	if (rc < 0)
 		return daxalloc_err(-rc, "%s: cannot read its region: %s", name, strerror(-rc));
 	rc = rc_gate(ctx, name, d.enabled, flags, "destroy it", &gate);
-	if (rc == 0 && d.enabled)
-		rc = rc_disable(ctx, name);
 	if (rc < 0)
 		return rc;
+	/* The memory goes back to the region: no pool of ours may show up in the next device. */
+	if (gate.had_pool)
+		rc_wipe_pool(ctx, name, "the device is destroyed");
+	if (d.enabled)
+		rc = rc_disable(ctx, name);
+	if (rc < 0)
+		return gate.had_pool ? daxalloc_err(-rc, "%s; its pool was already erased",
+						    daxalloc_errmsg()) : rc;
 	rc = set_size_zero(name);
 	if (rc < 0) {
 		int e = -rc;

@@ -297,7 +297,9 @@ int procfs_self_status_bytes(const char *field, uint64_t *out)
  * /proc/zoneinfo, in pages), which MemFree leaves out.  Those lists take
  * in and hand out several MB around any large free or allocation, which
  * would otherwise drown a small difference.  *@pcp is 0 when zoneinfo
- * cannot be read.
+ * cannot be read.  MemFree itself lags by what each CPU has not folded
+ * into it yet (up to a few hundred KB); vm/stat_refresh folds it first,
+ * when the caller may write there (root).
  */
 int procfs_free_memory(uint64_t *memfree, uint64_t *pcp)
 {
@@ -305,8 +307,14 @@ int procfs_free_memory(uint64_t *memfree, uint64_t *pcp)
 	unsigned long long v, sum = 0;
 	long page = sysconf(_SC_PAGESIZE);
 	FILE *f;
-	int rc;
+	int rc, fd;
 
+	if (build(path, sizeof(path), procfs_root(), "sys/vm/stat_refresh") == 0 &&
+	    (fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
+		if (write(fd, "1", 1) < 0)
+			(void)0;
+		close(fd);
+	}
 	rc = build(path, sizeof(path), procfs_root(), "meminfo");
 	if (rc)
 		return rc;

@@ -45,7 +45,7 @@
 
 #define VM_DEFAULT_CYCLES 5
 #define VM_PIN_LENGTH DAXALLOC_SIZE_1G
-#define VM_PIN_TRIES 5
+#define VM_PIN_TRIES 9
 #define VM_MAX_HOLDERS 16
 
 static const uint64_t vm_aligns[3] = { DAXALLOC_SIZE_4K, DAXALLOC_SIZE_2M, DAXALLOC_SIZE_1G };
@@ -300,6 +300,8 @@ struct vm_state {
 	uint64_t align;		/* now */
 	bool enabled;
 	char pin_why[300];	/* why pinning was not timed at some alignment */
+	int nidle;
+	char idle[LAYOUT_MAX_DEVS][64];	/* other devices that were disabled */
 };
 
 /* Nobody may have the device open or mapped, or possibly pinned. */
@@ -337,15 +339,26 @@ static int check_users(const char *name, bool ignore_dma)
 	return 0;
 }
 
+/*
+ * Free memory, plus what this process holds itself: enabling goes through
+ * libdaxctl and libndctl contexts made afresh, whose allocations and
+ * frees (malloc gives large ones back at once) would move MemFree by a
+ * few hundred KB, as much as a 1G device's whole memmap.
+ */
 static int read_free(int64_t *out)
 {
-	uint64_t memfree, pcp;
+	uint64_t memfree, pcp, anon = 0, pte = 0;
 	int rc = procfs_free_memory(&memfree, &pcp);
 
 	if (rc < 0)
 		return daxalloc_err(-rc, "cannot read MemFree from %s/meminfo: %s", procfs_root(),
 				    strerror(-rc));
-	*out = (int64_t)(memfree + pcp);
+	if (procfs_self_status_bytes("RssAnon", &anon) < 0 ||
+	    procfs_self_status_bytes("VmPTE", &pte) < 0)
+		anon = pte = 0;
+	*out = (int64_t)(memfree + pcp + anon + pte);
+	if (getenv("VMDEBUG"))
+		fprintf(stderr, "VMDEBUG free %llu pcp %llu anon %llu pte %llu sum %lld\n", (unsigned long long)memfree, (unsigned long long)pcp, (unsigned long long)anon, (unsigned long long)pte, (long long)*out);
 	return 0;
 }
 
@@ -360,12 +373,35 @@ static int vm_disable(struct vm_state *s)
 	return rc;
 }
 
+/*
+ * Binding a device through the driver's new_id makes the kernel attach
+ * the driver to every unbound device-dax device that has memory: the
+ * other disabled devices come up too.  Put them back down; nobody can
+ * have opened them in between but this process's own enable.
+ */
+static void keep_idle_down(struct vm_state *s)
+{
+	char drv[64];
+
+	for (int i = 0; i < s->nidle; i++) {
+		if (layout_dev_driver(s->idle[i], drv, sizeof(drv)) < 0 || !drv[0])
+			continue;
+		if (rc_disable(s->ctx, s->idle[i]) == 0)
+			info(s->ctx, "%s: bound by the kernel along with %s; disabled again", s->idle[i],
+			     s->name);
+		else
+			warn(s->ctx, "%s: bound by the kernel along with %s and left enabled: %s",
+			     s->idle[i], s->name, daxalloc_errmsg());
+	}
+}
+
 static int vm_enable(struct vm_state *s)
 {
 	int rc = rc_enable(s->ctx, s->name);
 
 	if (rc == 0)
 		s->enabled = true;
+	keep_idle_down(s);
 	return rc;
 }
 
@@ -622,7 +658,7 @@ static int measure_standin(struct daxalloc_ctx *ctx, const char *name,
 		}
 	}
 	daxalloc_err_clear();
-	pin_judge(p, rep->release, true, o->pin ? why : "pinning not measured (no --measure)");
+	pin_judge(p, rep->release, true, o->pin ? why : "pinning was not asked for");
 	return 0;
 }
 
@@ -676,6 +712,9 @@ DAXALLOC_EXPORT int daxalloc_vmemmap_measure(struct daxalloc_ctx *ctx, const cha
 	kind = d->region_kind;
 	s = (struct vm_state){ .ctx = ctx, .name = name, .opts = &o, .rep = rep,
 			       .align = d->align, .enabled = d->enabled };
+	daxalloc_dev_foreach(ctx, d)
+		if (!d->enabled && strcmp(d->name, name) != 0 && s.nidle < LAYOUT_MAX_DEVS)
+			snprintf(s.idle[s.nidle++], sizeof(s.idle[0]), "%s", d->name);
 
 	rc = layout_dev_driver(name, drv, sizeof(drv));
 	if (rc < 0)
@@ -737,7 +776,6 @@ DAXALLOC_EXPORT int daxalloc_vmemmap_measure(struct daxalloc_ctx *ctx, const cha
 			 rep->samples[rep->pin.ns_2m ? 2 : 1].why[0] ?
 				 rep->samples[rep->pin.ns_2m ? 2 : 1].why :
 				 "the other alignment was not measured");
-	pin_judge(&rep->pin, rep->release, false,
-		  o.pin ? s.pin_why : "pinning not measured (no --measure)");
+	pin_judge(&rep->pin, rep->release, false, o.pin ? s.pin_why : "pinning was not asked for");
 	return 0;
 }

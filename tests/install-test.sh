@@ -18,7 +18,7 @@
 # tests/summarize.py, and ends with "install-test: N passed, N failed, N skipped".
 set -uo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 root=$PWD
 out=${1:-build-install}
 mkdir -p "$out"
@@ -70,6 +70,8 @@ apt_install() {	# PACKAGE...: install what is missing, quietly
 		  apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$logs/apt.log" 2>&1; }
 }
 
+[ -z "${DAXALLOC_TEST_NO_INSTALL:-}" ] || skip "DAXALLOC_TEST_NO_INSTALL is set"
+[ -z "${DAXALLOC_TEST_QUICK:-}" ] || skip "DAXALLOC_TEST_QUICK is set"
 [ "$(id -u)" -eq 0 ] || skip "needs root (apt-get install, huge pages)"
 command -v apt-get >/dev/null || skip "not a Debian system (no apt-get)"
 for p in "${PKGS[@]}"; do
@@ -89,7 +91,7 @@ else
 fi
 [ -f "$src/libdaxalloc/debian/control" ] || { fail "copy of the tree (see $logs/copy.log)"; finish FAIL; }
 
-apt_install dpkg-dev fakeroot lintian man-db bash-completion gcc libc6-dev pkgconf
+apt_install dpkg-dev lintian man-db bash-completion gcc libc6-dev pkgconf
 if (cd "$src/libdaxalloc" && dpkg-checkbuilddeps) >/dev/null 2>&1 ||
    (cd "$src/libdaxalloc" && { apt-get build-dep -y -qq ./ || { apt-get update -qq &&
 	apt-get build-dep -y -qq ./; }; }) >>"$logs/apt.log" 2>&1; then
@@ -110,7 +112,7 @@ fi
 changes=$(ls "$src"/libdaxalloc_*.changes)
 lintian --fail-on error --display-info --pedantic "$changes" >"$logs/lintian.log" 2>&1
 rc=$?
-summary=$(grep -oE '^[EWIPX]:' "$logs/lintian.log" | sort | uniq -c | tr -s ' \n' ' ')
+summary=$(grep -oE '^[EWIPX]:' "$logs/lintian.log" | sort | uniq -c | awk '{ printf " %s %s", $1, $2 }')
 if [ $rc -eq 0 ]; then
 	pass "lintian --pedantic ${changes##*/}: no errors (tags:${summary:- none})"
 else

@@ -25,7 +25,7 @@ static int parse_json_only(const char *cmd, int argc, char **argv, bool *json, c
 			break;
 		case 'h':
 			ctl_usage(cmd);
-			exit(CTL_OK);
+			return CTL_DONE;
 		default:
 			return ctl_usage(cmd);
 		}

@@ -102,7 +102,7 @@ static int parse(const char *cmd, int argc, char **argv, unsigned int allowed,
 		case 'N': bit = OPT_NUMA; a->numa = true; break;
 		case 'h':
 			ctl_usage(cmd);
-			exit(CTL_OK);
+			return CTL_DONE;
 		default:
 			return ctl_usage(cmd);
 		}
@@ -189,7 +189,8 @@ int cmd_reconfigure(struct daxalloc_ctx *ctx, int argc, char **argv)
 		json_object_object_add(o, "align", json_u64(after.align));
 		json_object_object_add(o, "old_size", json_u64(before.size));
 		json_object_object_add(o, "size", json_u64(after.size));
-		json_object_object_add(o, "data_destroyed",
+		/* A re-created namespace lost its contents. */
+		json_object_object_add(o, "namespace_recreated",
 				       json_object_new_boolean(after.ns[0] && before.align != after.align));
 		ctl_json_print(o);
 		json_object_put(o);

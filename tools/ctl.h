@@ -14,6 +14,12 @@ enum {
 	CTL_OK = 0,
 	CTL_FAILED = 1,	/* the operation failed; the message says why */
 	CTL_USAGE = 2,	/* bad command line */
+	/*
+	 * Not an exit status: the command is done and the run succeeds
+	 * (--help was printed).  ctl_main() turns it into CTL_OK, so option
+	 * parsers can stop without exit() and ctl_main() can run in-process.
+	 */
+	CTL_DONE = 100,
 };
 
 struct ctl_cmd {
@@ -24,6 +30,11 @@ struct ctl_cmd {
 };
 
 extern const char *ctl_prog;
+
+/* The whole command: main() of daxalloc-ctl, callable more than once. */
+int ctl_main(int argc, char **argv);
+/* The subcommand called @name, or NULL. */
+const struct ctl_cmd *ctl_find(const char *name);
 
 /* One line on stderr: "daxalloc-ctl: <what>"; returns @status. */
 int ctl_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -52,5 +63,6 @@ int cmd_resize(struct daxalloc_ctx *ctx, int argc, char **argv);
 int cmd_destroy_device(struct daxalloc_ctx *ctx, int argc, char **argv);
 int cmd_regions_free(struct daxalloc_ctx *ctx, int argc, char **argv);
 int cmd_vm_backing(struct daxalloc_ctx *ctx, int argc, char **argv);
+int cmd_vmemmap(struct daxalloc_ctx *ctx, int argc, char **argv);
 
 #endif

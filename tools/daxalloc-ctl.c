@@ -41,6 +41,9 @@ static const struct ctl_cmd commands[] = {
 	{ "vm-backing", cmd_vm_backing,
 	  "--size SIZE [--align 4K|2M|1G] [--region N] [--id ID] [--numa] [--json]",
 	  "create a device for guest RAM and print the QEMU options using it (default align 1G)" },
+	{ "vmemmap", cmd_vmemmap,
+	  "[DEV] [--size SIZE] [--measure [--cycles N] [--align A] [--pin-with C] [--no-pin] [--ignore-dma]] [--json]",
+	  "struct page overhead at 4K/2M/1G, modelled and measured, and the pin path" },
 	{ "help", cmd_help, "[COMMAND]", "show this help, or one command's" },
 };
 
@@ -87,10 +90,31 @@ int ctl_usage(const char *cmd)
 	return CTL_USAGE;
 }
 
-int main(int argc, char **argv)
+const struct ctl_cmd *ctl_find(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/*
+ * getopt keeps its place inside the previous argv (glibc's nextchar) when a
+ * parse stops early; optind = 0 makes it start afresh.  The subcommands then
+ * set optind = 1 as usual.
+ */
+static void getopt_reset(void)
+{
+	char *none[] = { (char *)ctl_prog, NULL };
+
+	optind = 0;
+	getopt(1, none, "");
+}
+
+int ctl_main(int argc, char **argv)
 {
 	struct daxalloc_ctx *ctx = NULL;
-	const struct ctl_cmd *cmd = NULL;
+	const struct ctl_cmd *cmd;
 	int rc;
 
 	if (argc < 2) {
@@ -105,9 +129,7 @@ int main(int argc, char **argv)
 		print_help(stdout);
 		return CTL_OK;
 	}
-	for (size_t i = 0; i < NCOMMANDS; i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			cmd = &commands[i];
+	cmd = ctl_find(argv[1]);
 	if (!cmd)
 		return ctl_fail(CTL_USAGE, "unknown command '%s' (see '%s help')", argv[1], ctl_prog);
 	if (cmd->fn != cmd_help) {
@@ -115,7 +137,8 @@ int main(int argc, char **argv)
 		if (rc < 0)
 			return ctl_lib_fail(rc);
 	}
+	getopt_reset();
 	rc = cmd->fn(ctx, argc - 1, argv + 1);
 	daxalloc_ctx_delete(&ctx);
-	return rc;
+	return rc == CTL_DONE ? CTL_OK : rc;
 }

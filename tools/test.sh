@@ -6,7 +6,9 @@
 #   2. unit + stand-in + CLI again, built with AddressSanitizer and
 #      UndefinedBehaviorSanitizer (build-sanitize/);
 #   3. the CLI suite with every daxalloc-ctl run under valgrind memcheck;
-#   4. the libFuzzer targets, each for a short fixed time (tools/fuzz.sh).
+#   4. the libFuzzer targets, each for a short fixed time (tools/fuzz.sh);
+#   5. the Debian packages built, installed, used and removed
+#      (tests/install-test.sh, build-install/; DAXALLOC_TEST_NO_INSTALL=1 skips).
 # DAXALLOC_TEST_QUICK=1 runs only the first.
 # Ends with one line: "N passed, N failed, N skipped" (test cases, all runs).
 # Meson options given as arguments go to the main build.
@@ -70,10 +72,16 @@ if [ -z "${DAXALLOC_TEST_QUICK:-}" ]; then
 	tools/fuzz.sh "${DAXALLOC_FUZZ_SECONDS:-20}" || status=1
 fi
 
+# Packages: build, install, use, remove (skipped, and counted as such, with
+# DAXALLOC_TEST_NO_INSTALL=1, DAXALLOC_TEST_QUICK or without root).
+echo
+tests/install-test.sh build-install || status=1
+
 echo
 dirs=(build)
 [ -d build-sanitize/meson-logs ] && [ -z "${DAXALLOC_TEST_QUICK:-}" ] && dirs+=(build-sanitize)
 [ -f build-valgrind/meson-logs/testlog.json ] && [ -z "${DAXALLOC_TEST_QUICK:-}" ] && dirs+=(build-valgrind)
 [ -f build-fuzz/meson-logs/testlog.json ] && [ -z "${DAXALLOC_TEST_QUICK:-}" ] && dirs+=(build-fuzz)
+[ -f build-install/meson-logs/testlog.json ] && dirs+=(build-install)
 python3 tests/summarize.py "${dirs[@]}" || status=1
 exit $status

@@ -20,9 +20,9 @@ report() {	# NAME PASSED(0|1) WHY
 		"$p" "$f" "$3" >"$results/devdax.$1.json"
 }
 
-# reconfigure runs after the other suites: it changes devices (and puts
-# them back), so a failure there cannot spoil what they test.
-for name in devdax vfio pool pin cli reconfigure; do
+# reconfigure and vmemmap run after the other suites: they change devices
+# (and put them back), so a failure there cannot spoil what they test.
+for name in devdax vfio pool pin cli bad-input reconfigure vmemmap; do
 	bin=$build/tests/test-guest-$name
 	[ "$name" = cli ] && bin=$build/tests/test-cli
 	echo "=== $name ($(basename "$bin"))"
@@ -69,4 +69,18 @@ example vfio-dma "the edu device's DMA through the IOMMU did not round-trip" \
 example rdma-write "the RDMA WRITE into the region did not arrive" \
 	"$pin_dev" "${DAXALLOC_GUEST_RDMA_DEV:-no-rdma-device}"
 example uring-fixed "io_uring's answer on devdax was not the expected one" "$pin_dev"
+
+# The benchmarks in smoke mode on real devdax: they run, the JSON has the
+# right shape (pins through VFIO and RDMA; the O_DIRECT file on the share,
+# the guest's /tmp has no O_DIRECT).
+echo "=== bench-quick"
+bench_args=(--quick --json --format --device "$pin_dev" --tmpdir "$build")
+[ -n "${DAXALLOC_GUEST_VFIO_GROUP:-}" ] && bench_args+=(--vfio-group "$DAXALLOC_GUEST_VFIO_GROUP")
+[ -n "${DAXALLOC_GUEST_RDMA_DEV:-}" ] && bench_args+=(--rdma "$DAXALLOC_GUEST_RDMA_DEV")
+if out=$(python3 "$(dirname "$0")/../check-bench.py" "$build/tools/daxalloc-bench" "${bench_args[@]}"); then
+	report bench-quick 1 ""
+else
+	echo "$out"
+	report bench-quick 0 "daxalloc-bench --quick: $(echo "$out" | head -n 1 | tr -d '"\\')"
+fi
 exit $status

@@ -1,0 +1,665 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The bad-input rows only real device-dax has, in the guest, on scratch
+ * devices made in the hmem region's free capacity (destroyed afterwards):
+ * links to a devdax node, a copy of its node outside /dev, a disabled
+ * device, an alignment changed under a pool, pins for consumers that are
+ * not there, the CLI against a real pool, users without root, descriptors
+ * across exec; and the concurrency soak on a real device.  Every refused
+ * call must leave the pool metadata byte-identical (first 520 KiB).
+ */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <daxctl/libdaxctl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/vfio.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daxalloc.h"
+#include "guest-devices.h"
+#include "pool-helpers.h"
+#include "soak.h"
+
+#define M (UINT64_C(1) << 20)
+#define META (2 * M)
+#define META_USED (520u * 1024)
+#define SCRATCH_SIZE (64 * M)
+#define DESTROY (DAXALLOC_RECONFIG_DESTROY_DATA | DAXALLOC_RECONFIG_IGNORE_DMA)
+
+static struct daxalloc_ctx *ctx;
+static char scratch[32];		/* daxN.M, 64M at 2M, formatted */
+static char off[32];			/* a second one, disabled */
+static char devpath[64];
+static char dir[] = "/tmp/daxalloc-bad-XXXXXX";
+static char before[META_USED];
+
+static void make_dev(char *name)
+{
+	const struct guest_dev *gd = guest_dev("recfgdyn");
+
+	cr_assert_eq(daxalloc_dev_create(ctx, gd->region, SCRATCH_SIZE, DAXALLOC_SIZE_2M, name, 32),
+		     0, "scratch device: %s", daxalloc_errmsg());
+}
+
+/* libdaxctl directly: the library has no call that only disables or enables. */
+static void set_enabled(const char *name, bool on)
+{
+	struct daxctl_ctx *dc = NULL;
+	struct daxctl_region *r;
+	struct daxctl_dev *d;
+	int rc = -ENODEV;
+
+	cr_assert_eq(daxctl_new(&dc), 0);
+	daxctl_region_foreach(dc, r)
+		daxctl_dev_foreach(r, d)
+			if (strcmp(daxctl_dev_get_devname(d), name) == 0)
+				rc = on ? daxctl_dev_enable_devdax(d) : daxctl_dev_disable(d);
+	daxctl_unref(dc);
+	cr_assert_eq(rc, 0, "%s: %s: %s", name, on ? "enable" : "disable", strerror(-rc));
+}
+
+/* A fresh context: libdaxctl lists devices once per context. */
+static void renew_ctx(void)
+{
+	daxalloc_ctx_delete(&ctx);
+	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
+}
+
+static const char *path(const char *s)
+{
+	static char buf[4][PATH_MAX];
+	static int next;
+	char *b;
+
+	if (!s)
+		return NULL;
+	if (strcmp(s, "@DEV") == 0)
+		return scratch;
+	if (strcmp(s, "@OFF") == 0)
+		return off;
+	if (s[0] != '@')
+		return s;
+	b = buf[next++ % 4];
+	snprintf(b, PATH_MAX, "%s/%s", dir, s + 1);
+	return b;
+}
+
+static void setup(void)
+{
+	struct daxalloc_dev *dev;
+	struct daxalloc_pool *pool;
+	struct daxalloc_region *r = NULL;
+	struct stat st;
+
+	guest_devs(&(int){ 0 });
+	setenv("DAXALLOC_DISABLE_TIMEOUT", "20", 1);
+	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
+	make_dev(scratch);
+	make_dev(off);
+	set_enabled(off, false);
+	renew_ctx();
+	snprintf(devpath, sizeof(devpath), "/dev/%s", scratch);
+
+	dev = th_dev_open(ctx, scratch);
+	pool = th_pool_create(dev);
+	cr_assert_eq(daxalloc_alloc(pool, 2 * M, "dup", 0, &r), 0, "%s", daxalloc_errmsg());
+	daxalloc_region_close(&r);
+	cr_assert_eq(daxalloc_alloc(pool, 4 * M, "held", 0, &r), 0, "%s", daxalloc_errmsg());
+	daxalloc_region_close(&r);
+	daxalloc_pool_close(&pool);
+	daxalloc_dev_close(&dev);
+
+	/* Links to the real node, and a copy of the node outside /dev. */
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(stat(devpath, &st), 0);
+	cr_assert_eq(symlink(devpath, path("@link")), 0);
+	cr_assert_eq(mknod(path("@node"), S_IFCHR | 0600, st.st_rdev), 0, "%s", strerror(errno));
+	cr_assert_eq(symlink(path("@node"), path("@link-node")), 0);
+}
+
+static void teardown(void)
+{
+	unlink(path("@link"));
+	unlink(path("@link-node"));
+	unlink(path("@node"));
+	rmdir(dir);
+	renew_ctx();
+	if (scratch[0] && daxalloc_dev_destroy(ctx, scratch, DESTROY) < 0)
+		cr_log_error("%s: left behind: %s", scratch, daxalloc_errmsg());
+	if (off[0] && daxalloc_dev_destroy(ctx, off, DESTROY) < 0)
+		cr_log_error("%s: left behind: %s", off, daxalloc_errmsg());
+	daxalloc_ctx_delete(&ctx);
+}
+
+TestSuite(devdax_bad, .init = setup, .fini = teardown, .timeout = 300);
+
+/* The metadata through a window of our own; compared by the caller. */
+static void read_meta(const char *name, char *buf)
+{
+	struct daxalloc_dev *d = NULL;
+	struct daxalloc_map *m = NULL;
+
+	cr_assert_eq(daxalloc_dev_open(ctx, name, &d), 0, "%s", daxalloc_errmsg());
+	memcpy(buf, th_raw_map(d, META, &m), META_USED);
+	daxalloc_map_delete(&m);
+	daxalloc_dev_close(&d);
+}
+
+static void snap(void)
+{
+	read_meta(scratch, before);
+}
+
+static bool unchanged(void)
+{
+	static char now[META_USED];
+
+	read_meta(scratch, now);
+	return memcmp(before, now, META_USED) == 0;
+}
+
+static void expect_msg(const char *what, const char *want)
+{
+	cr_expect(strstr(daxalloc_errmsg(), want), "%s: message '%s' lacks '%s'", what,
+		  daxalloc_errmsg(), want);
+}
+
+/* ---- device names that lead elsewhere, a disabled device ------------------ */
+
+struct open_row {
+	const char *what, *name;
+	int err;
+	const char *want[2];
+};
+
+Test(devdax_bad, names_that_are_not_the_device)
+{
+	const struct open_row rows[] = {
+		{ "symlink to the device", "@link", ENODEV, { "symbolic link", "not followed" } },
+		{ "its node outside /dev", "@node", ENODEV, { "/node", "not a device-dax device" } },
+		{ "symlink to that node", "@link-node", ENODEV, { "symbolic link", "not followed" } },
+		{ "disabled device", "@OFF", ENXIO, { "disabled", "daxctl enable-device" } },
+		{ "disabled device by path", "/dev/@OFF", ENXIO, { "disabled" } },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct daxalloc_dev *d = (void *)1;
+		char name[PATH_MAX];
+
+		if (strncmp(rows[i].name, "/dev/@", 6) == 0)
+			snprintf(name, sizeof(name), "/dev/%s", path(rows[i].name + 5));
+		else
+			snprintf(name, sizeof(name), "%s", path(rows[i].name));
+		snap();
+		cr_expect_eq(daxalloc_dev_open(ctx, name, &d), -rows[i].err, "%s: %s", rows[i].what,
+			     daxalloc_errmsg());
+		cr_expect_null(d);
+		for (int w = 0; w < 2 && rows[i].want[w]; w++)
+			expect_msg(rows[i].what, rows[i].want[w]);
+		cr_expect_null(strchr(daxalloc_errmsg(), '\n'));
+		cr_expect(unchanged(), "%s: the metadata changed", rows[i].what);
+	}
+}
+
+/* ---- consumers that are not there: refused, and nothing recorded ---------- */
+
+static int count_pin(const struct daxalloc_pin_info *i, void *arg)
+{
+	(void)i;
+	(*(int *)arg)++;
+	return 0;
+}
+
+Test(devdax_bad, pins_for_consumers_that_are_not_there)
+{
+	struct daxalloc_dev *dev = th_dev_open(ctx, scratch);
+	struct daxalloc_pool *pool = NULL, *other = NULL;
+	struct daxalloc_region *r = NULL, *gone = NULL;
+	bool have_iommu = access("/dev/iommu", F_OK) == 0;
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	struct {
+		const char *what;
+		enum daxalloc_pin_kind kind;
+		int fd;
+		uint64_t off, len;
+		int err;
+		const char *want;
+	} rows[] = {
+		{ "VFIO container fd -1", DAXALLOC_PIN_VFIO, -1, 0, 2 * M, EBADF, "fd -1" },
+		{ "VFIO container fd closed", DAXALLOC_PIN_VFIO, 1000, 0, 2 * M, EBADF, "fd 1000" },
+		{ "VFIO container not VFIO", DAXALLOC_PIN_VFIO, devnull, 0, 2 * M, ENOTTY,
+		  "not a VFIO container" },
+		{ "iommufd fd -1", DAXALLOC_PIN_IOMMUFD, -1, 0, 2 * M,
+		  have_iommu ? EBADF : EOPNOTSUPP, have_iommu ? "fd -1" : "/dev/iommu" },
+		{ "pin offset 4K", DAXALLOC_PIN_VFIO, devnull, 4096, 2 * M, EINVAL,
+		  "not a multiple of the device alignment 2M" },
+		{ "pin past the region", DAXALLOC_PIN_VFIO, devnull, 2 * M, 4 * M, EINVAL,
+		  "outside the region" },
+	};
+	int n;
+
+	cr_assert_geq(devnull, 0);
+	cr_assert(fcntl(1000, F_GETFD) < 0);
+	cr_assert_eq(daxalloc_pool_open(dev, 0, &pool), 0, "%s", daxalloc_errmsg());
+	cr_assert_eq(daxalloc_region_open(pool, "held", 0, &r), 0, "%s", daxalloc_errmsg());
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct daxalloc_pin_target t = { .kind = rows[i].kind };
+		struct daxalloc_pin *p = (void *)1;
+
+		t.vfio.container_fd = rows[i].fd;
+		t.vfio.iova = 1ull << 32;
+		t.iommufd.fd = rows[i].fd;
+		snap();
+		cr_expect_eq(daxalloc_pin(r, rows[i].off, rows[i].len, &t, &p), -rows[i].err, "%s: %s",
+			     rows[i].what, daxalloc_errmsg());
+		cr_expect_null(p);
+		expect_msg(rows[i].what, rows[i].want);
+		expect_msg(rows[i].what, scratch);
+		n = 0;
+		cr_expect_eq(daxalloc_pool_foreach_pin(pool, count_pin, &n), 0);
+		cr_expect_eq(n, 0, "%s: the ledger lists %d pins", rows[i].what, n);
+		cr_expect(unchanged(), "%s: the metadata changed", rows[i].what);
+	}
+
+	/* A region freed through another handle: its memory is no longer its own. */
+	cr_assert_eq(daxalloc_alloc(pool, 2 * M, "gone", 0, &gone), 0, "%s", daxalloc_errmsg());
+	cr_assert_eq(daxalloc_pool_open(dev, 0, &other), 0);
+	cr_assert_eq(daxalloc_pool_free_name(other, "gone"), 0, "%s", daxalloc_errmsg());
+	daxalloc_pool_close(&other);
+	snap();
+	{
+		struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_VFIO };
+		struct daxalloc_pin *p = (void *)1;
+
+		t.vfio.container_fd = devnull;
+		cr_expect_eq(daxalloc_pin(gone, 0, 2 * M, &t, &p), -ENOENT, "%s", daxalloc_errmsg());
+		expect_msg("pin of a freed region", "'gone'");
+		cr_expect_null(p);
+	}
+	cr_expect(unchanged(), "pin of a freed region: the metadata changed");
+	n = 0;
+	daxalloc_pool_foreach_pin(pool, count_pin, &n);
+	cr_expect_eq(n, 0, "pin of a freed region left %d ledger records", n);
+	daxalloc_region_close(&gone);
+	daxalloc_region_close(&r);
+	daxalloc_pool_close(&pool);
+	daxalloc_dev_close(&dev);
+	close(devnull);
+}
+
+/* ---- the alignment changes under the pool -------------------------------- */
+
+Test(devdax_bad, alignment_changed_under_the_pool)
+{
+	struct daxalloc_dev *dev = th_dev_open(ctx, scratch);
+	struct daxalloc_pool *pool = NULL;
+	struct daxalloc_check_report rep;
+	char pid[32];
+
+	/* While this process has the pool open: refused, naming it. */
+	cr_assert_eq(daxalloc_pool_open(dev, 0, &pool), 0, "%s", daxalloc_errmsg());
+	snap();
+	cr_expect_eq(daxalloc_dev_set_align(ctx, scratch, DAXALLOC_SIZE_4K, 0), -EBUSY, "%s",
+		     daxalloc_errmsg());
+	snprintf(pid, sizeof(pid), "pid %d", getpid());
+	expect_msg("realign while open", scratch);
+	expect_msg("realign while open", pid);
+	daxalloc_pool_close(&pool);
+	daxalloc_dev_close(&dev);
+	cr_expect(unchanged(), "a refused realign changed the metadata");
+
+	/*
+	 * Realigned while disabled (its pool could not be read, so it is not
+	 * erased): the pool's 2M units no longer match.
+	 */
+	set_enabled(scratch, false);
+	renew_ctx();
+	cr_assert_eq(daxalloc_dev_set_align(ctx, scratch, DAXALLOC_SIZE_4K,
+					    DAXALLOC_RECONFIG_DESTROY_DATA), 0, "%s", daxalloc_errmsg());
+	set_enabled(scratch, true);
+	renew_ctx();
+	cr_expect(unchanged(), "the realign rewrote the metadata");
+	dev = th_dev_open(ctx, scratch);
+	cr_assert_eq(daxalloc_dev_get_align(dev), DAXALLOC_SIZE_4K);
+	cr_expect_eq(daxalloc_pool_open(dev, 0, &pool), -EXDEV, "%s", daxalloc_errmsg());
+	cr_expect_null(pool);
+	expect_msg("open", scratch);
+	expect_msg("open", "2097152-byte units, the device alignment is now 4096");
+	cr_expect_eq(daxalloc_pool_check(dev, DAXALLOC_CHECK_REPAIR, &rep), -EXDEV, "%s",
+		     daxalloc_errmsg());
+	cr_expect_eq(daxalloc_pool_create(dev, 0, &pool), -EXDEV, "%s", daxalloc_errmsg());
+	expect_msg("format", "--force");
+	cr_expect(unchanged(), "a refused open, check or format changed the metadata");
+	daxalloc_dev_close(&dev);
+}
+
+/* ---- daxalloc-ctl against a real pool ------------------------------------- */
+
+struct run {
+	int status;
+	char out[8192];
+	char err[4096];
+};
+
+/* daxalloc-ctl @args; @as_nobody: as uid 65534. */
+static void ctl(struct run *res, const char *const *args, bool as_nobody)
+{
+	const char *bin = getenv("DAXALLOC_CTL");
+	char *argv[16];
+	int po[2], pe[2], st, n = 0;
+	size_t no = 0, ne = 0;
+	pid_t pid;
+
+	cr_assert_not_null(bin, "DAXALLOC_CTL must name the built daxalloc-ctl");
+	argv[n++] = (char *)bin;
+	for (; *args && n < 15; args++)
+		argv[n++] = (char *)path(*args);
+	argv[n] = NULL;
+	cr_assert_eq(pipe2(po, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(pe, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(po[1], 1);
+		dup2(pe[1], 2);
+		if (as_nobody && (setgid(65534) < 0 || setuid(65534) < 0))
+			_exit(99);
+		execv(bin, argv);
+		_exit(127);
+	}
+	close(po[1]);
+	close(pe[1]);
+	for (;;) {
+		struct pollfd fds[2] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 } };
+		ssize_t r = 0;
+
+		if (poll(fds, 2, 120000) <= 0)
+			break;
+		if (fds[0].revents && (r = read(po[0], res->out + no, sizeof(res->out) - 1 - no)) > 0)
+			no += (size_t)r;
+		else if (fds[1].revents &&
+			 (r = read(pe[0], res->err + ne, sizeof(res->err) - 1 - ne)) > 0)
+			ne += (size_t)r;
+		if (r <= 0)
+			break;
+	}
+	res->out[no] = res->err[ne] = '\0';
+	close(po[0]);
+	close(pe[0]);
+	waitpid(pid, &st, 0);
+	res->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+struct cli_row {
+	const char *args[10];
+	int status;
+	const char *want[3];
+	bool nobody;
+};
+
+Test(devdax_bad, cli_against_a_real_pool)
+{
+	const struct cli_row rows[] = {
+		{ { "alloc", "@DEV", "--size", "2M", "--name", "dup" }, 1, { "@DEV", "'dup'", "exists" } },
+		{ { "alloc", "@DEV", "--size", "2M", "--name", "a/b" }, 1, { "'/'", "position 1" } },
+		{ { "alloc", "@DEV", "--size", "2M", "--name", "esc\033[2J" }, 1,
+		  { "control character (0x1b)" } },
+		{ { "alloc", "@DEV", "--size", "0", "--name", "z" }, 1, { "@DEV", "size 0" } },
+		{ { "alloc", "@DEV", "--size", "1T", "--name", "big" }, 1,
+		  { "@DEV", "more than the whole device" } },
+		{ { "alloc", "@DEV", "--size", "62M", "--name", "full" }, 1, { "@DEV", "no free extent" } },
+		{ { "free", "@DEV", "nope" }, 1, { "@DEV", "'nope'" } },
+		{ { "rename", "@DEV", "dup", "has space" }, 1, { "' '", "position 3" } },
+		{ { "rename", "@DEV", "dup", "held" }, 1, { "@DEV", "'held'", "exists" } },
+		{ { "format", "@DEV" }, 1, { "@DEV", "already holds a pool", "--force" } },
+		{ { "map", "@DEV", "--offset", "4K", "--size", "2M" }, 1,
+		  { "@DEV", "0x1000", "not a multiple of the device alignment 2M" } },
+		{ { "map", "@DEV", "--size", "128M" }, 1, { "@DEV", "outside the device" } },
+		{ { "map", "@DEV", "--offset", "18446744073707454464", "--size", "4M" }, 1,
+		  { "@DEV", "0xffffffffffe00000", "outside the device" } },
+		{ { "info", "@link" }, 1, { "symbolic link", "not followed" } },
+		{ { "df", "@link-node" }, 1, { "symbolic link" } },
+		{ { "info", "@OFF" }, 1, { "@OFF", "disabled" } },
+		{ { "format", "@OFF", "--force" }, 1, { "@OFF", "disabled" } },
+		{ { "pins", "@DEV", "extra" }, 2, { "unexpected argument 'extra'" } },
+		{ { "reconfigure", "@DEV", "--align", "3M" }, 2, { "--align 3M", "4K, 2M or 1G" } },
+		{ { "resize", "@DEV", "--size", "1M" }, 1, { "@DEV" } },
+		/* without root: the device node is root's */
+		{ { "format", "@DEV", "--force" }, 1, { "@DEV", "permission denied", "root" }, true },
+		{ { "alloc", "@DEV", "--size", "2M", "--name", "x" }, 1, { "permission denied" }, true },
+		{ { "reconfigure", "@DEV", "--align", "4K" }, 1, { "@DEV", "root" }, true },
+	};
+	static struct run res;
+	unsigned int failed = 0;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct cli_row *c = &rows[i];
+		char what[200];
+		int n = 0;
+
+		for (const char *const *a = c->args; *a; a++)
+			n += snprintf(what + n, sizeof(what) - (size_t)n, "%s%s", n ? " " : "", path(*a));
+		memset(&res, 0, sizeof(res));
+		snap();
+		ctl(&res, c->args, c->nobody);
+		if (res.status != c->status || lines(res.err) != 1 ||
+		    strncmp(res.err, "daxalloc-ctl: ", 14) != 0 || strchr(res.err, '\033')) {
+			cr_expect_fail("'%s'%s: exit %d (want %d), stderr '%s'", what,
+				       c->nobody ? " as nobody" : "", res.status, c->status, res.err);
+			failed++;
+		} else {
+			for (int w = 0; w < 3 && c->want[w]; w++)
+				if (!strstr(res.err, path(c->want[w]))) {
+					cr_expect_fail("'%s': '%s' lacks '%s'", what, res.err,
+						       path(c->want[w]));
+					failed++;
+					break;
+				}
+		}
+		if (!unchanged()) {
+			cr_expect_fail("'%s': the metadata changed", what);
+			failed++;
+		}
+	}
+	cr_log_info("%zu CLI rows on %s, %u failed", sizeof(rows) / sizeof(rows[0]), scratch, failed);
+}
+
+/* ---- without root --------------------------------------------------------- */
+
+struct answer {
+	int rc;
+	char msg[512];
+};
+
+static void as_nobody(int (*fn)(void), struct answer *a)
+{
+	int p[2], st;
+	pid_t pid;
+
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct answer c = { 0 };
+
+		if (setegid(65534) < 0 || seteuid(65534) < 0) {
+			c.rc = -errno;
+		} else {
+			c.rc = fn();
+			snprintf(c.msg, sizeof(c.msg), "%s", daxalloc_errmsg());
+		}
+		_exit(write(p[1], &c, sizeof(c)) == sizeof(c) ? 0 : 1);
+	}
+	close(p[1]);
+	cr_assert_eq(read(p[0], a, sizeof(*a)), (ssize_t)sizeof(*a));
+	close(p[0]);
+	waitpid(pid, &st, 0);
+}
+
+static int open_scratch(void)
+{
+	struct daxalloc_dev *d = NULL;
+	int rc = daxalloc_dev_open(ctx, scratch, &d);
+
+	daxalloc_dev_close(&d);
+	return rc;
+}
+
+static int realign_scratch(void)
+{
+	return daxalloc_dev_set_align(ctx, scratch, DAXALLOC_SIZE_4K, 0);
+}
+
+Test(devdax_bad, without_root)
+{
+	struct stat st0, st1;
+	struct answer a;
+
+	cr_assert_eq(stat(devpath, &st0), 0);
+	snap();
+	as_nobody(open_scratch, &a);
+	cr_expect_eq(a.rc, -EACCES, "open: %d %s", a.rc, a.msg);
+	cr_expect(strstr(a.msg, scratch) && strstr(a.msg, "needs root"), "%s", a.msg);
+	as_nobody(realign_scratch, &a);
+	cr_expect(a.rc == -EACCES || a.rc == -EPERM, "realign: %d %s", a.rc, a.msg);
+	cr_expect(strstr(a.msg, scratch) && strstr(a.msg, "root"), "%s", a.msg);
+	cr_expect(unchanged());
+	/* and nothing widened the node's permissions */
+	cr_assert_eq(stat(devpath, &st1), 0);
+	cr_expect_eq(st1.st_mode, st0.st_mode, "mode %o became %o", st0.st_mode, st1.st_mode);
+	cr_expect(st1.st_uid == st0.st_uid && st1.st_gid == st0.st_gid);
+}
+
+/* ---- nothing of ours survives exec ---------------------------------------- */
+
+static int inheritable(int *fds, int max)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	cr_assert_not_null(d);
+	while ((e = readdir(d)) && n < max) {
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] == '.' || fd == dirfd(d))
+			continue;
+		if (!(fcntl(fd, F_GETFD) & FD_CLOEXEC))
+			fds[n++] = fd;
+	}
+	closedir(d);
+	return n;
+}
+
+Test(devdax_bad, nothing_of_ours_is_inherited_across_exec)
+{
+	const char *grp = getenv("DAXALLOC_GUEST_VFIO_GROUP");
+	struct daxalloc_dev *dev = th_dev_open(ctx, scratch);
+	struct daxalloc_pool *pool = NULL;
+	struct daxalloc_region *r = NULL;
+	struct daxalloc_pin *pin = NULL;
+	struct daxalloc_check_report rep;
+	int base[64], nbase, pp[2], st, container = -1, group = -1;
+	char out[8192], *line, *save = NULL;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	nbase = inheritable(base, 64);
+	cr_assert_eq(daxalloc_pool_open(dev, 0, &pool), 0, "%s", daxalloc_errmsg());
+	cr_assert_eq(daxalloc_region_open(pool, "held", 0, &r), 0, "%s", daxalloc_errmsg());
+	/* A real pin records itself in the ledger (VFIO, when the guest has it). */
+	if (grp) {
+		struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_VFIO };
+
+		container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+		group = open(grp, O_RDWR | O_CLOEXEC);
+		cr_assert(container >= 0 && group >= 0, "%s: %s", grp, strerror(errno));
+		cr_assert_eq(ioctl(group, VFIO_GROUP_SET_CONTAINER, &container), 0);
+		cr_assert_eq(ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
+		t.vfio.container_fd = container;
+		t.vfio.iova = 1ull << 32;
+		cr_assert_eq(daxalloc_pin(r, 0, 2 * M, &t, &pin), 0, "%s", daxalloc_errmsg());
+	} else {
+		cr_log_warn("no VFIO group in this guest: checked without a pin");
+	}
+	cr_assert_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", rep.first_problem);
+
+	cr_assert_eq(pipe2(pp, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(pp[1], 1);
+		execl("/bin/ls", "ls", "-l", "/proc/self/fd", NULL);
+		_exit(127);
+	}
+	close(pp[1]);
+	while ((n = read(pp[0], out + got, sizeof(out) - 1 - (size_t)got)) > 0)
+		got += n;
+	out[got] = '\0';
+	close(pp[0]);
+	waitpid(pid, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "ls failed: %#x", st);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *arrow = strstr(line, " -> "), *num;
+		bool known = false;
+		int fd;
+
+		if (!arrow)
+			continue;
+		*arrow = '\0';
+		num = strrchr(line, ' ');
+		fd = num ? atoi(num + 1) : -1;
+		if (fd <= 2 || strstr(arrow + 4, "/fd"))
+			continue;
+		for (int i = 0; i < nbase; i++)
+			known |= base[i] == fd;
+		cr_expect(known, "fd %d (%s) was inherited across exec", fd, arrow + 4);
+	}
+	daxalloc_unpin(&pin);
+	daxalloc_region_close(&r);
+	daxalloc_pool_close(&pool);
+	daxalloc_dev_close(&dev);
+	if (group >= 0) {
+		ioctl(group, VFIO_GROUP_UNSET_CONTAINER);
+		close(group);
+	}
+	if (container >= 0)
+		close(container);
+}
+
+/* ---- the soak on a real device --------------------------------------------- */
+
+Test(devdax_bad, soak_on_real_devdax, .timeout = 3600)
+{
+	/* io_uring cannot pin device-dax before 6.5: no pins here */
+	const struct soak_opts opts = { .default_seconds = 10, .workers = 4, .pin_uring = false };
+	struct daxalloc_dev *dev = th_dev_open(ctx, scratch);
+	struct daxalloc_pool *pool = th_pool_create(dev);
+	struct soak_result res;
+
+	daxalloc_pool_close(&pool);
+	soak_run(dev, &opts, &res);
+	cr_expect_gt(res.kills, 0);
+	cr_expect_gt(res.allocs, 0);
+	daxalloc_dev_close(&dev);
+}

@@ -1,0 +1,134 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Run the benchmarks and write BENCHMARKS.md from their numbers:
+#   1. on this machine, at native speed: the hugetlb stand-in at 2M and 1G
+#      (io_uring pins; the 4K cases on anonymous and shmem memory);
+#   2. in the devdax guest (tests/guest): real device-dax at 4K, 2M and 1G,
+#      pins for VFIO and RDMA; the guest is emulated, so only its ratios
+#      mean something;
+#   3. tools/bench/report.py: BENCHMARKS.md, one plot per metric (gnuplot)
+#      and the raw results under tools/bench/.
+#
+#   tools/bench.sh [--quick] [--host-only | --guest-only]
+#
+# $BENCH_PIN_MAX (default 16G) caps the large pin on the host.
+# Inside the guest this script runs itself as: bench.sh --in-guest OUT [--quick]
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+root=$PWD
+out=tools/bench
+bench=build/tools/daxalloc-bench
+quick=() host=1 guest=1 in_guest=''
+while [ $# -gt 0 ]; do
+	case $1 in
+		--quick) quick=(--quick); shift ;;
+		--host-only) guest=0; shift ;;
+		--guest-only) host=0; shift ;;
+		--in-guest) in_guest=${2:?}; shift 2 ;;
+		*) echo "usage: tools/bench.sh [--quick] [--host-only | --guest-only]" >&2; exit 2 ;;
+	esac
+done
+
+# Merge the "results" of several runs of the tool into one document.
+merge() {	# OUT IN...
+	python3 - "$@" <<'EOF'
+import json, sys
+docs = [json.load(open(p)) for p in sys.argv[2:]]
+doc = dict(docs[0])
+doc["devices"] = [d for x in docs for d in x["devices"]]
+doc["results"] = [r for x in docs for r in x["results"]]
+json.dump(doc, open(sys.argv[1], "w"), indent=1)
+EOF
+}
+
+# ---- inside the guest -------------------------------------------------------
+if [ -n "$in_guest" ]; then
+	dev() {	# LABEL [FALLBACK-LABEL]: the device's path from the guest's table
+		local p
+		for l in "$@"; do
+			p=$(awk -F'\t' -v l="$l" '$1 == l { print $4 }' "$DAXALLOC_GUEST_DEVICES")
+			[ -n "$p" ] && { echo "$p"; return; }
+		done
+		echo "bench: no device labelled $1 in the guest" >&2
+		return 1
+	}
+	d4k=$(dev recfgns) && d2m=$(dev static2m) && d1g=$(dev static1g) && big2m=$(dev vmem4g static2m) ||
+		exit 1
+	tmp=$(mktemp -d)
+	args=(--json --format "${quick[@]}" --iterations 3 --tmpdir "$root/build")
+	[ -n "${DAXALLOC_GUEST_VFIO_GROUP:-}" ] && args+=(--vfio-group "$DAXALLOC_GUEST_VFIO_GROUP")
+	[ -n "${DAXALLOC_GUEST_RDMA_DEV:-}" ] && args+=(--rdma "$DAXALLOC_GUEST_RDMA_DEV")
+	# Pins on the largest device of each alignment; the pool-backed runs
+	# on pmem namespaces, where libpmem2 works too.
+	"$bench" "${args[@]}" --only pin --device "$d4k" --device "$big2m" --device "$d1g" \
+		>"$tmp/pin.json" &&
+	"$bench" "${args[@]}" --only fault --device "$d4k" >"$tmp/fault4k.json" &&
+	"$bench" "${args[@]}" --only alloc,fault,restart --no-4k --device "$d2m" --device "$d1g" \
+		>"$tmp/rest.json" &&
+	merge "$in_guest" "$tmp/pin.json" "$tmp/fault4k.json" "$tmp/rest.json"
+	rc=$?
+	rm -rf "$tmp"
+	exit $rc
+fi
+
+# ---- on the host ----------------------------------------------------------------
+tools/setup.sh || exit 1
+if ! command -v gnuplot >/dev/null; then
+	echo "bench: installing gnuplot-nox (for the plots)"
+	SUDO=
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+		gnuplot-nox >/dev/null || { $SUDO apt-get update -qq &&
+		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+			gnuplot-nox >/dev/null; } || exit 1
+fi
+mkdir -p "$out"
+status=0
+
+if [ "$host" = 1 ]; then
+	echo "bench: host run (hugetlb stand-in, native speed)"
+	tmp=$(mktemp -d)
+	# 2M first, with all the memory there is (and the 4K cases).
+	"$bench" --json "${quick[@]}" --pin-max "${BENCH_PIN_MAX:-16G}" --device hugetlb:2M \
+		>"$tmp/2m.json" || status=1
+	# 1G pages must be taken before memory fragments further: as many as
+	# the large pin wants (the kernel may give fewer; the tool pins less).
+	hp1g=/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages
+	if [ "$(id -u)" -eq 0 ] && [ -w "$hp1g" ]; then
+		restore_hp=$(cat "$hp1g")
+		want=$(( $(numfmt --from=iec "${BENCH_PIN_MAX:-16G}") >> 30 ))
+		echo 1 >/proc/sys/vm/compact_memory 2>/dev/null || true
+		echo $((restore_hp + want + 1)) >"$hp1g" 2>/dev/null || true
+		echo "bench: 1G huge pages reserved: $(cat "$hp1g")"
+		trap 'echo "$restore_hp" >"$hp1g" 2>/dev/null' EXIT
+	fi
+	"$bench" --json "${quick[@]}" --pin-max "${BENCH_PIN_MAX:-16G}" --no-4k --device hugetlb:1G \
+		>"$tmp/1g.json" || status=1
+	if [ -n "${restore_hp:-}" ]; then
+		echo "$restore_hp" >"$hp1g" 2>/dev/null
+		trap - EXIT
+	fi
+	if [ $status = 0 ]; then
+		merge "$out/host.json" "$tmp/2m.json" "$tmp/1g.json" || status=1
+	else
+		echo "bench: host run failed" >&2
+	fi
+	rm -rf "$tmp"
+fi
+
+if [ "$guest" = 1 ]; then
+	echo "bench: guest run (real device-dax, emulated CPU: ratios only)"
+	flock /tmp/daxalloc-guest-run.lock tests/guest/guest.sh --timeout 1200 -- \
+		tools/bench.sh --in-guest "$root/$out/guest.json.new" "${quick[@]}" &&
+		mv "$out/guest.json.new" "$out/guest.json" || { echo "bench: guest run failed" >&2; status=1; }
+fi
+
+# The exact command, for the report; arguments only as given.
+cmd="tools/bench.sh"
+[ ${#quick[@]} -gt 0 ] && cmd+=" --quick"
+[ "$host" = 0 ] && cmd+=" --guest-only"
+[ "$guest" = 0 ] && cmd+=" --host-only"
+python3 tools/bench/report.py --command "$cmd" --out BENCHMARKS.md --plots "$out" \
+	"$out/host.json" "$out/guest.json" || status=1
+exit $status

@@ -1,0 +1,463 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Write BENCHMARKS.md and one plot per metric from daxalloc-bench --json runs.
+
+  report.py --command CMD --out BENCHMARKS.md --plots DIR HOST.json GUEST.json
+
+Every number in the page comes from the JSON files; the words around them
+are fixed here. Where the library is slower than its baseline the page says
+why, next to the table, with the size of the difference taken from the run.
+"""
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+
+# A pin or unpin within this much of the kernel's own call counts as equal.
+PIN_GOAL = 1.02
+# Anything else: slower than the baseline by more than run-to-run noise.
+NOISE = 1.05
+
+METRICS = [
+    ("pin", "1. Pin and unpin", ["pin", "unpin"]),
+    ("alloc", "2. Allocation: alloc+free pairs", ["alloc"]),
+    ("fault", "3. Fault-in of 1 GiB", ["fault", "faults"]),
+    ("restart", "4. Warm restart", ["restart"]),
+]
+
+
+def load(path):
+    if not path or not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def fmt(v):
+    if v is None:
+        return "–"
+    if v == 0:
+        return "0"
+    a = abs(v)
+    if a >= 1000:
+        return f"{v:,.0f}"
+    if a >= 100:
+        return f"{v:.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    if a >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3g}"
+
+
+def cost_ratio(r):
+    """Library cost over baseline cost: > 1 means the library is slower."""
+    lib, base = r.get("library"), r.get("baseline_value")
+    if lib is None or base is None or lib <= 0 or base <= 0:
+        return None
+    return base / lib if r["higher_is_better"] else lib / base
+
+
+def fmt_ratio(q):
+    if q is None:
+        return "–"
+    return f"{q:.3f}" if 0.9 < q < 1.1 else f"{q:.3g}"
+
+
+def verdict(q):
+    if q is None:
+        return ""
+    if q >= 1.005:
+        return f"{q:.2f}× slower" if q >= 1.1 else f"{(q - 1) * 100:.1f}% slower"
+    if q <= 0.995:
+        return f"{1 / q:.2f}× faster" if q <= 0.9 else f"{(1 - q) * 100:.1f}% faster"
+    return "equal"
+
+
+def per_call_us(r):
+    """The library's extra time per call, in microseconds, from the row."""
+    lib, base = r.get("library"), r.get("baseline_value")
+    if lib is None or base is None:
+        return None
+    if r["unit"] == "pairs/s":
+        return (1 / lib - 1 / base) * 1e6 if lib > 0 and base > 0 else None
+    if r["unit"] == "ms/GiB":
+        size = gib_of(r)
+        return (lib - base) * size * 1e3 if size else None
+    return None
+
+
+def gib_of(r):
+    """The size in GiB a row covers: "vfio 2M 1G", "2M 1G, populate", "1G 1G named region"."""
+    parts = r["variant"].replace(",", " ").split()
+    tok = parts[2] if r["metric"] in ("pin", "unpin") else parts[1] if len(parts) > 1 else ""
+    units = {"K": 1 / (1 << 20), "M": 1 / 1024, "G": 1, "T": 1024}
+    if len(tok) > 1 and tok[-1] in units and tok[:-1].isdigit():
+        return int(tok[:-1]) * units[tok[-1]]
+    return None
+
+
+def own_work(r):
+    """The library's own share of a pin, in percent, from the row's note."""
+    key = "% of the best kernel pin"
+    note = r.get("note", "")
+    if key not in note:
+        return None
+    try:
+        return float(note[:note.index(key)].rsplit("(", 1)[1])
+    except (ValueError, IndexError):
+        return None
+
+
+def slower(r):
+    q = cost_ratio(r)
+    if q is None:
+        return False
+    goal = PIN_GOAL if r["metric"] in ("pin", "unpin") else NOISE
+    return q > goal
+
+
+def reason(r, guest):
+    """Why the library is slower here: one sentence, or None."""
+    m, b = r["metric"], r["baseline"]
+    us = per_call_us(r)
+    extra = f" (about {fmt(abs(us))} µs per call in this run)" if us is not None and not guest else ""
+    if m in ("pin", "unpin"):
+        ledger = (" and, on device-dax, records the pin in the ledger other processes read "
+                  "(`$DAXALLOC_RUNDIR`: a small file opened, locked, read and written for the "
+                  "pin, again for its consumer details, and for the unpin)") if guest else ""
+        own = own_work(r)
+        if m == "pin" and own is not None and (cost_ratio(r) - 1) * 100 > 2 * max(own, 0.1):
+            return (f"The library's own work, timed inside the same call (wall time of "
+                    f"`daxalloc_pin` less the kernel call it makes), is {own:.2f}% of the "
+                    f"kernel's pin; the rest of the gap is run-to-run noise of the kernel call "
+                    f"on a shared machine.")
+        return (f"A fixed cost per call: the library checks the consumer and the range and "
+                f"keeps the pin in its list{ledger}{extra}; the kernel's work is the same. "
+                f"It shows where the kernel's own call is short (unpinning, small pins, "
+                f"1G pages).")
+    if m == "alloc" and "regions held" in r["variant"]:
+        return ("Every operation reloads and re-validates both metadata copies in full: "
+                "CRC-32C of each table computed a byte at a time, and a check that no two "
+                "region names are equal that compares every pair, so each call costs time "
+                "growing with the square of the regions held. See *Where the time goes*.")
+    if m == "alloc" and b.startswith("mmap"):
+        return ("An alloc+free pair is two crash-safe metadata transactions (process lock, "
+                "`flock`, reload and checksum-validate both metadata copies, write the standby "
+                "copy and its header) plus an aligned address reservation, against two system "
+                f"calls by hand{extra}. See *Where the time goes* below.")
+    if m == "alloc" and b.startswith("memkind"):
+        return ("memkind hands out memory it keeps mapped in its own arenas: after the first "
+                "allocation a pair makes no system call at all, and nothing survives the process. "
+                "Every library allocation is a new mapping recorded on the device.")
+    if m == "alloc" and b.startswith("pmem2"):
+        return ("libpmem2 maps the same way but keeps no metadata; the library's metadata "
+                "transaction costs more than pmem2's own setup here" + extra + ".")
+    if m in ("fault", "faults") and "populate" in r["variant"]:
+        return ("With populate the library's time includes `daxalloc_alloc` (the metadata "
+                "transaction and the address reservation) around the same populating `mmap`" +
+                extra + "; it shows where faulting in the whole range is itself quick (1G pages).")
+    if m in ("fault", "faults"):
+        return ("The same pages and the same number of faults: the difference is run-to-run "
+                "noise of the fault path (the machine is shared).")
+    if m == "restart":
+        return ("Reopening costs the pool open (metadata mapped and validated) and the region "
+                "mapping; on a pmem namespace the metadata is mapped with libpmem2, whose map "
+                "call is slow." + extra)
+    return None
+
+
+def table(rows, guest):
+    out = []
+    if guest:
+        out.append("| variant | baseline | library cost ÷ baseline | | N | note |")
+        out.append("|---|---|---:|---|---:|---|")
+    else:
+        out.append("| variant | baseline | library | baseline | unit | library cost ÷ baseline | | N | note |")
+        out.append("|---|---|---:|---:|---|---:|---|---:|---|")
+    for r in rows:
+        q = cost_ratio(r)
+        noteline = r.get("note", "").replace("|", "\\|")
+        if guest:
+            out.append(f"| {r['variant']} | {r['baseline'] or '–'} | {fmt_ratio(q)} | "
+                       f"{verdict(q)} | {r['iterations']} | {noteline} |")
+        else:
+            out.append(f"| {r['variant']} | {r['baseline'] or '–'} | {fmt(r.get('library'))} | "
+                       f"{fmt(r.get('baseline_value'))} | {r['unit']} | {fmt_ratio(q)} | "
+                       f"{verdict(q)} | {r['iterations']} | {noteline} |")
+    return out
+
+
+def explanations(rows, guest):
+    seen, out = {}, []
+    for r in rows:
+        if not slower(r):
+            continue
+        why = reason(r, guest)
+        if not why:
+            continue
+        key = why.split(" (about")[0]
+        if key in seen:
+            seen[key][1].append(r)
+            continue
+        seen[key] = [why, [r]]
+    for why, rs in seen.values():
+        names = "; ".join(f"{x['metric']} {x['variant']} vs {x['baseline']}" for x in rs)
+        out.append(f"- **Slower: {names}.** {why}")
+    return out
+
+
+def cost_1g_4k(doc):
+    """Pin cost ratio 1G pages / 4K pages, per consumer, at 1 GiB."""
+    if not doc:
+        return []
+    pins = [r for r in doc["results"] if r["metric"] == "pin"]
+    out = []
+    for consumer in ("io_uring", "vfio", "rdma"):
+        def find(align):
+            for r in pins:
+                parts = r["variant"].split()
+                if len(parts) == 3 and parts[0] == consumer and parts[1] == align and parts[2] == "1G":
+                    return r
+            return None
+        g, k = find("1G"), find("4K")
+        if not g or not k:
+            continue
+        for key, label in (("baseline_value", "kernel call"), ("library", "daxalloc_pin")):
+            if g.get(key) and k.get(key):
+                out.append((consumer, label, g[key], k[key], g[key] / k[key]))
+    return out
+
+
+def plot(metric, title, host, guest, plots):
+    """One PNG per metric: library cost over baseline, host and guest side by side."""
+    names = dict(METRICS_SUB)[metric]
+    labels, hv, gv = [], {}, {}
+    for doc, store in ((host, hv), (guest, gv)):
+        if not doc:
+            continue
+        for r in doc["results"]:
+            if r["metric"] not in names or r["metric"] == "faults":
+                continue
+            q = cost_ratio(r)
+            if q is None:
+                continue
+            label = short_label(r)
+            if label not in labels:
+                labels.append(label)
+            store[label] = q
+    if not labels:
+        return None
+    png = os.path.join(plots, f"{metric}.png")
+    dat = os.path.join(plots, f"{metric}.dat")
+    with open(dat, "w") as f:
+        for l in labels:
+            f.write('"%s" %s %s\n' % (l.replace('"', "'"),
+                                       hv.get(l, "NaN"), gv.get(l, "NaN")))
+    width = max(800, 40 * len(labels) + 200)
+    # A histogram series without a single point stops gnuplot: leave it out.
+    series = []
+    if hv:
+        series.append(f'"{dat}" using 2:xtic(1) title "host (hugetlb stand-in)" lc rgb "#3070b0"')
+    if gv:
+        series.append(f'"{dat}" using 3{"" if hv else ":xtic(1)"} '
+                      'title "guest (device-dax, emulated)" lc rgb "#d08030"')
+    series = ", ".join(series)
+    script = f"""
+set terminal pngcairo size {width},640 font ",9"
+set output "{png}"
+set title "{title}: library cost / baseline cost (below 1: library faster)"
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set boxwidth 0.9
+set logscale y 2
+set grid ytics
+set xtics rotate by -45 scale 0 font ",9"
+set ylabel "library / baseline (log scale)"
+set key top left
+set bmargin 9
+plot {series}, \\
+     1 with lines lc rgb "black" dt 2 notitle
+"""
+    try:
+        subprocess.run(["gnuplot"], input=script, text=True, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    except (OSError, subprocess.CalledProcessError) as e:
+        err = getattr(e, "stderr", "") or ""
+        print(f"report: gnuplot failed for {metric}: {e} {err.strip()}", file=sys.stderr)
+        return None
+    finally:
+        os.unlink(dat)
+    return png
+
+
+def short_label(r):
+    """An x-axis label: "unnamed 2M units, 4 threads" + memkind -> "2M unnamed x4 / memkind"."""
+    v = r["variant"]
+    if r["metric"] == "alloc":
+        p = v.replace(",", "").split()
+        if len(p) >= 4:
+            v = f"{p[1]} {p[0]} x{p[3]}"
+        return v + " / " + r["baseline"].split("_")[0].split("+")[0].split()[0]
+    if r["metric"] in ("pin", "unpin"):
+        return f"{r['metric']} {v}"
+    return v.replace(" named region", "").replace("first touch", "touch")
+
+
+METRICS_SUB = [(key, subs) for key, _, subs in METRICS]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--command", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--plots", required=True)
+    ap.add_argument("host")
+    ap.add_argument("guest")
+    a = ap.parse_args()
+    host, guest = load(a.host), load(a.guest)
+    if not host and not guest:
+        print("report: no results to report", file=sys.stderr)
+        return 1
+    os.makedirs(a.plots, exist_ok=True)
+    rel = os.path.relpath(a.plots, os.path.dirname(os.path.abspath(a.out)) or ".")
+
+    L = ["# Benchmarks", ""]
+    L.append("libdaxalloc against the raw kernel and the libraries users would pick instead. "
+             "Each library value and its baseline come from the same process, on the same "
+             "memory, run alternately; every value is the best of N runs (N in the tables). "
+             "This page is written by the benchmark run; do not edit it by hand.")
+    L.append("")
+    L.append(f"Reproduce: `{a.command}` (as root on Debian 12; about ten minutes on two cores).")
+    L.append("")
+    L.append("| run | machine | kernel | devices |")
+    L.append("|---|---|---|---|")
+    for label, doc in (("host: hugetlb stand-in, native speed", host),
+                       ("guest: real device-dax in QEMU (TCG, emulated CPU)", guest)):
+        if doc:
+            devs = ", ".join(doc.get("devices", []))
+            L.append(f"| {label}{' (quick)' if doc.get('quick') else ''} | {doc['machine']} | "
+                     f"{doc['kernel']} | {devs} |")
+        else:
+            L.append(f"| {label} | not run | | |")
+    L.append("")
+    L.append("The guest's CPU is emulated instruction by instruction, so its absolute times mean "
+             "nothing: its tables give only the library's cost relative to its baseline. "
+             "*library cost ÷ baseline* is time over time (for pairs per second: the inverse "
+             "rate), so above 1 the library is slower. A dash: not measured, the note says why.")
+    L.append("")
+
+    for key, title, subs in METRICS:
+        L.append(f"## {title}")
+        L.append("")
+        L.extend(INTRO[key])
+        L.append("")
+        for label, doc, is_guest in (("Host", host, False), ("Guest (device-dax)", guest, True)):
+            if not doc:
+                continue
+            rows = [r for r in doc["results"] if r["metric"] in subs]
+            if not rows:
+                continue
+            L.append(f"### {label}")
+            L.append("")
+            L.extend(table(rows, is_guest))
+            L.append("")
+            ex = explanations(rows, is_guest)
+            if ex:
+                L.extend(ex)
+                L.append("")
+        if key == "pin":
+            ratios = [("host", x) for x in cost_1g_4k(host)] + [("guest", x) for x in cost_1g_4k(guest)]
+            if ratios:
+                L.append("### Cost of pinning 1 GiB: 1G pages against 4K pages")
+                L.append("")
+                L.append("| run | consumer | call | 1G pages, ms/GiB | 4K pages, ms/GiB | 1G / 4K |")
+                L.append("|---|---|---|---:|---:|---:|")
+                for where, (c, call, g, k, q) in ratios:
+                    gv = fmt(g) if where == "host" else "–"
+                    kv = fmt(k) if where == "host" else "–"
+                    L.append(f"| {where} | {c} | {call} | {gv} | {kv} | {q:.3f} |")
+                L.append("")
+                L.append("On the host the 4K case is anonymous memory and the 1G case the hugetlb "
+                         "stand-in (the stand-in has no 4K pages); in the guest both are "
+                         "device-dax namespaces.")
+                L.append("")
+        png = plot(key, title.split(". ", 1)[-1], host, guest, a.plots)
+        if png:
+            L.append(f"![{title}]({os.path.join(rel, os.path.basename(png))})")
+            L.append("")
+
+    L.extend(TIME_GOES)
+    L.append("")
+    L.append("Raw results: `tools/bench/host.json`, `tools/bench/guest.json` "
+             "(`daxalloc-bench --json`).")
+    with open(a.out, "w") as f:
+        f.write("\n".join(L) + "\n")
+    print(f"report: wrote {a.out} and the plots in {a.plots}")
+    return 0
+
+
+INTRO = {
+    "pin": [
+        "`daxalloc_pin` + `daxalloc_unpin` of a whole region against the consumer's own call on "
+        "the same memory, in ms per GiB: io_uring buffer registration on the host (hugetlb at "
+        "2M and 1G; anonymous memory for 4K, where the library has nothing to offer); VFIO "
+        "type1 (`VFIO_IOMMU_MAP_DMA` through the emulated IOMMU, QEMU's edu device) and RDMA "
+        "(`ibv_reg_mr` on soft-RoCE) on device-dax in the guest. Sizes: 1 GiB and the largest "
+        "that fits, at most 16 GiB. The goal is a library overhead of at most 2%. Linux 6.1 "
+        "refuses io_uring buffers on device-dax (fixed in 6.5): the guest rows say so.",
+    ],
+    "alloc": [
+        "Allocation and free of one unit (2M or 1G) per pair, named and unnamed regions, one "
+        "thread and four, in pairs per second, against: `mmap`+`munmap` of the same device by "
+        "hand; libpmem2 (`pmem2_map_new`/`pmem2_map_delete` of the same device range); on the "
+        "stand-in, memkind's hugetlb kind (`memkind_posix_memalign(MEMKIND_HUGETLB)` + "
+        "`memkind_free`, 2M pages). The library does more per pair than any of them: it keeps "
+        "a crash-safe record of every region on the device.",
+    ],
+    "fault": [
+        "Mapping 1 GiB and writing one byte in every page (the kernel's page: 4K, 2M or 1G), "
+        "then the same with populate (`DAXALLOC_ALLOC_POPULATE` / `MAP_POPULATE`), against an "
+        "`mmap` of the same memory by hand; time per GiB and page faults per GiB "
+        "(`getrusage`). On the stand-in the pages stay in the memfd after the first round, as "
+        "device-dax memory always is, so both sides map resident memory; on the host the 4K "
+        "case is a shmem memfd (kernel only).",
+    ],
+    "restart": [
+        "A restarted program gets its 1 GiB back: the library reopens the pool and the named "
+        "region and reads every 4K page; the baseline reads the same bytes from a file with "
+        "`O_DIRECT` into a fresh buffer. On the host the file is on the machine's disk; in the "
+        "guest it is on the 9p share (the host's page cache behind an emulated transport).",
+    ],
+}
+
+TIME_GOES = [
+    "## Where the time goes",
+    "",
+    "- **Pins** cost what the kernel charges: the library adds a check of the consumer and the "
+    "range and, on device-dax, a record in the pin ledger so that `daxalloc-ctl pins` and "
+    "`daxalloc_region_free` see pins of every process. That is a constant of microseconds "
+    "against milliseconds of page walking per GiB.",
+    "- **Allocation** is a metadata transaction, by design: every change takes the process "
+    "mutex and an `flock` on the device, reloads the newest metadata copy (other processes may "
+    "have changed it), validates it (CRC-32C of the header and of the region table, computed "
+    "a byte at a time), writes the standby copy and then its header. An alloc+free pair does "
+    "that twice, plus four address-space calls (an aligned placeholder reservation, the "
+    "mapping, and two unmaps) where `mmap` by hand makes two. Three changes would bring it "
+    "close to `mmap`, none of them in the numbers above: skip the reload when the active "
+    "header is the one this process last read or wrote and the standby is not newer (the "
+    "private copy is then current and was validated); compute CRC-32C with the SSE4.2 "
+    "instruction; map without the placeholder reservation where the kernel aligns by itself "
+    "(hugetlbfs and device-dax do). The first removes the growth with the regions held.",
+    "- **Fault-in** is the kernel's: the library maps with the same flags, so it takes the "
+    "same faults at the same page size.",
+    "- **Warm restart** avoids moving the data at all: the region comes back at the same "
+    "place on the device, so a restart costs the open and the page-table faults, where the "
+    "baseline copies every byte from storage.",
+]
+
+if __name__ == "__main__":
+    sys.exit(main())
