@@ -357,8 +357,6 @@ static int read_free(int64_t *out)
 	    procfs_self_status_bytes("VmPTE", &pte) < 0)
 		anon = pte = 0;
 	*out = (int64_t)(memfree + pcp + anon + pte);
-	if (getenv("VMDEBUG"))
-		fprintf(stderr, "VMDEBUG free %llu pcp %llu anon %llu pte %llu sum %lld\n", (unsigned long long)memfree, (unsigned long long)pcp, (unsigned long long)anon, (unsigned long long)pte, (long long)*out);
 	return 0;
 }
 

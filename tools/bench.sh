@@ -36,7 +36,7 @@ merge() {	# OUT IN...
 import json, sys
 docs = [json.load(open(p)) for p in sys.argv[2:]]
 doc = dict(docs[0])
-doc["devices"] = [d for x in docs for d in x["devices"]]
+doc["devices"] = list(dict.fromkeys(d for x in docs for d in x["devices"]))
 doc["results"] = [r for x in docs for r in x["results"]]
 json.dump(doc, open(sys.argv[1], "w"), indent=1)
 EOF

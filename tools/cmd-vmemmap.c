@@ -107,7 +107,7 @@ struct vm_args {
 static const char *hsize(int64_t v, char *buf, size_t len)
 {
 	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-	uint64_t u = v < 0 ? (uint64_t)(-v) : (uint64_t)v;
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;	/* INT64_MIN too */
 	double d = (double)u;
 	int i = 0;
 
@@ -301,7 +301,7 @@ static void print_model(const struct target *t)
 		printf("  no memmap of its own: enabling costs nothing\n");
 		return;
 	}
-	printf("%-5s %10s %10s %10s %11s %12s %10s\n", "ALIGN", "NO DEDUP", "2-PAGE", "1-PAGE",
+	printf("%-5s %10s %10s %10s %12s %12s %10s\n", "ALIGN", "NO DEDUP", "2-PAGE", "1-PAGE",
 	       "PAGE TABLES", "THIS KERNEL", "PER TiB");
 	for (int i = 0; i < 3; i++) {
 		struct daxalloc_vmemmap_model m, tib;
@@ -312,7 +312,7 @@ static void print_model(const struct target *t)
 		daxalloc_vmemmap_model(TIB, aligns[i], &tib);
 		snprintf(a, sizeof(a), "%s%s", ctl_size(aligns[i], b[6], 32),
 			 aligns[i] == t->align ? " *" : "");
-		printf("%-5s %10s %10s %10s %11s %12s %10s\n", a,
+		printf("%-5s %10s %10s %10s %12s %12s %10s\n", a,
 		       hsize((int64_t)m.struct_pages[0], b[0], 32), hsize((int64_t)m.struct_pages[1], b[1], 32),
 		       hsize((int64_t)m.struct_pages[2], b[2], 32), hsize((int64_t)m.page_tables[row], b[3], 32),
 		       hsize((int64_t)(t->in_ram ? m.total[row] : device_of(&m, false)), b[4], 32),
@@ -500,8 +500,8 @@ static void pin_from_version(struct target *t)
 	exp = daxalloc_vmemmap_kernel_pin_path(NULL, t->standin);
 	t->rep.pin.expected = t->rep.pin.verdict = exp < 0 ? DAXALLOC_VMEMMAP_PIN_UNKNOWN : exp;
 	snprintf(t->rep.pin.how, sizeof(t->rep.pin.how),
-		 "judged from the version alone (--measure times it): kernel %s, %s %s", rel,
-		 t->standin ? "hugetlb memory:" : "device-dax:", path_text(t->rep.pin.expected));
+		 "judged from the kernel version alone (%s, %s); --measure times it", rel,
+		 t->standin ? "hugetlb memory" : "device-dax");
 }
 
 static int measure(struct daxalloc_ctx *ctx, const struct vm_args *a, struct target *t)
@@ -597,10 +597,10 @@ int cmd_vmemmap(struct daxalloc_ctx *ctx, int argc, char **argv)
 		ctl_json_print(o);
 		json_object_put(o);
 	} else {
-		printf("kernel %s: at 2M and 1G %s\n\n", rel,
+		printf("kernel %s: %s\n\n", rel,
 		       row == DAXALLOC_VMEMMAP_DEDUP_2PAGE ?
-			       "the struct pages of each compound page take 2 vmemmap pages (dedup since 5.19), when in RAM" :
-			       "the struct pages are not deduplicated (before 5.19)");
+			       "2-page dedup at 2M and 1G when the struct pages are in RAM (Linux 5.19+)" :
+			       "no dedup (before Linux 5.19)");
 		for (int i = 0; i < n; i++) {
 			if (i)
 				printf("\n");

@@ -683,10 +683,12 @@ static void pin_pair(struct consumer *c, struct daxalloc_region *r, void *addr, 
 	char lib_err[300] = "", raw_err[128] = "", base[64];
 	struct daxalloc_pin_target t;
 	struct result *a, *b;
-	uint64_t warm = 0;
+	uint64_t warm = 0, roff = 0;
 
 	if (n > MAX_N)
 		n = MAX_N;
+	if (r)
+		roff = (uint64_t)((char *)addr - (char *)daxalloc_region_get_address(r));
 	consumer_target(c, &t);
 	/* One untimed round: first-use costs (page tables, caches) go to nobody. */
 	for (int i = -1; i < n; i++) {
@@ -711,12 +713,12 @@ static void pin_pair(struct consumer *c, struct daxalloc_region *r, void *addr, 
 				struct daxalloc_pin *p = NULL;
 
 				t0 = now_ns();
-				rc = daxalloc_pin(r, (uint64_t)((char *)addr - (char *)daxalloc_region_get_address(r)),
-						  len, &t, &p);
+				rc = daxalloc_pin(r, roff, len, &t, &p);
 				t1 = now_ns();
-				/* What the library adds: its wall time less the kernel call it timed. */
+				/* The library's share: its wall time less the kernel call. */
 				if (rc == 0 && i >= 0)
-					own[i] = (double)(t1 - t0 - daxalloc_pin_get_pin_time_ns(p)) / 1e3;
+					own[i] = (double)(t1 - t0 -
+							  daxalloc_pin_get_pin_time_ns(p)) / 1e3;
 				if (rc == 0)
 					rc = daxalloc_unpin(&p);
 				t2 = now_ns();
@@ -755,11 +757,13 @@ static void pin_pair(struct consumer *c, struct daxalloc_region *r, void *addr, 
 	snprintf(base, sizeof(base), "%s",
 		 c->kind == DAXALLOC_PIN_URING ? "io_uring_register_buffers" :
 		 c->kind == DAXALLOC_PIN_VFIO ? "VFIO_IOMMU_MAP_DMA" : "ibv_reg_mr");
-	a = add_result("pin", variant, device, base, best_low(lp, n), best_low(rp, n), "ms/GiB", false, n);
+	a = add_result("pin", variant, device, base, best_low(lp, n), best_low(rp, n), "ms/GiB",
+		       false, n);
 	snprintf(base, sizeof(base), "%s",
 		 c->kind == DAXALLOC_PIN_URING ? "io_uring_unregister_buffers" :
 		 c->kind == DAXALLOC_PIN_VFIO ? "VFIO_IOMMU_UNMAP_DMA" : "ibv_dereg_mr");
-	b = add_result("unpin", variant, device, base, best_low(lu, n), best_low(ru, n), "ms/GiB", false, n);
+	b = add_result("unpin", variant, device, base, best_low(lu, n), best_low(ru, n), "ms/GiB",
+		       false, n);
 	if (r && !lib_rc) {
 		double o = best_low(own, n);
 
@@ -856,6 +860,8 @@ static int pin_sizes(uint64_t align, uint64_t room, uint64_t *sz)
 	return n;
 }
 
+static void pin_full_pool(const char *spec, uint64_t len);
+
 static void bench_pin_dev(const char *spec)
 {
 	enum daxalloc_pin_kind kinds[3];
@@ -922,6 +928,8 @@ static void bench_pin_dev(const char *spec)
 			bdev_close(&b);
 		}
 	}
+	if (a <= 2 * MiB)
+		pin_full_pool(spec, sizes[0]);
 }
 
 /* 4K pages where the stand-in has none: anonymous memory, io_uring only. */
@@ -1119,6 +1127,59 @@ static int fill_pool(struct bdev *b, int count, char *why, size_t len)
 		daxalloc_region_close(&r);
 	}
 	return 0;
+}
+
+/*
+ * The base pin again, with the pool holding many other regions: a pin
+ * checks under the pool lock that its region is still allocated.
+ */
+static void pin_full_pool(const char *spec, uint64_t len)
+{
+	enum daxalloc_pin_kind kinds[3];
+	int nk = consumers_list(kinds), count = B.quick ? 32 : 512;
+	uint64_t a = standin_align(spec);
+	struct daxalloc_region *r = NULL;
+	char why[512] = "", variant[96], s[32], al[32];
+	struct bdev b;
+
+	if (bdev_open(spec, len + (uint64_t)count * (a ? a : 2 * MiB), &b, why, sizeof(why)) < 0) {
+		snprintf(variant, sizeof(variant), "%d regions held", count);
+		pin_skip(variant, spec, why);
+		return;
+	}
+	if (daxalloc_alloc(b.pool, len, "bench-pin", DAXALLOC_ALLOC_POPULATE, &r) < 0) {
+		snprintf(why, sizeof(why), "%s", daxalloc_errmsg());
+	} else {
+		struct daxalloc_pool_stats st;
+
+		if (daxalloc_pool_get_stats(b.pool, &st) == 0 &&
+		    st.largest_free / b.align < (uint64_t)count)
+			snprintf(why, sizeof(why), "%s: no room for %d more regions", b.name, count);
+		else
+			fill_pool(&b, count, why, sizeof(why));
+	}
+	for (int k = 0; k < nk; k++) {
+		struct consumer c;
+		char cwhy[256];
+
+		snprintf(variant, sizeof(variant), "%s %s %s, %d regions held",
+			 daxalloc_pin_kind_name(kinds[k]), szs(b.align, al, sizeof(al)),
+			 szs(len, s, sizeof(s)), count);
+		if (why[0]) {
+			pin_skip(variant, b.name, why);
+			continue;
+		}
+		if (consumer_open(&c, kinds[k], cwhy, sizeof(cwhy)) < 0) {
+			pin_skip(variant, b.name, cwhy);
+			continue;
+		}
+		say("pin: %s on %s", variant, b.name);
+		pin_pair(&c, r, daxalloc_region_get_address(r), len, variant, b.name);
+		consumer_close(&c);
+	}
+	daxalloc_region_free(&r);
+	daxalloc_pool_foreach_region(b.pool, free_bench_region, b.pool);
+	bdev_close(&b);
 }
 
 /*

@@ -37,6 +37,8 @@ rm -rf "$results" "$bd/artifacts"
 mkdir -p "$results" "$bd/meson-logs" "$bd/artifacts"
 : >"$bd/meson-logs/testlog.json"
 status=0
+# Undefined behaviour is a finding like a crash: stop there, keep the input.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 for t in ${DAXALLOC_FUZZ_TARGETS:-metadata size cli}; do
 	work=$bd/corpus-$t
 	mkdir -p "$work"

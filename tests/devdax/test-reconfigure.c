@@ -456,6 +456,34 @@ Test(reconfigure, dynamic_named_regions_need_destroy_data)
 	cr_expect_eq(daxalloc_dev_destroy(ctx, name, 0), 0, "%s", daxalloc_errmsg());
 }
 
+/* Memory is not cleared between devices: a pool must not outlive its device. */
+Test(reconfigure, destroyed_pool_does_not_show_in_the_next_device)
+{
+	struct daxalloc_dev *dev = NULL;
+	struct daxalloc_pool *pool = NULL;
+	struct daxalloc_region *r = NULL;
+	char name[32], again[32];
+	uint64_t start;
+
+	scratch(64 * M, DAXALLOC_SIZE_2M, name);
+	start = attr(name, "mapping0/start");
+	cr_assert_eq(daxalloc_dev_open(ctx, name, &dev), 0);
+	cr_assert_eq(daxalloc_pool_create(dev, 0, &pool), 0, "a new device holds no pool: %s",
+		     daxalloc_errmsg());
+	cr_assert_eq(daxalloc_alloc(pool, 2 * M, "old-data", 0, &r), 0, "%s", daxalloc_errmsg());
+	daxalloc_region_close(&r);
+	daxalloc_pool_close(&pool);
+	daxalloc_dev_close(&dev);
+	cr_assert_eq(daxalloc_dev_destroy(ctx, name, DESTROY), 0, "%s", daxalloc_errmsg());
+	scratch(64 * M, DAXALLOC_SIZE_2M, again);
+	cr_expect_eq(attr(again, "mapping0/start"), start, "the same memory again");
+	cr_assert_eq(daxalloc_dev_open(ctx, again, &dev), 0);
+	cr_expect_eq(daxalloc_pool_open(dev, 0, &pool), -ENODATA, "%s", daxalloc_errmsg());
+	daxalloc_pool_close(&pool);
+	daxalloc_dev_close(&dev);
+	cr_expect_eq(daxalloc_dev_destroy(ctx, again, 0), 0, "%s", daxalloc_errmsg());
+}
+
 /* ---- refusals while in use ---------------------------------------------------- */
 
 /* A process that opens (and maps) the device and keeps using it until told. */

@@ -597,3 +597,57 @@ Test(layout, disable_that_blocks_says_pin_and_comes_back, .timeout = 30)
 	cr_expect(strstr(daxalloc_errmsg(), "bound to kmem"), "%s", daxalloc_errmsg());
 	daxalloc_ctx_delete(&ctx);
 }
+
+/* ---- without root --------------------------------------------------------------- */
+
+static void root_only(const char *rel)
+{
+	char path[PATH_MAX];
+
+	cr_assert_lt(snprintf(path, sizeof(path), "%s/%s", t.root, rel), (int)sizeof(path));
+	cr_assert_eq(chmod(path, 0400), 0, "%s: %s", path, strerror(errno));
+}
+
+Test(layout, without_root_says_so_and_hides_nothing_else)
+{
+	struct dax_region_layout rl;
+	char path[PATH_MAX];
+	int st, bad = 0;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to make files only root may read");
+	/* as the kernel has them: where memory lies is root's to read */
+	root_only(HMEM "/dax0.0/resource");
+	root_only(HMEM "/dax0.1/mapping0/start");
+	root_only(HMEM "/dax0.2/mapping0/start");
+	root_only(HMEM "/dax0.2/mapping3/start");
+	root_only(HMEM "/dax0.2/align");
+	cr_assert_eq(chmod(t.root, 0755), 0, "mkdtemp made it private");
+	cr_assert_lt(snprintf(path, sizeof(path), "%s/" HMEM "/dax0.2/align", t.root), (int)sizeof(path));
+	/* a child gives up root, so that this process can still clean up */
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(64);
+		if (layout_region_by_id(0, &rl) != 0)
+			_exit(1);
+		bad |= rl.start != UINT64_MAX ? 2 : 0;	/* unknown, not guessed */
+		bad |= rl.available != G ? 4 : 0;	/* what everybody may read */
+		bad |= rl.ndevs != 2 ? 8 : 0;
+		bad |= rc_check_writable("dax0.2", path) != -EACCES ? 16 : 0;
+		bad |= !strstr(daxalloc_errmsg(), "dax0.2: reconfiguring needs root") ? 32 : 0;
+		_exit(bad);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st));
+	bad = WEXITSTATUS(st);
+	cr_assert_neq(bad, 64, "could not become nobody");
+	cr_expect_eq(bad & 1, 0, "the region could not be read without root");
+	cr_expect_eq(bad & 2, 0, "the region's start was guessed");
+	cr_expect_eq(bad & 4, 0, "available_size not read");
+	cr_expect_eq(bad & 8, 0, "devices not listed");
+	cr_expect_eq(bad & 16, 0, "an attribute only root may write passed as writable");
+	cr_expect_eq(bad & 32, 0, "the message does not say that root is needed");
+}

@@ -129,6 +129,11 @@ def reason(r, guest):
                   "(`$DAXALLOC_RUNDIR`: a small file opened, locked, read and written for the "
                   "pin, again for its consumer details, and for the unpin)") if guest else ""
         own = own_work(r)
+        if m == "pin" and "regions held" in r["variant"]:
+            return ("`daxalloc_pin` first checks, under the pool lock, that its region is still "
+                    "allocated: that reloads and re-validates the whole metadata, as every "
+                    "allocation does (see 2.), so the library's own work per pin grows with the "
+                    "square of the regions the pool holds; the note gives it for this run.")
         if m == "pin" and own is not None and (cost_ratio(r) - 1) * 100 > 2 * max(own, 0.1):
             return (f"The library's own work, timed inside the same call (wall time of "
                     f"`daxalloc_pin` less the kernel call it makes), is {own:.2f}% of the "
@@ -160,8 +165,10 @@ def reason(r, guest):
                 "transaction and the address reservation) around the same populating `mmap`" +
                 extra + "; it shows where faulting in the whole range is itself quick (1G pages).")
     if m in ("fault", "faults"):
-        return ("The same pages and the same number of faults: the difference is run-to-run "
-                "noise of the fault path (the machine is shared).")
+        return ("The same pages and the same number of faults, from mappings made the same "
+                "way: the difference is run-to-run variation of the kernel's fault path (a "
+                "shared machine; in the guest, an emulated one), largest where there are few "
+                "faults to average over (1G pages: one fault per GiB).")
     if m == "restart":
         return ("Reopening costs the pool open (metadata mapped and validated) and the region "
                 "mapping; on a pmem namespace the metadata is mapped with libpmem2, whose map "
@@ -407,8 +414,12 @@ INTRO = {
         "2M and 1G; anonymous memory for 4K, where the library has nothing to offer); VFIO "
         "type1 (`VFIO_IOMMU_MAP_DMA` through the emulated IOMMU, QEMU's edu device) and RDMA "
         "(`ibv_reg_mr` on soft-RoCE) on device-dax in the guest. Sizes: 1 GiB and the largest "
-        "that fits, at most 16 GiB. The goal is a library overhead of at most 2%. Linux 6.1 "
-        "refuses io_uring buffers on device-dax (fixed in 6.5): the guest rows say so.",
+        "that fits, at most 16 GiB; the *regions held* rows pin 1 GiB again on a pool holding 512 "
+        "other regions. The goal is a library overhead of at most 2%: besides the wall-time "
+        "ratio, each library row's note gives the library's own work, timed inside the same "
+        "call (wall time of `daxalloc_pin` less the kernel call it makes), which the noise of "
+        "a shared machine does not blur. Linux 6.1 refuses io_uring buffers on device-dax "
+        "(fixed in 6.5): the guest rows say so.",
     ],
     "alloc": [
         "Allocation and free of one unit (2M or 1G) per pair, named and unnamed regions, one "
@@ -416,7 +427,8 @@ INTRO = {
         "hand; libpmem2 (`pmem2_map_new`/`pmem2_map_delete` of the same device range); on the "
         "stand-in, memkind's hugetlb kind (`memkind_posix_memalign(MEMKIND_HUGETLB)` + "
         "`memkind_free`, 2M pages). The library does more per pair than any of them: it keeps "
-        "a crash-safe record of every region on the device.",
+        "a crash-safe record of every region on the device. The *regions held* rows repeat "
+        "the single-thread pairs on a pool already holding 512 regions.",
     ],
     "fault": [
         "Mapping 1 GiB and writing one byte in every page (the kernel's page: 4K, 2M or 1G), "
@@ -438,9 +450,11 @@ TIME_GOES = [
     "## Where the time goes",
     "",
     "- **Pins** cost what the kernel charges: the library adds a check of the consumer and the "
-    "range and, on device-dax, a record in the pin ledger so that `daxalloc-ctl pins` and "
-    "`daxalloc_region_free` see pins of every process. That is a constant of microseconds "
-    "against milliseconds of page walking per GiB.",
+    "range, a check under the pool lock that the region is still allocated, and, on "
+    "device-dax, a record in the pin ledger so that `daxalloc-ctl pins` and "
+    "`daxalloc_region_free` see pins of every process. On a pool with few regions that is "
+    "microseconds against milliseconds of page walking per GiB; the region check costs what "
+    "a metadata reload costs (below).",
     "- **Allocation** is a metadata transaction, by design: every change takes the process "
     "mutex and an `flock` on the device, reloads the newest metadata copy (other processes may "
     "have changed it), validates it (CRC-32C of the header and of the region table, computed "
