@@ -5,6 +5,7 @@
  * alignment, so code written against it behaves the same on real devdax.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/memfd.h>
 #include <stdio.h>
 #include <string.h>
@@ -156,6 +157,18 @@ int hugetlb_open(struct daxalloc_ctx *ctx, const char *name, struct daxalloc_dev
 	if (ftruncate(fd, (off_t)size) < 0) {
 		rc = daxalloc_err(errno, "%s: cannot size the stand-in to %llu bytes: %s", name,
 				  (unsigned long long)size, strerror(errno));
+		close(fd);
+		hugetlb_release(dev);
+		return rc;
+	}
+	/*
+	 * Take the pages now, as a device's memory exists before it is mapped:
+	 * later maps then never find the pool emptied by someone else.
+	 */
+	if (fallocate(fd, 0, 0, (off_t)size) < 0) {
+		rc = daxalloc_err(errno == ENOSPC ? ENOMEM : errno,
+				  "%s: cannot take %llu huge pages for the stand-in: %s", name,
+				  (unsigned long long)(size / align), strerror(errno));
 		close(fd);
 		hugetlb_release(dev);
 		return rc;

@@ -93,14 +93,19 @@ static int ledger_open(const char *devname, bool create, bool *writable)
 				    "%s: cannot create the pin ledger folder %s: %s (set $DAXALLOC_RUNDIR to a folder every user of the device can write)",
 				    devname, rundir(), strerror(errno));
 	*writable = true;
-	fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+	/* The folder may be shared: a link planted there must not redirect writes. */
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0644);
 	if (fd < 0 && !create && errno == EACCES) {
 		*writable = false;
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	}
 	if (fd < 0) {
 		if (errno == ENOENT && !create)
 			return -ENOENT;
+		if (errno == ELOOP)
+			return daxalloc_err(ELOOP,
+					    "%s: the pin ledger %s is a symbolic link; links are not followed",
+					    devname, path);
 		return daxalloc_err(errno,
 				    "%s: cannot open the pin ledger %s: %s (set $DAXALLOC_RUNDIR to a folder every user of the device can write)",
 				    devname, path, strerror(errno));
@@ -112,6 +117,11 @@ static int ledger_open(const char *devname, bool create, bool *writable)
 				  strerror(errno));
 		close(fd);
 		return rc;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return daxalloc_err(EINVAL, "%s: the pin ledger %s is not a regular file", devname,
+				    path);
 	}
 	if (st.st_size == 0 && *writable) {
 		memset(&h, 0, sizeof(h));

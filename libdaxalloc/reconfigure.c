@@ -448,11 +448,52 @@ static struct daxctl_dev *daxctl_find(struct daxalloc_ctx *ctx, const char *name
 	return NULL;
 }
 
+/*
+ * Binding a device through the driver makes the kernel attach it to every
+ * unbound device-dax device that has memory: other disabled devices come
+ * up too.  Note which were down before and put them back down after;
+ * nobody can have opened them in between.
+ */
+static int rc_note_idle(struct daxalloc_ctx *ctx, const char *name, char (*idle)[32], int max)
+{
+	struct daxctl_region *region;
+	struct daxctl_dev *dd;
+	char drv[64];
+	int n = 0;
+
+	daxctl_region_foreach(ctx->daxctl, region)
+		daxctl_dev_foreach(region, dd) {
+			const char *other = daxctl_dev_get_devname(dd);
+
+			if (n >= max || daxctl_dev_get_size(dd) == 0 || strcmp(other, name) == 0)
+				continue;
+			if (layout_dev_driver(other, drv, sizeof(drv)) == 0 && !drv[0])
+				snprintf(idle[n++], sizeof(idle[0]), "%s", other);
+		}
+	return n;
+}
+
+static void rc_keep_idle_down(struct daxalloc_ctx *ctx, const char *name, char (*idle)[32], int n)
+{
+	char drv[64];
+
+	for (int i = 0; i < n; i++) {
+		if (layout_dev_driver(idle[i], drv, sizeof(drv)) < 0 || !drv[0])
+			continue;
+		if (rc_disable(ctx, idle[i]) == 0)
+			info(ctx, "%s: bound by the kernel along with %s; disabled again", idle[i], name);
+		else
+			warn(ctx, "%s: bound by the kernel along with %s and left enabled: %s", idle[i],
+			     name, daxalloc_errmsg());
+	}
+}
+
 int rc_enable(struct daxalloc_ctx *ctx, const char *name)
 {
+	char idle[LAYOUT_MAX_DEVS][32];
 	struct daxctl_dev *dd;
 	char drv[64] = "";
-	int rc;
+	int rc, nidle;
 
 	/* libdaxctl lists devices once per context: a new device needs a new one. */
 	rc = dev_rescan(ctx);
@@ -461,11 +502,16 @@ int rc_enable(struct daxalloc_ctx *ctx, const char *name)
 	dd = daxctl_find(ctx, name);
 	if (!dd)
 		return daxalloc_err(ENODEV, "%s: libdaxctl does not list it", name);
+	nidle = rc_note_idle(ctx, name, idle, LAYOUT_MAX_DEVS);
 	rc = daxctl_dev_enable_devdax(dd);
 	layout_dev_driver(name, drv, sizeof(drv));
-	if (strcmp(drv, "device_dax") != 0)
-		return daxalloc_err(rc < 0 ? -rc : ENXIO, "%s: could not be enabled in devdax mode: %s",
-				    name, strerror(rc < 0 ? -rc : ENXIO));
+	if (strcmp(drv, "device_dax") != 0) {
+		rc = daxalloc_err(rc < 0 ? -rc : ENXIO, "%s: could not be enabled in devdax mode: %s",
+				  name, strerror(rc < 0 ? -rc : ENXIO));
+		rc_keep_idle_down(ctx, name, idle, nidle);
+		return rc;
+	}
+	rc_keep_idle_down(ctx, name, idle, nidle);
 	dbg(ctx, "%s: enabled", name);
 	return dev_rescan(ctx);
 }

@@ -298,16 +298,32 @@ DAXALLOC_EXPORT void daxalloc_region_close(struct daxalloc_region **pr)
 DAXALLOC_EXPORT int daxalloc_region_free(struct daxalloc_region **pr)
 {
 	struct daxalloc_region *r;
-	int rc;
+	struct daxalloc_pool *pool;
+	int rc, i;
 
 	if (!pr || !*pr)
 		return daxalloc_err(EINVAL, "daxalloc_region_free: NULL region");
 	r = *pr;
-	/* Refused, the region stays open and mapped, pins and all. */
-	rc = pin_refuse_free(r->pool, r->offset, r->length, r->named ? r->name : NULL);
-	if (rc < 0)
-		return rc;
-	rc = drop_entry(r->pool, r->offset, r->named, r->name);
+	pool = r->pool;
+	/* Pins are looked for under the pool lock: daxalloc_pin() records under it. */
+	rc = pool_lock_load(pool);
+	if (rc == 0) {
+		i = find_same(pool, r->offset, r->named, r->name);
+		if (i < 0) {
+			rc = daxalloc_err(ENOENT, "%s: region at 0x%llx was already freed",
+					  pool->dev->name, (unsigned long long)r->offset);
+		} else {
+			rc = pin_refuse_free(pool, r->offset, r->length, r->named ? r->name : NULL);
+			if (rc < 0) {
+				/* Refused, the region stays open and mapped, pins and all. */
+				pool_unlock(pool);
+				return rc;
+			}
+			pool_remove_entry(pool, (uint32_t)i);
+			pool_commit(pool);
+		}
+		pool_unlock(pool);
+	}
 	region_release(r);
 	*pr = NULL;
 	return rc;

@@ -121,7 +121,8 @@ if [ "$guest" = 1 ]; then
 	echo "bench: guest run (real device-dax, emulated CPU: ratios only)"
 	flock /tmp/daxalloc-guest-run.lock tests/guest/guest.sh --timeout 1200 -- \
 		tools/bench.sh --in-guest "$root/$out/guest.json.new" "${quick[@]}" &&
-		mv "$out/guest.json.new" "$out/guest.json" || { echo "bench: guest run failed" >&2; status=1; }
+		mv "$out/guest.json.new" "$out/guest.json" ||
+		{ echo "bench: guest run failed" >&2; rm -f "$out/guest.json.new"; status=1; }
 fi
 
 # The exact command, for the report; arguments only as given.

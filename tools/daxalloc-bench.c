@@ -860,7 +860,7 @@ static int pin_sizes(uint64_t align, uint64_t room, uint64_t *sz)
 	return n;
 }
 
-static void pin_full_pool(const char *spec, uint64_t len);
+static void pin_full_pool(const char *spec, uint64_t align, uint64_t len);
 
 static void bench_pin_dev(const char *spec)
 {
@@ -929,7 +929,7 @@ static void bench_pin_dev(const char *spec)
 		}
 	}
 	if (a <= 2 * MiB)
-		pin_full_pool(spec, sizes[0]);
+		pin_full_pool(spec, a, sizes[0]);
 }
 
 /* 4K pages where the stand-in has none: anonymous memory, io_uring only. */
@@ -1133,16 +1133,15 @@ static int fill_pool(struct bdev *b, int count, char *why, size_t len)
  * The base pin again, with the pool holding many other regions: a pin
  * checks under the pool lock that its region is still allocated.
  */
-static void pin_full_pool(const char *spec, uint64_t len)
+static void pin_full_pool(const char *spec, uint64_t align, uint64_t len)
 {
 	enum daxalloc_pin_kind kinds[3];
 	int nk = consumers_list(kinds), count = B.quick ? 32 : 512;
-	uint64_t a = standin_align(spec);
 	struct daxalloc_region *r = NULL;
 	char why[512] = "", variant[96], s[32], al[32];
 	struct bdev b;
 
-	if (bdev_open(spec, len + (uint64_t)count * (a ? a : 2 * MiB), &b, why, sizeof(why)) < 0) {
+	if (bdev_open(spec, len + (uint64_t)count * align, &b, why, sizeof(why)) < 0) {
 		snprintf(variant, sizeof(variant), "%d regions held", count);
 		pin_skip(variant, spec, why);
 		return;

@@ -10,6 +10,7 @@
  */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
+#include <criterion/options.h>
 #include <daxctl/libdaxctl.h>
 #include <dirent.h>
 #include <errno.h>
@@ -44,28 +45,28 @@ static char devpath[64];
 static char dir[] = "/tmp/daxalloc-bad-XXXXXX";
 static char before[META_USED];
 
-static void make_dev(char *name)
-{
-	const struct guest_dev *gd = guest_dev("recfgdyn");
-
-	cr_assert_eq(daxalloc_dev_create(ctx, gd->region, SCRATCH_SIZE, DAXALLOC_SIZE_2M, name, 32),
-		     0, "scratch device: %s", daxalloc_errmsg());
-}
-
 /* libdaxctl directly: the library has no call that only disables or enables. */
-static void set_enabled(const char *name, bool on)
+static int enable(const char *name, bool on)
 {
 	struct daxctl_ctx *dc = NULL;
 	struct daxctl_region *r;
 	struct daxctl_dev *d;
 	int rc = -ENODEV;
 
-	cr_assert_eq(daxctl_new(&dc), 0);
+	if (daxctl_new(&dc) < 0)
+		return -ENOMEM;
 	daxctl_region_foreach(dc, r)
 		daxctl_dev_foreach(r, d)
 			if (strcmp(daxctl_dev_get_devname(d), name) == 0)
 				rc = on ? daxctl_dev_enable_devdax(d) : daxctl_dev_disable(d);
 	daxctl_unref(dc);
+	return rc;
+}
+
+static void set_enabled(const char *name, bool on)
+{
+	int rc = enable(name, on);
+
 	cr_assert_eq(rc, 0, "%s: %s: %s", name, on ? "enable" : "disable", strerror(-rc));
 }
 
@@ -95,23 +96,32 @@ static const char *path(const char *s)
 	return b;
 }
 
+/*
+ * The scratch devices are made once, by main(), and named to the tests in
+ * the environment; each test starts from a fresh pool at 2M.
+ */
 static void setup(void)
 {
+	const char *a = getenv("DAXALLOC_TEST_SCRATCH"), *b = getenv("DAXALLOC_TEST_SCRATCH_OFF");
 	struct daxalloc_dev *dev;
 	struct daxalloc_pool *pool;
 	struct daxalloc_region *r = NULL;
 	struct stat st;
 
 	guest_devs(&(int){ 0 });
-	setenv("DAXALLOC_DISABLE_TIMEOUT", "20", 1);
-	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
-	make_dev(scratch);
-	make_dev(off);
-	set_enabled(off, false);
-	renew_ctx();
+	cr_assert(a && b, "no scratch devices: %s", getenv("DAXALLOC_TEST_SCRATCH_WHY") ?: "?");
+	snprintf(scratch, sizeof(scratch), "%s", a);
+	snprintf(off, sizeof(off), "%s", b);
 	snprintf(devpath, sizeof(devpath), "/dev/%s", scratch);
-
+	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
 	dev = th_dev_open(ctx, scratch);
+	if (daxalloc_dev_get_align(dev) != DAXALLOC_SIZE_2M) {
+		/* a test realigned it */
+		daxalloc_dev_close(&dev);
+		cr_assert_eq(daxalloc_dev_set_align(ctx, scratch, DAXALLOC_SIZE_2M, DESTROY), 0, "%s",
+			     daxalloc_errmsg());
+		dev = th_dev_open(ctx, scratch);
+	}
 	pool = th_pool_create(dev);
 	cr_assert_eq(daxalloc_alloc(pool, 2 * M, "dup", 0, &r), 0, "%s", daxalloc_errmsg());
 	daxalloc_region_close(&r);
@@ -134,11 +144,8 @@ static void teardown(void)
 	unlink(path("@link-node"));
 	unlink(path("@node"));
 	rmdir(dir);
-	renew_ctx();
-	if (scratch[0] && daxalloc_dev_destroy(ctx, scratch, DESTROY) < 0)
-		cr_log_error("%s: left behind: %s", scratch, daxalloc_errmsg());
-	if (off[0] && daxalloc_dev_destroy(ctx, off, DESTROY) < 0)
-		cr_log_error("%s: left behind: %s", off, daxalloc_errmsg());
+	/* a test that failed half-way may have left it disabled */
+	enable(scratch, true);
 	daxalloc_ctx_delete(&ctx);
 }
 
@@ -662,4 +669,52 @@ Test(devdax_bad, soak_on_real_devdax, .timeout = 3600)
 	cr_expect_gt(res.kills, 0);
 	cr_expect_gt(res.allocs, 0);
 	daxalloc_dev_close(&dev);
+}
+
+/* The scratch devices: made before the tests, destroyed after, whatever happened. */
+int main(int argc, char *argv[])
+{
+	struct criterion_test_set *tests = criterion_initialize();
+	const struct guest_dev *gd = NULL;
+	char a[32] = "", b[32] = "";
+	int rc = 0, n;
+
+	/* One test at a time: they share the scratch devices. */
+	criterion_options.jobs = 1;
+	setenv("DAXALLOC_DISABLE_TIMEOUT", "20", 1);
+	if (getenv("DAXALLOC_GUEST_DEVICES") && daxalloc_ctx_new(&ctx) == 0) {
+		const struct guest_dev *all;
+
+		all = guest_devs(&n);
+		for (int i = 0; i < n; i++)
+			if (strcmp(all[i].label, "recfgdyn") == 0)
+				gd = &all[i];
+		if (!gd)
+			setenv("DAXALLOC_TEST_SCRATCH_WHY", "the guest has no recfgdyn device", 1);
+		else if (daxalloc_dev_create(ctx, gd->region, SCRATCH_SIZE, DAXALLOC_SIZE_2M, a, 32) < 0 ||
+			 daxalloc_dev_create(ctx, gd->region, SCRATCH_SIZE, DAXALLOC_SIZE_2M, b, 32) < 0 ||
+			 enable(b, false) < 0)
+			setenv("DAXALLOC_TEST_SCRATCH_WHY", daxalloc_errmsg()[0] ? daxalloc_errmsg() :
+				"libdaxctl could not disable the second one", 1);
+		else {
+			setenv("DAXALLOC_TEST_SCRATCH", a, 1);
+			setenv("DAXALLOC_TEST_SCRATCH_OFF", b, 1);
+		}
+		daxalloc_ctx_delete(&ctx);
+	}
+	if (criterion_handle_args(argc, argv, true))
+		rc = !criterion_run_all_tests(tests);
+	criterion_finalize(tests);
+	if ((a[0] || b[0]) && daxalloc_ctx_new(&ctx) == 0) {
+		if (a[0] && daxalloc_dev_destroy(ctx, a, DESTROY) < 0) {
+			fprintf(stderr, "test-guest-bad-input: %s left behind: %s\n", a, daxalloc_errmsg());
+			rc = 1;
+		}
+		if (b[0] && daxalloc_dev_destroy(ctx, b, DESTROY) < 0) {
+			fprintf(stderr, "test-guest-bad-input: %s left behind: %s\n", b, daxalloc_errmsg());
+			rc = 1;
+		}
+		daxalloc_ctx_delete(&ctx);
+	}
+	return rc;
 }

@@ -358,6 +358,29 @@ Test(reconfigure, dynamic_cycle_4k_2m_1g_4k)
 	}
 }
 
+/* Enabling one device makes the kernel bind every idle one: they must stay down. */
+Test(reconfigure, other_disabled_devices_stay_disabled)
+{
+	const struct guest_dev *gd = guest_dev("recfgdyn");
+	char idle[32];
+	FILE *f;
+
+	scratch(DAXALLOC_SIZE_2M * 16, DAXALLOC_SIZE_2M, idle);
+	f = fopen("/sys/bus/dax/drivers/device_dax/unbind", "we");
+	cr_assert_not_null(f);
+	fprintf(f, "%s", idle);
+	fclose(f);
+	cr_assert_not(enabled(idle), "%s could not be unbound", idle);
+	cr_assert_eq(daxalloc_dev_set_align(ctx, gd->name, DAXALLOC_SIZE_2M, 0), 0, "%s",
+		     daxalloc_errmsg());
+	cr_expect(enabled(gd->name));
+	cr_expect_not(enabled(idle), "%s came up with %s", idle, gd->name);
+	cr_assert_eq(daxalloc_dev_set_align(ctx, gd->name, DAXALLOC_SIZE_4K, 0), 0, "%s",
+		     daxalloc_errmsg());
+	cr_expect_not(enabled(idle), "%s came up with %s", idle, gd->name);
+	cr_expect_eq(daxalloc_dev_destroy(ctx, idle, 0), 0, "%s", daxalloc_errmsg());
+}
+
 Test(reconfigure, pmem_cycle_4k_2m_1g_4k)
 {
 	const struct guest_dev *gd = guest_dev("recfgns");

@@ -190,3 +190,24 @@ Test(ledger, unusable_rundir_says_what_to_set)
 	cr_expect(strstr(daxalloc_errmsg(), "DAXALLOC_RUNDIR"), "%s", daxalloc_errmsg());
 	cr_expect_eq(pin_ledger_count("../etc", NULL, 0), -EINVAL);
 }
+
+/* A link or a FIFO planted in a shared folder must not take the records. */
+Test(ledger, a_planted_link_or_fifo_is_refused)
+{
+	char path[256], target[256];
+	struct pin_ledger_rec r = rec(1, 0, "x");
+	struct stat st;
+	int slot;
+
+	snprintf(path, sizeof(path), "%s/" DEV ".pins", dir);
+	snprintf(target, sizeof(target), "%s/victim", dir);
+	cr_assert_eq(symlink(target, path), 0);
+	cr_expect_eq(pin_ledger_add(DEV, &r, &slot), -ELOOP);
+	cr_expect(strstr(daxalloc_errmsg(), "symbolic link"), "%s", daxalloc_errmsg());
+	cr_expect_eq(pin_ledger_count(DEV, NULL, 0), -ELOOP);
+	cr_expect_eq(stat(target, &st), -1, "the link was followed: %s exists", target);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(mkfifo(path, 0644), 0);
+	cr_expect_eq(pin_ledger_add(DEV, &r, &slot), -EINVAL);
+	cr_expect(strstr(daxalloc_errmsg(), "not a regular file"), "%s", daxalloc_errmsg());
+}
