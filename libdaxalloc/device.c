@@ -341,15 +341,16 @@ DAXALLOC_EXPORT int daxalloc_dev_open(struct daxalloc_ctx *ctx, const char *name
 	return 0;
 }
 
+/* Maps of several threads take and drop references: atomically. */
 struct daxalloc_dev *dev_get(struct daxalloc_dev *dev)
 {
-	dev->refs++;
+	__atomic_add_fetch(&dev->refs, 1, __ATOMIC_RELAXED);
 	return dev;
 }
 
 void dev_put(struct daxalloc_dev *dev)
 {
-	if (--dev->refs > 0)
+	if (__atomic_sub_fetch(&dev->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	if (dev->fd >= 0)
 		close(dev->fd);

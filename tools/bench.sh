@@ -15,7 +15,7 @@
 # Inside the guest this script runs itself as: bench.sh --in-guest OUT [--quick]
 set -uo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 root=$PWD
 out=tools/bench
 bench=build/tools/daxalloc-bench

@@ -63,6 +63,14 @@ static int enable(const char *name, bool on)
 	return rc;
 }
 
+static bool bound(const char *name)
+{
+	char p[128];
+
+	snprintf(p, sizeof(p), "/sys/bus/dax/devices/%s/driver", name);
+	return access(p, F_OK) == 0;
+}
+
 static void set_enabled(const char *name, bool on)
 {
 	int rc = enable(name, on);
@@ -145,7 +153,10 @@ static void teardown(void)
 	unlink(path("@node"));
 	rmdir(dir);
 	/* a test that failed half-way may have left it disabled */
-	enable(scratch, true);
+	if (!bound(scratch)) {
+		enable(scratch, true);
+		enable(off, false);
+	}
 	daxalloc_ctx_delete(&ctx);
 }
 
@@ -335,6 +346,8 @@ Test(devdax_bad, alignment_changed_under_the_pool)
 	cr_assert_eq(daxalloc_dev_set_align(ctx, scratch, DAXALLOC_SIZE_4K,
 					    DAXALLOC_RECONFIG_DESTROY_DATA), 0, "%s", daxalloc_errmsg());
 	set_enabled(scratch, true);
+	/* libdaxctl's enable binds every unbound dynamic device: @off too */
+	set_enabled(off, false);
 	renew_ctx();
 	cr_expect(unchanged(), "the realign rewrote the metadata");
 	dev = th_dev_open(ctx, scratch);

@@ -135,10 +135,10 @@ def reason(r, guest):
                     "allocation does (see 2.), so the library's own work per pin grows with the "
                     "square of the regions the pool holds; the note gives it for this run.")
         if m == "pin" and own is not None and (cost_ratio(r) - 1) * 100 > 2 * max(own, 0.1):
-            return (f"The library's own work, timed inside the same call (wall time of "
-                    f"`daxalloc_pin` less the kernel call it makes), is {own:.2f}% of the "
-                    f"kernel's pin; the rest of the gap is run-to-run noise of the kernel call "
-                    f"on a shared machine.")
+            return ("The library's own work, timed inside the same call (wall time of "
+                    "`daxalloc_pin` less the kernel call it makes, in the row's note), is well "
+                    "below the gap: the rest is run-to-run variation of the kernel's pin "
+                    "(a shared machine; in the guest, an emulated one, with N = 3).")
         return (f"A fixed cost per call: the library checks the consumer and the range and "
                 f"keeps the pin in its list{ledger}{extra}; the kernel's work is the same. "
                 f"It shows where the kernel's own call is short (unpinning, small pins, "
@@ -273,7 +273,7 @@ def plot(metric, title, host, guest, plots):
                       'title "guest (device-dax, emulated)" lc rgb "#d08030"')
     series = ", ".join(series)
     script = f"""
-set terminal pngcairo size {width},640 font ",9"
+set terminal pngcairo noenhanced size {width},680 font ",9"
 set output "{png}"
 set title "{title}: library cost / baseline cost (below 1: library faster)"
 set style data histogram
@@ -285,7 +285,7 @@ set grid ytics
 set xtics rotate by -45 scale 0 font ",9"
 set ylabel "library / baseline (log scale)"
 set key top left
-set bmargin 9
+set bmargin 12
 plot {series}, \\
      1 with lines lc rgb "black" dt 2 notitle
 """
