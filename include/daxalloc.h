@@ -99,7 +99,9 @@ struct daxalloc_dev *daxalloc_dev_get_next(struct daxalloc_dev *dev);
  * else the first enabled devdax device, else "hugetlb:1G", else
  * "hugetlb:2M".  The stand-in reserves the huge pages it needs when the
  * caller may (and gives them back on close); otherwise it fails with
- * -ENOMEM and a message saying how to reserve them.
+ * -ENOMEM and a message saying how to reserve them.  Other paths are
+ * refused with -ENODEV saying what they are; symbolic links are never
+ * followed, and the node opened must be the one sysfs lists.
  */
 int daxalloc_dev_open(struct daxalloc_ctx *ctx, const char *name,
 		      struct daxalloc_dev **dev);
@@ -343,7 +345,8 @@ struct daxalloc_pin_target {
  * and lie inside the region (-EINVAL before any system call).  Without
  * CAP_IPC_LOCK the pin must fit under RLIMIT_MEMLOCK (-ENOMEM saying how
  * much is needed).  -EBADF when the consumer's fd is not open,
- * -EOPNOTSUPP when the kernel or this build cannot pin for that consumer.
+ * -EOPNOTSUPP when the kernel or this build cannot pin for that consumer,
+ * -ENOENT when the region was freed through another handle.
  * On device-dax the pin is recorded in $DAXALLOC_RUNDIR (default
  * /run/daxalloc; every process using the device must share it) and is
  * refused when it cannot be.

@@ -165,7 +165,10 @@ int hugetlb_open(struct daxalloc_ctx *ctx, const char *name, struct daxalloc_dev
 	 * Take the pages now, as a device's memory exists before it is mapped:
 	 * later maps then never find the pool emptied by someone else.
 	 */
-	if (fallocate(fd, 0, 0, (off_t)size) < 0) {
+	/* a signal interrupts the page allocation: what is there stays, go on */
+	while ((rc = fallocate(fd, 0, 0, (off_t)size)) < 0 && errno == EINTR)
+		;
+	if (rc < 0) {
 		rc = daxalloc_err(errno == ENOSPC ? ENOMEM : errno,
 				  "%s: cannot take %llu huge pages for the stand-in: %s", name,
 				  (unsigned long long)(size / align), strerror(errno));

@@ -48,19 +48,27 @@ static void child_loop(struct daxalloc_dev *dev, int fd, unsigned int iter)
 		if (n < MAX_LIVE / 2 && (n == 0 || rand() % 3)) {
 			struct daxalloc_region *r = NULL;
 			uint64_t seed = (uint64_t)iter << 20 | k;
+			int rc;
 
 			snprintf(names[n], sizeof(names[n]), "c%u.%u", iter, k);
-			if (daxalloc_alloc(pool, (1 + (uint64_t)(rand() % 3)) *
-						   daxalloc_dev_get_align(dev) / 2 + 1,
-					   names[n], 0, &r) < 0)
+			rc = daxalloc_alloc(pool, (1 + (uint64_t)(rand() % 3)) *
+						  daxalloc_dev_get_align(dev) / 2 + 1,
+					    names[n], 0, &r);
+			/* a small pool (1G units) fills: then free instead */
+			if (rc == -ENOSPC && n > 0)
+				goto do_free;
+			if (rc == -ENOSPC)
+				continue;
+			if (rc < 0)
 				_exit(4);
 			th_fill(daxalloc_region_get_address(r), daxalloc_region_get_size(r), seed);
 			daxalloc_region_close(&r);
 			ack(fd, 'A', names[n], seed);
 			n++;
 		} else {
-			int i = rand() % n;
-
+			int i;
+do_free:
+			i = rand() % n;
 			ack(fd, 'f', names[i], 0);
 			if (daxalloc_pool_free_name(pool, names[i]) < 0)
 				_exit(5);
@@ -111,6 +119,11 @@ static int count_named(const struct daxalloc_region_info *ri, void *arg)
 
 void crash_loop_run(struct daxalloc_dev *dev, int default_iterations)
 {
+	crash_loop_run_delay(dev, default_iterations, 4000);
+}
+
+void crash_loop_run_delay(struct daxalloc_dev *dev, int default_iterations, int max_delay_us)
+{
 	const char *env = getenv("DAXALLOC_CRASH_ITERATIONS");
 	int iterations = env ? atoi(env) : default_iterations;
 	static char buf[1 << 16];
@@ -137,7 +150,7 @@ void crash_loop_run(struct daxalloc_dev *dev, int default_iterations)
 		}
 		close(p[1]);
 		/* kill anywhere from before the first step to a few dozen steps in */
-		usleep((useconds_t)(rand() % 4000));
+		usleep((useconds_t)(rand() % max_delay_us));
 		kill(pid, SIGKILL);
 		waitpid(pid, &st, 0);
 		cr_assert(WIFSIGNALED(st), "iteration %d: child exited by itself with %d", it,
@@ -175,6 +188,14 @@ void crash_loop_run(struct daxalloc_dev *dev, int default_iterations)
 		/* regions whose alloc was cut short may exist; keep the pool from filling */
 		daxalloc_pool_foreach_region(pool, count_named, &seen);
 		cr_assert_geq(seen.n, nlive);
+		{
+			struct daxalloc_pool_stats ps;
+
+			cr_assert_eq(daxalloc_pool_get_stats(pool, &ps), 0);
+			/* less than two free units would stall the next child: start over */
+			if (ps.free < 2 * ps.unit)
+				seen.n = 25;
+		}
 		if (seen.n > 24) {
 			/* start over, the unacknowledged regions too: format is quickest */
 			nlive = 0;

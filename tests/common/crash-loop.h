@@ -13,5 +13,7 @@
 
 /* Runs the loop on an open device already formatted as a pool. */
 void crash_loop_run(struct daxalloc_dev *dev, int default_iterations);
+/* The same, killing within @max_delay_us (slow devices need longer). */
+void crash_loop_run_delay(struct daxalloc_dev *dev, int default_iterations, int max_delay_us);
 
 #endif

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "concurrency.h"
 #include "crash-loop.h"
 #include "daxalloc.h"
 #include "guest-devices.h"
@@ -84,6 +85,29 @@ Test(devdax_pool, crash_loop_2m)
 	struct daxalloc_pool *pool = th_pool_create(dev);
 
 	daxalloc_pool_close(&pool);
-	crash_loop_run(dev, 150);
+	/* emulated CPU: give the child up to 60 ms, so kills land mid-operation */
+	crash_loop_run_delay(dev, 150, 60000);
+	daxalloc_dev_close(&dev);
+}
+
+/* 1G units: the guest's 1G devices hold one data unit after the metadata. */
+Test(devdax_pool, crash_loop_1g)
+{
+	const struct guest_dev *gd = guest_dev("static1g");
+	struct daxalloc_dev *dev = th_dev_open(ctx, gd->name);
+	struct daxalloc_pool *pool = th_pool_create(dev);
+
+	daxalloc_pool_close(&pool);
+	/* filling 1G under emulation takes a while: kill within 300 ms */
+	crash_loop_run_delay(dev, 30, 300000);
+	daxalloc_dev_close(&dev);
+}
+
+Test(devdax_pool, processes_and_threads_never_overlap_2m)
+{
+	const struct guest_dev *gd = guest_dev("dyn2m");
+	struct daxalloc_dev *dev = th_dev_open(ctx, gd->name);
+
+	concurrency_run(dev);
 	daxalloc_dev_close(&dev);
 }

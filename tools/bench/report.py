@@ -131,9 +131,8 @@ def reason(r, guest):
         own = own_work(r)
         if m == "pin" and "regions held" in r["variant"]:
             return ("`daxalloc_pin` first checks, under the pool lock, that its region is still "
-                    "allocated: that reloads and re-validates the whole metadata, as every "
-                    "allocation does (see 2.), so the library's own work per pin grows with the "
-                    "square of the regions the pool holds; the note gives it for this run.")
+                    "allocated: a scan of the region table, which grows with the regions the "
+                    "pool holds; the note gives the library's own work for this run.")
         if m == "pin" and own is not None and (cost_ratio(r) - 1) * 100 > 2 * max(own, 0.1):
             return ("The library's own work, timed inside the same call (wall time of "
                     "`daxalloc_pin` less the kernel call it makes, in the row's note), is well "
@@ -144,13 +143,13 @@ def reason(r, guest):
                 f"It shows where the kernel's own call is short (unpinning, small pins, "
                 f"1G pages).")
     if m == "alloc" and "regions held" in r["variant"]:
-        return ("Every operation reloads and re-validates both metadata copies in full: "
-                "CRC-32C of each table computed a byte at a time, and a check that no two "
-                "region names are equal that compares every pair, so each call costs time "
-                "growing with the square of the regions held. See *Where the time goes*.")
+        return ("Every change writes the whole region table to the standby copy and "
+                "checksums it (crash safety by two alternating copies), and finding a name or "
+                "a best fit scans the table: the cost grows with the regions held (linearly; "
+                "the table is 128 bytes a region). See *Where the time goes*.")
     if m == "alloc" and b.startswith("mmap"):
         return ("An alloc+free pair is two crash-safe metadata transactions (process lock, "
-                "`flock`, reload and checksum-validate both metadata copies, write the standby "
+                "`flock`, a check that nobody changed the metadata, write the standby "
                 "copy and its header) plus an aligned address reservation, against two system "
                 f"calls by hand{extra}. See *Where the time goes* below.")
     if m == "alloc" and b.startswith("memkind"):
@@ -456,16 +455,14 @@ TIME_GOES = [
     "microseconds against milliseconds of page walking per GiB; the region check costs what "
     "a metadata reload costs (below).",
     "- **Allocation** is a metadata transaction, by design: every change takes the process "
-    "mutex and an `flock` on the device, reloads the newest metadata copy (other processes may "
-    "have changed it), validates it (CRC-32C of the header and of the region table, computed "
-    "a byte at a time), writes the standby copy and then its header. An alloc+free pair does "
-    "that twice, plus four address-space calls (an aligned placeholder reservation, the "
-    "mapping, and two unmaps) where `mmap` by hand makes two. Three changes would bring it "
-    "close to `mmap`, none of them in the numbers above: skip the reload when the active "
-    "header is the one this process last read or wrote and the standby is not newer (the "
-    "private copy is then current and was validated); compute CRC-32C with the SSE4.2 "
-    "instruction; map without the placeholder reservation where the kernel aligns by itself "
-    "(hugetlbfs and device-dax do). The first removes the growth with the regions held.",
+    "mutex and an `flock` on the device, checks that the active metadata copy is still the one "
+    "this process last read or wrote (else reloads and validates the newest copy: other "
+    "processes may have changed it), writes the whole region table to the standby copy with "
+    "its CRC-32C (SSE4.2) and then the standby header. An alloc+free pair does that twice, "
+    "plus four address-space calls (an aligned placeholder reservation, the mapping, and two "
+    "unmaps) where `mmap` by hand makes two. Left to do: map without the placeholder "
+    "reservation where the kernel aligns by itself (hugetlbfs and device-dax do), and write "
+    "only the changed table entries (the cost that still grows with the regions held).",
     "- **Fault-in** is the kernel's: the library maps with the same flags, so it takes the "
     "same faults at the same page size.",
     "- **Warm restart** avoids moving the data at all: the region comes back at the same "
