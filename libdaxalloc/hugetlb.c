@@ -5,11 +5,14 @@
  * alignment, so code written against it behaves the same on real devdax.
  */
 #include <errno.h>
+#include <sys/file.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/memfd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "private.h"
@@ -105,7 +108,98 @@ static int hugetlb_reserve(struct daxalloc_ctx *ctx, struct daxalloc_dev *dev,
 			    (unsigned long long)want, kb);
 }
 
+/* Huge pages the memfd holds now (hugetlbfs counts blocks of 512 bytes). */
+static uint64_t held_pages(struct daxalloc_dev *dev, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return 0;
+	return (uint64_t)st.st_blocks * 512 / dev->align;
+}
+
+/*
+ * Take every page of the stand-in now, as a device's memory exists before
+ * it is mapped: later maps then never find the pool emptied by someone
+ * else.  Others may take free pages between our check and our allocation
+ * (parallel tests, other programs): then grow the pool by what is still
+ * missing and try again.
+ */
+static int hugetlb_take_pages(struct daxalloc_ctx *ctx, struct daxalloc_dev *dev, int fd)
+{
+	uint64_t pages = dev->size / dev->align, nr, now, missing, grown = 0;
+	int rc = 0, e = 0;
+
+	for (int attempt = 0; attempt < 8; attempt++) {
+		while ((rc = fallocate(fd, 0, 0, (off_t)dev->size)) < 0 && errno == EINTR)
+			;
+		if (rc == 0) {
+			dev->hugetlb_added += grown;
+			return 0;
+		}
+		e = errno;
+		if (e != ENOSPC)
+			break;
+		missing = pages - held_pages(dev, fd);
+		if (sysfs_hugepages_read(dev->align, "nr_hugepages", &nr) < 0 ||
+		    sysfs_hugepages_write(dev->align, "nr_hugepages", nr + missing) < 0 ||
+		    sysfs_hugepages_read(dev->align, "nr_hugepages", &now) < 0 || now <= nr)
+			break;
+		grown += now - nr;
+		dbg(ctx, "%s: %llu pages taken by others meanwhile; pool grown to %llu", dev->name,
+		    (unsigned long long)missing, (unsigned long long)now);
+	}
+	/* give back what this attempt added; the kernel frees only unused pages */
+	if (grown && sysfs_hugepages_read(dev->align, "nr_hugepages", &nr) == 0)
+		sysfs_hugepages_write(dev->align, "nr_hugepages", nr > grown ? nr - grown : 0);
+	errno = e;
+	return daxalloc_err(errno == ENOSPC ? ENOMEM : errno,
+			    "%s: cannot take %llu huge pages for the stand-in: %s (reserve them at boot with hugepagesz=%s hugepages=%llu)",
+			    dev->name, (unsigned long long)pages, strerror(errno),
+			    dev->align == DAXALLOC_SIZE_1G ? "1G" : "2M", (unsigned long long)pages);
+}
+
+/*
+ * Checking the pool, growing it and taking the pages must not interleave
+ * with another stand-in doing the same (parallel tests, several programs):
+ * a machine-wide lock in the run folder.  Without one (no permission),
+ * go on unlocked; the page-taking loop still copes with losing a race.
+ */
+static int hugetlb_lock(void)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	mkdir(daxalloc_rundir(), 0755);
+	snprintf(path, sizeof(path), "%s/hugetlb.lock", daxalloc_rundir());
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) < 0 && errno == EINTR)
+		;
+	return fd;
+}
+
+static void hugetlb_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+static void hugetlb_release_locked(struct daxalloc_dev *dev);
+
 void hugetlb_release(struct daxalloc_dev *dev)
+{
+	int lk;
+
+	if (!dev->hugetlb_added)
+		return;
+	lk = hugetlb_lock();
+	hugetlb_release_locked(dev);
+	hugetlb_unlock(lk);
+}
+
+static void hugetlb_release_locked(struct daxalloc_dev *dev)
 {
 	uint64_t nr, free_p, resv, give;
 
@@ -124,7 +218,21 @@ void hugetlb_release(struct daxalloc_dev *dev)
 	dev->hugetlb_added = 0;
 }
 
+static int hugetlb_open_locked(struct daxalloc_ctx *ctx, const char *name,
+			       struct daxalloc_dev *dev);
+
 int hugetlb_open(struct daxalloc_ctx *ctx, const char *name, struct daxalloc_dev *dev)
+{
+	int lk, rc;
+
+	lk = hugetlb_lock();
+	rc = hugetlb_open_locked(ctx, name, dev);
+	hugetlb_unlock(lk);
+	return rc;
+}
+
+static int hugetlb_open_locked(struct daxalloc_ctx *ctx, const char *name,
+			       struct daxalloc_dev *dev)
 {
 	unsigned int flags = MFD_CLOEXEC | MFD_HUGETLB;
 	uint64_t align, size;
@@ -151,29 +259,24 @@ int hugetlb_open(struct daxalloc_ctx *ctx, const char *name, struct daxalloc_dev
 	if (fd < 0) {
 		rc = daxalloc_err(errno, "%s: memfd_create(MFD_HUGETLB) failed: %s", name,
 				  strerror(errno));
-		hugetlb_release(dev);
+		hugetlb_release_locked(dev);
 		return rc;
 	}
 	if (ftruncate(fd, (off_t)size) < 0) {
 		rc = daxalloc_err(errno, "%s: cannot size the stand-in to %llu bytes: %s", name,
 				  (unsigned long long)size, strerror(errno));
 		close(fd);
-		hugetlb_release(dev);
+		hugetlb_release_locked(dev);
 		return rc;
 	}
 	/*
 	 * Take the pages now, as a device's memory exists before it is mapped:
 	 * later maps then never find the pool emptied by someone else.
 	 */
-	/* a signal interrupts the page allocation: what is there stays, go on */
-	while ((rc = fallocate(fd, 0, 0, (off_t)size)) < 0 && errno == EINTR)
-		;
+	rc = hugetlb_take_pages(ctx, dev, fd);
 	if (rc < 0) {
-		rc = daxalloc_err(errno == ENOSPC ? ENOMEM : errno,
-				  "%s: cannot take %llu huge pages for the stand-in: %s", name,
-				  (unsigned long long)(size / align), strerror(errno));
 		close(fd);
-		hugetlb_release(dev);
+		hugetlb_release_locked(dev);
 		return rc;
 	}
 	dev->fd = fd;

@@ -32,7 +32,7 @@ struct ledger_hdr {
 	uint8_t reserved[LEDGER_HDR_SIZE - 16];
 };
 
-static const char *rundir(void)
+const char *daxalloc_rundir(void)
 {
 	const char *d = getenv("DAXALLOC_RUNDIR");
 
@@ -43,9 +43,9 @@ static int ledger_path(const char *devname, char *path, size_t len)
 {
 	if (!*devname || strchr(devname, '/') || devname[0] == '.')
 		return daxalloc_err(EINVAL, "'%s': not a device name for the pin ledger", devname);
-	if (snprintf(path, len, "%s/%s.pins", rundir(), devname) >= (int)len)
+	if (snprintf(path, len, "%s/%s.pins", daxalloc_rundir(), devname) >= (int)len)
 		return daxalloc_err(ENAMETOOLONG, "%s: pin ledger path too long under %s", devname,
-				    rundir());
+				    daxalloc_rundir());
 	return 0;
 }
 
@@ -88,10 +88,10 @@ static int ledger_open(const char *devname, bool create, bool *writable)
 	rc = ledger_path(devname, path, sizeof(path));
 	if (rc < 0)
 		return rc;
-	if (create && mkdir(rundir(), 0755) < 0 && errno != EEXIST)
+	if (create && mkdir(daxalloc_rundir(), 0755) < 0 && errno != EEXIST)
 		return daxalloc_err(errno,
 				    "%s: cannot create the pin ledger folder %s: %s (set $DAXALLOC_RUNDIR to a folder every user of the device can write)",
-				    devname, rundir(), strerror(errno));
+				    devname, daxalloc_rundir(), strerror(errno));
 	*writable = true;
 	/* The folder may be shared: a link planted there must not redirect writes. */
 	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0644);
@@ -220,7 +220,7 @@ int pin_ledger_add(const char *devname, struct pin_ledger_rec *rec, int *slot)
 	rec->state = PIN_REC_LIVE;
 	if (pwrite(fd, rec, REC_SIZE, slot_pos((uint32_t)i)) != (ssize_t)REC_SIZE)
 		rc = daxalloc_err(errno ? errno : EIO, "%s: cannot write the pin ledger under %s: %s",
-				  devname, rundir(), strerror(errno ? errno : EIO));
+				  devname, daxalloc_rundir(), strerror(errno ? errno : EIO));
 	else
 		*slot = i;
 	close(fd);
@@ -239,7 +239,7 @@ int pin_ledger_remove(const char *devname, int slot, uint64_t id)
 	if (!writable) {
 		close(fd);
 		return daxalloc_err(EACCES, "%s: the pin ledger under %s is not writable", devname,
-				    rundir());
+				    daxalloc_rundir());
 	}
 	if (pread(fd, &r, REC_SIZE, slot_pos((uint32_t)slot)) != (ssize_t)REC_SIZE ||
 	    r.state != PIN_REC_LIVE || r.pid != (uint32_t)getpid() || r.id != id) {

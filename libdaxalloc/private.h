@@ -95,6 +95,9 @@ int dev_rescan(struct daxalloc_ctx *ctx);
 struct daxalloc_dev *dev_get(struct daxalloc_dev *dev);
 void dev_put(struct daxalloc_dev *dev);
 
+/* pin-ledger.c: $DAXALLOC_RUNDIR, default /run/daxalloc */
+const char *daxalloc_rundir(void);
+
 /* hugetlb.c: the stand-in */
 int hugetlb_parse_name(const char *name, uint64_t *align, uint64_t *size);
 int hugetlb_open(struct daxalloc_ctx *ctx, const char *name,

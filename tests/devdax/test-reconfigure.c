@@ -378,7 +378,9 @@ Test(reconfigure, other_disabled_devices_stay_disabled)
 	cr_assert_eq(daxalloc_dev_set_align(ctx, gd->name, DAXALLOC_SIZE_4K, 0), 0, "%s",
 		     daxalloc_errmsg());
 	cr_expect_not(enabled(idle), "%s came up with %s", idle, gd->name);
-	cr_expect_eq(daxalloc_dev_destroy(ctx, idle, 0), 0, "%s", daxalloc_errmsg());
+	/* disabled, its pool cannot be read: destroying it needs the data flag */
+	cr_expect_eq(daxalloc_dev_destroy(ctx, idle, DAXALLOC_RECONFIG_DESTROY_DATA), 0, "%s",
+		     daxalloc_errmsg());
 }
 
 Test(reconfigure, pmem_cycle_4k_2m_1g_4k)

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -66,8 +67,9 @@ Test(hugetlb_pool, enough_free_pages_opens)
 		daxalloc_dev_close(&dev);
 		cr_expect_null(dev);
 	}
+	/* grown and given back when real pages were short, untouched otherwise */
 	fake_tree_read(&t, HP2M "nr_hugepages", buf, sizeof(buf));
-	cr_expect_str_eq(buf, "8\n", "the pool was touched: %s", buf);
+	cr_expect_eq(atoi(buf), 8, "the pool was left at %s", buf);
 }
 
 Test(hugetlb_pool, reserved_pages_are_not_free)
