@@ -129,6 +129,13 @@ int rc_gate(struct daxalloc_ctx *ctx, const char *name, bool enabled, unsigned i
 	    const char *what, struct rc_gate *gate);
 /* Unbind @name from its driver, with the time limit; see reconfigure.c. */
 int rc_disable(struct daxalloc_ctx *ctx, const char *name);
+/*
+ * Before anything disables @name ("refusing to @what: ..."): -EBUSY naming
+ * who has it open or mapped, or holds a DMA-capable handle (unless
+ * DAXALLOC_RECONFIG_IGNORE_DMA), or has pins in the ledger.
+ */
+int rc_check_holders(const char *name, unsigned int flags, const char *what);
+int rc_check_ledger(const char *name, const char *what);
 /* Bind @name to device_dax (libdaxctl); verified. */
 int rc_enable(struct daxalloc_ctx *ctx, const char *name);
 /* Make the device read as "no pool" (a change invalidated it: @why). */

@@ -40,7 +40,7 @@ static const char *fmt_size(uint64_t v, char *buf, size_t len)
 
 /* ---- the gate ------------------------------------------------------------ */
 
-static int check_holders(const char *name, unsigned int flags, const char *what)
+int rc_check_holders(const char *name, unsigned int flags, const char *what)
 {
 	struct holder h[MAX_HOLDERS];
 	char list[320];
@@ -67,7 +67,7 @@ static int check_holders(const char *name, unsigned int flags, const char *what)
 	return 0;
 }
 
-static int check_ledger(const char *name, const char *what)
+int rc_check_ledger(const char *name, const char *what)
 {
 	char who[160] = "";
 	int n;
@@ -147,9 +147,9 @@ int rc_gate(struct daxalloc_ctx *ctx, const char *name, bool enabled, unsigned i
 
 	memset(gate, 0, sizeof(*gate));
 	/* Pins first: that message says most about who holds the memory. */
-	rc = check_ledger(name, what);
+	rc = rc_check_ledger(name, what);
 	if (rc == 0)
-		rc = check_holders(name, flags, what);
+		rc = rc_check_holders(name, flags, what);
 	if (rc < 0)
 		return rc;
 	if (enabled) {
@@ -163,7 +163,7 @@ int rc_gate(struct daxalloc_ctx *ctx, const char *name, bool enabled, unsigned i
 	if (rc < 0)
 		return rc;
 	/* Again: the pool check had the device open, and time has passed. */
-	return check_holders(name, flags, what);
+	return rc_check_holders(name, flags, what);
 }
 
 /* ---- the guarded disable -------------------------------------------------- */

@@ -47,7 +47,6 @@
 #define VM_DEFAULT_CYCLES 5
 #define VM_PIN_LENGTH DAXALLOC_SIZE_1G
 #define VM_PIN_TRIES 9
-#define VM_MAX_HOLDERS 16
 
 static const uint64_t vm_aligns[3] = { DAXALLOC_SIZE_4K, DAXALLOC_SIZE_2M, DAXALLOC_SIZE_1G };
 
@@ -306,36 +305,12 @@ struct vm_state {
 /* Nobody may have the device open or mapped, or possibly pinned. */
 static int check_users(const char *name, bool ignore_dma)
 {
-	struct holder h[VM_MAX_HOLDERS];
-	char who[160] = "", list[320];
-	int n, shown;
+	const char *what = "measure its memmap (that disables the device)";
+	int rc = rc_check_ledger(name, what);
 
-	n = pin_ledger_count(name, who, sizeof(who));
-	if (n < 0)
-		return daxalloc_err(-n, "%s: cannot read the pin ledger: %s", name, strerror(-n));
-	if (n > 0)
-		return daxalloc_err(EBUSY,
-				    "%s: refusing to measure its memmap: the pin ledger lists %d pin%s of its memory (%s); unpin first",
-				    name, n, n == 1 ? "" : "s", who[0] ? who : "owner unknown");
-	n = holders_scan(name, h, VM_MAX_HOLDERS);
-	if (n < 0)
-		return n;
-	shown = n < VM_MAX_HOLDERS ? n : VM_MAX_HOLDERS;
-	for (int i = 0; i < shown; i++) {
-		if (!(h[i].what & (HOLDER_OPEN | HOLDER_MAPPED)))
-			continue;
-		holders_describe(h, shown, n, HOLDER_OPEN | HOLDER_MAPPED, list, sizeof(list));
-		return daxalloc_err(EBUSY,
-				    "%s: refusing to measure its memmap: %s; measuring disables the device, which takes the memory away (SIGBUS)",
-				    name, list);
-	}
-	if (n && !ignore_dma) {
-		holders_describe(h, shown, n, HOLDER_DMA, list, sizeof(list));
-		return daxalloc_err(EBUSY,
-				    "%s: refusing to measure its memmap: %s, which can pin memory for DMA, and a pinned device cannot be disabled safely; release it, or if its pins are elsewhere pass --ignore-dma",
-				    name, list);
-	}
-	return 0;
+	if (rc == 0)
+		rc = rc_check_holders(name, ignore_dma ? DAXALLOC_RECONFIG_IGNORE_DMA : 0, what);
+	return rc;
 }
 
 /*
