@@ -91,13 +91,37 @@ static void *reserve_aligned(uint64_t length, uint64_t align)
 	return (void *)start;
 }
 
+/*
+ * device-dax and hugetlbfs place a mapping on their page size by
+ * themselves; only where the kernel did not is a placeholder needed.
+ */
+static void *map_aligned(size_t length, uint64_t align, int prot, int mflags, int fd, off_t off)
+{
+	void *p = mmap(NULL, length, prot, mflags, fd, off), *want;
+	int e;
+
+	if (p == MAP_FAILED || (uintptr_t)p % align == 0)
+		return p;
+	munmap(p, length);
+	want = reserve_aligned(length, align);
+	if (want == MAP_FAILED)
+		return MAP_FAILED;
+	p = mmap(want, length, prot, mflags | MAP_FIXED, fd, off);
+	if (p == MAP_FAILED) {
+		e = errno;
+		munmap(want, length);
+		errno = e;
+	}
+	return p;
+}
+
 DAXALLOC_EXPORT int daxalloc_map_new(struct daxalloc_dev *dev, uint64_t offset,
 				     uint64_t length, void *addr, unsigned int flags,
 				     struct daxalloc_map **out)
 {
 	struct daxalloc_map *m;
 	int prot = PROT_READ, mflags, rc;
-	void *want, *p;
+	void *p;
 
 	if (!out)
 		return daxalloc_err(EINVAL, "daxalloc_map_new: NULL out-pointer");
@@ -116,26 +140,20 @@ DAXALLOC_EXPORT int daxalloc_map_new(struct daxalloc_dev *dev, uint64_t offset,
 	if (flags & DAXALLOC_MAP_POPULATE)
 		mflags |= MAP_POPULATE;
 	if (addr) {
-		want = addr;
-		mflags |= MAP_FIXED_NOREPLACE;
-	} else {
-		want = reserve_aligned(length, dev->align);
-		if (want == MAP_FAILED) {
-			rc = daxalloc_err(errno, "%s: no free %llu-byte address range: %s",
-					  dev->name, (unsigned long long)length, strerror(errno));
-			free(m);
-			return rc;
-		}
-		mflags |= MAP_FIXED;
-	}
-	p = mmap(want, (size_t)length, prot, mflags, dev->fd, (off_t)offset);
-	if (p == MAP_FAILED || p != want) {
-		int e = p == MAP_FAILED ? errno : EEXIST;
-
-		if (p != MAP_FAILED)
+		p = mmap(addr, (size_t)length, prot, mflags | MAP_FIXED_NOREPLACE, dev->fd,
+			 (off_t)offset);
+		if (p != MAP_FAILED && p != addr) {
+			/* kernels before 4.17 take the flag as a hint */
 			munmap(p, (size_t)length);
-		if (!addr)
-			munmap(want, (size_t)length);
+			p = MAP_FAILED;
+			errno = EEXIST;
+		}
+	} else {
+		p = map_aligned((size_t)length, dev->align, prot, mflags, dev->fd, (off_t)offset);
+	}
+	if (p == MAP_FAILED) {
+		int e = errno;
+
 		if (e == EEXIST)
 			rc = daxalloc_err(e, "%s: address %p is already in use", dev->name, addr);
 		else if (e == ENOMEM && dev->type == DAXALLOC_DEV_HUGETLB)

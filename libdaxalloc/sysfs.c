@@ -36,13 +36,14 @@ static int build(char *path, size_t len, const char *root, const char *rel)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-int sysfs_read_str(const char *rel, char *buf, size_t len)
+/* root/rel into @buf, NUL-terminated; returns the bytes read or -errno. */
+static ssize_t read_file(const char *root, const char *rel, char *buf, size_t len)
 {
 	char path[PATH_MAX];
 	ssize_t n;
 	int fd, rc;
 
-	rc = build(path, sizeof(path), sysfs_root(), rel);
+	rc = build(path, sizeof(path), root, rel);
 	if (rc)
 		return rc;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -54,6 +55,15 @@ int sysfs_read_str(const char *rel, char *buf, size_t len)
 	if (rc)
 		return rc;
 	buf[n] = '\0';
+	return n;
+}
+
+int sysfs_read_str(const char *rel, char *buf, size_t len)
+{
+	ssize_t n = read_file(sysfs_root(), rel, buf, len);
+
+	if (n < 0)
+		return (int)n;
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
 	return 0;
@@ -208,23 +218,16 @@ int procfs_smaps_kernel_page_size(const void *addr, uint64_t *out)
 /* Field 22 of /proc/PID/stat: when the process started, in clock ticks. */
 int procfs_pid_starttime(int pid, uint64_t *start)
 {
-	char path[PATH_MAX], buf[1024], *p;
+	char rel[32], buf[1024], *p;
 	unsigned long long v;
 	ssize_t n;
-	int fd, rc;
 
-	snprintf(buf, sizeof(buf), "%d/stat", pid);
-	rc = build(path, sizeof(path), procfs_root(), buf);
-	if (rc)
-		return rc;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
+	snprintf(rel, sizeof(rel), "%d/stat", pid);
+	n = read_file(procfs_root(), rel, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	if (n == 0)
 		return -EIO;
-	buf[n] = '\0';
 	/* the command name may hold spaces and ')': skip to the last ')' */
 	p = strrchr(buf, ')');
 	if (!p)
@@ -244,19 +247,12 @@ int procfs_pid_starttime(int pid, uint64_t *start)
 /* A 64-bit digest of this boot's id, so pids of earlier boots never match. */
 int procfs_boot_id_hash(uint64_t *hash)
 {
-	char path[PATH_MAX], buf[64];
-	ssize_t n;
-	int fd, rc;
+	char buf[64];
+	ssize_t n = read_file(procfs_root(), "sys/kernel/random/boot_id", buf, sizeof(buf));
 
-	rc = build(path, sizeof(path), procfs_root(), "sys/kernel/random/boot_id");
-	if (rc)
-		return rc;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n <= 0)
+	if (n < 0)
+		return (int)n;
+	if (n == 0)
 		return -EIO;
 	*hash = ((uint64_t)daxalloc_crc32c(0, buf, (size_t)n) << 32) |
 		daxalloc_crc32c(0x5a5a5a5a, buf, (size_t)n);

@@ -83,5 +83,7 @@ dirs=(build)
 [ -f build-valgrind/meson-logs/testlog.json ] && [ -z "${DAXALLOC_TEST_QUICK:-}" ] && dirs+=(build-valgrind)
 [ -f build-fuzz/meson-logs/testlog.json ] && [ -z "${DAXALLOC_TEST_QUICK:-}" ] && dirs+=(build-fuzz)
 [ -f build-install/meson-logs/testlog.json ] && dirs+=(build-install)
-python3 tests/summarize.py "${dirs[@]}" || status=1
+# kept in build/tests/summary.log: .ci/run repeats its last line
+python3 tests/summarize.py "${dirs[@]}" | tee build/tests/summary.log
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 exit $status

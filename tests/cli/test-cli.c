@@ -12,158 +12,78 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-struct run {
-	int status;
-	char out[65536];
-	char err[8192];
-};
-
-static void drain(int fd, char *buf, size_t len, size_t *n)
-{
-	ssize_t r = read(fd, buf + *n, len - 1 - *n);
-
-	if (r > 0)
-		*n += (size_t)r;
-	buf[*n] = '\0';
-}
-
-/*
- * Runs daxalloc-ctl with the given arguments (NULL-terminated), under
- * $DAXALLOC_CTL_WRAPPER (e.g. valgrind ... --error-exitcode=99) if set.
- */
-static void ctl(struct run *r, ...)
-{
-	const char *bin = getenv("DAXALLOC_CTL");
-	const char *wrap = getenv("DAXALLOC_CTL_WRAPPER");
-	static char wrapbuf[512];
-	char *argv[48], *save = NULL;
-	int po[2], pe[2], i = 0, st;
-	size_t no = 0, ne = 0;
-	va_list ap;
-	pid_t pid;
-
-	cr_assert_not_null(bin, "DAXALLOC_CTL must name the built daxalloc-ctl");
-	if (wrap && *wrap) {
-		snprintf(wrapbuf, sizeof(wrapbuf), "%s", wrap);
-		for (char *w = strtok_r(wrapbuf, " ", &save); w && i < 16; w = strtok_r(NULL, " ", &save))
-			argv[i++] = w;
-	}
-	argv[i++] = (char *)bin;
-	va_start(ap, r);
-	while ((argv[i] = va_arg(ap, char *)) != NULL && i < 46)
-		i++;
-	va_end(ap);
-	cr_assert_eq(pipe(po), 0);
-	cr_assert_eq(pipe(pe), 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		dup2(po[1], 1);
-		dup2(pe[1], 2);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(po[1]);
-	close(pe[1]);
-	for (;;) {
-		struct pollfd fds[2] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 } };
-		size_t before = no + ne;
-
-		if (poll(fds, 2, 60000) <= 0)
-			break;
-		if (fds[0].revents)
-			drain(po[0], r->out, sizeof(r->out), &no);
-		if (fds[1].revents)
-			drain(pe[0], r->err, sizeof(r->err), &ne);
-		if (no + ne == before)
-			break;
-	}
-	close(po[0]);
-	close(pe[0]);
-	waitpid(pid, &st, 0);
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static int lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
+#include "run-ctl.h"
 
 /* A failure is exactly one line on stderr, naming every @want. */
-static void expect_one_line_error(struct run *r, int status, const char *const *want)
+static void expect_one_line_error(struct ctl_run *r, int status, const char *const *want)
 {
 	cr_expect_eq(r->status, status, "exit %d, want %d; stderr: %s", r->status, status, r->err);
-	cr_expect_eq(lines(r->err), 1, "stderr is not one line: '%s'", r->err);
+	cr_expect_eq(ctl_lines(r->err), 1, "stderr is not one line: '%s'", r->err);
 	cr_expect_eq(strncmp(r->err, "daxalloc-ctl: ", 14), 0, "%s", r->err);
 	for (; *want; want++)
 		cr_expect(strstr(r->err, *want), "'%s' lacks '%s'", r->err, *want);
 }
 
-static struct run r;
+static struct ctl_run r;
 
 Test(cli, version)
 {
-	ctl(&r, "--version", NULL);
+	ctl_runl(&r, "--version", NULL);
 	cr_expect_eq(r.status, 0);
 	cr_expect_str_eq(r.out, "daxalloc-ctl 0.1.0\n");
 }
 
 Test(cli, help_lists_every_command)
 {
-	ctl(&r, "help", NULL);
+	ctl_runl(&r, "help", NULL);
 	cr_expect_eq(r.status, 0);
 	for (const char *const *c = (const char *const[]){ "list", "info", "map", "help", NULL }; *c; c++)
 		cr_expect(strstr(r.out, *c), "help lacks %s", *c);
 	cr_expect(strstr(r.out, "Exit status"));
-	ctl(&r, "help", "map", NULL);
+	ctl_runl(&r, "help", "map", NULL);
 	cr_expect_eq(r.status, 0);
 	cr_expect(strstr(r.out, "--populate"));
 }
 
 Test(cli, usage_errors_exit_2)
 {
-	ctl(&r, NULL);
+	ctl_runl(&r, NULL);
 	cr_expect_eq(r.status, 2);
-	ctl(&r, "frobnicate", NULL);
+	ctl_runl(&r, "frobnicate", NULL);
 	expect_one_line_error(&r, 2, (const char *const[]){ "unknown command 'frobnicate'", NULL });
-	ctl(&r, "help", "frobnicate", NULL);
+	ctl_runl(&r, "help", "frobnicate", NULL);
 	expect_one_line_error(&r, 2, (const char *const[]){ "frobnicate", NULL });
-	ctl(&r, "list", "extra", NULL);
+	ctl_runl(&r, "list", "extra", NULL);
 	expect_one_line_error(&r, 2, (const char *const[]){ "unexpected argument 'extra'", NULL });
 }
 
 Test(cli, bad_sizes_are_refused)
 {
-	ctl(&r, "map", "hugetlb:2M:8M", "--size", "3MB", NULL);
+	ctl_runl(&r, "map", "hugetlb:2M:8M", "--size", "3MB", NULL);
 	expect_one_line_error(&r, 2, (const char *const[]){ "--size", "3MB", "ambiguous", NULL });
-	ctl(&r, "map", "hugetlb:2M:8M", "--size", "lots", NULL);
+	ctl_runl(&r, "map", "hugetlb:2M:8M", "--size", "lots", NULL);
 	expect_one_line_error(&r, 2, (const char *const[]){ "'lots'", "digit", NULL });
-	ctl(&r, "map", "hugetlb:2M:8M", "--offset", "-2M", NULL);
+	ctl_runl(&r, "map", "hugetlb:2M:8M", "--offset", "-2M", NULL);
 	expect_one_line_error(&r, 2, (const char *const[]){ "--offset", "-2M", NULL });
 }
 
 Test(cli, alignment_rule_names_device_value_rule)
 {
-	ctl(&r, "map", "hugetlb:2M:8M", "--offset", "1M", "--size", "2M", NULL);
+	ctl_runl(&r, "map", "hugetlb:2M:8M", "--offset", "1M", "--size", "2M", NULL);
 	expect_one_line_error(&r, 1, (const char *const[]){ "hugetlb:2M:8M", "0x100000",
 		"not a multiple of the device alignment 2M", NULL });
-	ctl(&r, "map", "hugetlb:2M:8M", "--size", "16M", NULL);
+	ctl_runl(&r, "map", "hugetlb:2M:8M", "--size", "16M", NULL);
 	expect_one_line_error(&r, 1, (const char *const[]){ "hugetlb:2M:8M",
 		"outside the device", NULL });
 }
 
 Test(cli, bad_devices)
 {
-	ctl(&r, "info", "/dev/zero", NULL);
+	ctl_runl(&r, "info", "/dev/zero", NULL);
 	expect_one_line_error(&r, 1, (const char *const[]){ "/dev/zero", "not a device-dax", NULL });
-	ctl(&r, "info", "dax77.3", NULL);
+	ctl_runl(&r, "info", "dax77.3", NULL);
 	expect_one_line_error(&r, 1, (const char *const[]){ "dax77.3", "no such", NULL });
-	ctl(&r, "info", "hugetlb:3M", NULL);
+	ctl_runl(&r, "info", "hugetlb:3M", NULL);
 	expect_one_line_error(&r, 1, (const char *const[]){ "hugetlb:3M", "2M or 1G", NULL });
 }
 
@@ -175,7 +95,7 @@ Test(cli, info_json_shape)
 {
 	struct json_object *o, *v;
 
-	ctl(&r, "info", "hugetlb:2M:4M", "--json", NULL);
+	ctl_runl(&r, "info", "hugetlb:2M:4M", "--json", NULL);
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	o = json_tokener_parse(r.out);
 	cr_assert_not_null(o, "not JSON: %s", r.out);
@@ -196,7 +116,7 @@ Test(cli, list_json_is_an_array_of_devices)
 {
 	struct json_object *arr;
 
-	ctl(&r, "list", "--json", NULL);
+	ctl_runl(&r, "list", "--json", NULL);
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	arr = json_tokener_parse(r.out);
 	cr_assert_not_null(arr, "not JSON: %s", r.out);
@@ -217,9 +137,9 @@ Test(cli, map_verifies_on_the_default_device, .timeout = 120)
 	bool guest = getenv("DAXALLOC_GUEST_DEVICES") != NULL;
 
 	if (guest)
-		ctl(&r, "map", "--size", "1G", NULL);
+		ctl_runl(&r, "map", "--size", "1G", NULL);
 	else
-		ctl(&r, "map", "hugetlb:1G", "--size", "1G", NULL);
+		ctl_runl(&r, "map", "hugetlb:1G", "--size", "1G", NULL);
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	cr_expect_eq(strstr(r.out, "stand-in") != NULL, !guest, "%s", r.out);
 	cr_expect(strstr(r.out, "kernel page size"), "%s", r.out);

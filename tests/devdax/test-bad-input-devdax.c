@@ -31,6 +31,7 @@
 #include "guest-devices.h"
 #include "pool-helpers.h"
 #include "soak.h"
+#include "run-ctl.h"
 
 #define M (UINT64_C(1) << 20)
 #define META (2 * M)
@@ -366,70 +367,6 @@ Test(devdax_bad, alignment_changed_under_the_pool)
 
 /* ---- daxalloc-ctl against a real pool ------------------------------------- */
 
-struct run {
-	int status;
-	char out[8192];
-	char err[4096];
-};
-
-/* daxalloc-ctl @args; @as_nobody: as uid 65534. */
-static void ctl(struct run *res, const char *const *args, bool as_nobody)
-{
-	const char *bin = getenv("DAXALLOC_CTL");
-	char *argv[16];
-	int po[2], pe[2], st, n = 0;
-	size_t no = 0, ne = 0;
-	pid_t pid;
-
-	cr_assert_not_null(bin, "DAXALLOC_CTL must name the built daxalloc-ctl");
-	argv[n++] = (char *)bin;
-	for (; *args && n < 15; args++)
-		argv[n++] = (char *)path(*args);
-	argv[n] = NULL;
-	cr_assert_eq(pipe2(po, O_CLOEXEC), 0);
-	cr_assert_eq(pipe2(pe, O_CLOEXEC), 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		dup2(po[1], 1);
-		dup2(pe[1], 2);
-		if (as_nobody && (setgid(65534) < 0 || setuid(65534) < 0))
-			_exit(99);
-		execv(bin, argv);
-		_exit(127);
-	}
-	close(po[1]);
-	close(pe[1]);
-	for (;;) {
-		struct pollfd fds[2] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 } };
-		ssize_t r = 0;
-
-		if (poll(fds, 2, 120000) <= 0)
-			break;
-		if (fds[0].revents && (r = read(po[0], res->out + no, sizeof(res->out) - 1 - no)) > 0)
-			no += (size_t)r;
-		else if (fds[1].revents &&
-			 (r = read(pe[0], res->err + ne, sizeof(res->err) - 1 - ne)) > 0)
-			ne += (size_t)r;
-		if (r <= 0)
-			break;
-	}
-	res->out[no] = res->err[ne] = '\0';
-	close(po[0]);
-	close(pe[0]);
-	waitpid(pid, &st, 0);
-	res->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static int lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
-
 struct cli_row {
 	const char *args[10];
 	int status;
@@ -469,7 +406,7 @@ Test(devdax_bad, cli_against_a_real_pool)
 		{ { "alloc", "@DEV", "--size", "2M", "--name", "x" }, 1, { "permission denied" }, true },
 		{ { "reconfigure", "@DEV", "--align", "4K" }, 1, { "@DEV", "root" }, true },
 	};
-	static struct run res;
+	static struct ctl_run res;
 	unsigned int failed = 0;
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -481,8 +418,16 @@ Test(devdax_bad, cli_against_a_real_pool)
 			n += snprintf(what + n, sizeof(what) - (size_t)n, "%s%s", n ? " " : "", path(*a));
 		memset(&res, 0, sizeof(res));
 		snap();
-		ctl(&res, c->args, c->nobody);
-		if (res.status != c->status || lines(res.err) != 1 ||
+		{
+			const char *args[16];
+			int k = 0;
+
+			for (const char *const *a = c->args; *a && k < 15; a++)
+				args[k++] = path(*a);
+			args[k] = NULL;
+			ctl_run(&res, args, c->nobody ? CTL_RUN_AS_NOBODY : 0);
+		}
+		if (res.status != c->status || ctl_lines(res.err) != 1 ||
 		    strncmp(res.err, "daxalloc-ctl: ", 14) != 0 || strchr(res.err, '\033')) {
 			cr_expect_fail("'%s'%s: exit %d (want %d), stderr '%s'", what,
 				       c->nobody ? " as nobody" : "", res.status, c->status, res.err);

@@ -28,6 +28,7 @@
 
 #include "daxalloc.h"
 #include "guest-devices.h"
+#include "run-ctl.h"
 
 #define M (UINT64_C(1) << 20)
 #define G (UINT64_C(1) << 30)
@@ -86,38 +87,16 @@ static double ms(const struct timespec *a, const struct timespec *b)
 
 /* ---- another process: daxalloc-ctl --------------------------------------- */
 
-struct run {
-	int status;
-	char out[16384];
-};
-
-static void ctl(struct run *r, const char *args)
-{
-	const char *bin = getenv("DAXALLOC_CTL");
-	char cmd[512];
-	size_t n;
-	FILE *f;
-
-	cr_assert_not_null(bin, "DAXALLOC_CTL must name the built daxalloc-ctl");
-	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", bin, args);
-	f = popen(cmd, "r");
-	cr_assert_not_null(f);
-	n = fread(r->out, 1, sizeof(r->out) - 1, f);
-	r->out[n] = '\0';
-	n = (size_t)pclose(f);
-	r->status = WIFEXITED((int)n) ? WEXITSTATUS((int)n) : 128;
-}
-
 /* `daxalloc-ctl pins DEV --json`, parsed; the caller puts it. */
 static struct json_object *pins_json(const char *devname)
 {
 	struct json_object *j;
-	struct run r;
+	static struct ctl_run r;
 	char args[128];
 
 	snprintf(args, sizeof(args), "pins %s --json", devname);
-	ctl(&r, args);
-	cr_assert_eq(r.status, 0, "daxalloc-ctl %s: %s", args, r.out);
+	ctl_runf(&r, "%s", args);
+	cr_assert_eq(r.status, 0, "daxalloc-ctl %s: %s", args, r.err);
 	j = json_tokener_parse(r.out);
 	cr_assert(j && json_object_is_type(j, json_type_array), "not a JSON array: %s", r.out);
 	return j;
@@ -199,7 +178,7 @@ Test(pin, vfio_pin_seen_by_another_process_and_free_refused, .timeout = 300)
 	struct daxalloc_pin *p = NULL;
 	struct daxalloc_pin_target t;
 	struct json_object *j, *e;
-	struct run run;
+	static struct ctl_run run;
 	char args[128], pid[32];
 
 	open_pool(&s, "static2m");
@@ -224,11 +203,11 @@ Test(pin, vfio_pin_seen_by_another_process_and_free_refused, .timeout = 300)
 	json_object_put(j);
 	/* ... and its free is refused, naming the consumer and the pid. */
 	snprintf(args, sizeof(args), "free %s dma-buf", s.gd->name);
-	ctl(&run, args);
+	ctl_runf(&run, "%s", args);
 	snprintf(pid, sizeof(pid), "pid %d", getpid());
-	cr_expect_eq(run.status, 1, "free of a pinned region must fail: %s", run.out);
-	cr_expect(strstr(run.out, "pinned by vfio container fd") && strstr(run.out, pid), "%s",
-		  run.out);
+	cr_expect_eq(run.status, 1, "free of a pinned region must fail: %s", run.err);
+	cr_expect(strstr(run.err, "pinned by vfio container fd") && strstr(run.err, pid), "%s",
+		  run.err);
 	cr_expect_eq(daxalloc_region_free(&r), -EBUSY);
 	cr_assert_not_null(r);
 

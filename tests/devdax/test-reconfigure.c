@@ -33,6 +33,7 @@
 
 #include "daxalloc.h"
 #include "guest-devices.h"
+#include "run-ctl.h"
 
 #define M (UINT64_C(1) << 20)
 #define G (UINT64_C(1) << 30)
@@ -116,61 +117,6 @@ static void baseline(void)
 }
 
 /* ---- running daxalloc-ctl -------------------------------------------------- */
-
-struct run {
-	int status;
-	char out[8192];
-	char err[2048];
-};
-
-static void drain(int fd, char *buf, size_t len)
-{
-	size_t used = 0;
-	ssize_t n;
-
-	while (used + 1 < len && (n = read(fd, buf + used, len - 1 - used)) > 0)
-		used += (size_t)n;
-	buf[used] = '\0';
-}
-
-/* daxalloc-ctl with the arguments in @fmt, split at spaces. */
-static void ctl(struct run *r, const char *fmt, ...)
-{
-	const char *bin = getenv("DAXALLOC_CTL");
-	char line[1024], *argv[32], *save = NULL;
-	int out[2], err[2], argc = 0, st;
-	va_list ap;
-	pid_t pid;
-
-	cr_assert_not_null(bin, "$DAXALLOC_CTL is not set (run-suite.sh sets it)");
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	argv[argc++] = (char *)bin;
-	for (char *tok = strtok_r(line, " ", &save); tok && argc < 31; tok = strtok_r(NULL, " ", &save))
-		argv[argc++] = tok;
-	argv[argc] = NULL;
-	cr_assert_eq(pipe(out), 0);
-	cr_assert_eq(pipe(err), 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		close(out[0]);
-		close(err[0]);
-		execv(bin, argv);
-		_exit(127);
-	}
-	close(out[1]);
-	close(err[1]);
-	drain(out[0], r->out, sizeof(r->out));
-	drain(err[0], r->err, sizeof(r->err));
-	close(out[0]);
-	close(err[0]);
-	waitpid(pid, &st, 0);
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
 
 /* ---- the devices as found, and back to that afterwards ------------------------ */
 
@@ -415,9 +361,9 @@ Test(reconfigure, pmem_cycle_4k_2m_1g_4k)
 
 		if (steps[i] == DAXALLOC_SIZE_1G) {
 			/* this step through the command, which reports the loss */
-			struct run run;
+			static struct ctl_run run;
 
-			ctl(&run, "reconfigure %s --align 1G --destroy-data", gd->name);
+			ctl_runf(&run, "reconfigure %s --align 1G --destroy-data", gd->name);
 			cr_assert_eq(run.status, 0, "%s", run.err);
 			cr_expect(strstr(run.out, "usable size 2046M -> 1G (1022M lost to alignment padding)"),
 				  "%s", run.out);
@@ -454,7 +400,7 @@ Test(reconfigure, dynamic_named_regions_need_destroy_data)
 	struct daxalloc_pool *pool = NULL;
 	struct daxalloc_region *r = NULL;
 	char name[32];
-	struct run run;
+	static struct ctl_run run;
 
 	scratch(64 * M, DAXALLOC_SIZE_2M, name);
 	cr_assert_eq(daxalloc_dev_open(ctx, name, &dev), 0);
@@ -467,7 +413,7 @@ Test(reconfigure, dynamic_named_regions_need_destroy_data)
 	cr_expect(strstr(daxalloc_errmsg(), "1 named region ('keep-me')"), "%s", daxalloc_errmsg());
 	cr_expect_eq(attr(name, "align"), DAXALLOC_SIZE_2M);
 	cr_expect(enabled(name));
-	ctl(&run, "reconfigure %s --align 4K", name);
+	ctl_runf(&run, "reconfigure %s --align 4K", name);
 	cr_expect_eq(run.status, 1, "%s", run.err);
 	cr_expect(strstr(run.err, "keep-me"), "%s", run.err);
 	cr_expect_eq(strchr(run.err, '\n'), run.err + strlen(run.err) - 1, "one line: %s", run.err);
@@ -570,7 +516,7 @@ static void refused_while_held(bool map)
 {
 	const struct guest_dev *gd = guest_dev("recfgdyn");
 	char want[64];
-	struct run run;
+	static struct ctl_run run;
 	int go;
 	pid_t pid = holder(gd->name, map, &go);
 
@@ -583,7 +529,7 @@ static void refused_while_held(bool map)
 	cr_expect_eq(daxalloc_dev_resize(ctx, gd->name, gd->size - 2 * M, DESTROY), -EBUSY);
 	cr_expect_eq(daxalloc_dev_destroy(ctx, gd->name, DESTROY), -EBUSY);
 	cr_expect(strstr(daxalloc_errmsg(), want), "%s", daxalloc_errmsg());
-	ctl(&run, "reconfigure %s --align 2M --destroy-data", gd->name);
+	ctl_runf(&run, "reconfigure %s --align 2M --destroy-data", gd->name);
 	cr_expect_eq(run.status, 1);
 	cr_expect(strstr(run.err, want), "%s", run.err);
 	/* intact: same alignment and size, enabled, and the holder's memory still works */
@@ -773,9 +719,9 @@ Test(subdev, cli_round_trip)
 	struct json_object *o, *v;
 	uint64_t free_before = 0, free_after = 0;
 	char name[32];
-	struct run run;
+	static struct ctl_run run;
 
-	ctl(&run, "regions-free --json");
+	ctl_runf(&run, "regions-free --json");
 	cr_assert_eq(run.status, 0, "%s", run.err);
 	o = parse_json(run.out);
 	for (size_t i = 0; i < json_object_array_length(o); i++) {
@@ -787,7 +733,7 @@ Test(subdev, cli_round_trip)
 	}
 	json_object_put(o);
 	cr_assert_gt(free_before, 64 * M);
-	ctl(&run, "create-device --region %d --size 64M --json", gd->region);
+	ctl_runf(&run, "create-device --region %d --size 64M --json", gd->region);
 	cr_assert_eq(run.status, 0, "%s", run.err);
 	o = parse_json(run.out);
 	cr_assert(json_object_object_get_ex(o, "name", &v));
@@ -795,14 +741,14 @@ Test(subdev, cli_round_trip)
 	cr_expect_eq(jget(o, "size"), 64 * M);
 	cr_expect_eq(jget(o, "align"), DAXALLOC_SIZE_2M, "the default alignment");
 	json_object_put(o);
-	ctl(&run, "resize %s --size 96M", name);
+	ctl_runf(&run, "resize %s --size 96M", name);
 	cr_expect_eq(run.status, 0, "%s", run.err);
 	cr_expect(strstr(run.out, "96M at align 2M"), "%s", run.out);
 	cr_expect_eq(attr(name, "size"), 96 * M);
-	ctl(&run, "resize %s --size 95M", name);
+	ctl_runf(&run, "resize %s --size 95M", name);
 	cr_expect_eq(run.status, 1);
 	cr_expect(strstr(run.err, "nearest valid sizes: 94M or 96M"), "%s", run.err);
-	ctl(&run, "reconfigure %s --align 4K --json", name);
+	ctl_runf(&run, "reconfigure %s --align 4K --json", name);
 	cr_expect_eq(run.status, 0, "%s", run.err);
 	o = parse_json(run.out);
 	cr_expect_eq(jget(o, "old_align"), DAXALLOC_SIZE_2M);
@@ -811,13 +757,13 @@ Test(subdev, cli_round_trip)
 	cr_expect(json_object_object_get_ex(o, "namespace_recreated", &v) &&
 		  !json_object_get_boolean(v));
 	json_object_put(o);
-	ctl(&run, "regions-free");
+	ctl_runf(&run, "regions-free");
 	cr_expect_eq(run.status, 0);
 	cr_expect(strstr(run.out, "REGION"), "%s", run.out);
-	ctl(&run, "destroy-device %s", name);
+	ctl_runf(&run, "destroy-device %s", name);
 	cr_expect_eq(run.status, 0, "%s", run.err);
 	cr_expect(strstr(run.out, "destroyed"), "%s", run.out);
-	ctl(&run, "regions-free --json");
+	ctl_runf(&run, "regions-free --json");
 	o = parse_json(run.out);
 	for (size_t i = 0; i < json_object_array_length(o); i++) {
 		struct json_object *r = json_object_array_get_idx(o, i);
@@ -828,9 +774,9 @@ Test(subdev, cli_round_trip)
 	}
 	json_object_put(o);
 	cr_expect_eq(free_after, free_before);
-	ctl(&run, "reconfigure %s --align 3M", gd->name);
+	ctl_runf(&run, "reconfigure %s --align 3M", gd->name);
 	cr_expect_eq(run.status, 2, "a bad command line");
-	ctl(&run, "destroy-device");
+	ctl_runf(&run, "destroy-device");
 	cr_expect_eq(run.status, 2);
 }
 
@@ -959,7 +905,7 @@ Test(subdev, one_g_device_backs_qemu_guest_ram)
 	char line[1024], *argv[40], *save = NULL, dev[32] = "", id[64] = "", want[96], buf[8192];
 	struct daxalloc_daxregion_info info;
 	int in[2], out[2], argc = 0, st;
-	struct run run;
+	static struct ctl_run run;
 	uint64_t start;
 	pid_t qemu;
 
@@ -967,7 +913,7 @@ Test(subdev, one_g_device_backs_qemu_guest_ram)
 	cr_assert_eq(daxalloc_dev_resize(ctx, gd->name, G, 0), 0, "%s", daxalloc_errmsg());
 	cr_assert_eq(daxalloc_daxregion_get_info(ctx, gd->region, &info), 0);
 	cr_expect_geq(info.available_1g, G);
-	ctl(&run, "vm-backing --region %d --size 1G --align 1G", gd->region);
+	ctl_runf(&run, "vm-backing --region %d --size 1G --align 1G", gd->region);
 	cr_assert_eq(run.status, 0, "%s", run.err);
 	cr_log_info("vm-backing printed: %s", run.out);
 	cr_assert_eq(sscanf(run.out, "-object memory-backend-file,id=%63[^,],mem-path=/dev/%31[^,],", id,

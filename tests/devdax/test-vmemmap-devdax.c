@@ -28,6 +28,7 @@
 
 #include "daxalloc.h"
 #include "guest-devices.h"
+#include "run-ctl.h"
 
 #define K (UINT64_C(1) << 10)
 #define M (UINT64_C(1) << 20)
@@ -297,67 +298,7 @@ Test(vmemmap, four_gib_at_4k_2m_1g_matches_the_model)
 
 /* ---- refusals and other devices -------------------------------------------------------- */
 
-struct run {
-	int status;
-	char out[65536];
-	char err[4096];
-};
-
-static void ctl(struct run *r, const char *const *args)
-{
-	const char *bin = getenv("DAXALLOC_CTL");
-	char *argv[24];
-	int po[2], pe[2], st, i = 0;
-	size_t no = 0, ne = 0;
-	pid_t pid;
-
-	cr_assert_not_null(bin, "DAXALLOC_CTL must name the built daxalloc-ctl");
-	argv[i++] = (char *)bin;
-	for (; *args && i < 23; args++)
-		argv[i++] = (char *)*args;
-	argv[i] = NULL;
-	cr_assert_eq(pipe2(po, O_CLOEXEC), 0);
-	cr_assert_eq(pipe2(pe, O_CLOEXEC), 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		dup2(po[1], 1);
-		dup2(pe[1], 2);
-		execv(bin, argv);
-		_exit(127);
-	}
-	close(po[1]);
-	close(pe[1]);
-	for (bool o_open = true, e_open = true; o_open || e_open;) {
-		struct pollfd p[2] = { { o_open ? po[0] : -1, POLLIN, 0 },
-				       { e_open ? pe[0] : -1, POLLIN, 0 } };
-		ssize_t n;
-
-		if (poll(p, 2, 300000) <= 0)
-			break;
-		if (p[0].revents) {
-			n = read(po[0], r->out + no, sizeof(r->out) - 1 - no);
-			if (n > 0)
-				no += (size_t)n;
-			else
-				o_open = false;
-		}
-		if (p[1].revents) {
-			n = read(pe[0], r->err + ne, sizeof(r->err) - 1 - ne);
-			if (n > 0)
-				ne += (size_t)n;
-			else
-				e_open = false;
-		}
-	}
-	r->out[no] = r->err[ne] = '\0';
-	close(po[0]);
-	close(pe[0]);
-	waitpid(pid, &st, 0);
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static struct run r;
+static struct ctl_run r;
 
 Test(vmemmap, refuses_a_device_in_use_naming_who)
 {
@@ -384,7 +325,7 @@ Test(vmemmap, refuses_a_device_in_use_naming_who)
 	cr_expect(strstr(daxalloc_errmsg(), comm), "'%s' lacks '%s'", daxalloc_errmsg(), comm);
 	cr_expect(strstr(daxalloc_errmsg(), gd->name), "%s", daxalloc_errmsg());
 	/* another process (the CLI) sees this one */
-	ctl(&r, (const char *const[]){ "vmemmap", gd->name, "--measure", "--cycles", "1", NULL });
+	ctl_run(&r, (const char *const[]){ "vmemmap", gd->name, "--measure", "--cycles", "1", NULL }, 0);
 	cr_expect_eq(r.status, 1, "exit %d: %s", r.status, r.err);
 	cr_expect(strstr(r.err, pid), "'%s' lacks '%s'", r.err, pid);
 	cr_expect(strstr(r.err, "has it open"), "%s", r.err);
@@ -429,8 +370,8 @@ Test(vmemmap, disabled_device_stays_disabled_cli_json)
 	cr_assert_eq(daxctl_dev_disable(dctl_find(dc, gd->name)), 0, "disable %s", gd->name);
 	snapshot(gd->name, &before);
 	cr_assert_not(before.enabled);
-	ctl(&r, (const char *const[]){ "vmemmap", gd->name, "--measure", "--align", "2M", "--cycles",
-				       "2", "--no-pin", "--json", NULL });
+	ctl_run(&r, (const char *const[]){ "vmemmap", gd->name, "--measure", "--align", "2M", "--cycles",
+				       "2", "--no-pin", "--json", NULL }, 0);
 	snapshot(gd->name, &after);
 	daxctl_dev_enable_devdax(dctl_find(dc, gd->name));
 	daxctl_unref(dc);

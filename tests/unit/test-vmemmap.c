@@ -18,6 +18,7 @@
 #include "daxalloc.h"
 #include "fake-tree.h"
 #include "private.h"
+#include "run-ctl.h"
 
 #define K (UINT64_C(1) << 10)
 #define M (UINT64_C(1) << 20)
@@ -240,67 +241,7 @@ Test(vmemmap_procfs, memfree_and_per_cpu_lists)
 
 /* ---- the CLI's JSON ----------------------------------------------------------------- */
 
-struct run {
-	int status;
-	char out[262144];
-	char err[4096];
-};
-
-static void ctl(struct run *r, const char *const *args)
-{
-	const char *bin = getenv("DAXALLOC_CTL");
-	char *argv[16];
-	int po[2], pe[2], st, i = 0;
-	size_t no = 0, ne = 0;
-	pid_t pid;
-
-	cr_assert_not_null(bin, "DAXALLOC_CTL must name the built daxalloc-ctl");
-	argv[i++] = (char *)bin;
-	for (; *args && i < 15; args++)
-		argv[i++] = (char *)*args;
-	argv[i] = NULL;
-	cr_assert_eq(pipe(po), 0);
-	cr_assert_eq(pipe(pe), 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		dup2(po[1], 1);
-		dup2(pe[1], 2);
-		execv(bin, argv);
-		_exit(127);
-	}
-	close(po[1]);
-	close(pe[1]);
-	for (bool o_open = true, e_open = true; o_open || e_open;) {
-		struct pollfd p[2] = { { o_open ? po[0] : -1, POLLIN, 0 },
-				       { e_open ? pe[0] : -1, POLLIN, 0 } };
-		ssize_t n;
-
-		if (poll(p, 2, 60000) <= 0)
-			break;
-		if (p[0].revents) {
-			n = read(po[0], r->out + no, sizeof(r->out) - 1 - no);
-			if (n > 0)
-				no += (size_t)n;
-			else
-				o_open = false;
-		}
-		if (p[1].revents) {
-			n = read(pe[0], r->err + ne, sizeof(r->err) - 1 - ne);
-			if (n > 0)
-				ne += (size_t)n;
-			else
-				e_open = false;
-		}
-	}
-	r->out[no] = r->err[ne] = '\0';
-	close(po[0]);
-	close(pe[0]);
-	waitpid(pid, &st, 0);
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static struct run r;
+static struct ctl_run r;
 
 static struct json_object *get(struct json_object *o, const char *path)
 {
@@ -341,7 +282,7 @@ static struct json_object *run_json(const char *size)
 {
 	struct json_object *o;
 
-	ctl(&r, (const char *const[]){ "vmemmap", "--size", size, "--json", NULL });
+	ctl_run(&r, (const char *const[]){ "vmemmap", "--size", size, "--json", NULL }, 0);
 	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
 	o = json_tokener_parse(r.out);
 	cr_assert_not_null(o, "not JSON: %s", r.out);
@@ -415,7 +356,7 @@ Test(vmemmap_cli, json_for_an_odd_size)
 
 static void expect_usage(const char *const *args, const char *want)
 {
-	ctl(&r, args);
+	ctl_run(&r, args, 0);
 	cr_expect_eq(r.status, 2, "exit %d: %s", r.status, r.err);
 	cr_expect(strstr(r.err, want), "'%s' lacks '%s'", r.err, want);
 	cr_expect_eq(strchr(r.err, '\n'), r.err + strlen(r.err) - 1, "one line: %s", r.err);
@@ -435,7 +376,7 @@ Test(vmemmap_cli, usage_errors)
 
 Test(vmemmap_cli, table_for_a_size)
 {
-	ctl(&r, (const char *const[]){ "vmemmap", "--size", "4G", NULL });
+	ctl_run(&r, (const char *const[]){ "vmemmap", "--size", "4G", NULL }, 0);
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	cr_expect(strstr(r.out, "ALIGN"), "%s", r.out);
 	cr_expect(strstr(r.out, "16.0 MiB"), "2M, 2-page: %s", r.out);
