@@ -15,6 +15,7 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
+rm -f build/tests/summary.log
 tools/setup.sh -Dtests=enabled "$@" || exit 1
 
 # 1G pages must be taken before memory fragments; give back what we took.
