@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 #define DAXALLOC_VERSION_MAJOR 0
-#define DAXALLOC_VERSION_MINOR 1
+#define DAXALLOC_VERSION_MINOR 2
 #define DAXALLOC_VERSION_MICRO 0
 
 #define DAXALLOC_SIZE_4K (UINT64_C(4) << 10)
@@ -96,8 +96,8 @@ struct daxalloc_dev *daxalloc_dev_get_next(struct daxalloc_dev *dev);
  * Open a device for mapping.  @name is "dax0.0", "/dev/dax0.0",
  * "hugetlb:2M", "hugetlb:1G" (optionally ":SIZE", default 1G) or NULL
  * for the default: $DAXALLOC_DEVICE,
- * else the first enabled devdax device, else "hugetlb:1G", else
- * "hugetlb:2M".  The stand-in reserves the huge pages it needs when the
+ * else the first enabled devdax device, else the stand-in (see
+ * daxalloc_ctx_get_default_device()).  The stand-in reserves the huge pages it needs when the
  * caller may (and gives them back on close); otherwise it fails with
  * -ENOMEM and a message saying how to reserve them.  Other paths are
  * refused with -ENODEV saying what they are; symbolic links are never
@@ -107,6 +107,14 @@ int daxalloc_dev_open(struct daxalloc_ctx *ctx, const char *name,
 		      struct daxalloc_dev **dev);
 /* Drops the caller's reference; maps keep the device alive. */
 void daxalloc_dev_close(struct daxalloc_dev **dev);
+/*
+ * The name daxalloc_dev_open(ctx, NULL, ...) opens: $DAXALLOC_DEVICE, else
+ * the first enabled devdax device, else "hugetlb:1G" where the kernel offers
+ * 1G huge pages, else "hugetlb:2M".  Reserves nothing.  (Opening the 1G
+ * stand-in falls back to "hugetlb:2M" when no 1G page can be had.)  The
+ * string belongs to the context or is static.
+ */
+const char *daxalloc_ctx_get_default_device(struct daxalloc_ctx *ctx);
 
 const char *daxalloc_dev_get_name(struct daxalloc_dev *dev);
 /* "/dev/daxX.Y"; NULL for the stand-in. */

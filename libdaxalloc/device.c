@@ -275,25 +275,49 @@ static int open_devdax(struct daxalloc_ctx *ctx, const char *arg, struct daxallo
 	return 0;
 }
 
-static int open_default(struct daxalloc_ctx *ctx, struct daxalloc_dev *out)
+/*
+ * The stand-in the default falls to: 1G pages where the kernel offers them
+ * (the CPU has pdpe1gb), else 2M.  Read from sysfs, nothing reserved, so a
+ * listing can name it without taking memory.
+ */
+static const char *default_standin(void)
+{
+	uint64_t nr;
+
+	if (sysfs_hugepages_read(DAXALLOC_SIZE_1G, "nr_hugepages", &nr) == 0)
+		return "hugetlb:1G";
+	return "hugetlb:2M";
+}
+
+DAXALLOC_EXPORT const char *daxalloc_ctx_get_default_device(struct daxalloc_ctx *ctx)
 {
 	const char *env = getenv("DAXALLOC_DEVICE");
 	struct daxalloc_dev *d;
+
+	if (env && *env)
+		return env;
+	for (d = ctx && dev_scan(ctx) == 0 ? ctx->devs : NULL; d; d = d->next)
+		if (d->enabled)
+			return d->name;
+	return default_standin();
+}
+
+static int open_default(struct daxalloc_ctx *ctx, struct daxalloc_dev *out)
+{
+	const char *env = getenv("DAXALLOC_DEVICE");
+	const char *name = daxalloc_ctx_get_default_device(ctx);
 	char first[512];
 	int rc;
 
-	if (env && *env) {
-		if (strncmp(env, "hugetlb:", 8) == 0)
-			return hugetlb_open(ctx, env, out);
-		return open_devdax(ctx, env, out);
-	}
-	for (d = ctx->devs; d; d = d->next)
-		if (d->enabled)
-			return open_devdax(ctx, d->name, out);
-	info(ctx, "no enabled device-dax device; using the hugetlb stand-in");
-	rc = hugetlb_open(ctx, "hugetlb:1G", out);
-	if (rc == 0)
-		return 0;
+	if (strncmp(name, "hugetlb:", 8) != 0)
+		return open_devdax(ctx, name, out);
+	if (env && *env)
+		return hugetlb_open(ctx, name, out);
+	info(ctx, "no enabled device-dax device; using the hugetlb stand-in %s", name);
+	rc = hugetlb_open(ctx, name, out);
+	if (rc == 0 || strcmp(name, "hugetlb:1G") != 0)
+		return rc;
+	/* 1G pages offered but none to be had (fragmented memory): 2M will do. */
 	snprintf(first, sizeof(first), "%s", daxalloc_errmsg());
 	rc = hugetlb_open(ctx, "hugetlb:2M", out);
 	if (rc < 0)

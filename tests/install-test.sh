@@ -11,7 +11,8 @@
 # Needs root (apt-get install, huge pages). Build dependencies and the tools
 # the checks use (lintian, man-db, bash-completion) are installed when
 # missing and stay, like tools/setup.sh's; the three packages, and anything
-# installing them pulled in, are removed at the end.
+# installing them pulled in, are removed at the end.  Packages of ours found
+# installed are saved with dpkg-repack first and put back at the end.
 #
 # Writes OUT_DIR/tests/results/install-test.json (case counts) and
 # OUT_DIR/meson-logs/testlog.json (a meson-style line) for
@@ -74,9 +75,31 @@ apt_install() {	# PACKAGE...: install what is missing, quietly
 [ -z "${DAXALLOC_TEST_QUICK:-}" ] || skip "DAXALLOC_TEST_QUICK is set"
 [ "$(id -u)" -eq 0 ] || skip "needs root (apt-get install, huge pages)"
 command -v apt-get >/dev/null || skip "not a Debian system (no apt-get)"
+
+# Packages of ours installed already (an earlier install, a user's): saved
+# as .debs first and put back at the end, so the test always runs and leaves
+# the machine as it found it.
+saved=$out/saved
+rm -rf "$saved"
+mkdir -p "$saved"
+preinstalled=()
 for p in "${PKGS[@]}"; do
-	installed "$p" && skip "$p is installed already; this test would replace and then remove it"
+	installed "$p" && preinstalled+=("$p")
 done
+versions() {	# the versions of our packages as installed now
+	dpkg-query -W -f='${Package} ${Version} ${db:Status-Abbrev}\n' "${PKGS[@]}" 2>/dev/null |
+		awk '$3 ~ /^.i/ { print $1, $2 }'
+}
+if ((${#preinstalled[@]})); then
+	apt_install dpkg-repack
+	if (cd "$saved" && dpkg-repack "${preinstalled[@]}") >"$logs/repack.log" 2>&1; then
+		versions >"$saved/versions"
+		pass "saved the installed ${preinstalled[*]} ($(tr '\n' ' ' <"$saved/versions"| sed 's/ $//')) to put back afterwards"
+	else
+		fail "dpkg-repack ${preinstalled[*]} (see $logs/repack.log): not touching an installed version we cannot restore"
+		finish FAIL
+	fi
+fi
 
 echo "== install-test: Debian packages, installed and used ($out)"
 
@@ -128,9 +151,16 @@ cleanup() {
 	now=$(installed_list)
 	extra=$(comm -13 <(echo "$before") <(echo "$now"))
 	[ -z "$extra" ] || apt-get purge -y -qq $extra >>"$logs/apt.log" 2>&1
+	if ((${#preinstalled[@]})); then
+		apt-get install -y -qq --allow-downgrades "$saved"/*.deb >>"$logs/apt.log" 2>&1
+	fi
 }
 trap cleanup EXIT
 
+# A package of ours at the same version would make apt skip the new build.
+if ((${#preinstalled[@]})); then
+	apt-get purge -y -qq "${preinstalled[@]}" >>"$logs/apt.log" 2>&1
+fi
 debs=()
 for p in "${PKGS[@]}"; do
 	debs+=("$(ls "$src/${p}_"*.deb)")
@@ -205,15 +235,23 @@ fi
 
 trap - EXIT
 cleanup
-left=()
-for p in "${PKGS[@]}"; do
-	installed "$p" && left+=("$p")
-done
 now=$(installed_list)
-if ((${#left[@]} == 0)) && [ "$now" = "$before" ]; then
-	pass "removed again: the installed packages are as before"
+if ((${#preinstalled[@]})); then
+	if [ "$now" = "$before" ] && [ "$(versions)" = "$(cat "$saved/versions")" ]; then
+		pass "put back: ${preinstalled[*]} at the versions found, the installed packages as before"
+	else
+		fail "restoring the packages found installed: now '$(versions | tr '\n' ' ')', were '$(tr '\n' ' ' <"$saved/versions")' $(comm -3 <(echo "$before") <(echo "$now") | tr '\n' ' ')"
+	fi
 else
-	fail "removal: still installed: ${left[*]} $(comm -13 <(echo "$before") <(echo "$now") | tr '\n' ' ')"
+	left=()
+	for p in "${PKGS[@]}"; do
+		installed "$p" && left+=("$p")
+	done
+	if ((${#left[@]} == 0)) && [ "$now" = "$before" ]; then
+		pass "removed again: the installed packages are as before"
+	else
+		fail "removal: still installed: ${left[*]} $(comm -13 <(echo "$before") <(echo "$now") | tr '\n' ' ')"
+	fi
 fi
 
 [ "$failed" -eq 0 ] && finish OK

@@ -37,19 +37,6 @@ static int parse_json_only(const char *cmd, int argc, char **argv, bool *json, c
 	return 0;
 }
 
-static const char *default_device(struct daxalloc_ctx *ctx)
-{
-	const char *env = getenv("DAXALLOC_DEVICE");
-	struct daxalloc_dev *d;
-
-	if (env && *env)
-		return env;
-	daxalloc_dev_foreach(ctx, d)
-		if (daxalloc_dev_is_enabled(d))
-			return daxalloc_dev_get_name(d);
-	return NULL;
-}
-
 int cmd_list(struct daxalloc_ctx *ctx, int argc, char **argv)
 {
 	struct daxalloc_dev *d;
@@ -92,12 +79,12 @@ int cmd_list(struct daxalloc_ctx *ctx, int argc, char **argv)
 	}
 	if (n == 0)
 		printf("no device-dax devices on this machine\n");
-	def = default_device(ctx);
-	if (def)
+	def = daxalloc_ctx_get_default_device(ctx);
+	if (strncmp(def, "hugetlb:", 8) != 0)
 		printf("default device: %s\n", def);
 	else
-		printf("default device: hugetlb:1G (a stand-in: huge pages, not device-dax; "
-		       "hugetlb:2M if no 1G pages can be had)\n");
+		printf("default device: %s (a stand-in: huge pages, not device-dax%s)\n", def,
+		       strcmp(def, "hugetlb:1G") == 0 ? "; hugetlb:2M if no 1G page can be had" : "");
 	return CTL_OK;
 }
 

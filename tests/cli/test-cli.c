@@ -30,7 +30,7 @@ Test(cli, version)
 {
 	ctl_runl(&r, "--version", NULL);
 	cr_expect_eq(r.status, 0);
-	cr_expect_str_eq(r.out, "daxalloc-ctl 0.1.0\n");
+	cr_expect_str_eq(r.out, "daxalloc-ctl 0.2.0\n");
 }
 
 Test(cli, help_lists_every_command)
@@ -131,16 +131,31 @@ Test(cli, list_json_is_an_array_of_devices)
 	json_object_put(arr);
 }
 
-/* The main job: on the host the 1G stand-in, in the devdax guest the default device. */
+/*
+ * The main job (tools/run.sh): `list` names the default device, and `map`
+ * without a device maps exactly that one: on the host the stand-in the
+ * kernel can serve (1G pages where offered, else 2M), in the devdax guest
+ * the first enabled device.
+ */
 Test(cli, map_verifies_on_the_default_device, .timeout = 120)
 {
 	bool guest = getenv("DAXALLOC_GUEST_DEVICES") != NULL;
+	char def[128], want[160];
+	const char *p;
 
-	if (guest)
-		ctl_runl(&r, "map", "--size", "1G", NULL);
-	else
-		ctl_runl(&r, "map", "hugetlb:1G", "--size", "1G", NULL);
+	ctl_runl(&r, "list", NULL);
 	cr_assert_eq(r.status, 0, "%s", r.err);
+	p = strstr(r.out, "default device: ");
+	cr_assert_not_null(p, "%s", r.out);
+	cr_assert_eq(sscanf(p, "default device: %127s", def), 1, "%s", r.out);
+	cr_expect_eq(strncmp(def, "hugetlb:", 8) == 0, !guest, "default %s", def);
+	if (!guest)
+		cr_expect_str_eq(def, access("/sys/kernel/mm/hugepages/hugepages-1048576kB", F_OK) == 0 ?
+					      "hugetlb:1G" : "hugetlb:2M");
+	ctl_runl(&r, "map", "--size", "1G", NULL);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	snprintf(want, sizeof(want), "%s", def);
+	cr_expect(strstr(r.out, want), "list named %s as the default, map used: %s", def, r.out);
 	cr_expect_eq(strstr(r.out, "stand-in") != NULL, !guest, "%s", r.out);
 	cr_expect(strstr(r.out, "kernel page size"), "%s", r.out);
 	cr_expect(strstr(r.out, "verified"), "%s", r.out);

@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -28,6 +29,22 @@ static void teardown(void)
 }
 
 TestSuite(hugetlb, .init = setup, .fini = teardown, .timeout = 120);
+
+/*
+ * 1G pages need a CPU with pdpe1gb, and many hosts have none.  There the 1G
+ * cases are skipped with the reason; the devdax guest runs this binary too
+ * on a CPU model that offers 1G pages, and there a missing 1G pool fails,
+ * so 1G is covered on every machine.
+ */
+static void require_1g_pages(void)
+{
+	if (access("/sys/kernel/mm/hugepages/hugepages-1048576kB", F_OK) == 0)
+		return;
+	cr_assert_null(getenv("DAXALLOC_GUEST"),
+		       "the devdax guest's CPU model must offer 1G huge pages (pdpe1gb)");
+	cr_skip_test("this kernel offers no 1G huge pages (the CPU lacks pdpe1gb); "
+		     "the 1G stand-in cases run in the devdax guest");
+}
 
 static struct daxalloc_dev *open_standin(const char *name)
 {
@@ -84,6 +101,7 @@ Test(hugetlb, page_size_2m)
 
 Test(hugetlb, page_size_1g)
 {
+	require_1g_pages();
 	map_and_check_page_size("hugetlb:1G:1G", 1u << 30, 1u << 30);
 }
 
@@ -158,6 +176,7 @@ Test(hugetlb, rules_2m)
 
 Test(hugetlb, rules_1g)
 {
+	require_1g_pages();
 	const uint64_t M = 1u << 20, G = 1u << 30;
 	const struct rule_case c[] = {
 		{ 2 * M, G, 0, 0, EINVAL, "offset 0x200000 is not a multiple of the device alignment 1G" },
