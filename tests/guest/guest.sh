@@ -151,6 +151,9 @@ cmdline=(
     console=ttyS0 rdinit=/init panic=-1 oops=panic
     "memmap=$((hmem_size / M))M%4G-1+0xefffffff"  # RAM -> soft reserved
     intel_iommu=on iommu=pt
+    # One 1G huge page for the stand-in's 1G cases, taken before memory
+    # fragments: at run time the guest could not find 1G contiguous.
+    hugepagesz=1G hugepages=1
     no_timer_check tsc=reliable mitigations=off
 )
 qemu=(
