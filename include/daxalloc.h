@@ -186,7 +186,12 @@ struct daxalloc_region;
  * Format @dev as a pool (the metadata takes the first unit, at least 2M)
  * and open it.  The allocation unit is the device alignment.  A device
  * that already holds a pool is refused with -EEXIST unless
- * DAXALLOC_POOL_FORCE, which destroys every region on it.
+ * DAXALLOC_POOL_FORCE, which destroys every region on it.  Without FORCE
+ * it is atomic: of processes creating at once exactly one formats, the
+ * others get -EEXIST and open the winner's pool.  Start-up idiom:
+ *   rc = daxalloc_pool_open(dev, 0, &p);
+ *   if (rc == -ENODATA) rc = daxalloc_pool_create(dev, 0, &p);
+ *   if (rc == -EEXIST) rc = daxalloc_pool_open(dev, 0, &p);
  */
 int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int flags,
 			 struct daxalloc_pool **pool);

@@ -35,8 +35,11 @@ DAXALLOC_EXPORT int daxalloc_pool_check(struct daxalloc_dev *dev, unsigned int f
 	}
 	if (rc < 0) {
 		/* No valid copy: lock anyway, to say what is wrong with each. */
-		pthread_mutex_lock(&pool->lock);
-		flock(pool->lockfd, LOCK_EX);
+		rc = pool_lock(pool);
+		if (rc < 0) {
+			pool_detach(pool);
+			return rc;
+		}
 	}
 	r[0] = pool_read_slot(pool, 0, &h[0], pool->scratch, why[0], sizeof(why[0]));
 	r[1] = pool_read_slot(pool, 1, &h[1], pool->scratch, why[1], sizeof(why[1]));

@@ -166,10 +166,25 @@ static int pool_load(struct daxalloc_pool *pool)
 	return 0;
 }
 
-int pool_lock_load(struct daxalloc_pool *pool)
+int pool_inherited(struct daxalloc_pool *pool)
 {
-	int rc;
+	if ((uint64_t)getpid() == pool->my_pid)
+		return 0;
+	/*
+	 * A forked child is another owner: through its parent's handle it
+	 * would free the parent's regions and share its lock.  Refuse.
+	 */
+	return daxalloc_err(ECHILD,
+			    "%s: this pool handle belongs to pid %llu, the parent of this process; after fork() a child opens its own with daxalloc_pool_open()",
+			    pool->dev->name, (unsigned long long)pool->my_pid);
+}
 
+int pool_lock(struct daxalloc_pool *pool)
+{
+	int rc = pool_inherited(pool);
+
+	if (rc < 0)
+		return rc;
 	pthread_mutex_lock(&pool->lock);
 	while ((rc = flock(pool->lockfd, LOCK_EX)) < 0 && errno == EINTR)
 		;
@@ -179,6 +194,15 @@ int pool_lock_load(struct daxalloc_pool *pool)
 		pthread_mutex_unlock(&pool->lock);
 		return rc;
 	}
+	return 0;
+}
+
+int pool_lock_load(struct daxalloc_pool *pool)
+{
+	int rc = pool_lock(pool);
+
+	if (rc < 0)
+		return rc;
 	rc = pool_load(pool);
 	if (rc < 0)
 		pool_unlock(pool);
@@ -292,30 +316,33 @@ DAXALLOC_EXPORT int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int 
 	rc = pool_attach(dev, &pool);
 	if (rc < 0)
 		return rc;
-	rc = pool_lock_load(pool);
-	if (rc == 0) {
-		uint32_t named = 0;
+	/*
+	 * Look and format under one hold of the lock: of creators racing on
+	 * an empty device exactly one formats; the others find its pool.
+	 */
+	rc = pool_lock(pool);
+	if (rc < 0) {
+		pool_detach(pool);
+		return rc;
+	}
+	rc = pool_load(pool);
+	if (rc == 0 && !(flags & DAXALLOC_POOL_FORCE)) {
+		uint32_t named = 0, n = pool->n;
 
-		for (uint32_t i = 0; i < pool->n; i++)
+		for (uint32_t i = 0; i < n; i++)
 			named += !!(pool->ents[i].flags & DXA_ENTRY_NAMED);
-		if (!(flags & DAXALLOC_POOL_FORCE)) {
-			uint32_t n = pool->n;
-
-			pool_unlock(pool);
-			pool_detach(pool);
-			return daxalloc_err(EEXIST,
-					    "%s: already holds a pool with %u regions (%u named); formatting again destroys them (force it with DAXALLOC_POOL_FORCE / --force)",
-					    dev->name, n, named);
-		}
-	} else if (rc != -ENODATA && !(flags & DAXALLOC_POOL_FORCE)) {
+		pool_unlock(pool);
+		pool_detach(pool);
+		return daxalloc_err(EEXIST,
+				    "%s: already holds a pool with %u regions (%u named); formatting again destroys them (force it with DAXALLOC_POOL_FORCE / --force, or open it)",
+				    dev->name, n, named);
+	}
+	if (rc < 0 && rc != -ENODATA && !(flags & DAXALLOC_POOL_FORCE)) {
 		/* Something pool-like we cannot read: never overwrite it unasked. */
+		pool_unlock(pool);
 		pool_detach(pool);
 		return daxalloc_err(-rc, "%s; formatting destroys it (force it with DAXALLOC_POOL_FORCE / --force)",
 				    daxalloc_errmsg());
-	} else {
-		/* No pool here: lock without loading. */
-		pthread_mutex_lock(&pool->lock);
-		flock(pool->lockfd, LOCK_EX);
 	}
 	pool_format(pool);
 	pool_unlock(pool);

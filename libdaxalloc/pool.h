@@ -4,6 +4,7 @@
 #define DAXALLOC_POOL_H
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include "metadata.h"
 #include "persist.h"
@@ -39,6 +40,14 @@ struct daxalloc_pool {
 /* Map the metadata and take the pool's own lock file; no validation. */
 int pool_attach(struct daxalloc_dev *dev, struct daxalloc_pool **out);
 void pool_detach(struct daxalloc_pool *pool);
+/* -ECHILD (and the message) when a forked child uses its parent's handle. */
+int pool_inherited(struct daxalloc_pool *pool);
+static inline bool pool_is_inherited(const struct daxalloc_pool *pool)
+{
+	return (uint64_t)getpid() != pool->my_pid;
+}
+/* Lock (threads + processes) without loading; -ECHILD after fork. */
+int pool_lock(struct daxalloc_pool *pool);
 /* Lock (threads + processes) and load the newest valid copy. */
 int pool_lock_load(struct daxalloc_pool *pool);
 void pool_unlock(struct daxalloc_pool *pool);

@@ -288,8 +288,11 @@ DAXALLOC_EXPORT void daxalloc_region_close(struct daxalloc_region **pr)
 	r = *pr;
 	/* The memory goes away: so do its pins, before it can be reused. */
 	pin_release_region(r);
-	/* Nobody else can reach an unnamed region: closing it frees it. */
-	if (!r->named && drop_entry(r->pool, r->offset, false, "") < 0)
+	/*
+	 * Nobody else can reach an unnamed region: closing it frees it.  In
+	 * a forked child it is the parent's: the child drops its copy only.
+	 */
+	if (!r->named && !pool_is_inherited(r->pool) && drop_entry(r->pool, r->offset, false, "") < 0)
 		daxalloc_log(r->pool->ctx, LOG_WARNING, "%s", daxalloc_errmsg());
 	region_release(r);
 	*pr = NULL;
