@@ -64,6 +64,9 @@ int pool_attach(struct daxalloc_dev *dev, struct daxalloc_pool **out)
 				  strerror(errno));
 		goto fail;
 	}
+	rc = owner_dev_key(dev, &pool->key);
+	if (rc < 0)
+		goto fail;
 	rc = meta_map_open(dev, pool->geo.meta_size, &pool->mm);
 	if (rc < 0)
 		goto fail;

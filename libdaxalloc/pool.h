@@ -10,6 +10,11 @@
 #include "persist.h"
 #include "private.h"
 
+/* A device as the kernel knows it (see owner.c). */
+struct owner_key {
+	uint64_t dev, ino;
+};
+
 struct daxalloc_region {
 	struct daxalloc_pool *pool;
 	struct daxalloc_map *map;
@@ -33,6 +38,7 @@ struct daxalloc_pool {
 	uint32_t n;
 	struct dxa_entry *scratch;	/* the other copy while loading */
 	uint64_t my_pid, my_start, my_boot;
+	struct owner_key key;		/* the device, whichever node opened it */
 	pthread_mutex_t open_lock;	/* guards the list below */
 	struct daxalloc_region *open;	/* regions this pool has mapped */
 };
@@ -66,5 +72,12 @@ uint64_t pool_data_end(struct daxalloc_pool *pool);
  * another handle or process): 0 with the lock held, or -ENOENT.
  */
 int region_lock_live(struct daxalloc_region *r);
+
+/* owner.c */
+int owner_dev_key(struct daxalloc_dev *dev, struct owner_key *key);
+/* Count the regions this process maps, over all its pool handles. */
+int owner_mapped_get(const struct owner_key *key, uint64_t offset);
+void owner_mapped_put(const struct owner_key *key, uint64_t offset);
+unsigned int owner_mapped_count(const struct owner_key *key, uint64_t offset);
 
 #endif

@@ -82,8 +82,14 @@ static int region_map(struct daxalloc_pool *pool, const struct dxa_entry *e, uns
 
 	if (!r)
 		return daxalloc_err(ENOMEM, "out of memory");
+	rc = owner_mapped_get(&pool->key, e->offset);
+	if (rc < 0) {
+		free(r);
+		return rc;
+	}
 	rc = daxalloc_map_new(pool->dev, e->offset, e->length, NULL, mflags, &r->map);
 	if (rc < 0) {
+		owner_mapped_put(&pool->key, e->offset);
 		free(r);
 		return rc;
 	}
@@ -98,17 +104,6 @@ static int region_map(struct daxalloc_pool *pool, const struct dxa_entry *e, uns
 	pthread_mutex_unlock(&pool->open_lock);
 	*out = r;
 	return 0;
-}
-
-static bool region_is_open(struct daxalloc_pool *pool, const char *name)
-{
-	bool found = false;
-
-	pthread_mutex_lock(&pool->open_lock);
-	for (struct daxalloc_region *r = pool->open; r && !found; r = r->next)
-		found = r->named && strcmp(r->name, name) == 0;
-	pthread_mutex_unlock(&pool->open_lock);
-	return found;
 }
 
 static void unlink_open(struct daxalloc_region *r)
@@ -209,6 +204,16 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, co
 		return daxalloc_err(EEXIST, "%s: a region named '%s' exists already", pool->dev->name,
 				    name);
 	}
+	/* Space of dead processes is free space: reclaim it before giving up. */
+	if (pool->n >= DXA_MAX_ENTRIES || !best_fit(pool, size, &where, &at)) {
+		uint32_t gone = pool_reclaim_orphans(pool);
+
+		if (gone) {
+			pool_commit(pool);
+			info(pool->ctx, "%s: reclaimed %u regions of processes that died",
+			     pool->dev->name, gone);
+		}
+	}
 	if (pool->n >= DXA_MAX_ENTRIES) {
 		pool_unlock(pool);
 		return daxalloc_err(ENOSPC, "%s: the pool holds the maximum of %u regions",
@@ -276,6 +281,7 @@ static void region_release(struct daxalloc_region *r)
 	pin_release_region(r);
 	unlink_open(r);
 	daxalloc_map_delete(&r->map);
+	owner_mapped_put(&r->pool->key, r->offset);
 	free(r);
 }
 
@@ -317,6 +323,13 @@ DAXALLOC_EXPORT int daxalloc_region_free(struct daxalloc_region **pr)
 					  pool->dev->name, (unsigned long long)r->offset);
 		} else {
 			rc = pin_refuse_free(pool, r->offset, r->length, r->named ? r->name : NULL);
+			/* Another handle of this process maps it too: in use. */
+			if (rc == 0 && owner_mapped_count(&pool->key, r->offset) > 1)
+				rc = daxalloc_err(EBUSY,
+						  "%s: region %s%s%sat 0x%llx is also mapped through another handle of this process; close that first",
+						  pool->dev->name, r->named ? "'" : "",
+						  r->named ? r->name : "", r->named ? "' " : "",
+						  (unsigned long long)r->offset);
 			if (rc < 0) {
 				/* Refused, the region stays open and mapped, pins and all. */
 				pool_unlock(pool);
@@ -343,7 +356,8 @@ DAXALLOC_EXPORT int daxalloc_pool_free_name(struct daxalloc_pool *pool, const ch
 		return i;
 	/* A pin says more than "mapped": check it first. */
 	rc = pin_refuse_free(pool, pool->ents[i].offset, pool->ents[i].length, name);
-	if (rc == 0 && region_is_open(pool, name))
+	/* Mapped through any handle of this process, it is in use. */
+	if (rc == 0 && owner_mapped_count(&pool->key, pool->ents[i].offset))
 		rc = daxalloc_err(EBUSY, "%s: region '%s' is mapped by this process; close it first",
 				  pool->dev->name, name);
 	if (rc < 0) {
