@@ -24,6 +24,12 @@
 #define DXA_META_MIN (UINT64_C(2) << 20)
 #define DXA_NAME_MAX 63u
 
+/*
+ * The lock area (owner.c): live lock and owner state, valid for one boot,
+ * in the metadata unit past both tables.  Formatting never touches it.
+ */
+#define DXA_LOCK_OFFSET (UINT64_C(1) << 20)
+
 #define DXA_ENTRY_NAMED 0x1u
 #define DXA_ENTRY_KNOWN_FLAGS DXA_ENTRY_NAMED
 
@@ -55,7 +61,8 @@ struct dxa_entry {
 	uint64_t owner_boot;	/* hash of the boot id the owner ran under */
 	uint64_t created;	/* seconds since the epoch */
 	char name[64];		/* NUL-terminated; empty when unnamed */
-	uint8_t reserved[16];
+	uint64_t owner_lease;	/* unnamed: the owner's lease (owner.c); 0: judge by pid */
+	uint8_t reserved[8];
 };
 
 _Static_assert(sizeof(struct dxa_hdr) == 256, "header is 256 bytes on disk");

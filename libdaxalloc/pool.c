@@ -54,6 +54,7 @@ int pool_attach(struct daxalloc_dev *dev, struct daxalloc_pool **out)
 	pool->geo.unit = dev->align;
 	pool->geo.meta_size = dxa_meta_size(dev->align);
 	pool->active = -1;
+	pool->lease_slot = -1;
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_mutex_init(&pool->open_lock, NULL);
 	/* A fresh open file description: flock() then excludes this process's other pools too. */
@@ -189,11 +190,18 @@ int pool_lock(struct daxalloc_pool *pool)
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&pool->lock);
+	rc = owner_lock(pool);
+	if (rc < 0) {
+		pthread_mutex_unlock(&pool->lock);
+		return rc;
+	}
+	/* Also the lock older versions of the library take (on this node only). */
 	while ((rc = flock(pool->lockfd, LOCK_EX)) < 0 && errno == EINTR)
 		;
 	if (rc < 0) {
 		rc = daxalloc_err(errno, "%s: cannot lock the pool: %s", pool->dev->name,
 				  strerror(errno));
+		owner_unlock(pool);
 		pthread_mutex_unlock(&pool->lock);
 		return rc;
 	}
@@ -215,6 +223,7 @@ int pool_lock_load(struct daxalloc_pool *pool)
 void pool_unlock(struct daxalloc_pool *pool)
 {
 	flock(pool->lockfd, LOCK_UN);
+	owner_unlock(pool);
 	pthread_mutex_unlock(&pool->lock);
 }
 
@@ -248,6 +257,9 @@ bool pool_owner_alive(struct daxalloc_pool *pool, const struct dxa_entry *e)
 
 	if (e->owner_boot != pool->my_boot)
 		return false;
+	if (e->owner_lease)
+		return owner_lease_alive(pool, e->owner_lease);
+	/* Written by an older version of the library: a pid in its namespace. */
 	if (procfs_pid_starttime((int)e->owner_pid, &start) < 0)
 		return false;
 	return start == e->owner_start;
@@ -323,6 +335,7 @@ DAXALLOC_EXPORT int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int 
 	 * Look and format under one hold of the lock: of creators racing on
 	 * an empty device exactly one formats; the others find its pool.
 	 */
+	pool->creating = true;
 	rc = pool_lock(pool);
 	if (rc < 0) {
 		pool_detach(pool);
@@ -348,7 +361,12 @@ DAXALLOC_EXPORT int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int 
 				    daxalloc_errmsg());
 	}
 	pool_format(pool);
+	rc = owner_claim(pool);
 	pool_unlock(pool);
+	if (rc < 0) {
+		pool_detach(pool);
+		return rc;
+	}
 	info(dev->ctx, "%s: formatted a pool of %llu-byte units", dev->name,
 	     (unsigned long long)pool->geo.unit);
 	*out = pool;
@@ -380,7 +398,12 @@ DAXALLOC_EXPORT int daxalloc_pool_open(struct daxalloc_dev *dev, unsigned int fl
 		pool_commit(pool);
 		info(dev->ctx, "%s: reclaimed %u regions of processes that died", dev->name, gone);
 	}
+	rc = owner_claim(pool);
 	pool_unlock(pool);
+	if (rc < 0) {
+		pool_detach(pool);
+		return rc;
+	}
 	*out = pool;
 	return 0;
 }
@@ -401,6 +424,11 @@ DAXALLOC_EXPORT void daxalloc_pool_close(struct daxalloc_pool **ppool)
 		if (!r)
 			break;
 		daxalloc_region_close(&r);
+	}
+	/* A forked child holds no lease of its parent's handle. */
+	if (!pool_is_inherited(pool) && pool_lock(pool) == 0) {
+		owner_release(pool);
+		pool_unlock(pool);
 	}
 	pool_detach(pool);
 	*ppool = NULL;

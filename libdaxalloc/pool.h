@@ -21,6 +21,7 @@ struct daxalloc_region {
 	uint64_t offset;
 	uint64_t length;
 	bool named;
+	bool counted;		/* in owner.c's count of what this process maps */
 	char name[DXA_NAME_MAX + 1];
 	struct daxalloc_region *next;
 };
@@ -39,6 +40,11 @@ struct daxalloc_pool {
 	struct dxa_entry *scratch;	/* the other copy while loading */
 	uint64_t my_pid, my_start, my_boot;
 	struct owner_key key;		/* the device, whichever node opened it */
+	pthread_mutex_t *lockm;		/* the pool lock in device memory (owner.c) */
+	uint64_t lock_gen;		/* the lock area's generation it belongs to */
+	bool creating;			/* may set up the lock area on a device without a pool */
+	uint64_t lease;			/* this handle's lease id, 0: none */
+	int lease_slot;
 	pthread_mutex_t open_lock;	/* guards the list below */
 	struct daxalloc_region *open;	/* regions this pool has mapped */
 };
@@ -73,7 +79,15 @@ uint64_t pool_data_end(struct daxalloc_pool *pool);
  */
 int region_lock_live(struct daxalloc_region *r);
 
-/* owner.c */
+/* owner.c: the pool lock and owners' leases in device memory */
+int owner_lock(struct daxalloc_pool *pool);
+void owner_unlock(struct daxalloc_pool *pool);
+/* Take a lease for @pool (lock held). */
+int owner_claim(struct daxalloc_pool *pool);
+/* Give it back (lock held). */
+void owner_release(struct daxalloc_pool *pool);
+/* Is the owner holding @lease alive? */
+bool owner_lease_alive(struct daxalloc_pool *pool, uint64_t lease);
 int owner_dev_key(struct daxalloc_dev *dev, struct owner_key *key);
 /* Count the regions this process maps, over all its pool handles. */
 int owner_mapped_get(const struct owner_key *key, uint64_t offset);

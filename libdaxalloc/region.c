@@ -94,6 +94,7 @@ static int region_map(struct daxalloc_pool *pool, const struct dxa_entry *e, uns
 		return rc;
 	}
 	r->pool = pool;
+	r->counted = true;
 	r->offset = e->offset;
 	r->length = e->length;
 	r->named = e->flags & DXA_ENTRY_NAMED;
@@ -126,7 +127,7 @@ static int find_same(struct daxalloc_pool *pool, uint64_t offset, bool named, co
 
 	if (i < 0 || (bool)(pool->ents[i].flags & DXA_ENTRY_NAMED) != named ||
 	    (named && strcmp(pool->ents[i].name, name) != 0) ||
-	    (!named && pool->ents[i].owner_pid != pool->my_pid))
+	    (!named && pool->ents[i].owner_lease != pool->lease))
 		return -1;
 	return i;
 }
@@ -235,6 +236,7 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, co
 		e.owner_pid = (uint32_t)pool->my_pid;
 		e.owner_start = pool->my_start;
 		e.owner_boot = pool->my_boot;
+		e.owner_lease = pool->lease;
 	}
 	memmove(&pool->ents[at + 1], &pool->ents[at], (size_t)(pool->n - at) * sizeof(e));
 	pool->ents[at] = e;
@@ -276,12 +278,23 @@ DAXALLOC_EXPORT int daxalloc_region_open(struct daxalloc_pool *pool, const char 
 	return region_map(pool, &e, flags, out);
 }
 
+/*
+ * Stop counting @r as mapped by this process: before its entry goes, so
+ * that a region allocated at the same offset meanwhile is not counted twice.
+ */
+static void region_uncount(struct daxalloc_region *r)
+{
+	if (r->counted)
+		owner_mapped_put(&r->pool->key, r->offset);
+	r->counted = false;
+}
+
 static void region_release(struct daxalloc_region *r)
 {
 	pin_release_region(r);
 	unlink_open(r);
 	daxalloc_map_delete(&r->map);
-	owner_mapped_put(&r->pool->key, r->offset);
+	region_uncount(r);
 	free(r);
 }
 
@@ -294,6 +307,7 @@ DAXALLOC_EXPORT void daxalloc_region_close(struct daxalloc_region **pr)
 	r = *pr;
 	/* The memory goes away: so do its pins, before it can be reused. */
 	pin_release_region(r);
+	region_uncount(r);
 	/*
 	 * Nobody else can reach an unnamed region: closing it frees it.  In
 	 * a forked child it is the parent's: the child drops its copy only.
@@ -335,6 +349,7 @@ DAXALLOC_EXPORT int daxalloc_region_free(struct daxalloc_region **pr)
 				pool_unlock(pool);
 				return rc;
 			}
+			region_uncount(r);
 			pool_remove_entry(pool, (uint32_t)i);
 			pool_commit(pool);
 		}
