@@ -200,13 +200,18 @@ int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int flags,
  * Unnamed regions whose owning process has died are reclaimed here.
  * Errors: -ENODATA not formatted, -EUCLEAN corrupt metadata,
  * -EPROTONOSUPPORT newer format, -EXDEV the device's size or alignment
- * changed since it was formatted.  After fork(), the child opens its own.
+ * changed since it was formatted.  After fork(), the child opens its own:
+ * every call on a handle it inherited fails with -ECHILD, and closing one
+ * frees nothing of the parent's.  Handles work across pid and mount
+ * namespaces and device nodes of one device (the lock and owners' leases
+ * live in device memory).
  */
 int daxalloc_pool_open(struct daxalloc_dev *dev, unsigned int flags,
 		       struct daxalloc_pool **pool);
 /*
  * Unmaps; unnamed regions still open are freed, named ones stay.  Pins
- * still held on its regions are unpinned first.
+ * still held on its regions are unpinned first.  Freeing a region mapped
+ * through another handle of this process fails with -EBUSY.
  */
 void daxalloc_pool_close(struct daxalloc_pool **pool);
 struct daxalloc_dev *daxalloc_pool_get_dev(struct daxalloc_pool *pool);
