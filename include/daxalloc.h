@@ -266,24 +266,46 @@ int daxalloc_pool_foreach_region(struct daxalloc_pool *pool,
 				 void *arg);
 
 #define DAXALLOC_CHECK_REPAIR	(1u << 0)
+/* With REPAIR: allow going back to an older state; every change it loses is named. */
+#define DAXALLOC_CHECK_FORCE	(1u << 1)
 
 struct daxalloc_check_report {
-	int active_copy;	/* 0 or 1, -1 if neither copy is valid */
-	uint64_t sequence;
+	int active_copy;	/* copy holding the newest header: 0 or 1, -1 if neither is valid */
+	uint64_t sequence;	/* its sequence number */
 	bool standby_valid;	/* false after an interrupted update: harmless */
 	uint32_t regions;
 	uint32_t orphans;	/* unnamed regions of dead processes */
-	uint32_t problems;	/* what needs repair */
+	uint32_t problems;	/* what needs repair, including changes a repair would lose */
 	uint32_t repaired;
 	char first_problem[256];
 };
 /*
  * Verify the metadata on @dev without changing it, or with
- * DAXALLOC_CHECK_REPAIR rewrite both copies from the valid one and
- * reclaim orphans.  Returns the number of problems left (0 = clean).
+ * DAXALLOC_CHECK_REPAIR rewrite both copies from the newest state and
+ * reclaim orphans.  Damage to the newest state is always reported:
+ * daxalloc_pool_open() refuses such a pool (-EUCLEAN), and a repair that
+ * could only go back to an older state (losing acknowledged changes)
+ * writes nothing unless DAXALLOC_CHECK_FORCE is given too; a damaged
+ * entry that the older copy still holds is restored exactly, without
+ * loss.  Returns the number of problems left (0 = clean), or -errno
+ * (-ENODATA no pool, -EPROTONOSUPPORT newer format, -EXDEV changed device).
  */
 int daxalloc_pool_check(struct daxalloc_dev *dev, unsigned int flags,
 			struct daxalloc_check_report *report);
+
+enum daxalloc_check_finding {
+	DAXALLOC_CHECK_PROBLEM = 0,	/* damage or an inconsistency */
+	DAXALLOC_CHECK_LOSS = 1,	/* a change a repair back to an older state discards */
+	DAXALLOC_CHECK_NOTE = 2,	/* harmless: a copy caught mid-update, an old format */
+};
+/*
+ * daxalloc_pool_check(), calling @fn (if not NULL) with every finding,
+ * one line each, as it is made: every problem, every change a repair
+ * would lose (or, with DAXALLOC_CHECK_FORCE, lost), and what is harmless.
+ */
+int daxalloc_pool_check_each(struct daxalloc_dev *dev, unsigned int flags,
+			     struct daxalloc_check_report *report,
+			     void (*fn)(int kind, const char *finding, void *arg), void *arg);
 
 /* ---- pinning ---- */
 

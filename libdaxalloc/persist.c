@@ -69,3 +69,18 @@ void meta_map_close(struct meta_map *mm)
 	daxalloc_map_delete(&mm->map);
 	mm->addr = NULL;
 }
+
+void meta_persist(const struct meta_map *mm, const void *p, size_t n)
+{
+	mm->persist(p, n);
+}
+
+int meta_read(const struct meta_map *mm, uint64_t off, void *dst, size_t len)
+{
+	if (off > mm->len || len > mm->len - off) {
+		memset(dst, 0, len);
+		return -EIO;
+	}
+	memcpy(dst, (const char *)mm->addr + off, len);
+	return 0;
+}

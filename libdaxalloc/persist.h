@@ -19,5 +19,12 @@ struct meta_map {
 
 int meta_map_open(struct daxalloc_dev *dev, uint64_t len, struct meta_map *mm);
 void meta_map_close(struct meta_map *mm);
+/* Make [p, p+n) of the metadata durable (flush + fence, or a fence on RAM). */
+void meta_persist(const struct meta_map *mm, const void *p, size_t n);
+/*
+ * Copy [off, off+len) of the metadata into @dst: 0, or -EIO when part of
+ * it is unreadable (a media error); those bytes read as zero.
+ */
+int meta_read(const struct meta_map *mm, uint64_t off, void *dst, size_t len);
 
 #endif
