@@ -176,7 +176,11 @@ struct daxalloc_region;
 
 #define DAXALLOC_POOL_FORCE	(1u << 0) /* create: overwrite an existing pool */
 
-#define DAXALLOC_ALLOC_ZERO	(1u << 0) /* zero the region before returning it */
+/*
+ * Zero the region before returning it; a named region is published only
+ * after its zeros are durable (killed before, the extent is an orphan).
+ */
+#define DAXALLOC_ALLOC_ZERO	(1u << 0)
 #define DAXALLOC_ALLOC_POPULATE	(1u << 1) /* fault the whole region in now */
 
 #define DAXALLOC_NAME_MAX 63		/* longest region name */

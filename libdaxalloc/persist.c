@@ -75,6 +75,13 @@ void meta_persist(const struct meta_map *mm, const void *p, size_t n)
 	mm->persist(p, n);
 }
 
+void data_zero(const struct meta_map *mm, uint64_t dev_off, void *p, size_t n)
+{
+	(void)dev_off;
+	memset(p, 0, n);
+	mm->persist(p, n);
+}
+
 int meta_read(const struct meta_map *mm, uint64_t off, void *dst, size_t len)
 {
 	if (off > mm->len || len > mm->len - off) {

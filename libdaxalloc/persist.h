@@ -22,6 +22,11 @@ void meta_map_close(struct meta_map *mm);
 /* Make [p, p+n) of the metadata durable (flush + fence, or a fence on RAM). */
 void meta_persist(const struct meta_map *mm, const void *p, size_t n);
 /*
+ * Zero region data at @p (device offset @dev_off) and make it durable
+ * (non-temporal stores on persistent memory).
+ */
+void data_zero(const struct meta_map *mm, uint64_t dev_off, void *p, size_t n);
+/*
  * Copy [off, off+len) of the metadata into @dst: 0, or -EIO when part of
  * it is unreadable (a media error); those bytes read as zero.
  */

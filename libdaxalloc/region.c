@@ -176,12 +176,56 @@ int region_lock_live(struct daxalloc_region *r)
 	return 0;
 }
 
+/* Zero a new region and make the zeros durable before anything names it. */
+static void region_zero(struct daxalloc_region *r)
+{
+	data_zero(&r->pool->mm, r->offset, daxalloc_map_get_address(r->map), r->length);
+}
+
+/* Turn the reservation @r (unnamed, this process's) into the named region @name. */
+static int region_publish(struct daxalloc_region *r, const char *name)
+{
+	struct daxalloc_pool *pool = r->pool;
+	struct dxa_entry *e;
+	int rc = pool_lock_load(pool), i;
+
+	if (rc < 0)
+		return rc;
+	i = find_same(pool, r->offset, false, "");
+	if (i < 0) {
+		pool_unlock(pool);
+		return daxalloc_err(ENOENT, "%s: the extent reserved at 0x%llx for '%s' was freed meanwhile",
+				    pool->dev->name, (unsigned long long)r->offset, name);
+	}
+	if (find_name(pool, name) >= 0) {
+		pool_unlock(pool);
+		return daxalloc_err(EEXIST, "%s: a region named '%s' exists already", pool->dev->name,
+				    name);
+	}
+	e = &pool->ents[i];
+	e->flags = DXA_ENTRY_NAMED;
+	e->owner_pid = 0;
+	e->owner_start = 0;
+	e->owner_boot = 0;
+	memset(e->name, 0, sizeof(e->name));
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	pool_commit(pool);
+	pool_unlock(pool);
+	/* the handle now describes the named region */
+	pthread_mutex_lock(&pool->open_lock);
+	r->named = true;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	pthread_mutex_unlock(&pool->open_lock);
+	return 0;
+}
+
 DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, const char *name,
 				   unsigned int flags, struct daxalloc_region **out)
 {
 	struct dxa_entry e = { 0 };
 	uint64_t where = 0;
 	uint32_t at = 0;
+	bool reserve;
 	char sz[32];
 	int rc;
 
@@ -223,7 +267,14 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, co
 	e.offset = where;
 	e.length = size;
 	e.created = (uint64_t)time(NULL);
-	if (name) {
+	/*
+	 * A named region is published only once it is what it claims to be:
+	 * with initialisation to do, first reserve the extent as an unnamed
+	 * region of this process (killed meanwhile, it is an orphan, reclaimed
+	 * at the next open), initialise and persist it, then publish the name.
+	 */
+	reserve = name && (flags & DAXALLOC_ALLOC_ZERO);
+	if (name && !reserve) {
 		e.flags = DXA_ENTRY_NAMED;
 		snprintf(e.name, sizeof(e.name), "%s", name);
 	} else {
@@ -242,11 +293,18 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, co
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s", daxalloc_errmsg());
-		drop_entry(pool, e.offset, name != NULL, e.name);
+		drop_entry(pool, e.offset, name && !reserve, e.name);
 		return daxalloc_err(-rc, "%s", msg);
 	}
 	if (flags & DAXALLOC_ALLOC_ZERO)
-		memset(daxalloc_map_get_address((*out)->map), 0, (size_t)size);
+		region_zero(*out);
+	if (reserve && (rc = region_publish(*out, name)) < 0) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", daxalloc_errmsg());
+		daxalloc_region_close(out);	/* unnamed: frees the reservation */
+		return daxalloc_err(-rc, "%s", msg);
+	}
 	return 0;
 }
 
