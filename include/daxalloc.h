@@ -256,6 +256,39 @@ uint64_t daxalloc_region_get_offset(struct daxalloc_region *region);
 const char *daxalloc_region_get_name(struct daxalloc_region *region);
 struct daxalloc_pool *daxalloc_region_get_pool(struct daxalloc_region *region);
 
+/*
+ * Durability of region data.  Stores to a region reach the device's
+ * memory; whether they survive a power loss depends on the memory:
+ *  VOLATILE  RAM (the stand-in, hmem and CXL RAM devices): a power loss
+ *            takes the contents; daxalloc_region_persist() only orders.
+ *  FLUSH     persistent memory (or a device whose kind is unknown, treated
+ *            as such): durable once flushed from the CPU caches and fenced,
+ *            which daxalloc_region_persist() does (CLWB/CLFLUSHOPT + SFENCE
+ *            through libpmem2 on a pmem namespace).
+ *  STORE     persistent memory with eADR: durable once a store is visible
+ *            to other CPUs; persist is a fence.
+ * A process killed by a signal loses nothing it stored, on any kind.
+ * The pool's own metadata is always made durable before a call returns.
+ */
+enum daxalloc_durability {
+	DAXALLOC_DURABILITY_VOLATILE = 0,
+	DAXALLOC_DURABILITY_FLUSH = 1,
+	DAXALLOC_DURABILITY_STORE = 2,
+};
+enum daxalloc_durability daxalloc_region_get_durability(struct daxalloc_region *region);
+/*
+ * Make [offset, offset+length) of the region (offsets inside it) durable:
+ * flush and fence.  -EINVAL if the range is not inside the region.
+ * daxalloc_region_flush() flushes without the fence; one
+ * daxalloc_region_drain() then fences every flush before it.
+ */
+int daxalloc_region_persist(struct daxalloc_region *region, uint64_t offset, uint64_t length);
+int daxalloc_region_flush(struct daxalloc_region *region, uint64_t offset, uint64_t length);
+void daxalloc_region_drain(struct daxalloc_region *region);
+/* The unchecked flush + fence for hot paths: fn(address, length), any address of the region. */
+typedef void (*daxalloc_persist_fn)(const void *addr, size_t length);
+daxalloc_persist_fn daxalloc_region_get_persist_fn(struct daxalloc_region *region);
+
 struct daxalloc_region_info {
 	char name[DAXALLOC_NAME_MAX + 1];	/* "" when unnamed */
 	uint64_t offset;

@@ -502,3 +502,58 @@ DAXALLOC_EXPORT struct daxalloc_pool *daxalloc_region_get_pool(struct daxalloc_r
 {
 	return r ? r->pool : NULL;
 }
+
+DAXALLOC_EXPORT enum daxalloc_durability daxalloc_region_get_durability(struct daxalloc_region *r)
+{
+	return r ? r->pool->mm.durability : DAXALLOC_DURABILITY_VOLATILE;
+}
+
+static int region_range(struct daxalloc_region *r, uint64_t off, uint64_t len, const char *fn)
+{
+	if (!r)
+		return daxalloc_err(EINVAL, "%s: NULL region", fn);
+	if (off > r->length || len > r->length - off)
+		return daxalloc_err(EINVAL,
+				    "%s: [0x%llx, +0x%llx) is not inside the region of %llu bytes",
+				    fn, (unsigned long long)off, (unsigned long long)len,
+				    (unsigned long long)r->length);
+	return 0;
+}
+
+/* Flush (and with @fence, fence) a checked range of @r. */
+static int region_sync(struct daxalloc_region *r, uint64_t off, uint64_t len, bool fence,
+		       const char *fn)
+{
+	int rc = region_range(r, off, len, fn);
+	const char *p;
+
+	if (rc < 0)
+		return rc;
+	p = (const char *)daxalloc_map_get_address(r->map) + off;
+	if (fence)
+		data_persist(&r->pool->mm, r->offset + off, p, (size_t)len);
+	else
+		data_flush(&r->pool->mm, r->offset + off, p, (size_t)len);
+	return 0;
+}
+
+DAXALLOC_EXPORT int daxalloc_region_persist(struct daxalloc_region *r, uint64_t off, uint64_t len)
+{
+	return region_sync(r, off, len, true, "daxalloc_region_persist");
+}
+
+DAXALLOC_EXPORT int daxalloc_region_flush(struct daxalloc_region *r, uint64_t off, uint64_t len)
+{
+	return region_sync(r, off, len, false, "daxalloc_region_flush");
+}
+
+DAXALLOC_EXPORT void daxalloc_region_drain(struct daxalloc_region *r)
+{
+	if (r)
+		data_drain(&r->pool->mm);
+}
+
+DAXALLOC_EXPORT daxalloc_persist_fn daxalloc_region_get_persist_fn(struct daxalloc_region *r)
+{
+	return r ? r->pool->mm.persist : NULL;
+}
