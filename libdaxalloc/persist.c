@@ -20,6 +20,8 @@
 #include "private.h"
 
 void (*persist_test_seam)(enum persist_seam_event ev, uint64_t off, uint64_t len);
+const struct meta_bad *persist_test_poison;
+unsigned int persist_test_npoison;
 
 static void fence(void)
 {
@@ -138,6 +140,17 @@ int meta_map_open(struct daxalloc_dev *dev, uint64_t len, struct meta_map *mm)
 				  "%s: cannot map the pool metadata with libpmem2: %s", dev->name,
 				  pmem2_errormsg());
 	} else {
+		struct pmem2_badblock_context *bbc = NULL;
+		struct pmem2_badblock bb;
+
+		/* Known media errors: their lines are never read (a read would be a machine check). */
+		if (pmem2_badblock_context_new(&bbc, src) == 0) {
+			while (mm->nbad < sizeof(mm->bad) / sizeof(mm->bad[0]) &&
+			       pmem2_badblock_next(bbc, &bb) == 0)
+				if (bb.offset < len)
+					mm->bad[mm->nbad++] = (struct meta_bad){ bb.offset, bb.length };
+			pmem2_badblock_context_delete(&bbc);
+		}
 		mm->addr = pmem2_map_get_address(mm->pmap);
 		mm->len = len;
 		mm->persist = pmem2_get_persist_fn(mm->pmap);
@@ -193,12 +206,38 @@ void data_zero(const struct meta_map *mm, uint64_t dev_off, void *p, size_t n)
 	data_persist(mm, dev_off, p, n);
 }
 
+/* Does a known media error (in whole cache lines) touch [a, e)? */
+static bool known_bad(const struct meta_map *mm, uint64_t a, uint64_t e)
+{
+	for (unsigned int i = 0; i < mm->nbad + persist_test_npoison; i++) {
+		const struct meta_bad *b = i < mm->nbad ? &mm->bad[i] : &persist_test_poison[i - mm->nbad];
+		uint64_t lo = b->off & ~(uint64_t)(LINE - 1);
+		uint64_t hi = (b->off + b->len + LINE - 1) & ~(uint64_t)(LINE - 1);
+
+		if (lo < e && hi > a)
+			return true;
+	}
+	return false;
+}
+
 int meta_read(const struct meta_map *mm, uint64_t off, void *dst, size_t len)
 {
 	if (off > mm->len || len > mm->len - off) {
 		memset(dst, 0, len);
 		return -EIO;
 	}
-	memcpy(dst, (const char *)mm->addr + off, len);
-	return 0;
+	if (!known_bad(mm, off, off + len)) {
+		memcpy(dst, (const char *)mm->addr + off, len);
+		return 0;
+	}
+	/* copy around the lines known bad, never touching them */
+	for (uint64_t l = off & ~(uint64_t)(LINE - 1); l < off + len; l += LINE) {
+		uint64_t a = l < off ? off : l, e = l + LINE > off + len ? off + len : l + LINE;
+
+		if (known_bad(mm, a, e))
+			memset((char *)dst + (a - off), 0, e - a);
+		else
+			memcpy((char *)dst + (a - off), (const char *)mm->addr + a, e - a);
+	}
+	return -EIO;
 }

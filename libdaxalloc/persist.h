@@ -19,6 +19,9 @@ struct meta_map {
 	void (*flush)(const void *p, size_t n);
 	void (*drain)(void);
 	struct pmem2_map *pmap;		/* device-dax on a pmem namespace */
+	/* media errors in the metadata known at open (libpmem2's bad blocks) */
+	unsigned int nbad;
+	struct meta_bad { uint64_t off, len; } bad[16];
 	struct daxalloc_map *map;	/* everything else */
 };
 
@@ -59,5 +62,11 @@ enum persist_seam_event {
 	PERSIST_SEAM_DRAIN,	/* the fence after flushes */
 };
 extern void (*persist_test_seam)(enum persist_seam_event ev, uint64_t off, uint64_t len);
+/*
+ * Test seam, internal: metadata ranges that read as media errors on any
+ * device, as libpmem2's bad-block list reports them on persistent memory.
+ */
+extern const struct meta_bad *persist_test_poison;
+extern unsigned int persist_test_npoison;
 
 #endif

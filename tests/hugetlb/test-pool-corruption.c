@@ -14,6 +14,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 #include "daxalloc.h"
 #include "metadata.h"
+#include "persist.h"
 #include "pool-helpers.h"
 #include "private.h"
 
@@ -517,4 +519,75 @@ Test(corruption, random_damage_after_rename)
 	cr_assert_eq(daxalloc_pool_rename(pool, "a", "renamed"), 0);
 	random_damage("last change a rename", 250);
 	daxalloc_region_close(&held);
+}
+
+/* ---- media errors: lines of the metadata that cannot be read ---- */
+
+static struct meta_bad poison[4];
+
+static void poison_at(unsigned int n, ...)
+{
+	va_list ap;
+
+	va_start(ap, n);
+	for (unsigned int i = 0; i < n; i++)
+		poison[i] = (struct meta_bad){ va_arg(ap, uint64_t), 64 };
+	va_end(ap);
+	persist_test_poison = poison;
+	persist_test_npoison = n;
+}
+
+static int open_state(struct state *s)
+{
+	struct daxalloc_pool *p2 = NULL;
+	int rc = daxalloc_pool_open(dev, 0, &p2);
+
+	if (rc == 0) {
+		state_of(p2, s);
+		daxalloc_pool_close(&p2);
+	}
+	return rc;
+}
+
+Test(corruption, media_errors_in_each_copy)
+{
+	struct daxalloc_check_report rep;
+	struct findings f = { 0 };
+	struct state before, after;
+	int n, o;
+
+	alloc_named("first", 2 * M);
+	alloc_named("second", 4 * M);
+	state_of(pool, &before);
+	n = newest_slot();
+	o = !n;
+
+	/* a header copy of the newest slot: the other copy holds it */
+	poison_at(1, dxa_hdr_offset(n, 0));
+	cr_expect_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
+	cr_expect(same_state(&before, &after), "a bad header line rolled the pool back");
+
+	/* the older copy's table: nothing lost */
+	poison_at(1, dxa_table_offset(o));
+	cr_expect_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
+	cr_expect(same_state(&before, &after));
+
+	/* the newest table: refused, said precisely; check names it and does not crash */
+	poison_at(1, dxa_table_offset(n) + DXA_ENTRY_SIZE);
+	cr_expect_eq(open_state(&after), -EUCLEAN, "opened without its newest table");
+	cr_expect(strstr(daxalloc_errmsg(), "media error"), "%s", daxalloc_errmsg());
+	cr_expect_gt(daxalloc_pool_check_each(dev, DAXALLOC_CHECK_REPAIR, &rep, finding, &f), 0);
+	cr_expect_gt(f.losses, 0, "a repair back would lose the unreadable entry: not named");
+	cr_expect_eq(rep.repaired, 0);
+
+	/* every header copy of the older slot: it may have been newer, refused */
+	poison_at(2, dxa_hdr_offset(o, 0), dxa_hdr_offset(o, 1));
+	cr_expect_eq(open_state(&after), -EUCLEAN, "opened without knowing what copy %d held", o);
+	cr_expect(strstr(daxalloc_errmsg(), "media error"), "%s", daxalloc_errmsg());
+	cr_expect_gt(daxalloc_pool_check(dev, 0, &rep), 0);
+
+	persist_test_poison = NULL;
+	persist_test_npoison = 0;
+	cr_expect_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
+	cr_expect(same_state(&before, &after));
 }
