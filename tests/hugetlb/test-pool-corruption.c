@@ -591,3 +591,42 @@ Test(corruption, media_errors_in_each_copy)
 	cr_expect_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
 	cr_expect(same_state(&before, &after));
 }
+
+/* ---- pools of format 1.0 (one header copy per slot) open, and gain the second ---- */
+
+Test(corruption, format_1_0_pool_opens_and_migrates)
+{
+	struct daxalloc_check_report rep;
+	struct daxalloc_pool *p2 = NULL;
+	struct findings f = { 0 };
+	struct state before, after;
+
+	alloc_named("kept", 2 * M);
+	alloc_named("also", 4 * M);
+	state_of(pool, &before);
+	daxalloc_pool_close(&pool);
+	/* what the previous release wrote: minor 0, the second copies blank */
+	for (int slot = 0; slot < 2; slot++) {
+		struct dxa_hdr *h = hdr_at(slot, 0);
+
+		h->version_minor = 0;
+		h->hdr_crc = dxa_hdr_crc(h);
+		memset(hdr_at(slot, 1), 0, sizeof(struct dxa_hdr));
+	}
+	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 0, "%s", rep.first_problem);
+	cr_expect(findings_say(&f, "format 1.0"), "check does not say the format is 1.0");
+	cr_assert_eq(daxalloc_pool_open(dev, 0, &p2), 0, "%s", daxalloc_errmsg());
+	state_of(p2, &after);
+	cr_expect(same_state(&before, &after), "the 1.0 pool opened with another state");
+	daxalloc_pool_close(&p2);
+	for (int slot = 0; slot < 2; slot++)
+		cr_expect_eq(memcmp(hdr_at(slot, 0), hdr_at(slot, 1), sizeof(struct dxa_hdr)), 0,
+			     "copy %d has no second header after the open", slot);
+	memset(&f, 0, sizeof(f));
+	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 0, "%s", rep.first_problem);
+	cr_expect_not(findings_say(&f, "format 1.0"));
+	/* and damage to its newest header is now survived */
+	((char *)hdr_at(newest_slot(), 0))[offsetof(struct dxa_hdr, uuid)] ^= 1;
+	cr_expect_eq(daxalloc_pool_open(dev, 0, &p2), 0, "%s", daxalloc_errmsg());
+	daxalloc_pool_close(&p2);
+}
