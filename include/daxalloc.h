@@ -176,7 +176,11 @@ struct daxalloc_region;
 
 #define DAXALLOC_POOL_FORCE	(1u << 0) /* create: overwrite an existing pool */
 
-#define DAXALLOC_ALLOC_ZERO	(1u << 0) /* zero the region before returning it */
+/*
+ * Zero the region before returning it; a named region is published only
+ * after its zeros are durable (killed before, the extent is an orphan).
+ */
+#define DAXALLOC_ALLOC_ZERO	(1u << 0)
 #define DAXALLOC_ALLOC_POPULATE	(1u << 1) /* fault the whole region in now */
 
 #define DAXALLOC_NAME_MAX 63		/* longest region name */
@@ -262,6 +266,39 @@ uint64_t daxalloc_region_get_offset(struct daxalloc_region *region);
 const char *daxalloc_region_get_name(struct daxalloc_region *region);
 struct daxalloc_pool *daxalloc_region_get_pool(struct daxalloc_region *region);
 
+/*
+ * Durability of region data.  Stores to a region reach the device's
+ * memory; whether they survive a power loss depends on the memory:
+ *  VOLATILE  RAM (the stand-in, hmem and CXL RAM devices): a power loss
+ *            takes the contents; daxalloc_region_persist() only orders.
+ *  FLUSH     persistent memory (or a device whose kind is unknown, treated
+ *            as such): durable once flushed from the CPU caches and fenced,
+ *            which daxalloc_region_persist() does (CLWB/CLFLUSHOPT + SFENCE
+ *            through libpmem2 on a pmem namespace).
+ *  STORE     persistent memory with eADR: durable once a store is visible
+ *            to other CPUs; persist is a fence.
+ * A process killed by a signal loses nothing it stored, on any kind.
+ * The pool's own metadata is always made durable before a call returns.
+ */
+enum daxalloc_durability {
+	DAXALLOC_DURABILITY_VOLATILE = 0,
+	DAXALLOC_DURABILITY_FLUSH = 1,
+	DAXALLOC_DURABILITY_STORE = 2,
+};
+enum daxalloc_durability daxalloc_region_get_durability(struct daxalloc_region *region);
+/*
+ * Make [offset, offset+length) of the region (offsets inside it) durable:
+ * flush and fence.  -EINVAL if the range is not inside the region.
+ * daxalloc_region_flush() flushes without the fence; one
+ * daxalloc_region_drain() then fences every flush before it.
+ */
+int daxalloc_region_persist(struct daxalloc_region *region, uint64_t offset, uint64_t length);
+int daxalloc_region_flush(struct daxalloc_region *region, uint64_t offset, uint64_t length);
+void daxalloc_region_drain(struct daxalloc_region *region);
+/* The unchecked flush + fence for hot paths: fn(address, length), any address of the region. */
+typedef void (*daxalloc_persist_fn)(const void *addr, size_t length);
+daxalloc_persist_fn daxalloc_region_get_persist_fn(struct daxalloc_region *region);
+
 struct daxalloc_region_info {
 	char name[DAXALLOC_NAME_MAX + 1];	/* "" when unnamed */
 	uint64_t offset;
@@ -276,24 +313,46 @@ int daxalloc_pool_foreach_region(struct daxalloc_pool *pool,
 				 void *arg);
 
 #define DAXALLOC_CHECK_REPAIR	(1u << 0)
+/* With REPAIR: allow going back to an older state; every change it loses is named. */
+#define DAXALLOC_CHECK_FORCE	(1u << 1)
 
 struct daxalloc_check_report {
-	int active_copy;	/* 0 or 1, -1 if neither copy is valid */
-	uint64_t sequence;
+	int active_copy;	/* copy holding the newest header: 0 or 1, -1 if neither is valid */
+	uint64_t sequence;	/* its sequence number */
 	bool standby_valid;	/* false after an interrupted update: harmless */
 	uint32_t regions;
 	uint32_t orphans;	/* unnamed regions of dead processes */
-	uint32_t problems;	/* what needs repair */
+	uint32_t problems;	/* what needs repair, including changes a repair would lose */
 	uint32_t repaired;
 	char first_problem[256];
 };
 /*
  * Verify the metadata on @dev without changing it, or with
- * DAXALLOC_CHECK_REPAIR rewrite both copies from the valid one and
- * reclaim orphans.  Returns the number of problems left (0 = clean).
+ * DAXALLOC_CHECK_REPAIR rewrite both copies from the newest state and
+ * reclaim orphans.  Damage to the newest state is always reported:
+ * daxalloc_pool_open() refuses such a pool (-EUCLEAN), and a repair that
+ * could only go back to an older state (losing acknowledged changes)
+ * writes nothing unless DAXALLOC_CHECK_FORCE is given too; a damaged
+ * entry that the older copy still holds is restored exactly, without
+ * loss.  Returns the number of problems left (0 = clean), or -errno
+ * (-ENODATA no pool, -EPROTONOSUPPORT newer format, -EXDEV changed device).
  */
 int daxalloc_pool_check(struct daxalloc_dev *dev, unsigned int flags,
 			struct daxalloc_check_report *report);
+
+enum daxalloc_check_finding {
+	DAXALLOC_CHECK_PROBLEM = 0,	/* damage or an inconsistency */
+	DAXALLOC_CHECK_LOSS = 1,	/* a change a repair back to an older state discards */
+	DAXALLOC_CHECK_NOTE = 2,	/* harmless: a copy caught mid-update, an old format */
+};
+/*
+ * daxalloc_pool_check(), calling @fn (if not NULL) with every finding,
+ * one line each, as it is made: every problem, every change a repair
+ * would lose (or, with DAXALLOC_CHECK_FORCE, lost), and what is harmless.
+ */
+int daxalloc_pool_check_each(struct daxalloc_dev *dev, unsigned int flags,
+			     struct daxalloc_check_report *report,
+			     void (*fn)(int kind, const char *finding, void *arg), void *arg);
 
 /* ---- pinning ---- */
 

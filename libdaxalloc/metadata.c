@@ -68,13 +68,10 @@ int dxa_name_check(const char *name, char *why, size_t whylen)
 		return -(err);                          \
 	} while (0)
 
-int dxa_slot_validate(const struct dxa_hdr *hdr, const void *table, int slot,
-		      const struct dxa_geometry *geo, char *why, size_t whylen)
+int dxa_hdr_validate(const struct dxa_hdr *hdr, int slot, const struct dxa_geometry *geo,
+		     char *why, size_t whylen)
 {
-	const struct dxa_entry *e = table;
-	uint64_t want_table = DXA_TABLE0_OFFSET + (uint64_t)slot * DXA_TABLE_SIZE;
-	uint64_t prev_end;
-	char w2[128];
+	uint64_t want_table = dxa_table_offset(slot);
 
 	if (memcmp(hdr->magic, DXA_MAGIC, sizeof(hdr->magic)) != 0)
 		FAIL(ENODATA, "copy %d: no pool signature", slot);
@@ -83,6 +80,9 @@ int dxa_slot_validate(const struct dxa_hdr *hdr, const void *table, int slot,
 	if (hdr->version_major != DXA_VERSION_MAJOR)
 		FAIL(EPROTONOSUPPORT, "copy %d: format version %u.%u, this library reads %u.x",
 		     slot, hdr->version_major, hdr->version_minor, DXA_VERSION_MAJOR);
+	if (hdr->seq >= DXA_SEQ_LIMIT)
+		FAIL(EUCLEAN, "copy %d: sequence number %llu is impossible (2^63 or more updates): the header was altered",
+		     slot, (unsigned long long)hdr->seq);
 	if (hdr->unit != geo->unit)
 		FAIL(EXDEV, "copy %d: pool was formatted with %llu-byte units, the device alignment is now %llu",
 		     slot, (unsigned long long)hdr->unit, (unsigned long long)geo->unit);
@@ -98,37 +98,230 @@ int dxa_slot_validate(const struct dxa_hdr *hdr, const void *table, int slot,
 	if (hdr->table_max != DXA_MAX_ENTRIES || hdr->nentries > hdr->table_max)
 		FAIL(EUCLEAN, "copy %d: %u entries in a table of %u", slot, hdr->nentries,
 		     hdr->table_max);
+	return 0;
+}
+
+int dxa_entry_validate(const struct dxa_entry *x, uint32_t i, int slot, uint64_t prev_end,
+		       const struct dxa_geometry *geo, char *why, size_t whylen)
+{
+	char w2[128];
+
+	if (x->length == 0 || x->offset % geo->unit || x->length % geo->unit)
+		FAIL(EUCLEAN, "copy %d: region %u [0x%llx, +0x%llx) is not unit-aligned", slot, i,
+		     (unsigned long long)x->offset, (unsigned long long)x->length);
+	if (x->offset < prev_end)
+		FAIL(EUCLEAN, "copy %d: region %u at 0x%llx overlaps or is out of order", slot, i,
+		     (unsigned long long)x->offset);
+	if (x->offset > geo->dev_size || x->length > geo->dev_size - x->offset)
+		FAIL(EUCLEAN, "copy %d: region %u [0x%llx, +0x%llx) runs past the device", slot, i,
+		     (unsigned long long)x->offset, (unsigned long long)x->length);
+	if (x->flags & ~DXA_ENTRY_KNOWN_FLAGS)
+		FAIL(EUCLEAN, "copy %d: region %u has unknown flags 0x%x", slot, i, x->flags);
+	if (memchr(x->name, '\0', sizeof(x->name)) == NULL)
+		FAIL(EUCLEAN, "copy %d: region %u name is not terminated", slot, i);
+	if (x->flags & DXA_ENTRY_NAMED) {
+		if (dxa_name_check(x->name, w2, sizeof(w2)) < 0)
+			FAIL(EUCLEAN, "copy %d: region %u: %s", slot, i, w2);
+	} else if (x->name[0]) {
+		FAIL(EUCLEAN, "copy %d: unnamed region %u carries a name", slot, i);
+	}
+	return 0;
+}
+
+int dxa_table_validate(const struct dxa_hdr *hdr, const void *table, int slot,
+		       const struct dxa_geometry *geo, char *why, size_t whylen)
+{
+	const struct dxa_entry *e = table;
+	uint64_t prev_end;
+	int rc;
+
 	if (daxalloc_crc32c(0, table, (size_t)hdr->nentries * DXA_ENTRY_SIZE) != hdr->table_crc)
 		FAIL(EUCLEAN, "copy %d: region table checksum mismatch", slot);
 	prev_end = hdr->data_start;
 	for (uint32_t i = 0; i < hdr->nentries; i++) {
 		const struct dxa_entry *x = &e[i];
 
-		if (x->length == 0 || x->offset % geo->unit || x->length % geo->unit)
-			FAIL(EUCLEAN, "copy %d: region %u [0x%llx, +0x%llx) is not unit-aligned", slot,
-			     i, (unsigned long long)x->offset, (unsigned long long)x->length);
-		if (x->offset < prev_end)
-			FAIL(EUCLEAN, "copy %d: region %u at 0x%llx overlaps or is out of order", slot,
-			     i, (unsigned long long)x->offset);
-		if (x->offset > geo->dev_size || x->length > geo->dev_size - x->offset)
-			FAIL(EUCLEAN, "copy %d: region %u [0x%llx, +0x%llx) runs past the device", slot,
-			     i, (unsigned long long)x->offset, (unsigned long long)x->length);
-		if (x->flags & ~DXA_ENTRY_KNOWN_FLAGS)
-			FAIL(EUCLEAN, "copy %d: region %u has unknown flags 0x%x", slot, i, x->flags);
-		if (memchr(x->name, '\0', sizeof(x->name)) == NULL)
-			FAIL(EUCLEAN, "copy %d: region %u name is not terminated", slot, i);
-		if (x->flags & DXA_ENTRY_NAMED) {
-			if (dxa_name_check(x->name, w2, sizeof(w2)) < 0)
-				FAIL(EUCLEAN, "copy %d: region %u: %s", slot, i, w2);
+		rc = dxa_entry_validate(x, i, slot, prev_end, geo, why, whylen);
+		if (rc < 0)
+			return rc;
+		if (x->flags & DXA_ENTRY_NAMED)
 			for (uint32_t j = 0; j < i; j++)
 				if ((e[j].flags & DXA_ENTRY_NAMED) &&
 				    strcmp(e[j].name, x->name) == 0)
 					FAIL(EUCLEAN, "copy %d: region name '%s' appears twice", slot,
 					     x->name);
-		} else if (x->name[0]) {
-			FAIL(EUCLEAN, "copy %d: unnamed region %u carries a name", slot, i);
-		}
 		prev_end = x->offset + x->length;
 	}
 	return 0;
+}
+
+int dxa_slot_validate(const struct dxa_hdr *hdr, const void *table, int slot,
+		      const struct dxa_geometry *geo, char *why, size_t whylen)
+{
+	int rc = dxa_hdr_validate(hdr, slot, geo, why, whylen);
+
+	return rc < 0 ? rc : dxa_table_validate(hdr, table, slot, geo, why, whylen);
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (c[i])
+			return false;
+	return true;
+}
+
+/* Read both header copies of @slot, pick the one in use, read and check its table. */
+static void scan_slot(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, int slot,
+		      struct dxa_entry *tab, struct dxa_copy *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->use = -1;
+	for (int k = 0; k < 2; k++) {
+		char w[140];
+		int io = rd(arg, dxa_hdr_offset(slot, k), &c->raw[k], sizeof(c->raw[k]));
+
+		c->hdr_blank[k] = !io && all_zero(&c->raw[k], sizeof(c->raw[k]));
+		if (io < 0) {
+			c->hdr_rc[k] = -EIO;
+			snprintf(c->hdr_why[k], sizeof(c->hdr_why[k]),
+				 "copy %d: header %d is unreadable (media error)", slot, k);
+			continue;
+		}
+		c->hdr_rc[k] = dxa_hdr_validate(&c->raw[k], slot, geo, w, sizeof(w));
+		if (c->hdr_rc[k] < 0)
+			snprintf(c->hdr_why[k], sizeof(c->hdr_why[k]), "%s%s", w,
+				 k ? " (second header)" : "");
+	}
+	/* The valid copy with the higher sequence: copy 1 is written first. */
+	if (c->hdr_rc[0] == 0 && (c->hdr_rc[1] != 0 || c->raw[0].seq >= c->raw[1].seq))
+		c->use = 0;
+	else if (c->hdr_rc[1] == 0)
+		c->use = 1;
+	if (c->use < 0) {
+		if (c->hdr_blank[0] && c->hdr_blank[1])
+			c->state = DXA_COPY_BLANK;
+		else if (c->hdr_blank[1] && c->hdr_rc[0] != -EIO)
+			c->state = DXA_COPY_LEGACY_DAMAGED;
+		else
+			c->state = DXA_COPY_DAMAGED;
+		return;
+	}
+	c->hdr = c->raw[c->use];
+	c->table_rc = rd(arg, dxa_table_offset(slot), tab, (size_t)c->hdr.nentries * DXA_ENTRY_SIZE);
+	if (c->table_rc < 0)
+		snprintf(c->table_why, sizeof(c->table_why),
+			 "copy %d: region table is unreadable (media error)", slot);
+	else
+		c->table_rc = dxa_table_validate(&c->hdr, tab, slot, geo, c->table_why,
+						 sizeof(c->table_why));
+	c->state = c->table_rc == 0 ? DXA_COPY_VALID : DXA_COPY_STALE;
+}
+
+#define SAY(err, ...)                                           \
+	do {                                                    \
+		snprintf(s->why, sizeof(s->why), __VA_ARGS__);  \
+		return s->rc = -(err);                          \
+	} while (0)
+
+int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
+	     struct dxa_entry *tab[2], struct dxa_scan *s)
+{
+	struct dxa_copy *c = s->c;
+	bool signed_any = false;
+	int n, o;
+
+	memset(s, 0, sizeof(*s));
+	s->newest = s->older = -1;
+	for (int slot = 0; slot < 2; slot++)
+		scan_slot(geo, rd, arg, slot, tab[slot], &c[slot]);
+	for (int slot = 0; slot < 2; slot++)
+		for (int k = 0; k < 2; k++) {
+			signed_any |= c[slot].hdr_rc[k] != -ENODATA;
+			if (c[slot].use == 0 && k == 1 && c[slot].hdr_blank[1])
+				s->legacy = true;
+		}
+	if (!signed_any)
+		SAY(ENODATA, "holds no pool");
+	/* A newer format or a changed device, said by a header that passed its checksum. */
+	for (int err = EPROTONOSUPPORT; err; err = err == EPROTONOSUPPORT ? EXDEV : 0)
+		for (int slot = 0; slot < 2; slot++)
+			for (int k = 0; k < 2; k++)
+				if (c[slot].hdr_rc[k] == -err)
+					SAY(err, "%s", c[slot].hdr_why[k]);
+	if (c[0].use < 0 && c[1].use < 0) {
+		if (c[0].state == DXA_COPY_BLANK || c[1].state == DXA_COPY_BLANK)
+			SAY(EUCLEAN, "pool metadata is corrupt (%s; %s): an interrupted format?",
+			    c[0].state == DXA_COPY_BLANK ? c[1].hdr_why[0] : c[0].hdr_why[0],
+			    c[0].state == DXA_COPY_BLANK ? c[1].hdr_why[1] : c[0].hdr_why[1]);
+		SAY(EUCLEAN, "pool metadata is corrupt (%.140s; %.140s; %.140s; %.140s)", c[0].hdr_why[0],
+		    c[0].hdr_why[1], c[1].hdr_why[0], c[1].hdr_why[1]);
+	}
+	if (c[0].use >= 0 && c[1].use >= 0) {
+		if (c[0].hdr.seq == c[1].hdr.seq) {
+			s->newest = 0;
+			s->older = 1;
+			SAY(EUCLEAN, "both copies claim sequence number %llu: one was altered",
+			    (unsigned long long)c[0].hdr.seq);
+		}
+		n = c[1].hdr.seq > c[0].hdr.seq;
+		s->older = !n;
+	} else {
+		n = c[0].use >= 0 ? 0 : 1;
+	}
+	s->newest = n;
+	o = !n;
+	if (c[n].table_rc < 0) {
+		if (s->older >= 0)
+			SAY(EUCLEAN,
+			    "the newest metadata (copy %d, sequence %llu) is damaged: %s; the older copy (sequence %llu) lacks the last change, so the pool is not opened",
+			    n, (unsigned long long)c[n].hdr.seq, c[n].table_why,
+			    (unsigned long long)c[o].hdr.seq);
+		SAY(EUCLEAN, "the newest metadata (copy %d, sequence %llu) is damaged: %s; the other copy %s",
+		    n, (unsigned long long)c[n].hdr.seq, c[n].table_why,
+		    c[o].state == DXA_COPY_BLANK ? "was never written" : "is unreadable too");
+	}
+	if (c[o].state == DXA_COPY_DAMAGED)
+		SAY(EUCLEAN,
+		    "copy %d has no readable header (%s; %s): it may hold a newer state than copy %d (sequence %llu), so the pool is not opened",
+		    o, c[o].hdr_why[0], c[o].hdr_why[1], n, (unsigned long long)c[n].hdr.seq);
+	return s->rc = 0;
+}
+
+int dxa_table_recover(const struct dxa_hdr *nh, struct dxa_entry *newest,
+		      const struct dxa_entry *older, uint32_t nolder,
+		      const struct dxa_geometry *geo)
+{
+	size_t tlen = (size_t)nh->nentries * DXA_ENTRY_SIZE;
+	uint32_t cand[4], ncand = 0;
+	char why[160];
+
+	/* Entries of the newest table found nowhere in the older one. */
+	for (uint32_t i = 0; i < nh->nentries; i++) {
+		bool found = false;
+
+		for (uint32_t j = 0; j < nolder && !found; j++)
+			found = memcmp(&newest[i], &older[j], sizeof(older[j])) == 0;
+		if (found)
+			continue;
+		if (ncand == 4)
+			return -1;
+		cand[ncand++] = i;
+	}
+	for (uint32_t k = 0; k < ncand; k++) {
+		uint32_t i = cand[k];
+		struct dxa_entry keep = newest[i];
+
+		/* An update moves entries by one place at most (orphan reclaim: more). */
+		for (uint32_t j = i > 8 ? i - 8 : 0; j < nolder && j <= i + 8; j++) {
+			newest[i] = older[j];
+			if (daxalloc_crc32c(0, newest, tlen) == nh->table_crc &&
+			    dxa_table_validate(nh, newest, 0, geo, why, sizeof(why)) == 0)
+				return 0;
+		}
+		newest[i] = keep;
+	}
+	return -1;
 }

@@ -2,20 +2,39 @@
 /*
  * The on-device pool format.  It lives in the first unit(s) of the device
  * (at least 2 MiB).  Two copies ("slots") of a header and a region table;
- * an update writes the standby slot completely, then its header with a
- * higher sequence number, so a crash at any point leaves one valid slot
- * with either the old or the new state.  Little-endian (x86-64 only).
+ * an update writes the standby slot's table completely and makes it
+ * durable, then its header with a higher sequence number, so a crash at
+ * any point leaves one valid slot with either the old or the new state.
+ * Little-endian (x86-64 only).
+ *
+ * Format 1.1 stores each slot's header twice, at the start and in the
+ * middle of its 4 KiB header area (1.0 left that space zero, and 1.0
+ * readers ignore it).  The copy in the middle is written and made durable
+ * first, so an interrupted update never leaves both damaged.  That lets
+ * damage be told apart from an interrupted update:
+ *  - the newest header always describes a table that was durable before
+ *    the header was written, so a newest header whose table fails its
+ *    checksum is damage, never an interrupted update: the pool is not
+ *    opened (opening the older copy would silently lose the last change);
+ *  - a slot with neither header copy readable may have held the newest
+ *    state: refused too;
+ *  - one damaged header copy is survived (the other has the same state).
+ * Sequence numbers of 2^63 and above cannot come from updates (one a
+ * nanosecond would take 292 years): such a header is damaged.
  */
 #ifndef DAXALLOC_METADATA_H
 #define DAXALLOC_METADATA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define DXA_MAGIC "DAXPOOL"		/* 8 bytes with the NUL */
 #define DXA_VERSION_MAJOR 1u
-#define DXA_VERSION_MINOR 0u
+#define DXA_VERSION_MINOR 1u		/* 1.1: two copies of each header */
 #define DXA_HDR_SLOT_SIZE 4096u
+#define DXA_HDR_COPY_OFFSET 2048u	/* the second header copy, in its slot */
+#define DXA_SEQ_LIMIT (UINT64_C(1) << 63)
 #define DXA_MAX_ENTRIES 2048u
 #define DXA_ENTRY_SIZE 128u
 #define DXA_TABLE_SIZE (DXA_MAX_ENTRIES * DXA_ENTRY_SIZE)
@@ -88,6 +107,82 @@ int dxa_slot_validate(const struct dxa_hdr *hdr, const void *table, int slot,
 		      const struct dxa_geometry *geo, char *why, size_t whylen);
 
 uint32_t dxa_hdr_crc(const struct dxa_hdr *hdr);
+/* The parts of dxa_slot_validate(): one header copy, one table. */
+int dxa_hdr_validate(const struct dxa_hdr *hdr, int slot, const struct dxa_geometry *geo,
+		     char *why, size_t whylen);
+int dxa_table_validate(const struct dxa_hdr *hdr, const void *table, int slot,
+		       const struct dxa_geometry *geo, char *why, size_t whylen);
+/* One entry on its own (alignment, bounds, flags, name); @prev_end: end of the one before. */
+int dxa_entry_validate(const struct dxa_entry *e, uint32_t i, int slot, uint64_t prev_end,
+		       const struct dxa_geometry *geo, char *why, size_t whylen);
+
+/* Offset of header copy @copy of slot @slot, and of a slot's table, from device start. */
+static inline uint64_t dxa_hdr_offset(int slot, int copy)
+{
+	return (uint64_t)slot * DXA_HDR_SLOT_SIZE + (uint64_t)copy * DXA_HDR_COPY_OFFSET;
+}
+
+static inline uint64_t dxa_table_offset(int slot)
+{
+	return DXA_TABLE0_OFFSET + (uint64_t)slot * DXA_TABLE_SIZE;
+}
+
+/*
+ * How the metadata is read: @len bytes at @off (from device start) into
+ * @dst.  Returns 0, or -EIO when part of it could not be read (a media
+ * error); those bytes read as zero.
+ */
+typedef int (*dxa_read_fn)(void *arg, uint64_t off, void *dst, size_t len);
+
+enum dxa_copy_state {
+	DXA_COPY_BLANK,		/* both header copies all zero: never written */
+	DXA_COPY_VALID,		/* a header and the table it describes */
+	DXA_COPY_STALE,		/* a header, but its table was (being) overwritten */
+	DXA_COPY_DAMAGED,	/* no header copy readable, not blank */
+	DXA_COPY_LEGACY_DAMAGED, /* format 1.0 (second copy blank), its one header damaged */
+};
+
+struct dxa_copy {
+	struct dxa_hdr raw[2];	/* the header copies as read */
+	int hdr_rc[2];		/* each copy: 0 or -errno (-ENODATA: no signature) */
+	bool hdr_blank[2];	/* all zero */
+	char hdr_why[2][160];
+	int use;		/* header copy in use, -1 if none */
+	struct dxa_hdr hdr;	/* that copy */
+	int table_rc;		/* its table: 0 or -errno (valid when use >= 0) */
+	char table_why[160];
+	enum dxa_copy_state state;
+};
+
+struct dxa_scan {
+	struct dxa_copy c[2];
+	int newest;		/* slot of the newest valid header, -1 if none */
+	int older;		/* the other slot if its header is valid, else -1 */
+	bool legacy;		/* a header copy 1 is blank beside a valid copy 0 */
+	int rc;			/* 0: the newest copy is the state; else -errno */
+	char why[600];		/* when rc < 0: what is wrong, without the device name */
+};
+
+/*
+ * Read and classify both slots, and decide which is the state: the
+ * newest valid header, whose table must be intact.  Tables land in
+ * @tab[slot] (DXA_MAX_ENTRIES entries each).  Returns s->rc:
+ * -ENODATA no pool signature anywhere, -EPROTONOSUPPORT or -EXDEV from a
+ * header that passed its checksum, -EUCLEAN damage that could hide the
+ * newest state (s->why says which), else 0.
+ */
+int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
+	     struct dxa_entry *tab[2], struct dxa_scan *s);
+
+/*
+ * The newest table failed its checksum and @older is the older copy's
+ * valid table: try to restore the newest exactly, replacing one entry
+ * that differs from every older entry by an older entry so that the
+ * checksum matches.  Returns 0 with @newest repaired in place, or -1.
+ */
+int dxa_table_recover(const struct dxa_hdr *nh, struct dxa_entry *newest,
+		      const struct dxa_entry *older, uint32_t nolder,
+		      const struct dxa_geometry *geo);
 /* A name a region may have: 1..63 of [A-Za-z0-9._:@+-], not starting with '-' or '.'. */
 int dxa_name_check(const char *name, char *why, size_t whylen);
 

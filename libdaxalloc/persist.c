@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The metadata mapping and how writes to it are made durable.  On a pmem
- * namespace (static region), libpmem2 maps it and supplies the persist
- * function that fits the platform (cache-line flush + fence, or nothing
- * with eADR).  Dynamic regions (hmem, CXL RAM) and the hugetlb stand-in
- * are volatile memory: a power loss takes everything, so ordered stores
- * are all that crash consistency needs.  (libpmem2 1.12 also crashes on
- * device-dax that no ndctl namespace backs.)
+ * The metadata mapping and how writes to the device are made durable.
+ * On a pmem namespace (static region), libpmem2 maps the metadata and
+ * supplies the flush and fence that fit the platform (cache-line flushes,
+ * or none with eADR); region data uses the same functions.  Dynamic
+ * regions (hmem, CXL RAM) and the hugetlb stand-in are volatile memory: a
+ * power loss takes everything, so ordered stores are all that crash
+ * consistency needs.  A device-dax device whose region kind could not be
+ * learnt may be persistent: it is flushed with the CPU's own instructions
+ * (libpmem2 1.12 crashes on device-dax that no ndctl namespace backs).
  */
+#include <cpuid.h>
 #include <errno.h>
 #include <libpmem2.h>
 #include <stdlib.h>
@@ -16,11 +19,83 @@
 #include "persist.h"
 #include "private.h"
 
+void (*persist_test_seam)(enum persist_seam_event ev, uint64_t off, uint64_t len);
+const struct meta_bad *persist_test_poison;
+unsigned int persist_test_npoison;
+
+static void fence(void)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+static void flush_nop(const void *p, size_t n)
+{
+	(void)p;
+	(void)n;
+}
+
 static void persist_nop(const void *p, size_t n)
 {
 	(void)p;
 	(void)n;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	fence();
+}
+
+/* ---- flushing without libpmem2: CLWB, else CLFLUSHOPT, else CLFLUSH ---- */
+
+#define LINE 64u
+
+__attribute__((target("clwb"))) static void flush_clwb(const void *p, size_t n)
+{
+	for (uintptr_t a = (uintptr_t)p & ~(uintptr_t)(LINE - 1); a < (uintptr_t)p + n; a += LINE)
+		__builtin_ia32_clwb((void *)a);
+}
+
+__attribute__((target("clflushopt"))) static void flush_clflushopt(const void *p, size_t n)
+{
+	for (uintptr_t a = (uintptr_t)p & ~(uintptr_t)(LINE - 1); a < (uintptr_t)p + n; a += LINE)
+		__builtin_ia32_clflushopt((void *)a);
+}
+
+static void flush_clflush(const void *p, size_t n)
+{
+	for (uintptr_t a = (uintptr_t)p & ~(uintptr_t)(LINE - 1); a < (uintptr_t)p + n; a += LINE)
+		__builtin_ia32_clflush((void *)a);
+}
+
+static void drain_sfence(void)
+{
+	__builtin_ia32_sfence();
+}
+
+static void (*cpu_flush(void))(const void *, size_t)
+{
+	unsigned int a, b, c, d;
+
+	if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+		if (b & (1u << 24))
+			return flush_clwb;
+		if (b & (1u << 23))
+			return flush_clflushopt;
+	}
+	return flush_clflush;
+}
+
+static void (*cpu_flush_fn)(const void *, size_t);
+
+static void persist_cpu(const void *p, size_t n)
+{
+	cpu_flush_fn(p, n);
+	drain_sfence();
+}
+
+enum daxalloc_durability persist_durability_for(enum daxalloc_dev_type type,
+						enum daxalloc_region_kind kind)
+{
+	if (type != DAXALLOC_DEV_DEVDAX || kind == DAXALLOC_REGION_DYNAMIC ||
+	    kind == DAXALLOC_REGION_NONE)
+		return DAXALLOC_DURABILITY_VOLATILE;
+	return DAXALLOC_DURABILITY_FLUSH;
 }
 
 int meta_map_open(struct daxalloc_dev *dev, uint64_t len, struct meta_map *mm)
@@ -30,13 +105,25 @@ int meta_map_open(struct daxalloc_dev *dev, uint64_t len, struct meta_map *mm)
 	int rc;
 
 	memset(mm, 0, sizeof(*mm));
-	if (dev->type != DAXALLOC_DEV_DEVDAX || dev->region_kind != DAXALLOC_REGION_STATIC) {
+	mm->durability = persist_durability_for(dev->type, dev->region_kind);
+	if (mm->durability == DAXALLOC_DURABILITY_VOLATILE ||
+	    dev->region_kind != DAXALLOC_REGION_STATIC) {
 		rc = daxalloc_map_new(dev, 0, len, NULL, 0, &mm->map);
 		if (rc < 0)
 			return rc;
 		mm->addr = daxalloc_map_get_address(mm->map);
 		mm->len = len;
-		mm->persist = persist_nop;
+		if (mm->durability == DAXALLOC_DURABILITY_VOLATILE) {
+			mm->persist = persist_nop;
+			mm->flush = flush_nop;
+			mm->drain = fence;
+		} else {
+			/* kind unknown: may be persistent memory, so flush */
+			cpu_flush_fn = cpu_flush();
+			mm->persist = persist_cpu;
+			mm->flush = cpu_flush_fn;
+			mm->drain = drain_sfence;
+		}
 		return 0;
 	}
 	rc = pmem2_source_from_fd(&src, dev->fd);
@@ -53,9 +140,24 @@ int meta_map_open(struct daxalloc_dev *dev, uint64_t len, struct meta_map *mm)
 				  "%s: cannot map the pool metadata with libpmem2: %s", dev->name,
 				  pmem2_errormsg());
 	} else {
+		struct pmem2_badblock_context *bbc = NULL;
+		struct pmem2_badblock bb;
+
+		/* Known media errors: their lines are never read (a read would be a machine check). */
+		if (pmem2_badblock_context_new(&bbc, src) == 0) {
+			while (mm->nbad < sizeof(mm->bad) / sizeof(mm->bad[0]) &&
+			       pmem2_badblock_next(bbc, &bb) == 0)
+				if (bb.offset < len)
+					mm->bad[mm->nbad++] = (struct meta_bad){ bb.offset, bb.length };
+			pmem2_badblock_context_delete(&bbc);
+		}
 		mm->addr = pmem2_map_get_address(mm->pmap);
 		mm->len = len;
 		mm->persist = pmem2_get_persist_fn(mm->pmap);
+		mm->flush = pmem2_get_flush_fn(mm->pmap);
+		mm->drain = pmem2_get_drain_fn(mm->pmap);
+		if (pmem2_map_get_store_granularity(mm->pmap) == PMEM2_GRANULARITY_BYTE)
+			mm->durability = DAXALLOC_DURABILITY_STORE;
 	}
 	pmem2_config_delete(&cfg);
 	pmem2_source_delete(&src);
@@ -68,4 +170,74 @@ void meta_map_close(struct meta_map *mm)
 		pmem2_map_delete(&mm->pmap);
 	daxalloc_map_delete(&mm->map);
 	mm->addr = NULL;
+}
+
+void meta_persist(const struct meta_map *mm, const void *p, size_t n)
+{
+	if (persist_test_seam)
+		persist_test_seam(PERSIST_SEAM_META, (uint64_t)((const char *)p - (const char *)mm->addr), n);
+	mm->persist(p, n);
+}
+
+void data_persist(const struct meta_map *mm, uint64_t dev_off, const void *p, size_t n)
+{
+	if (persist_test_seam)
+		persist_test_seam(PERSIST_SEAM_DATA, dev_off, n);
+	mm->persist(p, n);
+}
+
+void data_flush(const struct meta_map *mm, uint64_t dev_off, const void *p, size_t n)
+{
+	if (persist_test_seam)
+		persist_test_seam(PERSIST_SEAM_DATA_FLUSH, dev_off, n);
+	mm->flush(p, n);
+}
+
+void data_drain(const struct meta_map *mm)
+{
+	if (persist_test_seam)
+		persist_test_seam(PERSIST_SEAM_DRAIN, 0, 0);
+	mm->drain();
+}
+
+void data_zero(const struct meta_map *mm, uint64_t dev_off, void *p, size_t n)
+{
+	memset(p, 0, n);
+	data_persist(mm, dev_off, p, n);
+}
+
+/* Does a known media error (in whole cache lines) touch [a, e)? */
+static bool known_bad(const struct meta_map *mm, uint64_t a, uint64_t e)
+{
+	for (unsigned int i = 0; i < mm->nbad + persist_test_npoison; i++) {
+		const struct meta_bad *b = i < mm->nbad ? &mm->bad[i] : &persist_test_poison[i - mm->nbad];
+		uint64_t lo = b->off & ~(uint64_t)(LINE - 1);
+		uint64_t hi = (b->off + b->len + LINE - 1) & ~(uint64_t)(LINE - 1);
+
+		if (lo < e && hi > a)
+			return true;
+	}
+	return false;
+}
+
+int meta_read(const struct meta_map *mm, uint64_t off, void *dst, size_t len)
+{
+	if (off > mm->len || len > mm->len - off) {
+		memset(dst, 0, len);
+		return -EIO;
+	}
+	if (!known_bad(mm, off, off + len)) {
+		memcpy(dst, (const char *)mm->addr + off, len);
+		return 0;
+	}
+	/* copy around the lines known bad, never touching them */
+	for (uint64_t l = off & ~(uint64_t)(LINE - 1); l < off + len; l += LINE) {
+		uint64_t a = l < off ? off : l, e = l + LINE > off + len ? off + len : l + LINE;
+
+		if (known_bad(mm, a, e))
+			memset((char *)dst + (a - off), 0, e - a);
+		else
+			memcpy((char *)dst + (a - off), (const char *)mm->addr + a, e - a);
+	}
+	return -EIO;
 }

@@ -100,74 +100,86 @@ void pool_detach(struct daxalloc_pool *pool)
 	free(pool);
 }
 
-int pool_read_slot(struct daxalloc_pool *pool, int slot, struct dxa_hdr *hdr,
-		   struct dxa_entry *ents, char *why, size_t whylen)
+static int pool_meta_read(void *arg, uint64_t off, void *dst, size_t len)
 {
-	const char *base = pool->mm.addr;
+	struct daxalloc_pool *pool = arg;
 
-	/* Private copies first: the device may change under a hostile writer. */
-	memcpy(hdr, base + (size_t)slot * DXA_HDR_SLOT_SIZE, sizeof(*hdr));
-	if (hdr->nentries <= DXA_MAX_ENTRIES)
-		memcpy(ents, base + DXA_TABLE0_OFFSET + (size_t)slot * DXA_TABLE_SIZE,
-		       (size_t)hdr->nentries * DXA_ENTRY_SIZE);
-	return dxa_slot_validate(hdr, ents, slot, &pool->geo, why, whylen);
+	return meta_read(&pool->mm, off, dst, len);
 }
 
-/* Pick the newest valid copy; explain when there is none. */
+void pool_scan(struct daxalloc_pool *pool, struct dxa_scan *s)
+{
+	struct dxa_entry *tab[2] = { pool->ents, pool->scratch };
+
+	dxa_scan(&pool->geo, pool_meta_read, pool, tab, s);
+}
+
+void pool_adopt(struct daxalloc_pool *pool, const struct dxa_scan *s, int slot)
+{
+	/* pool_scan() read slot 0's table into ents and slot 1's into scratch */
+	if (slot == 1) {
+		struct dxa_entry *t = pool->ents;
+
+		pool->ents = pool->scratch;
+		pool->scratch = t;
+	}
+	pool->active = slot;
+	pool->hdr = s->c[slot].hdr;
+	pool->n = pool->hdr.nentries;
+}
+
+/*
+ * Nobody committed since we last loaded or committed (we hold the lock):
+ * both copies of the active header are byte for byte the one we hold,
+ * and neither standby copy is newer.
+ */
+static bool pool_unchanged(struct daxalloc_pool *pool)
+{
+	struct dxa_hdr h;
+
+	for (int k = 0; k < 2; k++) {
+		if (meta_read(&pool->mm, dxa_hdr_offset(pool->active, k), &h, sizeof(h)) < 0 ||
+		    memcmp(&h, &pool->hdr, sizeof(h)) != 0)
+			return false;
+		if (meta_read(&pool->mm, dxa_hdr_offset(!pool->active, k), &h, sizeof(h)) < 0 ||
+		    h.seq >= pool->hdr.seq)
+			return false;
+	}
+	return true;
+}
+
+/* Pick the newest valid copy; explain when it cannot be trusted. */
 static int pool_load(struct daxalloc_pool *pool)
 {
-	struct dxa_entry *other = pool->scratch;
-	struct dxa_hdr h0, h1;
-	char w0[200], w1[200];
-	int r0, r1;
+	struct dxa_scan s;
 
-	/*
-	 * Nobody committed since we last loaded or committed (we hold the
-	 * lock): the active header is byte for byte the one we hold and the
-	 * standby is not newer.  Our copy of the table was validated then and
-	 * still is the state, so skip re-reading and re-validating it all.
-	 */
-	if (pool->active >= 0) {
-		const char *base = pool->mm.addr;
-		const struct dxa_hdr *a = (const void *)(base + (size_t)pool->active * DXA_HDR_SLOT_SIZE);
-		const struct dxa_hdr *sb = (const void *)(base + (size_t)!pool->active * DXA_HDR_SLOT_SIZE);
-		uint64_t sseq;
-
-		memcpy(&sseq, &sb->seq, sizeof(sseq));
-		if (memcmp(a, &pool->hdr, sizeof(*a)) == 0 && sseq < pool->hdr.seq) {
-			pool->n = pool->hdr.nentries;
-			return 0;
-		}
+	/* Our copy of the table was validated then and still is the state. */
+	if (pool->active >= 0 && pool_unchanged(pool)) {
+		pool->n = pool->hdr.nentries;
+		return 0;
 	}
-	r0 = pool_read_slot(pool, 0, &h0, pool->ents, w0, sizeof(w0));
-	r1 = pool_read_slot(pool, 1, &h1, other, w1, sizeof(w1));
-	if (r0 == 0 && (r1 < 0 || h0.seq >= h1.seq)) {
-		pool->active = 0;
-		pool->hdr = h0;
-	} else if (r1 == 0) {
-		pool->active = 1;
-		pool->hdr = h1;
-		memcpy(pool->ents, other, (size_t)h1.nentries * DXA_ENTRY_SIZE);
-	} else {
-		const char *n = pool->dev->name;
-
-		pool->active = -1;
-		pool->n = 0;
-		if (r0 == -ENODATA && r1 == -ENODATA)
-			return daxalloc_err(ENODATA,
-					    "%s: holds no pool; format it with daxalloc_pool_create() or 'daxalloc-ctl format %s'",
-					    n, n);
-		if (r0 == -EPROTONOSUPPORT || r1 == -EPROTONOSUPPORT)
-			return daxalloc_err(EPROTONOSUPPORT, "%s: %s", n,
-					    r0 == -EPROTONOSUPPORT ? w0 : w1);
-		if (r0 == -EXDEV || r1 == -EXDEV)
-			return daxalloc_err(EXDEV, "%s: %s", n, r0 == -EXDEV ? w0 : w1);
-		return daxalloc_err(EUCLEAN,
-				    "%s: pool metadata is corrupt (%s; %s); see 'daxalloc-ctl check %s'",
-				    n, w0, w1, n);
+	pool_scan(pool, &s);
+	pool->legacy = s.legacy;
+	if (s.rc == 0) {
+		pool_adopt(pool, &s, s.newest);
+		return 0;
 	}
-	pool->n = pool->hdr.nentries;
-	return 0;
+	pool->active = -1;
+	pool->n = 0;
+	return pool_scan_error(pool, &s);
+}
+
+int pool_scan_error(struct daxalloc_pool *pool, const struct dxa_scan *s)
+{
+	const char *n = pool->dev->name;
+
+	if (s->rc == -ENODATA)
+		return daxalloc_err(ENODATA,
+				    "%s: holds no pool; format it with daxalloc_pool_create() or 'daxalloc-ctl format %s'",
+				    n, n);
+	if (s->rc != -EUCLEAN)
+		return daxalloc_err(-s->rc, "%s: %s", n, s->why);
+	return daxalloc_err(EUCLEAN, "%s: %s; see 'daxalloc-ctl check %s'", n, s->why, n);
 }
 
 int pool_inherited(struct daxalloc_pool *pool)
@@ -227,28 +239,59 @@ void pool_unlock(struct daxalloc_pool *pool)
 	pthread_mutex_unlock(&pool->lock);
 }
 
+static void pool_write_hdr(struct daxalloc_pool *pool, int slot, int copy,
+			   const struct dxa_hdr *h)
+{
+	char *hp = (char *)pool->mm.addr + dxa_hdr_offset(slot, copy);
+
+	memcpy(hp, h, sizeof(*h));
+	meta_persist(&pool->mm, hp, sizeof(*h));
+}
+
 void pool_commit(struct daxalloc_pool *pool)
 {
 	int target = pool->active == 0 ? 1 : 0;
-	char *base = pool->mm.addr;
-	char *tbl = base + DXA_TABLE0_OFFSET + (size_t)target * DXA_TABLE_SIZE;
-	char *hp = base + (size_t)target * DXA_HDR_SLOT_SIZE;
+	char *tbl = (char *)pool->mm.addr + dxa_table_offset(target);
 	size_t tlen = (size_t)pool->n * DXA_ENTRY_SIZE;
 	struct dxa_hdr h = pool->hdr;
 
-	/* 1: the standby table; until its header lands it is not trusted */
+	/* 1: the standby table, durable before any header names it */
 	memcpy(tbl, pool->ents, tlen);
-	pool->mm.persist(tbl, tlen ? tlen : 1);
-	/* 2: the standby header with a higher sequence number: the commit point */
+	meta_persist(&pool->mm, tbl, tlen ? tlen : 1);
+	/* 2: its header with a higher sequence number: the second copy, then the first */
 	h.seq = pool->hdr.seq + 1;
-	h.table_offset = DXA_TABLE0_OFFSET + (uint64_t)target * DXA_TABLE_SIZE;
+	if (h.version_minor < DXA_VERSION_MINOR)
+		h.version_minor = DXA_VERSION_MINOR;
+	h.table_offset = dxa_table_offset(target);
 	h.nentries = pool->n;
 	h.table_crc = daxalloc_crc32c(0, pool->ents, tlen);
 	h.hdr_crc = dxa_hdr_crc(&h);
-	memcpy(hp, &h, sizeof(h));
-	pool->mm.persist(hp, sizeof(h));
+	pool_write_hdr(pool, target, 1, &h);
+	pool_write_hdr(pool, target, 0, &h);	/* the commit point is the first durable copy */
 	pool->hdr = h;
 	pool->active = target;
+}
+
+void pool_migrate(struct daxalloc_pool *pool)
+{
+	static const struct dxa_hdr blank;
+	struct dxa_hdr h, h1;
+
+	/* Format 1.0 wrote one header copy: add the second where it is blank. */
+	for (int slot = 0; slot < 2; slot++) {
+		char why[160];
+
+		if (meta_read(&pool->mm, dxa_hdr_offset(slot, 0), &h, sizeof(h)) < 0 ||
+		    dxa_hdr_validate(&h, slot, &pool->geo, why, sizeof(why)) < 0)
+			continue;
+		if (meta_read(&pool->mm, dxa_hdr_offset(slot, 1), &h1, sizeof(h1)) < 0 ||
+		    memcmp(&h1, &blank, sizeof(h1)) != 0)
+			continue;
+		pool_write_hdr(pool, slot, 1, &h);
+		info(pool->ctx, "%s: copy %d: second header copy added (format 1.1)",
+		     pool->dev->name, slot);
+	}
+	pool->legacy = false;
 }
 
 bool pool_owner_alive(struct daxalloc_pool *pool, const struct dxa_entry *e)
@@ -299,7 +342,7 @@ static void pool_format(struct daxalloc_pool *pool)
 
 	/* Invalidate both copies first, so a torn format never looks like a pool. */
 	memset(base, 0, 2 * DXA_HDR_SLOT_SIZE);
-	pool->mm.persist(base, 2 * DXA_HDR_SLOT_SIZE);
+	meta_persist(&pool->mm, base, 2 * DXA_HDR_SLOT_SIZE);
 	memset(h, 0, sizeof(*h));
 	memcpy(h->magic, DXA_MAGIC, sizeof(h->magic));
 	h->version_major = DXA_VERSION_MAJOR;
@@ -393,6 +436,8 @@ DAXALLOC_EXPORT int daxalloc_pool_open(struct daxalloc_dev *dev, unsigned int fl
 		pool_detach(pool);
 		return rc;
 	}
+	if (pool->legacy)
+		pool_migrate(pool);
 	gone = pool_reclaim_orphans(pool);
 	if (gone) {
 		pool_commit(pool);

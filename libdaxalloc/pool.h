@@ -38,6 +38,7 @@ struct daxalloc_pool {
 	struct dxa_entry *ents;		/* copy of the active table, sorted by offset */
 	uint32_t n;
 	struct dxa_entry *scratch;	/* the other copy while loading */
+	bool legacy;			/* format 1.0 header copies seen at the last load */
 	uint64_t my_pid, my_start, my_boot;
 	struct owner_key key;		/* the device, whichever node opened it */
 	pthread_mutex_t *lockm;		/* the pool lock in device memory (owner.c) */
@@ -62,12 +63,19 @@ static inline bool pool_is_inherited(const struct daxalloc_pool *pool)
 int pool_lock(struct daxalloc_pool *pool);
 /* Lock (threads + processes) and load the newest valid copy. */
 int pool_lock_load(struct daxalloc_pool *pool);
+/* Lock only. */
+int pool_lock(struct daxalloc_pool *pool);
 void pool_unlock(struct daxalloc_pool *pool);
 /* Write pool->ents/n as the new state (standby copy, then its header). */
 void pool_commit(struct daxalloc_pool *pool);
-/* Read one slot into @hdr/@ents (private copies) and validate it. */
-int pool_read_slot(struct daxalloc_pool *pool, int slot, struct dxa_hdr *hdr,
-		   struct dxa_entry *ents, char *why, size_t whylen);
+/* Read and classify both copies: slot 0's table into ents, slot 1's into scratch. */
+void pool_scan(struct daxalloc_pool *pool, struct dxa_scan *s);
+/* The error (and message) for a scan that found no usable state. */
+int pool_scan_error(struct daxalloc_pool *pool, const struct dxa_scan *s);
+/* Make @slot of a scan the state (active, hdr, n, ents). */
+void pool_adopt(struct daxalloc_pool *pool, const struct dxa_scan *s, int slot);
+/* Add the second header copy to slots written by format 1.0 (lock held). */
+void pool_migrate(struct daxalloc_pool *pool);
 bool pool_owner_alive(struct daxalloc_pool *pool, const struct dxa_entry *e);
 /* Remove unnamed regions of dead processes; returns how many. */
 uint32_t pool_reclaim_orphans(struct daxalloc_pool *pool);

@@ -534,7 +534,7 @@ void rc_wipe_pool(struct daxalloc_ctx *ctx, const char *name, const char *why)
 
 		/* Both header copies: the pool then reads as never formatted. */
 		memset(mm.addr, 0, hdrs);
-		mm.persist(mm.addr, hdrs);
+		meta_persist(&mm, mm.addr, hdrs);
 		meta_map_close(&mm);
 		if (had)
 			info(ctx, "%s: pool metadata erased: %s", name, why);

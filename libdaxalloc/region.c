@@ -172,12 +172,56 @@ int region_lock_live(struct daxalloc_region *r)
 	return 0;
 }
 
+/* Zero a new region and make the zeros durable before anything names it. */
+static void region_zero(struct daxalloc_region *r)
+{
+	data_zero(&r->pool->mm, r->offset, daxalloc_map_get_address(r->map), r->length);
+}
+
+/* Turn the reservation @r (unnamed, this process's) into the named region @name. */
+static int region_publish(struct daxalloc_region *r, const char *name)
+{
+	struct daxalloc_pool *pool = r->pool;
+	struct dxa_entry *e;
+	int rc = pool_lock_load(pool), i;
+
+	if (rc < 0)
+		return rc;
+	i = find_same(pool, r->offset, false, "");
+	if (i < 0) {
+		pool_unlock(pool);
+		return daxalloc_err(ENOENT, "%s: the extent reserved at 0x%llx for '%s' was freed meanwhile",
+				    pool->dev->name, (unsigned long long)r->offset, name);
+	}
+	if (find_name(pool, name) >= 0) {
+		pool_unlock(pool);
+		return daxalloc_err(EEXIST, "%s: a region named '%s' exists already", pool->dev->name,
+				    name);
+	}
+	e = &pool->ents[i];
+	e->flags = DXA_ENTRY_NAMED;
+	e->owner_pid = 0;
+	e->owner_start = 0;
+	e->owner_boot = 0;
+	memset(e->name, 0, sizeof(e->name));
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	pool_commit(pool);
+	pool_unlock(pool);
+	/* the handle now describes the named region */
+	pthread_mutex_lock(&pool->open_lock);
+	r->named = true;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	pthread_mutex_unlock(&pool->open_lock);
+	return 0;
+}
+
 DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, const char *name,
 				   unsigned int flags, struct daxalloc_region **out)
 {
 	struct dxa_entry e = { 0 };
 	uint64_t where = 0;
 	uint32_t at = 0;
+	bool reserve;
 	char sz[32];
 	int rc;
 
@@ -229,7 +273,14 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, co
 	e.offset = where;
 	e.length = size;
 	e.created = (uint64_t)time(NULL);
-	if (name) {
+	/*
+	 * A named region is published only once it is what it claims to be:
+	 * with initialisation to do, first reserve the extent as an unnamed
+	 * region of this process (killed meanwhile, it is an orphan, reclaimed
+	 * at the next open), initialise and persist it, then publish the name.
+	 */
+	reserve = name && (flags & DAXALLOC_ALLOC_ZERO);
+	if (name && !reserve) {
 		e.flags = DXA_ENTRY_NAMED;
 		snprintf(e.name, sizeof(e.name), "%s", name);
 	} else {
@@ -249,11 +300,18 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, co
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s", daxalloc_errmsg());
-		drop_entry(pool, e.offset, name != NULL, e.name);
+		drop_entry(pool, e.offset, name && !reserve, e.name);
 		return daxalloc_err(-rc, "%s", msg);
 	}
 	if (flags & DAXALLOC_ALLOC_ZERO)
-		memset(daxalloc_map_get_address((*out)->map), 0, (size_t)size);
+		region_zero(*out);
+	if (reserve && (rc = region_publish(*out, name)) < 0) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", daxalloc_errmsg());
+		daxalloc_region_close(out);	/* unnamed: frees the reservation */
+		return daxalloc_err(-rc, "%s", msg);
+	}
 	return 0;
 }
 
@@ -475,4 +533,59 @@ DAXALLOC_EXPORT const char *daxalloc_region_get_name(struct daxalloc_region *r)
 DAXALLOC_EXPORT struct daxalloc_pool *daxalloc_region_get_pool(struct daxalloc_region *r)
 {
 	return r ? r->pool : NULL;
+}
+
+DAXALLOC_EXPORT enum daxalloc_durability daxalloc_region_get_durability(struct daxalloc_region *r)
+{
+	return r ? r->pool->mm.durability : DAXALLOC_DURABILITY_VOLATILE;
+}
+
+static int region_range(struct daxalloc_region *r, uint64_t off, uint64_t len, const char *fn)
+{
+	if (!r)
+		return daxalloc_err(EINVAL, "%s: NULL region", fn);
+	if (off > r->length || len > r->length - off)
+		return daxalloc_err(EINVAL,
+				    "%s: [0x%llx, +0x%llx) is not inside the region of %llu bytes",
+				    fn, (unsigned long long)off, (unsigned long long)len,
+				    (unsigned long long)r->length);
+	return 0;
+}
+
+/* Flush (and with @fence, fence) a checked range of @r. */
+static int region_sync(struct daxalloc_region *r, uint64_t off, uint64_t len, bool fence,
+		       const char *fn)
+{
+	int rc = region_range(r, off, len, fn);
+	const char *p;
+
+	if (rc < 0)
+		return rc;
+	p = (const char *)daxalloc_map_get_address(r->map) + off;
+	if (fence)
+		data_persist(&r->pool->mm, r->offset + off, p, (size_t)len);
+	else
+		data_flush(&r->pool->mm, r->offset + off, p, (size_t)len);
+	return 0;
+}
+
+DAXALLOC_EXPORT int daxalloc_region_persist(struct daxalloc_region *r, uint64_t off, uint64_t len)
+{
+	return region_sync(r, off, len, true, "daxalloc_region_persist");
+}
+
+DAXALLOC_EXPORT int daxalloc_region_flush(struct daxalloc_region *r, uint64_t off, uint64_t len)
+{
+	return region_sync(r, off, len, false, "daxalloc_region_flush");
+}
+
+DAXALLOC_EXPORT void daxalloc_region_drain(struct daxalloc_region *r)
+{
+	if (r)
+		data_drain(&r->pool->mm);
+}
+
+DAXALLOC_EXPORT daxalloc_persist_fn daxalloc_region_get_persist_fn(struct daxalloc_region *r)
+{
+	return r ? r->pool->mm.persist : NULL;
 }

@@ -295,22 +295,55 @@ int cmd_rename(struct daxalloc_ctx *ctx, int argc, char **argv)
 	return name_op(ctx, argc, argv, true);
 }
 
+struct findings {
+	const char *dev;
+	struct json_object *list;	/* --json: every finding */
+};
+
+static void on_finding(int kind, const char *line, void *arg)
+{
+	static const char *const kinds[] = { "problem", "loss", "note" };
+	struct findings *f = arg;
+	const char *k = kind >= 0 && kind <= 2 ? kinds[kind] : "problem";
+
+	if (f->list) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "kind", json_object_new_string(k));
+		json_object_object_add(o, "text", json_object_new_string(line));
+		json_object_array_add(f->list, o);
+		return;
+	}
+	/* every finding on standard error, a line each; the summary follows */
+	fprintf(stderr, "%s: %s: %s\n", f->dev, k, line);
+}
+
 int cmd_check(struct daxalloc_ctx *ctx, int argc, char **argv)
 {
 	struct daxalloc_check_report rep;
 	struct daxalloc_dev *dev = NULL;
+	struct findings f = { 0 };
 	struct pool_args a;
+	unsigned int flags;
 	int rc;
 
 	if ((rc = parse("check", argc, argv, 0, &a)))
 		return rc;
+	if (a.force && !a.repair)
+		return ctl_fail(CTL_USAGE, "check: --force only goes with --repair");
+	flags = (a.repair ? DAXALLOC_CHECK_REPAIR : 0) | (a.force ? DAXALLOC_CHECK_FORCE : 0);
 	rc = daxalloc_dev_open(ctx, a.dev, &dev);
 	if (rc < 0)
 		return ctl_lib_fail(rc);
-	rc = daxalloc_pool_check(dev, a.repair ? DAXALLOC_CHECK_REPAIR : 0, &rep);
+	f.dev = a.dev;
+	if (a.json)
+		f.list = json_object_new_array();
+	rc = daxalloc_pool_check_each(dev, flags, &rep, on_finding, &f);
 	daxalloc_dev_close(&dev);
-	if (rc < 0)
+	if (rc < 0) {
+		json_object_put(f.list);
 		return ctl_lib_fail(rc);
+	}
 	if (a.json) {
 		struct json_object *o = json_object_new_object();
 
@@ -325,6 +358,7 @@ int cmd_check(struct daxalloc_ctx *ctx, int argc, char **argv)
 		json_object_object_add(o, "repaired", json_object_new_int(rep.repaired));
 		json_object_object_add(o, "first_problem",
 				       rep.first_problem[0] ? json_object_new_string(rep.first_problem) : NULL);
+		json_object_object_add(o, "findings", f.list);
 		ctl_json_print(o);
 		json_object_put(o);
 	} else if (rep.problems == 0) {
@@ -335,6 +369,7 @@ int cmd_check(struct daxalloc_ctx *ctx, int argc, char **argv)
 	}
 	if (rep.problems)
 		return ctl_fail(CTL_FAILED, "%s: %u problem(s): %s%s", a.dev, rep.problems,
-				rep.first_problem, a.repair ? "" : " (run with --repair)");
+				rep.first_problem,
+				a.repair || strstr(rep.first_problem, "--force") ? "" : " (run with --repair)");
 	return CTL_OK;
 }

@@ -24,7 +24,7 @@ static const struct ctl_cmd commands[] = {
 	{ "alloc", cmd_alloc, "DEV --size SIZE --name NAME", "allocate a named region" },
 	{ "free", cmd_free, "DEV NAME", "free the named region" },
 	{ "rename", cmd_rename, "DEV OLD NEW", "rename a region" },
-	{ "check", cmd_check, "DEV [--repair] [--json]",
+	{ "check", cmd_check, "DEV [--repair [--force]] [--json]",
 	  "verify the pool metadata on DEV; --repair rewrites it and reclaims orphans" },
 	{ "pins", cmd_pins, "DEV [--json]",
 	  "who pins what on DEV (VFIO, iommufd, RDMA, io_uring), in every process" },

@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The crash test, shared by the stand-in and the devdax suites: a child
- * allocates, fills and frees named regions in a loop and acknowledges each
- * finished step on a pipe; the parent SIGKILLs it at a random moment, then
- * checks that the pool opens, checks clean, and holds every acknowledged
- * region with its contents.  Iterations: $DAXALLOC_CRASH_ITERATIONS.
+ * The crash test, shared by the stand-in and the devdax suites.  The
+ * parent gives the free space a pattern; a child opens the pool, says it
+ * is ready, then allocates (some regions with DAXALLOC_ALLOC_ZERO and
+ * never written), fills and frees named regions and holds unnamed ones in
+ * a loop, acknowledging each finished step on a pipe; the parent SIGKILLs
+ * it at a random moment after it is ready, then checks that the pool
+ * opens, checks clean, holds every acknowledged region with its contents,
+ * none whose free was acknowledged, no unnamed region of the dead child
+ * (reclaimed by the open), no zeroed region with any byte of the pattern
+ * (acknowledged or not), and that used + free is the capacity with used
+ * exactly the regions listed.  Iterations: $DAXALLOC_CRASH_ITERATIONS.
  */
 #ifndef CRASH_LOOP_H
 #define CRASH_LOOP_H

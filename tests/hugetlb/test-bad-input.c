@@ -152,21 +152,29 @@ typedef void (*edit_fn)(struct dxa_hdr *h, struct dxa_entry *t);
 static void edit_both(edit_fn edit, bool fix_crcs)
 {
 	for (int slot = 0; slot < 2; slot++) {
-		struct dxa_hdr *h = (void *)(meta + slot * DXA_HDR_SLOT_SIZE);
 		struct dxa_entry *t = (void *)(meta + DXA_TABLE0_OFFSET + slot * DXA_TABLE_SIZE);
+		struct dxa_hdr *h = (void *)(meta + slot * DXA_HDR_SLOT_SIZE);
+		struct dxa_hdr *h2 = (void *)(meta + slot * DXA_HDR_SLOT_SIZE + DXA_HDR_COPY_OFFSET);
 
 		edit(h, t);
-		if (!fix_crcs)
-			continue;
-		if (h->nentries <= DXA_MAX_ENTRIES)
-			h->table_crc = daxalloc_crc32c(0, t, (size_t)h->nentries * DXA_ENTRY_SIZE);
-		h->hdr_crc = dxa_hdr_crc(h);
+		if (fix_crcs) {
+			if (h->nentries <= DXA_MAX_ENTRIES)
+				h->table_crc = daxalloc_crc32c(0, t, (size_t)h->nentries * DXA_ENTRY_SIZE);
+			h->hdr_crc = dxa_hdr_crc(h);
+		}
+		/* format 1.1: the header's second copy says the same */
+		if (memcmp(h2->magic, DXA_MAGIC, sizeof(h2->magic)) == 0 || !fix_crcs)
+			memcpy(h2, h, sizeof(*h2));
 	}
 }
 
 static void flip_magic(struct dxa_hdr *h, struct dxa_entry *t) { h->magic[1] ^= 0x20; }
 static void flip_seq(struct dxa_hdr *h, struct dxa_entry *t) { h->seq ^= 0x40; }
-static void newer_major(struct dxa_hdr *h, struct dxa_entry *t) { h->version_major = 2; }
+static void newer_major(struct dxa_hdr *h, struct dxa_entry *t)
+{
+	h->version_major = 2;
+	h->version_minor = 0;
+}
 static void other_unit(struct dxa_hdr *h, struct dxa_entry *t) { h->unit = DAXALLOC_SIZE_1G; }
 static void too_many(struct dxa_hdr *h, struct dxa_entry *t) { h->nentries = DXA_MAX_ENTRIES + 1; }
 /* the table cut short: its last entry gone, the checksum not updated */

@@ -16,7 +16,7 @@ Test(pool_crash, sigkill_anywhere_loses_nothing_acknowledged, .timeout = 900)
 	dev = th_dev_open(ctx, "hugetlb:2M:512M");
 	pool = th_pool_create(dev);
 	daxalloc_pool_close(&pool);
-	crash_loop_run(dev, 1000);
+	crash_loop_run(dev, 500);
 	daxalloc_dev_close(&dev);
 	daxalloc_ctx_delete(&ctx);
 }

@@ -94,6 +94,7 @@ Test(metadata, header_bit_flip)
 Test(metadata, newer_major_version)
 {
 	h.version_major = 2;
+	h.version_minor = 0;
 	seal();
 	expect(EPROTONOSUPPORT, "format version 2.0");
 }

@@ -1,0 +1,632 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Damage to the newest metadata is detected and reported, never a silent
+ * rollback: a damaged newest table makes open refuse and check name what
+ * a repair would lose (and do it only with DAXALLOC_CHECK_FORCE); a
+ * damaged header copy is survived without losing anything; a crafted
+ * sequence number near 2^64 cannot make later changes vanish; and
+ * random 1-4 byte corruptions of live metadata give zero undetected
+ * rollbacks: per history (last change an alloc, a free, a rename) 250
+ * real opens of the damaged pool, each refused one also checked
+ * ($DAXALLOC_CORRUPTION_TRIALS), and 50 times as many images judged by
+ * the engine's scan alone (opening costs milliseconds where mapping is
+ * slow).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daxalloc.h"
+#include "metadata.h"
+#include "persist.h"
+#include "pool-helpers.h"
+#include "private.h"
+
+#define M (UINT64_C(1) << 20)
+#define META (2 * M)
+
+static struct daxalloc_ctx *ctx;
+static struct daxalloc_dev *dev;
+static struct daxalloc_pool *pool;
+static struct daxalloc_map *raw;
+static char *meta;
+static char pristine[DXA_META_USED];
+
+static void setup(void)
+{
+	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
+	dev = th_dev_open(ctx, "hugetlb:2M:64M");
+	pool = th_pool_create(dev);
+	meta = th_raw_map(dev, META, &raw);
+}
+
+static void teardown(void)
+{
+	daxalloc_map_delete(&raw);
+	daxalloc_pool_close(&pool);
+	daxalloc_dev_close(&dev);
+	daxalloc_ctx_delete(&ctx);
+}
+
+TestSuite(corruption, .init = setup, .fini = teardown, .timeout = 240);
+
+static void alloc_named(const char *name, uint64_t size)
+{
+	struct daxalloc_region *r = NULL;
+
+	cr_assert_eq(daxalloc_alloc(pool, size, name, 0, &r), 0, "%s", daxalloc_errmsg());
+	daxalloc_region_close(&r);
+}
+
+/* ---- the state a pool shows: every region, in device order ---- */
+
+#define MAXR 64
+
+struct state {
+	int n;
+	struct daxalloc_region_info r[MAXR];
+};
+
+static int collect(const struct daxalloc_region_info *ri, void *arg)
+{
+	struct state *s = arg;
+
+	if (s->n >= MAXR)
+		return -1;
+	s->r[s->n] = *ri;
+	s->r[s->n].owner_alive = false;	/* compared apart */
+	s->n++;
+	return 0;
+}
+
+static void state_of(struct daxalloc_pool *p, struct state *s)
+{
+	memset(s, 0, sizeof(*s));
+	cr_assert_eq(daxalloc_pool_foreach_region(p, collect, s), 0, "%s", daxalloc_errmsg());
+}
+
+static bool same_state(const struct state *a, const struct state *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (int i = 0; i < a->n; i++)
+		if (strcmp(a->r[i].name, b->r[i].name) || a->r[i].offset != b->r[i].offset ||
+		    a->r[i].size != b->r[i].size || a->r[i].owner_pid != b->r[i].owner_pid)
+			return false;
+	return true;
+}
+
+static int newest_slot(void)
+{
+	struct daxalloc_check_report rep;
+
+	cr_assert_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", rep.first_problem);
+	return rep.active_copy;
+}
+
+static struct dxa_hdr *hdr_at(int slot, int copy)
+{
+	return (struct dxa_hdr *)(meta + slot * DXA_HDR_SLOT_SIZE + copy * (DXA_HDR_SLOT_SIZE / 2));
+}
+
+static char *table_at(int slot)
+{
+	return meta + DXA_TABLE0_OFFSET + (size_t)slot * DXA_TABLE_SIZE;
+}
+
+struct findings {
+	int n, losses;
+	char text[8][256];
+};
+
+static void finding(int kind, const char *line, void *arg)
+{
+	struct findings *f = arg;
+
+	if (kind == DAXALLOC_CHECK_LOSS)
+		f->losses++;
+	if (f->n < 8)
+		snprintf(f->text[f->n++], sizeof(f->text[0]), "%s", line);
+}
+
+static bool findings_say(const struct findings *f, const char *what)
+{
+	for (int i = 0; i < f->n; i++)
+		if (strstr(f->text[i], what))
+			return true;
+	return false;
+}
+
+/* ---- one damaged newest table ---- */
+
+Test(corruption, newest_table_damaged_refuses_and_names_the_loss)
+{
+	struct daxalloc_check_report rep;
+	struct daxalloc_pool *p2 = (void *)1;
+	struct findings f = { 0 };
+	struct state before, after;
+	char *snap = malloc(DXA_META_USED);
+	int slot;
+
+	alloc_named("first", 2 * M);
+	alloc_named("second", 4 * M);
+	state_of(pool, &before);
+	slot = newest_slot();
+	/* one byte of the newest table's second entry, "second" (the last change) */
+	table_at(slot)[DXA_ENTRY_SIZE + offsetof(struct dxa_entry, created)] ^= 0x01;
+	memcpy(snap, meta, DXA_META_USED);
+
+	cr_expect_eq(daxalloc_pool_open(dev, 0, &p2), -EUCLEAN, "opened a damaged newest state");
+	cr_expect_null(p2);
+	cr_expect(strstr(daxalloc_errmsg(), "newest"), "%s", daxalloc_errmsg());
+	cr_expect(strstr(daxalloc_errmsg(), "check"), "%s", daxalloc_errmsg());
+
+	/* check names it */
+	cr_expect_gt(daxalloc_pool_check(dev, 0, &rep), 0);
+	cr_expect(strstr(rep.first_problem, "newest"), "%s", rep.first_problem);
+
+	/* repair without force refuses, names the change and changes nothing */
+	cr_expect_gt(daxalloc_pool_check_each(dev, DAXALLOC_CHECK_REPAIR, &rep, finding, &f), 0);
+	cr_expect_eq(rep.repaired, 0);
+	cr_expect(strstr(rep.first_problem, "--force"), "%s", rep.first_problem);
+	cr_expect_gt(f.losses, 0);
+	cr_expect(findings_say(&f, "second"), "no finding names 'second': %s", f.text[0]);
+	cr_expect_eq(memcmp(snap, meta, DXA_META_USED), 0, "repair without force wrote");
+
+	/* with force it goes back to the older copy, and says so */
+	memset(&f, 0, sizeof(f));
+	cr_expect_eq(daxalloc_pool_check_each(dev, DAXALLOC_CHECK_REPAIR | DAXALLOC_CHECK_FORCE,
+					      &rep, finding, &f), 0, "%s", rep.first_problem);
+	cr_expect_gt(rep.repaired, 0);
+	cr_expect(findings_say(&f, "second"), "no finding names 'second'");
+	cr_assert_eq(daxalloc_pool_open(dev, 0, &p2), 0, "%s", daxalloc_errmsg());
+	state_of(p2, &after);
+	cr_expect_eq(after.n, before.n - 1);
+	cr_expect_str_eq(after.r[0].name, "first");
+	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", rep.first_problem);
+	daxalloc_pool_close(&p2);
+	free(snap);
+}
+
+/* An unchanged entry damaged: repair recovers it exactly, nothing lost. */
+Test(corruption, damaged_old_entry_repairs_without_loss)
+{
+	struct daxalloc_check_report rep;
+	struct daxalloc_pool *p2 = NULL;
+	struct findings f = { 0 };
+	struct state before, after;
+	int slot;
+
+	alloc_named("first", 2 * M);
+	alloc_named("second", 4 * M);
+	alloc_named("third", 2 * M);
+	state_of(pool, &before);
+	slot = newest_slot();
+	/* "first" is the same in both copies: damage it in the newest */
+	table_at(slot)[offsetof(struct dxa_entry, created)] ^= 0x10;
+	cr_expect_eq(daxalloc_pool_open(dev, 0, &p2), -EUCLEAN);
+	cr_expect_eq(daxalloc_pool_check_each(dev, DAXALLOC_CHECK_REPAIR, &rep, finding, &f), 0,
+		     "%s", rep.first_problem);
+	cr_expect_eq(f.losses, 0);
+	cr_assert_eq(daxalloc_pool_open(dev, 0, &p2), 0, "%s", daxalloc_errmsg());
+	state_of(p2, &after);
+	cr_expect(same_state(&before, &after), "repair changed the state");
+	daxalloc_pool_close(&p2);
+}
+
+/* ---- header copies ---- */
+
+Test(corruption, damaged_newest_header_loses_nothing)
+{
+	struct daxalloc_check_report rep;
+	struct daxalloc_pool *p2 = NULL;
+	struct state before, after;
+
+	alloc_named("first", 2 * M);
+	alloc_named("second", 4 * M);
+	state_of(pool, &before);
+	/* the format time: no interrupted update changes it, so this is damage */
+	((char *)hdr_at(newest_slot(), 0))[offsetof(struct dxa_hdr, format_time)] ^= 0x40;
+	cr_assert_eq(daxalloc_pool_open(dev, 0, &p2), 0, "%s", daxalloc_errmsg());
+	state_of(p2, &after);
+	cr_expect(same_state(&before, &after), "a damaged header copy rolled the pool back");
+	daxalloc_pool_close(&p2);
+	/* check still calls it a problem, and a repair (no loss) fixes it */
+	cr_expect_gt(daxalloc_pool_check(dev, 0, &rep), 0);
+	cr_expect(strstr(rep.first_problem, "header"), "%s", rep.first_problem);
+	cr_expect_eq(daxalloc_pool_check(dev, DAXALLOC_CHECK_REPAIR, &rep), 0, "%s",
+		     rep.first_problem);
+	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", rep.first_problem);
+}
+
+/* Both copies of the newest header damaged: it may have been the newest, refuse. */
+Test(corruption, unreadable_newest_header_refuses)
+{
+	struct daxalloc_pool *p2 = NULL;
+	int slot;
+
+	alloc_named("first", 2 * M);
+	alloc_named("second", 4 * M);
+	slot = newest_slot();
+	((char *)hdr_at(slot, 0))[100] ^= 0x01;
+	((char *)hdr_at(slot, 1))[100] ^= 0x01;
+	cr_expect_eq(daxalloc_pool_open(dev, 0, &p2), -EUCLEAN, "silently used the older copy");
+	cr_expect(strstr(daxalloc_errmsg(), "newer"), "%s", daxalloc_errmsg());
+}
+
+/* ---- sequence numbers ---- */
+
+static void set_seq(int slot, uint64_t seq)
+{
+	for (int c = 0; c < 2; c++) {
+		struct dxa_hdr *h = hdr_at(slot, c);
+
+		if (memcmp(h->magic, DXA_MAGIC, 8) != 0)
+			continue;
+		h->seq = seq;
+		h->hdr_crc = dxa_hdr_crc(h);
+	}
+}
+
+Test(corruption, sequence_near_wrap_never_loses_later_changes)
+{
+	struct daxalloc_pool *p2 = NULL;
+	struct daxalloc_region *r = NULL;
+	int slot;
+	int rc;
+
+	alloc_named("first", 2 * M);
+	daxalloc_pool_close(&pool);
+	slot = newest_slot();
+	set_seq(slot, UINT64_MAX - 1);
+	set_seq(!slot, UINT64_MAX - 2);
+	rc = daxalloc_pool_open(dev, 0, &p2);
+	if (rc < 0) {
+		/* refusing is fine: it must say why */
+		cr_expect_eq(rc, -EUCLEAN);
+		cr_expect(strstr(daxalloc_errmsg(), "sequence"), "%s", daxalloc_errmsg());
+		return;
+	}
+	/* if it opens, every later change must survive a reopen */
+	for (int i = 0; i < 4; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "later%d", i);
+		cr_assert_eq(daxalloc_alloc(p2, 2 * M, name, 0, &r), 0, "%s", daxalloc_errmsg());
+		daxalloc_region_close(&r);
+		daxalloc_pool_close(&p2);
+		cr_assert_eq(daxalloc_pool_open(dev, 0, &p2), 0, "%s", daxalloc_errmsg());
+		cr_expect_eq(daxalloc_region_open(p2, name, 0, &r), 0,
+			     "'%s' lost after the sequence number wrapped", name);
+		daxalloc_region_close(&r);
+	}
+	daxalloc_pool_close(&p2);
+}
+
+/* ---- random damage of live metadata ---- */
+
+/* Live bytes: every header copy and each table's entries in use. */
+struct span {
+	size_t off, len;
+};
+
+static int live_spans(struct span *sp)
+{
+	int n = 0;
+
+	for (int slot = 0; slot < 2; slot++) {
+		for (int c = 0; c < 2; c++)
+			sp[n++] = (struct span){ slot * DXA_HDR_SLOT_SIZE + c * (DXA_HDR_SLOT_SIZE / 2),
+						 sizeof(struct dxa_hdr) };
+		struct dxa_hdr *h = (struct dxa_hdr *)(pristine + slot * DXA_HDR_SLOT_SIZE);
+		uint32_t ne = h->nentries <= DXA_MAX_ENTRIES ? h->nentries : 0;
+
+		if (ne)
+			sp[n++] = (struct span){ DXA_TABLE0_OFFSET + (size_t)slot * DXA_TABLE_SIZE,
+						 (size_t)ne * DXA_ENTRY_SIZE };
+	}
+	return n;
+}
+
+struct tally {
+	int trials, same, refused, rollbacks, other, check_silent;
+	char first[300];
+};
+
+static void one_trial(const struct state *want, const struct span *sp, int nsp, size_t total,
+		      struct tally *t)
+{
+	struct daxalloc_check_report rep;
+	struct daxalloc_pool *p2 = NULL;
+	int k = 1 + rand() % 4, rc;
+	char where[120] = "";
+
+	memcpy(meta, pristine, DXA_META_USED);
+	for (int i = 0; i < k; i++) {
+		size_t at = (size_t)rand() % total;
+		int s = 0;
+
+		while (at >= sp[s].len)
+			at -= sp[s++].len;
+		meta[sp[s].off + at] ^= (char)(1 + rand() % 255);
+		snprintf(where + strlen(where), sizeof(where) - strlen(where), " 0x%zx",
+			 sp[s].off + at);
+	}
+	t->trials++;
+	rc = daxalloc_pool_open(dev, 0, &p2);
+	if (rc == 0) {
+		struct state got;
+
+		state_of(p2, &got);
+		daxalloc_pool_close(&p2);
+		if (same_state(want, &got)) {
+			t->same++;
+			return;
+		}
+		if (got.n < want->n)
+			t->rollbacks++;
+		else
+			t->other++;
+		if (!t->first[0])
+			snprintf(t->first, sizeof(t->first),
+				 "opened with %d regions instead of %d after damage at%s", got.n,
+				 want->n, where);
+		return;
+	}
+	t->refused++;
+	/* refused: nothing was written, and check must report the damage too */
+	rc = daxalloc_pool_check(dev, 0, &rep);
+	if (rc == 0) {
+		t->check_silent++;
+		if (!t->first[0])
+			snprintf(t->first, sizeof(t->first),
+				 "open refused (%s) but check is clean after damage at%s",
+				 daxalloc_errmsg(), where);
+	}
+}
+
+/* ---- the same damage, judged by the engine itself over a copy: many more trials ---- */
+
+static char image[DXA_META_USED];
+static struct dxa_entry tabs[2][DXA_MAX_ENTRIES];
+
+static int image_read(void *arg, uint64_t off, void *dst, size_t len)
+{
+	(void)arg;
+	memcpy(dst, image + off, len);
+	return 0;
+}
+
+static int scan_image(struct dxa_scan *s)
+{
+	struct dxa_geometry geo = { 64 * M, 2 * M, 2 * M };
+	struct dxa_entry *tab[2] = { tabs[0], tabs[1] };
+
+	return dxa_scan(&geo, image_read, NULL, tab, s);
+}
+
+static void scan_trials(const char *history, const struct span *sp, size_t total, int trials)
+{
+	static struct dxa_entry want[DXA_MAX_ENTRIES];
+	struct dxa_scan s;
+	uint32_t nwant;
+	int same = 0, refused = 0, wrong = 0;
+	char first[200] = "";
+
+	memcpy(image, pristine, DXA_META_USED);
+	cr_assert_eq(scan_image(&s), 0, "%s", s.why);
+	nwant = s.c[s.newest].hdr.nentries;
+	memcpy(want, tabs[s.newest], nwant * sizeof(want[0]));
+	for (int t = 0; t < trials; t++) {
+		int k = 1 + rand() % 4;
+
+		memcpy(image, pristine, DXA_META_USED);
+		for (int i = 0; i < k; i++) {
+			size_t at = (size_t)rand() % total;
+			int x = 0;
+
+			while (at >= sp[x].len)
+				at -= sp[x++].len;
+			image[sp[x].off + at] ^= (char)(1 + rand() % 255);
+		}
+		if (scan_image(&s) < 0) {
+			refused++;
+			continue;
+		}
+		if (s.c[s.newest].hdr.nentries == nwant &&
+		    memcmp(tabs[s.newest], want, nwant * sizeof(want[0])) == 0) {
+			same++;
+			continue;
+		}
+		if (!wrong++)
+			snprintf(first, sizeof(first), "trial %d: copy %d, sequence %llu, %u entries", t,
+				 s.newest, (unsigned long long)s.c[s.newest].hdr.seq,
+				 s.c[s.newest].hdr.nentries);
+	}
+	cr_log_info("%s: %d trials of the engine alone: %d unchanged, %d refused, %d wrong", history,
+		    trials, same, refused, wrong);
+	cr_expect_eq(wrong, 0, "%s: %d of %d damaged images read as another state; first: %s",
+		     history, wrong, trials, first);
+}
+
+static void random_damage(const char *history, int trials)
+{
+	const char *env = getenv("DAXALLOC_CORRUPTION_TRIALS");
+	struct span sp[8];
+	struct state want;
+	struct tally t = { 0 };
+	size_t total = 0;
+	int nsp;
+
+	/* a real open costs milliseconds where mapping is slow: fewer of those */
+	if (env)
+		trials = atoi(env);
+	state_of(pool, &want);
+	memcpy(pristine, meta, DXA_META_USED);
+	nsp = live_spans(sp);
+	for (int i = 0; i < nsp; i++)
+		total += sp[i].len;
+	for (int i = 0; i < trials; i++)
+		one_trial(&want, sp, nsp, total, &t);
+	memcpy(meta, pristine, DXA_META_USED);
+	cr_log_info("%s: %d trials: %d opened unchanged, %d refused, %d rolled back, %d other, %d checked clean",
+		    history, t.trials, t.same, t.refused, t.rollbacks, t.other, t.check_silent);
+	cr_expect_eq(t.rollbacks + t.other + t.check_silent, 0,
+		     "%s: %d of %d damaged pools opened with another state (%d rollbacks), %d refused with a clean check; first: %s",
+		     history, t.rollbacks + t.other, t.trials, t.rollbacks, t.check_silent, t.first);
+	scan_trials(history, sp, total, trials * 50);
+}
+
+static struct daxalloc_region *held;
+
+static void history(void)
+{
+	struct daxalloc_region *r = NULL;
+
+	srand((unsigned int)time(NULL));
+	alloc_named("a", 2 * M);
+	alloc_named("b", 4 * M);
+	/* an unnamed region of this (living) process: kept across opens */
+	cr_assert_eq(daxalloc_alloc(pool, 2 * M, NULL, 0, &held), 0, "%s", daxalloc_errmsg());
+	alloc_named("c", 2 * M);
+	cr_assert_eq(daxalloc_region_open(pool, "b", 0, &r), 0);
+	daxalloc_region_close(&r);
+}
+
+Test(corruption, random_damage_after_alloc)
+{
+	history();
+	alloc_named("last", 6 * M);
+	random_damage("last change an alloc", 250);
+	daxalloc_region_close(&held);
+}
+
+Test(corruption, random_damage_after_free)
+{
+	history();
+	cr_assert_eq(daxalloc_pool_free_name(pool, "b"), 0);
+	random_damage("last change a free", 250);
+	daxalloc_region_close(&held);
+}
+
+Test(corruption, random_damage_after_rename)
+{
+	history();
+	cr_assert_eq(daxalloc_pool_rename(pool, "a", "renamed"), 0);
+	random_damage("last change a rename", 250);
+	daxalloc_region_close(&held);
+}
+
+/* ---- media errors: lines of the metadata that cannot be read ---- */
+
+static struct meta_bad poison[4];
+
+static void poison_at(unsigned int n, ...)
+{
+	va_list ap;
+
+	va_start(ap, n);
+	for (unsigned int i = 0; i < n; i++)
+		poison[i] = (struct meta_bad){ va_arg(ap, uint64_t), 64 };
+	va_end(ap);
+	persist_test_poison = poison;
+	persist_test_npoison = n;
+}
+
+static int open_state(struct state *s)
+{
+	struct daxalloc_pool *p2 = NULL;
+	int rc = daxalloc_pool_open(dev, 0, &p2);
+
+	if (rc == 0) {
+		state_of(p2, s);
+		daxalloc_pool_close(&p2);
+	}
+	return rc;
+}
+
+Test(corruption, media_errors_in_each_copy)
+{
+	struct daxalloc_check_report rep;
+	struct findings f = { 0 };
+	struct state before, after;
+	int n, o;
+
+	alloc_named("first", 2 * M);
+	alloc_named("second", 4 * M);
+	state_of(pool, &before);
+	n = newest_slot();
+	o = !n;
+
+	/* a header copy of the newest slot: the other copy holds it */
+	poison_at(1, dxa_hdr_offset(n, 0));
+	cr_expect_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
+	cr_expect(same_state(&before, &after), "a bad header line rolled the pool back");
+
+	/* the older copy's table: nothing lost */
+	poison_at(1, dxa_table_offset(o));
+	cr_expect_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
+	cr_expect(same_state(&before, &after));
+
+	/* the newest table: refused, said precisely; check names it and does not crash */
+	poison_at(1, dxa_table_offset(n) + DXA_ENTRY_SIZE);
+	cr_expect_eq(open_state(&after), -EUCLEAN, "opened without its newest table");
+	cr_expect(strstr(daxalloc_errmsg(), "media error"), "%s", daxalloc_errmsg());
+	cr_expect_gt(daxalloc_pool_check_each(dev, DAXALLOC_CHECK_REPAIR, &rep, finding, &f), 0);
+	cr_expect_gt(f.losses, 0, "a repair back would lose the unreadable entry: not named");
+	cr_expect_eq(rep.repaired, 0);
+
+	/* every header copy of the older slot: it may have been newer, refused */
+	poison_at(2, dxa_hdr_offset(o, 0), dxa_hdr_offset(o, 1));
+	cr_expect_eq(open_state(&after), -EUCLEAN, "opened without knowing what copy %d held", o);
+	cr_expect(strstr(daxalloc_errmsg(), "media error"), "%s", daxalloc_errmsg());
+	cr_expect_gt(daxalloc_pool_check(dev, 0, &rep), 0);
+
+	persist_test_poison = NULL;
+	persist_test_npoison = 0;
+	cr_expect_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
+	cr_expect(same_state(&before, &after));
+}
+
+/* ---- pools of format 1.0 (one header copy per slot) open, and gain the second ---- */
+
+Test(corruption, format_1_0_pool_opens_and_migrates)
+{
+	struct daxalloc_check_report rep;
+	struct daxalloc_pool *p2 = NULL;
+	struct findings f = { 0 };
+	struct state before, after;
+
+	alloc_named("kept", 2 * M);
+	alloc_named("also", 4 * M);
+	state_of(pool, &before);
+	daxalloc_pool_close(&pool);
+	/* what the previous release wrote: minor 0, the second copies blank */
+	for (int slot = 0; slot < 2; slot++) {
+		struct dxa_hdr *h = hdr_at(slot, 0);
+
+		h->version_minor = 0;
+		h->hdr_crc = dxa_hdr_crc(h);
+		memset(hdr_at(slot, 1), 0, sizeof(struct dxa_hdr));
+	}
+	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 0, "%s", rep.first_problem);
+	cr_expect(findings_say(&f, "format 1.0"), "check does not say the format is 1.0");
+	cr_assert_eq(daxalloc_pool_open(dev, 0, &p2), 0, "%s", daxalloc_errmsg());
+	state_of(p2, &after);
+	cr_expect(same_state(&before, &after), "the 1.0 pool opened with another state");
+	daxalloc_pool_close(&p2);
+	for (int slot = 0; slot < 2; slot++)
+		cr_expect_eq(memcmp(hdr_at(slot, 0), hdr_at(slot, 1), sizeof(struct dxa_hdr)), 0,
+			     "copy %d has no second header after the open", slot);
+	memset(&f, 0, sizeof(f));
+	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 0, "%s", rep.first_problem);
+	cr_expect_not(findings_say(&f, "format 1.0"));
+	/* and damage to its newest header is now survived */
+	((char *)hdr_at(newest_slot(), 0))[offsetof(struct dxa_hdr, uuid)] ^= 1;
+	cr_expect_eq(daxalloc_pool_open(dev, 0, &p2), 0, "%s", daxalloc_errmsg());
+	daxalloc_pool_close(&p2);
+}
