@@ -15,8 +15,9 @@ static int cmd_help(struct daxalloc_ctx *ctx, int argc, char **argv);
 static const struct ctl_cmd commands[] = {
 	{ "list", cmd_list, "[--json]", "list the device-dax devices and the default device" },
 	{ "info", cmd_info, "[DEV] [--json]", "show one device (default device if DEV is omitted)" },
-	{ "map", cmd_map, "[DEV] [--size SIZE] [--offset OFF] [--populate] [--sync] [--json]",
-	  "map an aligned region, write and verify a pattern, check the kernel page size" },
+	{ "map", cmd_map,
+	  "[DEV] [--size SIZE] [--offset OFF] [--read-only] [--destroy-data] [--populate] [--sync] [--json]",
+	  "map an aligned region, write and verify a pattern (or only read: --read-only), check the kernel page size" },
 	{ "format", cmd_format, "DEV [--force]",
 	  "make DEV a pool (--force destroys the regions of an existing pool)" },
 	{ "df", cmd_df, "DEV [--json]", "capacity, free space and fragmentation of the pool on DEV" },

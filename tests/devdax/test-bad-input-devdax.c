@@ -462,6 +462,45 @@ Test(devdax_bad, cli_against_a_real_pool)
 	cr_log_info("%zu CLI rows on %s, %u failed", sizeof(rows) / sizeof(rows[0]), scratch, failed);
 }
 
+/* ---- commands a user runs by habit never destroy a pool ------------------- */
+
+static void expect_ctl(const char *const *args, int status, const char *want)
+{
+	static struct ctl_run res;
+	const char *a[16];
+	int k = 0;
+
+	for (; *args && k < 15; args++)
+		a[k++] = path(*args);
+	a[k] = NULL;
+	ctl_run(&res, a, 0);
+	cr_expect_eq(res.status, status, "'%s %s': exit %d, want %d; stderr: %s", a[0], a[1],
+		     res.status, status, res.err);
+	if (want)
+		cr_expect(strstr(status ? res.err : res.out, path(want)), "'%s %s': lacks '%s': %s%s",
+			  a[0], a[1], path(want), res.out, res.err);
+}
+
+Test(devdax_bad, map_never_destroys_a_pool)
+{
+	const struct guest_dev *pm = guest_dev("static2m");
+
+	snap();
+	expect_ctl((const char *const[]){ "map", "@DEV", NULL }, 1, "holds a pool");
+	cr_expect(unchanged(), "a refused map changed the metadata");
+	expect_ctl((const char *const[]){ "map", "@DEV", "--size", "2M", NULL }, 1, "--destroy-data");
+	expect_ctl((const char *const[]){ "map", "@DEV", "--read-only", NULL }, 0, "not written");
+	cr_expect(unchanged(), "map --read-only changed the metadata");
+	/* Told to destroy data, the default pattern still spares the metadata. */
+	expect_ctl((const char *const[]){ "map", "@DEV", "--size", "2M", "--destroy-data", NULL }, 0,
+		   "verified");
+	cr_expect(unchanged(), "map --destroy-data wrote into the pool metadata");
+	/* Persistent memory: its contents outlive the run, pool or not. */
+	expect_ctl((const char *const[]){ "map", pm->name, "--size", "2M", NULL }, 1, "--read-only");
+	expect_ctl((const char *const[]){ "map", pm->name, "--size", "2M", "--read-only", NULL }, 0,
+		   "not written");
+}
+
 /* ---- without root --------------------------------------------------------- */
 
 struct answer {
