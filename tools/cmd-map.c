@@ -150,10 +150,13 @@ int cmd_map(struct daxalloc_ctx *ctx, int argc, char **argv)
 	dsize = daxalloc_dev_get_size(dev);
 	align = daxalloc_dev_get_align(dev);
 	/*
-	 * Without --offset, start past where a pool keeps its metadata when
-	 * the device is big enough to hold a pool at all (metadata plus a unit).
+	 * Without --offset, a pattern starts past where a pool keeps its
+	 * metadata when the device is big enough to hold a pool at all
+	 * (metadata plus a unit).  Not needed when nothing is written, nor on
+	 * the stand-in: fresh memory of this process holds no pool.
 	 */
-	if (!offset_given && dsize >= meta_end(align) + align)
+	if (!offset_given && !rdonly && !daxalloc_dev_is_standin(dev) &&
+	    dsize >= meta_end(align) + align)
 		offset = meta_end(align);
 	/* Without --size, map what fits of 1G so small devices work too. */
 	if (!size_given && offset < dsize && size > dsize - offset)

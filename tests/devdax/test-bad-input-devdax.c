@@ -497,6 +497,9 @@ Test(devdax_bad, map_never_destroys_a_pool)
 	expect_ctl((const char *const[]){ "map", "@DEV", "--size", "2M", "--destroy-data", NULL }, 0,
 		   "verified");
 	cr_expect(unchanged(), "map --destroy-data wrote into the pool metadata");
+	expect_ctl((const char *const[]){ "map", "@DEV", "--size", "64M", "--destroy-data", NULL }, 1,
+		   "does not fit after the first 2M");
+	cr_expect(unchanged(), "a refused map changed the metadata");
 	/* Persistent memory: its contents outlive the run, pool or not. */
 	expect_ctl((const char *const[]){ "map", pm->name, "--size", "2M", NULL }, 1, "--read-only");
 	expect_ctl((const char *const[]){ "map", pm->name, "--size", "2M", "--read-only", NULL }, 0,
