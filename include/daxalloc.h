@@ -175,6 +175,14 @@ struct daxalloc_pool;
 struct daxalloc_region;
 
 #define DAXALLOC_POOL_FORCE	(1u << 0) /* create: overwrite an existing pool */
+#define DAXALLOC_POOL_RDONLY	(1u << 1) /* open: look, change no byte of the pool */
+/*
+ * open, for operators: frees through this pool go ahead although another
+ * process maps or pins the region (each is logged as a warning).  They
+ * may still write into memory handed to the next allocation, by the CPU
+ * or by DMA.
+ */
+#define DAXALLOC_POOL_FORCE_FREE (1u << 2)
 
 /*
  * Zero the region before returning it; a named region is published only
@@ -201,7 +209,11 @@ int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int flags,
 			 struct daxalloc_pool **pool);
 /*
  * Open the pool on @dev.  Any number of processes may have it open.
- * Unnamed regions whose owning process has died are reclaimed here.
+ * Unnamed regions whose owning process has died are reclaimed here,
+ * unless DAXALLOC_POOL_RDONLY: then nothing on the device is changed
+ * (orphans stay until a writer opens the pool), calls that would change
+ * it (alloc, free, rename) fail with -EROFS and named regions are mapped
+ * read-only.
  * Errors: -ENODATA not formatted, -EUCLEAN corrupt metadata,
  * -EPROTONOSUPPORT newer format, -EXDEV the device's size or alignment
  * changed since it was formatted.  After fork(), the child opens its own:
@@ -252,7 +264,9 @@ int daxalloc_region_open(struct daxalloc_pool *pool, const char *name,
 void daxalloc_region_close(struct daxalloc_region **region);
 /*
  * Unmap and free the region's extents, named or not.  A region pinned by
- * any process is refused with -EBUSY naming the holder, and stays open.
+ * any process, or mapped by another live process, is refused with -EBUSY
+ * naming the holder, and stays open (DAXALLOC_POOL_FORCE_FREE overrides);
+ * so is one whose pins cannot be checked (an unreadable pin ledger).
  */
 int daxalloc_region_free(struct daxalloc_region **region);
 int daxalloc_pool_free_name(struct daxalloc_pool *pool, const char *name);
@@ -434,6 +448,11 @@ int daxalloc_pin(struct daxalloc_region *region, uint64_t offset, uint64_t lengt
  * Unpin and set *pin to NULL.  Call it before closing the consumer (the
  * container, the ring, the protection domain).  -EINVAL for NULL or a
  * handle that is no longer a pin (already unpinned, or its region closed).
+ * When the consumer refuses (or its fd was closed: the consumer may live
+ * on in another process), the kernel may still hold the pages: the pin
+ * stays, *pin unchanged, recorded, and its region is not freed; closing
+ * the region then keeps the pin until the process exits.  VFIO and
+ * iommufd pins hold their own duplicate of the consumer fd.
  */
 int daxalloc_unpin(struct daxalloc_pin **pin);
 

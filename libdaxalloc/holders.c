@@ -310,3 +310,58 @@ void holders_describe(const struct holder *h, int n, int found, unsigned int wha
 	if (found > n && used < len)
 		snprintf(buf + used, len - used, " and %d more", found - n);
 }
+
+/* Does @pdir map [offset, +length) of the file identified by @st? */
+static bool maps_range(const char *pdir, const struct stat *st, uint64_t offset, uint64_t length)
+{
+	char p[PATH_MAX + 16], line[PATH_MAX + 128];
+	bool hit = false;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/maps", pdir);
+	f = fopen(p, "re");
+	if (!f)
+		return false;	/* gone, or not ours to read */
+	while (!hit && fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, foff, ino;
+		unsigned int maj, min;
+
+		if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu", &start, &end, &foff, &maj, &min,
+			   &ino) != 6 || ino != (unsigned long long)st->st_ino ||
+		    makedev(maj, min) != st->st_dev)
+			continue;
+		hit = foff < offset + length && offset < foff + (end - start);
+	}
+	fclose(f);
+	return hit;
+}
+
+int holders_find_mapper(int fd, uint64_t offset, uint64_t length, struct holder *h)
+{
+	int *pids = NULL, npids, found = 0, rc;
+	struct stat st;
+
+	memset(h, 0, sizeof(*h));
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	rc = list_pids(&pids, &npids);
+	if (rc < 0)
+		return daxalloc_err(-rc, "cannot list processes in %s: %s", procfs_root(),
+				    strerror(-rc));
+	for (int i = 0; i < npids; i++) {
+		char pdir[PATH_MAX];
+
+		if (pids[i] == getpid())
+			continue;
+		snprintf(pdir, sizeof(pdir), "%s/%d", procfs_root(), pids[i]);
+		if (!maps_range(pdir, &st, offset, length))
+			continue;
+		if (found++ == 0) {
+			h->pid = pids[i];
+			h->what = HOLDER_MAPPED;
+			read_comm(pdir, h->comm, sizeof(h->comm));
+		}
+	}
+	free(pids);
+	return found;
+}

@@ -97,13 +97,13 @@ static int iommufd_check(struct daxalloc_pin *p)
 	} else {
 		snprintf(p->consumer, sizeof(p->consumer), "iommufd fd %d, ioas %u", fd, r.ioas_id);
 	}
-	return 0;
+	return pin_dup_fd(p, fd, "iommufd");
 }
 
 static int iommufd_pin(struct daxalloc_pin *p)
 {
 	struct iommu_ioas_map m = { .size = sizeof(m) };
-	int fd = p->target.iommufd.fd;
+	int fd = p->fd;
 
 	m.flags = IOMMU_IOAS_MAP_READABLE;
 	if (!(p->target.flags & DAXALLOC_PIN_READONLY))
@@ -140,9 +140,7 @@ static int iommufd_unpin(struct daxalloc_pin *p)
 	u.ioas_id = p->target.iommufd.ioas_id;
 	u.iova = p->iova;
 	u.length = p->length;
-	if (ioctl(p->target.iommufd.fd, IOMMU_IOAS_UNMAP, &u) < 0) {
-		if (errno == EBADF)
-			return 0;
+	if (ioctl(p->fd, IOMMU_IOAS_UNMAP, &u) < 0) {
 		return daxalloc_err(errno, "%s: IOMMU_IOAS_UNMAP at IOVA 0x%llx: %s", pin_devname(p),
 				    (unsigned long long)u.iova, strerror(errno));
 	}

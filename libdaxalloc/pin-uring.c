@@ -145,8 +145,10 @@ static int uring_unpin(struct daxalloc_pin *p)
 		rc = clear_slots(ring, (unsigned int)p->uring_first, p->uring_count);
 	else
 		rc = io_uring_unregister_buffers(ring);
-	if (rc == -EBADF)
-		return 0;	/* the ring is gone, and its buffers with it */
+	/*
+	 * -EBADF is not "gone": a closed ring lives on in any process that
+	 * inherited it, buffers registered, and the number may be another file now.
+	 */
 	if (rc < 0)
 		return daxalloc_err(-rc, "%s: io_uring fd %d: unregistering buffers %d..%u: %s",
 				    pin_devname(p), ring->ring_fd, p->uring_first,

@@ -40,13 +40,13 @@ static int vfio_check(struct daxalloc_pin *p)
 				    (unsigned long long)p->length);
 	snprintf(p->consumer, sizeof(p->consumer), "vfio container fd %d, iova 0x%llx", fd,
 		 (unsigned long long)iova);
-	return 0;
+	return pin_dup_fd(p, fd, "VFIO container");
 }
 
 static int vfio_pin(struct daxalloc_pin *p)
 {
 	struct vfio_iommu_type1_dma_map m = { .argsz = sizeof(m) };
-	int fd = p->target.vfio.container_fd;
+	int fd = p->fd;
 
 	m.flags = VFIO_DMA_MAP_FLAG_READ;
 	if (!(p->target.flags & DAXALLOC_PIN_READONLY))
@@ -78,14 +78,12 @@ static int vfio_pin(struct daxalloc_pin *p)
 static int vfio_unpin(struct daxalloc_pin *p)
 {
 	struct vfio_iommu_type1_dma_unmap u = { .argsz = sizeof(u) };
-	int fd = p->target.vfio.container_fd;
+	int fd = p->fd;
 
 	u.iova = p->iova;
 	u.size = p->length;
+	/* Our own duplicate: the container lives until this unmap, whoever closed theirs. */
 	if (ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &u) < 0) {
-		/* A closed container took its mappings and pins with it. */
-		if (errno == EBADF)
-			return 0;
 		return daxalloc_err(errno, "%s: VFIO_IOMMU_UNMAP_DMA at IOVA 0x%llx: %s",
 				    pin_devname(p), (unsigned long long)u.iova, strerror(errno));
 	}

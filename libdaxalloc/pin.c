@@ -68,6 +68,23 @@ int pin_check_fd(struct daxalloc_pin *p, int fd, const char *what)
 	return 0;
 }
 
+int pin_dup_fd(struct daxalloc_pin *p, int fd, const char *what)
+{
+	p->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (p->fd < 0)
+		return daxalloc_err(errno, "%s: cannot duplicate %s fd %d: %s", pin_devname(p), what,
+				    fd, strerror(errno));
+	return 0;
+}
+
+static void pin_free(struct daxalloc_pin *p)
+{
+	if (p->fd >= 0)
+		close(p->fd);
+	dev_put(p->dev);
+	free(p);
+}
+
 static int check_range(struct daxalloc_region *r, uint64_t offset, uint64_t length)
 {
 	const char *dev = r->pool->dev->name;
@@ -209,7 +226,11 @@ DAXALLOC_EXPORT int daxalloc_pin(struct daxalloc_region *region, uint64_t offset
 	if (!p)
 		return daxalloc_err(ENOMEM, "out of memory");
 	p->region = region;
-	p->dev = region->pool->dev;
+	p->dev = dev_get(region->pool->dev);
+	p->fd = -1;
+	p->region_offset = region->offset;
+	if (region->named)
+		snprintf(p->region_name, sizeof(p->region_name), "%s", region->name);
 	p->ops = ops_for(target->kind);
 	p->target = *target;
 	p->offset = offset;
@@ -240,7 +261,7 @@ DAXALLOC_EXPORT int daxalloc_pin(struct daxalloc_region *region, uint64_t offset
 		pool_unlock(region->pool);
 	}
 	if (rc < 0) {
-		free(p);
+		pin_free(p);
 		return rc;
 	}
 	snprintf(before, sizeof(before), "%s", p->consumer);
@@ -252,7 +273,7 @@ DAXALLOC_EXPORT int daxalloc_pin(struct daxalloc_region *region, uint64_t offset
 
 		snprintf(msg, sizeof(msg), "%s", daxalloc_errmsg());
 		ledger_forget(p);
-		free(p);
+		pin_free(p);
 		return daxalloc_err(-rc, "%s", msg);
 	}
 	/* The kernel's answer (IOVA, keys) makes the record more useful. */
@@ -270,18 +291,37 @@ DAXALLOC_EXPORT int daxalloc_pin(struct daxalloc_region *region, uint64_t offset
 	return 0;
 }
 
+static void relist(struct daxalloc_pin *p)
+{
+	pthread_mutex_lock(&pins_lock);
+	p->next = pins;
+	pins = p;
+	pthread_mutex_unlock(&pins_lock);
+}
+
+/*
+ * Unpin @p (unlisted by the caller).  When the consumer refuses, the
+ * kernel may still hold the pages: the pin goes back on the list and its
+ * record stays, so its memory is not freed and reused under the DMA.
+ */
 static int release(struct daxalloc_pin *p)
 {
-	char msg[512] = "";
 	int rc;
 
 	rc = p->ops->unpin(p);
-	if (rc < 0)
+	if (rc < 0) {
+		char msg[512];
+
 		snprintf(msg, sizeof(msg), "%s", daxalloc_errmsg());
+		relist(p);
+		return daxalloc_err(-rc,
+				    "%s; the pin stays recorded and its memory is not freed while this process lives",
+				    msg);
+	}
 	ledger_forget(p);
 	dbg(p->dev->ctx, "%s: unpinned %s", p->dev->name, p->consumer);
-	free(p);
-	return rc < 0 ? daxalloc_err(-rc, "%s", msg) : 0;
+	pin_free(p);
+	return 0;
 }
 
 DAXALLOC_EXPORT int daxalloc_unpin(struct daxalloc_pin **pp)
@@ -289,6 +329,7 @@ DAXALLOC_EXPORT int daxalloc_unpin(struct daxalloc_pin **pp)
 	struct daxalloc_pin *p, **link;
 	bool found = false;
 	pid_t owner = 0;
+	int rc;
 
 	if (!pp || !*pp)
 		return daxalloc_err(EINVAL, "daxalloc_unpin: NULL pin (already unpinned?)");
@@ -312,12 +353,16 @@ DAXALLOC_EXPORT int daxalloc_unpin(struct daxalloc_pin **pp)
 		return daxalloc_err(EINVAL,
 				    "daxalloc_unpin: the pin belongs to pid %d (made before fork); only it can unpin",
 				    (int)owner);
-	*pp = NULL;
-	return release(p);
+	rc = release(p);
+	if (rc == 0)
+		*pp = NULL;
+	return rc;
 }
 
-void pin_release_region(struct daxalloc_region *region)
+int pin_release_region(struct daxalloc_region *region)
 {
+	int stuck = 0;
+
 	for (;;) {
 		struct daxalloc_pin *p = NULL, **pp;
 
@@ -330,10 +375,16 @@ void pin_release_region(struct daxalloc_region *region)
 			}
 		pthread_mutex_unlock(&pins_lock);
 		if (!p)
-			return;
+			return stuck;
 		info(p->dev->ctx, "%s: closing the region unpins %s", p->dev->name, p->consumer);
-		if (release(p) < 0)
+		if (release(p) < 0) {
 			warn(region->pool->ctx, "%s", daxalloc_errmsg());
+			/* Back on the list: detach it from the region that goes away. */
+			pthread_mutex_lock(&pins_lock);
+			p->region = NULL;
+			pthread_mutex_unlock(&pins_lock);
+			stuck++;
+		}
 	}
 }
 
@@ -350,7 +401,7 @@ static int local_overlap(struct daxalloc_dev *dev, const char *devname, uint64_t
 
 	pthread_mutex_lock(&pins_lock);
 	for (struct daxalloc_pin *p = pins; p; p = p->next) {
-		uint64_t at = p->region->offset + p->offset;
+		uint64_t at = p->region_offset + p->offset;
 
 		if (dev ? p->dev != dev : strcmp(p->dev->name, devname) != 0)
 			continue;
@@ -408,14 +459,19 @@ int pin_refuse_free(struct daxalloc_pool *pool, uint64_t offset, uint64_t length
 	int n = pin_find_overlap(pool, offset, length, &h);
 
 	if (n < 0) {
-		/* An unreadable ledger must not make regions unfreeable. */
-		warn(pool->ctx, "%s: cannot check for pins: %s", pool->dev->name, daxalloc_errmsg());
-		return 0;
+		char msg[400];
+
+		/* What cannot be checked may be pinned: freeing it could hand DMA memory out again. */
+		snprintf(msg, sizeof(msg), "%s", daxalloc_errmsg());
+		return daxalloc_err(-n, "%s; refusing to free what may be pinned (fix or remove the ledger once no process holds pins)",
+				    msg);
 	}
 	if (n == 0)
 		return 0;
 	if (name)
 		snprintf(what, sizeof(what), "region '%s'", name);
+	else if (length == UINT64_MAX)
+		snprintf(what, sizeof(what), "its memory");
 	else
 		snprintf(what, sizeof(what), "the region at 0x%llx", (unsigned long long)offset);
 	return daxalloc_err(EBUSY, "%s: %s is pinned by %s in pid %d (%s)%s; unpin it before freeing",
@@ -458,10 +514,10 @@ static int local_infos(struct daxalloc_pool *pool, struct pin_list *l)
 			continue;
 		i = &l->v[l->n++];
 		i->kind = p->target.kind;
-		if (p->region->named)
-			snprintf(i->region, sizeof(i->region), "%s", p->region->name);
-		i->region_offset = p->region->offset;
-		i->offset = p->region->offset + p->offset;
+		snprintf(i->region, sizeof(i->region), "%s",
+			 p->region && p->region->named ? p->region->name : p->region_name);
+		i->region_offset = p->region_offset;
+		i->offset = p->region_offset + p->offset;
 		i->length = p->length;
 		i->pid = (int)p->pid;
 		memcpy(i->command, comm, sizeof(i->command));

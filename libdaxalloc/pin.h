@@ -30,12 +30,15 @@ extern const struct pin_ops pin_rdma_ops;
 
 struct daxalloc_pin {
 	struct daxalloc_pin *next;	/* every live pin of this process */
-	struct daxalloc_region *region;
-	struct daxalloc_dev *dev;
+	struct daxalloc_region *region;	/* NULL once closed with the pin stuck */
+	struct daxalloc_dev *dev;	/* a reference: a stuck pin outlives its region */
 	const struct pin_ops *ops;
 	struct daxalloc_pin_target target;
 	uint64_t offset;		/* inside the region */
 	uint64_t length;
+	uint64_t region_offset;		/* device offset of the region */
+	char region_name[DXA_NAME_MAX + 1];	/* "" when unnamed */
+	int fd;				/* our own duplicate of the consumer fd, or -1 */
 	void *addr;
 	pid_t pid;			/* the process that pinned */
 	uint64_t id;			/* unique in this process */
@@ -59,6 +62,11 @@ static inline const char *pin_devname(const struct daxalloc_pin *p)
 
 /* Is @fd an open file descriptor?  Sets the message naming @what if not. */
 int pin_check_fd(struct daxalloc_pin *p, int fd, const char *what);
+/*
+ * Keep a duplicate of the consumer fd in p->fd, so unpinning reaches the
+ * same consumer even if the caller closes or reuses its number.
+ */
+int pin_dup_fd(struct daxalloc_pin *p, int fd, const char *what);
 
 /* pin.c: used by region.c */
 struct pin_holder {
@@ -79,8 +87,12 @@ int pin_find_overlap(struct daxalloc_pool *pool, uint64_t offset, uint64_t lengt
  */
 int pin_refuse_free(struct daxalloc_pool *pool, uint64_t offset, uint64_t length,
 		    const char *name);
-/* Unpin every pin of @region (it is being closed). */
-void pin_release_region(struct daxalloc_region *region);
+/*
+ * Unpin every pin of @region (it is being closed).  Returns how many could
+ * not be unpinned: those stay recorded, detached from the region, until
+ * the process exits; their memory must not be handed out again.
+ */
+int pin_release_region(struct daxalloc_region *region);
 /* The stand-in's pins (this process only): count, first holder. */
 int pin_local_count(const char *devname, struct pin_holder *h);
 

@@ -14,11 +14,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pin.h"
 #include "pool.h"
 
 uint64_t pool_data_end(struct daxalloc_pool *pool)
 {
 	return pool->geo.dev_size / pool->geo.unit * pool->geo.unit;
+}
+
+int pool_check_writable(struct daxalloc_pool *pool, const char *what)
+{
+	if (!pool->rdonly)
+		return 0;
+	return daxalloc_err(EROFS, "%s: the pool was opened read-only (DAXALLOC_POOL_RDONLY); cannot %s",
+			    pool->dev->name, what);
 }
 
 int pool_attach(struct daxalloc_dev *dev, struct daxalloc_pool **out)
@@ -403,6 +412,16 @@ DAXALLOC_EXPORT int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int 
 		return daxalloc_err(-rc, "%s; formatting destroys it (force it with DAXALLOC_POOL_FORCE / --force)",
 				    daxalloc_errmsg());
 	}
+	/* Formatting frees every region: never under a DMA that still reaches one. */
+	rc = pin_refuse_free(pool, 0, UINT64_MAX, NULL);
+	if (rc < 0) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", daxalloc_errmsg());
+		pool_unlock(pool);
+		pool_detach(pool);
+		return daxalloc_err(-rc, "%s (formatting frees every region)", msg);
+	}
 	pool_format(pool);
 	rc = owner_claim(pool);
 	pool_unlock(pool);
@@ -426,24 +445,28 @@ DAXALLOC_EXPORT int daxalloc_pool_open(struct daxalloc_dev *dev, unsigned int fl
 	if (!out)
 		return daxalloc_err(EINVAL, "daxalloc_pool_open: NULL out-pointer");
 	*out = NULL;
-	if (flags)
+	if (flags & ~(DAXALLOC_POOL_RDONLY | DAXALLOC_POOL_FORCE_FREE))
 		return daxalloc_err(EINVAL, "daxalloc_pool_open: unknown flags 0x%x", flags);
 	rc = pool_attach(dev, &pool);
 	if (rc < 0)
 		return rc;
+	pool->rdonly = flags & DAXALLOC_POOL_RDONLY;
+	pool->force_free = flags & DAXALLOC_POOL_FORCE_FREE;
 	rc = pool_lock_load(pool);
 	if (rc < 0) {
 		pool_detach(pool);
 		return rc;
 	}
-	if (pool->legacy)
+	/* Read-only: no migration, and orphans stay for a writer (or check --repair). */
+	if (pool->legacy && !pool->rdonly)
 		pool_migrate(pool);
-	gone = pool_reclaim_orphans(pool);
+	gone = pool->rdonly ? 0 : pool_reclaim_orphans(pool);
 	if (gone) {
 		pool_commit(pool);
 		info(dev->ctx, "%s: reclaimed %u regions of processes that died", dev->name, gone);
 	}
-	rc = owner_claim(pool);
+	/* A lease keeps unnamed regions: a read-only handle makes none, and writes none. */
+	rc = pool->rdonly ? 0 : owner_claim(pool);
 	pool_unlock(pool);
 	if (rc < 0) {
 		pool_detach(pool);

@@ -48,6 +48,8 @@ struct daxalloc_pool {
 	int lease_slot;
 	pthread_mutex_t open_lock;	/* guards the list below */
 	struct daxalloc_region *open;	/* regions this pool has mapped */
+	bool rdonly;			/* DAXALLOC_POOL_RDONLY: never commit */
+	bool force_free;		/* DAXALLOC_POOL_FORCE_FREE */
 };
 
 /* Map the metadata and take the pool's own lock file; no validation. */
@@ -81,6 +83,8 @@ bool pool_owner_alive(struct daxalloc_pool *pool, const struct dxa_entry *e);
 uint32_t pool_reclaim_orphans(struct daxalloc_pool *pool);
 void pool_remove_entry(struct daxalloc_pool *pool, uint32_t idx);
 uint64_t pool_data_end(struct daxalloc_pool *pool);
+/* -EROFS naming @what when the pool was opened read-only, else 0. */
+int pool_check_writable(struct daxalloc_pool *pool, const char *what);
 /*
  * Lock @r's pool and check that @r is still allocated (not freed through
  * another handle or process): 0 with the lock held, or -ENOENT.

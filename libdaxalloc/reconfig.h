@@ -100,6 +100,13 @@ struct holder {
  * -errno naming a process that could not be inspected.
  */
 int holders_scan(const char *devname, struct holder *out, int max);
+/*
+ * Other processes mapping [offset, +length) of the file open as @fd (a
+ * devdax node or the stand-in's memory), by /proc/<pid>/maps; the first
+ * goes to @h.  Processes whose maps cannot be read are not counted.
+ * Returns how many, or -errno.
+ */
+int holders_find_mapper(int fd, uint64_t offset, uint64_t length, struct holder *h);
 /* "pid 12 (qemu) has it mapped, pid 40 (x) holds /dev/vfio/vfio" */
 void holders_describe(const struct holder *h, int n, int found, unsigned int what, char *buf,
 		      size_t len);

@@ -8,6 +8,7 @@
 
 #include "pin.h"
 #include "pool.h"
+#include "reconfig.h"
 
 static int find_name(struct daxalloc_pool *pool, const char *name)
 {
@@ -55,6 +56,48 @@ static int check_name(const char *name)
 	return rc < 0 ? daxalloc_err(-rc, "%s", why) : 0;
 }
 
+/*
+ * -EBUSY naming the process when another live process maps [offset,
+ * +length): freed, the memory goes to the next allocation while that
+ * process can still write there.
+ */
+static int refuse_mapped(struct daxalloc_pool *pool, uint64_t offset, uint64_t length,
+			 const char *name)
+{
+	struct holder h;
+	char what[96];
+	int n = holders_find_mapper(pool->dev->fd, offset, length, &h);
+
+	if (n <= 0)
+		return n;
+	if (name)
+		snprintf(what, sizeof(what), "region '%s'", name);
+	else
+		snprintf(what, sizeof(what), "the region at 0x%llx", (unsigned long long)offset);
+	return daxalloc_err(EBUSY,
+			    "%s: %s is mapped by pid %d (%s)%s; freed, its memory would go to the next allocation while that process can still write there; close it there first",
+			    pool->dev->name, what, h.pid, h.comm, n > 1 ? " and others" : "");
+}
+
+/*
+ * Pinned or mapped elsewhere, or not to be told: -EBUSY (or the ledger's
+ * error).  With DAXALLOC_POOL_FORCE_FREE the operator takes the risk: logged.
+ */
+static int refuse_in_use(struct daxalloc_pool *pool, uint64_t offset, uint64_t length,
+			 const char *name)
+{
+	int rc = pin_refuse_free(pool, offset, length, name);
+
+	if (rc == 0)
+		rc = refuse_mapped(pool, offset, length, name);
+	if (rc < 0 && pool->force_free) {
+		warn(pool->ctx, "%s; freed anyway (forced)", daxalloc_errmsg());
+		daxalloc_err_clear();
+		rc = 0;
+	}
+	return rc;
+}
+
 /* Check @name, lock, load, find it: returns its index with the lock held. */
 static int lock_find(struct daxalloc_pool *pool, const char *name)
 {
@@ -80,6 +123,9 @@ static int region_map(struct daxalloc_pool *pool, const struct dxa_entry *e, uns
 	unsigned int mflags = flags & DAXALLOC_ALLOC_POPULATE ? DAXALLOC_MAP_POPULATE : 0;
 	int rc;
 
+	/* A read-only pool writes nothing on the device, regions included. */
+	if (pool->rdonly)
+		mflags |= DAXALLOC_MAP_READONLY;
 	if (!r)
 		return daxalloc_err(ENOMEM, "out of memory");
 	rc = owner_mapped_get(&pool->key, e->offset);
@@ -232,6 +278,8 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, co
 		return daxalloc_err(EINVAL, "daxalloc_alloc: NULL pool");
 	if (flags & ~(DAXALLOC_ALLOC_ZERO | DAXALLOC_ALLOC_POPULATE))
 		return daxalloc_err(EINVAL, "daxalloc_alloc: unknown flags 0x%x", flags);
+	if ((rc = pool_check_writable(pool, "allocate")) < 0)
+		return rc;
 	if (size == 0)
 		return daxalloc_err(EINVAL, "%s: size 0: a region holds at least one unit",
 				    pool->dev->name);
@@ -359,18 +407,21 @@ static void region_release(struct daxalloc_region *r)
 DAXALLOC_EXPORT void daxalloc_region_close(struct daxalloc_region **pr)
 {
 	struct daxalloc_region *r;
+	int stuck;
 
 	if (!pr || !*pr)
 		return;
 	r = *pr;
 	/* The memory goes away: so do its pins, before it can be reused. */
-	pin_release_region(r);
+	stuck = pin_release_region(r);
 	region_uncount(r);
 	/*
-	 * Nobody else can reach an unnamed region: closing it frees it.  In
-	 * a forked child it is the parent's: the child drops its copy only.
+	 * Nobody else can reach an unnamed region: closing it frees it, unless
+	 * a pin could not be undone (then it stays this process's until it
+	 * exits).  In a forked child it is the parent's: the child drops its copy only.
 	 */
-	if (!r->named && !pool_is_inherited(r->pool) && drop_entry(r->pool, r->offset, false, "") < 0)
+	if (!r->named && !stuck && !pool_is_inherited(r->pool) &&
+	    drop_entry(r->pool, r->offset, false, "") < 0)
 		daxalloc_log(r->pool->ctx, LOG_WARNING, "%s", daxalloc_errmsg());
 	region_release(r);
 	*pr = NULL;
@@ -386,6 +437,8 @@ DAXALLOC_EXPORT int daxalloc_region_free(struct daxalloc_region **pr)
 		return daxalloc_err(EINVAL, "daxalloc_region_free: NULL region");
 	r = *pr;
 	pool = r->pool;
+	if ((rc = pool_check_writable(pool, "free a region")) < 0)
+		return rc;
 	/* Pins are looked for under the pool lock: daxalloc_pin() records under it. */
 	rc = pool_lock_load(pool);
 	if (rc == 0) {
@@ -394,7 +447,7 @@ DAXALLOC_EXPORT int daxalloc_region_free(struct daxalloc_region **pr)
 			rc = daxalloc_err(ENOENT, "%s: region at 0x%llx was already freed",
 					  pool->dev->name, (unsigned long long)r->offset);
 		} else {
-			rc = pin_refuse_free(pool, r->offset, r->length, r->named ? r->name : NULL);
+			rc = refuse_in_use(pool, r->offset, r->length, r->named ? r->name : NULL);
 			/* Another handle of this process maps it too: in use. */
 			if (rc == 0 && owner_mapped_count(&pool->key, r->offset) > 1)
 				rc = daxalloc_err(EBUSY,
@@ -424,11 +477,13 @@ DAXALLOC_EXPORT int daxalloc_pool_free_name(struct daxalloc_pool *pool, const ch
 
 	if (!pool)
 		return daxalloc_err(EINVAL, "daxalloc_pool_free_name: NULL pool");
+	if ((rc = pool_check_writable(pool, "free a region")) < 0)
+		return rc;
 	i = lock_find(pool, name);
 	if (i < 0)
 		return i;
 	/* A pin says more than "mapped": check it first. */
-	rc = pin_refuse_free(pool, pool->ents[i].offset, pool->ents[i].length, name);
+	rc = refuse_in_use(pool, pool->ents[i].offset, pool->ents[i].length, name);
 	/* Mapped through any handle of this process, it is in use. */
 	if (rc == 0 && owner_mapped_count(&pool->key, pool->ents[i].offset))
 		rc = daxalloc_err(EBUSY, "%s: region '%s' is mapped by this process; close it first",
@@ -450,6 +505,8 @@ DAXALLOC_EXPORT int daxalloc_pool_rename(struct daxalloc_pool *pool, const char 
 
 	if (!pool)
 		return daxalloc_err(EINVAL, "daxalloc_pool_rename: NULL pool");
+	if ((rc = pool_check_writable(pool, "rename a region")) < 0)
+		return rc;
 	if ((rc = check_name(to)) < 0)
 		return rc;
 	i = lock_find(pool, from);

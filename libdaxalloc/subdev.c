@@ -536,14 +536,29 @@ DAXALLOC_EXPORT int daxalloc_dev_destroy(struct daxalloc_ctx *ctx, const char *a
 	rc = rc_gate(ctx, name, d.enabled, flags, "destroy it", &gate);
 	if (rc < 0)
 		return rc;
-	/* The memory goes back to the region: no pool of ours may show up in the next device. */
-	if (gate.had_pool)
-		rc_wipe_pool(ctx, name, "the device is destroyed");
+	/* Nothing is erased before the disable: a refused one leaves the device as it was. */
 	if (d.enabled)
 		rc = rc_disable(ctx, name);
 	if (rc < 0)
-		return gate.had_pool ? daxalloc_err(-rc, "%s; its pool was already erased",
-						    daxalloc_errmsg()) : rc;
+		return rc;
+	/*
+	 * The memory goes back to the region: no pool of ours may show up in
+	 * the next device.  Nobody maps it now; enabled again only to erase
+	 * the pool, it is disabled again before its memory goes.
+	 */
+	if (gate.had_pool) {
+		rc = rc_enable(ctx, name);
+		if (rc == 0) {
+			rc_wipe_pool(ctx, name, "the device is destroyed");
+			rc = rc_disable(ctx, name);
+			if (rc < 0)
+				return daxalloc_err(-rc, "%s; its pool is erased and it is enabled: destroy it again",
+						    daxalloc_errmsg());
+		} else {
+			warn(ctx, "%s: could not enable it to erase its pool (%s); the next device made on its memory by this library erases it",
+			     name, daxalloc_errmsg());
+		}
+	}
 	rc = set_size_zero(name);
 	if (rc < 0) {
 		int e = -rc;

@@ -78,7 +78,7 @@ int cmd_pins(struct daxalloc_ctx *ctx, int argc, char **argv)
 				"%s: a stand-in's memory and pins belong to the process that made it; list them there with daxalloc_pool_foreach_pin()",
 				name);
 	}
-	rc = daxalloc_pool_open(dev, 0, &pool);
+	rc = daxalloc_pool_open(dev, DAXALLOC_POOL_RDONLY, &pool);
 	if (rc < 0) {
 		daxalloc_dev_close(&dev);
 		return ctl_lib_fail(rc);

@@ -2,6 +2,7 @@
 /* format, df, regions, alloc, free, rename, check: the pool on a device. */
 #include <getopt.h>
 #include <inttypes.h>
+#include <syslog.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -68,14 +69,15 @@ static int parse(const char *cmd, int argc, char **argv, int want_pos, struct po
 	return 0;
 }
 
-static int open_pool(struct daxalloc_ctx *ctx, const char *name, struct daxalloc_dev **dev,
-		     struct daxalloc_pool **pool)
+/* @flags: DAXALLOC_POOL_RDONLY for commands that only look. */
+static int open_pool(struct daxalloc_ctx *ctx, const char *name, unsigned int flags,
+		     struct daxalloc_dev **dev, struct daxalloc_pool **pool)
 {
 	int rc = daxalloc_dev_open(ctx, name, dev);
 
 	if (rc < 0)
 		return ctl_lib_fail(rc);
-	rc = daxalloc_pool_open(*dev, 0, pool);
+	rc = daxalloc_pool_open(*dev, flags, pool);
 	if (rc < 0) {
 		daxalloc_dev_close(dev);
 		return ctl_lib_fail(rc);
@@ -132,7 +134,7 @@ int cmd_df(struct daxalloc_ctx *ctx, int argc, char **argv)
 
 	if ((rc = parse("df", argc, argv, 0, &a)))
 		return rc;
-	if ((rc = open_pool(ctx, a.dev, &dev, &pool)))
+	if ((rc = open_pool(ctx, a.dev, DAXALLOC_POOL_RDONLY, &dev, &pool)))
 		return rc;
 	rc = daxalloc_pool_get_stats(pool, &st);
 	if (rc < 0) {
@@ -213,7 +215,7 @@ int cmd_regions(struct daxalloc_ctx *ctx, int argc, char **argv)
 
 	if ((rc = parse("regions", argc, argv, 0, &a)))
 		return rc;
-	if ((rc = open_pool(ctx, a.dev, &dev, &pool)))
+	if ((rc = open_pool(ctx, a.dev, DAXALLOC_POOL_RDONLY, &dev, &pool)))
 		return rc;
 	ls.json = a.json;
 	if (a.json)
@@ -247,7 +249,7 @@ int cmd_alloc(struct daxalloc_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (!a.size_given || !a.name)
 		return ctl_fail(CTL_USAGE, "alloc: needs --size SIZE and --name NAME (a region the CLI makes must have a name)");
-	if ((rc = open_pool(ctx, a.dev, &dev, &pool)))
+	if ((rc = open_pool(ctx, a.dev, 0, &dev, &pool)))
 		return rc;
 	rc = daxalloc_alloc(pool, a.size, a.name, 0, &r);
 	if (rc < 0) {
@@ -271,7 +273,13 @@ static int name_op(struct daxalloc_ctx *ctx, int argc, char **argv, bool rename)
 
 	if ((rc = parse(rename ? "rename" : "free", argc, argv, rename ? 2 : 1, &a)))
 		return rc;
-	if ((rc = open_pool(ctx, a.dev, &dev, &pool)))
+	if (rename && a.force)
+		return ctl_fail(CTL_USAGE, "rename: takes no --force");
+	/* --force: the library logs who still maps or pins what it frees. */
+	if (a.force)
+		daxalloc_ctx_set_log_priority(ctx, LOG_WARNING > daxalloc_ctx_get_log_priority(ctx) ?
+							   LOG_WARNING : daxalloc_ctx_get_log_priority(ctx));
+	if ((rc = open_pool(ctx, a.dev, a.force ? DAXALLOC_POOL_FORCE_FREE : 0, &dev, &pool)))
 		return rc;
 	rc = rename ? daxalloc_pool_rename(pool, a.pos[0], a.pos[1]) :
 		      daxalloc_pool_free_name(pool, a.pos[0]);

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,7 +136,9 @@ Test(cli, list_json_is_an_array_of_devices)
  * The main job (tools/run.sh): `list` names the default device, and `map`
  * without a device maps exactly that one: on the host the stand-in the
  * kernel can serve (1G pages where offered, else 2M), in the devdax guest
- * the first enabled device.
+ * the first enabled device.  As run.sh does, in the guest read-only: the
+ * device is persistent memory there, and writing is refused without
+ * --destroy-data.  On the stand-in the pattern is written and verified.
  */
 Test(cli, map_verifies_on_the_default_device, .timeout = 120)
 {
@@ -152,11 +155,56 @@ Test(cli, map_verifies_on_the_default_device, .timeout = 120)
 	if (!guest)
 		cr_expect_str_eq(def, access("/sys/kernel/mm/hugepages/hugepages-1048576kB", F_OK) == 0 ?
 					      "hugetlb:1G" : "hugetlb:2M");
-	ctl_runl(&r, "map", "--size", "1G", NULL);
+	if (guest)
+		ctl_runl(&r, "map", "--size", "1G", "--read-only", NULL);
+	else
+		ctl_runl(&r, "map", "--size", "1G", NULL);
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	snprintf(want, sizeof(want), "%s", def);
 	cr_expect(strstr(r.out, want), "list named %s as the default, map used: %s", def, r.out);
 	cr_expect_eq(strstr(r.out, "stand-in") != NULL, !guest, "%s", r.out);
 	cr_expect(strstr(r.out, "kernel page size"), "%s", r.out);
-	cr_expect(strstr(r.out, "verified"), "%s", r.out);
+	cr_expect(strstr(r.out, guest ? "not written, every page read" : "verified"), "%s", r.out);
+}
+
+static uint64_t json_u64(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	cr_assert(json_object_object_get_ex(o, key, &v), "no key %s", key);
+	return json_object_get_uint64(v);
+}
+
+/*
+ * The stand-in is fresh memory of this process: no pool to spare, the map
+ * starts at 0 (on a real device the pattern starts past the pool metadata:
+ * the devdax guest tests that).
+ */
+Test(cli, map_standin_from_offset_0)
+{
+	struct json_object *o;
+
+	ctl_runl(&r, "map", "hugetlb:2M:8M", "--json", NULL);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	o = json_tokener_parse(r.out);
+	cr_assert_not_null(o, "not JSON: %s", r.out);
+	cr_expect_eq(json_u64(o, "offset"), 0, "%s", r.out);
+	cr_expect_eq(json_u64(o, "length"), 8u << 20, "%s", r.out);
+	json_object_put(o);
+}
+
+Test(cli, map_read_only_writes_nothing)
+{
+	struct json_object *o, *v;
+
+	ctl_runl(&r, "map", "hugetlb:2M:8M", "--read-only", "--json", NULL);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	o = json_tokener_parse(r.out);
+	cr_assert_not_null(o, "not JSON: %s", r.out);
+	cr_expect(json_object_object_get_ex(o, "read_only", &v) && json_object_get_boolean(v), "%s",
+		  r.out);
+	cr_expect_eq(json_u64(o, "bad_pages"), 0);
+	json_object_put(o);
+	ctl_runl(&r, "map", "hugetlb:2M:8M", "--read-only", "--destroy-data", NULL);
+	expect_one_line_error(&r, 2, (const char *const[]){ "--read-only", "--destroy-data", NULL });
 }

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <criterion/criterion.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "pool-helpers.h"
 
 struct daxalloc_dev *th_dev_open(struct daxalloc_ctx *ctx, const char *name)
@@ -24,6 +27,62 @@ void *th_raw_map(struct daxalloc_dev *dev, uint64_t len, struct daxalloc_map **m
 {
 	cr_assert_eq(daxalloc_map_new(dev, 0, len, NULL, 0, map), 0, "%s", daxalloc_errmsg());
 	return daxalloc_map_get_address(*map);
+}
+
+void th_make_orphan(struct daxalloc_dev *dev, uint64_t size)
+{
+	int st;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct daxalloc_pool *mine = NULL;
+		struct daxalloc_region *r = NULL;
+
+		if (daxalloc_pool_open(dev, 0, &mine) || daxalloc_alloc(mine, size, NULL, 0, &r))
+			_exit(1);
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	cr_assert_eq(st, 0, "the child could not make an orphan");
+}
+
+pid_t th_hold_region(struct daxalloc_dev *dev, const char *name, int *go)
+{
+	int ready[2], g[2];
+	char c = 0;
+	pid_t pid;
+
+	cr_assert_eq(pipe(ready), 0);
+	cr_assert_eq(pipe(g), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct daxalloc_pool *mine = NULL;
+		struct daxalloc_region *r = NULL;
+
+		close(g[1]);
+		if (daxalloc_pool_open(dev, 0, &mine) || daxalloc_region_open(mine, name, 0, &r))
+			_exit(1);
+		if (write(ready[1], "r", 1) != 1 || read(g[0], &c, 1) < 0)
+			_exit(2);
+		_exit(0);
+	}
+	close(g[0]);
+	close(ready[1]);
+	cr_assert_eq(read(ready[0], &c, 1), 1, "the child did not map region '%s'", name);
+	close(ready[0]);
+	*go = g[1];
+	return pid;
+}
+
+int th_release_region(pid_t pid, int go)
+{
+	int st;
+
+	close(go);
+	waitpid(pid, &st, 0);
+	return st;
 }
 
 void th_fill(void *p, uint64_t len, uint64_t seed)

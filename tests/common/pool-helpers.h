@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "daxalloc.h"
 
@@ -14,6 +15,14 @@ struct daxalloc_dev *th_dev_open(struct daxalloc_ctx *ctx, const char *name);
 struct daxalloc_pool *th_pool_create(struct daxalloc_dev *dev);
 /* A writable window on the first @len bytes of @dev: the raw metadata. */
 void *th_raw_map(struct daxalloc_dev *dev, uint64_t len, struct daxalloc_map **map);
+/* A child opens the pool on @dev and dies holding an unnamed region: an orphan. */
+void th_make_orphan(struct daxalloc_dev *dev, uint64_t size);
+/*
+ * A child maps region @name of the pool on @dev and holds it until
+ * th_release_region() (which returns its wait status); *go is the handle.
+ */
+pid_t th_hold_region(struct daxalloc_dev *dev, const char *name, int *go);
+int th_release_region(pid_t pid, int go);
 /* Fill / verify a region with a pattern derived from @seed (one word per 4K). */
 void th_fill(void *p, uint64_t len, uint64_t seed);
 int th_verify(const void *p, uint64_t len, uint64_t seed);

@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -460,6 +462,208 @@ Test(devdax_bad, cli_against_a_real_pool)
 		}
 	}
 	cr_log_info("%zu CLI rows on %s, %u failed", sizeof(rows) / sizeof(rows[0]), scratch, failed);
+}
+
+/* ---- commands a user runs by habit never destroy a pool ------------------- */
+
+static void expect_ctl(const char *const *args, int status, const char *want)
+{
+	static struct ctl_run res;
+	const char *a[16];
+	int k = 0;
+
+	for (; *args && k < 15; args++)
+		a[k++] = path(*args);
+	a[k] = NULL;
+	ctl_run(&res, a, 0);
+	cr_expect_eq(res.status, status, "'%s %s': exit %d, want %d; stderr: %s", a[0], a[1],
+		     res.status, status, res.err);
+	if (want)
+		cr_expect(strstr(status ? res.err : res.out, path(want)), "'%s %s': lacks '%s': %s%s",
+			  a[0], a[1], path(want), res.out, res.err);
+}
+
+Test(devdax_bad, map_never_destroys_a_pool)
+{
+	const struct guest_dev *pm = guest_dev("static2m");
+
+	snap();
+	expect_ctl((const char *const[]){ "map", "@DEV", NULL }, 1, "holds a pool");
+	cr_expect(unchanged(), "a refused map changed the metadata");
+	expect_ctl((const char *const[]){ "map", "@DEV", "--size", "2M", NULL }, 1, "--destroy-data");
+	expect_ctl((const char *const[]){ "map", "@DEV", "--read-only", NULL }, 0, "not written");
+	cr_expect(unchanged(), "map --read-only changed the metadata");
+	/* Told to destroy data, the default pattern still spares the metadata. */
+	expect_ctl((const char *const[]){ "map", "@DEV", "--size", "2M", "--destroy-data", NULL }, 0,
+		   "verified");
+	cr_expect(unchanged(), "map --destroy-data wrote into the pool metadata");
+	expect_ctl((const char *const[]){ "map", "@DEV", "--size", "64M", "--destroy-data", NULL }, 1,
+		   "does not fit after the first 2M");
+	cr_expect(unchanged(), "a refused map changed the metadata");
+	/* Persistent memory: its contents outlive the run, pool or not. */
+	expect_ctl((const char *const[]){ "map", pm->name, "--size", "2M", NULL }, 1, "--read-only");
+	expect_ctl((const char *const[]){ "map", pm->name, "--size", "2M", "--read-only", NULL }, 0,
+		   "not written");
+}
+
+/* A child that dies holding an unnamed region of the scratch pool. */
+static void make_orphan(void)
+{
+	struct daxalloc_dev *d = th_dev_open(ctx, scratch);
+
+	th_make_orphan(d, 2 * M);
+	daxalloc_dev_close(&d);
+}
+
+/* What only looks leaves every byte of the pool as it was, orphans included. */
+Test(devdax_bad, listing_commands_change_nothing)
+{
+	static const char *const rows[][4] = {
+		{ "regions", "@DEV" }, { "regions", "@DEV", "--json" }, { "df", "@DEV" },
+		{ "df", "@DEV", "--json" }, { "pins", "@DEV" }, { "pins", "@DEV", "--json" },
+		{ "info", "@DEV" }, { "list" },
+	};
+
+	make_orphan();
+	snap();
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		expect_ctl(rows[i], 0, NULL);
+		cr_expect(unchanged(), "'%s %s' changed the metadata", rows[i][0],
+			  rows[i][1] ? rows[i][1] : "");
+	}
+	expect_ctl((const char *const[]){ "check", "@DEV", NULL }, 1, "died");
+	cr_expect(unchanged(), "check without --repair changed the metadata");
+	expect_ctl((const char *const[]){ "regions", "@DEV", NULL }, 0, "(dead)");
+}
+
+/* Tab after 'free DEV' lists the pool's names, and changes nothing. */
+Test(devdax_bad, completion_changes_nothing)
+{
+	static const char lib[] = "/usr/share/bash-completion/bash_completion";
+	static struct ctl_run res;
+	char script[2048];
+
+	if (access(lib, R_OK) != 0)
+		cr_skip_test("%s is missing: install bash-completion", lib);
+	make_orphan();
+	snap();
+	snprintf(script, sizeof(script),
+		 "source %s; source %s; COMP_WORDS=(\"$0\" free %s ''); COMP_CWORD=3; "
+		 "COMP_LINE=\"${COMP_WORDS[*]}\"; COMP_POINT=${#COMP_LINE}; _daxalloc_ctl; "
+		 "printf '%%s\\n' \"${COMPREPLY[@]}\"",
+		 lib, COMPLETION_SCRIPT, scratch);
+	{
+		/* bash runs it: $0 is the daxalloc-ctl under test. */
+		const char *args[] = { "-c", script, getenv("DAXALLOC_CTL"), NULL };
+		int p[2], st;
+		pid_t pid;
+		ssize_t n, got = 0;
+
+		cr_assert_eq(pipe(p), 0);
+		pid = fork();
+		cr_assert_geq(pid, 0);
+		if (pid == 0) {
+			dup2(p[1], 1);
+			execl("/bin/bash", "bash", args[0], args[1], args[2], (char *)NULL);
+			_exit(127);
+		}
+		close(p[1]);
+		while ((n = read(p[0], res.out + got, sizeof(res.out) - 1 - (size_t)got)) > 0)
+			got += n;
+		res.out[got] = '\0';
+		close(p[0]);
+		waitpid(pid, &st, 0);
+		cr_expect_eq(st, 0, "bash: status %#x", st);
+	}
+	cr_expect(strstr(res.out, "dup\n") && strstr(res.out, "held\n"), "completion gave '%s'",
+		  res.out);
+	cr_expect(unchanged(), "completion changed the metadata");
+}
+
+/* ---- what is in use elsewhere is not freed ---------------------------------- */
+
+/* Another process maps a region: the CLI's free is refused, naming it. */
+Test(devdax_bad, free_refused_while_another_process_maps_it)
+{
+	struct daxalloc_dev *d = th_dev_open(ctx, scratch);
+	char want[48];
+	pid_t child;
+	int go;
+
+	child = th_hold_region(d, "held", &go);
+	snap();
+	snprintf(want, sizeof(want), "mapped by pid %d", child);
+	expect_ctl((const char *const[]){ "free", "@DEV", "held", NULL }, 1, want);
+	cr_expect(unchanged(), "a refused free changed the metadata");
+	cr_expect_eq(th_release_region(child, go), 0);
+	expect_ctl((const char *const[]){ "free", "@DEV", "held", NULL }, 0, "freed");
+	daxalloc_dev_close(&d);
+}
+
+/* A pin ledger that cannot be read may hide a pin: nothing is freed. */
+Test(devdax_bad, unreadable_ledger_refuses_the_free)
+{
+	char rundir[] = "/tmp/daxalloc-ledger-XXXXXX", file[PATH_MAX];
+	const char *old = getenv("DAXALLOC_RUNDIR");
+	char saved[PATH_MAX] = "";
+	FILE *f;
+
+	if (old)
+		snprintf(saved, sizeof(saved), "%s", old);
+	cr_assert_not_null(mkdtemp(rundir));
+	snprintf(file, sizeof(file), "%s/%s.pins", rundir, scratch);
+	f = fopen(file, "we");
+	cr_assert_not_null(f);
+	fputs("not a ledger", f);
+	fclose(f);
+	setenv("DAXALLOC_RUNDIR", rundir, 1);
+	snap();
+	expect_ctl((const char *const[]){ "free", "@DEV", "dup", NULL }, 1, "refusing to free");
+	cr_expect(unchanged(), "the free went through an unreadable ledger");
+	unlink(file);
+	expect_ctl((const char *const[]){ "free", "@DEV", "dup", NULL }, 0, "freed");
+	if (saved[0])
+		setenv("DAXALLOC_RUNDIR", saved, 1);
+	else
+		unsetenv("DAXALLOC_RUNDIR");
+	rmdir(rundir);
+}
+
+/* ---- reconfiguration erases nothing before the device is disabled ---------- */
+
+/*
+ * The unbind is made to do nothing (/dev/null over it, in a mount namespace
+ * of a child's own): the disable is refused, and the pool must be intact.
+ */
+Test(devdax_bad, destroy_with_a_refused_disable_keeps_the_pool)
+{
+	const char *unbind = "/sys/bus/dax/drivers/device_dax/unbind";
+	int st;
+	pid_t pid;
+
+	snap();
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct daxalloc_ctx *c = NULL;
+		int rc;
+
+		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("/dev/null", unbind, NULL, MS_BIND, NULL) < 0) {
+			fprintf(stderr, "mount namespace: %s\n", strerror(errno));
+			_exit(3);
+		}
+		if (daxalloc_ctx_new(&c) < 0)
+			_exit(4);
+		rc = daxalloc_dev_destroy(c, scratch, DESTROY);
+		fprintf(stderr, "destroy: %d: %s\n", rc, daxalloc_errmsg());
+		_exit(rc == -EBUSY && strstr(daxalloc_errmsg(), "still bound") ? 0 : 5);
+	}
+	waitpid(pid, &st, 0);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the destroy was not refused as expected: %#x",
+		  st);
+	cr_expect(bound(scratch), "%s is no longer enabled", scratch);
+	cr_expect(unchanged(), "a destroy whose disable was refused erased the pool");
 }
 
 /* ---- without root --------------------------------------------------------- */

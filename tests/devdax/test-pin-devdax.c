@@ -250,6 +250,71 @@ Test(pin, vfio_pin_1g_timing, .timeout = 300)
 }
 
 /* A pinner killed by SIGKILL: the kernel drops its pins, the ledger follows. */
+/*
+ * The pinner forks a child (which inherits the container and the mapping)
+ * and exits: its ledger record goes with it, but the container, and the
+ * DMA mapping, live on in the child.  The free must still be refused.
+ */
+Test(pin, vfio_pin_inherited_by_a_child_outlives_its_pinner, .timeout = 300)
+{
+	struct setup s;
+	static struct ctl_run run;
+	const char *grp;
+	int up[2], go[2], st;
+	pid_t pinner, heir = 0;
+	char want[48];
+
+	open_pool(&s, "static2m");
+	grp = vfio_group();
+	cr_assert_eq(pipe(up), 0);
+	cr_assert_eq(pipe(go), 0);
+	pinner = fork();
+	cr_assert_geq(pinner, 0);
+	if (pinner == 0) {
+		struct daxalloc_ctx *cx = NULL;
+		struct daxalloc_dev *d = NULL;
+		struct daxalloc_pool *pl = NULL;
+		struct daxalloc_region *r = NULL;
+		struct daxalloc_pin *p = NULL;
+		struct daxalloc_pin_target t;
+		struct vfio v;
+		char c;
+		pid_t h;
+
+		close(go[1]);
+		if (daxalloc_ctx_new(&cx) || daxalloc_dev_open(cx, s.gd->name, &d) ||
+		    daxalloc_pool_open(d, 0, &pl) || daxalloc_alloc(pl, 2 * M, "inherited", 0, &r))
+			_exit(1);
+		if (vfio_attach(&v, grp))
+			_exit(2);
+		t = vfio_target(&v, 1ull << 32);
+		if (daxalloc_pin(r, 0, 2 * M, &t, &p))
+			_exit(3);
+		h = fork();
+		if (h == 0) {
+			_exit(read(go[0], &c, 1) < 0);	/* holds the container until told */
+		}
+		if (write(up[1], &h, sizeof(h)) != (ssize_t)sizeof(h))
+			_exit(4);
+		_exit(0);	/* dies pinned */
+	}
+	close(up[1]);
+	close(go[0]);
+	cr_assert_eq(read(up[0], &heir, sizeof(heir)), (ssize_t)sizeof(heir), "the pinner failed");
+	cr_assert_eq(waitpid(pinner, &st, 0), pinner);
+	snprintf(want, sizeof(want), "mapped by pid %d", heir);
+	ctl_runl(&run, "free", s.gd->name, "inherited", NULL);
+	cr_expect_eq(run.status, 1, "freed while the pinner's heir holds the DMA mapping: %s", run.out);
+	cr_expect(strstr(run.err, want), "%s", run.err);
+	close(go[1]);
+	/* The heir is not our child: wait for it to go. */
+	for (int i = 0; i < 100 && kill(heir, 0) == 0; i++)
+		usleep(50000);
+	ctl_runl(&run, "free", s.gd->name, "inherited", NULL);
+	cr_expect_eq(run.status, 0, "%s", run.err);
+	close_pool(&s);
+}
+
 Test(pin, dead_pinner_leaves_no_record, .timeout = 300)
 {
 	struct setup s;

@@ -539,7 +539,7 @@ static const struct row rows[] = {
 	{ "free a path-like name", FREE_NAME, "x/../dup", .err = EINVAL, .want = { "'/'" } },
 	{ "free a missing region", FREE_NAME, "nope", .err = ENOENT, .want = { STANDIN, "'nope'" } },
 	{ "open a missing region", REGION_OPEN, "nope", .err = ENOENT, .want = { STANDIN, "'nope'" } },
-	{ "pool open unknown flags", POOL_OPEN, .flags = 0x4, .err = EINVAL, .want = { "0x4" } },
+	{ "pool open unknown flags", POOL_OPEN, .flags = 0x40, .err = EINVAL, .want = { "0x40" } },
 	{ "check unknown flags", CHECK, .flags = 0x8, .err = EINVAL, .want = { "0x8" } },
 	{ "format over a pool without force", CALL, .fn = create_over_pool, .err = EEXIST,
 	  .want = { STANDIN, "already holds a pool", "--force" } },

@@ -388,6 +388,64 @@ Test(pin, free_of_a_pinned_region_is_refused)
 	cr_expect_eq(daxalloc_region_free(&u), 0);
 }
 
+/*
+ * A ring closed here lives on in a child that inherited it, its buffers
+ * registered: the unpin fails (EBADF is not "gone"), and the pin stays,
+ * so the region is not freed under it, even once closed.
+ */
+Test(pin, failed_unpin_keeps_the_pin)
+{
+	struct daxalloc_region *r = alloc(4 * M, "dma");
+	struct daxalloc_pin *p = pin(r, 0, 2 * M, uring_target(&ring));
+	struct daxalloc_pool *again = NULL;
+	int go[2], st;
+	char c = 0;
+	pid_t child;
+
+	cr_assert_eq(pipe(go), 0);
+	child = fork();
+	cr_assert_geq(child, 0);
+	if (child == 0) {
+		close(go[1]);
+		_exit(read(go[0], &c, 1) < 0);	/* holds the ring until told */
+	}
+	close(go[0]);
+	io_uring_queue_exit(&ring);
+	ring_up = false;
+	cr_expect_lt(daxalloc_unpin(&p), 0, "the unpin of a ring closed here cannot succeed");
+	cr_expect(strstr(daxalloc_errmsg(), "stays recorded"), "%s", daxalloc_errmsg());
+	cr_assert_not_null(p, "a failed unpin keeps the handle");
+	cr_expect_eq(npins(), 1, "a failed unpin keeps the pin listed");
+	cr_expect_eq(daxalloc_region_free(&r), -EBUSY, "%s", daxalloc_errmsg());
+	cr_assert_not_null(r);
+	daxalloc_region_close(&r);
+	cr_expect_eq(npins(), 1, "closing the region keeps a pin it could not undo");
+	cr_expect_eq(daxalloc_pool_free_name(pool, "dma"), -EBUSY, "%s", daxalloc_errmsg());
+	cr_expect_eq(daxalloc_pool_create(dev, DAXALLOC_POOL_FORCE, &again), -EBUSY,
+		     "formatting over a pin");
+	cr_expect(strstr(daxalloc_errmsg(), "pinned by io_uring"), "%s", daxalloc_errmsg());
+	cr_expect_null(again);
+	close(go[1]);
+	waitpid(child, &st, 0);
+}
+
+Test(pin, format_refused_while_pinned)
+{
+	struct daxalloc_region *r = alloc(2 * M, NULL);
+	struct daxalloc_pin *p = pin(r, 0, 2 * M, uring_target(&ring));
+	struct daxalloc_pool *again = NULL;
+
+	cr_expect_eq(daxalloc_pool_create(dev, DAXALLOC_POOL_FORCE, &again), -EBUSY);
+	cr_expect(strstr(daxalloc_errmsg(), "formatting frees every region"), "%s",
+		  daxalloc_errmsg());
+	cr_expect_null(again);
+	cr_expect_eq(daxalloc_unpin(&p), 0);
+	cr_expect_eq(daxalloc_pool_create(dev, DAXALLOC_POOL_FORCE, &again), 0, "%s",
+		     daxalloc_errmsg());
+	daxalloc_pool_close(&again);
+	daxalloc_region_close(&r);
+}
+
 Test(pin, closing_the_pool_unpins)
 {
 	struct daxalloc_region *r = alloc(4 * M, "kept");

@@ -368,20 +368,8 @@ Test(pool, orphans_of_dead_processes_are_reclaimed)
 {
 	struct daxalloc_check_report rep;
 	struct daxalloc_pool *p2 = NULL;
-	int st;
-	pid_t pid = fork();
 
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		struct daxalloc_pool *mine = NULL;
-		struct daxalloc_region *r = NULL;
-
-		if (daxalloc_pool_open(dev, 0, &mine) || daxalloc_alloc(mine, 4 * M, NULL, 0, &r))
-			_exit(1);
-		_exit(0);	/* dies holding an unnamed region */
-	}
-	waitpid(pid, &st, 0);
-	cr_assert_eq(st, 0);
+	th_make_orphan(dev, 4 * M);
 	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 1);
 	cr_expect_eq(rep.orphans, 1);
 	cr_expect(strstr(rep.first_problem, "died"), "%s", rep.first_problem);
@@ -389,4 +377,91 @@ Test(pool, orphans_of_dead_processes_are_reclaimed)
 	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", rep.first_problem);
 	cr_expect_eq(stats().regions, 0);
 	daxalloc_pool_close(&p2);
+}
+
+static int count_region(const struct daxalloc_region_info *ri, void *arg)
+{
+	(void)ri;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int count_pin(const struct daxalloc_pin_info *pi, void *arg)
+{
+	(void)pi;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/*
+ * A read-only open (what listing commands and completion use) changes no
+ * byte of the pool: an orphan stays for check --repair or a writer's open,
+ * and calls that would write are refused.
+ */
+Test(pool, read_only_open_changes_nothing)
+{
+	struct daxalloc_map *raw = NULL;
+	char *meta = th_raw_map(dev, META, &raw), *before = malloc(META_USED);
+	struct daxalloc_region *named = alloc(2 * M, "kept"), *r = (void *)1;
+	struct daxalloc_pool *ro = NULL, *rw = NULL;
+	struct daxalloc_pool_stats st;
+	int n = 0, pins = 0;
+
+	th_make_orphan(dev, 4 * M);
+	daxalloc_region_close(&named);
+	memcpy(before, meta, META_USED);
+
+	cr_assert_eq(daxalloc_pool_open(dev, DAXALLOC_POOL_RDONLY, &ro), 0, "%s", daxalloc_errmsg());
+	cr_expect_eq(daxalloc_pool_get_stats(ro, &st), 0);
+	cr_expect_eq(st.regions, 2, "the orphan is still listed");
+	cr_expect_eq(daxalloc_pool_foreach_region(ro, count_region, &n), 0);
+	cr_expect_eq(n, 2);
+	cr_expect_eq(daxalloc_pool_foreach_pin(ro, count_pin, &pins), 0);
+	cr_expect_eq(daxalloc_alloc(ro, 2 * M, "new", 0, &r), -EROFS);
+	cr_expect(strstr(daxalloc_errmsg(), "read-only"), "%s", daxalloc_errmsg());
+	cr_expect_null(r);
+	cr_expect_eq(daxalloc_pool_free_name(ro, "kept"), -EROFS);
+	cr_expect_eq(daxalloc_pool_rename(ro, "kept", "other"), -EROFS);
+	/* A named region maps, read-only. */
+	cr_expect_eq(daxalloc_region_open(ro, "kept", 0, &r), 0, "%s", daxalloc_errmsg());
+	cr_expect_eq(daxalloc_region_free(&r), -EROFS);
+	cr_expect_not_null(r, "a refused free leaves the region open");
+	daxalloc_region_close(&r);
+	daxalloc_pool_close(&ro);
+	cr_expect_eq(memcmp(before, meta, META_USED), 0, "a read-only open changed the metadata");
+
+	/* The test can fail: a writer's open reclaims the orphan, which changes it. */
+	cr_assert_eq(daxalloc_pool_open(dev, 0, &rw), 0);
+	cr_expect_neq(memcmp(before, meta, META_USED), 0);
+	daxalloc_pool_close(&rw);
+	cr_expect_eq(daxalloc_pool_open(dev, 0x80, &ro), -EINVAL);
+	free(before);
+	daxalloc_map_delete(&raw);
+}
+
+/* Another process maps a region: freeing it would hand that memory out under it. */
+Test(pool, free_refused_while_another_process_maps_it)
+{
+	struct daxalloc_region *r = alloc(4 * M, "shared");
+	struct daxalloc_pool *forced = NULL;
+	char pid[32];
+	pid_t child;
+	int go;
+
+	daxalloc_region_close(&r);
+	child = th_hold_region(dev, "shared", &go);
+	snprintf(pid, sizeof(pid), "mapped by pid %d", child);
+	cr_expect_eq(daxalloc_pool_free_name(pool, "shared"), -EBUSY);
+	cr_expect(strstr(daxalloc_errmsg(), pid), "%s", daxalloc_errmsg());
+	cr_expect(strstr(daxalloc_errmsg(), "'shared'"), "%s", daxalloc_errmsg());
+	cr_expect_eq(daxalloc_region_open(pool, "shared", 0, &r), 0);
+	cr_expect_eq(daxalloc_region_free(&r), -EBUSY, "%s", daxalloc_errmsg());
+	cr_expect_not_null(r);
+	daxalloc_region_close(&r);
+	/* The operator's override: freed although the child still maps it. */
+	cr_assert_eq(daxalloc_pool_open(dev, DAXALLOC_POOL_FORCE_FREE, &forced), 0);
+	cr_expect_eq(daxalloc_pool_free_name(forced, "shared"), 0, "%s", daxalloc_errmsg());
+	daxalloc_pool_close(&forced);
+	cr_expect_eq(th_release_region(child, go), 0);
+	cr_expect_eq(daxalloc_pool_free_name(pool, "shared"), -ENOENT);
 }
