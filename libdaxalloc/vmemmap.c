@@ -224,8 +224,9 @@ DAXALLOC_EXPORT int daxalloc_vmemmap_kernel_pin_path(const char *release, bool h
  * of hugetlb at 2M.  Per compound page the 2M pin takes 512 times fewer
  * references than the 4K one and costs about what hugetlb costs (7.2:
  * 2M/4K = 0.03, 2M/hugetlb = 0.8); per base page it takes as many and
- * costs much of the 4K pin and several times hugetlb (6.1 and 6.12: 0.44-0.8
- * and 5-8; VFIO does per-4K work of its own, hence the lower end).  Comparing 2M with 1G cannot tell: pinning writes one page
+ * costs much of the 4K pin and several times hugetlb (6.1 and 6.12: 0.36-0.8
+ * and 5-8; VFIO does per-4K work of its own, hence the lower end).  The
+ * thresholds: compound at most 0.15 and 2x, base at least 0.25 and 3x.  Comparing 2M with 1G cannot tell: pinning writes one page
  * pointer per 4K page either way, and that dominates.
  */
 DAXALLOC_EXPORT int daxalloc_vmemmap_pin_verdict(uint64_t ns_4k, uint64_t ns_2m,
@@ -236,9 +237,9 @@ DAXALLOC_EXPORT int daxalloc_vmemmap_pin_verdict(uint64_t ns_4k, uint64_t ns_2m,
 	if (!ns_4k || !ns_2m || ns_4k > UINT64_MAX / 20 || ns_2m > UINT64_MAX / 20 ||
 	    h > UINT64_MAX / 20)
 		return DAXALLOC_VMEMMAP_PIN_UNKNOWN;
-	if (5 * ns_2m <= ns_4k && (!h || ns_2m <= 2 * h) && (h || 10 * ns_2m <= ns_4k))
+	if (20 * ns_2m <= 3 * ns_4k && (!h || ns_2m <= 2 * h) && (h || 10 * ns_2m <= ns_4k))
 		return DAXALLOC_VMEMMAP_PIN_COMPOUND;
-	if (10 * ns_2m >= 3 * ns_4k && (!h || ns_2m >= 3 * h) && (h || 10 * ns_2m >= 4 * ns_4k))
+	if (4 * ns_2m >= ns_4k && (!h || ns_2m >= 3 * h) && (h || 10 * ns_2m >= 4 * ns_4k))
 		return DAXALLOC_VMEMMAP_PIN_BASE_PAGE;
 	return DAXALLOC_VMEMMAP_PIN_UNKNOWN;
 }

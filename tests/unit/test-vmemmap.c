@@ -208,6 +208,8 @@ Test(vmemmap_kernel, pin_path)
 		     DAXALLOC_VMEMMAP_PIN_COMPOUND, "7.2, io_uring");
 	cr_expect_eq(daxalloc_vmemmap_pin_verdict(19800000, 8700000, 1700000),
 		     DAXALLOC_VMEMMAP_PIN_BASE_PAGE, "6.1, VFIO");
+	cr_expect_eq(daxalloc_vmemmap_pin_verdict(396500000, 141000000, 26600000),
+		     DAXALLOC_VMEMMAP_PIN_BASE_PAGE, "6.12, VFIO");
 	/* without the hugetlb reference, only a clear 4K/2M ratio decides */
 	cr_expect_eq(daxalloc_vmemmap_pin_verdict(167, 4, 0), DAXALLOC_VMEMMAP_PIN_COMPOUND);
 	cr_expect_eq(daxalloc_vmemmap_pin_verdict(191, 157, 0), DAXALLOC_VMEMMAP_PIN_BASE_PAGE);
