@@ -649,14 +649,20 @@ enum daxalloc_vmemmap_pin_path {
 };
 /* "unknown", "base_page", "compound_page". */
 const char *daxalloc_vmemmap_pin_path_name(int path);
-/* What kernel @release (NULL: running) does for devdax, or @hugetlb memory. */
+/*
+ * What is known of kernel @release (NULL: running) for devdax, or @hugetlb
+ * memory: an expectation, never a verdict.
+ */
 int daxalloc_vmemmap_kernel_pin_path(const char *release, bool hugetlb);
 /*
- * Judged from the best times to pin the same length at 2M and at 1G: per
- * base page costs the same per GiB at both, per compound page makes 1G
- * clearly cheaper.  UNKNOWN between the two, or without both times.
+ * Judged from the best times to pin the same length with the same consumer
+ * on device-dax at 4K and at 2M, and on hugetlb 2M pages (always one
+ * reference per huge page; 0: not measured).  Per compound page a 2M pin
+ * costs a fraction of a 4K one and about what hugetlb costs; per base page
+ * it costs most of a 4K one and several times hugetlb.  UNKNOWN between
+ * the two, or without the 4K and 2M times.
  */
-int daxalloc_vmemmap_pin_verdict(uint64_t ns_2m, uint64_t ns_1g);
+int daxalloc_vmemmap_pin_verdict(uint64_t ns_4k, uint64_t ns_2m, uint64_t ns_hugetlb_2m);
 
 #define DAXALLOC_VMEMMAP_MAX_CYCLES 16
 
@@ -673,11 +679,14 @@ struct daxalloc_vmemmap_sample {
 
 struct daxalloc_vmemmap_pin {
 	int expected;		/* enum daxalloc_vmemmap_pin_path, from the kernel version */
-	int verdict;		/* from the measurement when conclusive, else @expected */
+	int verdict;		/* from the measurement; UNKNOWN when it does not decide */
 	bool conclusive;	/* the measurement decided */
 	char consumer[64];	/* "vfio /dev/vfio/3", "rdma rxe0", "io_uring"; "" none */
 	uint64_t length;	/* bytes pinned per try */
-	uint64_t ns_2m, ns_1g;	/* best time to pin @length; 0 when not measured */
+	/* best time to pin @length on devdax at 2M and 1G; 0 when not measured */
+	uint64_t ns_2m, ns_1g;
+	/* ... on devdax at 4K, and on hugetlb 2M pages with the same consumer */
+	uint64_t ns_4k, ns_hugetlb_2m;
 	char how[480];		/* how it was judged, one sentence */
 };
 

@@ -150,6 +150,8 @@ static int iommufd_unpin(struct daxalloc_pin *p)
 const struct pin_ops pin_iommufd_ops = {
 	.name = "iommufd",
 	.charged_as = "VmPin",
+	.limit_on_counter = false,
+	.devdax_uncharged = false,
 	.check = iommufd_check,
 	.pin = iommufd_pin,
 	.unpin = iommufd_unpin,

@@ -67,6 +67,8 @@ static int rdma_unpin(struct daxalloc_pin *p)
 const struct pin_ops pin_rdma_ops = {
 	.name = "rdma",
 	.charged_as = "VmPin",
+	.limit_on_counter = true,
+	.devdax_uncharged = false,
 	.check = rdma_check,
 	.pin = rdma_pin,
 	.unpin = rdma_unpin,

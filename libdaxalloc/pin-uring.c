@@ -159,6 +159,8 @@ static int uring_unpin(struct daxalloc_pin *p)
 const struct pin_ops pin_uring_ops = {
 	.name = "io_uring",
 	.charged_as = "VmPin",
+	.limit_on_counter = false,
+	.devdax_uncharged = false,
 	.check = uring_check,
 	.pin = uring_pin,
 	.unpin = uring_unpin,

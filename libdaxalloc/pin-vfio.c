@@ -97,6 +97,8 @@ static int vfio_unpin(struct daxalloc_pin *p)
 const struct pin_ops pin_vfio_ops = {
 	.name = "vfio",
 	.charged_as = "VmLck",
+	.limit_on_counter = true,
+	.devdax_uncharged = true,
 	.check = vfio_check,
 	.pin = vfio_pin,
 	.unpin = vfio_unpin,

@@ -121,31 +121,63 @@ static bool has_cap_ipc_lock(void)
 	return data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective & CAP_TO_MASK(CAP_IPC_LOCK);
 }
 
-/*
- * The kernel charges pins against RLIMIT_MEMLOCK unless the caller has
- * CAP_IPC_LOCK, and its refusal is a bare ENOMEM: say how much is needed.
- */
-static int check_memlock(struct daxalloc_pin *p)
+/* Is this pin charged against RLIMIT_MEMLOCK?  Sets *limit to the limit. */
+static bool memlock_applies(const struct daxalloc_pin *p, uint64_t *limit)
 {
-	uint64_t have = 0, need;
 	struct rlimit rl;
+
+	if (p->ops->devdax_uncharged && p->dev->type == DAXALLOC_DEV_DEVDAX)
+		return false;
+	if (has_cap_ipc_lock())
+		return false;
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return false;
+	*limit = rl.rlim_cur;
+	return true;
+}
+
+/* The words for a pin over RLIMIT_MEMLOCK; @kernel: the kernel said so. */
+static int memlock_refusal(const struct daxalloc_pin *p, uint64_t limit, bool kernel)
+{
+	uint64_t have = 0;
 	char l[32], h[32];
 
-	if (has_cap_ipc_lock())
-		return 0;
-	if (getrlimit(RLIMIT_MEMLOCK, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
-		return 0;
 	procfs_self_status_bytes(p->ops->charged_as, &have);
-	need = have + p->length;
-	if (need <= rl.rlim_cur)
-		return 0;
 	daxalloc_size_format(p->length, l, sizeof(l));
 	daxalloc_size_format(have, h, sizeof(h));
 	return daxalloc_err(ENOMEM,
-			    "%s: pinning %s for %s needs RLIMIT_MEMLOCK of at least %llu bytes (%s already pinned by this process), the limit is %llu; "
+			    "%s: %spinning %s for %s needs RLIMIT_MEMLOCK of at least %llu bytes (%s already pinned by this process%s), the limit is %llu; "
 			    "raise it (ulimit -l, LimitMEMLOCK=) or grant CAP_IPC_LOCK",
-			    pin_devname(p), l, p->ops->name, (unsigned long long)need, h,
-			    (unsigned long long)rl.rlim_cur);
+			    pin_devname(p), kernel ? "the kernel refused (ENOMEM): " : "", l,
+			    p->ops->name, (unsigned long long)(have + p->length), h,
+			    p->ops->limit_on_counter ? "" :
+			    ", and the kernel counts what every process of this user has pinned this way",
+			    (unsigned long long)limit);
+}
+
+/* Could the pin be over @limit?  Unknown (a per-user count) counts as yes. */
+static bool over_limit(const struct daxalloc_pin *p, uint64_t limit)
+{
+	uint64_t have = 0;
+
+	if (!p->ops->limit_on_counter)
+		return true;
+	procfs_self_status_bytes(p->ops->charged_as, &have);
+	return have + p->length > limit;
+}
+
+/*
+ * Refuse up front only what the kernel would refuse: pins it charges,
+ * checked on a counter the library can read.  The kernel's own refusal
+ * is a bare ENOMEM; daxalloc_pin() explains it afterwards.
+ */
+static int check_memlock(struct daxalloc_pin *p)
+{
+	uint64_t limit;
+
+	if (!p->ops->limit_on_counter || !memlock_applies(p, &limit) || !over_limit(p, limit))
+		return 0;
+	return memlock_refusal(p, limit, false);
 }
 
 static uint64_t now_ns(void)
@@ -270,7 +302,10 @@ DAXALLOC_EXPORT int daxalloc_pin(struct daxalloc_region *region, uint64_t offset
 	p->pin_ns = now_ns() - t0;
 	if (rc < 0) {
 		char msg[512];
+		uint64_t limit;
 
+		if (rc == -ENOMEM && memlock_applies(p, &limit) && over_limit(p, limit))
+			memlock_refusal(p, limit, true);
 		snprintf(msg, sizeof(msg), "%s", daxalloc_errmsg());
 		ledger_forget(p);
 		pin_free(p);

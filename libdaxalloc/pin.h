@@ -13,8 +13,19 @@ struct daxalloc_pin;
 /* One consumer: how to check it, pin for it and unpin. */
 struct pin_ops {
 	const char *name;
-	/* Which /proc/self/status counter the kernel charges: VmLck or VmPin. */
+	/*
+	 * What the kernel charges a pin to, measured in the guest on 6.1, 6.12
+	 * and 7.2 (tests/devdax/test-pin-devdax.c, memlock_*): the counter
+	 * of /proc/self/status that grows (VmLck or VmPin); whether the
+	 * kernel's RLIMIT_MEMLOCK check is on that counter, so the library
+	 * can tell a refusal before pinning (VFIO: VmLck, RDMA: VmPin; io_uring
+	 * and iommufd check a per-user count no file shows); and whether
+	 * device-dax memory is charged at all (VFIO type1 skips reserved
+	 * pages, and ZONE_DEVICE pages are reserved: VmLck stays 0).
+	 */
 	const char *charged_as;
+	bool limit_on_counter;
+	bool devdax_uncharged;
 	/* Is the consumer usable?  No side effects; sets the error message. */
 	int (*check)(struct daxalloc_pin *p);
 	int (*pin)(struct daxalloc_pin *p);

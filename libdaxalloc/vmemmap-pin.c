@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The consumers that time pinning for daxalloc_vmemmap_measure(): a VFIO
- * type1 container, an RDMA protection domain, an io_uring ring.  They pin
+ * The consumers that time pinning for daxalloc_vmemmap_measure()'s pin
+ * path probe: a VFIO type1 container, an RDMA protection domain, an
+ * io_uring ring.  The same consumer pins device-dax at 4K and 2M and
+ * hugetlb 2M pages; vmemmap.c compares the three.  They pin
  * a plain mapping with raw calls, not through daxalloc_pin(): that needs
  * a pool, and formatting one would destroy what the device holds.
  *
@@ -103,6 +105,7 @@ static int vfio_group_open(const char *path, struct vm_consumer *c, char *why, s
 	c->group = g;
 	c->container = k;
 	snprintf(c->name, sizeof(c->name), "vfio %s", path);
+	snprintf(c->spec, sizeof(c->spec), "vfio:%s", path);
 	return 0;
 }
 
@@ -171,8 +174,10 @@ static int rdma_open(const char *want, struct vm_consumer *c, char *why, size_t 
 		if (want && strcmp(ibv_get_device_name(list[i]), want) != 0)
 			continue;
 		v = ibv_open_device(list[i]);
-		if (v)
+		if (v) {
 			snprintf(c->name, sizeof(c->name), "rdma %s", ibv_get_device_name(list[i]));
+			snprintf(c->spec, sizeof(c->spec), "rdma:%s", ibv_get_device_name(list[i]));
+		}
 	}
 	if (list)
 		ibv_free_device_list(list);
@@ -239,6 +244,7 @@ static int uring_open(struct vm_consumer *c, char *why, size_t len)
 	}
 	c->kind = VMC_URING;
 	snprintf(c->name, sizeof(c->name), "io_uring");
+	snprintf(c->spec, sizeof(c->spec), "io_uring");
 	return 0;
 }
 
@@ -270,14 +276,10 @@ static int uring_pin(struct vm_consumer *c, void *addr, uint64_t len, uint64_t *
 int vmc_open(const char *spec, bool devdax, const char *release, struct vm_consumer *c,
 	     char *why, size_t len)
 {
-	unsigned int major = 0, minor = 0;
-	bool uring_ok;
-
+	(void)release;
 	memset(c, 0, sizeof(*c));
 	c->container = c->group = -1;
 	why[0] = '\0';
-	vm_parse_release(release, &major, &minor);
-	uring_ok = !devdax || major > 6 || (major == 6 && minor >= 5);
 	if (spec) {
 		if (strncmp(spec, "vfio:", 5) == 0)
 			return vfio_group_open(spec + 5, c, why, len);
@@ -299,10 +301,9 @@ int vmc_open(const char *spec, bool devdax, const char *release, struct vm_consu
 		return 0;
 	if (rdma_open(NULL, c, why, len) == 0)
 		return 0;
-	if (devdax && uring_ok)
-		return uring_open(c, why, len);
+	/* Whether io_uring takes device-dax memory is the kernel's answer to the pin. */
 	if (devdax)
-		add_why(why, len, "io_uring cannot pin device-dax memory before Linux 6.5");
+		return uring_open(c, why, len);
 	return -ENODEV;
 }
 

@@ -220,20 +220,27 @@ DAXALLOC_EXPORT int daxalloc_vmemmap_kernel_pin_path(const char *release, bool h
 }
 
 /*
- * Per base page, pinning a GiB costs the same at 2M and 1G (the work is
- * one reference per 4K page; 0.9-1.1 measured on 6.1 through VFIO and
- * RDMA).  Per compound page the references drop to one per 2M or 1G and
- * what is left per 2M makes 1G clearly cheaper (about 2x for hugetlb
- * through io_uring).  In between, the measurement does not decide.
+ * The same consumer pins the same GiB of device-dax at 4K and at 2M, and
+ * of hugetlb at 2M.  Per compound page the 2M pin takes 512 times fewer
+ * references than the 4K one and costs about what hugetlb costs (7.2:
+ * 2M/4K = 0.03, 2M/hugetlb = 0.8); per base page it takes as many and
+ * costs much of the 4K pin and several times hugetlb (6.1 and 6.12: 0.36-0.8
+ * and 5-8; VFIO does per-4K work of its own, hence the lower end).  The
+ * thresholds: compound at most 0.15 and 2x, base at least 0.25 and 3x.  Comparing 2M with 1G cannot tell: pinning writes one page
+ * pointer per 4K page either way, and that dominates.
  */
-DAXALLOC_EXPORT int daxalloc_vmemmap_pin_verdict(uint64_t ns_2m, uint64_t ns_1g)
+DAXALLOC_EXPORT int daxalloc_vmemmap_pin_verdict(uint64_t ns_4k, uint64_t ns_2m,
+						 uint64_t ns_hugetlb_2m)
 {
-	if (!ns_2m || !ns_1g || ns_2m > UINT64_MAX / 20 || ns_1g > UINT64_MAX / 20)
+	uint64_t h = ns_hugetlb_2m;
+
+	if (!ns_4k || !ns_2m || ns_4k > UINT64_MAX / 20 || ns_2m > UINT64_MAX / 20 ||
+	    h > UINT64_MAX / 20)
 		return DAXALLOC_VMEMMAP_PIN_UNKNOWN;
-	if (10 * ns_2m <= 13 * ns_1g)
-		return DAXALLOC_VMEMMAP_PIN_BASE_PAGE;
-	if (10 * ns_2m >= 17 * ns_1g)
+	if (20 * ns_2m <= 3 * ns_4k && (!h || ns_2m <= 2 * h) && (h || 10 * ns_2m <= ns_4k))
 		return DAXALLOC_VMEMMAP_PIN_COMPOUND;
+	if (4 * ns_2m >= ns_4k && (!h || ns_2m >= 3 * h) && (h || 10 * ns_2m >= 4 * ns_4k))
+		return DAXALLOC_VMEMMAP_PIN_BASE_PAGE;
 	return DAXALLOC_VMEMMAP_PIN_UNKNOWN;
 }
 
@@ -244,15 +251,15 @@ static const char *expect_text(int path, bool hugetlb)
 							       "gives no clear expectation for hugetlb";
 	switch (path) {
 	case DAXALLOC_VMEMMAP_PIN_BASE_PAGE:
-		return "expects per base page (device-dax GUP before 6.15)";
+		return "was expected to pin per base page";
 	case DAXALLOC_VMEMMAP_PIN_COMPOUND:
-		return "expects per compound page (device-dax GUP without pXX_devmap)";
+		return "was expected to pin per compound page";
 	default:
-		return "gives no clear expectation (device-dax GUP changed around 6.15-6.17)";
+		return "gives no expectation";
 	}
 }
 
-/* Fill in the verdict once the timings (if any) are in; @why: why there are none. */
+/* Fill in the verdict once the timings (if any) are in; @why: why some are missing. */
 static void pin_judge(struct daxalloc_vmemmap_pin *p, const char *release, bool hugetlb,
 		      const char *why)
 {
@@ -260,33 +267,45 @@ static void pin_judge(struct daxalloc_vmemmap_pin *p, const char *release, bool 
 	int v, exp = daxalloc_vmemmap_kernel_pin_path(release, hugetlb);
 
 	p->expected = exp < 0 ? DAXALLOC_VMEMMAP_PIN_UNKNOWN : exp;
-	v = daxalloc_vmemmap_pin_verdict(p->ns_2m, p->ns_1g);
-	p->conclusive = v != DAXALLOC_VMEMMAP_PIN_UNKNOWN;
-	p->verdict = p->conclusive ? v : p->expected;
 	fmt_size(p->length, l, sizeof(l));
-	if (p->ns_2m && p->ns_1g) {
-		double r = (double)p->ns_2m / (double)p->ns_1g;
+	if (hugetlb) {
+		/* The stand-in is hugetlb memory: one reference per huge page. */
+		p->verdict = p->expected;
+		p->conclusive = false;
+		snprintf(p->how, sizeof(p->how),
+			 "hugetlb memory: GUP takes one reference per huge page%s%s (kernel %s)",
+			 p->ns_2m ? "; pinned at 2M in a best of " : "",
+			 p->ns_2m ? "9" : "", release);
+		return;
+	}
+	v = daxalloc_vmemmap_pin_verdict(p->ns_4k, p->ns_2m, p->ns_hugetlb_2m);
+	p->conclusive = v != DAXALLOC_VMEMMAP_PIN_UNKNOWN;
+	p->verdict = v;
+	if (p->ns_4k && p->ns_2m) {
 		const char *what = v == DAXALLOC_VMEMMAP_PIN_BASE_PAGE ?
-					   "the same cost per GiB, so references are taken per 4K page" :
+					   "2M costs most of 4K, so references are taken per 4K page" :
 				   v == DAXALLOC_VMEMMAP_PIN_COMPOUND ?
-					   "1G clearly cheaper, so references are taken per compound page" :
+					   "2M costs a fraction of 4K, so references are taken per compound page" :
 					   "between the two patterns, inconclusive";
+		char hb[160];
 
+		if (p->ns_hugetlb_2m)
+			snprintf(hb, sizeof(hb), ", hugetlb 2M %.1f ms (2M/hugetlb = %.2f)",
+				 (double)p->ns_hugetlb_2m / 1e6,
+				 (double)p->ns_2m / (double)p->ns_hugetlb_2m);
+		else
+			snprintf(hb, sizeof(hb), ", hugetlb not measured (%.100s)",
+				 why && *why ? why : "no huge pages");
 		snprintf(p->how, sizeof(p->how),
-			 "%s pinned %s in %.1f ms at 2M and %.1f ms at 1G (best of %d; 2M/1G = %.2f): %s; kernel %s %s%s",
-			 p->consumer, l, (double)p->ns_2m / 1e6, (double)p->ns_1g / 1e6, VM_PIN_TRIES,
-			 r, what, release, expect_text(p->expected, hugetlb),
-			 p->conclusive && v != p->expected ? "; the measurement decides" : "");
-	} else if (p->ns_2m || p->ns_1g) {
-		snprintf(p->how, sizeof(p->how),
-			 "%s pinned %s in %.1f ms at %s only (%s): one alignment cannot tell; kernel %s %s",
-			 p->consumer, l, (double)(p->ns_2m ? p->ns_2m : p->ns_1g) / 1e6,
-			 p->ns_2m ? "2M" : "1G", why && *why ? why : "the other was not measured",
-			 release, expect_text(p->expected, hugetlb));
+			 "%s pinned %s of device-dax in %.1f ms at 4K and %.1f ms at 2M (best of %d; 2M/4K = %.2f)%s: %s; kernel %s %s",
+			 p->consumer, l, (double)p->ns_4k / 1e6, (double)p->ns_2m / 1e6,
+			 VM_PIN_TRIES, (double)p->ns_2m / (double)p->ns_4k, hb, what, release,
+			 expect_text(p->expected, false));
 	} else {
-		snprintf(p->how, sizeof(p->how), "%s; judged from the version alone: kernel %s %s",
+		snprintf(p->how, sizeof(p->how),
+			 "%s; the pin path is not judged without device-dax pinned at 4K and at 2M (kernel %s %s)",
 			 why && *why ? why : "pinning not measured", release,
-			 expect_text(p->expected, hugetlb));
+			 expect_text(p->expected, false));
 	}
 }
 
@@ -300,6 +319,7 @@ struct vm_state {
 	uint64_t align;		/* now */
 	bool enabled;
 	char pin_why[300];	/* why pinning was not timed at some alignment */
+	char pin_spec[80];	/* the consumer that pinned the device, to pin hugetlb with */
 };
 
 /* Nobody may have the device open or mapped, or possibly pinned. */
@@ -474,6 +494,7 @@ static void time_pins(struct vm_state *s, uint64_t align)
 		if (rc < 0)
 			snprintf(s->pin_why, sizeof(s->pin_why), "at %s: %s", a, daxalloc_errmsg());
 		snprintf(p->consumer, sizeof(p->consumer), "%s", c.name);
+		snprintf(s->pin_spec, sizeof(s->pin_spec), "%s", c.spec);
 		vmc_close(&c);
 	}
 	daxalloc_map_delete(&map);
@@ -482,10 +503,50 @@ static void time_pins(struct vm_state *s, uint64_t align)
 	if (rc < 0 || best == UINT64_MAX)
 		return;
 	p->length = VM_PIN_LENGTH;
-	if (align == DAXALLOC_SIZE_2M)
+	if (align == DAXALLOC_SIZE_4K)
+		p->ns_4k = best;
+	else if (align == DAXALLOC_SIZE_2M)
 		p->ns_2m = best;
 	else
 		p->ns_1g = best;
+}
+
+/* Best time for @spec to pin 1 GiB of @tag (hugetlb stand-in memory); 0: none. */
+static uint64_t time_standin(struct daxalloc_ctx *ctx, const char *tag, const char *spec,
+			     const char *release, char *consumer, size_t clen, char *why,
+			     size_t wlen)
+{
+	struct daxalloc_dev *dev = NULL;
+	struct daxalloc_map *map = NULL;
+	struct vm_consumer c;
+	uint64_t best = UINT64_MAX, ns;
+	char cwhy[240];
+	int rc;
+
+	rc = daxalloc_dev_open(ctx, tag, &dev);
+	if (rc == 0)
+		rc = daxalloc_map_new(dev, 0, VM_PIN_LENGTH, NULL, DAXALLOC_MAP_POPULATE, &map);
+	if (rc == 0) {
+		rc = vmc_open(spec, false, release, &c, cwhy, sizeof(cwhy));
+		if (rc < 0)
+			daxalloc_err(-rc, "no consumer to pin with: %s", cwhy);
+	}
+	if (rc == 0) {
+		for (int t = 0; t < VM_PIN_TRIES && rc == 0; t++) {
+			rc = vmc_pin_ns(&c, daxalloc_map_get_address(map), VM_PIN_LENGTH, &ns);
+			if (rc == 0 && ns < best)
+				best = ns;
+		}
+		if (consumer)
+			snprintf(consumer, clen, "%s", c.name);
+		vmc_close(&c);
+	}
+	if (rc < 0 && why && !why[0])
+		snprintf(why, wlen, "%s: %s", tag, daxalloc_errmsg());
+	daxalloc_map_delete(&map);
+	daxalloc_dev_close(&dev);
+	daxalloc_err_clear();
+	return rc < 0 || best == UINT64_MAX ? 0 : best;
 }
 
 static int measure_align(struct vm_state *s, struct daxalloc_vmemmap_sample *sm, int cycles,
@@ -562,7 +623,7 @@ static int measure_standin(struct daxalloc_ctx *ctx, const char *name,
 {
 	struct daxalloc_vmemmap_pin *p = &rep->pin;
 	struct daxalloc_dev *dev = NULL;
-	char why[240] = "", cwhy[240];
+	char why[240] = "";
 	int rc;
 
 	rc = daxalloc_dev_open(ctx, name, &dev);
@@ -578,36 +639,15 @@ static int measure_standin(struct daxalloc_ctx *ctx, const char *name,
 			 "the hugetlb stand-in is RAM whose struct pages exist from boot: enabling costs nothing to measure");
 	for (int i = 1; o->pin && i < 3; i++) {
 		const char *tag = i == 1 ? "hugetlb:2M:1G" : "hugetlb:1G:1G";
-		struct daxalloc_map *map = NULL;
-		struct vm_consumer c;
-		uint64_t best = UINT64_MAX, ns;
+		uint64_t best = time_standin(ctx, tag, o->pin_with, rep->release, p->consumer,
+					     sizeof(p->consumer), why, sizeof(why));
 
-		rc = daxalloc_dev_open(ctx, tag, &dev);
-		if (rc == 0)
-			rc = daxalloc_map_new(dev, 0, VM_PIN_LENGTH, NULL, DAXALLOC_MAP_POPULATE, &map);
-		if (rc == 0) {
-			rc = vmc_open(o->pin_with, false, rep->release, &c, cwhy, sizeof(cwhy));
-			if (rc < 0)
-				daxalloc_err(-rc, "no consumer to pin with: %s", cwhy);
-		}
-		if (rc == 0) {
-			for (int t = 0; t < VM_PIN_TRIES && rc == 0; t++) {
-				rc = vmc_pin_ns(&c, daxalloc_map_get_address(map), VM_PIN_LENGTH, &ns);
-				if (rc == 0 && ns < best)
-					best = ns;
-			}
-			snprintf(p->consumer, sizeof(p->consumer), "%s", c.name);
-			vmc_close(&c);
-		}
-		if (rc < 0 && !why[0])
-			snprintf(why, sizeof(why), "%s: %s", tag, daxalloc_errmsg());
-		daxalloc_map_delete(&map);
-		daxalloc_dev_close(&dev);
-		if (rc == 0 && best != UINT64_MAX) {
+		if (best) {
 			p->length = VM_PIN_LENGTH;
 			*(i == 1 ? &p->ns_2m : &p->ns_1g) = best;
 		}
 	}
+	p->ns_hugetlb_2m = p->ns_2m;
 	daxalloc_err_clear();
 	pin_judge(p, rep->release, true, o->pin ? why : "pinning was not asked for");
 	return 0;
@@ -706,7 +746,7 @@ DAXALLOC_EXPORT int daxalloc_vmemmap_measure(struct daxalloc_ctx *ctx, const cha
 	rc = 0;
 	for (int k = 0; k < n && rc == 0; k++) {
 		struct daxalloc_vmemmap_sample *sm = &rep->samples[order[k]];
-		bool pin = o.pin && sm->align != DAXALLOC_SIZE_4K && size >= VM_PIN_LENGTH;
+		bool pin = o.pin && size >= VM_PIN_LENGTH;
 
 		rc = measure_align(&s, sm, cycles, pin);
 	}
@@ -719,9 +759,13 @@ DAXALLOC_EXPORT int daxalloc_vmemmap_measure(struct daxalloc_ctx *ctx, const cha
 	if (!s.pin_why[0] && o.pin && size < VM_PIN_LENGTH)
 		snprintf(s.pin_why, sizeof(s.pin_why), "the device is smaller than the %s pinned",
 			 fmt_size(VM_PIN_LENGTH, a, sizeof(a)));
-	if (!s.pin_why[0] && o.pin && (!rep->pin.ns_2m || !rep->pin.ns_1g))
+	if (!s.pin_why[0] && o.pin && (!rep->pin.ns_4k || !rep->pin.ns_2m))
 		snprintf(s.pin_why, sizeof(s.pin_why), "the device was not measured at %s",
-			 rep->pin.ns_2m ? "1G" : rep->pin.ns_1g ? "2M" : "2M or 1G");
+			 rep->pin.ns_4k ? "2M" : rep->pin.ns_2m ? "4K" : "4K or 2M");
+	/* The reference: hugetlb 2M pages, pinned by the same consumer. */
+	if (o.pin && rep->pin.ns_4k && rep->pin.ns_2m)
+		rep->pin.ns_hugetlb_2m = time_standin(ctx, "hugetlb:2M:1G", s.pin_spec, rep->release,
+						      NULL, 0, s.pin_why, sizeof(s.pin_why));
 	pin_judge(&rep->pin, rep->release, false, o.pin ? s.pin_why : "pinning was not asked for");
 	return 0;
 }

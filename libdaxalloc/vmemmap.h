@@ -20,6 +20,7 @@ enum vmc_kind {
 struct vm_consumer {
 	enum vmc_kind kind;
 	char name[64];		/* "vfio /dev/vfio/3", "rdma rxe0", "io_uring" */
+	char spec[80];		/* opens the same again: "vfio:/dev/vfio/3", "rdma:rxe0" */
 	int container, group;	/* VFIO */
 	void *verbs, *pd;	/* RDMA: struct ibv_context, struct ibv_pd */
 	struct io_uring ring;
@@ -28,9 +29,9 @@ struct vm_consumer {
 /*
  * Open the consumer named by @spec ("vfio:/dev/vfio/N", "rdma", "rdma:DEV",
  * "io_uring"; NULL: the first that works, VFIO first for devdax memory,
- * io_uring first for hugetlb memory).  io_uring is not tried on devdax
- * memory under Linux 6.5 (@release), which refuses it.  On failure @why
- * says what was tried.
+ * io_uring first for hugetlb memory, last for devdax memory, whatever the
+ * kernel: a kernel that refuses it (before 6.5) says so when pinning).
+ * @release is unused.  On failure @why says what was tried.
  */
 int vmc_open(const char *spec, bool devdax, const char *release, struct vm_consumer *c,
 	     char *why, size_t len);

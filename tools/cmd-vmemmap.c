@@ -56,7 +56,8 @@
  *         "conclusive": BOOL,      the timing decided the verdict
  *         "consumer": STRING | null,
  *         "length": N | null,      bytes pinned per try
- *         "ns_2m": N | null, "ns_1g": N | null,
+ *         "ns_4k": N | null, "ns_2m": N | null, "ns_1g": N | null,
+ *         "ns_hugetlb_2m": N | null,
  *         "how": STRING
  *       }
  *     } ]
@@ -234,7 +235,7 @@ static struct json_object *jsample(const struct daxalloc_vmemmap_sample *sm)
 static struct json_object *jpin(const struct daxalloc_vmemmap_pin *p)
 {
 	struct json_object *o = json_object_new_object();
-	bool timed = p->ns_2m || p->ns_1g;
+	bool timed = p->ns_4k || p->ns_2m || p->ns_1g;
 
 	json_object_object_add(o, "verdict", json_object_new_string(daxalloc_vmemmap_pin_path_name(p->verdict)));
 	json_object_object_add(o, "expected", json_object_new_string(daxalloc_vmemmap_pin_path_name(p->expected)));
@@ -242,8 +243,11 @@ static struct json_object *jpin(const struct daxalloc_vmemmap_pin *p)
 	json_object_object_add(o, "conclusive", json_object_new_boolean(p->conclusive));
 	json_object_object_add(o, "consumer", jstr_or_null(p->consumer));
 	json_object_object_add(o, "length", timed ? json_object_new_uint64(p->length) : NULL);
+	json_object_object_add(o, "ns_4k", p->ns_4k ? json_object_new_uint64(p->ns_4k) : NULL);
 	json_object_object_add(o, "ns_2m", p->ns_2m ? json_object_new_uint64(p->ns_2m) : NULL);
 	json_object_object_add(o, "ns_1g", p->ns_1g ? json_object_new_uint64(p->ns_1g) : NULL);
+	json_object_object_add(o, "ns_hugetlb_2m",
+			       p->ns_hugetlb_2m ? json_object_new_uint64(p->ns_hugetlb_2m) : NULL);
 	json_object_object_add(o, "how", json_object_new_string(p->how));
 	return o;
 }

@@ -1,23 +1,39 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Runs inside the devdax guest: every device test binary, each writing its
-# Criterion JSON report as results/devdax.NAME.json for the host's summary,
+# Runs inside the devdax guest: device test binaries, each writing its
+# Criterion JSON report as results/TAG.NAME.json for the host's summary,
 # then the examples that must work on real devdax (one case each).
+#
+#   run-suite.sh BUILD_DIR [TAG [PART...]]
+#
+# TAG names the reports (the meson test: devdax-6.1, devdax-newest...);
+# PART: a test binary (hugetlb-map devdax vfio pool ownership pin cli bad-input
+# reconfigure vmemmap), "examples" or "bench"; none: all of them.
 # Exit status: 0 only if everything passed.
 set -uo pipefail
 
-build=${1:?usage: run-suite.sh BUILD_DIR}
+build=${1:?usage: run-suite.sh BUILD_DIR [TAG [PART...]]}
+tag=${2:-devdax}
+shift $(( $# < 2 ? $# : 2 ))
+all=(hugetlb-map devdax vfio pool ownership pin cli bad-input reconfigure vmemmap examples bench)
+parts=("$@")
+[ ${#parts[@]} -gt 0 ] || parts=("${all[@]}")
+for p in "${parts[@]}"; do
+	[[ " ${all[*]} " == *" $p "* ]] || { echo "run-suite.sh: unknown part '$p'" >&2; exit 2; }
+done
+want() { [[ " ${parts[*]} " == *" $1 "* ]]; }
 results=$build/tests/results
 mkdir -p "$results"
 export DAXALLOC_CTL=$build/tools/daxalloc-ctl
 status=0
+echo "=== kernel $(uname -r): ${parts[*]}"
 
 # A one-case report in the shape of Criterion's, for the summary.
 report() {	# NAME PASSED(0|1) WHY
 	local p=0 f=0
 	if [ "$2" = 1 ]; then p=1; else f=1; status=1; echo "FAIL: $1: $3"; fi
 	printf '{"id":"run-suite","passed":%d,"failed":%d,"errored":0,"skipped":0,"why":"%s"}\n' \
-		"$p" "$f" "$3" >"$results/devdax.$1.json"
+		"$p" "$f" "$3" >"$results/$tag.$1.json"
 }
 
 # reconfigure and vmemmap run after the other suites: they change devices
@@ -25,15 +41,19 @@ report() {	# NAME PASSED(0|1) WHY
 # The stand-in's map suite runs here too, first (1G pages need unfragmented
 # memory): the guest's CPU model offers 1G pages where many hosts do not.
 for name in hugetlb-map devdax vfio pool ownership pin cli bad-input reconfigure vmemmap; do
+	want "$name" || continue
 	bin=$build/tests/test-guest-$name
 	[ "$name" = cli ] && bin=$build/tests/test-cli
 	[ "$name" = hugetlb-map ] && bin=$build/tests/test-hugetlb-map
 	echo "=== $name ($(basename "$bin"))"
 	# one test at a time: they share the guest's devices and its VFIO group
-	"$bin" --jobs=1 --verbose=1 --json="$results/devdax.$name.json" || status=1
+	"$bin" --jobs=1 --verbose=1 --json="$results/$tag.$name.json" || status=1
 done
+want examples || want bench || exit $status
+pin_dev=$(awk -F'\t' '$1 == "static2m" { print $3 }' "$DAXALLOC_GUEST_DEVICES")
 
 # The buffer pool example: written, killed, restarted, reattached by name.
+if want examples; then
 echo "=== example buffer-pool"
 dev=$(awk -F'\t' '$1 == "dyn2m" { print $3 }' "$DAXALLOC_GUEST_DEVICES")
 bp=$build/examples/buffer-pool
@@ -53,7 +73,6 @@ else
 fi
 # The pin examples on a 2M device: a real device DMAs through the IOMMU,
 # an RDMA WRITE over soft-RoCE, io_uring's answer (a refusal before 6.5).
-pin_dev=$(awk -F'\t' '$1 == "static2m" { print $3 }' "$DAXALLOC_GUEST_DEVICES")
 "$DAXALLOC_CTL" format "$pin_dev" --force >/dev/null || status=1
 example() {	# NAME WHY-IT-FAILED ARGS...
 	local name=$1 why=$2 bin=$build/examples/$1
@@ -72,10 +91,12 @@ example vfio-dma "the edu device's DMA through the IOMMU did not round-trip" \
 example rdma-write "the RDMA WRITE into the region did not arrive" \
 	"$pin_dev" "${DAXALLOC_GUEST_RDMA_DEV:-no-rdma-device}"
 example uring-fixed "io_uring's answer on devdax was not the expected one" "$pin_dev"
+fi
 
 # The benchmarks in smoke mode on real devdax: they run, the JSON has the
 # right shape (pins through VFIO and RDMA; the O_DIRECT file on the share,
 # the guest's /tmp has no O_DIRECT).
+want bench || exit $status
 echo "=== bench-quick"
 bench_args=(--quick --json --format --device "$pin_dev" --tmpdir "$build")
 [ -n "${DAXALLOC_GUEST_VFIO_GROUP:-}" ] && bench_args+=(--vfio-group "$DAXALLOC_GUEST_VFIO_GROUP")

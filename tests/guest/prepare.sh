@@ -1,15 +1,26 @@
 #!/bin/bash
 # Prepares everything the test guest needs and prints where it is, as
-# KEY=VALUE lines (KVER, KERNEL_ROOT, VMLINUZ, INITRD) on stdout.
+# KEY=VALUE lines (KVER, KERNEL_ROOT, KERNEL, INITRD) on stdout.
 #
-# Idempotent and cheap when the cache is warm: it installs missing Debian
-# packages, unpacks the newest Debian 6.1 kernel into the cache and builds a
-# small busybox initramfs next to it. Everything else goes to stderr.
+#   prepare.sh [--kernel 6.1|6.12|newest]   (default $DAXALLOC_GUEST_KERNEL or 6.1)
+#
+# 6.1 and 6.12 are Debian 12's two kernel lines; newest is the newest kernel
+# Debian ships (sid). Idempotent and cheap when the cache is warm: it installs
+# missing Debian packages, unpacks the newest kernel of the line into the
+# cache and builds a small busybox initramfs next to it. Everything else goes
+# to stderr.
 #
 # Cache: ${DAXALLOC_GUEST_CACHE:-$HOME/.cache/libdaxalloc-guest}
 set -euo pipefail
 
 cache=${DAXALLOC_GUEST_CACHE:-$HOME/.cache/libdaxalloc-guest}
+line=${DAXALLOC_GUEST_KERNEL:-6.1}
+while [ $# -gt 0 ]; do
+    case $1 in
+        --kernel) line=${2:?--kernel needs 6.1, 6.12 or newest}; shift 2 ;;
+        *) echo "usage: prepare.sh [--kernel 6.1|6.12|newest]" >&2; exit 2 ;;
+    esac
+done
 
 log() { echo "prepare: $*" >&2; }
 die() { echo "prepare: error: $*" >&2; exit 1; }
@@ -17,7 +28,7 @@ die() { echo "prepare: error: $*" >&2; exit 1; }
 # Packages the host and the guest use: QEMU and its firmware, busybox for the
 # initramfs, kmod for depmod/modprobe, and the tools the guest's setup runs
 # from the host's /usr (ndctl, daxctl, ip, rdma) plus the rxe verbs provider.
-packages=(qemu-system-x86 busybox-static cpio gzip xz-utils kmod ndctl daxctl
+packages=(qemu-system-x86 busybox-static cpio gzip xz-utils zstd kmod ndctl daxctl
           iproute2 rdma-core ibverbs-providers ibverbs-utils)
 
 as_root() {
@@ -46,74 +57,137 @@ mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9
 
+# ---- which kernel -------------------------------------------------------------
+# 6.1 and 6.12: the newest of that line in the machine's own apt lists
+# (Debian 12). newest: the newest kernel Debian ships, from sid, read through
+# a private package list kept in the cache; the machine's apt state is not
+# touched. Each line keeps its newest kernel in the cache.
+case $line in
+    6.1) pattern='^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' ;;
+    6.12) pattern='^linux-image-6\.12\.[0-9]+\+deb[0-9]+-amd64-unsigned$' ;;
+    newest) pattern='^linux-binary-[0-9]+\.[0-9]+(\.[0-9]+)?(\+deb[0-9]+)?-amd64$' ;;
+    *) die "unknown kernel line '$line' (6.1, 6.12 or newest)" ;;
+esac
+apt_opts=()
+if [ "$line" = newest ]; then
+    sid=$cache/apt-sid
+    mkdir -p "$sid/lists/partial" "$sid/cache/archives/partial"
+    # The mirror the machine's own list names (one-line or deb822 format).
+    mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+                 /etc/apt/sources.list.d/*.sources 2>/dev/null \
+             | grep -oE '^(deb|URIs:) +https?://[^ ]+/debian/?( |$)' | head -n 1 \
+             | awk '{print $2}' || true)
+    echo "deb ${mirror:-http://deb.debian.org/debian} sid main" >"$sid/sources.list"
+    apt_opts=(-o "Dir::Etc::sourcelist=$sid/sources.list" -o Dir::Etc::sourceparts=-
+              -o "Dir::State::lists=$sid/lists" -o "Dir::Cache=$sid/cache")
+fi
+lists_fresh() { # the private sid list is re-read once a day
+    [ "$line" != newest ] && return 0
+    [ -n "$(find "$sid/lists" -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null)" ]
+}
+update_lists() {
+    if [ "$line" = newest ]; then
+        log "reading sid's package list"
+        apt-get "${apt_opts[@]}" -o APT::Sandbox::User=root update -qq >&2 || return 1
+    else
+        as_root apt-get update -qq >&2
+    fi
+}
 newest_in_archive() {
-    apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' 2>/dev/null \
+    apt-cache "${apt_opts[@]}" search --names-only "$pattern" 2>/dev/null \
         | awk '{print $1}' | sort -V | tail -n 1
 }
+# Unpacked kernels of this line, newest last.
 newest_in_cache() {
     local d best=
-    for d in "$cache"/kernel-6.1.0-*-amd64; do
-        [ -e "$d/.ready" ] || continue
+    for d in "$cache"/kernel-*; do
+        [ -e "$d/.ready" ] && [ "$(cat "$d/.line" 2>/dev/null)" = "$line" ] || continue
         best=$(printf '%s\n' "$best" "${d##*/kernel-}" | sed '/^$/d' | sort -V | tail -n 1)
     done
     printf '%s\n' "$best"
 }
 
+if ! lists_fresh; then
+    update_lists || log "cannot read sid's package list"
+    apt_updated=1
+fi
 pkg=$(newest_in_archive)
 if [ -z "$pkg" ] && [ "$apt_updated" = 0 ] && [ -z "$(newest_in_cache)" ]; then
     # Fresh machine: package lists not downloaded yet.
-    as_root apt-get update -qq >&2
+    update_lists || true
     pkg=$(newest_in_archive)
 fi
 if [ -n "$pkg" ]; then
     kver=${pkg#linux-image-}
+    kver=${kver#linux-binary-}
     kver=${kver%-unsigned}
 else
     kver=$(newest_in_cache)
-    [ -n "$kver" ] || die "no linux-image-6.1.0-NN-amd64-unsigned in the apt lists"
+    [ -n "$kver" ] || die "no kernel of line $line ($pattern) in the package lists"
 fi
+# sid splits the kernel: the image (linux-binary), its modules, and the
+# base files (modules.builtin, which modprobe needs to know what is built in).
+pkgs=("$pkg")
+case $pkg in linux-binary-*) pkgs+=("linux-modules-$kver" "linux-base-$kver") ;; esac
 
-fetch_kernel() { # unpacks $pkg into $cache/kernel-$kver
-    local tmp
+fetch_kernel() { # unpacks ${pkgs[@]} into $cache/kernel-$kver
+    local tmp r deb
     tmp=$(mktemp -d "$cache/.dl.XXXXXX")
     # apt's download sandbox user cannot write into a private cache dir.
-    if ! (cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >&2); then
+    if ! (cd "$tmp" && apt-get "${apt_opts[@]}" download -q -o APT::Sandbox::User=root \
+              "${pkgs[@]}" >&2); then
         rm -rf "$tmp"
         return 1
     fi
-    dpkg -x "$tmp"/*.deb "$tmp/root"
+    r=$tmp/root
+    for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$r"; done
+    # Newer packages install under /usr/lib/modules only; this modprobe and
+    # depmod look in /lib/modules.
+    [ -e "$r/lib" ] || ln -s usr/lib "$r/lib"
+    mkdir -p "$r/boot"
+    [ -f "$r/boot/vmlinuz-$kver" ] || [ ! -f "$r/usr/lib/modules/$kver/vmlinuz" ] \
+        || ln -s "../usr/lib/modules/$kver/vmlinuz" "$r/boot/vmlinuz-$kver"
     # The package leaves module indexes to its postinst; modprobe -d needs them.
-    depmod -b "$tmp/root" "$kver"
-    [ -f "$tmp/root/boot/vmlinuz-$kver" ] || die "no vmlinuz in $pkg"
+    depmod -b "$r" "$kver"
+    [ -f "$r/boot/vmlinuz-$kver" ] || die "no vmlinuz in ${pkgs[*]}"
     # Decompressing the xz kernel takes ~3 s under emulation; QEMU boots the
     # uncompressed ELF directly through its PVH entry point instead.
     # xz complains about the bytes after its stream: judge by the ELF magic.
-    local v=$tmp/root/boot/vmlinuz-$kver u=$tmp/root/boot/vmlinux-$kver off
-    off=$(LC_ALL=C grep -abo $'\xfd7zXZ' "$v" | head -n 1 | cut -d: -f1)
-    [ -z "$off" ] || tail -c +"$((off + 1))" "$v" | xz -dcq >"$u" 2>/dev/null || true
+    # Newer kernels are compressed with zstd.
+    local v=$r/boot/vmlinuz-$kver u=$r/boot/vmlinux-$kver off
+    off=$(LC_ALL=C grep -abo $'\xfd7zXZ' "$v" | head -n 1 | cut -d: -f1 || true)
+    if [ -n "$off" ]; then
+        tail -c +"$((off + 1))" "$v" | xz -dcq >"$u" 2>/dev/null || true
+    elif command -v zstd >/dev/null; then
+        off=$(LC_ALL=C grep -abo $'\x28\xb5\x2f\xfd' "$v" | head -n 1 | cut -d: -f1 || true)
+        [ -z "$off" ] || tail -c +"$((off + 1))" "$v" | zstd -dcq >"$u" 2>/dev/null || true
+    fi
     if [ "$(head -c 4 "$u" 2>/dev/null | od -An -tx1 | tr -d ' ')" != 7f454c46 ]; then
         log "no uncompressed kernel, booting the compressed one"
         rm -f "$u"
     fi
+    echo "$line" >"$r/.line"
     rm -rf "$cache/kernel-$kver"
-    mv "$tmp/root" "$cache/kernel-$kver"
+    mv "$r" "$cache/kernel-$kver"
     touch "$cache/kernel-$kver/.ready"
     rm -rf "$tmp"
 }
 
 if [ ! -e "$cache/kernel-$kver/.ready" ]; then
-    log "fetching $pkg"
+    log "fetching ${pkgs[*]}"
     if ! fetch_kernel; then
         # Offline with an older kernel at hand: better than nothing.
         kver=$(newest_in_cache)
-        [ -n "$kver" ] || die "cannot download $pkg"
+        [ -n "$kver" ] || die "cannot download ${pkgs[*]}"
         log "download failed, using cached $kver"
     fi
 fi
 kroot=$cache/kernel-$kver
-# Keep only the kernel in use: each one is ~400 MB unpacked.
+# Keep only the newest kernel of each line: each one is ~400 MB unpacked.
 for d in "$cache"/kernel-*; do
-    [ "$d" = "$kroot" ] || rm -rf "$d"
+    [ "$d" = "$kroot" ] && continue
+    l=$(cat "$d/.line" 2>/dev/null || echo 6.1)  # unmarked: made when 6.1 was the only line
+    [ "$l" = "$line" ] && rm -rf "$d"
 done
 
 # The initramfs is rebuilt whenever this script (which holds its /init) changes.
@@ -134,8 +208,14 @@ if [ ! -e "$initrd" ]; then
             || die "module $m not found in $kver"
     done | awk '$1 == "insmod" && !seen[$2]++ {print $2}' | while read -r ko; do
         rel=${ko#"$kroot"/lib/modules/}
+        rel=${rel#"$kroot"/usr/lib/modules/}
         mkdir -p "$stage/lib/modules/$(dirname "$rel")"
-        cp "$ko" "$stage/lib/modules/$rel"
+        # busybox insmod reads only plain modules; newer kernels ship .ko.xz.
+        case $rel in
+            *.ko.xz) rel=${rel%.xz}; xz -dc "$ko" >"$stage/lib/modules/$rel" ;;
+            *.ko.zst) rel=${rel%.zst}; zstd -dcq "$ko" >"$stage/lib/modules/$rel" ;;
+            *) cp "$ko" "$stage/lib/modules/$rel" ;;
+        esac
         echo "$rel" >>"$stage/modules.list"
     done
     cat >"$stage/init" <<'EOF'
@@ -212,7 +292,14 @@ EOF
     mv "$initrd.tmp" "$initrd"
     rm -rf "$stage"
     trap - EXIT
-    for f in "$cache"/initramfs-*; do [ "$f" = "$initrd" ] || rm -f "$f"; done
+    # Older initramfs of this kernel, and those of kernels no longer cached.
+    for f in "$cache"/initramfs-*.cpio.gz; do
+        v=${f#"$cache"/initramfs-}
+        v=${v%-*.cpio.gz}
+        if [ "$f" != "$initrd" ] && { [ "$v" = "$kver" ] || [ ! -d "$cache/kernel-$v" ]; }; then
+            rm -f "$f"
+        fi
+    done
 fi
 
 kernel=$kroot/boot/vmlinux-$kver

@@ -199,10 +199,26 @@ Test(vmemmap_kernel, pin_path)
 	cr_expect_eq(daxalloc_vmemmap_kernel_pin_path("6.1.0", true), DAXALLOC_VMEMMAP_PIN_COMPOUND);
 	cr_expect_eq(daxalloc_vmemmap_kernel_pin_path("x", true), -EINVAL);
 	/* same cost per GiB at 2M and 1G: per base page; 1G twice as cheap: per compound page */
-	cr_expect_eq(daxalloc_vmemmap_pin_verdict(116000000, 125000000), DAXALLOC_VMEMMAP_PIN_BASE_PAGE);
-	cr_expect_eq(daxalloc_vmemmap_pin_verdict(146, 70), DAXALLOC_VMEMMAP_PIN_COMPOUND);
-	cr_expect_eq(daxalloc_vmemmap_pin_verdict(150, 100), DAXALLOC_VMEMMAP_PIN_UNKNOWN);
-	cr_expect_eq(daxalloc_vmemmap_pin_verdict(0, 100), DAXALLOC_VMEMMAP_PIN_UNKNOWN);
+	/* 1 GiB pinned in the guest (ms at devdax 4K, devdax 2M, hugetlb 2M) */
+	cr_expect_eq(daxalloc_vmemmap_pin_verdict(191000000, 157000000, 29000000),
+		     DAXALLOC_VMEMMAP_PIN_BASE_PAGE, "6.1, RDMA");
+	cr_expect_eq(daxalloc_vmemmap_pin_verdict(212000000, 129000000, 17000000),
+		     DAXALLOC_VMEMMAP_PIN_BASE_PAGE, "6.12, io_uring");
+	cr_expect_eq(daxalloc_vmemmap_pin_verdict(167000000, 4200000, 5000000),
+		     DAXALLOC_VMEMMAP_PIN_COMPOUND, "7.2, io_uring");
+	cr_expect_eq(daxalloc_vmemmap_pin_verdict(19800000, 8700000, 1700000),
+		     DAXALLOC_VMEMMAP_PIN_BASE_PAGE, "6.1, VFIO");
+	cr_expect_eq(daxalloc_vmemmap_pin_verdict(396500000, 141000000, 26600000),
+		     DAXALLOC_VMEMMAP_PIN_BASE_PAGE, "6.12, VFIO");
+	/* without the hugetlb reference, only a clear 4K/2M ratio decides */
+	cr_expect_eq(daxalloc_vmemmap_pin_verdict(167, 4, 0), DAXALLOC_VMEMMAP_PIN_COMPOUND);
+	cr_expect_eq(daxalloc_vmemmap_pin_verdict(191, 157, 0), DAXALLOC_VMEMMAP_PIN_BASE_PAGE);
+	cr_expect_eq(daxalloc_vmemmap_pin_verdict(212, 80, 0), DAXALLOC_VMEMMAP_PIN_UNKNOWN);
+	/* the two tests disagree: no verdict */
+	cr_expect_eq(daxalloc_vmemmap_pin_verdict(200, 30, 5), DAXALLOC_VMEMMAP_PIN_UNKNOWN);
+	cr_expect_eq(daxalloc_vmemmap_pin_verdict(200, 150, 140), DAXALLOC_VMEMMAP_PIN_UNKNOWN);
+	cr_expect_eq(daxalloc_vmemmap_pin_verdict(0, 100, 10), DAXALLOC_VMEMMAP_PIN_UNKNOWN);
+	cr_expect_eq(daxalloc_vmemmap_pin_verdict(100, 0, 10), DAXALLOC_VMEMMAP_PIN_UNKNOWN);
 	cr_expect_str_eq(daxalloc_vmemmap_pin_path_name(DAXALLOC_VMEMMAP_PIN_COMPOUND), "compound_page");
 	cr_expect_str_eq(daxalloc_vmemmap_row_name(TWO), "dedup_2page");
 	cr_expect_str_eq(daxalloc_vmemmap_row_name(7), "unknown");
