@@ -51,6 +51,16 @@ else
 		report example-buffer-pool 0 "the buffer pool did not come back intact"
 	fi
 fi
+# Unmodified redis-server and memcached with their heap on a devdax pool.
+echo "=== heap programs"
+heap_dev=$(awk -F'\t' '$1 == "dyn2m" { print $4 }' "$DAXALLOC_GUEST_DEVICES")
+if "$DAXALLOC_CTL" format "$heap_dev" --force >/dev/null &&
+   PROGRAMS_KEYS=5000 PROGRAMS_REQUESTS=10000 "$(dirname "$0")/../heap/programs.sh" \
+	"$build/libdaxalloc/libdaxalloc-preload.so" "$heap_dev" 384M; then
+	report heap-programs 1 ""
+else
+	report heap-programs 0 "redis-server or memcached with the heap on devdax failed a check"
+fi
 # The pin examples on a 2M device: a real device DMAs through the IOMMU,
 # an RDMA WRITE over soft-RoCE, io_uring's answer (a refusal before 6.5).
 pin_dev=$(awk -F'\t' '$1 == "static2m" { print $3 }' "$DAXALLOC_GUEST_DEVICES")

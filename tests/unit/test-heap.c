@@ -30,6 +30,8 @@ static void *area(size_t size)
 		       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	cr_assert_neq(p, MAP_FAILED);
+	/* Device memory holds whatever was there before: never zeros. */
+	memset(p, 0xa5, size < 64 * MiB ? size : 64 * MiB);
 	return p;
 }
 
