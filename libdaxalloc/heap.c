@@ -69,8 +69,12 @@ size_t rml_pool_msize(struct rml_pool *pool, void *ptr)
 
 /* ---- the heap ------------------------------------------------------------ */
 
-/* Live bytes and objects are counted in stripes, one per thread mostly. */
-#define NSTRIPES 16
+/*
+ * Live bytes and objects are counted in stripes: each of the first
+ * NSTRIPES - 1 threads of the process owns one (plain loads and stores, no
+ * locked instruction on the fast path); later threads share the last one.
+ */
+#define NSTRIPES 64
 struct stripe {
 	_Atomic int64_t bytes;
 	_Atomic int64_t objects;
@@ -95,22 +99,30 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static int fork_pipe[2] = { -1, -1 };
 
 static _Atomic unsigned int next_stripe;
-static __thread unsigned int my_stripe = UINT32_MAX;
-
-static inline struct stripe *stripe_of(struct daxalloc_heap *h)
-{
-	if (__builtin_expect(my_stripe == UINT32_MAX, 0))
-		my_stripe = atomic_fetch_add_explicit(&next_stripe, 1, memory_order_relaxed) %
-			    NSTRIPES;
-	return &h->stripes[my_stripe];
-}
+static __thread unsigned int my_stripe __attribute__((tls_model("initial-exec"))) = UINT32_MAX;
 
 static inline void count(struct daxalloc_heap *h, int64_t bytes, int64_t objects)
 {
-	struct stripe *s = stripe_of(h);
+	unsigned int i = my_stripe;
+	struct stripe *s;
 
-	atomic_fetch_add_explicit(&s->bytes, bytes, memory_order_relaxed);
-	atomic_fetch_add_explicit(&s->objects, objects, memory_order_relaxed);
+	if (__builtin_expect(i == UINT32_MAX, 0)) {
+		i = atomic_fetch_add_explicit(&next_stripe, 1, memory_order_relaxed);
+		my_stripe = i = i < NSTRIPES - 1 ? i : NSTRIPES - 1;
+	}
+	s = &h->stripes[i];
+	if (__builtin_expect(i < NSTRIPES - 1, 1)) {	/* ours alone */
+		atomic_store_explicit(&s->bytes,
+				      atomic_load_explicit(&s->bytes, memory_order_relaxed) + bytes,
+				      memory_order_relaxed);
+		atomic_store_explicit(&s->objects,
+				      atomic_load_explicit(&s->objects, memory_order_relaxed) +
+					      objects,
+				      memory_order_relaxed);
+	} else {
+		atomic_fetch_add_explicit(&s->bytes, bytes, memory_order_relaxed);
+		atomic_fetch_add_explicit(&s->objects, objects, memory_order_relaxed);
+	}
 }
 
 /* The pool asks for memory: the next @bytes of the region, page-aligned. */
