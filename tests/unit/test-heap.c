@@ -306,12 +306,15 @@ static void fork_case(unsigned flags)
 			strcpy(s, "child");
 			for (int i = 0; i < 10000; i++)
 				memset(daxalloc_heap_malloc(h, 100), 0x5a, 100);
+		} else {
+			strcpy(s, "shared");	/* the parent's memory */
 		}
 		_exit(ok ? 0 : 1);
 	}
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	cr_expect_str_eq(s, "parent");
+	/* With the copy the child wrote its own; without, the parent's. */
+	cr_expect_str_eq(s, flags & DAXALLOC_HEAP_FORK_COPY ? "parent" : "shared");
 	/* The parent's heap is intact: its objects do not collide with anything. */
 	struct hm m;
 	hm_init(&m, h, 5, 2048);
