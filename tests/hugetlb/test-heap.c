@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The heap in regions of a pool on the hugetlb stand-in: unnamed and named
+ * regions, model-checked sequences, one heap per region, a full region.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "daxalloc.h"
+#include "heap-model.h"
+#include "pool-helpers.h"
+
+#define M (UINT64_C(1) << 20)
+
+static struct daxalloc_ctx *ctx;
+static struct daxalloc_dev *dev;
+static struct daxalloc_pool *pool;
+
+static void setup(void)
+{
+	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
+	dev = th_dev_open(ctx, "hugetlb:2M:256M");
+	pool = th_pool_create(dev);
+}
+
+static void teardown(void)
+{
+	daxalloc_pool_close(&pool);
+	daxalloc_dev_close(&dev);
+	daxalloc_ctx_delete(&ctx);
+}
+
+TestSuite(heap_region, .init = setup, .fini = teardown, .timeout = 120);
+
+static void model_run(struct daxalloc_heap *h, uint64_t seed, int steps)
+{
+	struct hm m;
+	struct daxalloc_heap_stats st;
+	uint64_t bytes, objects;
+
+	hm_init(&m, h, seed, 16384);
+	for (int i = 0; i < steps; i++)
+		cr_assert_eq(hm_step(&m), 0, "%s", m.err);
+	cr_assert_eq(hm_check_all(&m), 0, "%s", m.err);
+	hm_totals(&m, &bytes, &objects);
+	cr_assert_eq(daxalloc_heap_get_stats(h, &st), 0);
+	cr_expect_eq(st.in_use, bytes);
+	cr_expect_eq(st.objects, objects);
+	cr_assert_eq(hm_free_all(&m), 0, "%s", m.err);
+	hm_fini(&m);
+}
+
+Test(heap_region, unnamed_region)
+{
+	struct daxalloc_region *r = NULL;
+	struct daxalloc_heap *h = NULL, *h2 = NULL;
+
+	cr_assert_eq(daxalloc_alloc(pool, 64 * M, NULL, 0, &r), 0, "%s", daxalloc_errmsg());
+	cr_assert_eq(daxalloc_heap_create(r, 0, &h), 0, "%s", daxalloc_errmsg());
+	cr_expect_eq(daxalloc_heap_get_region(h), r);
+	cr_expect_eq(daxalloc_heap_create(r, 0, &h2), -EBUSY);
+	cr_expect_null(h2);
+	model_run(h, 1, 30000);
+	void *p = daxalloc_heap_malloc(h, 100);
+	cr_expect((char *)p >= (char *)daxalloc_region_get_address(r) &&
+		  (char *)p < (char *)daxalloc_region_get_address(r) + 64 * M);
+	daxalloc_heap_free(h, p);
+	daxalloc_heap_destroy(&h);
+	daxalloc_region_close(&r);
+}
+
+/* A heap on a named region starts empty: whatever the region held is not read. */
+Test(heap_region, named_region_is_volatile)
+{
+	struct daxalloc_region *r = NULL;
+	struct daxalloc_heap *h = NULL;
+	struct daxalloc_heap_stats st;
+
+	cr_assert_eq(daxalloc_alloc(pool, 32 * M, "heap", 0, &r), 0, "%s", daxalloc_errmsg());
+	memset(daxalloc_region_get_address(r), 0xa5, 32 * M);	/* garbage */
+	cr_assert_eq(daxalloc_heap_create(r, 0, &h), 0, "%s", daxalloc_errmsg());
+	cr_assert_eq(daxalloc_heap_get_stats(h, &st), 0);
+	cr_expect_eq(st.size, 32 * M);
+	cr_expect_eq(st.in_use, 0);
+	model_run(h, 2, 20000);
+	daxalloc_heap_destroy(&h);
+	/* Again, after the heap is gone: a fresh heap, same region. */
+	cr_assert_eq(daxalloc_heap_create(r, 0, &h), 0, "%s", daxalloc_errmsg());
+	model_run(h, 3, 20000);
+	daxalloc_heap_destroy(&h);
+	cr_assert_eq(daxalloc_region_free(&r), 0, "%s", daxalloc_errmsg());
+}
+
+Test(heap_region, full_region)
+{
+	struct daxalloc_region *r = NULL;
+	struct daxalloc_heap *h = NULL;
+	struct daxalloc_heap_stats st;
+	int n = 0;
+
+	cr_assert_eq(daxalloc_alloc(pool, 4 * M, NULL, 0, &r), 0, "%s", daxalloc_errmsg());
+	cr_assert_eq(daxalloc_heap_create(r, 0, &h), 0, "%s", daxalloc_errmsg());
+	while (daxalloc_heap_malloc(h, 4096))
+		n++;
+	cr_expect_eq(errno, ENOMEM);
+	cr_expect_gt(n, 512, "only %d pages in 4 MiB", n);
+	cr_assert_eq(daxalloc_heap_get_stats(h, &st), 0);
+	cr_expect_leq(st.mapped, 4 * M);
+	cr_expect_eq(st.objects, (uint64_t)n);
+	daxalloc_heap_destroy(&h);
+	daxalloc_region_close(&r);
+}

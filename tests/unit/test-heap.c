@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The heap on ordinary shared memory (no device needed): model-checked
+ * random sequences, threads that free each other's objects, a full heap,
+ * statistics, fork with and without a private copy, foreign pointers, and
+ * that linking the library leaves the process's malloc alone.
+ */
+#include <criterion/criterion.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daxalloc.h"
+#include "heap.h"
+#include "heap-model.h"
+
+#define MiB ((size_t)1 << 20)
+
+static void *area(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	cr_assert_neq(p, MAP_FAILED);
+	/* Device memory holds whatever was there before: never zeros. */
+	memset(p, 0xa5, size < 64 * MiB ? size : 64 * MiB);
+	return p;
+}
+
+static struct daxalloc_heap *heap_on(void *p, size_t size, unsigned flags)
+{
+	struct daxalloc_heap *h = NULL;
+
+	cr_assert_eq(heap_create_range(p, size, flags, &h), 0, "%s", daxalloc_errmsg());
+	cr_assert_not_null(h);
+	return h;
+}
+
+static void expect_stats_match(struct daxalloc_heap *h, const struct hm *m)
+{
+	struct daxalloc_heap_stats st;
+	uint64_t bytes, objects;
+
+	hm_totals(m, &bytes, &objects);
+	cr_assert_eq(daxalloc_heap_get_stats(h, &st), 0);
+	cr_expect_eq(st.in_use, bytes, "in_use %llu, model %llu", (unsigned long long)st.in_use,
+		     (unsigned long long)bytes);
+	cr_expect_eq(st.objects, objects);
+	cr_expect_leq(st.in_use, st.mapped);
+	cr_expect_leq(st.mapped, st.size);
+	cr_expect(st.fragmentation >= 0.0 && st.fragmentation <= 1.0);
+}
+
+Test(heap, model_small_objects, .timeout = 120)
+{
+	size_t size = 256 * MiB;
+	void *p = area(size);
+	struct daxalloc_heap *h = heap_on(p, size, 0);
+	struct hm m;
+
+	for (uint64_t seed = 1; seed <= 4; seed++) {
+		hm_init(&m, h, seed, 4096);
+		for (int i = 0; i < 40000; i++) {
+			cr_assert_eq(hm_step(&m), 0, "seed %llu: %s", (unsigned long long)seed,
+				     m.err);
+			if (i % 5000 == 0) {
+				cr_assert_eq(hm_check_all(&m), 0, "%s", m.err);
+				expect_stats_match(h, &m);
+			}
+		}
+		cr_assert_eq(hm_check_all(&m), 0, "%s", m.err);
+		expect_stats_match(h, &m);
+		cr_assert_eq(m.failures, 0);
+		cr_assert_eq(hm_free_all(&m), 0, "%s", m.err);
+		expect_stats_match(h, &m);
+		hm_fini(&m);
+	}
+	daxalloc_heap_destroy(&h);
+	cr_assert_null(h);
+	munmap(p, size);
+}
+
+Test(heap, model_up_to_1m, .timeout = 120)
+{
+	size_t size = 512 * MiB;
+	void *p = area(size);
+	struct daxalloc_heap *h = heap_on(p, size, 0);
+	struct hm m;
+
+	hm_init(&m, h, 99, MiB);
+	for (int i = 0; i < 6000; i++) {
+		cr_assert_eq(hm_step(&m), 0, "%s", m.err);
+		if (m.nobjs > 200)	/* keep the live set below the heap size */
+			cr_assert_eq(hm_free_all(&m), 0, "%s", m.err);
+	}
+	cr_assert_eq(hm_check_all(&m), 0, "%s", m.err);
+	expect_stats_match(h, &m);
+	cr_assert_eq(hm_free_all(&m), 0, "%s", m.err);
+	hm_fini(&m);
+	daxalloc_heap_destroy(&h);
+	munmap(p, size);
+}
+
+/* Threads run their own sequences and free each other's objects. */
+#define NTHREADS 4
+static struct daxalloc_heap *shared_heap;
+static _Atomic(void *) mailbox[64];
+static _Atomic int thread_errors;
+
+static void *worker(void *arg)
+{
+	struct hm m;
+	uint64_t seed = (uintptr_t)arg;
+
+	hm_init(&m, shared_heap, seed, 8192);
+	for (int i = 0; i < 30000; i++) {
+		if (hm_step(&m) < 0) {
+			fprintf(stderr, "thread %llu: %s\n", (unsigned long long)seed, m.err);
+			thread_errors++;
+			break;
+		}
+		/* Hand an object of our own to another thread, free one we got. */
+		void *mine = daxalloc_heap_malloc(shared_heap, 24 + i % 200);
+		if (!mine) {
+			thread_errors++;
+			break;
+		}
+		memset(mine, (int)seed, 24);
+		void *got = atomic_exchange(&mailbox[(seed * 7 + i) % 64], mine);
+		if (got) {
+			unsigned char *g = got;
+			/* a whole object from someone: 24 equal bytes */
+			for (int k = 1; k < 24; k++)
+				if (g[k] != g[0])
+					thread_errors++;
+			daxalloc_heap_free(shared_heap, got);
+		}
+	}
+	if (hm_free_all(&m) < 0) {
+		fprintf(stderr, "thread %llu: %s\n", (unsigned long long)seed, m.err);
+		thread_errors++;
+	}
+	hm_fini(&m);
+	return NULL;
+}
+
+Test(heap, threads, .timeout = 180)
+{
+	size_t size = 512 * MiB;
+	void *p = area(size);
+	pthread_t t[NTHREADS];
+	struct daxalloc_heap_stats st;
+
+	shared_heap = heap_on(p, size, 0);
+	for (uintptr_t i = 0; i < NTHREADS; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, worker, (void *)(i + 1)), 0);
+	for (int i = 0; i < NTHREADS; i++)
+		pthread_join(t[i], NULL);
+	cr_assert_eq(thread_errors, 0);
+	for (int i = 0; i < 64; i++) {
+		void *x = atomic_exchange(&mailbox[i], NULL);
+		daxalloc_heap_free(shared_heap, x);
+	}
+	cr_assert_eq(daxalloc_heap_get_stats(shared_heap, &st), 0);
+	cr_expect_eq(st.in_use, 0);
+	cr_expect_eq(st.objects, 0);
+	daxalloc_heap_destroy(&shared_heap);
+	munmap(p, size);
+}
+
+Test(heap, full_heap_fails_then_recovers, .timeout = 60)
+{
+	size_t size = 8 * MiB;
+	void *p = area(size);
+	struct daxalloc_heap *h = heap_on(p, size, 0);
+	void *objs[100000];
+	int n = 0;
+	struct daxalloc_heap_stats st;
+
+	while (n < 100000 && (objs[n] = daxalloc_heap_malloc(h, 1000)))
+		n++;
+	cr_assert_lt(n, 100000, "an 8 MiB heap held 100000 objects of 1000 bytes");
+	cr_expect_eq(errno, ENOMEM);
+	cr_expect_gt(n, 4000, "only %d objects of 1000 bytes in 8 MiB", n);
+	cr_expect_null(daxalloc_heap_malloc(h, 16 * MiB));
+	cr_assert_eq(daxalloc_heap_get_stats(h, &st), 0);
+	cr_expect_leq(st.mapped, size);
+	cr_expect_gt(st.in_use, size / 2);
+	for (int i = 0; i < n; i++)
+		daxalloc_heap_free(h, objs[i]);
+	/* The memory comes back: nearly as many fit again (the allocator's
+	 * caches may keep a few). */
+	int again = 0;
+	while (again < n && (objs[again] = daxalloc_heap_malloc(h, 1000)))
+		again++;
+	cr_expect_geq(again, n - n / 20, "%d objects after freeing all, %d before", again, n);
+	daxalloc_heap_destroy(&h);
+	munmap(p, size);
+}
+
+Test(heap, edge_cases)
+{
+	size_t size = 64 * MiB;
+	void *p = area(size);
+	struct daxalloc_heap *h = heap_on(p, size, 0), *h2 = NULL;
+	void *a, *b;
+
+	/* One heap per range. */
+	cr_expect_eq(heap_create_range((char *)p + MiB, MiB, 0, &h2), -EBUSY);
+	cr_expect_null(h2);
+	cr_expect_eq(heap_create_range(p, size, 0x80, &h2), -EINVAL);
+	cr_expect_eq(daxalloc_heap_create(NULL, 0, &h2), -EINVAL);
+	cr_expect_neq(daxalloc_errmsg()[0], '\0');
+
+	a = daxalloc_heap_malloc(h, 0);
+	b = daxalloc_heap_malloc(h, 0);
+	cr_expect(a && b && a != b);
+	cr_expect_null(daxalloc_heap_realloc(h, a, 0));	/* frees a */
+	daxalloc_heap_free(h, b);
+	daxalloc_heap_free(h, NULL);
+	cr_expect_eq(daxalloc_heap_usable_size(h, NULL), 0);
+	cr_expect_null(daxalloc_heap_calloc(h, SIZE_MAX / 2, 4));
+	cr_expect_eq(errno, ENOMEM);
+	cr_expect_null(daxalloc_heap_aligned_alloc(h, 48, 16));
+	cr_expect_eq(errno, EINVAL);
+	a = daxalloc_heap_aligned_alloc(h, 2 * MiB, 100);
+	cr_expect_not_null(a);
+	cr_expect_eq((uintptr_t)a % (2 * MiB), 0);
+	daxalloc_heap_free(h, a);
+	a = daxalloc_heap_realloc(h, NULL, 100);	/* malloc */
+	cr_expect(daxalloc_heap_owns(h, a));
+	cr_expect_not(daxalloc_heap_owns(h, &h));
+	daxalloc_heap_free(h, a);
+	cr_expect_null(daxalloc_heap_get_region(h));	/* made on a range */
+	daxalloc_heap_destroy(&h);
+	daxalloc_heap_destroy(&h);	/* NULL: nothing */
+	/* The range is free for a new heap. */
+	h = heap_on(p, size, 0);
+	daxalloc_heap_destroy(&h);
+	munmap(p, size);
+}
+
+Test(heap, foreign_free_aborts, .signal = SIGABRT)
+{
+	size_t size = 16 * MiB;
+	void *p = area(size);
+	struct daxalloc_heap *h = heap_on(p, size, 0);
+	int x;
+
+	daxalloc_heap_free(h, &x);
+}
+
+/* The rule: linking libdaxalloc (and tbbmalloc) leaves malloc as it was. */
+Test(heap, process_malloc_not_replaced)
+{
+	size_t size = 16 * MiB;
+	void *p = area(size);
+	struct daxalloc_heap *h = heap_on(p, size, 0);
+	const char *names[] = { "malloc", "free", "calloc", "realloc", "posix_memalign",
+				"malloc_usable_size" };
+	void *obj = malloc(100);
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		Dl_info info;
+		void *fn = dlsym(RTLD_DEFAULT, names[i]);
+
+		cr_assert_not_null(fn, "%s", names[i]);
+		cr_assert(dladdr(fn, &info), "%s", names[i]);
+		cr_expect_null(strstr(info.dli_fname, "tbbmalloc"), "%s comes from %s", names[i],
+			       info.dli_fname);
+		cr_expect_null(strstr(info.dli_fname, "daxalloc"), "%s comes from %s", names[i],
+			       info.dli_fname);
+		cr_expect_null(strstr(info.dli_fname, "jemalloc"), "%s comes from %s", names[i],
+			       info.dli_fname);
+	}
+	cr_expect_not(daxalloc_heap_owns(h, obj));
+	free(obj);
+	daxalloc_heap_destroy(&h);
+}
+
+static void fork_case(unsigned flags)
+{
+	size_t size = 64 * MiB;
+	void *p = area(size);
+	struct daxalloc_heap *h = heap_on(p, size, flags);
+	char *s = daxalloc_heap_malloc(h, 64);
+	int status;
+	pid_t pid;
+
+	strcpy(s, "parent");
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int ok = strcmp(s, "parent") == 0;
+
+		if (flags & DAXALLOC_HEAP_FORK_COPY) {
+			/* Private copy: write and allocate freely. */
+			strcpy(s, "child");
+			for (int i = 0; i < 10000; i++)
+				memset(daxalloc_heap_malloc(h, 100), 0x5a, 100);
+		} else {
+			strcpy(s, "shared");	/* the parent's memory */
+		}
+		_exit(ok ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* With the copy the child wrote its own; without, the parent's. */
+	cr_expect_str_eq(s, flags & DAXALLOC_HEAP_FORK_COPY ? "parent" : "shared");
+	/* The parent's heap is intact: its objects do not collide with anything. */
+	struct hm m;
+	hm_init(&m, h, 5, 2048);
+	for (int i = 0; i < 5000; i++)
+		cr_assert_eq(hm_step(&m), 0, "%s", m.err);
+	cr_assert_eq(hm_free_all(&m), 0, "%s", m.err);
+	hm_fini(&m);
+	daxalloc_heap_free(h, s);
+	daxalloc_heap_destroy(&h);
+	munmap(p, size);
+}
+
+Test(heap, fork_copy)
+{
+	fork_case(DAXALLOC_HEAP_FORK_COPY);
+}
+
+Test(heap, fork_without_copy_shares)
+{
+	fork_case(0);
+}
