@@ -219,8 +219,14 @@ static bool looks_like_pool(struct daxalloc_pool *pool)
 {
 	const char *base = pool->mm.addr;
 
-	return memcmp(base, DXA_MAGIC, sizeof(DXA_MAGIC)) == 0 ||
-	       memcmp(base + DXA_HDR_SLOT_SIZE, DXA_MAGIC, sizeof(DXA_MAGIC)) == 0;
+	/* Any header copy of either slot: a damaged one may still be repaired. */
+	for (int slot = 0; slot < 2; slot++)
+		for (int copy = 0; copy < 2; copy++)
+			if (memcmp(base + (size_t)slot * DXA_HDR_SLOT_SIZE +
+				   (size_t)copy * DXA_HDR_COPY_OFFSET,
+				   DXA_MAGIC, sizeof(DXA_MAGIC)) == 0)
+				return true;
+	return false;
 }
 
 int owner_lock(struct daxalloc_pool *pool)
