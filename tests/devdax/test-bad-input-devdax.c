@@ -294,8 +294,8 @@ Test(devdax_bad, pins_for_consumers_that_are_not_there)
 	}
 
 	/*
-	 * A region freed by another process (this one's handles may not free
-	 * what it maps): its memory is no longer its own.
+	 * A region force-freed by another process (a plain free is refused
+	 * while this one maps it): its memory is no longer its own.
 	 */
 	cr_assert_eq(daxalloc_alloc(pool, 2 * M, "gone", 0, &gone), 0, "%s", daxalloc_errmsg());
 	{
@@ -305,11 +305,11 @@ Test(devdax_bad, pins_for_consumers_that_are_not_there)
 		cr_assert_geq(pid, 0);
 		if (pid == 0) {
 			daxalloc_region_close(&gone);	/* the inherited mapping */
-			_exit(daxalloc_pool_open(dev, 0, &other) ||
+			_exit(daxalloc_pool_open(dev, DAXALLOC_POOL_FORCE_FREE, &other) ||
 			      daxalloc_pool_free_name(other, "gone"));
 		}
 		cr_assert_eq(waitpid(pid, &st, 0), pid);
-		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "another process could not free 'gone'");
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "another process could not force-free 'gone'");
 	}
 	snap();
 	{
