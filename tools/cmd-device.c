@@ -8,28 +8,16 @@
 
 #include "ctl.h"
 
+/* [DEV] [--json]: list takes no DEV. */
 static int parse_json_only(const char *cmd, int argc, char **argv, bool *json, const char **dev)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
+	static const struct option opts[] = { CTL_BASE_OPTIONS, CTL_OPT_JSON, CTL_OPT_END };
+	struct ctl_args a;
+	int rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			*json = true;
-			break;
-		case 'h':
-			ctl_usage(cmd);
-			return CTL_DONE;
-		default:
-			return ctl_usage(cmd);
-		}
-	}
+	if ((rc = ctl_parse(cmd, argc, argv, opts, &a)))
+		return rc;
+	*json = a.json;
 	if (dev && optind < argc)
 		*dev = argv[optind++];
 	if (optind < argc)
