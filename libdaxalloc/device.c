@@ -376,10 +376,9 @@ void dev_put(struct daxalloc_dev *dev)
 {
 	if (__atomic_sub_fetch(&dev->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
+	/* A stand-in's memfd gives its pages back as it closes. */
 	if (dev->fd >= 0)
 		close(dev->fd);
-	if (dev->type == DAXALLOC_DEV_HUGETLB)
-		hugetlb_release(dev);
 	free(dev);
 }
 

@@ -100,13 +100,9 @@ int cmd_format(struct daxalloc_ctx *ctx, int argc, char **argv)
 	rc = daxalloc_dev_open(ctx, a.dev, &dev);
 	if (rc < 0)
 		return ctl_lib_fail(rc);
-	if (daxalloc_dev_is_standin(dev)) {
-		daxalloc_dev_close(&dev);
-		return ctl_fail(CTL_FAILED,
-				"%s: a stand-in lives only as long as the process; format it from a program",
-				a.dev);
-	}
-	rc = daxalloc_pool_create(dev, a.o.force ? DAXALLOC_POOL_FORCE : 0, &pool);
+	/* A stand-in is kept until 'destroy-device', or the pool would end with this command. */
+	rc = daxalloc_pool_create(dev, (a.o.force ? DAXALLOC_POOL_FORCE : 0) | DAXALLOC_POOL_KEEP,
+				  &pool);
 	if (rc < 0) {
 		daxalloc_dev_close(&dev);
 		return ctl_lib_fail(rc);

@@ -227,7 +227,8 @@ int cmd_destroy_device(struct daxalloc_ctx *ctx, int argc, char **argv)
 	rc = daxalloc_dev_destroy(ctx, a.dev, a.flags);
 	if (rc < 0)
 		return ctl_lib_fail(rc);
-	printf("%s: destroyed\n", a.dev);
+	printf("%s: %s\n", a.dev, strncmp(a.dev, "hugetlb:", 8) == 0 ?
+	       "released; its huge pages are free again" : "destroyed");
 	return CTL_OK;
 }
 
