@@ -40,7 +40,9 @@ int cmd_list(struct daxalloc_ctx *ctx, int argc, char **argv)
 
 		daxalloc_dev_foreach(ctx, d)
 			json_object_array_add(arr, ctl_dev_json(d));
-		ctl_json_print(arr);
+		/* No devices, no output: as daxctl list. */
+		if (json_object_array_length(arr))
+			ctl_json_print(arr);
 		json_object_put(arr);
 		return CTL_OK;
 	}

@@ -252,7 +252,7 @@ static int region_row(const struct daxalloc_daxregion_info *r, void *arg)
 		json_object_object_add(j, "start", r->start == UINT64_MAX ? NULL : json_u64(r->start));
 		json_object_object_add(j, "size", json_u64(r->size));
 		json_object_object_add(j, "align", json_u64(r->align));
-		json_object_object_add(j, "available", json_u64(r->available));
+		json_object_object_add(j, "available_size", json_u64(r->available));
 		json_object_object_add(j, "largest_free", json_u64(r->largest_free));
 		json_object_object_add(j, "available_1g", json_u64(r->available_1g));
 		json_object_object_add(j, "largest_free_1g", json_u64(r->largest_free_1g));
@@ -294,7 +294,8 @@ int cmd_regions_free(struct daxalloc_ctx *ctx, int argc, char **argv)
 		return ctl_lib_fail(rc);
 	}
 	if (a.json) {
-		ctl_json_print(o.arr);
+		if (json_object_array_length(o.arr))	/* none: nothing, as daxctl */
+			ctl_json_print(o.arr);
 		json_object_put(o.arr);
 	} else if (o.n == 0) {
 		printf("no dax regions on this machine\n");

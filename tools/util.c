@@ -165,7 +165,11 @@ static struct json_object *json_u64(uint64_t v)
 	return json_object_new_uint64(v);
 }
 
-/* The stable JSON shape of a device: snake_case keys, raw integers. */
+/*
+ * The stable JSON shape of a device (schema in the manual page): daxctl's
+ * keys for what daxctl also reports (chardev, size, align, target_node,
+ * numa_node, mode, state only when disabled), snake_case, raw integers.
+ */
 struct json_object *ctl_dev_json(struct daxalloc_dev *dev)
 {
 	struct json_object *o = json_object_new_object();
@@ -174,7 +178,7 @@ struct json_object *ctl_dev_json(struct daxalloc_dev *dev)
 	uint64_t res = daxalloc_dev_get_resource(dev);
 	bool standin = daxalloc_dev_is_standin(dev);
 
-	json_object_object_add(o, "name", json_object_new_string(daxalloc_dev_get_name(dev)));
+	json_object_object_add(o, "chardev", json_object_new_string(daxalloc_dev_get_name(dev)));
 	json_object_object_add(o, "path", path ? json_object_new_string(path) : NULL);
 	json_object_object_add(o, "type", json_object_new_string(standin ? "hugetlb" : "devdax"));
 	json_object_object_add(o, "standin", json_object_new_boolean(standin));
@@ -187,7 +191,11 @@ struct json_object *ctl_dev_json(struct daxalloc_dev *dev)
 	json_object_object_add(o, "region_kind", json_object_new_string(daxalloc_region_kind_name(
 							   daxalloc_dev_get_region_kind(dev))));
 	json_object_object_add(o, "resource", res == UINT64_MAX ? NULL : json_u64(res));
-	json_object_object_add(o, "enabled", json_object_new_boolean(daxalloc_dev_is_enabled(dev)));
+	/* As daxctl: a mode while a driver is bound, else "state": "disabled". */
+	if (daxalloc_dev_is_enabled(dev))
+		json_object_object_add(o, "mode", json_object_new_string(standin ? "hugetlb" : "devdax"));
+	else
+		json_object_object_add(o, "state", json_object_new_string("disabled"));
 	json_object_object_add(o, "namespace", ns ? json_object_new_string(ns) : NULL);
 	if (!standin)
 		json_object_object_add(o, "memmap", json_object_new_string(

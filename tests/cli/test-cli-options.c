@@ -6,6 +6,7 @@
  * messages print them.
  */
 #include <criterion/criterion.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,4 +99,31 @@ Test(cli_options, hex_sizes, .timeout = 60)
 	ctl_runl(&r, "map", "hugetlb:2M:4M", "--size", "0x200000", "--offset", "0x200000", NULL);
 	cr_expect_eq(r.status, 0, "%s", r.err);
 	cr_expect(strstr(r.out, "mapped 2M at offset 2M"), "%s", r.out);
+}
+
+/*
+ * daxctl's key names for the facts daxctl reports: chardev, mode while a
+ * driver is bound, state only when disabled; no list, no output.
+ */
+Test(cli_options, json_like_daxctl)
+{
+	struct json_object *o, *v;
+
+	ctl_runl(&r, "info", "hugetlb:2M:4M", "--json", NULL);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	o = json_tokener_parse(r.out);
+	cr_assert_not_null(o, "%s", r.out);
+	cr_assert(json_object_object_get_ex(o, "chardev", &v), "no chardev: %s", r.out);
+	cr_expect_str_eq(json_object_get_string(v), "hugetlb:2M:4M");
+	cr_assert(json_object_object_get_ex(o, "mode", &v), "no mode: %s", r.out);
+	for (const char *const *k = (const char *const[]){ "name", "enabled", "state", NULL }; *k; k++)
+		cr_expect_not(json_object_object_get_ex(o, *k, NULL), "key %s: %s", *k, r.out);
+	json_object_put(o);
+
+	ctl_runl(&r, "list", NULL);
+	if (strstr(r.out, "no device-dax devices")) {
+		ctl_runl(&r, "list", "--json", NULL);
+		cr_expect_eq(r.status, 0, "%s", r.err);
+		cr_expect_str_empty(r.out, "an empty list printed '%s'", r.out);
+	}
 }
