@@ -191,10 +191,9 @@ struct json_object *ctl_dev_json(struct daxalloc_dev *dev)
 	json_object_object_add(o, "region_kind", json_object_new_string(daxalloc_region_kind_name(
 							   daxalloc_dev_get_region_kind(dev))));
 	json_object_object_add(o, "resource", res == UINT64_MAX ? NULL : json_u64(res));
-	/* As daxctl: a mode while a driver is bound, else "state": "disabled". */
-	if (daxalloc_dev_is_enabled(dev))
-		json_object_object_add(o, "mode", json_object_new_string(standin ? "hugetlb" : "devdax"));
-	else
+	/* As daxctl: a disabled device is in mode devdax, with "state": "disabled". */
+	json_object_object_add(o, "mode", json_object_new_string(standin ? "hugetlb" : "devdax"));
+	if (!daxalloc_dev_is_enabled(dev))
 		json_object_object_add(o, "state", json_object_new_string("disabled"));
 	json_object_object_add(o, "namespace", ns ? json_object_new_string(ns) : NULL);
 	if (!standin)
