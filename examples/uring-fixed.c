@@ -11,8 +11,9 @@
  * memory as fixed buffers: that refusal is the expected answer there, and
  * the program says so and exits 0.
  */
-/* O_DIRECT */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* O_DIRECT */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>

@@ -133,6 +133,12 @@ enum daxalloc_region_kind daxalloc_dev_get_region_kind(struct daxalloc_dev *dev)
 /* Physical start address, UINT64_MAX when unknown (stand-in, no root). */
 uint64_t daxalloc_dev_get_resource(struct daxalloc_dev *dev);
 bool daxalloc_dev_is_enabled(struct daxalloc_dev *dev);
+/*
+ * daxctl's mode: "devdax" (disabled devices too), "system-ram" (bound to
+ * kmem: its memory is online as RAM; never opened, never the default, and
+ * daxalloc_dev_is_enabled() is false), or "hugetlb" for the stand-in.
+ */
+const char *daxalloc_dev_get_mode(struct daxalloc_dev *dev);
 /* "namespace0.0" for a static pmem device, else NULL. */
 const char *daxalloc_dev_get_namespace(struct daxalloc_dev *dev);
 /* Whether the pmem namespace keeps its struct pages in RAM (-M mem). */

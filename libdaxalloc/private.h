@@ -37,7 +37,8 @@ struct daxalloc_dev {
 	char ns_name[64];
 	bool has_ns;
 	bool memmap_in_ram;
-	bool enabled;
+	bool enabled;		/* bound to device_dax: usable as a device */
+	bool system_ram;	/* bound to kmem: its memory is online as RAM */
 	uint64_t size;
 	uint64_t align;
 	uint64_t resource;

@@ -65,7 +65,7 @@ int cmd_list(struct daxalloc_ctx *ctx, int argc, char **argv)
 		       ctl_size(daxalloc_dev_get_align(d), a, sizeof(a)),
 		       daxalloc_dev_get_numa_node(d), daxalloc_dev_get_target_node(d),
 		       daxalloc_dev_get_region_id(d),
-		       daxalloc_dev_is_enabled(d) ? "enabled" : "disabled", res, ns ? ns : "-");
+		       ctl_dev_state(d), res, ns ? ns : "-");
 	}
 	if (n == 0)
 		printf("no device-dax devices on this machine\n");
@@ -118,7 +118,8 @@ int cmd_info(struct daxalloc_ctx *ctx, int argc, char **argv)
 		printf("resource:    -\n");
 	else
 		printf("resource:    0x%" PRIx64 "\n", r);
-	printf("state:       %s\n", daxalloc_dev_is_enabled(dev) ? "enabled" : "disabled");
+	printf("mode:        %s\n", daxalloc_dev_get_mode(dev));
+	printf("state:       %s\n", ctl_dev_state(dev));
 	if (ns)
 		printf("namespace:   %s (struct pages in %s)\n", ns,
 		       daxalloc_dev_memmap_in_ram(dev) ? "RAM" : "the device");

@@ -114,6 +114,8 @@ int ctl_parse_size(const char *opt, const char *arg, uint64_t *out);
 const char *ctl_size(uint64_t v, char *buf, size_t len);
 void ctl_json_print(struct json_object *obj);
 struct json_object *ctl_dev_json(struct daxalloc_dev *dev);
+/* "enabled", "disabled" or "system-ram" (online as RAM: not a device to use). */
+const char *ctl_dev_state(struct daxalloc_dev *dev);
 
 int cmd_list(struct daxalloc_ctx *ctx, int argc, char **argv);
 int cmd_info(struct daxalloc_ctx *ctx, int argc, char **argv);

@@ -165,6 +165,13 @@ static struct json_object *json_u64(uint64_t v)
 	return json_object_new_uint64(v);
 }
 
+const char *ctl_dev_state(struct daxalloc_dev *dev)
+{
+	if (strcmp(daxalloc_dev_get_mode(dev), "system-ram") == 0)
+		return "system-ram";
+	return daxalloc_dev_is_enabled(dev) ? "enabled" : "disabled";
+}
+
 /*
  * The stable JSON shape of a device (schema in the manual page): daxctl's
  * keys for what daxctl also reports (chardev, size, align, target_node,
@@ -192,8 +199,8 @@ struct json_object *ctl_dev_json(struct daxalloc_dev *dev)
 							   daxalloc_dev_get_region_kind(dev))));
 	json_object_object_add(o, "resource", res == UINT64_MAX ? NULL : json_u64(res));
 	/* As daxctl: a disabled device is in mode devdax, with "state": "disabled". */
-	json_object_object_add(o, "mode", json_object_new_string(standin ? "hugetlb" : "devdax"));
-	if (!daxalloc_dev_is_enabled(dev))
+	json_object_object_add(o, "mode", json_object_new_string(daxalloc_dev_get_mode(dev)));
+	if (!daxalloc_dev_is_enabled(dev) && strcmp(daxalloc_dev_get_mode(dev), "system-ram") != 0)
 		json_object_object_add(o, "state", json_object_new_string("disabled"));
 	json_object_object_add(o, "namespace", ns ? json_object_new_string(ns) : NULL);
 	if (!standin)
