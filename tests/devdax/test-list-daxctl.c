@@ -94,3 +94,66 @@ Test(list_daxctl, same_keys_same_values)
 	json_object_put(theirs);
 	json_object_put(ours);
 }
+
+/* Runs a shell command in the guest; its first line of output goes to @out. */
+static int sh(const char *cmd, char *out, size_t len)
+{
+	FILE *p = popen(cmd, "re");
+
+	cr_assert_not_null(p);
+	if (out) {
+		out[0] = '\0';
+		if (fgets(out, (int)len, p))
+			out[strcspn(out, "\n")] = '\0';
+	}
+	return pclose(p);
+}
+
+/*
+ * A device bound to kmem (daxctl's system-ram mode) is RAM, not a device:
+ * listed with daxctl's mode and no state, refused by info and map with a
+ * message saying how to get it back, never the default.
+ */
+Test(list_daxctl, system_ram_is_never_a_device, .timeout = 300)
+{
+	const struct guest_dev *g = guest_dev("dyn2m");
+	struct json_object *ours, *o, *v;
+	char cmd[512], dev[64];
+
+	snprintf(cmd, sizeof(cmd),
+		 "daxctl create-device -r %d -s 256M 2>/dev/null | sed -n 's/.*\"chardev\":\"\\(dax[0-9.]*\\)\".*/\\1/p'",
+		 g->region);
+	cr_assert_eq(sh(cmd, dev, sizeof(dev)), 0);
+	cr_assert(dev[0], "daxctl created no scratch device in region %d", g->region);
+	snprintf(cmd, sizeof(cmd), "daxctl reconfigure-device -f -N -m system-ram %s >/dev/null 2>&1",
+		 dev);
+	if (sh(cmd, NULL, 0) != 0) {
+		snprintf(cmd, sizeof(cmd), "daxctl disable-device %s; daxctl destroy-device %s",
+			 dev, dev);
+		sh(cmd, NULL, 0);
+		cr_skip_test("this guest kernel cannot put %s in system-ram mode (no kmem?)", dev);
+	}
+	ctl_runl(&r, "list", "--json", NULL);
+	ours = json_tokener_parse(r.out);
+	cr_assert_not_null(ours, "%s", r.out);
+	o = find(ours, dev);
+	cr_assert_not_null(o, "%s not listed: %s", dev, r.out);
+	cr_assert(json_object_object_get_ex(o, "mode", &v));
+	cr_expect_str_eq(json_object_get_string(v), "system-ram");
+	cr_expect_not(json_object_object_get_ex(o, "state", NULL), "%s has a state", dev);
+	json_object_put(ours);
+	ctl_runl(&r, "info", dev, NULL);
+	cr_expect_eq(r.status, 1);
+	cr_expect(strstr(r.err, "system-ram") && strstr(r.err, "--mode=devdax"), "%s", r.err);
+	ctl_runl(&r, "map", dev, "--size", "2M", NULL);
+	cr_expect_eq(r.status, 1, "map of a system-ram device: %s", r.out);
+	ctl_runl(&r, "list", NULL);
+	cr_expect(strstr(r.out, "system-ram"), "%s", r.out);
+	cr_expect(!strstr(r.out, "default device: ") ||
+		  !strstr(strstr(r.out, "default device: "), dev), "%s", r.out);
+
+	snprintf(cmd, sizeof(cmd),
+		 "daxctl reconfigure-device -f -m devdax %s >/dev/null 2>&1; daxctl disable-device %s >/dev/null 2>&1; daxctl destroy-device %s >/dev/null 2>&1",
+		 dev, dev, dev);
+	cr_expect_eq(sh(cmd, NULL, 0), 0, "could not destroy the scratch device %s", dev);
+}
