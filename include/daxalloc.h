@@ -195,7 +195,7 @@ struct daxalloc_region;
  * later opens of "hugetlb:2M" / "hugetlb:1G" find the pool; released by
  * daxalloc_dev_destroy(ctx, "hugetlb:2M", flags).  No effect on devdax.
  */
-#define DAXALLOC_POOL_KEEP	(1u << 3)
+#define DAXALLOC_POOL_KEEP	(1u << 4)
 
 /*
  * Zero the region before returning it; a named region is published only
