@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
+ * Build: cc -o buffer-pool buffer-pool.c $(pkg-config --cflags --libs libdaxalloc)
+ *
  * A database-style buffer pool that survives a crash of its process.
  *
  *   buffer-pool DEV format               make DEV a pool (destroys its regions)

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
+ * Build: cc -o map-region map-region.c $(pkg-config --cflags --libs libdaxalloc)
+ *
  * Map one aligned region of a device-dax device (or the hugetlb stand-in),
  * fill it, read it back.
  *

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
+ * Build: cc -o rdma-write rdma-write.c $(pkg-config --cflags --libs libdaxalloc libibverbs)
+ *
  * An RDMA WRITE lands in device-dax memory.
  *
  *   rdma-write DEV [IBDEV [GID_INDEX]]     e.g. rdma-write dax0.0 rxe0

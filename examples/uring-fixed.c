@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
+ * Build: cc -o uring-fixed uring-fixed.c $(pkg-config --cflags --libs libdaxalloc liburing)
+ *
  * An O_DIRECT read lands in a region registered as io_uring fixed buffers.
  *
  *   uring-fixed [DEV]       default: the stand-in hugetlb:2M:16M
@@ -9,6 +11,9 @@
  * memory as fixed buffers: that refusal is the expected answer there, and
  * the program says so and exits 0.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* O_DIRECT */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>

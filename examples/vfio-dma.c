@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
+ * Build: cc -o vfio-dma vfio-dma.c $(pkg-config --cflags --libs libdaxalloc)
+ *
  * A real device DMAs into device-dax memory through the IOMMU.
  *
  *   vfio-dma DEV GROUP BDF      e.g. vfio-dma dax0.0 /dev/vfio/1 0000:00:01.0

@@ -133,6 +133,12 @@ enum daxalloc_region_kind daxalloc_dev_get_region_kind(struct daxalloc_dev *dev)
 /* Physical start address, UINT64_MAX when unknown (stand-in, no root). */
 uint64_t daxalloc_dev_get_resource(struct daxalloc_dev *dev);
 bool daxalloc_dev_is_enabled(struct daxalloc_dev *dev);
+/*
+ * daxctl's mode: "devdax" (disabled devices too), "system-ram" (bound to
+ * kmem: its memory is online as RAM; never opened, never the default, and
+ * daxalloc_dev_is_enabled() is false), or "hugetlb" for the stand-in.
+ */
+const char *daxalloc_dev_get_mode(struct daxalloc_dev *dev);
 /* "namespace0.0" for a static pmem device, else NULL. */
 const char *daxalloc_dev_get_namespace(struct daxalloc_dev *dev);
 /* Whether the pmem namespace keeps its struct pages in RAM (-M mem). */
@@ -183,6 +189,13 @@ struct daxalloc_region;
  * or by DMA.
  */
 #define DAXALLOC_POOL_FORCE_FREE (1u << 2)
+/*
+ * create on a stand-in: keep it (and the pool) after the process ends,
+ * in a hugetlbfs file under $DAXALLOC_RUNDIR (mounting it needs root), so
+ * later opens of "hugetlb:2M" / "hugetlb:1G" find the pool; released by
+ * daxalloc_dev_destroy(ctx, "hugetlb:2M", flags).  No effect on devdax.
+ */
+#define DAXALLOC_POOL_KEEP	(1u << 4)
 
 /*
  * Zero the region before returning it; a named region is published only
@@ -586,7 +599,12 @@ int daxalloc_dev_create(struct daxalloc_ctx *ctx, int region_id, uint64_t size, 
 /* Grow or shrink a device of a dynamic region; disables it meanwhile. */
 int daxalloc_dev_resize(struct daxalloc_ctx *ctx, const char *name, uint64_t size,
 			unsigned int flags);
-/* Destroy a device of a dynamic region, giving its memory back. */
+/*
+ * Destroy a device of a dynamic region, giving its memory back; for
+ * "hugetlb:2M" / "hugetlb:1G", release the stand-in kept by
+ * DAXALLOC_POOL_KEEP (-EBUSY while its pool holds regions, unless
+ * DAXALLOC_RECONFIG_DESTROY_DATA).
+ */
 int daxalloc_dev_destroy(struct daxalloc_ctx *ctx, const char *name, unsigned int flags);
 
 /* ---- vmemmap model and measurement ---- */

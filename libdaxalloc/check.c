@@ -243,6 +243,8 @@ DAXALLOC_EXPORT int daxalloc_pool_check_each(struct daxalloc_dev *dev, unsigned 
 	if ((flags & DAXALLOC_CHECK_FORCE) && !(flags & DAXALLOC_CHECK_REPAIR))
 		return daxalloc_err(EINVAL,
 				    "daxalloc_pool_check: DAXALLOC_CHECK_FORCE only goes with DAXALLOC_CHECK_REPAIR");
+	if ((rc = hugetlb_no_pool_yet(dev)) < 0)
+		return rc;
 	rc = pool_attach(dev, &pool);
 	if (rc < 0)
 		return rc;

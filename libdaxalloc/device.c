@@ -81,7 +81,12 @@ static struct daxalloc_dev *dev_from_daxctl(struct daxalloc_ctx *ctx,
 		d->minor = (unsigned int)daxctl_dev_get_minor(dd);
 	}
 	d->region_id = daxctl_region_get_id(daxctl_dev_get_region(dd));
-	d->enabled = daxctl_dev_is_enabled(dd);
+	/*
+	 * libdaxctl calls a device bound to kmem enabled too, but it has no
+	 * /dev node then: it is RAM, never a device to open (nor a default).
+	 */
+	d->system_ram = daxctl_dev_get_memory(dd) != NULL;
+	d->enabled = daxctl_dev_is_enabled(dd) && !d->system_ram;
 	d->memmap_in_ram = true;
 	if (sysfs_dax_numa_node(d->name, &d->numa_node) < 0)
 		d->numa_node = -1;
@@ -238,6 +243,11 @@ static int open_devdax(struct daxalloc_ctx *ctx, const char *arg, struct daxallo
 	d = find_listed(ctx, name);
 	if (!d)
 		return daxalloc_err(ENODEV, "%s: no such device-dax device (see daxalloc-ctl list)", name);
+	if (d->system_ram)
+		return daxalloc_err(ENXIO,
+				    "%s: is in system-ram mode (its memory is online as RAM, no /dev node); "
+				    "make it a device again with 'daxctl reconfigure-device --mode=devdax %s'",
+				    name, name);
 	if (!d->enabled)
 		return daxalloc_err(ENXIO,
 				    "%s: device is disabled (no driver bound); enable it with 'daxctl enable-device %s'",
@@ -376,10 +386,9 @@ void dev_put(struct daxalloc_dev *dev)
 {
 	if (__atomic_sub_fetch(&dev->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
+	/* A stand-in's memfd gives its pages back as it closes. */
 	if (dev->fd >= 0)
 		close(dev->fd);
-	if (dev->type == DAXALLOC_DEV_HUGETLB)
-		hugetlb_release(dev);
 	free(dev);
 }
 
@@ -451,6 +460,15 @@ DAXALLOC_EXPORT uint64_t daxalloc_dev_get_resource(struct daxalloc_dev *dev)
 DAXALLOC_EXPORT bool daxalloc_dev_is_enabled(struct daxalloc_dev *dev)
 {
 	return dev && dev->enabled;
+}
+
+DAXALLOC_EXPORT const char *daxalloc_dev_get_mode(struct daxalloc_dev *dev)
+{
+	if (!dev)
+		return NULL;
+	if (dev->type == DAXALLOC_DEV_HUGETLB)
+		return "hugetlb";
+	return dev->system_ram ? "system-ram" : "devdax";
 }
 
 DAXALLOC_EXPORT const char *daxalloc_dev_get_namespace(struct daxalloc_dev *dev)

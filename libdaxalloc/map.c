@@ -129,6 +129,8 @@ DAXALLOC_EXPORT int daxalloc_map_new(struct daxalloc_dev *dev, uint64_t offset,
 	if (!dev)
 		return daxalloc_err(EINVAL, "daxalloc_map_new: NULL device");
 	rc = check_request(dev, offset, length, addr, flags);
+	if (rc == 0 && dev->type == DAXALLOC_DEV_HUGETLB)
+		rc = hugetlb_take_pages(dev);
 	if (rc < 0)
 		return rc;
 	m = calloc(1, sizeof(*m));

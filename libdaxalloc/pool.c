@@ -378,8 +378,11 @@ DAXALLOC_EXPORT int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int 
 	if (!out)
 		return daxalloc_err(EINVAL, "daxalloc_pool_create: NULL out-pointer");
 	*out = NULL;
-	if (flags & ~DAXALLOC_POOL_FORCE)
+	if (flags & ~(DAXALLOC_POOL_FORCE | DAXALLOC_POOL_KEEP))
 		return daxalloc_err(EINVAL, "daxalloc_pool_create: unknown flags 0x%x", flags);
+	if ((flags & DAXALLOC_POOL_KEEP) && dev && dev->type == DAXALLOC_DEV_HUGETLB &&
+	    (rc = hugetlb_keep(dev)) < 0)
+		return rc;
 	rc = pool_attach(dev, &pool);
 	if (rc < 0)
 		return rc;
@@ -447,6 +450,8 @@ DAXALLOC_EXPORT int daxalloc_pool_open(struct daxalloc_dev *dev, unsigned int fl
 	*out = NULL;
 	if (flags & ~(DAXALLOC_POOL_RDONLY | DAXALLOC_POOL_FORCE_FREE))
 		return daxalloc_err(EINVAL, "daxalloc_pool_open: unknown flags 0x%x", flags);
+	if ((rc = hugetlb_no_pool_yet(dev)) < 0)
+		return rc;
 	rc = pool_attach(dev, &pool);
 	if (rc < 0)
 		return rc;

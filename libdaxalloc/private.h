@@ -37,7 +37,8 @@ struct daxalloc_dev {
 	char ns_name[64];
 	bool has_ns;
 	bool memmap_in_ram;
-	bool enabled;
+	bool enabled;		/* bound to device_dax: usable as a device */
+	bool system_ram;	/* bound to kmem: its memory is online as RAM */
 	uint64_t size;
 	uint64_t align;
 	uint64_t resource;
@@ -45,8 +46,10 @@ struct daxalloc_dev {
 	int numa_node;
 	int target_node;
 	int region_id;
-	/* hugetlb stand-in: pages this device added to the pool */
-	uint64_t hugetlb_added;
+	/* hugetlb stand-in: a file that outlives processes; its pages are taken */
+	bool kept;
+	bool pages_taken;
+	uint64_t kept_size;	/* another size is kept under this page size */
 };
 
 /* error.c: set the thread's message, return -errnum. */
@@ -102,7 +105,17 @@ const char *daxalloc_rundir(void);
 int hugetlb_parse_name(const char *name, uint64_t *align, uint64_t *size);
 int hugetlb_open(struct daxalloc_ctx *ctx, const char *name,
 		 struct daxalloc_dev *dev);
-void hugetlb_release(struct daxalloc_dev *dev);
+/* Before the first map: every page of the stand-in, taken once. */
+int hugetlb_take_pages(struct daxalloc_dev *dev);
+/*
+ * -ENODATA for a stand-in nothing was written to (not kept, never mapped):
+ * it can hold no pool, and looking would take its pages.  0 otherwise.
+ */
+int hugetlb_no_pool_yet(struct daxalloc_dev *dev);
+/* DAXALLOC_POOL_KEEP: the stand-in outlives the process, until released. */
+int hugetlb_keep(struct daxalloc_dev *dev);
+/* daxalloc_dev_destroy() of a stand-in: release the kept one. */
+int hugetlb_release_kept(struct daxalloc_ctx *ctx, const char *name, unsigned int flags);
 
 /*
  * pin-ledger.c: live pins of every process on device @devname ("dax0.0";

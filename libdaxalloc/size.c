@@ -34,6 +34,21 @@ DAXALLOC_EXPORT int daxalloc_size_parse(const char *str, uint64_t *out)
 
 	if (!str || !out)
 		return daxalloc_err(EINVAL, "size: NULL argument");
+	/* Hex, as messages print offsets: bytes only, a unit would read as a digit. */
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		for (p += 2; isxdigit((unsigned char)*p); p++) {
+			if (v >> 60)
+				return daxalloc_err(ERANGE, "size '%s': larger than 2^64-1 bytes", str);
+			v = v << 4 | (uint64_t)(isdigit((unsigned char)*p) ? *p - '0' :
+						 tolower((unsigned char)*p) - 'a' + 10);
+		}
+		if (p == str + 2 || *p)
+			return daxalloc_err(EINVAL,
+					    "size '%s': after 0x only hex digits (bytes, no unit)",
+					    str);
+		*out = v;
+		return 0;
+	}
 	if (!isdigit((unsigned char)*p))
 		return daxalloc_err(EINVAL,
 				    "size '%s': must start with a digit (e.g. 4K, 2M, 1G, 2GiB, 4096)",

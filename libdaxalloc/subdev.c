@@ -527,6 +527,8 @@ DAXALLOC_EXPORT int daxalloc_dev_destroy(struct daxalloc_ctx *ctx, const char *a
 	char name[32];
 	int rc;
 
+	if (arg && strncmp(arg, "hugetlb:", 8) == 0)
+		return hugetlb_release_kept(ctx, arg, flags);
 	rc = dynamic_dev(ctx, arg, name, sizeof(name), &d, flags);
 	if (rc < 0)
 		return rc;

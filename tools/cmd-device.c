@@ -8,28 +8,16 @@
 
 #include "ctl.h"
 
+/* [DEV] [--json]: list takes no DEV. */
 static int parse_json_only(const char *cmd, int argc, char **argv, bool *json, const char **dev)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
+	static const struct option opts[] = { CTL_BASE_OPTIONS, CTL_OPT_JSON, CTL_OPT_END };
+	struct ctl_args a;
+	int rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			*json = true;
-			break;
-		case 'h':
-			ctl_usage(cmd);
-			return CTL_DONE;
-		default:
-			return ctl_usage(cmd);
-		}
-	}
+	if ((rc = ctl_parse(cmd, argc, argv, opts, &a)))
+		return rc;
+	*json = a.json;
 	if (dev && optind < argc)
 		*dev = argv[optind++];
 	if (optind < argc)
@@ -52,7 +40,9 @@ int cmd_list(struct daxalloc_ctx *ctx, int argc, char **argv)
 
 		daxalloc_dev_foreach(ctx, d)
 			json_object_array_add(arr, ctl_dev_json(d));
-		ctl_json_print(arr);
+		/* No devices, no output: as daxctl list. */
+		if (json_object_array_length(arr))
+			ctl_json_print(arr);
 		json_object_put(arr);
 		return CTL_OK;
 	}
@@ -75,7 +65,7 @@ int cmd_list(struct daxalloc_ctx *ctx, int argc, char **argv)
 		       ctl_size(daxalloc_dev_get_align(d), a, sizeof(a)),
 		       daxalloc_dev_get_numa_node(d), daxalloc_dev_get_target_node(d),
 		       daxalloc_dev_get_region_id(d),
-		       daxalloc_dev_is_enabled(d) ? "enabled" : "disabled", res, ns ? ns : "-");
+		       ctl_dev_state(d), res, ns ? ns : "-");
 	}
 	if (n == 0)
 		printf("no device-dax devices on this machine\n");
@@ -128,7 +118,8 @@ int cmd_info(struct daxalloc_ctx *ctx, int argc, char **argv)
 		printf("resource:    -\n");
 	else
 		printf("resource:    0x%" PRIx64 "\n", r);
-	printf("state:       %s\n", daxalloc_dev_is_enabled(dev) ? "enabled" : "disabled");
+	printf("mode:        %s\n", daxalloc_dev_get_mode(dev));
+	printf("state:       %s\n", ctl_dev_state(dev));
 	if (ns)
 		printf("namespace:   %s (struct pages in %s)\n", ns,
 		       daxalloc_dev_memmap_in_ram(dev) ? "RAM" : "the device");

@@ -84,60 +84,35 @@ static int refuse_write(struct daxalloc_dev *dev)
 int cmd_map(struct daxalloc_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "size", required_argument, NULL, 's' },
-		{ "offset", required_argument, NULL, 'o' },
-		{ "populate", no_argument, NULL, 'p' },
-		{ "sync", no_argument, NULL, 'S' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "read-only", no_argument, NULL, 'r' },
-		{ "destroy-data", no_argument, NULL, 'D' },
-		{ NULL, 0, NULL, 0 },
+		CTL_BASE_OPTIONS, CTL_OPT_SIZE, CTL_OPT_OFFSET, CTL_OPT_POPULATE, CTL_OPT_SYNC,
+		CTL_OPT_JSON, CTL_OPT_READ_ONLY, CTL_OPT_DESTROY, CTL_OPT_END,
 	};
-	uint64_t size = DAXALLOC_SIZE_1G, offset = 0, bad, dsize, align;
-	bool json = false, size_given = false, offset_given = false, rdonly = false, destroy = false;
+	uint64_t size = DAXALLOC_SIZE_1G, offset, bad, dsize, align;
+	bool json, size_given, offset_given, rdonly, destroy;
 	unsigned int flags = 0;
 	struct daxalloc_dev *dev = NULL;
 	struct daxalloc_map *map = NULL;
 	const char *name = NULL;
 	struct ctl_progress pr = { 0 };
 	char s[32], a[32], k[32];
+	struct ctl_args opt;
 	int64_t kps;
 	double t0, t1;
-	int c, rc;
+	int rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:o:pSjrD", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			if (ctl_parse_size("--size", optarg, &size))
-				return CTL_USAGE;
-			size_given = true;
-			break;
-		case 'o':
-			if (ctl_parse_size("--offset", optarg, &offset))
-				return CTL_USAGE;
-			offset_given = true;
-			break;
-		case 'r':
-			rdonly = true;
-			flags |= DAXALLOC_MAP_READONLY;
-			break;
-		case 'D':
-			destroy = true;
-			break;
-		case 'p':
-			flags |= DAXALLOC_MAP_POPULATE;
-			break;
-		case 'S':
-			flags |= DAXALLOC_MAP_SYNC;
-			break;
-		case 'j':
-			json = true;
-			break;
-		default:
-			return ctl_usage("map");
-		}
-	}
+	if ((rc = ctl_parse("map", argc, argv, opts, &opt)))
+		return rc;
+	if (opt.size_given)
+		size = opt.size;
+	size_given = opt.size_given;
+	offset = opt.offset;
+	offset_given = opt.offset_given;
+	json = opt.json;
+	rdonly = opt.read_only;
+	destroy = opt.reconfig_flags & DAXALLOC_RECONFIG_DESTROY_DATA;
+	flags |= opt.populate ? DAXALLOC_MAP_POPULATE : 0;
+	flags |= opt.sync ? DAXALLOC_MAP_SYNC : 0;
+	flags |= rdonly ? DAXALLOC_MAP_READONLY : 0;
 	if (optind < argc)
 		name = argv[optind++];
 	if (optind < argc)

@@ -48,22 +48,17 @@ static int print_pin(const struct daxalloc_pin_info *pi, void *arg)
 
 int cmd_pins(struct daxalloc_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
+	static const struct option opts[] = { CTL_BASE_OPTIONS, CTL_OPT_JSON, CTL_OPT_END };
 	struct daxalloc_dev *dev = NULL;
 	struct daxalloc_pool *pool = NULL;
 	struct pins_state ps = { 0 };
+	struct ctl_args a;
 	const char *name;
-	int c, rc;
+	int rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
-		if (c != 'j')
-			return ctl_usage("pins");
-		ps.json = true;
-	}
+	if ((rc = ctl_parse("pins", argc, argv, opts, &a)))
+		return rc;
+	ps.json = a.json;
 	if (optind >= argc)
 		return ctl_fail(CTL_USAGE, "pins: missing DEV (a device name such as dax0.0)");
 	name = argv[optind++];

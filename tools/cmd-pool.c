@@ -13,50 +13,18 @@ struct pool_args {
 	const char *dev;
 	const char *pos[2];	/* positional arguments after DEV */
 	int npos;
-	bool json, force, repair;
-	uint64_t size;
-	bool size_given;
-	const char *name;
+	struct ctl_args o;
 };
 
-/* DEV [ARGS...] plus the options a pool command may take. */
-static int parse(const char *cmd, int argc, char **argv, int want_pos, struct pool_args *a)
+/* DEV [ARGS...] plus the options @opts of this command. */
+static int parse(const char *cmd, int argc, char **argv, const struct option *opts, int want_pos,
+		 struct pool_args *a)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "repair", no_argument, NULL, 'r' },
-		{ "size", required_argument, NULL, 's' },
-		{ "name", required_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
+	int rc;
 
 	memset(a, 0, sizeof(*a));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jfrs:n:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			a->json = true;
-			break;
-		case 'f':
-			a->force = true;
-			break;
-		case 'r':
-			a->repair = true;
-			break;
-		case 's':
-			if (ctl_parse_size("--size", optarg, &a->size))
-				return CTL_USAGE;
-			a->size_given = true;
-			break;
-		case 'n':
-			a->name = optarg;
-			break;
-		default:
-			return ctl_usage(cmd);
-		}
-	}
+	if ((rc = ctl_parse(cmd, argc, argv, opts, &a->o)))
+		return rc;
 	if (optind >= argc)
 		return ctl_fail(CTL_USAGE, "%s: missing DEV (a device name such as dax0.0)", cmd);
 	a->dev = argv[optind++];
@@ -68,6 +36,9 @@ static int parse(const char *cmd, int argc, char **argv, int want_pos, struct po
 		return ctl_fail(CTL_USAGE, "%s: unexpected argument '%s'", cmd, argv[optind]);
 	return 0;
 }
+
+static const struct option json_opts[] = { CTL_BASE_OPTIONS, CTL_OPT_JSON, CTL_OPT_END };
+static const struct option base_opts[] = { CTL_BASE_OPTIONS, CTL_OPT_END };
 
 /* @flags: DAXALLOC_POOL_RDONLY for commands that only look. */
 static int open_pool(struct daxalloc_ctx *ctx, const char *name, unsigned int flags,
@@ -91,6 +62,26 @@ static void close_pool(struct daxalloc_dev **dev, struct daxalloc_pool **pool)
 	daxalloc_dev_close(dev);
 }
 
+/* The pool's figures as df --json and format --json print them. */
+static void print_stats_json(struct daxalloc_dev *dev, const struct daxalloc_pool_stats *st)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "device", json_object_new_string(daxalloc_dev_get_name(dev)));
+	json_object_object_add(o, "unit", json_object_new_uint64(st->unit));
+	json_object_object_add(o, "capacity", json_object_new_uint64(st->capacity));
+	json_object_object_add(o, "used", json_object_new_uint64(st->used));
+	json_object_object_add(o, "free", json_object_new_uint64(st->free));
+	json_object_object_add(o, "largest_free", json_object_new_uint64(st->largest_free));
+	json_object_object_add(o, "free_extents", json_object_new_int(st->free_extents));
+	json_object_object_add(o, "regions", json_object_new_int(st->regions));
+	json_object_object_add(o, "named_regions", json_object_new_int(st->named_regions));
+	json_object_object_add(o, "max_regions", json_object_new_int(st->max_regions));
+	json_object_object_add(o, "fragmentation", json_object_new_double(st->fragmentation));
+	ctl_json_print(o);
+	json_object_put(o);
+}
+
 int cmd_format(struct daxalloc_ctx *ctx, int argc, char **argv)
 {
 	struct daxalloc_dev *dev = NULL;
@@ -100,25 +91,29 @@ int cmd_format(struct daxalloc_ctx *ctx, int argc, char **argv)
 	char u[32], c[32];
 	int rc;
 
-	if ((rc = parse("format", argc, argv, 0, &a)))
+	static const struct option opts[] = {
+		CTL_BASE_OPTIONS, CTL_OPT_FORCE, CTL_OPT_JSON, CTL_OPT_END,
+	};
+
+	if ((rc = parse("format", argc, argv, opts, 0, &a)))
 		return rc;
 	rc = daxalloc_dev_open(ctx, a.dev, &dev);
 	if (rc < 0)
 		return ctl_lib_fail(rc);
-	if (daxalloc_dev_is_standin(dev)) {
-		daxalloc_dev_close(&dev);
-		return ctl_fail(CTL_FAILED,
-				"%s: a stand-in lives only as long as the process; format it from a program",
-				a.dev);
-	}
-	rc = daxalloc_pool_create(dev, a.force ? DAXALLOC_POOL_FORCE : 0, &pool);
+	/* A stand-in is kept until 'destroy-device', or the pool would end with this command. */
+	rc = daxalloc_pool_create(dev, (a.o.force ? DAXALLOC_POOL_FORCE : 0) | DAXALLOC_POOL_KEEP,
+				  &pool);
 	if (rc < 0) {
 		daxalloc_dev_close(&dev);
 		return ctl_lib_fail(rc);
 	}
 	daxalloc_pool_get_stats(pool, &st);
-	printf("%s: formatted; %s units, %s usable\n", a.dev, ctl_size(st.unit, u, sizeof(u)),
-	       ctl_size(st.capacity, c, sizeof(c)));
+	if (a.o.json) {
+		print_stats_json(dev, &st);
+	} else {
+		printf("%s: formatted; %s units, %s usable\n", a.dev, ctl_size(st.unit, u, sizeof(u)),
+		       ctl_size(st.capacity, c, sizeof(c)));
+	}
 	close_pool(&dev, &pool);
 	return CTL_OK;
 }
@@ -129,10 +124,10 @@ int cmd_df(struct daxalloc_ctx *ctx, int argc, char **argv)
 	struct daxalloc_pool *pool = NULL;
 	struct daxalloc_pool_stats st;
 	struct pool_args a;
-	char b[4][32];
+	char b[5][32];
 	int rc;
 
-	if ((rc = parse("df", argc, argv, 0, &a)))
+	if ((rc = parse("df", argc, argv, json_opts, 0, &a)))
 		return rc;
 	if ((rc = open_pool(ctx, a.dev, DAXALLOC_POOL_RDONLY, &dev, &pool)))
 		return rc;
@@ -141,29 +136,15 @@ int cmd_df(struct daxalloc_ctx *ctx, int argc, char **argv)
 		close_pool(&dev, &pool);
 		return ctl_lib_fail(rc);
 	}
-	if (a.json) {
-		struct json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "device", json_object_new_string(daxalloc_dev_get_name(dev)));
-		json_object_object_add(o, "unit", json_object_new_uint64(st.unit));
-		json_object_object_add(o, "capacity", json_object_new_uint64(st.capacity));
-		json_object_object_add(o, "used", json_object_new_uint64(st.used));
-		json_object_object_add(o, "free", json_object_new_uint64(st.free));
-		json_object_object_add(o, "largest_free", json_object_new_uint64(st.largest_free));
-		json_object_object_add(o, "free_extents", json_object_new_int(st.free_extents));
-		json_object_object_add(o, "regions", json_object_new_int(st.regions));
-		json_object_object_add(o, "named_regions", json_object_new_int(st.named_regions));
-		json_object_object_add(o, "max_regions", json_object_new_int(st.max_regions));
-		json_object_object_add(o, "fragmentation", json_object_new_double(st.fragmentation));
-		ctl_json_print(o);
-		json_object_put(o);
+	if (a.o.json) {
+		print_stats_json(dev, &st);
 	} else {
 		printf("%-10s %6s %10s %10s %10s %12s %8s %7s\n", "DEVICE", "UNIT", "CAPACITY", "USED",
 		       "FREE", "LARGEST-FREE", "REGIONS", "FRAG");
 		printf("%-10s %6s %10s %10s %10s %12s %8u %6.1f%%\n", daxalloc_dev_get_name(dev),
 		       ctl_size(st.unit, b[0], 32), ctl_size(st.capacity, b[1], 32),
 		       ctl_size(st.used, b[2], 32), ctl_size(st.free, b[3], 32),
-		       ctl_size(st.largest_free, b[0], 32), st.regions, st.fragmentation * 100.0);
+		       ctl_size(st.largest_free, b[4], 32), st.regions, st.fragmentation * 100.0);
 	}
 	close_pool(&dev, &pool);
 	return CTL_OK;
@@ -213,12 +194,12 @@ int cmd_regions(struct daxalloc_ctx *ctx, int argc, char **argv)
 	struct pool_args a;
 	int rc;
 
-	if ((rc = parse("regions", argc, argv, 0, &a)))
+	if ((rc = parse("regions", argc, argv, json_opts, 0, &a)))
 		return rc;
 	if ((rc = open_pool(ctx, a.dev, DAXALLOC_POOL_RDONLY, &dev, &pool)))
 		return rc;
-	ls.json = a.json;
-	if (a.json)
+	ls.json = a.o.json;
+	if (a.o.json)
 		ls.arr = json_object_new_array();
 	rc = daxalloc_pool_foreach_region(pool, print_region, &ls);
 	if (rc < 0) {
@@ -226,7 +207,7 @@ int cmd_regions(struct daxalloc_ctx *ctx, int argc, char **argv)
 		close_pool(&dev, &pool);
 		return ctl_lib_fail(rc);
 	}
-	if (a.json) {
+	if (a.o.json) {
 		ctl_json_print(ls.arr);
 		json_object_put(ls.arr);
 	} else if (ls.n == 0) {
@@ -245,19 +226,35 @@ int cmd_alloc(struct daxalloc_ctx *ctx, int argc, char **argv)
 	char s[32];
 	int rc;
 
-	if ((rc = parse("alloc", argc, argv, 0, &a)))
+	static const struct option opts[] = {
+		CTL_BASE_OPTIONS, CTL_OPT_SIZE, CTL_OPT_NAME, CTL_OPT_JSON, CTL_OPT_END,
+	};
+
+	if ((rc = parse("alloc", argc, argv, opts, 0, &a)))
 		return rc;
-	if (!a.size_given || !a.name)
+	if (!a.o.size_given || !a.o.name)
 		return ctl_fail(CTL_USAGE, "alloc: needs --size SIZE and --name NAME (a region the CLI makes must have a name)");
 	if ((rc = open_pool(ctx, a.dev, 0, &dev, &pool)))
 		return rc;
-	rc = daxalloc_alloc(pool, a.size, a.name, 0, &r);
+	rc = daxalloc_alloc(pool, a.o.size, a.o.name, 0, &r);
 	if (rc < 0) {
 		close_pool(&dev, &pool);
 		return ctl_lib_fail(rc);
 	}
-	printf("%s: region '%s', %s at offset 0x%" PRIx64 "\n", a.dev, a.name,
-	       ctl_size(daxalloc_region_get_size(r), s, sizeof(s)), daxalloc_region_get_offset(r));
+	if (a.o.json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "device", json_object_new_string(daxalloc_dev_get_name(dev)));
+		json_object_object_add(o, "name", json_object_new_string(a.o.name));
+		json_object_object_add(o, "offset", json_object_new_uint64(daxalloc_region_get_offset(r)));
+		json_object_object_add(o, "size", json_object_new_uint64(daxalloc_region_get_size(r)));
+		ctl_json_print(o);
+		json_object_put(o);
+	} else {
+		printf("%s: region '%s', %s at offset 0x%" PRIx64 "\n", a.dev, a.o.name,
+		       ctl_size(daxalloc_region_get_size(r), s, sizeof(s)),
+		       daxalloc_region_get_offset(r));
+	}
 	daxalloc_region_close(&r);
 	close_pool(&dev, &pool);
 	return CTL_OK;
@@ -271,15 +268,16 @@ static int name_op(struct daxalloc_ctx *ctx, int argc, char **argv, bool rename)
 	struct pool_args a;
 	int rc;
 
-	if ((rc = parse(rename ? "rename" : "free", argc, argv, rename ? 2 : 1, &a)))
+	static const struct option free_opts[] = { CTL_BASE_OPTIONS, CTL_OPT_FORCE, CTL_OPT_END };
+
+	if ((rc = parse(rename ? "rename" : "free", argc, argv, rename ? base_opts : free_opts,
+			rename ? 2 : 1, &a)))
 		return rc;
-	if (rename && a.force)
-		return ctl_fail(CTL_USAGE, "rename: takes no --force");
 	/* --force: the library logs who still maps or pins what it frees. */
-	if (a.force)
+	if (a.o.force)
 		daxalloc_ctx_set_log_priority(ctx, LOG_WARNING > daxalloc_ctx_get_log_priority(ctx) ?
 							   LOG_WARNING : daxalloc_ctx_get_log_priority(ctx));
-	if ((rc = open_pool(ctx, a.dev, a.force ? DAXALLOC_POOL_FORCE_FREE : 0, &dev, &pool)))
+	if ((rc = open_pool(ctx, a.dev, a.o.force ? DAXALLOC_POOL_FORCE_FREE : 0, &dev, &pool)))
 		return rc;
 	rc = rename ? daxalloc_pool_rename(pool, a.pos[0], a.pos[1]) :
 		      daxalloc_pool_free_name(pool, a.pos[0]);
@@ -335,16 +333,20 @@ int cmd_check(struct daxalloc_ctx *ctx, int argc, char **argv)
 	unsigned int flags;
 	int rc;
 
-	if ((rc = parse("check", argc, argv, 0, &a)))
+	static const struct option opts[] = {
+		CTL_BASE_OPTIONS, CTL_OPT_REPAIR, CTL_OPT_FORCE, CTL_OPT_JSON, CTL_OPT_END,
+	};
+
+	if ((rc = parse("check", argc, argv, opts, 0, &a)))
 		return rc;
-	if (a.force && !a.repair)
+	if (a.o.force && !a.o.repair)
 		return ctl_fail(CTL_USAGE, "check: --force only goes with --repair");
-	flags = (a.repair ? DAXALLOC_CHECK_REPAIR : 0) | (a.force ? DAXALLOC_CHECK_FORCE : 0);
+	flags = (a.o.repair ? DAXALLOC_CHECK_REPAIR : 0) | (a.o.force ? DAXALLOC_CHECK_FORCE : 0);
 	rc = daxalloc_dev_open(ctx, a.dev, &dev);
 	if (rc < 0)
 		return ctl_lib_fail(rc);
 	f.dev = a.dev;
-	if (a.json)
+	if (a.o.json)
 		f.list = json_object_new_array();
 	rc = daxalloc_pool_check_each(dev, flags, &rep, on_finding, &f);
 	daxalloc_dev_close(&dev);
@@ -352,7 +354,7 @@ int cmd_check(struct daxalloc_ctx *ctx, int argc, char **argv)
 		json_object_put(f.list);
 		return ctl_lib_fail(rc);
 	}
-	if (a.json) {
+	if (a.o.json) {
 		struct json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "device", json_object_new_string(a.dev));
@@ -378,6 +380,6 @@ int cmd_check(struct daxalloc_ctx *ctx, int argc, char **argv)
 	if (rep.problems)
 		return ctl_fail(CTL_FAILED, "%s: %u problem(s): %s%s", a.dev, rep.problems,
 				rep.first_problem,
-				a.repair || strstr(rep.first_problem, "--force") ? "" : " (run with --repair)");
+				a.o.repair || strstr(rep.first_problem, "--force") ? "" : " (run with --repair)");
 	return CTL_OK;
 }

@@ -11,110 +11,38 @@
 
 #include "ctl.h"
 
-enum {
-	OPT_JSON = 1 << 0,
-	OPT_ALIGN = 1 << 1,
-	OPT_SIZE = 1 << 2,
-	OPT_REGION = 1 << 3,
-	OPT_DESTROY = 1 << 4,
-	OPT_IGNORE_DMA = 1 << 5,
-	OPT_ID = 1 << 6,
-	OPT_NUMA = 1 << 7,
-};
-
 struct rc_args {
 	const char *dev;
 	bool json, numa;
-	unsigned int given;
 	unsigned int flags;	/* DAXALLOC_RECONFIG_* */
 	uint64_t align, size;
 	int region;
 	const char *id;
+	struct ctl_args o;
 };
 
-static const char *opt_name(unsigned int bit)
-{
-	switch (bit) {
-	case OPT_JSON: return "--json";
-	case OPT_ALIGN: return "--align";
-	case OPT_SIZE: return "--size";
-	case OPT_REGION: return "--region";
-	case OPT_DESTROY: return "--destroy-data";
-	case OPT_IGNORE_DMA: return "--ignore-dma";
-	case OPT_ID: return "--id";
-	default: return "--numa";
-	}
-}
-
 /*
- * The options of all these commands; each says which it takes (@allowed),
- * which it needs (@required) and whether a DEV comes first.
+ * DEV first when @want_dev, then the options @opts of the command;
+ * @need_size, @need_align: that option is required.
  */
-static int parse(const char *cmd, int argc, char **argv, unsigned int allowed,
-		 unsigned int required, bool want_dev, struct rc_args *a)
+static int parse(const char *cmd, int argc, char **argv, const struct option *opts,
+		 bool need_size, bool need_align, bool want_dev, struct rc_args *a)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "align", required_argument, NULL, 'a' },
-		{ "size", required_argument, NULL, 's' },
-		{ "region", required_argument, NULL, 'r' },
-		{ "destroy-data", no_argument, NULL, 'D' },
-		{ "ignore-dma", no_argument, NULL, 'I' },
-		{ "id", required_argument, NULL, 'i' },
-		{ "numa", no_argument, NULL, 'N' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	char *end;
-	int c;
+	int rc;
 
 	memset(a, 0, sizeof(*a));
-	a->region = -1;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "ja:s:r:", opts, NULL)) != -1) {
-		unsigned int bit;
-
-		switch (c) {
-		case 'j': bit = OPT_JSON; a->json = true; break;
-		case 'a':
-			bit = OPT_ALIGN;
-			if (ctl_parse_size("--align", optarg, &a->align))
-				return CTL_USAGE;
-			if (!daxalloc_align_is_valid(a->align))
-				return ctl_fail(CTL_USAGE, "%s: --align %s: device-dax offers 4K, 2M or 1G",
-						cmd, optarg);
-			break;
-		case 's':
-			bit = OPT_SIZE;
-			if (ctl_parse_size("--size", optarg, &a->size))
-				return CTL_USAGE;
-			break;
-		case 'r':
-			bit = OPT_REGION;
-			a->region = (int)strtol(optarg, &end, 10);
-			if (*end || end == optarg || a->region < 0)
-				return ctl_fail(CTL_USAGE, "%s: --region %s: expected a dax region id (0, 1, ...)",
-						cmd, optarg);
-			break;
-		case 'D': bit = OPT_DESTROY; a->flags |= DAXALLOC_RECONFIG_DESTROY_DATA; break;
-		case 'I': bit = OPT_IGNORE_DMA; a->flags |= DAXALLOC_RECONFIG_IGNORE_DMA; break;
-		case 'i': bit = OPT_ID; a->id = optarg; break;
-		case 'N': bit = OPT_NUMA; a->numa = true; break;
-		case 'h':
-			ctl_usage(cmd);
-			return CTL_DONE;
-		default:
-			return ctl_usage(cmd);
-		}
-		if (!(allowed & bit))
-			return ctl_fail(CTL_USAGE, "%s: does not take %s (see '%s help %s')", cmd,
-					opt_name(bit), ctl_prog, cmd);
-		a->given |= bit;
-	}
-	for (unsigned int bit = 1; bit <= OPT_NUMA; bit <<= 1)
-		if ((required & bit) && !(a->given & bit))
-			return ctl_fail(CTL_USAGE, "%s: %s is required (see '%s help %s')", cmd,
-					opt_name(bit), ctl_prog, cmd);
+	if ((rc = ctl_parse(cmd, argc, argv, opts, &a->o)))
+		return rc;
+	a->json = a->o.json;
+	a->numa = a->o.numa;
+	a->flags = a->o.reconfig_flags;
+	a->align = a->o.align;
+	a->size = a->o.size;
+	a->region = a->o.region;
+	a->id = a->o.id;
+	if ((need_size && !a->o.size_given) || (need_align && !a->o.align_given))
+		return ctl_fail(CTL_USAGE, "%s: %s is required (see '%s help %s')", cmd,
+				need_size && !a->o.size_given ? "--size" : "--align", ctl_prog, cmd);
 	if (want_dev) {
 		if (optind >= argc)
 			return ctl_fail(CTL_USAGE, "%s: missing DEV (a device name such as dax0.1)", cmd);
@@ -167,8 +95,12 @@ int cmd_reconfigure(struct daxalloc_ctx *ctx, int argc, char **argv)
 	struct rc_args a;
 	int rc;
 
-	rc = parse("reconfigure", argc, argv, OPT_JSON | OPT_ALIGN | OPT_DESTROY | OPT_IGNORE_DMA,
-		   OPT_ALIGN, true, &a);
+	static const struct option opts[] = {
+		CTL_BASE_OPTIONS, CTL_OPT_ALIGN, CTL_OPT_DESTROY, CTL_OPT_IGNORE_DMA, CTL_OPT_JSON,
+		CTL_OPT_END,
+	};
+
+	rc = parse("reconfigure", argc, argv, opts, false, true, true, &a);
 	if (rc)
 		return rc;
 	snap(ctx, a.dev, NULL, &before);
@@ -244,11 +176,15 @@ int cmd_create_device(struct daxalloc_ctx *ctx, int argc, char **argv)
 	struct rc_args a;
 	int rc;
 
-	rc = parse("create-device", argc, argv, OPT_JSON | OPT_SIZE | OPT_ALIGN | OPT_REGION,
-		   OPT_SIZE, false, &a);
+	static const struct option opts[] = {
+		CTL_BASE_OPTIONS, CTL_OPT_SIZE, CTL_OPT_ALIGN, CTL_OPT_REGION, CTL_OPT_JSON,
+		CTL_OPT_END,
+	};
+
+	rc = parse("create-device", argc, argv, opts, true, false, false, &a);
 	if (rc)
 		return rc;
-	if (!(a.given & OPT_ALIGN))
+	if (!a.o.align_given)
 		a.align = DAXALLOC_SIZE_2M;
 	rc = daxalloc_dev_create(ctx, a.region, a.size, a.align, name, sizeof(name));
 	if (rc < 0)
@@ -261,8 +197,12 @@ int cmd_resize(struct daxalloc_ctx *ctx, int argc, char **argv)
 	struct rc_args a;
 	int rc;
 
-	rc = parse("resize", argc, argv, OPT_JSON | OPT_SIZE | OPT_DESTROY | OPT_IGNORE_DMA,
-		   OPT_SIZE, true, &a);
+	static const struct option opts[] = {
+		CTL_BASE_OPTIONS, CTL_OPT_SIZE, CTL_OPT_DESTROY, CTL_OPT_IGNORE_DMA, CTL_OPT_JSON,
+		CTL_OPT_END,
+	};
+
+	rc = parse("resize", argc, argv, opts, true, false, true, &a);
 	if (rc)
 		return rc;
 	rc = daxalloc_dev_resize(ctx, a.dev, a.size, a.flags);
@@ -277,13 +217,18 @@ int cmd_destroy_device(struct daxalloc_ctx *ctx, int argc, char **argv)
 	struct rc_args a;
 	int rc;
 
-	rc = parse("destroy-device", argc, argv, OPT_DESTROY | OPT_IGNORE_DMA, 0, true, &a);
+	static const struct option opts[] = {
+		CTL_BASE_OPTIONS, CTL_OPT_DESTROY, CTL_OPT_IGNORE_DMA, CTL_OPT_END,
+	};
+
+	rc = parse("destroy-device", argc, argv, opts, false, false, true, &a);
 	if (rc)
 		return rc;
 	rc = daxalloc_dev_destroy(ctx, a.dev, a.flags);
 	if (rc < 0)
 		return ctl_lib_fail(rc);
-	printf("%s: destroyed\n", a.dev);
+	printf("%s: %s\n", a.dev, strncmp(a.dev, "hugetlb:", 8) == 0 ?
+	       "released; its huge pages are free again" : "destroyed");
 	return CTL_OK;
 }
 
@@ -307,7 +252,7 @@ static int region_row(const struct daxalloc_daxregion_info *r, void *arg)
 		json_object_object_add(j, "start", r->start == UINT64_MAX ? NULL : json_u64(r->start));
 		json_object_object_add(j, "size", json_u64(r->size));
 		json_object_object_add(j, "align", json_u64(r->align));
-		json_object_object_add(j, "available", json_u64(r->available));
+		json_object_object_add(j, "available_size", json_u64(r->available));
 		json_object_object_add(j, "largest_free", json_u64(r->largest_free));
 		json_object_object_add(j, "available_1g", json_u64(r->available_1g));
 		json_object_object_add(j, "largest_free_1g", json_u64(r->largest_free_1g));
@@ -335,7 +280,9 @@ int cmd_regions_free(struct daxalloc_ctx *ctx, int argc, char **argv)
 	struct rc_args a;
 	int rc;
 
-	rc = parse("regions-free", argc, argv, OPT_JSON, 0, false, &a);
+	static const struct option opts[] = { CTL_BASE_OPTIONS, CTL_OPT_JSON, CTL_OPT_END };
+
+	rc = parse("regions-free", argc, argv, opts, false, false, false, &a);
 	if (rc)
 		return rc;
 	o.json = a.json;
@@ -347,7 +294,8 @@ int cmd_regions_free(struct daxalloc_ctx *ctx, int argc, char **argv)
 		return ctl_lib_fail(rc);
 	}
 	if (a.json) {
-		ctl_json_print(o.arr);
+		if (json_object_array_length(o.arr))	/* none: nothing, as daxctl */
+			ctl_json_print(o.arr);
 		json_object_put(o.arr);
 	} else if (o.n == 0) {
 		printf("no dax regions on this machine\n");
@@ -365,12 +313,15 @@ int cmd_vm_backing(struct daxalloc_ctx *ctx, int argc, char **argv)
 	struct rc_args a;
 	int rc;
 
-	rc = parse("vm-backing", argc, argv,
-		   OPT_JSON | OPT_SIZE | OPT_ALIGN | OPT_REGION | OPT_ID | OPT_NUMA, OPT_SIZE, false,
-		   &a);
+	static const struct option opts[] = {
+		CTL_BASE_OPTIONS, CTL_OPT_SIZE, CTL_OPT_ALIGN, CTL_OPT_REGION, CTL_OPT_ID,
+		CTL_OPT_NUMA, CTL_OPT_JSON, CTL_OPT_END,
+	};
+
+	rc = parse("vm-backing", argc, argv, opts, true, false, false, &a);
 	if (rc)
 		return rc;
-	if (!(a.given & OPT_ALIGN))
+	if (!a.o.align_given)
 		a.align = DAXALLOC_SIZE_1G;
 	if (a.id && (!a.id[0] || strpbrk(a.id, ", =")))
 		return ctl_fail(CTL_USAGE, "vm-backing: --id '%s': a QEMU object id has no ',', '=' or space",

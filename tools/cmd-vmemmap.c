@@ -380,84 +380,63 @@ static void print_target(const struct target *t, int cycles)
 
 static int parse(int argc, char **argv, struct vm_args *a)
 {
+	enum { O_MEASURE = CTL_O_FIRST_PRIVATE, O_CYCLES, O_PIN_WITH, O_NO_PIN };
 	static const struct option opts[] = {
-		{ "size", required_argument, NULL, 's' },
-		{ "measure", no_argument, NULL, 'm' },
-		{ "cycles", required_argument, NULL, 'c' },
-		{ "align", required_argument, NULL, 'a' },
-		{ "pin-with", required_argument, NULL, 'p' },
-		{ "no-pin", no_argument, NULL, 'P' },
-		{ "ignore-dma", no_argument, NULL, 'D' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		CTL_BASE_OPTIONS, CTL_OPT_SIZE, CTL_OPT_ALIGN, CTL_OPT_IGNORE_DMA, CTL_OPT_JSON,
+		{ "measure", no_argument, NULL, O_MEASURE },
+		{ "cycles", required_argument, NULL, O_CYCLES },
+		{ "pin-with", required_argument, NULL, O_PIN_WITH },
+		{ "no-pin", no_argument, NULL, O_NO_PIN },
+		CTL_OPT_END,
 	};
-	bool has_size = false;
+	struct ctl_args o = { .region = -1 };
 	char *end;
 	long n;
 	int c, rc;
 
 	a->pin = true;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:mc:a:p:PDjh", opts, NULL)) != -1) {
+	while ((c = ctl_getopt("vmemmap", argc, argv, opts)) != -1) {
 		switch (c) {
-		case 's':
-			rc = ctl_parse_size("--size", optarg, &a->size);
-			if (rc)
-				return rc;
-			has_size = true;
-			break;
-		case 'm':
+		case O_MEASURE:
 			a->measure = true;
 			break;
-		case 'c':
+		case O_CYCLES:
 			n = strtol(optarg, &end, 10);
 			if (*end || end == optarg || n < 1 || n > DAXALLOC_VMEMMAP_MAX_CYCLES)
 				return ctl_fail(CTL_USAGE, "vmemmap: --cycles %s: a number from 1 to %d",
 						optarg, DAXALLOC_VMEMMAP_MAX_CYCLES);
 			a->cycles = (int)n;
 			break;
-		case 'a':
-			rc = ctl_parse_size("--align", optarg, &a->align);
-			if (rc)
-				return rc;
-			if (!daxalloc_align_is_valid(a->align))
-				return ctl_fail(CTL_USAGE, "vmemmap: --align %s: device-dax offers 4K, 2M or 1G",
-						optarg);
-			break;
-		case 'p':
+		case O_PIN_WITH:
 			a->pin_with = optarg;
 			break;
-		case 'P':
+		case O_NO_PIN:
 			a->pin = false;
 			break;
-		case 'D':
-			a->ignore_dma = true;
-			break;
-		case 'j':
-			a->json = true;
-			break;
-		case 'h':
-			ctl_usage("vmemmap");
-			return CTL_DONE;
 		default:
-			return ctl_usage("vmemmap");
+			if (c < 0)
+				return -c;
+			if ((rc = ctl_take_opt("vmemmap", c, &o)))
+				return rc;
 		}
 	}
+	a->size = o.size;
+	a->align = o.align;
+	a->json = o.json;
+	a->ignore_dma = o.reconfig_flags & DAXALLOC_RECONFIG_IGNORE_DMA;
 	if (optind < argc)
 		a->dev = argv[optind++];
 	if (optind < argc)
 		return ctl_fail(CTL_USAGE, "vmemmap: unexpected argument '%s'", argv[optind]);
-	if (has_size && a->size == 0)
+	if (o.size_given && a->size == 0)
 		return ctl_fail(CTL_USAGE, "vmemmap: --size 0: give the size of memory to model");
-	if (has_size && a->dev)
+	if (o.size_given && a->dev)
 		return ctl_fail(CTL_USAGE, "vmemmap: give DEV or --size, not both (--size models memory that is not a device)");
 	if (a->measure && !a->dev)
 		return ctl_fail(CTL_USAGE, "vmemmap: --measure needs DEV: it disables and enables that device");
 	if (!a->measure && (a->cycles || a->align || a->pin_with || a->ignore_dma))
 		return ctl_fail(CTL_USAGE, "vmemmap: --cycles, --align, --pin-with and --ignore-dma go with --measure");
-	if (!has_size)
-		a->size = 0;
 	return 0;
 }
 

@@ -18,11 +18,12 @@ static const struct ctl_cmd commands[] = {
 	{ "map", cmd_map,
 	  "[DEV] [--size SIZE] [--offset OFF] [--read-only] [--destroy-data] [--populate] [--sync] [--json]",
 	  "map an aligned region, write and verify a pattern (or only read: --read-only), check the kernel page size" },
-	{ "format", cmd_format, "DEV [--force]",
+	{ "format", cmd_format, "DEV [--force] [--json]",
 	  "make DEV a pool (--force destroys the regions of an existing pool)" },
 	{ "df", cmd_df, "DEV [--json]", "capacity, free space and fragmentation of the pool on DEV" },
 	{ "regions", cmd_regions, "DEV [--json]", "list the regions of the pool on DEV" },
-	{ "alloc", cmd_alloc, "DEV --size SIZE --name NAME", "allocate a named region" },
+	{ "alloc", cmd_alloc, "DEV --size SIZE --name NAME [--json]",
+	  "allocate a named region" },
 	{ "free", cmd_free, "DEV NAME [--force]",
 	  "free the named region; refused while another process maps or pins it (--force: they may still write into it)" },
 	{ "rename", cmd_rename, "DEV OLD NEW", "rename a region" },
@@ -61,25 +62,34 @@ static void print_help(FILE *f)
 		"\nDEV is a device-dax name (dax0.0), its path (/dev/dax0.0), or the stand-in\n"
 		"hugetlb:2M / hugetlb:1G[:SIZE]; without DEV: $DAXALLOC_DEVICE, else the first\n"
 		"enabled devdax device, else the stand-in.\n"
-		"SIZE: bytes or 4K, 2M, 1G, 2GiB (binary units).\n"
+		"SIZE: bytes, hex bytes (0x200000) or 4K, 2M, 1G, 2GiB (binary units).\n"
+		"Every command takes --help.\n"
 		"Exit status: 0 success, 1 the operation failed, 2 bad command line.\n");
+}
+
+int ctl_help_cmd(const char *cmd)
+{
+	const struct ctl_cmd *c = ctl_find(cmd);
+
+	if (!c)
+		return ctl_fail(CTL_USAGE, "help: unknown command '%s' (see '%s help')", cmd, ctl_prog);
+	printf("usage: %s %s %s\n  %s\n", ctl_prog, c->name, c->args, c->summary);
+	return CTL_OK;
 }
 
 static int cmd_help(struct daxalloc_ctx *ctx, int argc, char **argv)
 {
+	static const struct option opts[] = { CTL_BASE_OPTIONS, CTL_OPT_END };
+	struct ctl_args a;
+	int rc;
+
 	(void)ctx;
-	if (argc > 2)
+	if ((rc = ctl_parse("help", argc, argv, opts, &a)))
+		return rc;
+	if (argc - optind > 1)
 		return ctl_fail(CTL_USAGE, "help: takes at most one command name");
-	if (argc == 2) {
-		for (size_t i = 0; i < NCOMMANDS; i++)
-			if (strcmp(argv[1], commands[i].name) == 0) {
-				printf("usage: %s %s %s\n  %s\n", ctl_prog, commands[i].name,
-				       commands[i].args, commands[i].summary);
-				return CTL_OK;
-			}
-		return ctl_fail(CTL_USAGE, "help: unknown command '%s' (see '%s help')", argv[1],
-				ctl_prog);
-	}
+	if (optind < argc)
+		return ctl_help_cmd(argv[optind]);
 	print_help(stdout);
 	return CTL_OK;
 }

@@ -88,9 +88,8 @@ Test(cli, bad_devices)
 	expect_one_line_error(&r, 1, (const char *const[]){ "hugetlb:3M", "2M or 1G", NULL });
 }
 
-static const char *const dev_keys[] = { "name", "path", "type", "standin", "size", "align",
-	"numa_node", "target_node", "region_id", "region_kind", "resource", "enabled",
-	"namespace", NULL };
+static const char *const dev_keys[] = { "chardev", "path", "type", "standin", "size", "align",
+	"numa_node", "target_node", "region_id", "region_kind", "resource", "namespace", NULL };
 
 Test(cli, info_json_shape)
 {
@@ -119,6 +118,8 @@ Test(cli, list_json_is_an_array_of_devices)
 
 	ctl_runl(&r, "list", "--json", NULL);
 	cr_assert_eq(r.status, 0, "%s", r.err);
+	if (!r.out[0])
+		return;	/* no devices: nothing, as daxctl (cli_options::json_like_daxctl) */
 	arr = json_tokener_parse(r.out);
 	cr_assert_not_null(arr, "not JSON: %s", r.out);
 	cr_assert(json_object_is_type(arr, json_type_array));

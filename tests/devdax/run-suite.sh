@@ -48,7 +48,7 @@ report() {	# NAME PASSED(0|1|skip) WHY
 # (and put them back), so a failure there cannot spoil what they test.
 # The stand-in's map suite runs here too, first (1G pages need unfragmented
 # memory): the guest's CPU model offers 1G pages where many hosts do not.
-for name in hugetlb-map devdax vfio pool ownership pin cli bad-input reconfigure vmemmap; do
+for name in hugetlb-map devdax vfio pool ownership pin cli list-daxctl bad-input reconfigure vmemmap; do
 	want "$name" || continue
 	bin=$build/tests/test-guest-$name
 	[ "$name" = cli ] && bin=$build/tests/test-cli

@@ -729,14 +729,14 @@ Test(subdev, cli_round_trip)
 
 		if ((int)jget(r, "id") == gd->region && json_object_object_get_ex(r, "kind", &v) &&
 		    strcmp(json_object_get_string(v), "dynamic") == 0)
-			free_before = jget(r, "available");
+			free_before = jget(r, "available_size");
 	}
 	json_object_put(o);
 	cr_assert_gt(free_before, 64 * M);
 	ctl_runf(&run, "create-device --region %d --size 64M --json", gd->region);
 	cr_assert_eq(run.status, 0, "%s", run.err);
 	o = parse_json(run.out);
-	cr_assert(json_object_object_get_ex(o, "name", &v));
+	cr_assert(json_object_object_get_ex(o, "chardev", &v));
 	snprintf(name, sizeof(name), "%s", json_object_get_string(v));
 	cr_expect_eq(jget(o, "size"), 64 * M);
 	cr_expect_eq(jget(o, "align"), DAXALLOC_SIZE_2M, "the default alignment");
@@ -770,7 +770,7 @@ Test(subdev, cli_round_trip)
 
 		if ((int)jget(r, "id") == gd->region && json_object_object_get_ex(r, "kind", &v) &&
 		    strcmp(json_object_get_string(v), "dynamic") == 0)
-			free_after = jget(r, "available");
+			free_after = jget(r, "available_size");
 	}
 	json_object_put(o);
 	cr_expect_eq(free_after, free_before);

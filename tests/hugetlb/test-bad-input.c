@@ -778,7 +778,7 @@ static const struct cli_row cli_rows[] = {
 	{ { "map", "hugetlb:2M:8M", "--size", "16E" }, 2, { "--size", "16E", "larger than" } },
 	{ { "map", "hugetlb:2M:8M", "--size", "lots" }, 2, { "--size", "'lots'" } },
 	{ { "map", "hugetlb:2M:8M", "--offset", "-2M" }, 2, { "--offset", "-2M" } },
-	{ { "format", "hugetlb:2M:8M" }, 1, { "hugetlb:2M:8M", "stand-in" } },
+	{ { "destroy-device", "hugetlb:2M:8M" }, 1, { "hugetlb:2M:8M", "no stand-in is kept" } },
 	{ { "df", "hugetlb:2M:8M" }, 1, { "hugetlb:2M:8M", "holds no pool" } },
 	{ { "pins", "hugetlb:2M:8M" }, 1, { "hugetlb:2M:8M", "stand-in" } },
 	{ { "alloc", "hugetlb:2M:8M", "--size", "2M" }, 2, { "--name" } },

@@ -29,6 +29,11 @@ static const struct good goods[] = {
 	{ "512B", 512 },
 	{ "1024P", 1ull << 60 },	/* prints as 1E: found by fuzzing */
 	{ "15E", 15ull << 60 },
+	/* hex, as the messages print offsets; no unit after hex digits */
+	{ "0x400000", 4u << 20 },
+	{ "0X1000", 4096 },
+	{ "0xffffffffffffffff", UINT64_MAX },
+	{ "0x0", 0 },
 };
 
 Test(size, parse_accepts_binary_units)
@@ -59,7 +64,10 @@ static const struct bad bads[] = {
 	{ "1GB", EINVAL, "decimal units are ambiguous" },
 	{ "4X", EINVAL, "unknown unit" },
 	{ "4KiBs", EINVAL, "unknown unit" },
-	{ "0x1000", EINVAL, "unknown unit" },
+	{ "0x", EINVAL, "only hex digits" },
+	{ "0x1000K", EINVAL, "hex" },
+	{ "0x10000000000000000", ERANGE, "larger than" },
+	{ "0xg", EINVAL, "only hex digits" },
 	{ "18446744073709551616", ERANGE, "larger than" },
 	{ "17179869184G", ERANGE, "larger than" },
 	{ "16E", ERANGE, "larger than" },

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * daxalloc-ctl's command line conventions, for every subcommand: --help
+ * prints the usage on stdout and exits 0; an option the command does not
+ * use is refused (exit 2, one line); sizes may be written in hex, as the
+ * messages print them.
+ */
+#include <criterion/criterion.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "run-ctl.h"
+
+static struct ctl_run r;
+
+/* The subcommands, read from `daxalloc-ctl help` as completion does. */
+static int commands(char names[][32], int max)
+{
+	int n = 0;
+	char *save, *line;
+
+	ctl_runl(&r, "help", NULL);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	for (line = strtok_r(r.out, "\n", &save); line && n < max; line = strtok_r(NULL, "\n", &save))
+		if (line[0] == ' ' && line[1] == ' ' && line[2] >= 'a' && line[2] <= 'z' &&
+		    sscanf(line, " %31s", names[n]) == 1)
+			n++;
+	return n;
+}
+
+Test(cli_options, every_command_takes_help)
+{
+	char names[40][32], want[64];
+	int n = commands(names, 40);
+
+	cr_assert_geq(n, 18, "help lists only %d commands", n);
+	for (int i = 0; i < n; i++) {
+		ctl_runl(&r, names[i], "--help", NULL);
+		cr_expect_eq(r.status, 0, "%s --help: exit %d, stderr %s", names[i], r.status, r.err);
+		snprintf(want, sizeof(want), "usage: daxalloc-ctl %s", names[i]);
+		cr_expect_eq(strncmp(r.out, want, strlen(want)), 0, "%s --help printed '%s'", names[i],
+			     r.out);
+		cr_expect_str_empty(r.err, "%s --help wrote to stderr: %s", names[i], r.err);
+		/* -h is the same, and --help wins over a missing DEV */
+		ctl_runl(&r, names[i], "-h", NULL);
+		cr_expect_eq(r.status, 0, "%s -h: exit %d, stderr %s", names[i], r.status, r.err);
+	}
+}
+
+/* Options another command takes, refused where they mean nothing. */
+static const struct {
+	const char *args[6];
+	const char *opt;
+} unused[] = {
+	{ { "df", "hugetlb:2M:4M", "--force" }, "--force" },
+	{ { "regions", "hugetlb:2M:4M", "--repair" }, "--repair" },
+	{ { "list", "--size", "2M" }, "--size" },
+	{ { "info", "hugetlb:2M:4M", "--force" }, "--force" },
+	{ { "free", "hugetlb:2M:4M", "x", "--json" }, "--json" },
+	{ { "rename", "hugetlb:2M:4M", "a", "b", "--size", "2M" }, "--size" },
+	{ { "check", "hugetlb:2M:4M", "--force" }, "--force" },
+	{ { "pins", "hugetlb:2M:4M", "--repair" }, "--repair" },
+	{ { "map", "hugetlb:2M:4M", "--name", "x" }, "--name" },
+	{ { "format", "hugetlb:2M:4M", "--size", "2M" }, "--size" },
+	{ { "alloc", "hugetlb:2M:4M", "--force", "--size", "2M" }, "--force" },
+	{ { "regions-free", "--size", "2M" }, "--size" },
+	{ { "destroy-device", "dax9.9", "--json" }, "--json" },
+	{ { "vmemmap", "--force" }, "--force" },
+	{ { "df", "hugetlb:2M:4M", "--frobnicate" }, "--frobnicate" },
+	{ { "df", "hugetlb:2M:4M", "-z" }, "-z" },
+};
+
+Test(cli_options, unused_options_are_refused)
+{
+	for (size_t i = 0; i < sizeof(unused) / sizeof(unused[0]); i++) {
+		ctl_run(&r, unused[i].args, 0);
+		cr_expect_eq(r.status, 2, "%s ... %s: exit %d; stderr %s", unused[i].args[0],
+			     unused[i].opt, r.status, r.err);
+		cr_expect_eq(ctl_lines(r.err), 1, "%s ... %s: stderr not one line: %s",
+			     unused[i].args[0], unused[i].opt, r.err);
+		cr_expect(strstr(r.err, unused[i].opt), "%s: '%s' lacks %s", unused[i].args[0], r.err,
+			  unused[i].opt);
+		cr_expect(strstr(r.err, unused[i].args[0]), "'%s' does not name the command %s", r.err,
+			  unused[i].args[0]);
+	}
+}
+
+Test(cli_options, missing_option_argument_is_one_line)
+{
+	ctl_runl(&r, "map", "hugetlb:2M:4M", "--size", NULL);
+	cr_expect_eq(r.status, 2, "%s", r.err);
+	cr_expect_eq(ctl_lines(r.err), 1, "%s", r.err);
+	cr_expect(strstr(r.err, "--size"), "%s", r.err);
+}
+
+Test(cli_options, hex_sizes, .timeout = 60)
+{
+	ctl_runl(&r, "map", "hugetlb:2M:4M", "--size", "0x200000", "--offset", "0x200000", NULL);
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	cr_expect(strstr(r.out, "mapped 2M at offset 2M"), "%s", r.out);
+}
+
+/*
+ * daxctl's key names for the facts daxctl reports: chardev, mode while a
+ * driver is bound, state only when disabled; no list, no output.
+ */
+Test(cli_options, json_like_daxctl)
+{
+	struct json_object *o, *v;
+
+	ctl_runl(&r, "info", "hugetlb:2M:4M", "--json", NULL);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	o = json_tokener_parse(r.out);
+	cr_assert_not_null(o, "%s", r.out);
+	cr_assert(json_object_object_get_ex(o, "chardev", &v), "no chardev: %s", r.out);
+	cr_expect_str_eq(json_object_get_string(v), "hugetlb:2M:4M");
+	cr_assert(json_object_object_get_ex(o, "mode", &v), "no mode: %s", r.out);
+	for (const char *const *k = (const char *const[]){ "name", "enabled", "state", NULL }; *k; k++)
+		cr_expect_not(json_object_object_get_ex(o, *k, NULL), "key %s: %s", *k, r.out);
+	json_object_put(o);
+
+	ctl_runl(&r, "list", NULL);
+	if (strstr(r.out, "no device-dax devices")) {
+		ctl_runl(&r, "list", "--json", NULL);
+		cr_expect_eq(r.status, 0, "%s", r.err);
+		cr_expect_str_empty(r.out, "an empty list printed '%s'", r.out);
+	}
+}
