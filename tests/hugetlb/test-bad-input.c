@@ -304,7 +304,8 @@ static int free_name_twice(void)
 
 /*
  * Freed by another process (a handle of this one may not free what this
- * process maps); this handle still maps it.
+ * process maps; another process only forced, for the same reason); this
+ * handle still maps it.
  */
 static struct daxalloc_region *freed_elsewhere(const char *name)
 {
@@ -319,7 +320,8 @@ static struct daxalloc_region *freed_elsewhere(const char *name)
 		struct daxalloc_pool *other = NULL;
 
 		daxalloc_region_close(&r);	/* the inherited mapping */
-		_exit(daxalloc_pool_open(dev, 0, &other) || daxalloc_pool_free_name(other, name));
+		_exit(daxalloc_pool_open(dev, DAXALLOC_POOL_FORCE_FREE, &other) ||
+		      daxalloc_pool_free_name(other, name));
 	}
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "another process could not free '%s'", name);

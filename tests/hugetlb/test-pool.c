@@ -231,12 +231,19 @@ Test(pool, region_freed_elsewhere)
 	cr_assert_eq(daxalloc_pool_open(dev, 0, &other), 0);
 	cr_expect_eq(daxalloc_pool_free_name(other, "a"), -EBUSY);
 	daxalloc_pool_close(&other);
-	/* ...another process may (after dropping its inherited mapping). */
+	/*
+	 * ...nor may another process while this one maps it, unless forced
+	 * (after dropping its inherited mapping): then this handle is stale.
+	 */
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		daxalloc_region_close(&a);
-		_exit(daxalloc_pool_open(dev, 0, &other) || daxalloc_pool_free_name(other, "a"));
+		if (daxalloc_pool_open(dev, 0, &other) || daxalloc_pool_free_name(other, "a") != -EBUSY)
+			_exit(1);
+		daxalloc_pool_close(&other);
+		_exit(daxalloc_pool_open(dev, DAXALLOC_POOL_FORCE_FREE, &other) ||
+		      daxalloc_pool_free_name(other, "a"));
 	}
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
