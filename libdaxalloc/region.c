@@ -415,6 +415,8 @@ DAXALLOC_EXPORT void daxalloc_region_close(struct daxalloc_region **pr)
 	/* The memory goes away: so do its pins, before it can be reused. */
 	stuck = pin_release_region(r);
 	region_uncount(r);
+	if (!r->named && !stuck)
+		daxalloc_map_delete(&r->map);	/* before its extents are free */
 	/*
 	 * Nobody else can reach an unnamed region: closing it frees it, unless
 	 * a pin could not be undone (then it stays this process's until it
@@ -461,6 +463,8 @@ DAXALLOC_EXPORT int daxalloc_region_free(struct daxalloc_region **pr)
 				return rc;
 			}
 			region_uncount(r);
+			/* Unmapped before the extents are free: nobody else may see them mapped here. */
+			daxalloc_map_delete(&r->map);
 			pool_remove_entry(pool, (uint32_t)i);
 			pool_commit(pool);
 		}
