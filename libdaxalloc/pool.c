@@ -16,6 +16,7 @@
 
 #include "pin.h"
 #include "pool.h"
+#include "reconfig.h"
 
 uint64_t pool_data_end(struct daxalloc_pool *pool)
 {
@@ -331,7 +332,15 @@ uint32_t pool_reclaim_orphans(struct daxalloc_pool *pool)
 	for (uint32_t i = 0; i < pool->n;) {
 		struct dxa_entry *e = &pool->ents[i];
 
-		if (!(e->flags & DXA_ENTRY_NAMED) && !pool_owner_alive(pool, e)) {
+		struct holder h;
+
+		/*
+		 * A dying owner drops its lease before the kernel tears down its
+		 * mappings: while any process still maps the extent it stays an
+		 * orphan, else its next owner shares memory with the dying one.
+		 */
+		if (!(e->flags & DXA_ENTRY_NAMED) && !pool_owner_alive(pool, e) &&
+		    holders_find_mapper(pool->dev->fd, e->offset, e->length, &h) == 0) {
 			dbg(pool->ctx, "%s: reclaiming [0x%llx, +0x%llx) of dead pid %u",
 			    pool->dev->name, (unsigned long long)e->offset,
 			    (unsigned long long)e->length, e->owner_pid);
