@@ -730,9 +730,14 @@ struct daxalloc_vmemmap_report {
 
 /*
  * Measure what enabling device @name costs in RAM: with the device
- * disabled read the free memory (MemFree plus the per-CPU free lists,
- * through /proc), enable it, read again, disable; @cycles times at each
- * alignment, the alignment written while disabled (dynamic devices; a
+ * disabled read memory (free, on the per-CPU free lists, and in the uses
+ * /proc/meminfo accounts, so that only RAM the kernel holds untracked,
+ * such as the memmap, is seen to go), enable it, read again, disable,
+ * read again; @cycles times at each alignment.  A reading counts when the
+ * next one agrees with it, a cycle when what the enable took and the
+ * disable gave back agree (else it is run again, at most @cycles extra
+ * times; a note is logged at LOG_INFO).  The alignment is written while
+ * disabled (dynamic devices; a
  * static device is measured at its own).  An alignment that the device's
  * size or memory placement does not allow is skipped, saying why.  With
  * @pin, pinning 1 GiB is timed at 2M and 1G through a consumer.  The

@@ -87,6 +87,8 @@ int procfs_boot_id_hash(uint64_t *hash);
 int procfs_self_status_bytes(const char *field, uint64_t *out);
 /* MemFree and the per-CPU free lists (see sysfs.c), in bytes. */
 int procfs_free_memory(uint64_t *memfree, uint64_t *pcp);
+/* The "Name: N kB" lines of /proc/meminfo named in @fields, in bytes (absent: 0). */
+int procfs_meminfo(const char *const *fields, int n, uint64_t *out);
 
 /* crc32c.c */
 uint32_t daxalloc_crc32c(uint32_t crc, const void *buf, size_t len);

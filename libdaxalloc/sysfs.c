@@ -340,3 +340,35 @@ int procfs_free_memory(uint64_t *memfree, uint64_t *pcp)
 	*pcp = (uint64_t)sum * (uint64_t)(page > 0 ? page : 4096);
 	return 0;
 }
+
+/*
+ * Fields of one read of /proc/meminfo ("Name:   N kB"), in bytes, in the
+ * order of @fields; a field this kernel does not have reads 0.  -ENOENT
+ * when none of them is there.
+ */
+int procfs_meminfo(const char *const *fields, int n, uint64_t *out)
+{
+	char buf[8192];
+	ssize_t len = read_file(procfs_root(), "meminfo", buf, sizeof(buf));
+	int found = 0;
+
+	if (len < 0)
+		return (int)len;
+	for (int i = 0; i < n; i++) {
+		size_t flen = strlen(fields[i]);
+		unsigned long long kb;
+		const char *p = buf;
+
+		out[i] = 0;
+		while ((p = strstr(p, fields[i]))) {
+			if ((p == buf || p[-1] == '\n') && p[flen] == ':' &&
+			    sscanf(p + flen + 1, " %llu kB", &kb) == 1) {
+				out[i] = (uint64_t)kb << 10;
+				found++;
+				break;
+			}
+			p += flen;
+		}
+	}
+	return found ? 0 : -ENOENT;
+}

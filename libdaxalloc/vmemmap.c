@@ -15,15 +15,34 @@
  * than the struct pages themselves (a 4 GiB device at 1G: 32K of struct
  * pages, 128K of page tables; checked on 6.1).
  *
- * The measurement disables the device, reads the free memory, enables
- * it, reads again, and so on.  MemFree alone is not enough: the per-CPU
- * free lists take in and hand out several MB around any large allocation
- * or free, and MemFree does not count them; with them (and this
- * process's own memory) counted, cycles on 6.1 agree within about 100 KB.
- * The difference of one cycle is taken against the mean of the readings
- * before and after, which cancels a steady drift.
+ * The measurement disables the device, reads memory, enables it, reads
+ * again, disables it, reads again, and so on.  A reading is free memory
+ * (MemFree and the per-CPU free lists, which MemFree leaves out and which
+ * take in and hand out tens of MB around a large allocation or free) plus
+ * what /proc/meminfo accounts to some use (page cache, anonymous memory,
+ * slab, kernel stacks, page tables); what it leaves out is RAM the kernel
+ * holds untracked, the memmap among it.  So other processes (the helper
+ * that unbinds the device, exiting just then), file reads and slab do not
+ * count.  Noise is rejected twice:
+ *
+ * - A reading counts only when the next one agrees with it within
+ *   VM_STEADY, part by part.  The kernel drains whole per-CPU lists into
+ *   the free areas at moments of its own (on 6.1 just after a disable, as
+ *   init reaps the helper that unbound the device and frees its page-table
+ *   root: 10-20 MB at once; see tests/README.md).  A drain between reading
+ *   MemFree and the lists makes a reading short by the lot, and as that
+ *   reading ends one cycle and starts the next, it spoiled two cycles at
+ *   once (1.4 MB measured twice for an 8 MB memmap).
+ * - A cycle counts only when what enabling took (reading before minus
+ *   reading while enabled) and what disabling gave back (reading after
+ *   minus the same) agree within VM_CYCLE_SLACK or 1/32; otherwise it is
+ *   run again, at most as many extra times as cycles were asked for.
+ *
+ * The cost of a cycle is the mean of the two; cycles on 6.1 then agree
+ * within a few tens of KB.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +64,12 @@
 #define VM_MATCH_SLACK (UINT64_C(4) << 20)
 
 #define VM_DEFAULT_CYCLES 5
+/* Two readings agree when free, per-CPU lists and accounted use each move less. */
+#define VM_STEADY (INT64_C(256) << 10)
+/* Readings taken at most before giving up on agreement (a few seconds). */
+#define VM_READ_TRIES 20
+/* Took and gave back agree within this, or 1/32 of their mean. */
+#define VM_CYCLE_SLACK (INT64_C(512) << 10)
 #define VM_PIN_LENGTH DAXALLOC_SIZE_1G
 #define VM_PIN_TRIES 9
 
@@ -334,23 +359,92 @@ static int check_users(const char *name, bool ignore_dma)
 }
 
 /*
- * Free memory, plus what this process holds itself: enabling goes through
- * libdaxctl and libndctl contexts made afresh, whose allocations and
- * frees (malloc gives large ones back at once) would move MemFree by a
- * few hundred KB, as much as a 1G device's whole memmap.
+ * Memory as the kernel accounts it.  Read in three goes (MemFree, the
+ * per-CPU lists, the rest of meminfo): pages that move between them
+ * while they are read make one reading wrong, which the next one shows.
  */
-static int read_free(int64_t *out)
+struct vm_reading {
+	int64_t free;		/* MemFree */
+	int64_t pcp;		/* on the per-CPU free lists */
+	int64_t held;		/* accounted to a use: the fields of vm_held */
+};
+
+/* Page cache, anonymous memory, slab (with kmalloc's large pages), stacks, page tables. */
+static const char *const vm_held[] = {
+	"Buffers", "Cached", "SwapCached", "AnonPages", "Slab", "KernelStack", "PageTables",
+	"SecPageTables",
+};
+#define VM_NHELD ((int)(sizeof(vm_held) / sizeof(vm_held[0])))
+
+static int64_t reading_total(const struct vm_reading *r)
 {
-	uint64_t memfree, pcp, anon = 0, pte = 0;
+	return r->free + r->pcp + r->held;
+}
+
+static int read_once(struct vm_reading *r)
+{
+	uint64_t memfree, pcp, held[VM_NHELD];
 	int rc = procfs_free_memory(&memfree, &pcp);
 
+	if (rc == 0)
+		rc = procfs_meminfo(vm_held, VM_NHELD, held);
 	if (rc < 0)
-		return daxalloc_err(-rc, "cannot read MemFree from %s/meminfo: %s", procfs_root(),
-				    strerror(-rc));
-	if (procfs_self_status_bytes("RssAnon", &anon) < 0 ||
-	    procfs_self_status_bytes("VmPTE", &pte) < 0)
-		anon = pte = 0;
-	*out = (int64_t)(memfree + pcp + anon + pte);
+		return daxalloc_err(-rc, "cannot read %s/meminfo: %s", procfs_root(), strerror(-rc));
+	r->free = (int64_t)memfree;
+	r->pcp = (int64_t)pcp;
+	r->held = 0;
+	for (int i = 0; i < VM_NHELD; i++)
+		r->held += (int64_t)held[i];
+	return 0;
+}
+
+static bool agree(const struct vm_reading *a, const struct vm_reading *b)
+{
+	return llabs(a->free - b->free) <= VM_STEADY && llabs(a->pcp - b->pcp) <= VM_STEADY &&
+	       llabs(a->held - b->held) <= VM_STEADY;
+}
+
+static void nap_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/*
+ * A reading that the next one agrees with (see VM_STEADY), waiting a
+ * little longer between tries each time.  Without agreement after
+ * VM_READ_TRIES, the last reading, with a note.
+ */
+static int read_steady(struct vm_state *s, const char *when, int64_t *out)
+{
+	struct vm_reading prev, cur;
+	int rc = read_once(&prev);
+
+	for (int i = 1; rc == 0 && i < VM_READ_TRIES; i++) {
+		if (i > 1)
+			nap_ms(i < 10 ? 10 * i : 100);
+		rc = read_once(&cur);
+		if (rc < 0)
+			break;
+		if (agree(&prev, &cur)) {
+			dbg(s->ctx, "%s %s: free %" PRId64 " + per-CPU lists %" PRId64 " + accounted %" PRId64
+				    " = %" PRId64 " (%d readings)",
+			    s->name, when, cur.free, cur.pcp, cur.held, reading_total(&cur), i + 1);
+			*out = reading_total(&cur);
+			return 0;
+		}
+		dbg(s->ctx, "%s %s: readings differ by free %+" PRId64 ", per-CPU lists %+" PRId64
+			    ", accounted %+" PRId64,
+		    s->name, when, cur.free - prev.free, cur.pcp - prev.pcp, cur.held - prev.held);
+		prev = cur;
+	}
+	if (rc < 0)
+		return rc;
+	info(s->ctx, "%s %s: memory did not hold still over %d readings; taking the last", s->name,
+	     when, VM_READ_TRIES);
+	*out = reading_total(&prev);
 	return 0;
 }
 
@@ -549,31 +643,54 @@ static uint64_t time_standin(struct daxalloc_ctx *ctx, const char *tag, const ch
 	return rc < 0 || best == UINT64_MAX ? 0 : best;
 }
 
+/* Took and gave back (see the top of the file) agree. */
+static bool cycle_agrees(int64_t took, int64_t gave)
+{
+	int64_t slack = llabs(took + gave) / 64;
+
+	return llabs(took - gave) <= (slack > VM_CYCLE_SLACK ? slack : VM_CYCLE_SLACK);
+}
+
 static int measure_align(struct vm_state *s, struct daxalloc_vmemmap_sample *sm, int cycles,
 			 bool pin)
 {
-	int64_t off, on, off2;
-	int rc = 0;
+	int64_t off, on, off2, took, gave;
+	int rc = 0, redo = cycles;
+	char a[32];
 
+	fmt_size(sm->align, a, sizeof(a));
 	if (s->enabled)
 		rc = vm_disable(s);
 	if (rc == 0 && s->align != sm->align)
 		rc = vm_set_align(s, sm->align);
 	if (rc == 0)
-		rc = read_free(&off);
-	for (int i = 0; rc == 0 && i < cycles; i++) {
+		rc = read_steady(s, "disabled", &off);
+	for (int i = 0; rc == 0 && i < cycles;) {
 		rc = vm_enable(s);
 		if (rc == 0)
-			rc = read_free(&on);
+			rc = read_steady(s, "enabled", &on);
 		if (rc == 0)
 			rc = vm_disable(s);
 		if (rc == 0)
-			rc = read_free(&off2);
+			rc = read_steady(s, "disabled", &off2);
 		if (rc < 0)
 			break;
-		sm->bytes[i] = (off + off2) / 2 - on;
-		sm->cycles = i + 1;
+		took = off - on;
+		gave = off2 - on;
 		off = off2;
+		if (!cycle_agrees(took, gave) && redo > 0) {
+			redo--;
+			info(s->ctx, "%s at %s: enabling took %" PRId64 " bytes, disabling gave back %" PRId64
+				     "; cycle %d again",
+			     s->name, a, took, gave, i + 1);
+			continue;
+		}
+		if (!cycle_agrees(took, gave))
+			info(s->ctx, "%s at %s: enabling took %" PRId64 " bytes, disabling gave back %" PRId64
+				     "; cycle %d kept: no reruns left",
+			     s->name, a, took, gave, i + 1);
+		sm->bytes[i] = (took + gave) / 2;
+		sm->cycles = ++i;
 	}
 	if (rc < 0)
 		return rc;

@@ -37,7 +37,7 @@
  *       } ],
  *       "measured": null | {       null without --measure
  *         "cycles": N,
- *         "method": "memfree_plus_percpu_free_lists",
+ *         "method": "unaccounted_memory",   see below
  *         "samples": [ {           4K, 2M, 1G
  *           "align": N,
  *           "measured": BOOL,
@@ -65,7 +65,11 @@
  *
  * ROW is "no_dedup", "dedup_2page" or "dedup_1page"; PATH is "base_page",
  * "compound_page" or "unknown".  Measured byte counts may be negative
- * (noise around a small cost).
+ * (noise around a small cost).  "unaccounted_memory": what an enable
+ * takes out of free memory (MemFree and the per-CPU free lists) plus the
+ * uses /proc/meminfo accounts (page cache, anonymous, slab, stacks, page
+ * tables), from readings that the next one agrees with, in cycles whose
+ * enable and disable agree (see libdaxalloc/vmemmap.c).
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -272,7 +276,7 @@ static struct json_object *jtarget(const struct target *t, int cycles)
 		struct json_object *r = json_object_new_object();
 
 		json_object_object_add(m, "cycles", json_object_new_int(cycles));
-		json_object_object_add(m, "method", json_object_new_string("memfree_plus_percpu_free_lists"));
+		json_object_object_add(m, "method", json_object_new_string("unaccounted_memory"));
 		for (int i = 0; i < 3; i++)
 			json_object_array_add(s, jsample(&t->rep.samples[i]));
 		json_object_object_add(m, "samples", s);
@@ -334,7 +338,7 @@ static void print_measured(const struct target *t, int cycles)
 {
 	char b[6][32];
 
-	printf("measured, %d cycles per alignment (MemFree + per-CPU free lists), median [min .. max]:\n",
+	printf("measured, %d cycles per alignment (RAM neither free nor accounted in meminfo), median [min .. max]:\n",
 	       cycles);
 	for (int i = 0; i < 3; i++) {
 		const struct daxalloc_vmemmap_sample *sm = &t->rep.samples[i];
