@@ -6,14 +6,17 @@
  * namespace, has the same one), the inode of the stand-in's memfd.
  */
 #include <errno.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "pool.h"
+#include "reconfig.h"
 
 int owner_dev_key(struct daxalloc_dev *dev, struct owner_key *key)
 {
@@ -156,7 +159,9 @@ struct lock_area {
 	uint64_t gen;		/* (boot << 16) | instance + 1 */
 	uint64_t next_inst;
 	uint64_t next_lease;
-	uint8_t pad[40];
+	uint64_t slots_gen;	/* the generation slots_used counts in */
+	uint32_t slots_used;	/* 1 + the highest owner slot claimed (under the pool lock) */
+	uint8_t pad[28];
 	struct lock_inst inst[LOCK_INSTANCES];
 	struct lock_owner owners[LOCK_OWNERS];
 };
@@ -355,18 +360,17 @@ static int lt_request(int op, pthread_mutex_t *m)
 	return rc ? daxalloc_err(rc, "cannot take a pool lease: %s", strerror(rc)) : 0;
 }
 
-/* Is the slot's lease held?  (trylock: EBUSY yes; acquired or owner died: no.) */
+/*
+ * Is the slot's lease held?  Read, never taken: the futex word of a robust
+ * mutex holds its owner's thread id, and the kernel sets FUTEX_OWNER_DIED
+ * in it when that thread dies.  (Probing with trylock would hold a dead
+ * lease for a moment, and another prober would see it held by a live one.)
+ */
 static bool lease_held(pthread_mutex_t *m)
 {
-	int rc = pthread_mutex_trylock(m);
+	uint32_t w = __atomic_load_n((uint32_t *)&m->__data.__lock, __ATOMIC_ACQUIRE);
 
-	if (rc == EBUSY)
-		return true;
-	if (rc == EOWNERDEAD)
-		pthread_mutex_consistent(m);
-	if (rc == 0 || rc == EOWNERDEAD)
-		pthread_mutex_unlock(m);
-	return false;
+	return (w & FUTEX_TID_MASK) != 0 && !(w & FUTEX_OWNER_DIED);
 }
 
 int owner_claim(struct daxalloc_pool *pool)
@@ -395,6 +399,13 @@ int owner_claim(struct daxalloc_pool *pool)
 		o->pid = (uint32_t)getpid();
 		pool->lease = o->id;
 		pool->lease_slot = (int)i;
+		if (a->slots_gen != pool->lock_gen) {
+			a->slots_gen = pool->lock_gen;
+			a->slots_used = 0;
+		}
+		if (a->slots_used < i + 1)
+			a->slots_used = i + 1;
+		owner_maps_claim(pool);
 		return 0;
 	}
 	return daxalloc_err(EUSERS, "%s: %u pool handles are open on this device, the most it serves",
@@ -407,6 +418,7 @@ void owner_release(struct daxalloc_pool *pool)
 
 	if (pool->lease_slot < 0)
 		return;
+	owner_maps_release(pool);
 	o = &area_of(pool)->owners[pool->lease_slot];
 	if (o->id == pool->lease) {
 		o->id = 0;
@@ -431,4 +443,264 @@ bool owner_lease_alive(struct daxalloc_pool *pool, uint64_t lease)
 	    __atomic_load_n(&o->id, __ATOMIC_ACQUIRE) != lease)
 		return false;
 	return lease_held(&o->lease);
+}
+
+/*
+ * Mapping records: which regions each owner maps, kept in device memory
+ * beside its lease, so that a free refused because another process maps
+ * the region costs a look at the live leases, not a read of every
+ * /proc/PID/maps on the machine (which also sees only the caller's pid
+ * namespace).  Slot i records what the handle holding lease slot i maps.
+ *
+ * An entry is the region's device offset with flag bits: MAP_LIVE while
+ * its owner maps it, MAP_FORKED once the owner forked with it mapped (a
+ * child may map it still, whatever becomes of the owner).  Only where
+ * the records cannot tell is /proc read: entries of a dead owner (the
+ * kernel may not have torn its mappings down yet), forked entries, and
+ * owners with more mappings than entries (overflow).  Entries are added
+ * under the pool lock, before the mapping exists, so a free, which looks
+ * under the same lock, never misses one; any process may clear an entry
+ * /proc shows to be stale (compare-and-swap).
+ */
+#define MAPS_OFFSET (DXA_LOCK_OFFSET + (UINT64_C(160) << 10))
+#define MAPS_PER_OWNER 29u
+#define MAP_LIVE UINT64_C(1)
+#define MAP_FORKED UINT64_C(2)
+#define MAP_FLAGS (MAP_LIVE | MAP_FORKED)
+
+struct owner_maps {
+	uint64_t gen;		/* the lock generation the records belong to */
+	uint64_t overflow;	/* live mappings not recorded */
+	uint64_t sticky;	/* forked with unrecorded mappings: look in /proc */
+	uint64_t off[MAPS_PER_OWNER];
+};
+
+_Static_assert(sizeof(struct owner_maps) == 256, "mapping records are 256 bytes a slot");
+_Static_assert(MAPS_OFFSET >= DXA_LOCK_OFFSET + sizeof(struct lock_area),
+	       "the mapping records lie past the lock area");
+_Static_assert(MAPS_OFFSET + LOCK_OWNERS * sizeof(struct owner_maps) <=
+		       DXA_LOCK_OFFSET + (UINT64_C(416) << 10),
+	       "the mapping records end where the pin ledger's space begins");
+
+static struct owner_maps *maps_of(struct daxalloc_pool *pool, uint32_t slot)
+{
+	return (struct owner_maps *)((char *)pool->mm.addr + MAPS_OFFSET) + slot;
+}
+
+/* The slots this process holds leases in, to skip its own and to mark them at fork. */
+static pthread_mutex_t mine_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct owner_maps *mine[64];
+static unsigned int nmine;
+
+static void mine_add(struct owner_maps *m)
+{
+	pthread_mutex_lock(&mine_lock);
+	if (nmine < sizeof(mine) / sizeof(mine[0]))
+		mine[nmine++] = m;
+	pthread_mutex_unlock(&mine_lock);
+}
+
+static void mine_del(struct owner_maps *m)
+{
+	pthread_mutex_lock(&mine_lock);
+	for (unsigned int i = 0; i < nmine; i++)
+		if (mine[i] == m) {
+			mine[i] = mine[--nmine];
+			break;
+		}
+	pthread_mutex_unlock(&mine_lock);
+}
+
+/* fork(): what the parent maps now, a child may map until it exits or execs. */
+static void maps_forking(void)
+{
+	pthread_mutex_lock(&mine_lock);
+	for (unsigned int i = 0; i < nmine; i++) {
+		struct owner_maps *m = mine[i];
+
+		for (uint32_t k = 0; k < MAPS_PER_OWNER; k++)
+			if (__atomic_load_n(&m->off[k], __ATOMIC_ACQUIRE) & MAP_LIVE)
+				__atomic_fetch_or(&m->off[k], MAP_FORKED, __ATOMIC_ACQ_REL);
+		if (__atomic_load_n(&m->overflow, __ATOMIC_ACQUIRE))
+			__atomic_store_n(&m->sticky, 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&mine_lock);
+}
+
+static void maps_forked_child(void)
+{
+	/* The parent's slots are not the child's. */
+	pthread_mutex_init(&mine_lock, NULL);
+	nmine = 0;
+}
+
+static pthread_once_t maps_once = PTHREAD_ONCE_INIT;
+
+static void maps_atfork(void)
+{
+	pthread_atfork(maps_forking, NULL, maps_forked_child);
+}
+
+static bool is_mine(const struct owner_maps *m)
+{
+	bool yes = false;
+
+	pthread_mutex_lock(&mine_lock);
+	for (unsigned int i = 0; i < nmine && !yes; i++)
+		yes = mine[i] == m;
+	pthread_mutex_unlock(&mine_lock);
+	return yes;
+}
+
+/* A newly claimed slot: forget its last owner's entries, but not what children may map. */
+void owner_maps_claim(struct daxalloc_pool *pool)
+{
+	struct owner_maps *m = maps_of(pool, (uint32_t)pool->lease_slot);
+
+	pthread_once(&maps_once, maps_atfork);
+	if (m->gen != pool->lock_gen) {
+		memset(m, 0, sizeof(*m));	/* another boot's, or anything */
+		m->gen = pool->lock_gen;
+	} else {
+		/* What a dead owner's children may map stays, as theirs. */
+		for (uint32_t k = 0; k < MAPS_PER_OWNER; k++)
+			m->off[k] = m->off[k] & MAP_FORKED ? m->off[k] & ~MAP_LIVE : 0;
+		m->overflow = 0;
+	}
+	mine_add(m);
+}
+
+void owner_maps_release(struct daxalloc_pool *pool)
+{
+	if (pool->lease_slot >= 0)
+		mine_del(maps_of(pool, (uint32_t)pool->lease_slot));
+}
+
+/* Record that this handle maps the region at @offset (pool lock held). */
+void owner_maps_add(struct daxalloc_pool *pool, uint64_t offset)
+{
+	struct owner_maps *m;
+
+	if (pool->lease_slot < 0)
+		return;
+	m = maps_of(pool, (uint32_t)pool->lease_slot);
+	for (uint32_t k = 0; k < MAPS_PER_OWNER; k++) {
+		uint64_t empty = 0;
+
+		if (__atomic_compare_exchange_n(&m->off[k], &empty, offset | MAP_LIVE, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return;
+	}
+	__atomic_add_fetch(&m->overflow, 1, __ATOMIC_ACQ_REL);
+}
+
+/* This handle no longer maps the region at @offset (after munmap). */
+void owner_maps_del(struct daxalloc_pool *pool, uint64_t offset)
+{
+	struct owner_maps *m;
+
+	if (pool->lease_slot < 0 || pool_is_inherited(pool))
+		return;
+	m = maps_of(pool, (uint32_t)pool->lease_slot);
+	for (uint32_t k = 0; k < MAPS_PER_OWNER; k++) {
+		uint64_t want = offset | MAP_LIVE, v = __atomic_load_n(&m->off[k], __ATOMIC_ACQUIRE);
+
+		if ((v & ~MAP_FLAGS) != offset || !(v & MAP_LIVE))
+			continue;
+		/* Forked: a child may map it still; leave it to /proc to say when not. */
+		if (v & MAP_FORKED)
+			__atomic_compare_exchange_n(&m->off[k], &v, (v & ~MAP_LIVE), false,
+						    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+		else
+			__atomic_compare_exchange_n(&m->off[k], &want, 0, false, __ATOMIC_ACQ_REL,
+						    __ATOMIC_ACQUIRE);
+		return;
+	}
+	if (__atomic_load_n(&m->overflow, __ATOMIC_ACQUIRE))
+		__atomic_sub_fetch(&m->overflow, 1, __ATOMIC_ACQ_REL);
+}
+
+/* Clear the entries in [offset, +length) that no process can be mapping any more. */
+static void maps_forget(struct daxalloc_pool *pool, uint32_t upto, uint64_t offset,
+			uint64_t length)
+{
+	struct lock_area *a = area_of(pool);
+
+	for (uint32_t i = 0; i < upto; i++) {
+		struct owner_maps *m = maps_of(pool, i);
+		bool alive = a->owners[i].id && lease_held(&a->owners[i].lease);
+
+		for (uint32_t k = 0; k < MAPS_PER_OWNER; k++) {
+			uint64_t v = __atomic_load_n(&m->off[k], __ATOMIC_ACQUIRE);
+
+			if (v && (v & ~MAP_FLAGS) >= offset && (v & ~MAP_FLAGS) < offset + length &&
+			    (!(v & MAP_LIVE) || !alive))
+				__atomic_compare_exchange_n(&m->off[k], &v, 0, false, __ATOMIC_ACQ_REL,
+							    __ATOMIC_ACQUIRE);
+		}
+	}
+}
+
+/*
+ * Does another process map [offset, +length)?  (Pool lock held.)  1 with
+ * @h naming it, 0 no, or -errno.  From the records; /proc only where they
+ * cannot tell (see above).
+ */
+int owner_find_mapper(struct daxalloc_pool *pool, uint64_t offset, uint64_t length,
+		      struct holder *h)
+{
+	struct lock_area *a = area_of(pool);
+	uint32_t upto;
+	bool ask_proc = false;
+	int n;
+
+	memset(h, 0, sizeof(*h));
+	if (!pool->lockm)
+		return holders_find_mapper(pool->dev->fd, offset, length, h);
+	upto = a->slots_gen == pool->lock_gen ? a->slots_used : LOCK_OWNERS;
+	if (upto > LOCK_OWNERS)
+		upto = LOCK_OWNERS;
+	for (uint32_t i = 0; i < upto; i++) {
+		struct lock_owner *o = &a->owners[i];
+		struct owner_maps *m = maps_of(pool, i);
+		bool live_hit = false, other_hit = false, alive, own;
+
+		if (__atomic_load_n(&m->gen, __ATOMIC_ACQUIRE) != pool->lock_gen)
+			continue;
+		for (uint32_t k = 0; k < MAPS_PER_OWNER; k++) {
+			uint64_t v = __atomic_load_n(&m->off[k], __ATOMIC_ACQUIRE);
+
+			if (v && (v & ~MAP_FLAGS) >= offset && (v & ~MAP_FLAGS) < offset + length) {
+				live_hit |= !!(v & MAP_LIVE);
+				other_hit |= !!(v & MAP_FORKED);
+			}
+		}
+		if (__atomic_load_n(&m->sticky, __ATOMIC_ACQUIRE))
+			other_hit = true;
+		own = (live_hit || other_hit) && is_mine(m);
+		/* This process's own mappings are its caller's to count (owner_mapped_count). */
+		if (own)
+			live_hit = false;
+		else if (__atomic_load_n(&m->overflow, __ATOMIC_ACQUIRE))
+			other_hit = true;	/* its mappings are not all recorded */
+		if (!live_hit && !other_hit)
+			continue;
+		alive = __atomic_load_n(&o->id, __ATOMIC_ACQUIRE) &&
+			__atomic_load_n(&o->gen, __ATOMIC_ACQUIRE) == pool->lock_gen &&
+			lease_held(&o->lease);
+		if (alive && live_hit) {
+			h->pid = (int)o->pid;
+			h->what = HOLDER_MAPPED;
+			snprintf(h->comm, sizeof(h->comm), "holding the pool open");
+			return 1;
+		}
+		/* Dying, forked, overflowed: the kernel knows, in this pid namespace. */
+		ask_proc = true;
+	}
+	if (!ask_proc)
+		return 0;
+	n = holders_find_mapper(pool->dev->fd, offset, length, h);
+	if (n == 0)
+		maps_forget(pool, upto, offset, length);
+	return n;
 }

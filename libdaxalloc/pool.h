@@ -22,6 +22,7 @@ struct daxalloc_region {
 	uint64_t length;
 	bool named;
 	bool counted;		/* in owner.c's count of what this process maps */
+	bool recorded;		/* in the handle's mapping records in device memory */
 	char name[DXA_NAME_MAX + 1];
 	struct daxalloc_region *next;
 };
@@ -105,5 +106,13 @@ int owner_dev_key(struct daxalloc_dev *dev, struct owner_key *key);
 int owner_mapped_get(const struct owner_key *key, uint64_t offset);
 void owner_mapped_put(const struct owner_key *key, uint64_t offset);
 unsigned int owner_mapped_count(const struct owner_key *key, uint64_t offset);
+/* Records in device memory of what each handle maps, for other processes' frees. */
+void owner_maps_claim(struct daxalloc_pool *pool);
+void owner_maps_release(struct daxalloc_pool *pool);
+void owner_maps_add(struct daxalloc_pool *pool, uint64_t offset);
+void owner_maps_del(struct daxalloc_pool *pool, uint64_t offset);
+struct holder;
+int owner_find_mapper(struct daxalloc_pool *pool, uint64_t offset, uint64_t length,
+		      struct holder *h);
 
 #endif

@@ -66,7 +66,7 @@ static int refuse_mapped(struct daxalloc_pool *pool, uint64_t offset, uint64_t l
 {
 	struct holder h;
 	char what[96];
-	int n = holders_find_mapper(pool->dev->fd, offset, length, &h);
+	int n = owner_find_mapper(pool, offset, length, &h);
 
 	if (n <= 0)
 		return n;
@@ -116,6 +116,11 @@ static int lock_find(struct daxalloc_pool *pool, const char *name)
 	return i;
 }
 
+/*
+ * Map @e for a handle; the caller recorded it in the handle's mapping
+ * records under the pool lock (owner_maps_add), and this undoes that on
+ * failure.
+ */
 static int region_map(struct daxalloc_pool *pool, const struct dxa_entry *e, unsigned int flags,
 		      struct daxalloc_region **out)
 {
@@ -126,19 +131,24 @@ static int region_map(struct daxalloc_pool *pool, const struct dxa_entry *e, uns
 	/* A read-only pool writes nothing on the device, regions included. */
 	if (pool->rdonly)
 		mflags |= DAXALLOC_MAP_READONLY;
-	if (!r)
+	if (!r) {
+		owner_maps_del(pool, e->offset);
 		return daxalloc_err(ENOMEM, "out of memory");
+	}
 	rc = owner_mapped_get(&pool->key, e->offset);
 	if (rc < 0) {
+		owner_maps_del(pool, e->offset);
 		free(r);
 		return rc;
 	}
 	rc = daxalloc_map_new(pool->dev, e->offset, e->length, NULL, mflags, &r->map);
 	if (rc < 0) {
 		owner_mapped_put(&pool->key, e->offset);
+		owner_maps_del(pool, e->offset);
 		free(r);
 		return rc;
 	}
+	r->recorded = true;
 	r->pool = pool;
 	r->counted = true;
 	r->offset = e->offset;
@@ -341,6 +351,7 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, co
 	pool->ents[at] = e;
 	pool->n++;
 	pool_commit(pool);
+	owner_maps_add(pool, e.offset);
 	pool_unlock(pool);
 
 	rc = region_map(pool, &e, flags, out);
@@ -380,6 +391,12 @@ DAXALLOC_EXPORT int daxalloc_region_open(struct daxalloc_pool *pool, const char 
 	if (i < 0)
 		return i;
 	e = pool->ents[i];
+	/* A read-only handle maps too: others must see it before its free. */
+	if (pool->lease_slot < 0 && !pool_is_inherited(pool) && (i = owner_claim(pool)) < 0) {
+		pool_unlock(pool);
+		return i;
+	}
+	owner_maps_add(pool, e.offset);
 	pool_unlock(pool);
 	return region_map(pool, &e, flags, out);
 }
@@ -395,12 +412,21 @@ static void region_uncount(struct daxalloc_region *r)
 	r->counted = false;
 }
 
+/* Out of the mapping records, once unmapped, before its extent can be freed. */
+static void region_unrecord(struct daxalloc_region *r)
+{
+	if (r->recorded)
+		owner_maps_del(r->pool, r->offset);
+	r->recorded = false;
+}
+
 static void region_release(struct daxalloc_region *r)
 {
 	pin_release_region(r);
 	unlink_open(r);
 	daxalloc_map_delete(&r->map);
 	region_uncount(r);
+	region_unrecord(r);
 	free(r);
 }
 
@@ -415,8 +441,10 @@ DAXALLOC_EXPORT void daxalloc_region_close(struct daxalloc_region **pr)
 	/* The memory goes away: so do its pins, before it can be reused. */
 	stuck = pin_release_region(r);
 	region_uncount(r);
-	if (!r->named && !stuck)
+	if (!r->named && !stuck) {
 		daxalloc_map_delete(&r->map);	/* before its extents are free */
+		region_unrecord(r);
+	}
 	/*
 	 * Nobody else can reach an unnamed region: closing it frees it, unless
 	 * a pin could not be undone (then it stays this process's until it
@@ -465,6 +493,7 @@ DAXALLOC_EXPORT int daxalloc_region_free(struct daxalloc_region **pr)
 			region_uncount(r);
 			/* Unmapped before the extents are free: nobody else may see them mapped here. */
 			daxalloc_map_delete(&r->map);
+			region_unrecord(r);
 			pool_remove_entry(pool, (uint32_t)i);
 			pool_commit(pool);
 		}

@@ -6,7 +6,8 @@
 
 Fails (exit 1) when the tool fails, its output is not JSON, a key is missing
 or has the wrong type, a ratio does not match its values, a row without
-values gives no reason, or one of the four metrics measured nothing.  Then
+values gives no reason, or one of the four metrics measured nothing, or the
+run left the machine's huge page settings other than it found them.  Then
 it feeds itself broken documents and fails unless it rejects every one.
 """
 import copy
@@ -99,14 +100,31 @@ def self_test(doc):
     return [f"self-test: the check accepted a document with {m}" for m in missed]
 
 
+def hugepage_settings():
+    """nr_hugepages and the overcommit limit of every huge page size."""
+    import glob
+    out = {}
+    for d in sorted(glob.glob("/sys/kernel/mm/hugepages/hugepages-*")):
+        for attr in ("nr_hugepages", "nr_overcommit_hugepages"):
+            with open(f"{d}/{attr}") as f:
+                out[f"{d.rsplit('/', 1)[1]}/{attr}"] = int(f.read())
+    return out
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
+    before = hugepage_settings()
     run = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, text=True)
     if run.returncode != 0:
         print(f"FAIL: {' '.join(sys.argv[1:])} exited {run.returncode}")
         return 1
+    after = hugepage_settings()
+    for k in before:
+        if after.get(k) != before[k]:
+            print(f"FAIL: the run left {k} at {after.get(k)}, it was {before[k]}")
+            return 1
     try:
         doc = json.loads(run.stdout)
     except ValueError as e:

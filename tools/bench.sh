@@ -9,7 +9,10 @@
 #   3. tools/bench/report.py: BENCHMARKS.md, one plot per metric (gnuplot)
 #      and the raw results under tools/bench/.
 #
-#   tools/bench.sh [--quick] [--host-only | --guest-only]
+#   tools/bench.sh [--quick] [--host-only | --guest-only] [--only LIST]
+#
+# --only LIST (some of pin,alloc,fault,restart) measures only those on the
+# host and replaces their rows in tools/bench/host.json, keeping the rest.
 #
 # $BENCH_PIN_MAX (default 16G) caps the large pin on the host.
 # Inside the guest this script runs itself as: bench.sh --in-guest OUT [--quick]
@@ -19,14 +22,15 @@ cd "$(dirname "$0")/.." || exit 1
 root=$PWD
 out=tools/bench
 bench=build/tools/daxalloc-bench
-quick=() host=1 guest=1 in_guest=''
+quick=() host=1 guest=1 in_guest='' only=''
 while [ $# -gt 0 ]; do
 	case $1 in
 		--quick) quick=(--quick); shift ;;
 		--host-only) guest=0; shift ;;
 		--guest-only) host=0; shift ;;
 		--in-guest) in_guest=${2:?}; shift 2 ;;
-		*) echo "usage: tools/bench.sh [--quick] [--host-only | --guest-only]" >&2; exit 2 ;;
+		--only) only=${2:?}; guest=0; shift 2 ;;
+		*) echo "usage: tools/bench.sh [--quick] [--host-only | --guest-only] [--only LIST]" >&2; exit 2 ;;
 	esac
 done
 
@@ -39,6 +43,19 @@ doc = dict(docs[0])
 doc["devices"] = list(dict.fromkeys(d for x in docs for d in x["devices"]))
 doc["results"] = [r for x in docs for r in x["results"]]
 json.dump(doc, open(sys.argv[1], "w"), indent=1)
+EOF
+}
+
+# Replace the rows of the metrics in LIST in OLD by those of NEW (a partial rerun).
+replace_metrics() {	# OLD NEW LIST
+	python3 - "$@" <<'EOF'
+import json, sys
+old, new, only = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3].split(",")
+group = {"unpin": "pin", "faults": "fault"}
+redo = lambda r: group.get(r["metric"], r["metric"]) in only
+old["results"] = [r for r in old["results"] if not redo(r)] + [r for r in new["results"] if redo(r)]
+old["devices"] = list(dict.fromkeys(old["devices"] + new["devices"]))
+json.dump(old, open(sys.argv[1], "w"), indent=1)
 EOF
 }
 
@@ -90,7 +107,9 @@ if [ "$host" = 1 ]; then
 	echo "bench: host run (hugetlb stand-in, native speed)"
 	tmp=$(mktemp -d)
 	# 2M first, with all the memory there is (and the 4K cases).
-	"$bench" --json "${quick[@]}" --pin-max "${BENCH_PIN_MAX:-16G}" --device hugetlb:2M \
+	sel=()
+	[ -n "$only" ] && sel=(--only "$only")
+	"$bench" --json "${quick[@]}" "${sel[@]}" --pin-max "${BENCH_PIN_MAX:-16G}" --device hugetlb:2M \
 		>"$tmp/2m.json" || status=1
 	# 1G pages must be taken before memory fragments further: as many as
 	# the large pin wants (the kernel may give fewer; the tool pins less).
@@ -103,13 +122,16 @@ if [ "$host" = 1 ]; then
 		echo "bench: 1G huge pages reserved: $(cat "$hp1g")"
 		trap 'echo "$restore_hp" >"$hp1g" 2>/dev/null' EXIT
 	fi
-	"$bench" --json "${quick[@]}" --pin-max "${BENCH_PIN_MAX:-16G}" --no-4k --device hugetlb:1G \
+	"$bench" --json "${quick[@]}" "${sel[@]}" --pin-max "${BENCH_PIN_MAX:-16G}" --no-4k --device hugetlb:1G \
 		>"$tmp/1g.json" || status=1
 	if [ -n "${restore_hp:-}" ]; then
 		echo "$restore_hp" >"$hp1g" 2>/dev/null
 		trap - EXIT
 	fi
-	if [ $status = 0 ]; then
+	if [ $status = 0 ] && [ -n "$only" ]; then
+		merge "$tmp/new.json" "$tmp/2m.json" "$tmp/1g.json" &&
+			replace_metrics "$out/host.json" "$tmp/new.json" "$only" || status=1
+	elif [ $status = 0 ]; then
 		merge "$out/host.json" "$tmp/2m.json" "$tmp/1g.json" || status=1
 	else
 		echo "bench: host run failed" >&2
@@ -117,7 +139,7 @@ if [ "$host" = 1 ]; then
 	rm -rf "$tmp"
 fi
 
-if [ "$host" = 1 ]; then
+if [ "$host" = 1 ] && [ -z "$only" ]; then
 	echo "bench: heap (daxalloc heap, glibc, memkind) on the stand-in"
 	build/tools/daxalloc-heap-bench --json --device hugetlb:2M:1G \
 		$([ ${#quick[@]} -gt 0 ] && echo --rounds 2000 --repeat 1) >"$out/heap.json.new" &&
@@ -137,7 +159,8 @@ fi
 cmd="tools/bench.sh"
 [ ${#quick[@]} -gt 0 ] && cmd+=" --quick"
 [ "$host" = 0 ] && cmd+=" --guest-only"
-[ "$guest" = 0 ] && cmd+=" --host-only"
+[ "$guest" = 0 ] && [ -z "$only" ] && cmd+=" --host-only"
+[ -n "$only" ] && cmd+=" --only $only"
 python3 tools/bench/report.py --command "$cmd" --out BENCHMARKS.md --plots "$out" \
 	"$out/host.json" "$out/guest.json" || status=1
 exit $status

@@ -89,7 +89,8 @@ static struct {
 	char machine[192], kernel[128];
 	bool saw_4k;		/* a 4K device was measured: no anonymous stand-in */
 	bool no_4k;		/* --no-4k: not even then */
-	uint64_t hp2m_added;	/* 2M pages this run added for memkind */
+	bool hp2m_raised;	/* the 2M overcommit limit was raised for memkind */
+	unsigned long long hp2m_overcommit;	/* its value before */
 } B = { .threads = 4, .size = GiB, .pin_max = 16 * GiB, .only = M_ALL };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -416,72 +417,57 @@ lib_fail:
 }
 
 /*
- * Make @pages 2M huge pages free for memkind, adding them to the kernel's
- * pool when we may; hp2m_release() gives back what was added.
+ * Make @pages 2M huge pages available to memkind as surplus pages: the
+ * overcommit limit is raised, never nr_hugepages, so the kernel frees
+ * what memkind took when its last user goes, even if this run is killed.
+ * hp2m_release() puts the limit back.
  */
-static int hp2m_ensure(uint64_t pages)
-{
-	const char *dir = "/sys/kernel/mm/hugepages/hugepages-2048kB";
-	unsigned long long nr = 0, fr = 0, rs = 0;
-	char path[128];
-	FILE *f;
+#define HP2M_DIR "/sys/kernel/mm/hugepages/hugepages-2048kB/"
 
-#define RD(attr, var)                                                   \
-	do {                                                            \
-		snprintf(path, sizeof(path), "%s/%s", dir, attr);       \
-		f = fopen(path, "re");                                  \
-		if (!f || fscanf(f, "%llu", &var) != 1) {               \
-			if (f)                                          \
-				fclose(f);                              \
-			return -ENOENT;                                 \
-		}                                                       \
-		fclose(f);                                              \
-	} while (0)
-	RD("nr_hugepages", nr);
-	RD("free_hugepages", fr);
-	RD("resv_hugepages", rs);
-	if (fr >= rs && fr - rs >= pages)
-		return 0;
-	snprintf(path, sizeof(path), "%s/nr_hugepages", dir);
-	f = fopen(path, "we");
+static int hp2m_read(const char *attr, unsigned long long *v)
+{
+	FILE *f = fopen(attr, "re");
+	int ok = f && fscanf(f, "%llu", v) == 1;
+
+	if (f)
+		fclose(f);
+	return ok ? 0 : -ENOENT;
+}
+
+static int hp2m_write(const char *attr, unsigned long long v)
+{
+	FILE *f = fopen(attr, "we");
+
 	if (!f)
 		return -EACCES;
-	fprintf(f, "%llu\n", nr + pages - (fr > rs ? fr - rs : 0));
-	if (fclose(f) != 0)
-		return -ENOMEM;
-	{
-		unsigned long long nr2 = nr;
+	fprintf(f, "%llu\n", v);
+	return fclose(f) == 0 ? 0 : -ENOMEM;
+}
 
-		RD("nr_hugepages", nr2);
-		B.hp2m_added += nr2 > nr ? nr2 - nr : 0;
-		RD("free_hugepages", fr);
-		RD("resv_hugepages", rs);
-	}
-#undef RD
-	return fr >= rs && fr - rs >= pages ? 0 : -ENOMEM;
+static int hp2m_ensure(uint64_t pages)
+{
+	unsigned long long fr = 0, rs = 0, oc = 0, sp = 0;
+
+	if (hp2m_read(HP2M_DIR "free_hugepages", &fr) < 0 ||
+	    hp2m_read(HP2M_DIR "resv_hugepages", &rs) < 0 ||
+	    hp2m_read(HP2M_DIR "nr_overcommit_hugepages", &oc) < 0 ||
+	    hp2m_read(HP2M_DIR "surplus_hugepages", &sp) < 0)
+		return -ENOENT;
+	if (fr >= rs && fr - rs >= pages)
+		return 0;
+	if (!B.hp2m_raised)
+		B.hp2m_overcommit = oc;
+	if (hp2m_write(HP2M_DIR "nr_overcommit_hugepages", sp + pages) < 0)
+		return -EACCES;
+	B.hp2m_raised = true;
+	return 0;
 }
 
 static void hp2m_release(void)
 {
-	const char *p = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages";
-	unsigned long long nr;
-	FILE *f;
-
-	if (!B.hp2m_added)
-		return;
-	f = fopen(p, "re");
-	if (!f)
-		return;
-	if (fscanf(f, "%llu", &nr) != 1)
-		nr = 0;
-	fclose(f);
-	f = fopen(p, "we");
-	if (f) {
-		/* The kernel frees only pages nobody uses. */
-		fprintf(f, "%llu\n", nr > B.hp2m_added ? nr - B.hp2m_added : 0);
-		fclose(f);
-	}
-	B.hp2m_added = 0;
+	if (B.hp2m_raised)
+		hp2m_write(HP2M_DIR "nr_overcommit_hugepages", B.hp2m_overcommit);
+	B.hp2m_raised = false;
 }
 
 /* One byte written per kernel page: each write is one first-touch fault. */

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -472,4 +474,99 @@ Test(pool, free_refused_while_another_process_maps_it)
 	daxalloc_pool_close(&forced);
 	cr_expect_eq(th_release_region(child, go), 0);
 	cr_expect_eq(daxalloc_pool_free_name(pool, "shared"), -ENOENT);
+}
+
+static int exit_status(pid_t pid)
+{
+	int st;
+
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* In a new process: open the pool and free @name; exit 0 if refused with -EBUSY naming @want. */
+static pid_t try_free_elsewhere(const char *name, const char *want, bool new_pid_ns)
+{
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct daxalloc_pool *p = NULL;
+		int rc;
+
+		if (new_pid_ns) {
+			pid_t inner;
+
+			/* A container: it sees neither the host's processes nor their /proc. */
+			if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0)
+				_exit(20);
+			inner = fork();
+			if (inner != 0)
+				_exit(inner < 0 ? 21 : exit_status(inner));
+			if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+			    mount("proc", "/proc", "proc", 0, NULL) < 0)
+				_exit(22);
+		}
+		if (daxalloc_pool_open(dev, 0, &p) < 0)
+			_exit(23);
+		rc = daxalloc_pool_free_name(p, name);
+		if (rc != -EBUSY || (want && !strstr(daxalloc_errmsg(), want))) {
+			fprintf(stderr, "free '%s': %d: %s\n", name, rc, daxalloc_errmsg());
+			_exit(1);
+		}
+		daxalloc_pool_close(&p);
+		_exit(0);
+	}
+	return pid;
+}
+
+/* Mapped by a process the freer cannot see (its pid namespace hides it): still refused. */
+Test(pool, free_refused_from_another_pid_namespace)
+{
+	struct daxalloc_region *r = alloc(4 * M, "seen");
+	char want[48];
+
+	if (geteuid() != 0)
+		cr_skip_test("a new pid namespace needs root");
+	th_fill(daxalloc_region_get_address(r), 4 * M, 31);
+	snprintf(want, sizeof(want), "mapped by pid %d", getpid());
+	cr_expect_eq(exit_status(try_free_elsewhere("seen", want, true)), 0,
+		     "a process in another pid namespace freed a region this one maps");
+	cr_expect_eq(th_verify(daxalloc_region_get_address(r), 4 * M, 31), 0);
+	cr_expect_eq(daxalloc_region_free(&r), 0, "%s", daxalloc_errmsg());
+}
+
+/*
+ * fork(): the child maps what its parent mapped.  Once the parent lets its
+ * handle go, the child still holds the memory: neither the parent nor a
+ * third process may free it until the child is gone.
+ */
+Test(pool, free_refused_while_a_forked_child_maps_it)
+{
+	struct daxalloc_region *r = alloc(4 * M, "inherited");
+	int go[2];
+	char want[48];
+	pid_t child;
+
+	cr_assert_eq(pipe(go), 0);
+	child = fork();
+	cr_assert_geq(child, 0);
+	if (child == 0) {
+		char c;
+
+		close(go[1]);
+		_exit(read(go[0], &c, 1) < 0);
+	}
+	close(go[0]);
+	daxalloc_region_close(&r);
+	snprintf(want, sizeof(want), "mapped by pid %d", child);
+	cr_expect_eq(daxalloc_pool_free_name(pool, "inherited"), -EBUSY,
+		     "the parent freed what its child maps");
+	cr_expect(strstr(daxalloc_errmsg(), want), "%s", daxalloc_errmsg());
+	cr_expect_eq(exit_status(try_free_elsewhere("inherited", want, false)), 0,
+		     "another process freed what a forked child maps");
+	close(go[1]);
+	cr_expect_eq(exit_status(child), 0);
+	cr_expect_eq(daxalloc_pool_free_name(pool, "inherited"), 0, "%s", daxalloc_errmsg());
 }

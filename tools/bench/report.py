@@ -148,9 +148,10 @@ def reason(r, guest):
                 "a best fit scans the table: the cost grows with the regions held (linearly; "
                 "the table is 128 bytes a region). See *Where the time goes*.")
     if m == "alloc" and b.startswith("mmap"):
-        return ("An alloc+free pair is two crash-safe metadata transactions (process lock, "
-                "`flock`, a check that nobody changed the metadata, write the standby "
-                "copy and its header) plus an aligned address reservation, against two system "
+        return ("An alloc+free pair is two crash-safe metadata transactions (the pool lock "
+                "in device memory, a check that nobody changed the metadata, write the standby "
+                "copy and its headers), a record of the mapping for other processes and, at "
+                "free, a look at what other owners map, against two system "
                 f"calls by hand{extra}. See *Where the time goes* below.")
     if m == "alloc" and b.startswith("memkind"):
         return ("memkind hands out memory it keeps mapped in its own arenas: after the first "
@@ -337,7 +338,11 @@ def main():
              "memory, run alternately; every value is the best of N runs (N in the tables). "
              "This page is written by the benchmark run; do not edit it by hand.")
     L.append("")
-    L.append(f"Reproduce: `{a.command}` (as root on Debian 12; about ten minutes on two cores).")
+    if " --only " in a.command:
+        L.append(f"Reproduce: `tools/bench.sh` (as root on Debian 12; about ten minutes on two "
+                 f"cores); the last run refreshed part of it: `{a.command}`.")
+    else:
+        L.append(f"Reproduce: `{a.command}` (as root on Debian 12; about ten minutes on two cores).")
     L.append("")
     L.append("| run | machine | kernel | devices |")
     L.append("|---|---|---|---|")
@@ -396,6 +401,12 @@ def main():
             L.append(f"![{title}]({os.path.join(rel, os.path.basename(png))})")
             L.append("")
 
+    # Per-kernel pin paths come from the guest matrix, not from this run: kept as written.
+    kept = os.path.join(os.path.dirname(a.host), "pin-paths.md")
+    if os.path.exists(kept):
+        with open(kept) as f:
+            L.extend(f.read().rstrip("\n").split("\n"))
+        L.append("")
     L.extend(heap_section(os.path.join(os.path.dirname(a.host), "heap.json")))
     L.extend(TIME_GOES)
     L.append("")
@@ -493,13 +504,18 @@ TIME_GOES = [
     "`daxalloc_region_free` see pins of every process. On a pool with few regions that is "
     "microseconds against milliseconds of page walking per GiB; the region check costs what "
     "a metadata reload costs (below).",
-    "- **Allocation** is a metadata transaction, by design: every change takes the process "
-    "mutex and an `flock` on the device, checks that the active metadata copy is still the one "
+    "- **Allocation** is a metadata transaction, by design: every change takes the pool lock "
+    "(a robust process-shared mutex in device memory, shared by every process and namespace), "
+    "checks that the active metadata copy is still the one "
     "this process last read or wrote (else reloads and validates the newest copy: other "
     "processes may have changed it), writes the whole region table to the standby copy with "
     "its CRC-32C (SSE4.2) and then the standby header. An alloc+free pair does that twice, "
     "plus four address-space calls (an aligned placeholder reservation, the mapping, and two "
-    "unmaps) where `mmap` by hand makes two. Left to do: map without the placeholder "
+    "unmaps) where `mmap` by hand makes two. A free also asks whether another process maps "
+    "the region: each pool handle records what it maps in device memory beside its lease, so "
+    "the answer is a look at the live owners' records; `/proc` is read only where they cannot "
+    "tell (an owner that died or forked while mapping, or one with more mappings than its "
+    "records hold). Left to do: map without the placeholder "
     "reservation where the kernel aligns by itself (hugetlbfs and device-dax do), and write "
     "only the changed table entries (the cost that still grows with the regions held).",
     "- **Fault-in** is the kernel's: the library maps with the same flags, so it takes the "
