@@ -451,9 +451,12 @@ struct daxalloc_pin_target {
  * much is needed).  -EBADF when the consumer's fd is not open,
  * -EOPNOTSUPP when the kernel or this build cannot pin for that consumer,
  * -ENOENT when the region was freed through another handle.
- * On device-dax the pin is recorded in $DAXALLOC_RUNDIR (default
- * /run/daxalloc; every process using the device must share it) and is
- * refused when it cannot be.
+ * The pin is recorded in the device's memory, where every process using
+ * the device sees it (in any pid or mount namespace); a pin that cannot be
+ * recorded is refused.  The record lasts until the unpin, or until the
+ * process dies; after fork(), while a child may hold the consumer, it
+ * lasts while any process of the pinner's pid namespace holds a file of
+ * the consumer's kind.
  */
 int daxalloc_pin(struct daxalloc_region *region, uint64_t offset, uint64_t length,
 		 const struct daxalloc_pin_target *target, struct daxalloc_pin **pin);

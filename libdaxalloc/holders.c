@@ -336,14 +336,37 @@ static bool maps_range(const char *pdir, const struct stat *st, uint64_t offset,
 	return hit;
 }
 
-int holders_find_mapper(int fd, uint64_t offset, uint64_t length, struct holder *h)
+/* Does @pdir hold an open file with identity @dev/@ino? */
+static bool holds_file(const char *pdir, uint64_t dev, uint64_t ino)
+{
+	char dir[PATH_MAX + 8], p[PATH_MAX + 48];
+	struct dirent *de;
+	bool hit = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/fd", pdir);
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while (!hit && (de = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (de->d_name[0] == '.' ||
+		    snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) >= (int)sizeof(p))
+			continue;
+		hit = stat(p, &st) == 0 && (uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino;
+	}
+	closedir(d);
+	return hit;
+}
+
+/* The processes under the procfs root for which @match is true; the first goes to @h. */
+static int find_processes(bool (*match)(const char *pdir, const void *arg), const void *arg,
+			  bool skip_self, unsigned int what, struct holder *h)
 {
 	int *pids = NULL, npids, found = 0, rc;
-	struct stat st;
 
 	memset(h, 0, sizeof(*h));
-	if (fstat(fd, &st) < 0)
-		return -errno;
 	rc = list_pids(&pids, &npids);
 	if (rc < 0)
 		return daxalloc_err(-rc, "cannot list processes in %s: %s", procfs_root(),
@@ -351,17 +374,57 @@ int holders_find_mapper(int fd, uint64_t offset, uint64_t length, struct holder 
 	for (int i = 0; i < npids; i++) {
 		char pdir[PATH_MAX];
 
-		if (pids[i] == getpid())
+		if (skip_self && pids[i] == getpid())
 			continue;
 		snprintf(pdir, sizeof(pdir), "%s/%d", procfs_root(), pids[i]);
-		if (!maps_range(pdir, &st, offset, length))
+		if (!match(pdir, arg))
 			continue;
 		if (found++ == 0) {
 			h->pid = pids[i];
-			h->what = HOLDER_MAPPED;
+			h->what = what;
 			read_comm(pdir, h->comm, sizeof(h->comm));
 		}
 	}
 	free(pids);
 	return found;
+}
+
+struct file_id {
+	uint64_t dev, ino;
+};
+
+static bool holds_file_of(const char *pdir, const void *arg)
+{
+	const struct file_id *id = arg;
+
+	return holds_file(pdir, id->dev, id->ino);
+}
+
+int holders_find_file(uint64_t dev, uint64_t ino, struct holder *h)
+{
+	struct file_id id = { dev, ino };
+
+	return find_processes(holds_file_of, &id, false, HOLDER_DMA, h);
+}
+
+struct mapped_range {
+	struct stat st;
+	uint64_t offset, length;
+};
+
+static bool maps_range_of(const char *pdir, const void *arg)
+{
+	const struct mapped_range *m = arg;
+
+	return maps_range(pdir, &m->st, m->offset, m->length);
+}
+
+int holders_find_mapper(int fd, uint64_t offset, uint64_t length, struct holder *h)
+{
+	struct mapped_range m = { .offset = offset, .length = length };
+
+	memset(h, 0, sizeof(*h));
+	if (fstat(fd, &m.st) < 0)
+		return -errno;
+	return find_processes(maps_range_of, &m, true, HOLDER_MAPPED, h);
 }

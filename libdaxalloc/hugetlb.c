@@ -14,6 +14,7 @@
  * only while the pages are taken, and set back at once.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/vfs.h>
@@ -61,6 +62,13 @@ int hugetlb_parse_name(const char *name, uint64_t *align, uint64_t *size)
 				    "'%s': size must be a non-zero multiple of the page size %s",
 				    name, buf);
 	return 0;
+}
+
+const char *daxalloc_rundir(void)
+{
+	const char *d = getenv("DAXALLOC_RUNDIR");
+
+	return d && *d ? d : "/run/daxalloc";
 }
 
 static const char *page_label(uint64_t align)

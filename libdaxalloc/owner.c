@@ -6,6 +6,7 @@
  * namespace, has the same one), the inode of the stand-in's memfd.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pool.h"
@@ -161,12 +163,18 @@ struct lock_area {
 	uint64_t next_lease;
 	uint64_t slots_gen;	/* the generation slots_used counts in */
 	uint32_t slots_used;	/* 1 + the highest owner slot claimed (under the pool lock) */
-	uint8_t pad[28];
+	/* A reconfiguration under way (owner_close_for); 0: none. */
+	uint32_t closing_pid;
+	uint64_t closing_start;	/* the reconfigurer's start time */
+	uint64_t closing_pidns;	/* and its pid namespace */
+	uint32_t closing_until;	/* CLOCK_REALTIME seconds it lasts at most */
+	uint8_t pad[4];
 	struct lock_inst inst[LOCK_INSTANCES];
 	struct lock_owner owners[LOCK_OWNERS];
 };
 
 _Static_assert(sizeof(struct lock_owner) == 128, "owner slots are 128 bytes");
+_Static_assert(offsetof(struct lock_area, inst) == 64, "the lock area's head is 64 bytes");
 _Static_assert(DXA_LOCK_OFFSET >= DXA_META_USED, "the lock area lies past the tables");
 _Static_assert(DXA_LOCK_OFFSET + sizeof(struct lock_area) <= DXA_META_MIN,
 	       "the lock area fits in the smallest metadata unit");
@@ -234,8 +242,57 @@ static bool looks_like_pool(struct daxalloc_pool *pool)
 	return false;
 }
 
+/*
+ * Reconfiguration disables the device, which takes its memory from every
+ * mapping, so nobody may start using a pool between its check for users
+ * and the disable.  The device-memory lock cannot be held across: the
+ * reconfigurer must unmap it too.  So it leaves a mark under the lock,
+ * then checks for users again, then disables; a pool user that takes the
+ * lock and finds the mark of a live reconfigurer backs off with -EBUSY.
+ * Live: its pid runs with the start time it had (looked up where its pid
+ * namespace is ours), else until the mark's deadline.
+ */
+static bool closing_live(struct daxalloc_pool *pool, bool *mine)
+{
+	struct lock_area *a = area_of(pool);
+	uint32_t pid = __atomic_load_n(&a->closing_pid, __ATOMIC_ACQUIRE);
+	uint64_t start;
+	struct stat ns;
+
+	*mine = false;
+	if (!pid || (uint64_t)time(NULL) >= a->closing_until)
+		return false;
+	if (pid == (uint32_t)getpid() && a->closing_start == pool->my_start) {
+		*mine = true;
+		return true;
+	}
+	if (stat("/proc/self/ns/pid", &ns) == 0 && (uint64_t)ns.st_ino == a->closing_pidns)
+		return procfs_pid_starttime((int)pid, &start) == 0 && start == a->closing_start;
+	return true;
+}
+
+void owner_close_for(struct daxalloc_pool *pool, unsigned int seconds)
+{
+	struct lock_area *a = area_of(pool);
+	struct stat ns;
+
+	a->closing_start = pool->my_start;
+	a->closing_pidns = stat("/proc/self/ns/pid", &ns) == 0 ? (uint64_t)ns.st_ino : 0;
+	a->closing_until = (uint32_t)((uint64_t)time(NULL) + seconds);
+	__atomic_store_n(&a->closing_pid, (uint32_t)getpid(), __ATOMIC_RELEASE);
+}
+
+void owner_reopen(struct daxalloc_pool *pool)
+{
+	bool mine;
+
+	if (closing_live(pool, &mine) && mine)
+		__atomic_store_n(&area_of(pool)->closing_pid, 0, __ATOMIC_RELEASE);
+}
+
 int owner_lock(struct daxalloc_pool *pool)
 {
+	bool mine;
 	int rc;
 
 	if (!pool->lockm) {
@@ -257,6 +314,14 @@ int owner_lock(struct daxalloc_pool *pool)
 	if (rc)
 		return daxalloc_err(rc, "%s: cannot take the pool lock in device memory: %s",
 				    pool->dev->name, strerror(rc));
+	if (closing_live(pool, &mine) && !mine) {
+		uint32_t pid = area_of(pool)->closing_pid;
+
+		pthread_mutex_unlock(pool->lockm);
+		return daxalloc_err(EBUSY,
+				    "%s: pid %u is reconfiguring it (disabling it takes its memory away); try again once that is done",
+				    pool->dev->name, pid);
+	}
 	return 0;
 }
 
@@ -420,7 +485,8 @@ void owner_release(struct daxalloc_pool *pool)
 		return;
 	owner_maps_release(pool);
 	o = &area_of(pool)->owners[pool->lease_slot];
-	if (o->id == pool->lease) {
+	/* A pin it could not undo may still reach the memory: its record and regions stay this process's. */
+	if (o->id == pool->lease && !pool->pins_stuck) {
 		o->id = 0;
 		lt_request(2, &o->lease);
 	}

@@ -1,280 +1,156 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The pin ledger: which process pins what on a device, visible to every
- * process.  Pins die with their process, so the ledger lives in volatile
- * storage ($DAXALLOC_RUNDIR, default /run/daxalloc): one file per device
- * of fixed-size records, changed under flock.  A record whose owner is
- * gone (pid reused or not, the start time tells) is ignored and pruned.
+ * process that uses the device.
+ *
+ * It lives where the pool lock and the owners' leases live, in the
+ * device's own memory (owner.c says why): a container reaches the device
+ * through a node of its own, in a mount namespace with its own /run, and
+ * sees other pids, so a file of records keyed by pid would hide its pins
+ * from the host and the host's from it.  A record names the lease of the
+ * pool handle it was made through; it is live while that lease is held,
+ * which the kernel ends when the process dies, in any namespace.  A pin
+ * that could not be undone keeps its handle's lease for as long as the
+ * process lives (owner_release), so its record stays live too.
+ *
+ * fork() hands the consumer (a VFIO container, a ring, a verbs context)
+ * to the child, and the kernel's pin lives as long as any holder of it,
+ * not as long as the pinner: its records are marked forked, and a forked
+ * record outlives the lease while any process holds a file that is the
+ * consumer's (same st_dev/st_ino: for VFIO, io_uring and verbs that is
+ * any handle of the kind, which errs on the safe side).  Only a process
+ * in the pinner's pid namespace can look; any other takes it as live.
+ *
+ * Records are taken and read under the pool lock; the owner clears its
+ * own with a compare-and-swap.  The head counts the records in use (the
+ * highest taken + 1) so that readers look at no more than that.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "pin.h"
+#include "reconfig.h"
 
-#define LEDGER_MAGIC "DAXPINS"
-#define LEDGER_VERSION 1
-#define LEDGER_HDR_SIZE 64
-#define REC_SIZE sizeof(struct pin_ledger_rec)
+#define LEDGER_OFFSET (DXA_LOCK_OFFSET + (UINT64_C(512) << 10))
+#define LEDGER_RECS 2047u
 
-_Static_assert(sizeof(struct pin_ledger_rec) == 256, "ledger records are 256 bytes");
-
-struct ledger_hdr {
-	char magic[8];
-	uint32_t version;
-	uint32_t rec_size;
-	uint8_t reserved[LEDGER_HDR_SIZE - 16];
+struct ledger_head {
+	uint64_t gen;		/* the lock generation the records belong to */
+	uint32_t used;		/* 1 + the highest record taken in that generation */
+	uint8_t reserved[256 - 12];
 };
 
-const char *daxalloc_rundir(void)
-{
-	const char *d = getenv("DAXALLOC_RUNDIR");
+struct ledger {
+	struct ledger_head head;
+	struct pin_ledger_rec rec[LEDGER_RECS];
+};
 
-	return d && *d ? d : "/run/daxalloc";
+_Static_assert(sizeof(struct pin_ledger_rec) == 256, "ledger records are 256 bytes");
+_Static_assert(LEDGER_OFFSET + sizeof(struct ledger) <= DXA_META_MIN,
+	       "the pin ledger fits in the smallest metadata unit");
+
+static struct ledger *ledger_of(struct daxalloc_pool *pool)
+{
+	return (struct ledger *)((char *)pool->mm.addr + LEDGER_OFFSET);
 }
 
-static int ledger_path(const char *devname, char *path, size_t len)
+/* Records of another boot, or bytes never written: nothing in use. */
+static uint32_t ledger_used(struct daxalloc_pool *pool)
 {
-	if (!*devname || strchr(devname, '/') || devname[0] == '.')
-		return daxalloc_err(EINVAL, "'%s': not a device name for the pin ledger", devname);
-	if (snprintf(path, len, "%s/%s.pins", daxalloc_rundir(), devname) >= (int)len)
-		return daxalloc_err(ENAMETOOLONG, "%s: pin ledger path too long under %s", devname,
-				    daxalloc_rundir());
-	return 0;
+	struct ledger_head *h = &ledger_of(pool)->head;
+	uint32_t used;
+
+	if (__atomic_load_n(&h->gen, __ATOMIC_ACQUIRE) != pool->lock_gen)
+		return 0;
+	used = __atomic_load_n(&h->used, __ATOMIC_ACQUIRE);
+	return used > LEDGER_RECS ? LEDGER_RECS : used;
 }
 
-int pin_ledger_owner(struct pin_ledger_rec *rec)
-{
-	uint64_t start, boot;
-	pid_t pid = getpid();
-
-	if (procfs_pid_starttime(pid, &start) < 0 || procfs_boot_id_hash(&boot) < 0)
-		return daxalloc_err(EIO, "cannot read this process's start time from /proc");
-	rec->pid = (uint32_t)pid;
-	rec->start = start;
-	rec->boot = boot;
-	return 0;
-}
-
-static bool owner_alive(const struct pin_ledger_rec *r, uint64_t boot)
-{
-	uint64_t start;
-
-	if (r->boot != boot)
-		return false;
-	if (procfs_pid_starttime((int)r->pid, &start) < 0)
-		return false;
-	return start == r->start;
-}
-
-/*
- * Open and lock the ledger.  @create: make the folder and file (writers);
- * readers that may not write fall back to a shared, read-only lock.
- * Returns the fd, -ENOENT when there is no ledger yet, or -errno.
- */
-static int ledger_open(const char *devname, bool create, bool *writable)
-{
-	char path[PATH_MAX];
-	struct ledger_hdr h;
-	struct stat st;
-	int fd, rc;
-
-	rc = ledger_path(devname, path, sizeof(path));
-	if (rc < 0)
-		return rc;
-	if (create && mkdir(daxalloc_rundir(), 0755) < 0 && errno != EEXIST)
-		return daxalloc_err(errno,
-				    "%s: cannot create the pin ledger folder %s: %s (set $DAXALLOC_RUNDIR to a folder every user of the device can write)",
-				    devname, daxalloc_rundir(), strerror(errno));
-	*writable = true;
-	/* The folder may be shared: a link planted there must not redirect writes. */
-	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0644);
-	if (fd < 0 && !create && errno == EACCES) {
-		*writable = false;
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	}
-	if (fd < 0) {
-		if (errno == ENOENT && !create)
-			return -ENOENT;
-		if (errno == ELOOP)
-			return daxalloc_err(ELOOP,
-					    "%s: the pin ledger %s is a symbolic link; links are not followed",
-					    devname, path);
-		return daxalloc_err(errno,
-				    "%s: cannot open the pin ledger %s: %s (set $DAXALLOC_RUNDIR to a folder every user of the device can write)",
-				    devname, path, strerror(errno));
-	}
-	while ((rc = flock(fd, *writable ? LOCK_EX : LOCK_SH)) < 0 && errno == EINTR)
-		;
-	if (rc < 0 || fstat(fd, &st) < 0) {
-		rc = daxalloc_err(errno, "%s: cannot lock the pin ledger %s: %s", devname, path,
-				  strerror(errno));
-		close(fd);
-		return rc;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return daxalloc_err(EINVAL, "%s: the pin ledger %s is not a regular file", devname,
-				    path);
-	}
-	if (st.st_size == 0 && *writable) {
-		memset(&h, 0, sizeof(h));
-		memcpy(h.magic, LEDGER_MAGIC, sizeof(LEDGER_MAGIC));
-		h.version = LEDGER_VERSION;
-		h.rec_size = REC_SIZE;
-		if (pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
-			rc = daxalloc_err(errno ? errno : EIO, "%s: cannot write the pin ledger %s",
-					  devname, path);
-			close(fd);
-			return rc;
-		}
-		return fd;
-	}
-	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-	    memcmp(h.magic, LEDGER_MAGIC, sizeof(LEDGER_MAGIC)) != 0 ||
-	    h.version != LEDGER_VERSION || h.rec_size != REC_SIZE) {
-		close(fd);
-		return daxalloc_err(EPROTO,
-				    "%s: %s is not a pin ledger of this version (remove it if no process holds pins)",
-				    devname, path);
-	}
-	return fd;
-}
-
-static uint32_t ledger_slots(int fd)
+uint64_t pin_ledger_pidns(void)
 {
 	struct stat st;
 
-	if (fstat(fd, &st) < 0 || st.st_size <= LEDGER_HDR_SIZE)
-		return 0;
-	return (uint32_t)((st.st_size - LEDGER_HDR_SIZE) / (off_t)REC_SIZE);
+	return stat("/proc/self/ns/pid", &st) == 0 ? (uint64_t)st.st_ino : 0;
 }
 
-static off_t slot_pos(uint32_t slot)
+void pin_ledger_forking(struct pin_ledger_rec *where, uint64_t lease, uint64_t id)
 {
-	return LEDGER_HDR_SIZE + (off_t)slot * (off_t)REC_SIZE;
+	if (where->lease == lease && where->id == id)
+		__atomic_fetch_or(&where->flags, PIN_REC_FORKED, __ATOMIC_ACQ_REL);
 }
 
 /*
- * Read every slot; free those of dead owners when @fix.  Returns the
- * number of slots; *recs holds them all (live ones have state LIVE).
+ * Is the record live?  @h (may be NULL) names, for a forked record whose
+ * pinner is gone, the process holding the consumer (pid 0: cannot tell).
  */
-static int ledger_load(int fd, bool fix, struct pin_ledger_rec **recs)
+static bool rec_live(struct daxalloc_pool *pool, const struct pin_ledger_rec *r,
+		     struct holder *h)
 {
-	uint32_t n = ledger_slots(fd), last_live = 0;
-	struct pin_ledger_rec *r;
-	uint64_t boot = 0;
+	struct holder ignored;
+	uint64_t ns;
 
-	*recs = NULL;
-	if (n == 0)
-		return 0;
-	r = calloc(n, REC_SIZE);
-	if (!r)
-		return daxalloc_err(ENOMEM, "out of memory");
-	if (pread(fd, r, (size_t)n * REC_SIZE, slot_pos(0)) != (ssize_t)((size_t)n * REC_SIZE)) {
-		free(r);
-		return daxalloc_err(EIO, "short read of the pin ledger");
-	}
-	procfs_boot_id_hash(&boot);
-	for (uint32_t i = 0; i < n; i++) {
-		if (r[i].state != PIN_REC_LIVE)
-			continue;
-		if (owner_alive(&r[i], boot)) {
-			last_live = i + 1;
-			continue;
-		}
-		memset(&r[i], 0, REC_SIZE);
-		if (fix)
-			pwrite(fd, &r[i], REC_SIZE, slot_pos(i));
-	}
-	/* Keep the file as short as its last live record. */
-	if (fix && last_live < n && ftruncate(fd, slot_pos(last_live)) == 0)
-		n = last_live;
-	*recs = r;
-	return (int)n;
+	if (!h)
+		h = &ignored;
+	memset(h, 0, sizeof(*h));
+	if (__atomic_load_n(&r->state, __ATOMIC_ACQUIRE) != PIN_REC_LIVE ||
+	    r->gen != pool->lock_gen)
+		return false;
+	if (owner_lease_alive(pool, r->lease))
+		return true;
+	if (!(__atomic_load_n(&r->flags, __ATOMIC_ACQUIRE) & PIN_REC_FORKED))
+		return false;
+	ns = pin_ledger_pidns();
+	if (!ns || ns != r->pidns)
+		return true;	/* its children are out of sight: fail closed */
+	return holders_find_file(r->cons_dev, r->cons_ino, h) != 0;
 }
 
-int pin_ledger_add(const char *devname, struct pin_ledger_rec *rec, int *slot)
+int pin_ledger_add(struct daxalloc_pool *pool, struct pin_ledger_rec *rec,
+		   struct pin_ledger_rec **where)
 {
-	struct pin_ledger_rec *all;
-	bool writable;
-	int fd, n, i, rc = 0;
+	struct ledger *l = ledger_of(pool);
+	uint32_t used = ledger_used(pool), i;
 
-	fd = ledger_open(devname, true, &writable);
-	if (fd < 0)
-		return fd;
-	n = ledger_load(fd, true, &all);
-	if (n < 0) {
-		close(fd);
-		return n;
-	}
-	for (i = 0; i < n && all[i].state == PIN_REC_LIVE; i++)
+	if (!pool->lockm || !pool->lease)
+		return daxalloc_err(EIO, "%s: the pool handle holds no lease to record a pin under",
+				    pool->dev->name);
+	for (i = 0; i < used && rec_live(pool, &l->rec[i], NULL); i++)
 		;
-	free(all);
-	rec->state = PIN_REC_LIVE;
-	if (pwrite(fd, rec, REC_SIZE, slot_pos((uint32_t)i)) != (ssize_t)REC_SIZE)
-		rc = daxalloc_err(errno ? errno : EIO, "%s: cannot write the pin ledger under %s: %s",
-				  devname, daxalloc_rundir(), strerror(errno ? errno : EIO));
-	else
-		*slot = i;
-	close(fd);
-	return rc;
+	if (i == LEDGER_RECS)
+		return daxalloc_err(ENOSPC, "%s: %u pins are recorded on this device, the most its ledger holds",
+				    pool->dev->name, LEDGER_RECS);
+	rec->gen = pool->lock_gen;
+	rec->lease = pool->lease;
+	rec->state = 0;
+	memcpy(&l->rec[i], rec, sizeof(*rec));
+	__atomic_store_n(&l->rec[i].state, PIN_REC_LIVE, __ATOMIC_RELEASE);
+	if (i >= used) {
+		__atomic_store_n(&l->head.used, i + 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&l->head.gen, pool->lock_gen, __ATOMIC_RELEASE);
+	}
+	*where = &l->rec[i];
+	return 0;
 }
 
-int pin_ledger_remove(const char *devname, int slot, uint64_t id)
+void pin_ledger_remove(struct pin_ledger_rec *where, uint64_t lease, uint64_t id)
 {
-	struct pin_ledger_rec r;
-	bool writable;
-	int fd, rc = 0;
+	uint32_t live = PIN_REC_LIVE;
 
-	fd = ledger_open(devname, false, &writable);
-	if (fd < 0)
-		return fd == -ENOENT ? daxalloc_err(ENOENT, "%s: the pin ledger vanished", devname) : fd;
-	if (!writable) {
-		close(fd);
-		return daxalloc_err(EACCES, "%s: the pin ledger under %s is not writable", devname,
-				    daxalloc_rundir());
-	}
-	if (pread(fd, &r, REC_SIZE, slot_pos((uint32_t)slot)) != (ssize_t)REC_SIZE ||
-	    r.state != PIN_REC_LIVE || r.pid != (uint32_t)getpid() || r.id != id) {
-		rc = daxalloc_err(ENOENT, "%s: pin record %d is not this process's", devname, slot);
-	} else {
-		memset(&r, 0, REC_SIZE);
-		if (pwrite(fd, &r, REC_SIZE, slot_pos((uint32_t)slot)) != (ssize_t)REC_SIZE)
-			rc = daxalloc_err(EIO, "%s: cannot write the pin ledger", devname);
-		else if ((uint32_t)slot + 1 == ledger_slots(fd))
-			ftruncate(fd, slot_pos((uint32_t)slot));
-	}
-	close(fd);
-	return rc;
+	if (where->lease == lease && where->id == id)
+		__atomic_compare_exchange_n(&where->state, &live, 0, false, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE);
 }
 
-int pin_ledger_set_consumer(const char *devname, int slot, uint64_t id, const char *consumer)
+void pin_ledger_set_consumer(struct pin_ledger_rec *where, uint64_t lease, uint64_t id,
+			     const char *consumer)
 {
-	struct pin_ledger_rec r;
-	bool writable;
-	int fd, rc = 0;
-
-	fd = ledger_open(devname, false, &writable);
-	if (fd < 0)
-		return fd == -ENOENT ? daxalloc_err(ENOENT, "%s: the pin ledger vanished", devname) : fd;
-	if (pread(fd, &r, REC_SIZE, slot_pos((uint32_t)slot)) != (ssize_t)REC_SIZE ||
-	    r.state != PIN_REC_LIVE || r.pid != (uint32_t)getpid() || r.id != id) {
-		rc = daxalloc_err(ENOENT, "%s: pin record %d is not this process's", devname, slot);
-	} else {
-		memset(r.consumer, 0, sizeof(r.consumer));
-		snprintf(r.consumer, sizeof(r.consumer), "%s", consumer);
-		if (!writable || pwrite(fd, &r, REC_SIZE, slot_pos((uint32_t)slot)) != (ssize_t)REC_SIZE)
-			rc = daxalloc_err(EIO, "%s: cannot write the pin ledger", devname);
-	}
-	close(fd);
-	return rc;
+	if (where->lease != lease || where->id != id)
+		return;
+	memset(where->consumer, 0, sizeof(where->consumer));
+	snprintf(where->consumer, sizeof(where->consumer), "%.*s", (int)sizeof(where->consumer) - 1, consumer);
 }
 
 static int by_offset(const void *a, const void *b)
@@ -284,32 +160,43 @@ static int by_offset(const void *a, const void *b)
 	return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
-int pin_ledger_read(const char *devname, struct pin_ledger_rec **out)
+int pin_ledger_read(struct daxalloc_pool *pool, struct pin_ledger_rec **out)
 {
-	struct pin_ledger_rec *all;
-	bool writable;
-	int fd, n, live = 0;
+	struct ledger *l = ledger_of(pool);
+	uint32_t used = ledger_used(pool);
+	struct pin_ledger_rec *v;
+	int n = 0;
 
 	*out = NULL;
-	fd = ledger_open(devname, false, &writable);
-	if (fd == -ENOENT)
+	if (!pool->lockm || used == 0)
 		return 0;
-	if (fd < 0)
-		return fd;
-	n = ledger_load(fd, writable, &all);
-	close(fd);
-	if (n < 0)
-		return n;
-	for (int i = 0; i < n; i++)
-		if (all[i].state == PIN_REC_LIVE)
-			all[live++] = all[i];
-	if (live == 0) {
-		free(all);
+	v = calloc(used, sizeof(*v));
+	if (!v)
+		return daxalloc_err(ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < used; i++) {
+		struct holder h;
+
+		if (rec_live(pool, &l->rec[i], &h)) {
+			v[n] = l->rec[i];
+			if (h.pid) {
+				/* The pinner is gone: name who holds its consumer now. */
+				v[n].pid = (uint32_t)h.pid;
+				snprintf(v[n].command, sizeof(v[n].command), "%.*s", (int)sizeof(v[n].command) - 1, h.comm);
+			}
+			/* Texts are the writer's: never trust their ends. */
+			v[n].region[sizeof(v[n].region) - 1] = '\0';
+			v[n].command[sizeof(v[n].command) - 1] = '\0';
+			v[n].consumer[sizeof(v[n].consumer) - 1] = '\0';
+			n++;
+		}
+	}
+	if (n == 0) {
+		free(v);
 		return 0;
 	}
-	qsort(all, (size_t)live, REC_SIZE, by_offset);
-	*out = all;
-	return live;
+	qsort(v, (size_t)n, sizeof(*v), by_offset);
+	*out = v;
+	return n;
 }
 
 static void who_line(char *who, size_t len, int count, const char *consumer, int pid,
@@ -326,22 +213,11 @@ static void who_line(char *who, size_t len, int count, const char *consumer, int
 			 count - 1);
 }
 
-int pin_ledger_count(const char *devname, char *who, size_t wholen)
+int pin_ledger_count(struct daxalloc_pool *pool, char *who, size_t wholen)
 {
 	struct pin_ledger_rec *recs;
-	struct pin_holder h = { 0 };
-	int n;
+	int n = pin_ledger_read(pool, &recs);
 
-	if (!devname)
-		return daxalloc_err(EINVAL, "pin_ledger_count: NULL device name");
-	if (strncmp(devname, "/dev/", 5) == 0)
-		devname += 5;
-	if (strncmp(devname, "hugetlb:", 8) == 0) {
-		n = pin_local_count(devname, &h);
-		who_line(who, wholen, n, h.consumer, h.pid, h.command);
-		return n;
-	}
-	n = pin_ledger_read(devname, &recs);
 	if (n < 0)
 		return n;
 	if (n > 0)

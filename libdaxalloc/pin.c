@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +26,26 @@
 static pthread_mutex_t pins_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct daxalloc_pin *pins;	/* every live pin of this process */
 static atomic_uint_fast64_t next_id = 1;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+/*
+ * fork(): the child holds every consumer fd the parent holds, and with it
+ * the kernel's pins.  Mark this process's records, so that they outlive
+ * its lease while a process may still hold such a consumer.
+ */
+static void pins_forking(void)
+{
+	pthread_mutex_lock(&pins_lock);
+	for (struct daxalloc_pin *p = pins; p; p = p->next)
+		if (p->rec && p->pid == getpid())
+			pin_ledger_forking(p->rec, p->lease, p->id);
+	pthread_mutex_unlock(&pins_lock);
+}
+
+static void pins_atfork(void)
+{
+	pthread_atfork(pins_forking, NULL, NULL);
+}
 
 static const struct pin_ops *ops_for(enum daxalloc_pin_kind kind)
 {
@@ -62,9 +83,13 @@ DAXALLOC_EXPORT const char *daxalloc_pin_kind_name(enum daxalloc_pin_kind kind)
 
 int pin_check_fd(struct daxalloc_pin *p, int fd, const char *what)
 {
-	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
 		return daxalloc_err(EBADF, "%s: %s fd %d is not an open file descriptor",
 				    pin_devname(p), what, fd);
+	p->cons_dev = (uint64_t)st.st_dev;
+	p->cons_ino = (uint64_t)st.st_ino;
 	return 0;
 }
 
@@ -188,20 +213,12 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static bool recorded(const struct daxalloc_pin *p)
-{
-	return p->dev->type == DAXALLOC_DEV_DEVDAX;
-}
-
 static int ledger_record(struct daxalloc_pin *p)
 {
 	struct daxalloc_region *r = p->region;
 	struct pin_ledger_rec rec = { 0 };
-	int rc;
 
-	rc = pin_ledger_owner(&rec);
-	if (rc < 0)
-		return rc;
+	rec.pid = (uint32_t)p->pid;
 	rec.id = p->id;
 	rec.since = (uint64_t)p->since;
 	rec.offset = r->offset + p->offset;
@@ -209,21 +226,24 @@ static int ledger_record(struct daxalloc_pin *p)
 	rec.region_offset = r->offset;
 	rec.region_length = r->length;
 	rec.kind = (uint32_t)p->target.kind;
+	rec.cons_dev = p->cons_dev;
+	rec.cons_ino = p->cons_ino;
+	rec.pidns = pin_ledger_pidns();
 	if (r->named)
 		snprintf(rec.region, sizeof(rec.region), "%s", r->name);
 	prctl(PR_GET_NAME, rec.command);
 	rec.command[sizeof(rec.command) - 1] = '\0';
-	snprintf(rec.consumer, sizeof(rec.consumer), "%s", p->consumer);
-	return pin_ledger_add(p->dev->name, &rec, &p->slot);
+	snprintf(rec.consumer, sizeof(rec.consumer), "%.*s", (int)sizeof(rec.consumer) - 1, p->consumer);
+	p->lease = r->pool->lease;
+	return pin_ledger_add(r->pool, &rec, &p->rec);
 }
 
 static void ledger_forget(struct daxalloc_pin *p)
 {
-	if (p->slot < 0)
+	if (!p->rec)
 		return;
-	if (pin_ledger_remove(p->dev->name, p->slot, p->id) < 0)
-		warn(p->dev->ctx, "%s", daxalloc_errmsg());
-	p->slot = -1;
+	pin_ledger_remove(p->rec, p->lease, p->id);
+	p->rec = NULL;
 }
 
 DAXALLOC_EXPORT int daxalloc_pin(struct daxalloc_region *region, uint64_t offset,
@@ -254,6 +274,7 @@ DAXALLOC_EXPORT int daxalloc_pin(struct daxalloc_region *region, uint64_t offset
 		return daxalloc_err(EINVAL, "daxalloc_pin: unknown consumer kind %d",
 				    (int)target->kind);
 	}
+	pthread_once(&fork_once, pins_atfork);
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return daxalloc_err(ENOMEM, "out of memory");
@@ -270,7 +291,7 @@ DAXALLOC_EXPORT int daxalloc_pin(struct daxalloc_region *region, uint64_t offset
 	p->addr = (char *)daxalloc_region_get_address(region) + offset;
 	p->pid = getpid();
 	p->id = atomic_fetch_add(&next_id, 1);
-	p->slot = -1;
+	p->rec = NULL;
 	p->iova = UINT64_MAX;
 	p->uring_first = -1;
 	p->since = time(NULL);
@@ -288,7 +309,7 @@ DAXALLOC_EXPORT int daxalloc_pin(struct daxalloc_region *region, uint64_t offset
 		rc = p->ops->check(p);
 		if (rc == 0)
 			rc = check_memlock(p);
-		if (rc == 0 && recorded(p))
+		if (rc == 0)
 			rc = ledger_record(p);
 		pool_unlock(region->pool);
 	}
@@ -312,9 +333,10 @@ DAXALLOC_EXPORT int daxalloc_pin(struct daxalloc_region *region, uint64_t offset
 		return daxalloc_err(-rc, "%s", msg);
 	}
 	/* The kernel's answer (IOVA, keys) makes the record more useful. */
-	if (p->slot >= 0 && strcmp(before, p->consumer) != 0 &&
-	    pin_ledger_set_consumer(p->dev->name, p->slot, p->id, p->consumer) < 0)
-		warn(p->dev->ctx, "%s", daxalloc_errmsg());
+	if (p->rec && strcmp(before, p->consumer) != 0 && pool_lock(region->pool) == 0) {
+		pin_ledger_set_consumer(p->rec, p->lease, p->id, p->consumer);
+		pool_unlock(region->pool);
+	}
 	pthread_mutex_lock(&pins_lock);
 	p->next = pins;
 	pins = p;
@@ -414,10 +436,16 @@ int pin_release_region(struct daxalloc_region *region)
 		info(p->dev->ctx, "%s: closing the region unpins %s", p->dev->name, p->consumer);
 		if (release(p) < 0) {
 			warn(region->pool->ctx, "%s", daxalloc_errmsg());
-			/* Back on the list: detach it from the region that goes away. */
+			/*
+			 * Back on the list: detach it from the region that goes
+			 * away.  Its record stays in the ledger, under a lease
+			 * the pool handle keeps while this process lives.
+			 */
 			pthread_mutex_lock(&pins_lock);
 			p->region = NULL;
+			p->rec = NULL;
 			pthread_mutex_unlock(&pins_lock);
+			region->pool->pins_stuck++;
 			stuck++;
 		}
 	}
@@ -428,38 +456,6 @@ static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return a < b + blen && b < a + alen;
 }
 
-/* This process's pins on the stand-in @dev (nobody else sees its memory). */
-static int local_overlap(struct daxalloc_dev *dev, const char *devname, uint64_t offset,
-			 uint64_t length, struct pin_holder *h)
-{
-	int n = 0;
-
-	pthread_mutex_lock(&pins_lock);
-	for (struct daxalloc_pin *p = pins; p; p = p->next) {
-		uint64_t at = p->region_offset + p->offset;
-
-		if (dev ? p->dev != dev : strcmp(p->dev->name, devname) != 0)
-			continue;
-		if (!overlaps(at, p->length, offset, length))
-			continue;
-		if (n++ == 0 && h) {
-			h->pid = (int)p->pid;
-			prctl(PR_GET_NAME, h->command);
-			h->command[sizeof(h->command) - 1] = '\0';
-			snprintf(h->consumer, sizeof(h->consumer), "%s", p->consumer);
-		}
-	}
-	pthread_mutex_unlock(&pins_lock);
-	if (h)
-		h->count = n;
-	return n;
-}
-
-int pin_local_count(const char *devname, struct pin_holder *h)
-{
-	return local_overlap(NULL, devname, 0, UINT64_MAX, h);
-}
-
 int pin_find_overlap(struct daxalloc_pool *pool, uint64_t offset, uint64_t length,
 		     struct pin_holder *h)
 {
@@ -467,9 +463,7 @@ int pin_find_overlap(struct daxalloc_pool *pool, uint64_t offset, uint64_t lengt
 	int n, hits = 0;
 
 	memset(h, 0, sizeof(*h));
-	if (pool->dev->type != DAXALLOC_DEV_DEVDAX)
-		return local_overlap(pool->dev, NULL, offset, length, h);
-	n = pin_ledger_read(pool->dev->name, &recs);
+	n = pin_ledger_read(pool, &recs);
 	if (n < 0)
 		return n;
 	for (int i = 0; i < n; i++) {
@@ -526,47 +520,10 @@ static int cmp_info(const void *a, const void *b)
 	return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
-/* The stand-in's pins, as infos. */
-static int local_infos(struct daxalloc_pool *pool, struct pin_list *l)
-{
-	char comm[16] = "";
-	int cap = 0;
-
-	prctl(PR_GET_NAME, comm);
-	comm[sizeof(comm) - 1] = '\0';
-	pthread_mutex_lock(&pins_lock);
-	for (struct daxalloc_pin *p = pins; p; p = p->next)
-		cap += p->dev == pool->dev;
-	l->v = calloc((size_t)cap + 1, sizeof(*l->v));
-	if (!l->v) {
-		pthread_mutex_unlock(&pins_lock);
-		return daxalloc_err(ENOMEM, "out of memory");
-	}
-	for (struct daxalloc_pin *p = pins; p; p = p->next) {
-		struct daxalloc_pin_info *i;
-
-		if (p->dev != pool->dev)
-			continue;
-		i = &l->v[l->n++];
-		i->kind = p->target.kind;
-		snprintf(i->region, sizeof(i->region), "%s",
-			 p->region && p->region->named ? p->region->name : p->region_name);
-		i->region_offset = p->region_offset;
-		i->offset = p->region_offset + p->offset;
-		i->length = p->length;
-		i->pid = (int)p->pid;
-		memcpy(i->command, comm, sizeof(i->command));
-		i->since = (uint64_t)p->since;
-		snprintf(i->consumer, sizeof(i->consumer), "%s", p->consumer);
-	}
-	pthread_mutex_unlock(&pins_lock);
-	return 0;
-}
-
 static int ledger_infos(struct daxalloc_pool *pool, struct pin_list *l)
 {
 	struct pin_ledger_rec *recs;
-	int n = pin_ledger_read(pool->dev->name, &recs);
+	int n = pin_ledger_read(pool, &recs);
 
 	if (n < 0)
 		return n;
@@ -605,7 +562,11 @@ DAXALLOC_EXPORT int daxalloc_pool_foreach_pin(struct daxalloc_pool *pool,
 
 	if (!pool || !fn)
 		return daxalloc_err(EINVAL, "daxalloc_pool_foreach_pin: NULL argument");
-	rc = pool->dev->type == DAXALLOC_DEV_DEVDAX ? ledger_infos(pool, &l) : local_infos(pool, &l);
+	rc = pool_lock(pool);
+	if (rc < 0)
+		return rc;
+	rc = ledger_infos(pool, &l);
+	pool_unlock(pool);
 	if (rc < 0)
 		return rc;
 	qsort(l.v, (size_t)l.n, sizeof(*l.v), cmp_info);

@@ -50,10 +50,12 @@ struct daxalloc_pin {
 	uint64_t region_offset;		/* device offset of the region */
 	char region_name[DXA_NAME_MAX + 1];	/* "" when unnamed */
 	int fd;				/* our own duplicate of the consumer fd, or -1 */
+	uint64_t cons_dev, cons_ino;	/* the consumer's file, as pin_check_fd() saw it */
 	void *addr;
 	pid_t pid;			/* the process that pinned */
 	uint64_t id;			/* unique in this process */
-	int slot;			/* ledger record; -1: not recorded */
+	struct pin_ledger_rec *rec;	/* its record in device memory, NULL: none */
+	uint64_t lease;			/* the lease it is recorded under */
 	time_t since;
 	uint64_t pin_ns;
 	/* what the back end got */
@@ -104,17 +106,15 @@ int pin_refuse_free(struct daxalloc_pool *pool, uint64_t offset, uint64_t length
  * the process exits; their memory must not be handed out again.
  */
 int pin_release_region(struct daxalloc_region *region);
-/* The stand-in's pins (this process only): count, first holder. */
-int pin_local_count(const char *devname, struct pin_holder *h);
 
-/* pin-ledger.c: one file of fixed-size records per device. */
-#define PIN_LEDGER_CONSUMER_MAX 96
+/* pin-ledger.c: records in device memory, one per pin, live while the lease they name is. */
+#define PIN_LEDGER_CONSUMER_MAX 72
 
 struct pin_ledger_rec {
-	uint32_t state;			/* 0: free slot, PIN_REC_LIVE */
-	uint32_t pid;
-	uint64_t start;			/* owner's start time (clock ticks) */
-	uint64_t boot;			/* hash of the boot id */
+	uint32_t state;			/* 0: free, PIN_REC_LIVE */
+	uint32_t pid;			/* as the pinner sees itself: for messages */
+	uint64_t lease;			/* the pool handle's lease it was made under */
+	uint64_t gen;			/* the lock generation (boot) it belongs to */
 	uint64_t id;			/* pin id inside the owner */
 	uint64_t since;			/* seconds since the epoch */
 	uint64_t offset;		/* device offset of the pinned range */
@@ -122,26 +122,35 @@ struct pin_ledger_rec {
 	uint64_t region_offset;
 	uint64_t region_length;
 	uint32_t kind;
-	uint32_t reserved;
+	uint32_t flags;			/* PIN_REC_FORKED */
+	uint64_t cons_dev, cons_ino;	/* the consumer's file (st_dev, st_ino) */
+	uint64_t pidns;			/* the pinner's pid namespace (inode) */
 	char region[64];
 	char command[16];
 	char consumer[PIN_LEDGER_CONSUMER_MAX];
 };
 
 #define PIN_REC_LIVE 0x4c495645u	/* "LIVE" */
+/* The pinner forked: a child may hold the consumer, and the pin, after the pinner died. */
+#define PIN_REC_FORKED 1u
 
-/* Record a pin; *slot receives the record's place. */
-int pin_ledger_add(const char *devname, struct pin_ledger_rec *rec, int *slot);
-/* Remove this process's record @id at @slot. */
-int pin_ledger_remove(const char *devname, int slot, uint64_t id);
-/* Replace the consumer text of this process's record @id at @slot. */
-int pin_ledger_set_consumer(const char *devname, int slot, uint64_t id, const char *consumer);
+/* Mark this process's records forked (fork() is under way). */
+void pin_ledger_forking(struct pin_ledger_rec *where, uint64_t lease, uint64_t id);
+/* The inode of this process's pid namespace (0 when unknown). */
+uint64_t pin_ledger_pidns(void);
+
+/* Record a pin under @pool's lease (pool lock held); *where receives the record. */
+int pin_ledger_add(struct daxalloc_pool *pool, struct pin_ledger_rec *rec,
+		   struct pin_ledger_rec **where);
+/* Clear the record @where if it is still pin @id of @lease. */
+void pin_ledger_remove(struct pin_ledger_rec *where, uint64_t lease, uint64_t id);
+/* Replace the consumer text of that record (pool lock held). */
+void pin_ledger_set_consumer(struct pin_ledger_rec *where, uint64_t lease, uint64_t id,
+			     const char *consumer);
 /*
- * The live records of @devname, dead owners pruned; *recs is malloc'ed
- * (NULL when there are none).  Returns the count or -errno.
+ * The live records of @pool's device, by offset (pool lock held); *recs
+ * is malloc'ed (NULL when there are none).  Returns the count or -errno.
  */
-int pin_ledger_read(const char *devname, struct pin_ledger_rec **recs);
-/* Fill owner fields (pid, start time, boot) for this process. */
-int pin_ledger_owner(struct pin_ledger_rec *rec);
+int pin_ledger_read(struct daxalloc_pool *pool, struct pin_ledger_rec **recs);
 
 #endif

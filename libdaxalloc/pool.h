@@ -47,6 +47,7 @@ struct daxalloc_pool {
 	bool creating;			/* may set up the lock area on a device without a pool */
 	uint64_t lease;			/* this handle's lease id, 0: none */
 	int lease_slot;
+	unsigned int pins_stuck;	/* pins it could not undo: the lease stays held */
 	pthread_mutex_t open_lock;	/* guards the list below */
 	struct daxalloc_region *open;	/* regions this pool has mapped */
 	bool rdonly;			/* DAXALLOC_POOL_RDONLY: never commit */
@@ -95,6 +96,10 @@ int region_lock_live(struct daxalloc_region *r);
 /* owner.c: the pool lock and owners' leases in device memory */
 int owner_lock(struct daxalloc_pool *pool);
 void owner_unlock(struct daxalloc_pool *pool);
+/* Mark the device closed to pool users for @seconds at most (lock held): a reconfiguration. */
+void owner_close_for(struct daxalloc_pool *pool, unsigned int seconds);
+/* Remove this process's mark (lock held). */
+void owner_reopen(struct daxalloc_pool *pool);
 /* Take a lease for @pool (lock held). */
 int owner_claim(struct daxalloc_pool *pool);
 /* Give it back (lock held). */

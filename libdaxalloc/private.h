@@ -100,7 +100,7 @@ int dev_rescan(struct daxalloc_ctx *ctx);
 struct daxalloc_dev *dev_get(struct daxalloc_dev *dev);
 void dev_put(struct daxalloc_dev *dev);
 
-/* pin-ledger.c: $DAXALLOC_RUNDIR, default /run/daxalloc */
+/* hugetlb.c: $DAXALLOC_RUNDIR, default /run/daxalloc: the kept stand-in */
 const char *daxalloc_rundir(void);
 
 /* hugetlb.c: the stand-in */
@@ -120,11 +120,10 @@ int hugetlb_keep(struct daxalloc_dev *dev);
 int hugetlb_release_kept(struct daxalloc_ctx *ctx, const char *name, unsigned int flags);
 
 /*
- * pin-ledger.c: live pins of every process on device @devname ("dax0.0";
- * a stand-in name counts this process's pins).  Returns how many, or
- * -errno; @who (may be NULL) gets one line naming the first holder:
- * consumer, pid and command.
+ * pin-ledger.c: live pins of every process, in any namespace, on @pool's
+ * device (pool lock held).  Returns how many, or -errno; @who (may be
+ * NULL) gets one line naming the first holder: consumer, pid and command.
  */
-int pin_ledger_count(const char *devname, char *who, size_t wholen);
+int pin_ledger_count(struct daxalloc_pool *pool, char *who, size_t wholen);
 
 #endif

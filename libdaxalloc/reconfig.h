@@ -107,6 +107,12 @@ int holders_scan(const char *devname, struct holder *out, int max);
  * Returns how many, or -errno.
  */
 int holders_find_mapper(int fd, uint64_t offset, uint64_t length, struct holder *h);
+/*
+ * Processes (this one too) holding an open file whose identity is
+ * @dev/@ino (st_dev, st_ino); the first goes to @h.  Returns how many,
+ * or -errno.
+ */
+int holders_find_file(uint64_t dev, uint64_t ino, struct holder *h);
 /* "pid 12 (qemu) has it mapped, pid 40 (x) holds /dev/vfio/vfio" */
 void holders_describe(const struct holder *h, int n, int found, unsigned int what, char *buf,
 		      size_t len);
@@ -134,6 +140,12 @@ struct rc_gate {
  */
 int rc_gate(struct daxalloc_ctx *ctx, const char *name, bool enabled, unsigned int flags,
 	    const char *what, struct rc_gate *gate);
+/*
+ * rc_gate() closes the device's pool to users (owner_close_for()) before
+ * its last look; every public entry that gates calls this on its way out
+ * with its result, which it returns (message kept).
+ */
+int rc_gate_end(struct daxalloc_ctx *ctx, int rc);
 /* Unbind @name from its driver, with the time limit; see reconfigure.c. */
 int rc_disable(struct daxalloc_ctx *ctx, const char *name);
 /*
@@ -142,7 +154,7 @@ int rc_disable(struct daxalloc_ctx *ctx, const char *name);
  * DAXALLOC_RECONFIG_IGNORE_DMA), or has pins in the ledger.
  */
 int rc_check_holders(const char *name, unsigned int flags, const char *what);
-int rc_check_ledger(const char *name, const char *what);
+int rc_check_ledger(struct daxalloc_ctx *ctx, const char *name, const char *what);
 /* Bind @name to device_dax (libdaxctl); verified. */
 int rc_enable(struct daxalloc_ctx *ctx, const char *name);
 /* Make the device read as "no pool" (a change invalidated it: @why). */

@@ -67,12 +67,35 @@ int rc_check_holders(const char *name, unsigned int flags, const char *what)
 	return 0;
 }
 
-int rc_check_ledger(const char *name, const char *what)
+/*
+ * The pin ledger lives in the device's memory (pin-ledger.c): read it
+ * through a pool handle.  No node (disabled, gone) or no pool: nothing
+ * can be pinned.
+ */
+int rc_check_ledger(struct daxalloc_ctx *ctx, const char *name, const char *what)
 {
+	struct daxalloc_dev *dev = NULL;
+	struct daxalloc_pool *pool = NULL;
 	char who[160] = "";
 	int n;
 
-	n = pin_ledger_count(name, who, sizeof(who));
+	n = daxalloc_dev_open(ctx, name, &dev);
+	if (n == 0) {
+		n = pool_attach(dev, &pool);
+		if (n == 0) {
+			n = pool_lock(pool);
+			if (n == 0) {
+				n = pin_ledger_count(pool, who, sizeof(who));
+				pool_unlock(pool);
+			}
+			pool_detach(pool);
+		}
+		daxalloc_dev_close(&dev);
+	}
+	if (n == -ENOENT || n == -ENODEV || n == -ENXIO || n == -ENODATA || n == -ENOSPC) {
+		daxalloc_err_clear();
+		return 0;
+	}
 	if (n < 0)
 		return daxalloc_err(-n, "%s: cannot read the pin ledger: %s", name, strerror(-n));
 	if (n > 0)
@@ -140,14 +163,64 @@ static int check_pool(struct daxalloc_ctx *ctx, const char *name, unsigned int f
 	return 0;
 }
 
+/* The device this thread closed to pool users in rc_gate(), to open in rc_gate_end(). */
+static __thread char closed_dev[32];
+
+/* Mark the pool, if any, closed for the disable to come (owner_close_for()). */
+static void close_pools(struct daxalloc_ctx *ctx, const char *name)
+{
+	struct daxalloc_dev *dev = NULL;
+	struct daxalloc_pool *pool = NULL;
+
+	if (daxalloc_dev_open(ctx, name, &dev) == 0) {
+		if (pool_attach(dev, &pool) == 0) {
+			if (pool_lock(pool) == 0) {
+				owner_close_for(pool, (unsigned int)(rc_timeout_ms() / 1000) + 60);
+				pool_unlock(pool);
+				snprintf(closed_dev, sizeof(closed_dev), "%s", name);
+			}
+			pool_detach(pool);
+		}
+		daxalloc_dev_close(&dev);
+	}
+	daxalloc_err_clear();
+}
+
+int rc_gate_end(struct daxalloc_ctx *ctx, int rc)
+{
+	struct daxalloc_dev *dev = NULL;
+	struct daxalloc_pool *pool = NULL;
+	char msg[512] = "";
+
+	if (!closed_dev[0])
+		return rc;
+	if (rc < 0)
+		snprintf(msg, sizeof(msg), "%s", daxalloc_errmsg());
+	/* Gone or re-created elsewhere: the mark's deadline ends it. */
+	if (daxalloc_dev_open(ctx, closed_dev, &dev) == 0) {
+		if (pool_attach(dev, &pool) == 0) {
+			pool->creating = true;	/* its pool may be erased by now */
+			if (pool_lock(pool) == 0) {
+				owner_reopen(pool);
+				pool_unlock(pool);
+			}
+			pool_detach(pool);
+		}
+		daxalloc_dev_close(&dev);
+	}
+	closed_dev[0] = '\0';
+	daxalloc_err_clear();
+	return rc < 0 ? daxalloc_err(-rc, "%s", msg) : rc;
+}
+
 int rc_gate(struct daxalloc_ctx *ctx, const char *name, bool enabled, unsigned int flags,
 	    const char *what, struct rc_gate *gate)
 {
 	int rc;
 
 	memset(gate, 0, sizeof(*gate));
-	/* Pins first: that message says most about who holds the memory. */
-	rc = rc_check_ledger(name, what);
+	/* Pins first: that message says most about who holds the memory.  Disabled: none. */
+	rc = enabled ? rc_check_ledger(ctx, name, what) : 0;
 	if (rc == 0)
 		rc = rc_check_holders(name, flags, what);
 	if (rc < 0)
@@ -162,7 +235,9 @@ int rc_gate(struct daxalloc_ctx *ctx, const char *name, bool enabled, unsigned i
 	}
 	if (rc < 0)
 		return rc;
-	/* Again: the pool check had the device open, and time has passed. */
+	/* Nobody may start on the pool from here on; then look again. */
+	if (enabled)
+		close_pools(ctx, name);
 	return rc_check_holders(name, flags, what);
 }
 
@@ -713,9 +788,9 @@ DAXALLOC_EXPORT int daxalloc_dev_set_align(struct daxalloc_ctx *ctx, const char 
 		return 0;
 	}
 	if (kind == DAXALLOC_REGION_DYNAMIC)
-		return dynamic_set_align(ctx, name, size, old, align, enabled, flags);
+		return rc_gate_end(ctx, dynamic_set_align(ctx, name, size, old, align, enabled, flags));
 	if (kind == DAXALLOC_REGION_STATIC && ns[0])
-		return ns_set_align(ctx, name, ns, align, flags);
+		return rc_gate_end(ctx, ns_set_align(ctx, name, ns, align, flags));
 	return daxalloc_err(EOPNOTSUPP,
 			    "%s: its region is neither a dynamic (hmem/CXL) region nor a pmem namespace that libndctl knows; cannot change its alignment",
 			    name);

@@ -426,8 +426,7 @@ static int dynamic_dev(struct daxalloc_ctx *ctx, const char *arg, char *name, si
 	return 0;
 }
 
-DAXALLOC_EXPORT int daxalloc_dev_resize(struct daxalloc_ctx *ctx, const char *arg, uint64_t size,
-					unsigned int flags)
+static int dev_resize(struct daxalloc_ctx *ctx, const char *arg, uint64_t size, unsigned int flags)
 {
 	struct dax_region_layout rl;
 	struct daxalloc_dev d;
@@ -518,8 +517,13 @@ out:
 	return rc;
 }
 
-DAXALLOC_EXPORT int daxalloc_dev_destroy(struct daxalloc_ctx *ctx, const char *arg,
-					 unsigned int flags)
+DAXALLOC_EXPORT int daxalloc_dev_resize(struct daxalloc_ctx *ctx, const char *arg, uint64_t size,
+					unsigned int flags)
+{
+	return rc_gate_end(ctx, dev_resize(ctx, arg, size, flags));
+}
+
+static int dev_destroy(struct daxalloc_ctx *ctx, const char *arg, unsigned int flags)
 {
 	struct dax_region_layout rl;
 	struct daxalloc_dev d;
@@ -577,4 +581,10 @@ DAXALLOC_EXPORT int daxalloc_dev_destroy(struct daxalloc_ctx *ctx, const char *a
 		warn(ctx, "%s: emptied, but the kernel kept the device: %s", name, strerror(-rc));
 	info(ctx, "%s: destroyed", name);
 	return dev_rescan(ctx);
+}
+
+DAXALLOC_EXPORT int daxalloc_dev_destroy(struct daxalloc_ctx *ctx, const char *arg,
+					 unsigned int flags)
+{
+	return rc_gate_end(ctx, dev_destroy(ctx, arg, flags));
 }

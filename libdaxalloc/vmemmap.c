@@ -348,10 +348,10 @@ struct vm_state {
 };
 
 /* Nobody may have the device open or mapped, or possibly pinned. */
-static int check_users(const char *name, bool ignore_dma)
+static int check_users(struct daxalloc_ctx *ctx, const char *name, bool ignore_dma)
 {
 	const char *what = "measure its memmap (that disables the device)";
-	int rc = rc_check_ledger(name, what);
+	int rc = rc_check_ledger(ctx, name, what);
 
 	if (rc == 0)
 		rc = rc_check_holders(name, ignore_dma ? DAXALLOC_RECONFIG_IGNORE_DMA : 0, what);
@@ -450,7 +450,7 @@ static int read_steady(struct vm_state *s, const char *when, int64_t *out)
 
 static int vm_disable(struct vm_state *s)
 {
-	int rc = check_users(s->name, s->opts->ignore_dma);
+	int rc = check_users(s->ctx, s->name, s->opts->ignore_dma);
 
 	if (rc == 0)
 		rc = rc_disable(s->ctx, s->name);
@@ -829,7 +829,7 @@ DAXALLOC_EXPORT int daxalloc_vmemmap_measure(struct daxalloc_ctx *ctx, const cha
 		return daxalloc_err(EBUSY,
 				    "%s: is bound to %s (system-ram mode?), not device_dax: its memory is in use as RAM",
 				    name, drv);
-	rc = check_users(name, o.ignore_dma);
+	rc = check_users(ctx, name, o.ignore_dma);
 	if (rc < 0)
 		return rc;
 

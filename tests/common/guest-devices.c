@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/vfio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "guest-devices.h"
 
@@ -57,4 +61,18 @@ const struct guest_dev *guest_devs(int *n)
 	load();
 	*n = ndevs;
 	return devs;
+}
+
+int guest_vfio_attach(struct guest_vfio *v, const char *group_path)
+{
+	v->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (v->container < 0)
+		return errno;
+	v->group = open(group_path, O_RDWR | O_CLOEXEC);
+	if (v->group < 0)
+		return errno;
+	if (ioctl(v->group, VFIO_GROUP_SET_CONTAINER, &v->container) < 0 ||
+	    ioctl(v->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0)
+		return errno;
+	return 0;
 }

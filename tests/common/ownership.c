@@ -275,18 +275,26 @@ void own_enospc_reclaims_orphans(struct daxalloc_dev *dev)
 
 /* The container side: new pid + mount namespaces, own /proc, own device node. */
 static int in_container(struct daxalloc_dev *dev, const char *devname, const char *node,
-			int ready_fd, int go_fd)
+			const struct own_pinner *pinner, int ready_fd, int go_fd)
 {
 	struct daxalloc_ctx *ctx = NULL;
 	struct daxalloc_dev *d = dev;
 	struct daxalloc_pool *pool = NULL;
 	struct daxalloc_region *r[3] = { 0 };
+	struct daxalloc_pin_target t = { 0 };
+	struct daxalloc_pin *pin = NULL;
 	uint64_t unit = unit_of(dev);
 	char c;
-	int bad = 0;
+	int bad = 0, e;
 
+	if ((e = pinner->target(&t)) != 0) {
+		fprintf(stderr, "container: %s: %s\n", pinner->consumer, strerror(e));
+		return 9;
+	}
+	/* Its own /run too: nothing kept there is shared with the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount("proc", "/proc", "proc", 0, NULL) < 0) {
+	    mount("proc", "/proc", "proc", 0, NULL) < 0 ||
+	    mount("tmpfs", "/run", "tmpfs", 0, "mode=755") < 0) {
 		fprintf(stderr, "container: mounts: %m\n");
 		return 10;
 	}
@@ -319,8 +327,16 @@ static int in_container(struct daxalloc_dev *dev, const char *devname, const cha
 		}
 		th_fill(daxalloc_region_get_address(r[i]), unit, 7000 + (uint64_t)i);
 	}
+	if (daxalloc_pin(r[1], 0, unit, &t, &pin) < 0) {
+		fprintf(stderr, "container: pin: %s\n", daxalloc_errmsg());
+		return 17;
+	}
 	if (write(ready_fd, "r", 1) != 1 || read(go_fd, &c, 1) != 1)
 		return 16;
+	if (daxalloc_unpin(&pin) < 0) {
+		fprintf(stderr, "container: unpin: %s\n", daxalloc_errmsg());
+		bad = 1;
+	}
 	for (int i = 0; i < 3; i++) {
 		if (th_verify(daxalloc_region_get_address(r[i]), unit, 7000 + (uint64_t)i)) {
 			fprintf(stderr, "container: region %d was overwritten\n", i);
@@ -335,12 +351,28 @@ static int in_container(struct daxalloc_dev *dev, const char *devname, const cha
 	return bad;
 }
 
-void own_container(struct daxalloc_dev *dev, const char *devname, const char *node_in_ns)
+struct pins_seen {
+	int n;
+	struct daxalloc_pin_info first;
+};
+
+static int see_pin(const struct daxalloc_pin_info *i, void *arg)
 {
-	struct daxalloc_pool *pool = th_pool_create(dev), *host = NULL;
+	struct pins_seen *s = arg;
+
+	if (s->n++ == 0)
+		s->first = *i;
+	return 0;
+}
+
+void own_container(struct daxalloc_dev *dev, const char *devname, const char *node_in_ns,
+		   const struct own_pinner *pinner)
+{
+	struct daxalloc_pool *pool = th_pool_create(dev), *host = NULL, *fresh = NULL;
 	struct daxalloc_region *got[64] = { 0 };
 	struct daxalloc_check_report rep;
 	struct daxalloc_pool_stats st;
+	struct pins_seen seen = { 0 };
 	int ready[2], go[2], n = 0;
 	pid_t pid;
 	char c;
@@ -359,7 +391,7 @@ void own_container(struct daxalloc_dev *dev, const char *devname, const char *no
 		}
 		inner = fork();
 		if (inner == 0)
-			_exit(in_container(dev, devname, node_in_ns, ready[1], go[0]));
+			_exit(in_container(dev, devname, node_in_ns, pinner, ready[1], go[0]));
 		_exit(inner < 0 ? 21 : wait_exit(inner));
 	}
 	if (read(ready[0], &c, 1) != 1) {
@@ -373,6 +405,18 @@ void own_container(struct daxalloc_dev *dev, const char *devname, const char *no
 		      daxalloc_errmsg());
 	cr_assert_eq(daxalloc_pool_get_stats(host, &st), 0);
 	cr_expect_eq(st.regions, 3, "the host sees %u regions, the container holds 3", st.regions);
+	/* The container's pin, as the host sees it: pid 1 of its namespace. */
+	cr_assert_eq(daxalloc_pool_foreach_pin(host, see_pin, &seen), 0, "%s", daxalloc_errmsg());
+	cr_expect_eq(seen.n, 1, "the host lists %d pins, the container holds 1", seen.n);
+	if (seen.n) {
+		cr_expect_eq(seen.first.pid, 1, "the pin's pid %d", seen.first.pid);
+		cr_expect(strstr(seen.first.consumer, pinner->consumer), "consumer '%s'",
+			  seen.first.consumer);
+	}
+	cr_expect_eq(daxalloc_pool_create(dev, DAXALLOC_POOL_FORCE, &fresh), -EBUSY,
+		     "a format went through the container's pin");
+	cr_expect(strstr(daxalloc_errmsg(), "pinned by"), "%s", daxalloc_errmsg());
+	cr_expect_null(fresh);
 	for (char name[16]; n < 64; n++) {
 		snprintf(name, sizeof(name), "h%d", n);
 		if (daxalloc_alloc(host, unit_of(dev), n % 2 ? name : NULL, 0, &got[n]) < 0)
@@ -392,5 +436,8 @@ void own_container(struct daxalloc_dev *dev, const char *devname, const char *no
 	cr_assert_eq(daxalloc_pool_open(dev, 0, &host), 0, "%s", daxalloc_errmsg());
 	cr_assert_eq(daxalloc_pool_get_stats(host, &st), 0);
 	cr_expect_eq(st.regions, 0, "%u regions left", st.regions);
+	seen.n = 0;
+	cr_expect_eq(daxalloc_pool_foreach_pin(host, see_pin, &seen), 0);
+	cr_expect_eq(seen.n, 0, "%d pins left", seen.n);
 	daxalloc_pool_close(&host);
 }

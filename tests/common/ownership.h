@@ -21,11 +21,23 @@ void own_two_handles(struct daxalloc_dev *dev);
 /* A long-lived handle's alloc reclaims regions of dead processes before ENOSPC. */
 void own_enospc_reclaims_orphans(struct daxalloc_dev *dev);
 /*
- * A process in new pid and mount namespaces (reaching the device through
- * @node_in_ns, NULL: the same device handle) holds unnamed regions while
- * this process opens, allocates, checks and frees: none of them is
- * reclaimed or handed out.
+ * A consumer the container pins with.  @target runs in the container
+ * before its mounts hide the host's /dev: it opens the consumer and fills
+ * the target, or returns an errno.  @consumer is how the ledger names it.
  */
-void own_container(struct daxalloc_dev *dev, const char *devname, const char *node_in_ns);
+struct own_pinner {
+	const char *consumer;
+	int (*target)(struct daxalloc_pin_target *t);
+};
+
+/*
+ * A process in new pid and mount namespaces with its own /proc and /run
+ * (reaching the device through @node_in_ns, NULL: the same device handle)
+ * holds unnamed regions, one pinned for @pinner, while this process opens,
+ * allocates, checks and frees: none of them is reclaimed or handed out,
+ * the host lists the pin and a format is refused while it lasts.
+ */
+void own_container(struct daxalloc_dev *dev, const char *devname, const char *node_in_ns,
+		   const struct own_pinner *pinner);
 
 #endif

@@ -600,35 +600,6 @@ Test(devdax_bad, free_refused_while_another_process_maps_it)
 	daxalloc_dev_close(&d);
 }
 
-/* A pin ledger that cannot be read may hide a pin: nothing is freed. */
-Test(devdax_bad, unreadable_ledger_refuses_the_free)
-{
-	char rundir[] = "/tmp/daxalloc-ledger-XXXXXX", file[PATH_MAX];
-	const char *old = getenv("DAXALLOC_RUNDIR");
-	char saved[PATH_MAX] = "";
-	FILE *f;
-
-	if (old)
-		snprintf(saved, sizeof(saved), "%s", old);
-	cr_assert_not_null(mkdtemp(rundir));
-	snprintf(file, sizeof(file), "%s/%s.pins", rundir, scratch);
-	f = fopen(file, "we");
-	cr_assert_not_null(f);
-	fputs("not a ledger", f);
-	fclose(f);
-	setenv("DAXALLOC_RUNDIR", rundir, 1);
-	snap();
-	expect_ctl((const char *const[]){ "free", "@DEV", "dup", NULL }, 1, "refusing to free");
-	cr_expect(unchanged(), "the free went through an unreadable ledger");
-	unlink(file);
-	expect_ctl((const char *const[]){ "free", "@DEV", "dup", NULL }, 0, "freed");
-	if (saved[0])
-		setenv("DAXALLOC_RUNDIR", saved, 1);
-	else
-		unsetenv("DAXALLOC_RUNDIR");
-	rmdir(rundir);
-}
-
 /* ---- reconfiguration erases nothing before the device is disabled ---------- */
 
 /*

@@ -5,6 +5,8 @@
  * namespace, whose metadata goes through libpmem2.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "guest-devices.h"
@@ -39,5 +41,25 @@ Test(devdax_ownership, forked_child_never_frees_the_parents) { ON("dyn2m", own_f
 Test(devdax_ownership, forked_child_pmem) { ON("static2m", own_fork_child(dev)); }
 Test(devdax_ownership, two_handles_one_process) { ON("dyn2m", own_two_handles(dev)); }
 Test(devdax_ownership, alloc_reclaims_orphans_before_enospc) { ON("dyn2m", own_enospc_reclaims_orphans(dev)); }
-Test(devdax_ownership, container_with_its_own_node) { ON("dyn2m", own_container(dev, gd->name, gd->path)); }
-Test(devdax_ownership, container_with_its_own_node_pmem) { ON("static2m", own_container(dev, gd->name, gd->path)); }
+/* The container pins for VFIO: io_uring cannot pin device-dax before Linux 6.5. */
+static int vfio_target(struct daxalloc_pin_target *t)
+{
+	const char *grp = getenv("DAXALLOC_GUEST_VFIO_GROUP");
+	struct guest_vfio v;
+	int e;
+
+	if (!grp)
+		return ENODEV;
+	e = guest_vfio_attach(&v, grp);
+	if (e)
+		return e;
+	t->kind = DAXALLOC_PIN_VFIO;
+	t->vfio.container_fd = v.container;
+	t->vfio.iova = UINT64_C(1) << 32;
+	return 0;
+}
+
+static const struct own_pinner vfio_pinner = { "vfio", vfio_target };
+
+Test(devdax_ownership, container_with_its_own_node) { ON("dyn2m", own_container(dev, gd->name, gd->path, &vfio_pinner)); }
+Test(devdax_ownership, container_with_its_own_node_pmem) { ON("static2m", own_container(dev, gd->name, gd->path, &vfio_pinner)); }

@@ -135,25 +135,6 @@ static int64_t jint(struct json_object *o, const char *key)
 
 /* ---- VFIO ------------------------------------------------------------------ */
 
-struct vfio {
-	int container, group;
-};
-
-/* Container + group + type1 IOMMU; 0 or an errno (usable in a child). */
-static int vfio_attach(struct vfio *v, const char *grp)
-{
-	v->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
-	if (v->container < 0)
-		return errno;
-	v->group = open(grp, O_RDWR | O_CLOEXEC);
-	if (v->group < 0)
-		return errno;
-	if (ioctl(v->group, VFIO_GROUP_SET_CONTAINER, &v->container) < 0 ||
-	    ioctl(v->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0)
-		return errno;
-	return 0;
-}
-
 static const char *vfio_group(void)
 {
 	const char *grp = getenv("DAXALLOC_GUEST_VFIO_GROUP");
@@ -163,22 +144,22 @@ static const char *vfio_group(void)
 	return grp;
 }
 
-static void vfio_open(struct vfio *v)
+static void vfio_open(struct guest_vfio *v)
 {
 	const char *grp = vfio_group();
-	int e = vfio_attach(v, grp);
+	int e = guest_vfio_attach(v, grp);
 
 	cr_assert_eq(e, 0, "VFIO container for %s: %s", grp, strerror(e));
 }
 
-static void vfio_close(struct vfio *v)
+static void vfio_close(struct guest_vfio *v)
 {
 	ioctl(v->group, VFIO_GROUP_UNSET_CONTAINER);
 	close(v->group);
 	close(v->container);
 }
 
-static struct daxalloc_pin_target vfio_target(struct vfio *v, uint64_t iova)
+static struct daxalloc_pin_target vfio_target(struct guest_vfio *v, uint64_t iova)
 {
 	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_VFIO };
 
@@ -190,7 +171,7 @@ static struct daxalloc_pin_target vfio_target(struct vfio *v, uint64_t iova)
 Test(pin, vfio_pin_seen_by_another_process_and_free_refused, .timeout = 300)
 {
 	struct setup s;
-	struct vfio v;
+	struct guest_vfio v;
 	struct daxalloc_region *r;
 	struct daxalloc_pin *p = NULL;
 	struct daxalloc_pin_target t;
@@ -240,7 +221,7 @@ Test(pin, vfio_pin_seen_by_another_process_and_free_refused, .timeout = 300)
 Test(pin, vfio_pin_1g_timing, .timeout = 300)
 {
 	struct setup s;
-	struct vfio v;
+	struct guest_vfio v;
 	struct daxalloc_region *r;
 	struct daxalloc_pin *p = NULL;
 	struct daxalloc_pin_target t;
@@ -266,11 +247,11 @@ Test(pin, vfio_pin_1g_timing, .timeout = 300)
 	close_pool(&s);
 }
 
-/* A pinner killed by SIGKILL: the kernel drops its pins, the ledger follows. */
 /*
  * The pinner forks a child (which inherits the container and the mapping)
- * and exits: its ledger record goes with it, but the container, and the
- * DMA mapping, live on in the child.  The free must still be refused.
+ * and exits: the container, and the DMA mapping, live on in the child, and
+ * so does the ledger record, marked at the fork.  The free is refused,
+ * naming the child, until it lets the container go.
  */
 Test(pin, vfio_pin_inherited_by_a_child_outlives_its_pinner, .timeout = 300)
 {
@@ -294,7 +275,7 @@ Test(pin, vfio_pin_inherited_by_a_child_outlives_its_pinner, .timeout = 300)
 		struct daxalloc_region *r = NULL;
 		struct daxalloc_pin *p = NULL;
 		struct daxalloc_pin_target t;
-		struct vfio v;
+		struct guest_vfio v;
 		char c;
 		pid_t h;
 
@@ -302,7 +283,7 @@ Test(pin, vfio_pin_inherited_by_a_child_outlives_its_pinner, .timeout = 300)
 		if (daxalloc_ctx_new(&cx) || daxalloc_dev_open(cx, s.gd->name, &d) ||
 		    daxalloc_pool_open(d, 0, &pl) || daxalloc_alloc(pl, 2 * M, "inherited", 0, &r))
 			_exit(1);
-		if (vfio_attach(&v, grp))
+		if (guest_vfio_attach(&v, grp))
 			_exit(2);
 		t = vfio_target(&v, 1ull << 32);
 		if (daxalloc_pin(r, 0, 2 * M, &t, &p))
@@ -319,9 +300,11 @@ Test(pin, vfio_pin_inherited_by_a_child_outlives_its_pinner, .timeout = 300)
 	close(go[0]);
 	cr_assert_eq(read(up[0], &heir, sizeof(heir)), (ssize_t)sizeof(heir), "the pinner failed");
 	cr_assert_eq(waitpid(pinner, &st, 0), pinner);
-	snprintf(want, sizeof(want), "mapped by pid %d", heir);
+	/* The record outlives the pinner's lease, naming the heir that holds the container. */
+	snprintf(want, sizeof(want), "in pid %d", heir);
 	ctl_runl(&run, "free", s.gd->name, "inherited", NULL);
 	cr_expect_eq(run.status, 1, "freed while the pinner's heir holds the DMA mapping: %s", run.out);
+	cr_expect(strstr(run.err, "is pinned by vfio"), "%s", run.err);
 	cr_expect(strstr(run.err, want), "%s", run.err);
 	close(go[1]);
 	/* The heir is not our child: wait for it to go. */
@@ -332,6 +315,7 @@ Test(pin, vfio_pin_inherited_by_a_child_outlives_its_pinner, .timeout = 300)
 	close_pool(&s);
 }
 
+/* A pinner killed by SIGKILL: the kernel drops its pins, the ledger follows. */
 Test(pin, dead_pinner_leaves_no_record, .timeout = 300)
 {
 	struct setup s;
@@ -353,12 +337,12 @@ Test(pin, dead_pinner_leaves_no_record, .timeout = 300)
 		struct daxalloc_region *r = NULL;
 		struct daxalloc_pin *p = NULL;
 		struct daxalloc_pin_target t;
-		struct vfio v;
+		struct guest_vfio v;
 
 		if (daxalloc_ctx_new(&cx) || daxalloc_dev_open(cx, s.gd->name, &d) ||
 		    daxalloc_pool_open(d, 0, &pl) || daxalloc_alloc(pl, 2 * M, "doomed", 0, &r))
 			_exit(1);
-		if (vfio_attach(&v, grp))
+		if (guest_vfio_attach(&v, grp))
 			_exit(2);
 		t = vfio_target(&v, 1ull << 32);
 		if (daxalloc_pin(r, 0, 2 * M, &t, &p))
@@ -635,7 +619,7 @@ static uint64_t status_bytes(const char *field)
 
 /* The consumers the child pins through, raw and through the library. */
 struct consumers {
-	struct vfio vfio;
+	struct guest_vfio vfio;
 	bool have_vfio;
 #ifdef HAVE_IBVERBS
 	struct ibv_context *ib;
@@ -648,7 +632,7 @@ enum { C_VFIO, C_RDMA, C_URING, C_N };
 static const char *const cname[C_N] = { "vfio", "rdma", "io_uring" };
 
 /* VFIO_IOMMU_MAP_DMA of [addr, +len) at IOVA 4G: 0 or -errno. */
-static int vfio_map(struct vfio *v, void *addr, uint64_t len)
+static int vfio_map(struct guest_vfio *v, void *addr, uint64_t len)
 {
 	struct vfio_iommu_type1_dma_map m = { .argsz = sizeof(m),
 		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
@@ -657,7 +641,7 @@ static int vfio_map(struct vfio *v, void *addr, uint64_t len)
 	return ioctl(v->container, VFIO_IOMMU_MAP_DMA, &m) < 0 ? -errno : 0;
 }
 
-static void vfio_unmap(struct vfio *v, uint64_t len)
+static void vfio_unmap(struct guest_vfio *v, uint64_t len)
 {
 	struct vfio_iommu_type1_dma_unmap u = { .argsz = sizeof(u), .iova = 1ull << 32,
 						.size = len };
@@ -756,7 +740,7 @@ static void memlock_child(const char *devname, int fd)
 	}
 	addr = daxalloc_region_get_address(r);
 	c.have_vfio = getenv("DAXALLOC_GUEST_VFIO_GROUP") &&
-		      vfio_attach(&c.vfio, getenv("DAXALLOC_GUEST_VFIO_GROUP")) == 0;
+		      guest_vfio_attach(&c.vfio, getenv("DAXALLOC_GUEST_VFIO_GROUP")) == 0;
 #ifdef HAVE_IBVERBS
 	if (getenv("DAXALLOC_GUEST_RDMA_DEV")) {
 		c.ib = open_rxe();

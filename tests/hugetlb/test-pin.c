@@ -2,7 +2,8 @@
 /*
  * Pins on the hugetlb stand-in with a real io_uring: fixed buffers that an
  * O_DIRECT read lands in, every refusal (range, handle, RLIMIT_MEMLOCK,
- * consumer), free refused while pinned, close unpins, the listing.
+ * consumer), free refused while pinned, close unpins, the listing; the
+ * ledger in device memory, as other processes (and pid namespaces) see it.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -12,6 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -359,6 +364,100 @@ static int npins(void)
 	return n;
 }
 
+/* The ledger as another handle (here, or in another process) reads it. */
+static int pins_seen_by_a_new_handle(void)
+{
+	struct daxalloc_pool *p = NULL;
+	int n = 0;
+
+	cr_assert_eq(daxalloc_pool_open(dev, DAXALLOC_POOL_RDONLY, &p), 0, "%s", daxalloc_errmsg());
+	cr_assert_eq(daxalloc_pool_foreach_pin(p, count_pins, &n), 0, "%s", daxalloc_errmsg());
+	daxalloc_pool_close(&p);
+	return n;
+}
+
+static int exit_status(pid_t pid)
+{
+	int st;
+
+	if (waitpid(pid, &st, 0) != pid)
+		return 128;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+/* Into new pid and mount namespaces with their own /proc and /run, as a container; 0 or why not. */
+static int enter_container(void)
+{
+	pid_t inner;
+
+	if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0)
+		return 20;
+	inner = fork();
+	if (inner != 0)
+		_exit(inner < 0 ? 21 : exit_status(inner));
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("proc", "/proc", "proc", 0, NULL) < 0 ||
+	    mount("tmpfs", "/run", "tmpfs", 0, "mode=755") < 0)
+		return 22;
+	return 0;
+}
+
+/*
+ * Another process (in a container when root), started before anything is
+ * pinned, so that it inherits nothing of this one's: told to go through
+ * *go, it checks that the pin of region @name is listed and that its free
+ * and a format are refused naming io_uring.  Exit 0 when all held.
+ */
+static pid_t expect_pinned_elsewhere(const char *name, bool container, int *go)
+{
+	int fds[2];
+	pid_t pid;
+
+	cr_assert_eq(pipe(fds), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct daxalloc_pool *p = NULL, *fresh = NULL;
+		int n = 0, rc;
+		char c;
+
+		close(fds[1]);
+		if (container && (rc = enter_container()) != 0)
+			_exit(rc);
+		if (read(fds[0], &c, 1) != 1)
+			_exit(24);
+		if (daxalloc_pool_open(dev, 0, &p) < 0)
+			_exit(23);
+		if (daxalloc_pool_foreach_pin(p, count_pins, &n) < 0 || n != 1) {
+			fprintf(stderr, "another process sees %d pins\n", n);
+			_exit(1);
+		}
+		rc = daxalloc_pool_free_name(p, name);
+		if (rc != -EBUSY || !strstr(daxalloc_errmsg(), "pinned by io_uring")) {
+			fprintf(stderr, "free '%s': %d: %s\n", name, rc, daxalloc_errmsg());
+			_exit(2);
+		}
+		daxalloc_pool_close(&p);
+		rc = daxalloc_pool_create(dev, DAXALLOC_POOL_FORCE, &fresh);
+		if (rc != -EBUSY || !strstr(daxalloc_errmsg(), "pinned by io_uring")) {
+			fprintf(stderr, "format: %d: %s\n", rc, daxalloc_errmsg());
+			_exit(3);
+		}
+		_exit(0);
+	}
+	close(fds[0]);
+	*go = fds[1];
+	return pid;
+}
+
+static int go_and_wait(pid_t pid, int go)
+{
+	if (write(go, "g", 1) != 1)
+		return 127;
+	close(go);
+	return exit_status(pid);
+}
+
 Test(pin, free_of_a_pinned_region_is_refused)
 {
 	struct daxalloc_region *r = alloc(4 * M, "held"), *u = alloc(2 * M, NULL);
@@ -429,6 +528,137 @@ Test(pin, failed_unpin_keeps_the_pin)
 	waitpid(child, &st, 0);
 }
 
+/*
+ * A pin that could not be undone outlives its region and its pool handle:
+ * another process, in another pid namespace with its own /run, still sees
+ * it and frees nothing under it.
+ */
+Test(pin, stuck_pin_seen_by_other_processes_after_close)
+{
+	bool root = geteuid() == 0;
+	int go[2], go_host, go_ns = -1;
+	pid_t child, host = expect_pinned_elsewhere("dma", false, &go_host), ns = 0;
+	struct daxalloc_region *r = alloc(4 * M, "dma");
+	struct daxalloc_pin *p;
+	char c = 0;
+
+	if (root)
+		ns = expect_pinned_elsewhere("dma", true, &go_ns);
+	p = pin(r, 0, 2 * M, uring_target(&ring));
+	cr_assert_eq(pipe(go), 0);
+	child = fork();
+	cr_assert_geq(child, 0);
+	if (child == 0) {
+		close(go[1]);
+		_exit(read(go[0], &c, 1) < 0);	/* holds the ring, and the pin */
+	}
+	close(go[0]);
+	io_uring_queue_exit(&ring);
+	ring_up = false;
+	cr_expect_lt(daxalloc_unpin(&p), 0, "the unpin of a ring closed here cannot succeed");
+	daxalloc_region_close(&r);
+	daxalloc_pool_close(&pool);
+	cr_expect_eq(pins_seen_by_a_new_handle(), 1, "closing the pool dropped a pin it could not undo");
+	cr_expect_eq(go_and_wait(host, go_host), 0,
+		     "another process did not see the pin (see its output)");
+	if (root)
+		cr_expect_eq(go_and_wait(ns, go_ns), 0,
+			     "a process in a container did not see the pin (see its output)");
+	close(go[1]);
+	cr_expect_eq(exit_status(child), 0);
+}
+
+/* In a forked child: its own handle, ring and a pinned 2M region @name; exits 1 on failure. */
+static void pin_as_another_process(const char *name)
+{
+	static struct io_uring rg;
+	struct daxalloc_pool *p = NULL;
+	struct daxalloc_region *r = NULL;
+	struct daxalloc_pin *q = NULL;
+	struct daxalloc_pin_target t = uring_target(&rg);
+
+	if (io_uring_queue_init(4, &rg, 0) < 0 || daxalloc_pool_open(dev, 0, &p) < 0 ||
+	    daxalloc_alloc(p, 2 * M, name, 0, &r) < 0 || daxalloc_pin(r, 0, 2 * M, &t, &q) < 0)
+		_exit(1);
+}
+
+/* A pinner killed by SIGKILL: its lease ends, and so does its record. */
+Test(pin, pins_of_a_killed_process_end_with_it)
+{
+	int ready[2];
+	char c;
+	pid_t child;
+
+	cr_assert_eq(pipe(ready), 0);
+	child = fork();
+	cr_assert_geq(child, 0);
+	if (child == 0) {
+		pin_as_another_process("victim");
+		if (write(ready[1], "r", 1) != 1)
+			_exit(2);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	cr_assert_eq(read(ready[0], &c, 1), 1, "the pinner did not start (status %d)",
+		     exit_status(child));
+	cr_expect_eq(npins(), 1, "the other process's pin is not listed");
+	cr_expect_eq(daxalloc_pool_free_name(pool, "victim"), -EBUSY, "%s", daxalloc_errmsg());
+	expect_msg("pinned by io_uring");
+	kill(child, SIGKILL);
+	cr_expect_eq(exit_status(child), 128 + SIGKILL);
+	cr_expect_eq(npins(), 0, "a dead process's pin is still listed");
+	cr_expect_eq(daxalloc_pool_free_name(pool, "victim"), 0, "%s", daxalloc_errmsg());
+}
+
+/*
+ * fork() hands the ring to the child: the pinner exits without unpinning,
+ * and the child's ring still holds the pages.  The record lives on, naming
+ * the child, until the child lets the ring go.
+ */
+Test(pin, pin_lives_on_in_a_child_after_the_pinner_exits)
+{
+	int ready[2], go[2];
+	pid_t pinner, heir = 0;
+	char want[32];
+
+	/* The heir is re-parented to this process when the pinner exits. */
+	cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	cr_assert_eq(pipe(ready), 0);
+	cr_assert_eq(pipe(go), 0);
+	pinner = fork();
+	cr_assert_geq(pinner, 0);
+	if (pinner == 0) {
+		pid_t h;
+
+		pin_as_another_process("heirloom");
+		h = fork();
+		if (h == 0) {
+			char c;
+
+			h = getpid();
+			if (write(ready[1], &h, sizeof(h)) != sizeof(h))
+				_exit(2);
+			_exit(read(go[0], &c, 1) < 0);	/* holds the ring until told */
+		}
+		_exit(h < 0 ? 3 : 0);	/* exits with the pin made: its lease ends */
+	}
+	cr_assert_eq(exit_status(pinner), 0, "the pinner failed");
+	cr_assert_eq(read(ready[0], &heir, sizeof(heir)), (ssize_t)sizeof(heir));
+	/* This process's own ring is no holder. */
+	io_uring_queue_exit(&ring);
+	ring_up = false;
+	snprintf(want, sizeof(want), "pid %d", heir);
+	cr_expect_eq(npins(), 1, "the pin died with the pinner while its child holds the ring");
+	cr_expect_eq(daxalloc_pool_free_name(pool, "heirloom"), -EBUSY, "%s", daxalloc_errmsg());
+	expect_msg("pinned by io_uring");
+	expect_msg(want);
+	cr_assert_eq(write(go[1], "g", 1), 1);
+	cr_expect_eq(exit_status(heir), 0);
+	cr_expect_eq(npins(), 0, "the pin outlived the last holder of the ring");
+	cr_expect_eq(daxalloc_pool_free_name(pool, "heirloom"), 0, "%s", daxalloc_errmsg());
+}
+
 Test(pin, format_refused_while_pinned)
 {
 	struct daxalloc_region *r = alloc(2 * M, NULL);
@@ -451,13 +681,11 @@ Test(pin, closing_the_pool_unpins)
 	struct daxalloc_region *r = alloc(4 * M, "kept");
 	struct daxalloc_pin *p = pin(r, 0, 4 * M, uring_target(&ring));
 	int fd = data_file(4096, 3);
-	char who[256];
 
-	cr_expect_eq(pin_ledger_count(STANDIN, who, sizeof(who)), 1);
+	cr_expect_eq(npins(), 1);
 	daxalloc_pool_close(&pool);
 	cr_expect_null(pool);
-	cr_expect_eq(pin_ledger_count(STANDIN, who, sizeof(who)), 0);
-	cr_expect_str_eq(who, "nobody");
+	cr_expect_eq(pins_seen_by_a_new_handle(), 0, "the closed pool's pin is still recorded");
 	cr_expect_eq(daxalloc_unpin(&p), -EINVAL, "the pool took the pin with it");
 	cr_expect_not_null(p);
 	/* The ring's table is gone: a new one registers. */
@@ -513,7 +741,6 @@ Test(pin, listing_names_region_range_consumer_pid)
 	struct daxalloc_pin *pa, *pb;
 	struct seen s = { 0 };
 	time_t now = time(NULL);
-	char who[256], pid[32];
 
 	cr_assert_eq(io_uring_register_buffers_sparse(&ring, 4), 0);
 	t.flags = DAXALLOC_PIN_URING_SLOTS;
@@ -537,12 +764,12 @@ Test(pin, listing_names_region_range_consumer_pid)
 	cr_expect_str_eq(s.v[1].region, "");
 	cr_expect(strstr(s.v[1].consumer, "buffer 3"), "%s", s.v[1].consumer);
 
-	snprintf(pid, sizeof(pid), "pid %d", getpid());
-	cr_expect_eq(pin_ledger_count(STANDIN, who, sizeof(who)), 2);
-	cr_expect(strstr(who, pid) && strstr(who, "and 1 more"), "who: %s", who);
+	cr_expect_eq(pins_seen_by_a_new_handle(), 2);
 	cr_expect_eq(daxalloc_unpin(&pa), 0);
-	cr_expect_eq(pin_ledger_count(STANDIN, who, sizeof(who)), 1);
-	cr_expect(strstr(who, "buffer 3"), "who: %s", who);
+	s.n = 0;
+	cr_assert_eq(daxalloc_pool_foreach_pin(pool, collect, &s), 0);
+	cr_assert_eq(s.n, 1);
+	cr_expect(strstr(s.v[0].consumer, "buffer 3"), "%s", s.v[0].consumer);
 	cr_expect_eq(daxalloc_unpin(&pb), 0);
 	cr_expect_eq(npins(), 0);
 }

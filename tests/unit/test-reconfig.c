@@ -422,31 +422,6 @@ Test(layout, gate_refuses_users_then_dma_then_disabled)
 	daxalloc_ctx_delete(&ctx);
 }
 
-Test(layout, gate_refuses_pins_in_the_ledger)
-{
-	struct pin_ledger_rec rec = { 0 };
-	struct daxalloc_ctx *ctx = NULL;
-	struct rc_gate g;
-	int slot;
-
-	/* the ledger checks its owners against the real /proc */
-	unsetenv("DAXALLOC_PROCFS_ROOT");
-	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
-	cr_assert_eq(pin_ledger_owner(&rec), 0, "%s", daxalloc_errmsg());
-	rec.offset = 2 * M;
-	rec.length = 2 * M;
-	snprintf(rec.command, sizeof(rec.command), "pinner");
-	snprintf(rec.consumer, sizeof(rec.consumer), "vfio container fd 5, iova 0x100000000");
-	cr_assert_eq(pin_ledger_add("dax0.2", &rec, &slot), 0, "%s", daxalloc_errmsg());
-	cr_expect_eq(rc_gate(ctx, "dax0.2", true, DAXALLOC_RECONFIG_DESTROY_DATA |
-				 DAXALLOC_RECONFIG_IGNORE_DMA, "change its alignment", &g),
-		     -EBUSY);
-	cr_expect(strstr(daxalloc_errmsg(), "the pin ledger lists 1 pin of its memory (vfio container fd 5"),
-		  "%s", daxalloc_errmsg());
-	cr_expect(strstr(daxalloc_errmsg(), "(pinner)"), "%s", daxalloc_errmsg());
-	daxalloc_ctx_delete(&ctx);
-}
-
 /* ---- the disable that cannot hang ------------------------------------------- */
 
 static bool wait_for_content(const char *path, const char *want, int ms)

@@ -125,9 +125,9 @@ def reason(r, guest):
     us = per_call_us(r)
     extra = f" (about {fmt(abs(us))} µs per call in this run)" if us is not None and not guest else ""
     if m in ("pin", "unpin"):
-        ledger = (" and, on device-dax, records the pin in the ledger other processes read "
-                  "(`$DAXALLOC_RUNDIR`: a small file opened, locked, read and written for the "
-                  "pin, again for its consumer details, and for the unpin)") if guest else ""
+        ledger = (" and records the pin in the ledger other processes read (a record in "
+                  "device memory taken under the pool lock, its consumer details written "
+                  "under it again, cleared at the unpin)") if guest else ""
         own = own_work(r)
         if m == "pin" and "regions held" in r["variant"]:
             return ("`daxalloc_pin` first checks, under the pool lock, that its region is still "
@@ -499,8 +499,8 @@ TIME_GOES = [
     "## Where the time goes",
     "",
     "- **Pins** cost what the kernel charges: the library adds a check of the consumer and the "
-    "range, a check under the pool lock that the region is still allocated, and, on "
-    "device-dax, a record in the pin ledger so that `daxalloc-ctl pins` and "
+    "range, a check under the pool lock that the region is still allocated, and a "
+    "record in the pin ledger in device memory so that `daxalloc-ctl pins` and "
     "`daxalloc_region_free` see pins of every process. On a pool with few regions that is "
     "microseconds against milliseconds of page walking per GiB; the region check costs what "
     "a metadata reload costs (below).",
