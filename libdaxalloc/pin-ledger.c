@@ -17,9 +17,11 @@
  * to the child, and the kernel's pin lives as long as any holder of it,
  * not as long as the pinner: its records are marked forked, and a forked
  * record outlives the lease while any process holds a file that is the
- * consumer's (same st_dev/st_ino: for VFIO, io_uring and verbs that is
- * any handle of the kind, which errs on the safe side).  Only a process
- * in the pinner's pid namespace can look; any other takes it as live.
+ * consumer's (same st_dev/st_ino: for VFIO and verbs that is any handle
+ * of the kind, and for io_uring on older kernels, which errs on the safe
+ * side).  Only a process in the pinner's pid namespace can look; any
+ * other takes it as live.  A record found dead is cleared, so that a
+ * later holder of a like file cannot revive it.
  *
  * Records are taken and read under the pool lock; the owner clears its
  * own with a compare-and-swap.  The head counts the records in use (the
@@ -150,7 +152,8 @@ void pin_ledger_set_consumer(struct pin_ledger_rec *where, uint64_t lease, uint6
 	if (where->lease != lease || where->id != id)
 		return;
 	memset(where->consumer, 0, sizeof(where->consumer));
-	snprintf(where->consumer, sizeof(where->consumer), "%.*s", (int)sizeof(where->consumer) - 1, consumer);
+	snprintf(where->consumer, sizeof(where->consumer), "%.*s", (int)sizeof(where->consumer) - 1,
+		 consumer);
 }
 
 static int by_offset(const void *a, const void *b)
@@ -174,21 +177,29 @@ int pin_ledger_read(struct daxalloc_pool *pool, struct pin_ledger_rec **out)
 	if (!v)
 		return daxalloc_err(ENOMEM, "out of memory");
 	for (uint32_t i = 0; i < used; i++) {
+		uint32_t live = PIN_REC_LIVE;
 		struct holder h;
 
-		if (rec_live(pool, &l->rec[i], &h)) {
-			v[n] = l->rec[i];
-			if (h.pid) {
-				/* The pinner is gone: name who holds its consumer now. */
-				v[n].pid = (uint32_t)h.pid;
-				snprintf(v[n].command, sizeof(v[n].command), "%.*s", (int)sizeof(v[n].command) - 1, h.comm);
-			}
-			/* Texts are the writer's: never trust their ends. */
-			v[n].region[sizeof(v[n].region) - 1] = '\0';
-			v[n].command[sizeof(v[n].command) - 1] = '\0';
-			v[n].consumer[sizeof(v[n].consumer) - 1] = '\0';
-			n++;
+		if (__atomic_load_n(&l->rec[i].state, __ATOMIC_ACQUIRE) != PIN_REC_LIVE)
+			continue;
+		if (!rec_live(pool, &l->rec[i], &h)) {
+			/* Dead for good: a later holder of a like file must not revive it. */
+			__atomic_compare_exchange_n(&l->rec[i].state, &live, 0, false,
+						    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+			continue;
 		}
+		v[n] = l->rec[i];
+		if (h.pid) {
+			/* The pinner is gone: name who holds its consumer now. */
+			v[n].pid = (uint32_t)h.pid;
+			snprintf(v[n].command, sizeof(v[n].command), "%.*s",
+				 (int)sizeof(v[n].command) - 1, h.comm);
+		}
+		/* Texts are the writer's: never trust their ends. */
+		v[n].region[sizeof(v[n].region) - 1] = '\0';
+		v[n].command[sizeof(v[n].command) - 1] = '\0';
+		v[n].consumer[sizeof(v[n].consumer) - 1] = '\0';
+		n++;
 	}
 	if (n == 0) {
 		free(v);
