@@ -27,13 +27,6 @@ uint64_t layout_granule(uint64_t align)
 	return align > LAYOUT_SUBSECTION ? align : LAYOUT_SUBSECTION;
 }
 
-static const char *fmt_size(uint64_t v, char *buf, size_t len)
-{
-	if (daxalloc_size_format(v, buf, len) < 0)
-		snprintf(buf, len, "%llu", (unsigned long long)v);
-	return buf;
-}
-
 int layout_check_size(const char *name, uint64_t size, uint64_t align)
 {
 	uint64_t g = layout_granule(align), lo = size / g * g, hi = lo + g;
@@ -41,19 +34,19 @@ int layout_check_size(const char *name, uint64_t size, uint64_t align)
 
 	if (size && size % g == 0)
 		return 0;
-	fmt_size(size, s, sizeof(s));
-	fmt_size(g, gs, sizeof(gs));
-	fmt_size(align, a, sizeof(a));
+	size_str(size, s, sizeof(s));
+	size_str(g, gs, sizeof(gs));
+	size_str(align, a, sizeof(a));
 	if (g == align)
 		snprintf(rule, sizeof(rule), "the alignment %s", a);
 	else
 		snprintf(rule, sizeof(rule), "%s (devices are whole %s hotplug units, even at align %s)",
 			 gs, gs, a);
 	if (lo)
-		snprintf(near, sizeof(near), "sizes: %s or %s", fmt_size(lo, l, sizeof(l)),
-			 fmt_size(hi, h, sizeof(h)));
+		snprintf(near, sizeof(near), "sizes: %s or %s", size_str(lo, l, sizeof(l)),
+			 size_str(hi, h, sizeof(h)));
 	else
-		snprintf(near, sizeof(near), "size: %s", fmt_size(hi, h, sizeof(h)));
+		snprintf(near, sizeof(near), "size: %s", size_str(hi, h, sizeof(h)));
 	return daxalloc_err(EINVAL, "%s: size %s is not a multiple of %s; nearest valid %s", name, s,
 			    rule, near);
 }
@@ -62,7 +55,7 @@ int layout_check_ranges(const char *name, const struct dax_range *r, int n, uint
 {
 	char a[32];
 
-	fmt_size(align, a, sizeof(a));
+	size_str(align, a, sizeof(a));
 	for (int i = 0; i < n; i++) {
 		if (r[i].start % align == 0 && r[i].len % align == 0)
 			continue;

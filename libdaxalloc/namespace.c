@@ -20,13 +20,6 @@
 
 #include "reconfig.h"
 
-static const char *fmt_size(uint64_t v, char *buf, size_t len)
-{
-	if (daxalloc_size_format(v, buf, len) < 0)
-		snprintf(buf, len, "%llu", (unsigned long long)v);
-	return buf;
-}
-
 static struct ndctl_namespace *find_ns(struct daxalloc_ctx *ctx, const char *ns_name)
 {
 	struct ndctl_namespace *ndns;
@@ -98,17 +91,17 @@ static int check_ns_size(const char *name, const char *ns, uint64_t ns_size, uin
 
 	if (ns_size % unit == 0)
 		return 0;
-	fmt_size(ns_size, s, sizeof(s));
-	fmt_size(unit, u, sizeof(u));
-	fmt_size(align, a, sizeof(a));
-	fmt_size(l + unit, hi, sizeof(hi));
+	size_str(ns_size, s, sizeof(s));
+	size_str(unit, u, sizeof(u));
+	size_str(align, a, sizeof(a));
+	size_str(l + unit, hi, sizeof(hi));
 	if (l == 0)
 		return daxalloc_err(EINVAL,
 				    "%s: %s is %s, not a multiple of %s (the alignment times the interleave ways); nearest valid size: %s ('ndctl create-namespace -f -e %s -s %s -m devdax -a %s')",
 				    name, ns, s, u, hi, ns, hi, a);
 	return daxalloc_err(EINVAL,
 			    "%s: %s is %s, not a multiple of %s (the alignment times the interleave ways); nearest valid sizes: %s or %s ('ndctl create-namespace -f -e %s -s SIZE -m devdax -a %s')",
-			    name, ns, s, u, fmt_size(l, lo, sizeof(lo)), hi, ns, a);
+			    name, ns, s, u, size_str(l, lo, sizeof(lo)), hi, ns, a);
 }
 
 int ns_set_align(struct daxalloc_ctx *ctx, const char *name, const char *ns_name,
@@ -126,7 +119,7 @@ int ns_set_align(struct daxalloc_ctx *ctx, const char *name, const char *ns_name
 	unsigned int ways;
 	int rc, rc2;
 
-	fmt_size(align, a, sizeof(a));
+	size_str(align, a, sizeof(a));
 	ndns = find_ns(ctx, ns_name);
 	dax = ndns ? ndctl_namespace_get_dax(ndns) : NULL;
 	if (!dax || !ndctl_dax_is_enabled(dax))
@@ -135,7 +128,7 @@ int ns_set_align(struct daxalloc_ctx *ctx, const char *name, const char *ns_name
 	region = ndctl_namespace_get_region(ndns);
 	old = ndctl_dax_get_align(dax);
 	loc = ndctl_dax_get_location(dax);
-	fmt_size(old, o, sizeof(o));
+	size_str(old, o, sizeof(o));
 	if (!align_supported(dax, align))
 		return daxalloc_err(EINVAL, "%s: %s does not support align %s", name, ns_name, a);
 	if (ndctl_region_get_ro(region))
@@ -148,14 +141,14 @@ int ns_set_align(struct daxalloc_ctx *ctx, const char *name, const char *ns_name
 	if (rc < 0)
 		return rc;
 	usable_old = ndctl_dax_get_size(dax);
-	fmt_size(usable_old, before, sizeof(before));
+	size_str(usable_old, before, sizeof(before));
 	if (ns_start != ULLONG_MAX) {
 		usable_new = layout_ns_usable(ns_start, ns_size, align, loc == NDCTL_PFN_LOC_PMEM);
 		if (usable_new == 0)
 			return daxalloc_err(ENOSPC,
 					    "%s: %s is too small for align %s: the info block and padding to the first %s boundary take all of it",
 					    name, ns_name, a, a);
-		fmt_size(usable_new, after, sizeof(after));
+		size_str(usable_new, after, sizeof(after));
 	} else {
 		snprintf(after, sizeof(after), "unknown");
 	}
@@ -200,7 +193,7 @@ int ns_set_align(struct daxalloc_ctx *ctx, const char *name, const char *ns_name
 	if (!d || d->align != align)
 		return daxalloc_err(EIO, "%s: %s was re-created but no device with align %s appeared",
 				    name, ns_name, a);
-	fmt_size(d->size, after, sizeof(after));
+	size_str(d->size, after, sizeof(after));
 	info(ctx, "%s: %s re-created at align %s (was %s); usable size %s -> %s", d->name, ns_name,
 	     a, o, before, after);
 	/* A header left from an earlier configuration must not pass for a pool. */

@@ -205,14 +205,6 @@ static int check_memlock(struct daxalloc_pin *p)
 	return memlock_refusal(p, limit, false);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int ledger_record(struct daxalloc_pin *p)
 {
 	struct daxalloc_region *r = p->region;
@@ -318,9 +310,9 @@ DAXALLOC_EXPORT int daxalloc_pin(struct daxalloc_region *region, uint64_t offset
 		return rc;
 	}
 	snprintf(before, sizeof(before), "%s", p->consumer);
-	t0 = now_ns();
+	t0 = mono_ns();
 	rc = p->ops->pin(p);
-	p->pin_ns = now_ns() - t0;
+	p->pin_ns = mono_ns() - t0;
 	if (rc < 0) {
 		char msg[512];
 		uint64_t limit;

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "daxalloc.h"
 
@@ -51,6 +52,18 @@ struct daxalloc_dev {
 	bool pages_taken;
 	uint64_t kept_size;	/* another size is kept under this page size */
 };
+
+/* The one clock of the library: CLOCK_MONOTONIC in nanoseconds. */
+static inline uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* size.c: @v as "2M", "1.5G" (daxalloc_size_format()), else in bytes; returns @buf. */
+const char *size_str(uint64_t v, char *buf, size_t len);
 
 /* error.c: set the thread's message, return -errnum. */
 int daxalloc_err(int errnum, const char *fmt, ...) DAXALLOC_PRINTF(2, 3);

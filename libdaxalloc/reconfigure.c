@@ -31,13 +31,6 @@
 #define DEFAULT_TIMEOUT_MS 30000
 #define MAX_HOLDERS 16
 
-static const char *fmt_size(uint64_t v, char *buf, size_t len)
-{
-	if (daxalloc_size_format(v, buf, len) < 0)
-		snprintf(buf, len, "%llu", (unsigned long long)v);
-	return buf;
-}
-
 /* ---- the gate ------------------------------------------------------------ */
 
 int rc_check_holders(const char *name, unsigned int flags, const char *what)
@@ -334,14 +327,6 @@ static void __attribute__((noreturn)) helper_main(const struct helper_args *a)
 	_exit(0);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Write @value to @path in a detached grandchild and wait at most
  * @timeout_ms.  Returns 0, the write's -errno, or -ETIMEDOUT with the
@@ -416,10 +401,10 @@ int rc_guarded_write(const char *path, const char *value, const char *undo1, con
 			result = m.value;
 		}
 	}
-	deadline = now_ms() + timeout_ms;
+	deadline = (int64_t)(mono_ns() / 1000000) + timeout_ms;
 	while (rc == 0 && !done) {
 		struct pollfd p = { .fd = res[0], .events = POLLIN };
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - (int64_t)(mono_ns() / 1000000);
 		int r;
 
 		if (left <= 0) {
@@ -635,8 +620,8 @@ static int dynamic_set_align(struct daxalloc_ctx *ctx, const char *name, uint64_
 	uint64_t now = 0;
 	int n, rc, rc2;
 
-	fmt_size(align, a, sizeof(a));
-	fmt_size(old, o, sizeof(o));
+	size_str(align, a, sizeof(a));
+	size_str(old, o, sizeof(o));
 	rc = layout_dev_driver(name, drv, sizeof(drv));
 	if (rc == 0 && drv[0] && strcmp(drv, "device_dax") != 0)
 		return daxalloc_err(EBUSY,
@@ -765,7 +750,7 @@ DAXALLOC_EXPORT int daxalloc_dev_set_align(struct daxalloc_ctx *ctx, const char 
 		return rc;
 	if (!daxalloc_align_is_valid(align))
 		return daxalloc_err(EINVAL, "%s: align %s: device-dax offers 4K, 2M or 1G", name,
-				    fmt_size(align, a, sizeof(a)));
+				    size_str(align, a, sizeof(a)));
 	/* Decide on what the kernel says now, not on what this context listed. */
 	rc = dev_rescan(ctx);
 	if (rc < 0)
@@ -784,7 +769,7 @@ DAXALLOC_EXPORT int daxalloc_dev_set_align(struct daxalloc_ctx *ctx, const char 
 	enabled = d->enabled;
 	snprintf(ns, sizeof(ns), "%s", d->has_ns ? d->ns_name : "");
 	if (old == align) {
-		info(ctx, "%s: already at align %s", name, fmt_size(align, a, sizeof(a)));
+		info(ctx, "%s: already at align %s", name, size_str(align, a, sizeof(a)));
 		return 0;
 	}
 	if (kind == DAXALLOC_REGION_DYNAMIC)

@@ -104,3 +104,10 @@ DAXALLOC_EXPORT bool daxalloc_align_is_valid(uint64_t align)
 	return align == DAXALLOC_SIZE_4K || align == DAXALLOC_SIZE_2M ||
 	       align == DAXALLOC_SIZE_1G;
 }
+
+const char *size_str(uint64_t v, char *buf, size_t len)
+{
+	if (daxalloc_size_format(v, buf, len) < 0)
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+	return buf;
+}

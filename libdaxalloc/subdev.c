@@ -21,13 +21,6 @@
 
 #include "reconfig.h"
 
-static const char *fmt_size(uint64_t v, char *buf, size_t len)
-{
-	if (daxalloc_size_format(v, buf, len) < 0)
-		snprintf(buf, len, "%llu", (unsigned long long)v);
-	return buf;
-}
-
 static int region_lock(const struct dax_region_layout *rl)
 {
 	int fd = open(rl->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -185,9 +178,9 @@ static int no_room(const struct dax_region_layout *rl, uint64_t want, uint64_t a
 
 	return daxalloc_err(ENOSPC,
 			    "dax region %d: no room to %s %s at align %s: %s free, of which %s in whole %s pieces on %s boundaries",
-			    rl->id, what, fmt_size(want, w, sizeof(w)),
-			    fmt_size(align, a, sizeof(a)), fmt_size(rl->available, f, sizeof(f)),
-			    fmt_size(total, t, sizeof(t)), a, a);
+			    rl->id, what, size_str(want, w, sizeof(w)),
+			    size_str(align, a, sizeof(a)), size_str(rl->available, f, sizeof(f)),
+			    size_str(total, t, sizeof(t)), a, a);
 }
 
 /*
@@ -292,7 +285,7 @@ DAXALLOC_EXPORT int daxalloc_dev_create(struct daxalloc_ctx *ctx, int region_id,
 	name_out[0] = '\0';
 	if (!daxalloc_align_is_valid(align))
 		return daxalloc_err(EINVAL, "align %s: device-dax offers 4K, 2M or 1G",
-				    fmt_size(align, a, sizeof(a)));
+				    size_str(align, a, sizeof(a)));
 	snprintf(what, sizeof(what), "new device in dax region %d", region_id);
 	if (region_id < 0)
 		snprintf(what, sizeof(what), "new device");
@@ -365,13 +358,13 @@ DAXALLOC_EXPORT int daxalloc_dev_create(struct daxalloc_ctx *ctx, int region_id,
 	rc = sysfs_write_u64(rel, align);
 	if (rc < 0) {
 		rc = daxalloc_err(-rc, "%s: the kernel refused align %s: %s", seed,
-				  fmt_size(align, a, sizeof(a)), strerror(-rc));
+				  size_str(align, a, sizeof(a)), strerror(-rc));
 		goto undo;
 	}
 	rc = grow(seed, &rl, 0, size, align);
 	if (rc == 0 && (read_size(seed, &got) < 0 || got != size))
 		rc = daxalloc_err(EIO, "%s: asked for %s, the kernel gave %llu bytes", seed,
-				  fmt_size(size, s, sizeof(s)), (unsigned long long)got);
+				  size_str(size, s, sizeof(s)), (unsigned long long)got);
 	if (rc == 0)
 		rc = rc_enable(ctx, seed);
 	if (rc == 0) {
@@ -379,7 +372,7 @@ DAXALLOC_EXPORT int daxalloc_dev_create(struct daxalloc_ctx *ctx, int region_id,
 		rc_wipe_pool(ctx, seed, "left on its memory by an earlier device");
 		snprintf(name_out, len, "%s", seed);
 		info(ctx, "%s: created in dax region %d: %s at align %s", seed, rl.id,
-		     fmt_size(size, s, sizeof(s)), fmt_size(align, a, sizeof(a)));
+		     size_str(size, s, sizeof(s)), size_str(align, a, sizeof(a)));
 		goto out;
 	}
 undo:
@@ -476,13 +469,13 @@ static int dev_resize(struct daxalloc_ctx *ctx, const char *arg, uint64_t size, 
 		rc = sysfs_write_u64(rel, size);
 		if (rc < 0)
 			rc = daxalloc_err(-rc, "%s: the kernel refused size %s: %s", name,
-					  fmt_size(size, s, sizeof(s)), strerror(-rc));
+					  size_str(size, s, sizeof(s)), strerror(-rc));
 	} else {
 		rc = grow(name, &rl, d.size, size - d.size, d.align);
 	}
 	if (rc == 0 && (read_size(name, &got) < 0 || got != size))
 		rc = daxalloc_err(EIO, "%s: asked for %s, the kernel shows %llu bytes", name,
-				  fmt_size(size, s, sizeof(s)), (unsigned long long)got);
+				  size_str(size, s, sizeof(s)), (unsigned long long)got);
 	if (rc < 0) {
 		char reason[300];
 
@@ -494,7 +487,7 @@ static int dev_resize(struct daxalloc_ctx *ctx, const char *arg, uint64_t size, 
 			rc = daxalloc_err(-rc,
 					  "%s; its size is now %llu bytes (was %s), disabled; fix it with 'daxctl reconfigure-device -s SIZE %s' and 'daxctl enable-device %s'",
 					  reason, (unsigned long long)got,
-					  fmt_size(d.size, o, sizeof(o)), name, name);
+					  size_str(d.size, o, sizeof(o)), name, name);
 		else if (d.enabled && rc_enable(ctx, name) < 0)
 			rc = daxalloc_err(-rc, "%s; its size is unchanged but it is disabled: 'daxctl enable-device %s'",
 					  reason, name);
@@ -509,8 +502,8 @@ static int dev_resize(struct daxalloc_ctx *ctx, const char *arg, uint64_t size, 
 		if (gate.had_pool)
 			rc_wipe_pool(ctx, name, "its size changed");
 	}
-	info(ctx, "%s: size %s -> %s", name, fmt_size(d.size, o, sizeof(o)),
-	     fmt_size(size, s, sizeof(s)));
+	info(ctx, "%s: size %s -> %s", name, size_str(d.size, o, sizeof(o)),
+	     size_str(size, s, sizeof(s)));
 out:
 	region_unlock(lock);
 	dev_rescan(ctx);

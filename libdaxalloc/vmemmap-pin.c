@@ -39,14 +39,6 @@ int vm_parse_release(const char *release, unsigned int *major, unsigned int *min
 	return 0;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void DAXALLOC_PRINTF(3, 4) add_why(char *why, size_t len, const char *fmt, ...)
 {
 	size_t used = strlen(why);
@@ -148,12 +140,12 @@ static int vfio_pin(struct vm_consumer *c, void *addr, uint64_t len, uint64_t *n
 		.iova = VMC_IOVA,
 		.size = len,
 	};
-	uint64_t t0 = now_ns();
+	uint64_t t0 = mono_ns();
 
 	if (ioctl(c->container, VFIO_IOMMU_MAP_DMA, &map) < 0)
 		return daxalloc_err(errno, "%s: VFIO_IOMMU_MAP_DMA of %llu bytes: %s", c->name,
 				    (unsigned long long)len, strerror(errno));
-	*ns = now_ns() - t0;
+	*ns = mono_ns() - t0;
 	if (ioctl(c->container, VFIO_IOMMU_UNMAP_DMA, &unmap) < 0)
 		return daxalloc_err(errno, "%s: VFIO_IOMMU_UNMAP_DMA: %s", c->name, strerror(errno));
 	return 0;
@@ -197,13 +189,13 @@ static int rdma_open(const char *want, struct vm_consumer *c, char *why, size_t 
 
 static int rdma_pin(struct vm_consumer *c, void *addr, uint64_t len, uint64_t *ns)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = mono_ns();
 	struct ibv_mr *mr = ibv_reg_mr(c->pd, addr, (size_t)len, IBV_ACCESS_LOCAL_WRITE);
 
 	if (!mr)
 		return daxalloc_err(errno ? errno : EIO, "%s: ibv_reg_mr of %llu bytes: %s", c->name,
 				    (unsigned long long)len, strerror(errno ? errno : EIO));
-	*ns = now_ns() - t0;
+	*ns = mono_ns() - t0;
 	ibv_dereg_mr(mr);
 	return 0;
 }
@@ -260,13 +252,13 @@ static int uring_pin(struct vm_consumer *c, void *addr, uint64_t len, uint64_t *
 		iov[n].iov_base = (char *)addr + off;
 		iov[n].iov_len = len - off < DAXALLOC_SIZE_1G ? len - off : DAXALLOC_SIZE_1G;
 	}
-	t0 = now_ns();
+	t0 = mono_ns();
 	rc = io_uring_register_buffers(&c->ring, iov, n);
 	if (rc < 0)
 		return daxalloc_err(-rc, "io_uring: registering %llu bytes as fixed buffers: %s%s",
 				    (unsigned long long)len, strerror(-rc),
 				    rc == -EOPNOTSUPP ? " (kernels before 6.5 take only anonymous or hugetlb memory)" : "");
-	*ns = now_ns() - t0;
+	*ns = mono_ns() - t0;
 	io_uring_unregister_buffers(&c->ring);
 	return 0;
 }

@@ -85,13 +85,6 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
-static const char *fmt_size(uint64_t v, char *buf, size_t len)
-{
-	if (daxalloc_size_format(v, buf, len) < 0)
-		snprintf(buf, len, "%llu", (unsigned long long)v);
-	return buf;
-}
-
 /* ---- the model ---------------------------------------------------------------- */
 
 DAXALLOC_EXPORT int daxalloc_vmemmap_model(uint64_t size, uint64_t align,
@@ -105,7 +98,7 @@ DAXALLOC_EXPORT int daxalloc_vmemmap_model(uint64_t size, uint64_t align,
 	memset(m, 0, sizeof(*m));
 	if (!daxalloc_align_is_valid(align))
 		return daxalloc_err(EINVAL, "vmemmap model: align %s: device-dax offers 4K, 2M or 1G",
-				    fmt_size(align, a, sizeof(a)));
+				    size_str(align, a, sizeof(a)));
 	if (size > VM_SIZE_MAX)
 		return daxalloc_err(ERANGE, "vmemmap model: size %llu is beyond 1 EiB",
 				    (unsigned long long)size);
@@ -292,7 +285,7 @@ static void pin_judge(struct daxalloc_vmemmap_pin *p, const char *release, bool 
 	int v, exp = daxalloc_vmemmap_kernel_pin_path(release, hugetlb);
 
 	p->expected = exp < 0 ? DAXALLOC_VMEMMAP_PIN_UNKNOWN : exp;
-	fmt_size(p->length, l, sizeof(l));
+	size_str(p->length, l, sizeof(l));
 	if (hugetlb) {
 		/* The stand-in is hugetlb memory: one reference per huge page. */
 		p->verdict = p->expected;
@@ -482,7 +475,7 @@ static int vm_set_align(struct vm_state *s, uint64_t align)
 		now = 0;
 	if (rc < 0 || now != align)
 		return daxalloc_err(rc < 0 ? -rc : EIO, "%s: the kernel refused align %s: %s (align reads %llu)",
-				    s->name, fmt_size(align, a, sizeof(a)),
+				    s->name, size_str(align, a, sizeof(a)),
 				    rc < 0 ? strerror(-rc) : "not taken", (unsigned long long)now);
 	s->align = align;
 	return 0;
@@ -502,10 +495,10 @@ static void can_measure(const struct vm_state *s, enum daxalloc_region_kind kind
 	if (kind != DAXALLOC_REGION_DYNAMIC) {
 		snprintf(why, len,
 			 "a %s device keeps its alignment (%s); changing it would re-create the namespace and destroy its data",
-			 daxalloc_region_kind_name(kind), fmt_size(s->rep->align, c, sizeof(c)));
+			 daxalloc_region_kind_name(kind), size_str(s->rep->align, c, sizeof(c)));
 		return;
 	}
-	fmt_size(align, a, sizeof(a));
+	size_str(align, a, sizeof(a));
 	if (layout_check_size(s->name, size, align) < 0) {
 		snprintf(why, len, "%s", daxalloc_errmsg());
 		daxalloc_err_clear();
@@ -567,7 +560,7 @@ static void time_pins(struct vm_state *s, uint64_t align)
 	char why[240], a[32];
 	int rc;
 
-	fmt_size(align, a, sizeof(a));
+	size_str(align, a, sizeof(a));
 	rc = daxalloc_dev_open(s->ctx, s->name, &dev);
 	if (rc == 0)
 		rc = daxalloc_map_new(dev, 0, VM_PIN_LENGTH, NULL, DAXALLOC_MAP_POPULATE, &map);
@@ -658,7 +651,7 @@ static int measure_align(struct vm_state *s, struct daxalloc_vmemmap_sample *sm,
 	int rc = 0, redo = cycles;
 	char a[32];
 
-	fmt_size(sm->align, a, sizeof(a));
+	size_str(sm->align, a, sizeof(a));
 	if (s->enabled)
 		rc = vm_disable(s);
 	if (rc == 0 && s->align != sm->align)
@@ -721,8 +714,8 @@ static int restore(struct vm_state *s, uint64_t align, bool enabled, int first_r
 		rc = vm_enable(s);
 	if (rc == 0 && !enabled && s->enabled)
 		rc = vm_disable(s);
-	fmt_size(align, a, sizeof(a));
-	fmt_size(s->align, now, sizeof(now));
+	size_str(align, a, sizeof(a));
+	size_str(s->align, now, sizeof(now));
 	if (rc < 0)
 		return daxalloc_err(-rc,
 				    "%scould not put %s back as it was (align %s, %s): %s; it is %s at align %s",
@@ -794,7 +787,7 @@ DAXALLOC_EXPORT int daxalloc_vmemmap_measure(struct daxalloc_ctx *ctx, const cha
 				    DAXALLOC_VMEMMAP_MAX_CYCLES);
 	if (o.align && !daxalloc_align_is_valid(o.align))
 		return daxalloc_err(EINVAL, "vmemmap: align %s: device-dax offers 4K, 2M or 1G",
-				    fmt_size(o.align, a, sizeof(a)));
+				    size_str(o.align, a, sizeof(a)));
 	if (!running_release(rep->release, sizeof(rep->release)))
 		snprintf(rep->release, sizeof(rep->release), "unknown");
 	for (int i = 0; i < 3; i++) {
@@ -855,7 +848,7 @@ DAXALLOC_EXPORT int daxalloc_vmemmap_measure(struct daxalloc_ctx *ctx, const cha
 		for (int i = 0; i < 3; i++)
 			if (rep->samples[i].why[0] && strcmp(rep->samples[i].why, "not asked for") != 0)
 				return daxalloc_err(EINVAL, "%s: cannot be measured at align %s: %s",
-						    name, fmt_size(vm_aligns[i], a, sizeof(a)),
+						    name, size_str(vm_aligns[i], a, sizeof(a)),
 						    rep->samples[i].why);
 		return daxalloc_err(EINVAL, "%s: no alignment to measure", name);
 	}
@@ -875,7 +868,7 @@ DAXALLOC_EXPORT int daxalloc_vmemmap_measure(struct daxalloc_ctx *ctx, const cha
 			sample_stats(&rep->samples[i], size);
 	if (!s.pin_why[0] && o.pin && size < VM_PIN_LENGTH)
 		snprintf(s.pin_why, sizeof(s.pin_why), "the device is smaller than the %s pinned",
-			 fmt_size(VM_PIN_LENGTH, a, sizeof(a)));
+			 size_str(VM_PIN_LENGTH, a, sizeof(a)));
 	if (!s.pin_why[0] && o.pin && (!rep->pin.ns_4k || !rep->pin.ns_2m))
 		snprintf(s.pin_why, sizeof(s.pin_why), "the device was not measured at %s",
 			 rep->pin.ns_4k ? "2M" : rep->pin.ns_2m ? "4K" : "4K or 2M");
