@@ -286,15 +286,15 @@ static int open_devdax(struct daxalloc_ctx *ctx, const char *arg, struct daxallo
 }
 
 /*
- * The stand-in the default falls to: 1G pages where the kernel offers them
- * (the CPU has pdpe1gb), else 2M.  Read from sysfs, nothing reserved, so a
- * listing can name it without taking memory.
+ * The stand-in the default falls to: 1G pages where a free one is there to
+ * be had (the kernel cannot take 1G pages as surplus), else 2M.  Read from
+ * sysfs, nothing reserved, so a listing names what a map then uses.
  */
 static const char *default_standin(void)
 {
 	uint64_t nr;
 
-	if (sysfs_hugepages_read(DAXALLOC_SIZE_1G, "nr_hugepages", &nr) == 0)
+	if (sysfs_hugepages_read(DAXALLOC_SIZE_1G, "free_hugepages", &nr) == 0 && nr > 0)
 		return "hugetlb:1G";
 	return "hugetlb:2M";
 }
