@@ -33,6 +33,14 @@ static int fail(const char *what)
 	return 1;
 }
 
+static int show_pin(const struct daxalloc_pin_info *i, void *arg)
+{
+	(void)arg;
+	printf("uring-fixed: recorded in the pin ledger: %s, pid %d, 0x%llx +0x%llx\n", i->consumer,
+	       i->pid, (unsigned long long)i->offset, (unsigned long long)i->length);
+	return 0;
+}
+
 /* Is the running kernel older than @major.@minor? */
 static int kernel_before(int major, int minor)
 {
@@ -124,6 +132,9 @@ int main(int argc, char **argv)
 	printf("uring-fixed: %s: registered %llu bytes as fixed buffer %d in %.3f ms\n", name,
 	       (unsigned long long)daxalloc_pin_get_length(pin), daxalloc_pin_get_uring_index(pin),
 	       daxalloc_pin_get_pin_time_ns(pin) / 1e6);
+	/* Every process using the device sees the pin: daxalloc-ctl pins lists it. */
+	if (daxalloc_pool_foreach_pin(pool, show_pin, NULL) < 0)
+		return fail("listing the pins");
 
 	fd = data_file(&direct);
 	dst = daxalloc_pin_get_address(pin);

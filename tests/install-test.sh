@@ -147,6 +147,7 @@ sed -n '/^[EW]:/s/^/    /p' "$logs/lintian.log"
 before=$(installed_list)
 cleanup() {
 	local p now extra
+	userdel daxalloc-install-test 2>/dev/null
 	apt-get purge -y -qq "${PKGS[@]}" >>"$logs/apt.log" 2>&1
 	now=$(installed_list)
 	extra=$(comm -13 <(echo "$before") <(echo "$now"))
@@ -172,15 +173,28 @@ else
 	finish FAIL
 fi
 
-# As a new user would: the installed example, the installed header, pkg-config.
+# As a new user would: every installed example, built with the line at its
+# top, against the installed header and pkg-config.
 work=$(mktemp -d)
-example=/usr/share/doc/libdaxalloc-dev/examples/map-region.c
-flags=$(pkg-config --cflags --libs libdaxalloc 2>&1)
-if [ -f "$example" ] && cc -Wall -o "$work/map-region" "$example" $flags >"$logs/cc.log" 2>&1 &&
-   ldd "$work/map-region" | grep -qE '=> (/usr)?/lib/[^ ]*/libdaxalloc\.so\.0 '; then
-	pass "cc $example \$(pkg-config --cflags --libs libdaxalloc) [$flags]: links the installed libdaxalloc.so.0"
+chmod 755 "$work"
+exdir=/usr/share/doc/libdaxalloc-dev/examples
+built=()
+for f in "$exdir"/*.c "$exdir"/*.c.gz; do
+	[ -e "$f" ] || continue
+	name=$(basename "${f%.gz}")
+	case $f in *.gz) zcat "$f" >"$work/$name" ;; *) cp "$f" "$work/$name" ;; esac
+	line=$(sed -n 's/^ \* Build: //p' "$work/$name")
+	if [ -n "$line" ] && (cd "$work" && bash -c "$line" && ldd "./${name%.c}") >"$logs/cc-$name.log" 2>&1 &&
+	   grep -qE '=> (/usr)?/lib/[^ ]*/libdaxalloc\.so\.0 ' "$logs/cc-$name.log"; then
+		built+=("${name%.c}")
+	else
+		fail "$name: its build line '${line:-none}' against the installed package (see $logs/cc-$name.log)"
+	fi
+done
+if ((${#built[@]} == 5)); then
+	pass "the 5 installed examples build with their own build lines and link the installed libdaxalloc.so.0: ${built[*]}"
 else
-	fail "building $example against the installed package [$flags] (see $logs/cc.log)"
+	fail "examples built from the installed package: ${built[*]:-none} (5 expected)"
 fi
 
 if [ -x "$work/map-region" ] && run=$(cd "$work" && ./map-region hugetlb:2M:4M 2>&1) &&
@@ -188,6 +202,34 @@ if [ -x "$work/map-region" ] && run=$(cd "$work" && ./map-region hugetlb:2M:4M 2
 	pass "map-region hugetlb:2M:4M: $run"
 else
 	fail "map-region hugetlb:2M:4M: ${run:-did not run}"
+fi
+
+# A service's user: not root, in the daxalloc group the package made.  The
+# stand-in's 2M pages must be free ones (only root may take surplus pages).
+user=daxalloc-install-test
+hp=/proc/sys/vm/nr_hugepages
+hp_before=$(cat "$hp")
+userdel "$user" 2>/dev/null
+if getent group daxalloc >/dev/null &&
+   useradd --system --no-create-home --shell /usr/sbin/nologin -G daxalloc "$user" 2>>"$logs/user.log"; then
+	echo $((hp_before + 16)) >"$hp"
+	as_user() { (cd "$work" && runuser -u "$user" -- "$@"); }
+	if res=$(as_user daxalloc-ctl list 2>&1) && grep -q 'default device' <<<"$res" &&
+	   info=$(as_user daxalloc-ctl info hugetlb:2M:4M 2>&1); then
+		pass "as $user (groups: $(id -Gn "$user" | tr ' ' ,)): daxalloc-ctl list and info hugetlb:2M:4M"
+	else
+		fail "as $user: list/info: $res $info"
+	fi
+	if [ -x "$work/uring-fixed" ] && res=$(TMPDIR=/tmp as_user ./uring-fixed 2>&1) &&
+	   grep -q 'recorded in the pin ledger' <<<"$res" && grep -q 'verified' <<<"$res"; then
+		pass "as $user: uring-fixed pins a stand-in region for io_uring, recorded in the pin ledger: $(grep ledger <<<"$res")"
+	else
+		fail "as $user: uring-fixed: ${res:-did not run}"
+	fi
+	echo "$hp_before" >"$hp"
+	userdel "$user" 2>>"$logs/user.log"
+else
+	fail "a user in the daxalloc group (group: $(getent group daxalloc || echo missing); see $logs/user.log)"
 fi
 rm -rf "$work"
 
