@@ -139,19 +139,71 @@ static int no_pages(struct daxalloc_dev *dev, uint64_t pages, uint64_t avail, bo
  * permission), go on unlocked; the page-taking loop still copes with
  * losing a race.
  */
+/* Who holds the flock on @fd's file: the first pid /proc/locks names, or 0. */
+static int lock_holder(int fd)
+{
+	char line[256], want[64];
+	struct stat st;
+	int pid = 0;
+	FILE *f;
+
+	if (fstat(fd, &st) < 0)
+		return 0;
+	snprintf(want, sizeof(want), ":%llu ", (unsigned long long)st.st_ino);
+	f = fopen("/proc/locks", "re");
+	if (!f)
+		return 0;
+	while (!pid && fgets(line, sizeof(line), f))
+		if (strstr(line, "FLOCK") && strstr(line, want))
+			sscanf(line, "%*s FLOCK %*s %*s %d", &pid);
+	fclose(f);
+	return pid;
+}
+
+/*
+ * The machine's huge page counters are changed by one stand-in at a time:
+ * a lock file in the run folder.  Anyone who can open it can hold it, so
+ * the wait is bounded ($DAXALLOC_LOCK_TIMEOUT seconds, default 60) and
+ * names the holder.  Returns the fd, or -errno with the message set.
+ */
 static int hugetlb_lock(void)
 {
-	char path[PATH_MAX];
-	int fd;
+	const char *env = getenv("DAXALLOC_LOCK_TIMEOUT");
+	double limit = env && *env ? strtod(env, NULL) : 60;
+	char path[PATH_MAX], who[40];
+	uint64_t until;
+	int fd, rc, pid;
 
+	if (!(limit > 0 && limit <= 3600))
+		limit = 60;
 	mkdir(daxalloc_rundir(), 0755);
 	snprintf(path, sizeof(path), "%s/hugetlb.lock", daxalloc_rundir());
 	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 && (errno == EACCES || errno == EROFS))
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);	/* flock needs no write */
 	if (fd < 0)
-		return -1;
-	while (flock(fd, LOCK_EX) < 0 && errno == EINTR)
-		;
-	return fd;
+		return daxalloc_err(errno, "cannot open the stand-in lock %s: %s", path,
+				    strerror(errno));
+	until = mono_ns() + (uint64_t)(limit * 1e9);
+	while ((rc = flock(fd, LOCK_EX | LOCK_NB)) < 0 && (errno == EWOULDBLOCK || errno == EINTR)) {
+		if (mono_ns() >= until)
+			break;
+		usleep(10000);
+	}
+	if (rc == 0)
+		return fd;
+	rc = errno;
+	pid = lock_holder(fd);
+	close(fd);
+	if (rc != EWOULDBLOCK)
+		return daxalloc_err(rc, "cannot lock %s: %s", path, strerror(rc));
+	if (pid)
+		snprintf(who, sizeof(who), "pid %d", pid);
+	else
+		snprintf(who, sizeof(who), "a process not visible here");
+	return daxalloc_err(EBUSY,
+			    "the stand-in lock %s has been held by %s for over %g s (it guards the machine's huge page counters; $DAXALLOC_LOCK_TIMEOUT)",
+			    path, who, limit);
 }
 
 static void hugetlb_unlock(int fd)
@@ -214,6 +266,8 @@ int hugetlb_take_pages(struct daxalloc_dev *dev)
 	if (__atomic_load_n(&dev->pages_taken, __ATOMIC_ACQUIRE))
 		return 0;
 	lk = hugetlb_lock();
+	if (lk < 0)
+		return lk;
 	rc = take_pages_locked(dev, dev->fd);
 	hugetlb_unlock(lk);
 	if (rc == 0) {
@@ -371,6 +425,8 @@ int hugetlb_keep(struct daxalloc_dev *dev)
 	if (rc < 0)
 		return rc;
 	lk = hugetlb_lock();
+	if (lk < 0)
+		return lk;
 	if (!is_hugetlbfs(dir)) {
 		snprintf(opts, sizeof(opts), "pagesize=%s,mode=0755", page_label(dev->align));
 		if ((mkdir(dir, 0755) < 0 && errno != EEXIST) ||
@@ -438,6 +494,8 @@ int hugetlb_release_kept(struct daxalloc_ctx *ctx, const char *name, unsigned in
 	}
 	daxalloc_dev_close(&dev);
 	lk = hugetlb_lock();
+	if (lk < 0)
+		return lk;
 	rc = unlink(file) < 0 ? daxalloc_err(errno, "%s: cannot remove %s: %s", name, file,
 					     strerror(errno)) : 0;
 	/* Mappings that remain keep their pages until they go; the name is free now. */

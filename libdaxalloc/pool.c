@@ -82,9 +82,11 @@ int pool_attach(struct daxalloc_dev *dev, struct daxalloc_pool **out)
 	if (rc < 0)
 		goto fail;
 	pool->my_pid = (uint64_t)getpid();
-	if (procfs_pid_starttime(getpid(), &pool->my_start) < 0 ||
-	    procfs_boot_id_hash(&pool->my_boot) < 0) {
-		rc = daxalloc_err(EIO, "cannot read this process's start time from /proc");
+	if ((rc = procfs_pid_starttime(getpid(), &pool->my_start)) < 0 ||
+	    (rc = procfs_boot_id_hash(&pool->my_boot)) < 0) {
+		/* The real reason (EMFILE, EACCES...), not a generic EIO. */
+		rc = daxalloc_err(-rc, "cannot read this process's start time or the boot id from /proc: %s",
+				  strerror(-rc));
 		goto fail;
 	}
 	*out = pool;

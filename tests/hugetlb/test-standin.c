@@ -6,10 +6,12 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -202,4 +204,47 @@ Test(standin, kept_outlives_the_process_until_released)
 	cr_expect_eq(hp("surplus_hugepages"), surplus0);
 	cr_expect_eq(daxalloc_dev_destroy(ctx, "hugetlb:2M", 0), -ENOENT);
 	daxalloc_ctx_delete(&ctx);
+}
+
+/*
+ * The stand-in lock lives in a folder others can reach: anyone who holds
+ * it must not hang a stand-in forever.  The wait ends, naming the holder.
+ */
+Test(standin, a_held_lock_is_waited_for_a_bounded_time)
+{
+	struct daxalloc_ctx *ctx = NULL;
+	struct daxalloc_dev *dev = NULL;
+	struct daxalloc_map *m = NULL;
+	char path[256], want[32];
+	int ready[2], go[2], rc;
+	pid_t holder;
+	char c;
+
+	snprintf(path, sizeof(path), "%s/hugetlb.lock", rundir);
+	cr_assert_eq(pipe(ready), 0);
+	cr_assert_eq(pipe(go), 0);
+	holder = fork();
+	cr_assert_geq(holder, 0);
+	if (holder == 0) {
+		int fd = open(path, O_RDWR | O_CREAT, 0644);
+
+		if (fd < 0 || flock(fd, LOCK_EX) < 0 || write(ready[1], "r", 1) != 1)
+			_exit(1);
+		_exit(read(go[0], &c, 1) < 0);
+	}
+	cr_assert_eq(read(ready[0], &c, 1), 1);
+	setenv("DAXALLOC_LOCK_TIMEOUT", "1", 1);
+	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
+	cr_assert_eq(daxalloc_dev_open(ctx, "hugetlb:2M:4M", &dev), 0, "%s", daxalloc_errmsg());
+	rc = daxalloc_map_new(dev, 0, 2 << 20, NULL, 0, &m);
+	cr_expect_eq(rc, -EBUSY, "%s", daxalloc_errmsg());
+	snprintf(want, sizeof(want), "held by pid %d", holder);
+	cr_expect(strstr(daxalloc_errmsg(), want), "%s", daxalloc_errmsg());
+	cr_assert_eq(write(go[1], "g", 1), 1);
+	waitpid(holder, NULL, 0);
+	cr_expect_eq(daxalloc_map_new(dev, 0, 2 << 20, NULL, 0, &m), 0, "once let go: %s", daxalloc_errmsg());
+	daxalloc_map_delete(&m);
+	daxalloc_dev_close(&dev);
+	daxalloc_ctx_delete(&ctx);
+	unsetenv("DAXALLOC_LOCK_TIMEOUT");
 }
