@@ -126,6 +126,9 @@ int rc_check_flags(unsigned int flags);
 int rc_check_writable(const char *name, const char *path);
 /* The context's entry for @name (list it first with dev_rescan()). */
 struct daxalloc_dev *rc_find(struct daxalloc_ctx *ctx, const char *name);
+/* libdaxctl's device @name (the context's lists as they are). */
+struct daxctl_dev;
+struct daxctl_dev *rc_daxctl_find(struct daxalloc_ctx *ctx, const char *name);
 
 struct rc_gate {
 	bool had_pool;		/* pool metadata (readable or not) was found */

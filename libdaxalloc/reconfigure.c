@@ -496,7 +496,7 @@ int rc_disable(struct daxalloc_ctx *ctx, const char *name)
 	return 0;
 }
 
-static struct daxctl_dev *daxctl_find(struct daxalloc_ctx *ctx, const char *name)
+struct daxctl_dev *rc_daxctl_find(struct daxalloc_ctx *ctx, const char *name)
 {
 	struct daxctl_region *region;
 	struct daxctl_dev *dd;
@@ -559,7 +559,7 @@ int rc_enable(struct daxalloc_ctx *ctx, const char *name)
 	rc = dev_rescan(ctx);
 	if (rc < 0)
 		return rc;
-	dd = daxctl_find(ctx, name);
+	dd = rc_daxctl_find(ctx, name);
 	if (!dd)
 		return daxalloc_err(ENODEV, "%s: libdaxctl does not list it", name);
 	nidle = rc_note_idle(ctx, name, idle, LAYOUT_MAX_DEVS);

@@ -88,6 +88,45 @@ static struct json_object *json_u64(uint64_t v)
 	return json_object_new_uint64(v);
 }
 
+static const char *mode_of(struct daxalloc_ctx *ctx, const char *dev)
+{
+	struct daxalloc_dev *d;
+
+	if (strncmp(dev, "/dev/", 5) == 0)
+		dev += 5;
+	daxalloc_dev_foreach(ctx, d)
+		if (strcmp(daxalloc_dev_get_name(d), dev) == 0)
+			return daxalloc_dev_get_mode(d);
+	return "unknown";
+}
+
+/* reconfigure DEV --mode devdax|system-ram */
+static int set_mode(struct daxalloc_ctx *ctx, const struct rc_args *a)
+{
+	char before[16];
+	int rc;
+
+	snprintf(before, sizeof(before), "%s", mode_of(ctx, a->dev));
+	rc = daxalloc_dev_set_mode(ctx, a->dev, a->o.mode, a->flags);
+	if (rc < 0)
+		return ctl_lib_fail(rc);
+	if (a->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "device", json_object_new_string(a->dev));
+		json_object_object_add(o, "old_mode", json_object_new_string(before));
+		json_object_object_add(o, "mode", json_object_new_string(mode_of(ctx, a->dev)));
+		ctl_json_print(o);
+		json_object_put(o);
+		return CTL_OK;
+	}
+	if (strcmp(before, a->o.mode) == 0)
+		printf("%s: already in %s mode\n", a->dev, a->o.mode);
+	else
+		printf("%s: mode %s -> %s\n", a->dev, before, mode_of(ctx, a->dev));
+	return CTL_OK;
+}
+
 int cmd_reconfigure(struct daxalloc_ctx *ctx, int argc, char **argv)
 {
 	struct snapshot before, after;
@@ -96,13 +135,20 @@ int cmd_reconfigure(struct daxalloc_ctx *ctx, int argc, char **argv)
 	int rc;
 
 	static const struct option opts[] = {
-		CTL_BASE_OPTIONS, CTL_OPT_ALIGN, CTL_OPT_DESTROY, CTL_OPT_IGNORE_DMA, CTL_OPT_JSON,
-		CTL_OPT_END,
+		CTL_BASE_OPTIONS, CTL_OPT_ALIGN, CTL_OPT_MODE, CTL_OPT_DESTROY, CTL_OPT_IGNORE_DMA,
+		CTL_OPT_JSON, CTL_OPT_END,
 	};
 
-	rc = parse("reconfigure", argc, argv, opts, false, true, true, &a);
+	rc = parse("reconfigure", argc, argv, opts, false, false, true, &a);
 	if (rc)
 		return rc;
+	if (a.o.mode && a.o.align_given)
+		return ctl_fail(CTL_USAGE, "reconfigure: --align or --mode, one at a time");
+	if (a.o.mode)
+		return set_mode(ctx, &a);
+	if (!a.o.align_given)
+		return ctl_fail(CTL_USAGE, "reconfigure: --align or --mode is required (see '%s help reconfigure')",
+				ctl_prog);
 	snap(ctx, a.dev, NULL, &before);
 	rc = daxalloc_dev_set_align(ctx, a.dev, a.align, a.flags);
 	if (rc < 0)

@@ -31,7 +31,7 @@ static const struct ctl_cmd commands[] = {
 	  "verify the pool metadata on DEV; --repair rewrites it and reclaims orphans" },
 	{ "pins", cmd_pins, "DEV [--json]",
 	  "who pins what on DEV (VFIO, iommufd, RDMA, io_uring), in every process" },
-	{ "reconfigure", cmd_reconfigure, "DEV --align 4K|2M|1G [--destroy-data] [--ignore-dma] [--json]",
+	{ "reconfigure", cmd_reconfigure, "DEV --align 4K|2M|1G | --mode devdax|system-ram [--destroy-data] [--ignore-dma] [--json]",
 	  "change DEV's alignment (a pmem namespace is re-created: needs --destroy-data)" },
 	{ "create-device", cmd_create_device, "--size SIZE [--align 4K|2M|1G] [--region N] [--json]",
 	  "create a devdax device in a dynamic dax region (default align 2M)" },
