@@ -42,7 +42,7 @@ static const struct ctl_cmd commands[] = {
 	{ "regions-free", cmd_regions_free, "[--json]",
 	  "the dax regions and their free capacity (in all, and for 1G devices)" },
 	{ "vm-backing", cmd_vm_backing,
-	  "--size SIZE [--align 4K|2M|1G] [--region N] [--id ID] [--numa] [--json]",
+	  "--size SIZE [--align 4K|2M|1G] [--region N] [--id ID] [--numa] [--libvirt|--json]",
 	  "create a device for guest RAM and print the QEMU options using it (default align 1G)" },
 	{ "vmemmap", cmd_vmemmap,
 	  "[DEV] [--size SIZE] [--measure [--cycles N] [--align A] [--pin-with C] [--no-pin] [--ignore-dma]] [--json]",
