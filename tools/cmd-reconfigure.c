@@ -3,11 +3,13 @@
  * reconfigure, create-device, resize, destroy-device, regions-free,
  * vm-backing: changing device-dax devices and dynamic regions.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ctl.h"
 
@@ -358,11 +360,16 @@ int cmd_regions_free(struct daxalloc_ctx *ctx, int argc, char **argv)
  * run folder, which lasts as long as devices of dynamic regions do (one
  * boot), and a later call with the same ID and sizes gives it again.
  */
-static void id_path(const char *id, char *path, size_t len)
+static const char *run_dir(void)
 {
 	const char *run = getenv("DAXALLOC_RUNDIR");
 
-	snprintf(path, len, "%s/vm-backing-%s", run && *run ? run : "/run/daxalloc", id);
+	return run && *run ? run : "/run/daxalloc";
+}
+
+static void id_path(const char *id, char *path, size_t len)
+{
+	snprintf(path, len, "%s/vm-backing-%s", run_dir(), id);
 }
 
 /* The device noted for @id: 1 if it still is one of @size and @align, 0 if none, -1 (said) if it differs. */
@@ -404,11 +411,17 @@ static void note_device(const char *id, const char *name)
 	FILE *f;
 
 	id_path(id, path, sizeof(path));
+	mkdir(run_dir(), 0755);
 	f = fopen(path, "we");
-	if (!f)
-		return;
-	fprintf(f, "%s\n", name);
-	fclose(f);
+	if (f) {
+		bool ok = fprintf(f, "%s\n", name) > 0;
+
+		if (fclose(f) == 0 && ok)
+			return;
+	}
+	fprintf(stderr,
+		"%s: vm-backing: cannot note %s for --id %s in %s: %s; the next call makes another device\n",
+		ctl_prog, name, id, path, strerror(errno));
 }
 
 /* libvirt's view of the same: the device as an nvdimm memory device of the domain. */
