@@ -86,22 +86,15 @@ DAXALLOC_EXPORT int daxalloc_dev_set_mode(struct daxalloc_ctx *ctx, const char *
 	bool ram, was_ram, enabled;
 	int rc;
 
-	if (!ctx || !mode)
-		return daxalloc_err(EINVAL, "daxalloc_dev_set_mode: NULL %s", ctx ? "mode" : "context");
-	rc = rc_parse_name(arg, name, sizeof(name));
-	if (rc == 0)
-		rc = rc_check_flags(flags);
-	if (rc < 0)
-		return rc;
+	if (!mode)
+		return daxalloc_err(EINVAL, "daxalloc_dev_set_mode: NULL mode");
 	if (strcmp(mode, "system-ram") != 0 && strcmp(mode, "devdax") != 0)
-		return daxalloc_err(EINVAL, "%s: mode '%s': devdax or system-ram", name, mode);
+		return daxalloc_err(EINVAL, "%s: mode '%s': devdax or system-ram", arg ? arg : "(null)",
+				    mode);
 	ram = strcmp(mode, "system-ram") == 0;
-	rc = dev_rescan(ctx);
+	rc = rc_lookup(ctx, arg, flags, name, sizeof(name), &d);
 	if (rc < 0)
 		return rc;
-	d = rc_find(ctx, name);
-	if (!d)
-		return daxalloc_err(ENODEV, "%s: no such device-dax device (see daxalloc-ctl list)", name);
 	snprintf(path, sizeof(path), "%s/bus/dax/devices/%s/uevent", sysfs_root(), name);
 	rc = rc_check_writable(name, path);
 	if (rc < 0)
