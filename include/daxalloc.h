@@ -562,6 +562,19 @@ int daxalloc_dev_set_align(struct daxalloc_ctx *ctx, const char *name, uint64_t 
 			   unsigned int flags);
 
 /*
+ * Switch device @name between the modes daxctl names: "devdax" (a device
+ * to map) and "system-ram" (its memory handed to the kernel's kmem driver
+ * and put online, movable, as RAM).  To system-ram: the gate above (a pool
+ * with named regions needs DAXALLOC_RECONFIG_DESTROY_DATA: the kernel will
+ * use the memory), then the timed disable.  Back to devdax: the memory is
+ * taken offline first (-EBUSY when the kernel cannot move what it put
+ * there: it stays RAM), and what looks like a pool on it is erased.
+ * Already in @mode: 0.
+ */
+int daxalloc_dev_set_mode(struct daxalloc_ctx *ctx, const char *name, const char *mode,
+			  unsigned int flags);
+
+/*
  * Kernel dax regions (in this library a "region" is a pool allocation).
  * A dynamic dax region (hmem, CXL RAM) holds devices that can be created,
  * resized and destroyed; a static one is one pmem namespace.

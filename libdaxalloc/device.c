@@ -123,6 +123,22 @@ int dev_scan(struct daxalloc_ctx *ctx)
 	return 0;
 }
 
+void dev_drop_lists(struct daxalloc_ctx *ctx)
+{
+	while (ctx->devs) {
+		struct daxalloc_dev *d = ctx->devs;
+
+		ctx->devs = d->next;
+		free(d);
+	}
+	if (ctx->ndctl)
+		ndctl_unref(ctx->ndctl);
+	if (ctx->daxctl)
+		daxctl_unref(ctx->daxctl);
+	ctx->ndctl = NULL;
+	ctx->daxctl = NULL;
+}
+
 /*
  * libdaxctl and libndctl read sysfs once per context and keep what they
  * saw; after a device is created, resized or re-created only new
@@ -143,15 +159,7 @@ int dev_rescan(struct daxalloc_ctx *ctx)
 		nc = NULL;
 	else
 		ndctl_set_log_priority(nc, ctx->log_priority >= LOG_DEBUG ? LOG_DEBUG : 0);
-	while (ctx->devs) {
-		struct daxalloc_dev *d = ctx->devs;
-
-		ctx->devs = d->next;
-		free(d);
-	}
-	if (ctx->ndctl)
-		ndctl_unref(ctx->ndctl);
-	daxctl_unref(ctx->daxctl);
+	dev_drop_lists(ctx);
 	ctx->daxctl = dc;
 	ctx->ndctl = nc;
 	ctx->scanned = false;

@@ -113,15 +113,7 @@ DAXALLOC_EXPORT void daxalloc_ctx_delete(struct daxalloc_ctx **pctx)
 	if (!pctx || !*pctx)
 		return;
 	ctx = *pctx;
-	while (ctx->devs) {
-		struct daxalloc_dev *d = ctx->devs;
-
-		ctx->devs = d->next;
-		free(d);
-	}
-	if (ctx->ndctl)
-		ndctl_unref(ctx->ndctl);
-	daxctl_unref(ctx->daxctl);
+	dev_drop_lists(ctx);
 	free(ctx);
 	*pctx = NULL;
 }

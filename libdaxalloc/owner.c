@@ -168,7 +168,7 @@ struct lock_area {
 	uint64_t closing_start;	/* the reconfigurer's start time */
 	uint64_t closing_pidns;	/* and its pid namespace */
 	uint32_t closing_until;	/* CLOCK_REALTIME seconds it lasts at most */
-	uint8_t pad[4];
+	uint32_t closing_sum;	/* of the above and the generation: bytes never written are no mark */
 	struct lock_inst inst[LOCK_INSTANCES];
 	struct lock_owner owners[LOCK_OWNERS];
 };
@@ -252,6 +252,15 @@ static bool looks_like_pool(struct daxalloc_pool *pool)
  * Live: its pid runs with the start time it had (looked up where its pid
  * namespace is ours), else until the mark's deadline.
  */
+static uint32_t closing_sum(struct daxalloc_pool *pool, uint32_t pid)
+{
+	struct lock_area *a = area_of(pool);
+	uint64_t v[5] = { pid, a->closing_start, a->closing_pidns, a->closing_until,
+			  pool->lock_gen };
+
+	return daxalloc_crc32c(0x6d61726b, v, sizeof(v));
+}
+
 static bool closing_live(struct daxalloc_pool *pool, bool *mine)
 {
 	struct lock_area *a = area_of(pool);
@@ -260,7 +269,7 @@ static bool closing_live(struct daxalloc_pool *pool, bool *mine)
 	struct stat ns;
 
 	*mine = false;
-	if (!pid || (uint64_t)time(NULL) >= a->closing_until)
+	if (!pid || (uint64_t)time(NULL) >= a->closing_until || a->closing_sum != closing_sum(pool, pid))
 		return false;
 	if (pid == (uint32_t)getpid() && a->closing_start == pool->my_start) {
 		*mine = true;
@@ -279,6 +288,7 @@ void owner_close_for(struct daxalloc_pool *pool, unsigned int seconds)
 	a->closing_start = pool->my_start;
 	a->closing_pidns = stat("/proc/self/ns/pid", &ns) == 0 ? (uint64_t)ns.st_ino : 0;
 	a->closing_until = (uint32_t)((uint64_t)time(NULL) + seconds);
+	a->closing_sum = closing_sum(pool, (uint32_t)getpid());
 	__atomic_store_n(&a->closing_pid, (uint32_t)getpid(), __ATOMIC_RELEASE);
 }
 

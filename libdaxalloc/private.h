@@ -110,6 +110,8 @@ uint32_t daxalloc_crc32c(uint32_t crc, const void *buf, size_t len);
 int dev_scan(struct daxalloc_ctx *ctx);
 /* Drop libdaxctl's and libndctl's caches and list the devices again. */
 int dev_rescan(struct daxalloc_ctx *ctx);
+/* Free the enumerated devices and the libdaxctl/libndctl contexts. */
+void dev_drop_lists(struct daxalloc_ctx *ctx);
 struct daxalloc_dev *dev_get(struct daxalloc_dev *dev);
 void dev_put(struct daxalloc_dev *dev);
 

@@ -126,6 +126,16 @@ int rc_check_flags(unsigned int flags);
 int rc_check_writable(const char *name, const char *path);
 /* The context's entry for @name (list it first with dev_rescan()). */
 struct daxalloc_dev *rc_find(struct daxalloc_ctx *ctx, const char *name);
+/*
+ * The device a reconfiguration names in @arg ("dax0.1", "/dev/dax0.1"):
+ * the name into @name, @flags checked, the context's list read afresh;
+ * 0 with *out, or -errno saying which of those failed.
+ */
+int rc_lookup(struct daxalloc_ctx *ctx, const char *arg, unsigned int flags, char *name,
+	      size_t len, struct daxalloc_dev **out);
+/* libdaxctl's device @name (the context's lists as they are). */
+struct daxctl_dev;
+struct daxctl_dev *rc_daxctl_find(struct daxalloc_ctx *ctx, const char *name);
 
 struct rc_gate {
 	bool had_pool;		/* pool metadata (readable or not) was found */

@@ -496,7 +496,7 @@ int rc_disable(struct daxalloc_ctx *ctx, const char *name)
 	return 0;
 }
 
-static struct daxctl_dev *daxctl_find(struct daxalloc_ctx *ctx, const char *name)
+struct daxctl_dev *rc_daxctl_find(struct daxalloc_ctx *ctx, const char *name)
 {
 	struct daxctl_region *region;
 	struct daxctl_dev *dd;
@@ -559,7 +559,7 @@ int rc_enable(struct daxalloc_ctx *ctx, const char *name)
 	rc = dev_rescan(ctx);
 	if (rc < 0)
 		return rc;
-	dd = daxctl_find(ctx, name);
+	dd = rc_daxctl_find(ctx, name);
 	if (!dd)
 		return daxalloc_err(ENODEV, "%s: libdaxctl does not list it", name);
 	nidle = rc_note_idle(ctx, name, idle, LAYOUT_MAX_DEVS);
@@ -695,6 +695,28 @@ int rc_parse_name(const char *arg, char *out, size_t len)
 	return 0;
 }
 
+int rc_lookup(struct daxalloc_ctx *ctx, const char *arg, unsigned int flags, char *name,
+	      size_t len, struct daxalloc_dev **out)
+{
+	int rc;
+
+	*out = NULL;
+	if (!ctx)
+		return daxalloc_err(EINVAL, "NULL context");
+	rc = rc_parse_name(arg, name, len);
+	if (rc == 0)
+		rc = rc_check_flags(flags);
+	/* Decide on what the kernel says now, not on what this context listed. */
+	if (rc == 0)
+		rc = dev_rescan(ctx);
+	if (rc < 0)
+		return rc;
+	*out = rc_find(ctx, name);
+	if (!*out)
+		return daxalloc_err(ENODEV, "%s: no such device-dax device (see daxalloc-ctl list)", name);
+	return 0;
+}
+
 struct daxalloc_dev *rc_find(struct daxalloc_ctx *ctx, const char *name)
 {
 	struct daxalloc_dev *d;
@@ -741,23 +763,12 @@ DAXALLOC_EXPORT int daxalloc_dev_set_align(struct daxalloc_ctx *ctx, const char 
 	bool enabled;
 	int rc;
 
-	if (!ctx)
-		return daxalloc_err(EINVAL, "daxalloc_dev_set_align: NULL context");
-	rc = rc_parse_name(arg, name, sizeof(name));
-	if (rc == 0)
-		rc = rc_check_flags(flags);
-	if (rc < 0)
-		return rc;
-	if (!daxalloc_align_is_valid(align))
+	if (ctx && rc_parse_name(arg, name, sizeof(name)) == 0 && !daxalloc_align_is_valid(align))
 		return daxalloc_err(EINVAL, "%s: align %s: device-dax offers 4K, 2M or 1G", name,
 				    size_str(align, a, sizeof(a)));
-	/* Decide on what the kernel says now, not on what this context listed. */
-	rc = dev_rescan(ctx);
+	rc = rc_lookup(ctx, arg, flags, name, sizeof(name), &d);
 	if (rc < 0)
 		return rc;
-	d = rc_find(ctx, name);
-	if (!d)
-		return daxalloc_err(ENODEV, "%s: no such device-dax device (see daxalloc-ctl list)", name);
 	snprintf(path, sizeof(path), "%s/bus/dax/devices/%s/%s", sysfs_root(), name,
 		 d->region_kind == DAXALLOC_REGION_DYNAMIC ? "align" : "uevent");
 	rc = rc_check_writable(name, path);

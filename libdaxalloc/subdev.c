@@ -394,18 +394,9 @@ static int dynamic_dev(struct daxalloc_ctx *ctx, const char *arg, char *name, si
 	struct daxalloc_dev *d;
 	int rc;
 
-	if (!ctx)
-		return daxalloc_err(EINVAL, "NULL context");
-	rc = rc_parse_name(arg, name, len);
-	if (rc == 0)
-		rc = rc_check_flags(flags);
-	if (rc == 0)
-		rc = dev_rescan(ctx);
+	rc = rc_lookup(ctx, arg, flags, name, len, &d);
 	if (rc < 0)
 		return rc;
-	d = rc_find(ctx, name);
-	if (!d)
-		return daxalloc_err(ENODEV, "%s: no such device-dax device (see daxalloc-ctl list)", name);
 	if (d->region_kind != DAXALLOC_REGION_DYNAMIC)
 		return daxalloc_err(EOPNOTSUPP,
 				    "%s: is in a static (pmem) region: its size is its namespace's; only devices of dynamic regions are resized or destroyed here",

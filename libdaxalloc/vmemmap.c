@@ -797,14 +797,9 @@ DAXALLOC_EXPORT int daxalloc_vmemmap_measure(struct daxalloc_ctx *ctx, const cha
 	if (strncmp(arg, "hugetlb:", 8) == 0)
 		return measure_standin(ctx, arg, &o, rep);
 
-	rc = rc_parse_name(arg, name, sizeof(name));
-	if (rc == 0)
-		rc = dev_rescan(ctx);
+	rc = rc_lookup(ctx, arg, 0, name, sizeof(name), &d);
 	if (rc < 0)
 		return rc;
-	d = rc_find(ctx, name);
-	if (!d)
-		return daxalloc_err(ENODEV, "%s: no such device-dax device (see daxalloc-ctl list)", name);
 	snprintf(rep->name, sizeof(rep->name), "%s", name);
 	rep->size = size = d->size;
 	rep->align = d->align;

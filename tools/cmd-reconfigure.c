@@ -3,11 +3,13 @@
  * reconfigure, create-device, resize, destroy-device, regions-free,
  * vm-backing: changing device-dax devices and dynamic regions.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ctl.h"
 
@@ -88,6 +90,45 @@ static struct json_object *json_u64(uint64_t v)
 	return json_object_new_uint64(v);
 }
 
+static const char *mode_of(struct daxalloc_ctx *ctx, const char *dev)
+{
+	struct daxalloc_dev *d;
+
+	if (strncmp(dev, "/dev/", 5) == 0)
+		dev += 5;
+	daxalloc_dev_foreach(ctx, d)
+		if (strcmp(daxalloc_dev_get_name(d), dev) == 0)
+			return daxalloc_dev_get_mode(d);
+	return "unknown";
+}
+
+/* reconfigure DEV --mode devdax|system-ram */
+static int set_mode(struct daxalloc_ctx *ctx, const struct rc_args *a)
+{
+	char before[16];
+	int rc;
+
+	snprintf(before, sizeof(before), "%s", mode_of(ctx, a->dev));
+	rc = daxalloc_dev_set_mode(ctx, a->dev, a->o.mode, a->flags);
+	if (rc < 0)
+		return ctl_lib_fail(rc);
+	if (a->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "device", json_object_new_string(a->dev));
+		json_object_object_add(o, "old_mode", json_object_new_string(before));
+		json_object_object_add(o, "mode", json_object_new_string(mode_of(ctx, a->dev)));
+		ctl_json_print(o);
+		json_object_put(o);
+		return CTL_OK;
+	}
+	if (strcmp(before, a->o.mode) == 0)
+		printf("%s: already in %s mode\n", a->dev, a->o.mode);
+	else
+		printf("%s: mode %s -> %s\n", a->dev, before, mode_of(ctx, a->dev));
+	return CTL_OK;
+}
+
 int cmd_reconfigure(struct daxalloc_ctx *ctx, int argc, char **argv)
 {
 	struct snapshot before, after;
@@ -96,13 +137,20 @@ int cmd_reconfigure(struct daxalloc_ctx *ctx, int argc, char **argv)
 	int rc;
 
 	static const struct option opts[] = {
-		CTL_BASE_OPTIONS, CTL_OPT_ALIGN, CTL_OPT_DESTROY, CTL_OPT_IGNORE_DMA, CTL_OPT_JSON,
-		CTL_OPT_END,
+		CTL_BASE_OPTIONS, CTL_OPT_ALIGN, CTL_OPT_MODE, CTL_OPT_DESTROY, CTL_OPT_IGNORE_DMA,
+		CTL_OPT_JSON, CTL_OPT_END,
 	};
 
-	rc = parse("reconfigure", argc, argv, opts, false, true, true, &a);
+	rc = parse("reconfigure", argc, argv, opts, false, false, true, &a);
 	if (rc)
 		return rc;
+	if (a.o.mode && a.o.align_given)
+		return ctl_fail(CTL_USAGE, "reconfigure: --align or --mode, one at a time");
+	if (a.o.mode)
+		return set_mode(ctx, &a);
+	if (!a.o.align_given)
+		return ctl_fail(CTL_USAGE, "reconfigure: --align or --mode is required (see '%s help reconfigure')",
+				ctl_prog);
 	snap(ctx, a.dev, NULL, &before);
 	rc = daxalloc_dev_set_align(ctx, a.dev, a.align, a.flags);
 	if (rc < 0)
@@ -307,6 +355,85 @@ int cmd_regions_free(struct daxalloc_ctx *ctx, int argc, char **argv)
  * A device sized for guest RAM, and the QEMU options that back the
  * guest's memory with it, on one line so that $(...) can pass them on.
  */
+/*
+ * vm-backing --id ID is idempotent: the device made for ID is noted in the
+ * run folder, which lasts as long as devices of dynamic regions do (one
+ * boot), and a later call with the same ID and sizes gives it again.
+ */
+static const char *run_dir(void)
+{
+	const char *run = getenv("DAXALLOC_RUNDIR");
+
+	return run && *run ? run : "/run/daxalloc";
+}
+
+static void id_path(const char *id, char *path, size_t len)
+{
+	snprintf(path, len, "%s/vm-backing-%s", run_dir(), id);
+}
+
+/* The device noted for @id: 1 if it still is one of @size and @align, 0 if none, -1 (said) if it differs. */
+static int noted_device(struct daxalloc_ctx *ctx, const char *id, uint64_t size, uint64_t align,
+			char *name, size_t len)
+{
+	struct daxalloc_dev *d;
+	char path[512], s[32], a[32];
+	FILE *f;
+
+	id_path(id, path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (!fgets(name, (int)len, f))
+		name[0] = '\0';
+	fclose(f);
+	name[strcspn(name, "\n")] = '\0';
+	daxalloc_dev_foreach(ctx, d) {
+		if (strcmp(daxalloc_dev_get_name(d), name) != 0)
+			continue;
+		if (!daxalloc_dev_is_enabled(d))
+			return 0;
+		if (daxalloc_dev_get_size(d) != size || daxalloc_dev_get_align(d) != align) {
+			ctl_fail(CTL_FAILED,
+				 "vm-backing: --id %s is %s, of %s at align %s; destroy it first ('%s destroy-device %s') to make another",
+				 id, name, ctl_size(daxalloc_dev_get_size(d), s, sizeof(s)),
+				 ctl_size(daxalloc_dev_get_align(d), a, sizeof(a)), ctl_prog, name);
+			return -1;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+static void note_device(const char *id, const char *name)
+{
+	char path[512];
+	FILE *f;
+
+	id_path(id, path, sizeof(path));
+	mkdir(run_dir(), 0755);
+	f = fopen(path, "we");
+	if (f) {
+		bool ok = fprintf(f, "%s\n", name) > 0;
+
+		if (fclose(f) == 0 && ok)
+			return;
+	}
+	fprintf(stderr,
+		"%s: vm-backing: cannot note %s for --id %s in %s: %s; the next call makes another device\n",
+		ctl_prog, name, id, path, strerror(errno));
+}
+
+/* libvirt's view of the same: the device as an nvdimm memory device of the domain. */
+static void print_libvirt(const char *name, uint64_t size, uint64_t align)
+{
+	printf("<memoryBacking>\n  <access mode='shared'/>\n</memoryBacking>\n");
+	printf("<memory model='nvdimm' access='shared'>\n  <source>\n    <path>/dev/%s</path>\n"
+	       "    <alignsize unit='KiB'>%llu</alignsize>\n  </source>\n  <target>\n"
+	       "    <size unit='KiB'>%llu</size>\n    <node>0</node>\n  </target>\n</memory>\n",
+	       name, (unsigned long long)(align >> 10), (unsigned long long)(size >> 10));
+}
+
 int cmd_vm_backing(struct daxalloc_ctx *ctx, int argc, char **argv)
 {
 	char name[32], id[64], sz[32], al[32], opt[3][256];
@@ -315,7 +442,7 @@ int cmd_vm_backing(struct daxalloc_ctx *ctx, int argc, char **argv)
 
 	static const struct option opts[] = {
 		CTL_BASE_OPTIONS, CTL_OPT_SIZE, CTL_OPT_ALIGN, CTL_OPT_REGION, CTL_OPT_ID,
-		CTL_OPT_NUMA, CTL_OPT_JSON, CTL_OPT_END,
+		CTL_OPT_NUMA, CTL_OPT_LIBVIRT, CTL_OPT_JSON, CTL_OPT_END,
 	};
 
 	rc = parse("vm-backing", argc, argv, opts, true, false, false, &a);
@@ -323,15 +450,28 @@ int cmd_vm_backing(struct daxalloc_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (!a.o.align_given)
 		a.align = DAXALLOC_SIZE_1G;
-	if (a.id && (!a.id[0] || strpbrk(a.id, ", =")))
-		return ctl_fail(CTL_USAGE, "vm-backing: --id '%s': a QEMU object id has no ',', '=' or space",
+	if (a.id && (!a.id[0] || strpbrk(a.id, ", =/")))
+		return ctl_fail(CTL_USAGE, "vm-backing: --id '%s': a QEMU object id has no ',', '=', '/' or space",
 				a.id);
-	rc = daxalloc_dev_create(ctx, a.region, a.size, a.align, name, sizeof(name));
+	if (a.o.libvirt && a.json)
+		return ctl_fail(CTL_USAGE, "vm-backing: --libvirt or --json, one at a time");
+	rc = a.id ? noted_device(ctx, a.id, a.size, a.align, name, sizeof(name)) : 0;
 	if (rc < 0)
-		return ctl_lib_fail(rc);
+		return CTL_FAILED;
+	if (rc == 0) {
+		rc = daxalloc_dev_create(ctx, a.region, a.size, a.align, name, sizeof(name));
+		if (rc < 0)
+			return ctl_lib_fail(rc);
+		if (a.id)
+			note_device(a.id, name);
+	}
 	snprintf(id, sizeof(id), "%s", a.id ? a.id : "");
 	if (!a.id)
 		snprintf(id, sizeof(id), "mem-%s", name);
+	if (a.o.libvirt) {
+		print_libvirt(name, a.size, a.align);
+		return CTL_OK;
+	}
 	ctl_size(a.size, sz, sizeof(sz));
 	ctl_size(a.align, al, sizeof(al));
 	snprintf(opt[0], sizeof(opt[0]),

@@ -48,6 +48,7 @@ enum {
 	CTL_O_NUMA,
 	CTL_O_MODE,
 	CTL_O_READ_ONLY,
+	CTL_O_LIBVIRT,
 	CTL_O_FIRST_PRIVATE = 0x200,	/* a command's own, handled by the command */
 };
 #define CTL_OPT_HELP		{ "help", no_argument, NULL, 'h' }
@@ -67,13 +68,14 @@ enum {
 #define CTL_OPT_NUMA		{ "numa", no_argument, NULL, CTL_O_NUMA }
 #define CTL_OPT_MODE		{ "mode", required_argument, NULL, CTL_O_MODE }
 #define CTL_OPT_READ_ONLY	{ "read-only", no_argument, NULL, CTL_O_READ_ONLY }
+#define CTL_OPT_LIBVIRT		{ "libvirt", no_argument, NULL, CTL_O_LIBVIRT }
 #define CTL_OPT_END		{ NULL, 0, NULL, 0 }
 /* What every command takes. */
 #define CTL_BASE_OPTIONS	CTL_OPT_HELP
 
 /* The options given, once parsed. */
 struct ctl_args {
-	bool json, force, repair, populate, sync, numa, read_only;
+	bool json, force, repair, populate, sync, numa, read_only, libvirt;
 	unsigned int reconfig_flags;	/* DAXALLOC_RECONFIG_* */
 	uint64_t size, offset, align;
 	bool size_given, offset_given, align_given;

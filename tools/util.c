@@ -122,6 +122,7 @@ int ctl_take_opt(const char *cmd, int c, struct ctl_args *a)
 	case CTL_O_NUMA: a->numa = true; break;
 	case CTL_O_MODE: a->mode = optarg; break;
 	case CTL_O_READ_ONLY: a->read_only = true; break;
+	case CTL_O_LIBVIRT: a->libvirt = true; break;
 	default:
 		return ctl_fail(CTL_USAGE, "%s: option %d not handled", cmd, c);
 	}

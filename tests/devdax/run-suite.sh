@@ -15,7 +15,7 @@ set -uo pipefail
 build=${1:?usage: run-suite.sh BUILD_DIR [TAG [PART...]]}
 tag=${2:-devdax}
 shift $(( $# < 2 ? $# : 2 ))
-all=(hugetlb-map devdax vfio pool ownership pin cli bad-input reconfigure vmemmap examples bench)
+all=(hugetlb-map devdax vfio pool ownership pin cli list-daxctl bad-input reconfigure mode vmemmap examples bench)
 # Not run by default: redis-server crashed under load with its heap on
 # devdax in the guest, cause not found yet (the stand-in run passes).
 optional=(heap-programs)
@@ -48,7 +48,7 @@ report() {	# NAME PASSED(0|1|skip) WHY
 # (and put them back), so a failure there cannot spoil what they test.
 # The stand-in's map suite runs here too, first (1G pages need unfragmented
 # memory): the guest's CPU model offers 1G pages where many hosts do not.
-for name in hugetlb-map devdax vfio pool ownership pin cli list-daxctl bad-input reconfigure vmemmap; do
+for name in hugetlb-map devdax vfio pool ownership pin cli list-daxctl bad-input reconfigure mode vmemmap; do
 	want "$name" || continue
 	bin=$build/tests/test-guest-$name
 	[ "$name" = cli ] && bin=$build/tests/test-cli

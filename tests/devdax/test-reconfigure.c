@@ -903,6 +903,7 @@ Test(subdev, one_g_device_backs_qemu_guest_ram)
 {
 	const struct guest_dev *gd = guest_dev("recfgdyn");
 	char line[1024], *argv[40], *save = NULL, dev[32] = "", id[64] = "", want[96], buf[8192];
+	char first[1024];
 	struct daxalloc_daxregion_info info;
 	int in[2], out[2], argc = 0, st;
 	static struct ctl_run run;
@@ -913,9 +914,10 @@ Test(subdev, one_g_device_backs_qemu_guest_ram)
 	cr_assert_eq(daxalloc_dev_resize(ctx, gd->name, G, 0), 0, "%s", daxalloc_errmsg());
 	cr_assert_eq(daxalloc_daxregion_get_info(ctx, gd->region, &info), 0);
 	cr_expect_geq(info.available_1g, G);
-	ctl_runf(&run, "vm-backing --region %d --size 1G --align 1G", gd->region);
+	ctl_runf(&run, "vm-backing --region %d --size 1G --align 1G --id guestram", gd->region);
 	cr_assert_eq(run.status, 0, "%s", run.err);
 	cr_log_info("vm-backing printed: %s", run.out);
+	snprintf(first, sizeof(first), "%.1023s", run.out);
 	cr_assert_eq(sscanf(run.out, "-object memory-backend-file,id=%63[^,],mem-path=/dev/%31[^,],", id,
 			    dev),
 		     2, "%s", run.out);
@@ -961,6 +963,18 @@ Test(subdev, one_g_device_backs_qemu_guest_ram)
 	waitpid(qemu, &st, 0);
 	close(out[0]);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "QEMU status 0x%x", st);
+	/* The same --id again: the same device, nothing created. */
+	ctl_runf(&run, "vm-backing --region %d --size 1G --align 1G --id guestram", gd->region);
+	cr_expect_eq(run.status, 0, "%s", run.err);
+	cr_expect(strncmp(run.out, first, sizeof(first) - 1) == 0, "a second vm-backing --id guestram: %s, first %s", run.out, first);
+	snprintf(want, sizeof(want), "<path>/dev/%s</path>", dev);
+	ctl_runf(&run, "vm-backing --size 1G --align 1G --id guestram --libvirt");
+	cr_expect_eq(run.status, 0, "%s", run.err);
+	cr_expect(strstr(run.out, want) && strstr(run.out, "<memory model='nvdimm' access='shared'>") &&
+		  strstr(run.out, "<size unit='KiB'>1048576</size>"), "%s", run.out);
+	ctl_runf(&run, "vm-backing --size 2G --align 1G --id guestram");
+	cr_expect_eq(run.status, 1, "another size for the same --id: %s", run.out);
+	cr_expect(strstr(run.err, dev), "%s", run.err);
 	cr_expect_eq(daxalloc_dev_destroy(ctx, dev, 0), 0, "%s", daxalloc_errmsg());
 	/* recfgdyn grows back into the same place: one range again */
 	start = attr(gd->name, "mapping0/start");

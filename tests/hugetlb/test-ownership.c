@@ -119,5 +119,9 @@ Test(ownership, reconfiguration_closes_the_pool)
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	cr_expect_eq(open_elsewhere(0, NULL), 0, "a dead reconfigurer's mark closed the pool");
+
+	/* Bytes a device held before (a test pattern) are no mark. */
+	memset((char *)pool->mm.addr + DXA_LOCK_OFFSET + 36, 0x77, 28);
+	cr_expect_eq(open_elsewhere(0, NULL), 0, "stale bytes in the lock area closed the pool");
 	daxalloc_pool_close(&pool);
 }
