@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
 
@@ -139,8 +140,15 @@ static int uring_pin(struct daxalloc_pin *p)
 static int uring_unpin(struct daxalloc_pin *p)
 {
 	struct io_uring *ring = p->target.uring.ring;
+	struct stat st;
 	int rc;
 
+	/* The ring's number may name another file by now: never unregister someone else's buffers. */
+	if (fstat(ring->ring_fd, &st) < 0 || (uint64_t)st.st_dev != p->cons_dev ||
+	    (uint64_t)st.st_ino != p->cons_ino)
+		return daxalloc_err(EBADF,
+				    "%s: io_uring fd %d is not the ring the pin was made for any more (closed, or its number reused by another file)",
+				    pin_devname(p), ring->ring_fd);
 	if (slots_mode(p))
 		rc = clear_slots(ring, (unsigned int)p->uring_first, p->uring_count);
 	else

@@ -183,19 +183,31 @@ int sysfs_hugepages_write(uint64_t pagesize, const char *attr, uint64_t val)
 }
 
 /* KernelPageSize of the VMA that starts at @addr, in bytes. */
-int procfs_smaps_kernel_page_size(const void *addr, uint64_t *out)
+/* A procfs file opened for reading, or NULL with *err = -errno. */
+static FILE *procfs_fopen(const char *rel, int *err)
 {
-	char path[PATH_MAX], line[512];
-	bool in_vma = false;
+	char path[PATH_MAX];
 	FILE *f;
-	int rc = -ENOENT;
 
-	rc = build(path, sizeof(path), procfs_root(), "self/smaps");
-	if (rc)
-		return rc;
+	*err = build(path, sizeof(path), procfs_root(), rel);
+	if (*err)
+		return NULL;
 	f = fopen(path, "re");
 	if (!f)
-		return -errno;
+		*err = -errno;
+	return f;
+}
+
+int procfs_smaps_kernel_page_size(const void *addr, uint64_t *out)
+{
+	char line[512];
+	bool in_vma = false;
+	FILE *f;
+	int rc;
+
+	f = procfs_fopen("self/smaps", &rc);
+	if (!f)
+		return rc;
 	rc = -ENOENT;
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long start, end, kb;
@@ -261,17 +273,14 @@ int procfs_boot_id_hash(uint64_t *hash)
 
 int procfs_self_status_bytes(const char *field, uint64_t *out)
 {
-	char path[PATH_MAX], line[256];
+	char line[256];
 	size_t flen = strlen(field);
 	FILE *f;
 	int rc;
 
-	rc = build(path, sizeof(path), procfs_root(), "self/status");
-	if (rc)
-		return rc;
-	f = fopen(path, "re");
+	f = procfs_fopen("self/status", &rc);
 	if (!f)
-		return -errno;
+		return rc;
 	rc = -ENOENT;
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long kb;
@@ -311,12 +320,9 @@ int procfs_free_memory(uint64_t *memfree, uint64_t *pcp)
 			(void)0;
 		close(fd);
 	}
-	rc = build(path, sizeof(path), procfs_root(), "meminfo");
-	if (rc)
-		return rc;
-	f = fopen(path, "re");
+	f = procfs_fopen("meminfo", &rc);
 	if (!f)
-		return -errno;
+		return rc;
 	rc = -ENOENT;
 	while (fgets(line, sizeof(line), f))
 		if (sscanf(line, "MemFree: %llu kB", &v) == 1) {
@@ -328,9 +334,7 @@ int procfs_free_memory(uint64_t *memfree, uint64_t *pcp)
 	if (rc)
 		return rc;
 	*pcp = 0;
-	if (build(path, sizeof(path), procfs_root(), "zoneinfo"))
-		return 0;
-	f = fopen(path, "re");
+	f = procfs_fopen("zoneinfo", &rc);
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f))

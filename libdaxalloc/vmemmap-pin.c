@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 #ifdef DAXALLOC_HAVE_RDMA
-#include <infiniband/verbs.h>
+#include "verbs.h"
 #endif
 
 #include "vmemmap.h"
@@ -156,28 +156,33 @@ static int vfio_pin(struct vm_consumer *c, void *addr, uint64_t len, uint64_t *n
 #ifdef DAXALLOC_HAVE_RDMA
 static int rdma_open(const char *want, struct vm_consumer *c, char *why, size_t len)
 {
+	const struct verbs *ib = verbs_get();
 	struct ibv_device **list;
 	struct ibv_context *v = NULL;
 	struct ibv_pd *pd = NULL;
 	int n = 0;
 
-	list = ibv_get_device_list(&n);
+	if (!ib) {
+		add_why(why, len, "%s", daxalloc_errmsg());
+		return -EOPNOTSUPP;
+	}
+	list = ib->get_device_list(&n);
 	for (int i = 0; list && i < n && !v; i++) {
-		if (want && strcmp(ibv_get_device_name(list[i]), want) != 0)
+		if (want && strcmp(ib->get_device_name(list[i]), want) != 0)
 			continue;
-		v = ibv_open_device(list[i]);
+		v = ib->open_device(list[i]);
 		if (v) {
-			snprintf(c->name, sizeof(c->name), "rdma %s", ibv_get_device_name(list[i]));
-			snprintf(c->spec, sizeof(c->spec), "rdma:%s", ibv_get_device_name(list[i]));
+			snprintf(c->name, sizeof(c->name), "rdma %s", ib->get_device_name(list[i]));
+			snprintf(c->spec, sizeof(c->spec), "rdma:%s", ib->get_device_name(list[i]));
 		}
 	}
 	if (list)
-		ibv_free_device_list(list);
+		ib->free_device_list(list);
 	if (v)
-		pd = ibv_alloc_pd(v);
+		pd = ib->alloc_pd(v);
 	if (!pd) {
 		if (v)
-			ibv_close_device(v);
+			ib->close_device(v);
 		add_why(why, len, "no usable RDMA device%s%s", want ? " " : "", want ? want : "");
 		return -ENODEV;
 	}
@@ -189,21 +194,24 @@ static int rdma_open(const char *want, struct vm_consumer *c, char *why, size_t 
 
 static int rdma_pin(struct vm_consumer *c, void *addr, uint64_t len, uint64_t *ns)
 {
+	const struct verbs *ib = verbs_get();
 	uint64_t t0 = mono_ns();
-	struct ibv_mr *mr = ibv_reg_mr(c->pd, addr, (size_t)len, IBV_ACCESS_LOCAL_WRITE);
+	struct ibv_mr *mr = ib ? ib->reg_mr(c->pd, addr, (size_t)len, IBV_ACCESS_LOCAL_WRITE) : NULL;
 
 	if (!mr)
 		return daxalloc_err(errno ? errno : EIO, "%s: ibv_reg_mr of %llu bytes: %s", c->name,
 				    (unsigned long long)len, strerror(errno ? errno : EIO));
 	*ns = mono_ns() - t0;
-	ibv_dereg_mr(mr);
+	ib->dereg_mr(mr);
 	return 0;
 }
 
 static void rdma_close(struct vm_consumer *c)
 {
-	ibv_dealloc_pd(c->pd);
-	ibv_close_device(c->verbs);
+	const struct verbs *ib = verbs_get();
+
+	ib->dealloc_pd(c->pd);
+	ib->close_device(c->verbs);
 }
 #else
 static int rdma_open(const char *want, struct vm_consumer *c, char *why, size_t len)

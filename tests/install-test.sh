@@ -233,6 +233,14 @@ else
 fi
 rm -rf "$work"
 
+# RDMA is found at run time: the library package does not pull libibverbs.
+deps=$(dpkg-query -W -f='${Depends}' libdaxalloc0 2>&1)
+if ! grep -q libibverbs <<<"$deps" && ! ldd "$(ls /usr/lib/*/libdaxalloc.so.0)" | grep -q libibverbs; then
+	pass "libdaxalloc0 neither depends on nor links libibverbs (Depends: $deps)"
+else
+	fail "libdaxalloc0 pulls libibverbs: Depends: $deps"
+fi
+
 man1=$(man -w daxalloc-ctl 2>&1)
 man3=$(man -w 3 libdaxalloc 2>&1)
 if [ "$man1" = /usr/share/man/man1/daxalloc-ctl.1.gz ] &&

@@ -659,6 +659,35 @@ Test(pin, pin_lives_on_in_a_child_after_the_pinner_exits)
 	cr_expect_eq(daxalloc_pool_free_name(pool, "heirloom"), 0, "%s", daxalloc_errmsg());
 }
 
+/*
+ * The ring closed, its number given to a new ring: the unpin must not
+ * unregister the new ring's buffers.  It fails, and the pin stays.
+ */
+Test(pin, unpin_never_reaches_a_ring_that_took_the_number)
+{
+	static char page[4096] __attribute__((aligned(4096)));
+	struct daxalloc_region *r = alloc(2 * M, NULL);
+	struct daxalloc_pin *p = pin(r, 0, 2 * M, uring_target(&ring));
+	struct iovec v = { page, sizeof(page) };
+	struct io_uring other;
+	int old = ring.ring_fd, fd = data_file(4096, 9);
+
+	io_uring_queue_exit(&ring);
+	ring_up = false;
+	cr_assert_eq(io_uring_queue_init(4, &other, 0), 0);
+	if (other.ring_fd != old) {
+		io_uring_queue_exit(&other);
+		cr_skip_test("the new ring got fd %d, not the old number %d", other.ring_fd, old);
+	}
+	cr_assert_eq(io_uring_register_buffers(&other, &v, 1), 0);
+	cr_expect_lt(daxalloc_unpin(&p), 0, "unpinned through a ring that is not the pin's");
+	expect_msg("not the ring the pin was made for");
+	cr_expect_eq(read_fixed(&other, fd, page, 4096, 0), 4096, "the new ring lost its buffers");
+	cr_expect_eq(th_verify(page, 4096, 9), 0);
+	io_uring_queue_exit(&other);
+	close(fd);
+}
+
 Test(pin, format_refused_while_pinned)
 {
 	struct daxalloc_region *r = alloc(2 * M, NULL);

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libibverbs, found at run time (verbs.c): the library is built with its
+ * header but not linked against it, so that programs and packages that
+ * never pin for RDMA neither load nor depend on it.
+ */
+#ifndef DAXALLOC_VERBS_H
+#define DAXALLOC_VERBS_H
+
+#include <infiniband/verbs.h>
+
+struct verbs {
+	struct ibv_device **(*get_device_list)(int *n);
+	void (*free_device_list)(struct ibv_device **list);
+	const char *(*get_device_name)(struct ibv_device *device);
+	struct ibv_context *(*open_device)(struct ibv_device *device);
+	int (*close_device)(struct ibv_context *context);
+	struct ibv_pd *(*alloc_pd)(struct ibv_context *context);
+	int (*dealloc_pd)(struct ibv_pd *pd);
+	struct ibv_mr *(*reg_mr)(struct ibv_pd *pd, void *addr, size_t length, int access);
+	int (*dereg_mr)(struct ibv_mr *mr);
+};
+
+/* The functions, loaded on first use; NULL (message set) when libibverbs cannot be. */
+const struct verbs *verbs_get(void);
+
+#endif
