@@ -108,8 +108,6 @@ done <"$io/devices.tsv"
 
 say "loading dax drivers"
 mp nfit nd_pmem dax_pmem device_dax dax_hmem
-# system-ram mode (the mode tests): best effort, a test says if it is missing.
-mp kmem 2>/dev/null || say "kmem unavailable: system-ram mode cannot be tested"
 if [ ${#statics[@]} -gt 0 ]; then
     regions=()
     for d in /sys/bus/nd/devices/region*; do [ ! -e "$d" ] || regions+=("${d##*/}"); done
