@@ -54,11 +54,13 @@ for name in hugetlb-map devdax vfio pool ownership pin cli list-daxctl bad-input
 	[ "$name" = cli ] && bin=$build/tests/test-cli
 	[ "$name" = hugetlb-map ] && bin=$build/tests/test-hugetlb-map
 	echo "=== $name ($(basename "$bin"))"
-	# kmem only now: on kernels whose hmem regions default to system-ram it
-	# takes every unbound device of them when it loads.
-	if [ "$name" = mode ]; then
+	# kmem (system-ram mode) only now, for the suites that switch modes: on
+	# kernels whose hmem regions default to system-ram it takes every unbound
+	# device of them when it loads.
+	if [[ $name == list-daxctl || $name == mode ]] && [ -z "${kmem_loaded:-}" ]; then
 		modprobe -C /run/daxalloc-guest/modprobe.d -d "${DAXALLOC_GUEST_KERNEL_ROOT:-/}" \
-			--ignore-install kmem || echo "mode: kmem could not be loaded"
+			--ignore-install kmem || echo "$name: kmem could not be loaded"
+		kmem_loaded=1
 	fi
 	# one test at a time: they share the guest's devices and its VFIO group
 	"$bin" --jobs=1 --verbose=1 --json="$results/$tag.$name.json" || status=1
