@@ -240,7 +240,10 @@ int daxalloc_pool_open(struct daxalloc_dev *dev, unsigned int flags,
 /*
  * Unmaps; unnamed regions still open are freed, named ones stay.  Pins
  * still held on its regions are unpinned first.  Freeing a region mapped
- * through another handle of this process fails with -EBUSY.
+ * through another handle of this process fails with -EBUSY.  Region
+ * handles still held stay valid as handles, in any order: their memory is
+ * gone (get_address gives NULL, other calls -EINVAL) and
+ * daxalloc_region_close() releases them.
  */
 void daxalloc_pool_close(struct daxalloc_pool **pool);
 struct daxalloc_dev *daxalloc_pool_get_dev(struct daxalloc_pool *pool);
@@ -272,7 +275,8 @@ int daxalloc_region_open(struct daxalloc_pool *pool, const char *name,
 			 unsigned int flags, struct daxalloc_region **region);
 /*
  * Unmap (unpinning what is pinned of it); an unnamed region is freed, a
- * named one stays on the device.
+ * named one stays on the device.  Also releases a handle whose pool was
+ * closed before it.
  */
 void daxalloc_region_close(struct daxalloc_region **region);
 /*

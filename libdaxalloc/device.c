@@ -377,6 +377,7 @@ DAXALLOC_EXPORT int daxalloc_dev_open(struct daxalloc_ctx *ctx, const char *name
 	d->ctx = ctx;
 	d->opened = true;
 	d->refs = 1;
+	ctx_get(ctx);
 	dbg(ctx, "opened %s (size %llu, align %llu)", d->name,
 	    (unsigned long long)d->size, (unsigned long long)d->align);
 	*out = d;
@@ -397,6 +398,8 @@ void dev_put(struct daxalloc_dev *dev)
 	/* A stand-in's memfd gives its pages back as it closes. */
 	if (dev->fd >= 0)
 		close(dev->fd);
+	if (dev->opened)
+		ctx_put(dev->ctx);
 	free(dev);
 }
 

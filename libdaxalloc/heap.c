@@ -271,8 +271,8 @@ DAXALLOC_EXPORT int daxalloc_heap_create(struct daxalloc_region *region, unsigne
 	if (!heap)
 		return daxalloc_err(EINVAL, "heap: no place for the result");
 	*heap = NULL;
-	if (!region)
-		return daxalloc_err(EINVAL, "heap: no region");
+	if (!region || !daxalloc_region_get_address(region))
+		return daxalloc_err(EINVAL, "heap: no region (or its pool was closed)");
 	rc = heap_create_range(daxalloc_region_get_address(region),
 			       daxalloc_region_get_size(region), flags, heap);
 	if (rc == 0)

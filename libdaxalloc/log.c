@@ -72,6 +72,7 @@ DAXALLOC_EXPORT int daxalloc_ctx_new(struct daxalloc_ctx **out)
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return daxalloc_err(ENOMEM, "daxalloc_ctx_new: out of memory");
+	ctx->refs = 1;
 	ctx->log_fn = log_stderr;
 	ctx->log_priority = LOG_ERR;
 	env = getenv("DAXALLOC_LOG");
@@ -106,15 +107,28 @@ DAXALLOC_EXPORT int daxalloc_ctx_new(struct daxalloc_ctx **out)
 	return 0;
 }
 
-DAXALLOC_EXPORT void daxalloc_ctx_delete(struct daxalloc_ctx **pctx)
+void ctx_get(struct daxalloc_ctx *ctx)
 {
-	struct daxalloc_ctx *ctx;
+	__atomic_add_fetch(&ctx->refs, 1, __ATOMIC_RELAXED);
+}
 
-	if (!pctx || !*pctx)
+void ctx_put(struct daxalloc_ctx *ctx)
+{
+	if (__atomic_sub_fetch(&ctx->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
-	ctx = *pctx;
 	dev_drop_lists(ctx);
 	free(ctx);
+}
+
+/*
+ * The caller's reference.  Devices it opened (and the pools, regions and
+ * pins on them) keep the context until they are closed, in any order.
+ */
+DAXALLOC_EXPORT void daxalloc_ctx_delete(struct daxalloc_ctx **pctx)
+{
+	if (!pctx || !*pctx)
+		return;
+	ctx_put(*pctx);
 	*pctx = NULL;
 }
 

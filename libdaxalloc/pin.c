@@ -252,6 +252,8 @@ DAXALLOC_EXPORT int daxalloc_pin(struct daxalloc_region *region, uint64_t offset
 	*out = NULL;
 	if (!region || !target)
 		return daxalloc_err(EINVAL, "daxalloc_pin: NULL %s", region ? "target" : "region");
+	if (!region->pool)
+		return daxalloc_err(EINVAL, "daxalloc_pin: the region's pool was closed");
 	if (target->flags & ~KNOWN_FLAGS)
 		return daxalloc_err(EINVAL, "daxalloc_pin: unknown flags 0x%x",
 				    target->flags & ~KNOWN_FLAGS);

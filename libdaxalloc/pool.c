@@ -507,7 +507,7 @@ DAXALLOC_EXPORT void daxalloc_pool_close(struct daxalloc_pool **ppool)
 		pthread_mutex_unlock(&pool->open_lock);
 		if (!r)
 			break;
-		daxalloc_region_close(&r);
+		region_orphan(r);
 	}
 	/* A forked child holds no lease of its parent's handle. */
 	if (!pool_is_inherited(pool) && pool_lock(pool) == 0) {

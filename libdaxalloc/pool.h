@@ -92,6 +92,8 @@ int pool_check_writable(struct daxalloc_pool *pool, const char *what);
  * another handle or process): 0 with the lock held, or -ENOENT.
  */
 int region_lock_live(struct daxalloc_region *r);
+/* The pool closes: unmap @r, unpin, free it if unnamed; the handle stays the caller's to close. */
+void region_orphan(struct daxalloc_region *r);
 
 /* owner.c: the pool lock and owners' leases in device memory */
 int owner_lock(struct daxalloc_pool *pool);

@@ -16,6 +16,7 @@ struct daxctl_ctx;
 struct ndctl_ctx;
 
 struct daxalloc_ctx {
+	int refs;			/* the caller's, and one per opened device */
 	int log_priority;
 	daxalloc_log_fn log_fn;
 	void *log_userdata;
@@ -112,6 +113,9 @@ int dev_scan(struct daxalloc_ctx *ctx);
 int dev_rescan(struct daxalloc_ctx *ctx);
 /* Free the enumerated devices and the libdaxctl/libndctl contexts. */
 void dev_drop_lists(struct daxalloc_ctx *ctx);
+/* log.c: a context lives until daxalloc_ctx_delete() and its last opened device. */
+void ctx_get(struct daxalloc_ctx *ctx);
+void ctx_put(struct daxalloc_ctx *ctx);
 struct daxalloc_dev *dev_get(struct daxalloc_dev *dev);
 void dev_put(struct daxalloc_dev *dev);
 

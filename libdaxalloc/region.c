@@ -427,17 +427,29 @@ static void region_release(struct daxalloc_region *r)
 	daxalloc_map_delete(&r->map);
 	region_uncount(r);
 	region_unrecord(r);
-	free(r);
 }
 
-DAXALLOC_EXPORT void daxalloc_region_close(struct daxalloc_region **pr)
+/*
+ * Handles whose pool was closed while the caller still held them: unmapped
+ * and done with, but the caller's to close.  Kept here, reachable, until it
+ * does: so that closing the pool first, then its regions (the order object
+ * wrappers destroy them in), is no use after free.
+ */
+static pthread_mutex_t orphans_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct daxalloc_region *orphans;
+
+static int orphaned(const char *fn)
 {
-	struct daxalloc_region *r;
+	return daxalloc_err(EINVAL,
+			    "%s: the region's pool was closed; only daxalloc_region_close() is left to do",
+			    fn);
+}
+
+/* Close @r, keeping its handle (in free, or in the orphans when @keep). */
+static void region_close_handle(struct daxalloc_region *r, bool keep)
+{
 	int stuck;
 
-	if (!pr || !*pr)
-		return;
-	r = *pr;
 	/* The memory goes away: so do its pins, before it can be reused. */
 	stuck = pin_release_region(r);
 	region_uncount(r);
@@ -454,7 +466,42 @@ DAXALLOC_EXPORT void daxalloc_region_close(struct daxalloc_region **pr)
 	    drop_entry(r->pool, r->offset, false, "") < 0)
 		daxalloc_log(r->pool->ctx, LOG_WARNING, "%s", daxalloc_errmsg());
 	region_release(r);
+	if (!keep) {
+		free(r);
+		return;
+	}
+	r->pool = NULL;
+	pthread_mutex_lock(&orphans_lock);
+	r->next = orphans;
+	orphans = r;
+	pthread_mutex_unlock(&orphans_lock);
+}
+
+void region_orphan(struct daxalloc_region *r)
+{
+	region_close_handle(r, true);
+}
+
+DAXALLOC_EXPORT void daxalloc_region_close(struct daxalloc_region **pr)
+{
+	struct daxalloc_region *r, **pp;
+
+	if (!pr || !*pr)
+		return;
+	r = *pr;
 	*pr = NULL;
+	if (r->pool) {
+		region_close_handle(r, false);
+		return;
+	}
+	pthread_mutex_lock(&orphans_lock);
+	for (pp = &orphans; *pp; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	pthread_mutex_unlock(&orphans_lock);
+	free(r);
 }
 
 DAXALLOC_EXPORT int daxalloc_region_free(struct daxalloc_region **pr)
@@ -467,6 +514,8 @@ DAXALLOC_EXPORT int daxalloc_region_free(struct daxalloc_region **pr)
 		return daxalloc_err(EINVAL, "daxalloc_region_free: NULL region");
 	r = *pr;
 	pool = r->pool;
+	if (!pool)
+		return orphaned("daxalloc_region_free");
 	if ((rc = pool_check_writable(pool, "free a region")) < 0)
 		return rc;
 	/* Pins are looked for under the pool lock: daxalloc_pin() records under it. */
@@ -500,6 +549,7 @@ DAXALLOC_EXPORT int daxalloc_region_free(struct daxalloc_region **pr)
 		pool_unlock(pool);
 	}
 	region_release(r);
+	free(r);
 	*pr = NULL;
 	return rc;
 }
@@ -602,7 +652,7 @@ DAXALLOC_EXPORT int daxalloc_pool_foreach_region(struct daxalloc_pool *pool,
 
 DAXALLOC_EXPORT void *daxalloc_region_get_address(struct daxalloc_region *r)
 {
-	return r ? daxalloc_map_get_address(r->map) : NULL;
+	return r && r->pool ? daxalloc_map_get_address(r->map) : NULL;
 }
 
 DAXALLOC_EXPORT uint64_t daxalloc_region_get_size(struct daxalloc_region *r)
@@ -627,13 +677,15 @@ DAXALLOC_EXPORT struct daxalloc_pool *daxalloc_region_get_pool(struct daxalloc_r
 
 DAXALLOC_EXPORT enum daxalloc_durability daxalloc_region_get_durability(struct daxalloc_region *r)
 {
-	return r ? r->pool->mm.durability : DAXALLOC_DURABILITY_VOLATILE;
+	return r && r->pool ? r->pool->mm.durability : DAXALLOC_DURABILITY_VOLATILE;
 }
 
 static int region_range(struct daxalloc_region *r, uint64_t off, uint64_t len, const char *fn)
 {
 	if (!r)
 		return daxalloc_err(EINVAL, "%s: NULL region", fn);
+	if (!r->pool)
+		return orphaned(fn);
 	if (off > r->length || len > r->length - off)
 		return daxalloc_err(EINVAL,
 				    "%s: [0x%llx, +0x%llx) is not inside the region of %llu bytes",
@@ -671,11 +723,11 @@ DAXALLOC_EXPORT int daxalloc_region_flush(struct daxalloc_region *r, uint64_t of
 
 DAXALLOC_EXPORT void daxalloc_region_drain(struct daxalloc_region *r)
 {
-	if (r)
+	if (r && r->pool)
 		data_drain(&r->pool->mm);
 }
 
 DAXALLOC_EXPORT daxalloc_persist_fn daxalloc_region_get_persist_fn(struct daxalloc_region *r)
 {
-	return r ? r->pool->mm.persist : NULL;
+	return r && r->pool ? r->pool->mm.persist : NULL;
 }
