@@ -266,7 +266,6 @@ static bool closing_live(struct daxalloc_pool *pool, bool *mine)
 	struct lock_area *a = area_of(pool);
 	uint32_t pid = __atomic_load_n(&a->closing_pid, __ATOMIC_ACQUIRE);
 	uint64_t start;
-	struct stat ns;
 
 	*mine = false;
 	if (!pid || (uint64_t)time(NULL) >= a->closing_until || a->closing_sum != closing_sum(pool, pid))
@@ -275,7 +274,7 @@ static bool closing_live(struct daxalloc_pool *pool, bool *mine)
 		*mine = true;
 		return true;
 	}
-	if (stat("/proc/self/ns/pid", &ns) == 0 && (uint64_t)ns.st_ino == a->closing_pidns)
+	if (procfs_self_pidns() == a->closing_pidns && a->closing_pidns)
 		return procfs_pid_starttime((int)pid, &start) == 0 && start == a->closing_start;
 	return true;
 }
@@ -283,10 +282,9 @@ static bool closing_live(struct daxalloc_pool *pool, bool *mine)
 void owner_close_for(struct daxalloc_pool *pool, unsigned int seconds)
 {
 	struct lock_area *a = area_of(pool);
-	struct stat ns;
 
 	a->closing_start = pool->my_start;
-	a->closing_pidns = stat("/proc/self/ns/pid", &ns) == 0 ? (uint64_t)ns.st_ino : 0;
+	a->closing_pidns = procfs_self_pidns();
 	a->closing_until = (uint32_t)((uint64_t)time(NULL) + seconds);
 	a->closing_sum = closing_sum(pool, (uint32_t)getpid());
 	__atomic_store_n(&a->closing_pid, (uint32_t)getpid(), __ATOMIC_RELEASE);

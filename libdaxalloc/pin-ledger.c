@@ -31,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "pin.h"
 #include "reconfig.h"
@@ -71,13 +70,6 @@ static uint32_t ledger_used(struct daxalloc_pool *pool)
 	return used > LEDGER_RECS ? LEDGER_RECS : used;
 }
 
-uint64_t pin_ledger_pidns(void)
-{
-	struct stat st;
-
-	return stat("/proc/self/ns/pid", &st) == 0 ? (uint64_t)st.st_ino : 0;
-}
-
 void pin_ledger_forking(struct pin_ledger_rec *where, uint64_t lease, uint64_t id)
 {
 	if (where->lease == lease && where->id == id)
@@ -104,7 +96,7 @@ static bool rec_live(struct daxalloc_pool *pool, const struct pin_ledger_rec *r,
 		return true;
 	if (!(__atomic_load_n(&r->flags, __ATOMIC_ACQUIRE) & PIN_REC_FORKED))
 		return false;
-	ns = pin_ledger_pidns();
+	ns = procfs_self_pidns();
 	if (!ns || ns != r->pidns)
 		return true;	/* its children are out of sight: fail closed */
 	return holders_find_file(r->cons_dev, r->cons_ino, h) != 0;

@@ -220,7 +220,7 @@ static int ledger_record(struct daxalloc_pin *p)
 	rec.kind = (uint32_t)p->target.kind;
 	rec.cons_dev = p->cons_dev;
 	rec.cons_ino = p->cons_ino;
-	rec.pidns = pin_ledger_pidns();
+	rec.pidns = procfs_self_pidns();
 	if (r->named)
 		snprintf(rec.region, sizeof(rec.region), "%s", r->name);
 	prctl(PR_GET_NAME, rec.command);

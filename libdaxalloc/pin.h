@@ -136,8 +136,6 @@ struct pin_ledger_rec {
 
 /* Mark this process's records forked (fork() is under way). */
 void pin_ledger_forking(struct pin_ledger_rec *where, uint64_t lease, uint64_t id);
-/* The inode of this process's pid namespace (0 when unknown). */
-uint64_t pin_ledger_pidns(void);
 
 /* Record a pin under @pool's lease (pool lock held); *where receives the record. */
 int pin_ledger_add(struct daxalloc_pool *pool, struct pin_ledger_rec *rec,

@@ -97,6 +97,8 @@ int procfs_smaps_kernel_page_size(const void *addr, uint64_t *out);
 
 int procfs_pid_starttime(int pid, uint64_t *start);
 int procfs_boot_id_hash(uint64_t *hash);
+/* The inode of this process's pid namespace (0 when unknown): who can see whose pids. */
+uint64_t procfs_self_pidns(void);
 /* A "Field:   N kB" line of /proc/self/status, in bytes. */
 int procfs_self_status_bytes(const char *field, uint64_t *out);
 /* MemFree and the per-CPU free lists (see sysfs.c), in bytes. */

@@ -23,15 +23,6 @@ static uint64_t unit_of(struct daxalloc_dev *dev)
 	return daxalloc_dev_get_align(dev);
 }
 
-static int wait_exit(pid_t pid)
-{
-	int st;
-
-	if (waitpid(pid, &st, 0) != pid)
-		return 128;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-}
-
 /* The README idiom: open, else create, else (lost the race) open. */
 static int open_else_create(struct daxalloc_dev *dev, struct daxalloc_pool **pool)
 {
@@ -95,7 +86,7 @@ void own_create_race(struct daxalloc_dev *dev, int rounds)
 				_exit(creator(dev, i, round, barrier));
 		}
 		for (int i = 0; i < CREATORS; i++)
-			cr_assert_eq(wait_exit(pid[i]), 0, "round %d: creator %d failed", round, i);
+			cr_assert_eq(th_exit_status(pid[i]), 0, "round %d: creator %d failed", round, i);
 		cr_assert_eq(daxalloc_pool_open(dev, 0, &pool), 0, "round %d: %s", round,
 			     daxalloc_errmsg());
 		for (int i = 0; i < CREATORS; i++) {
@@ -193,7 +184,7 @@ void own_fork_child(struct daxalloc_dev *dev)
 		}
 		_exit(bad);	/* dies holding r: an orphan */
 	}
-	cr_expect_eq(wait_exit(pid), 0, "the child was not refused on the inherited handle (see its output)");
+	cr_expect_eq(th_exit_status(pid), 0, "the child was not refused on the inherited handle (see its output)");
 	for (int i = 0; i < 2; i++) {
 		cr_expect(listed_alive(pool, mine[i]),
 			  "the parent's region at 0x%llx vanished after the child closed the inherited handle",
@@ -265,7 +256,7 @@ void own_enospc_reclaims_orphans(struct daxalloc_dev *dev)
 		}
 		_exit(0);
 	}
-	cr_assert_eq(wait_exit(pid), 0);
+	cr_assert_eq(th_exit_status(pid), 0);
 	/* The handle opened before: its alloc must reclaim, not report ENOSPC. */
 	cr_expect_eq(daxalloc_alloc(pool, st.capacity, NULL, 0, &r), 0,
 		     "alloc did not reclaim the dead process's region: %s", daxalloc_errmsg());
@@ -392,10 +383,10 @@ void own_container(struct daxalloc_dev *dev, const char *devname, const char *no
 		inner = fork();
 		if (inner == 0)
 			_exit(in_container(dev, devname, node_in_ns, pinner, ready[1], go[0]));
-		_exit(inner < 0 ? 21 : wait_exit(inner));
+		_exit(inner < 0 ? 21 : th_exit_status(inner));
 	}
 	if (read(ready[0], &c, 1) != 1) {
-		cr_assert_fail("the container process did not start (status %d)", wait_exit(pid));
+		cr_assert_fail("the container process did not start (status %d)", th_exit_status(pid));
 	}
 	/* The host opens (reclaims orphans), checks, repairs, allocates all, frees. */
 	cr_assert_eq(daxalloc_pool_open(dev, 0, &host), 0, "%s", daxalloc_errmsg());
@@ -427,7 +418,7 @@ void own_container(struct daxalloc_dev *dev, const char *devname, const char *no
 		daxalloc_region_free(&got[i]);
 	daxalloc_pool_close(&host);
 	cr_assert_eq(write(go[1], "g", 1), 1);
-	cr_expect_eq(wait_exit(pid), 0, "the container lost regions (see its output)");
+	cr_expect_eq(th_exit_status(pid), 0, "the container lost regions (see its output)");
 	close(ready[0]);
 	close(ready[1]);
 	close(go[0]);

@@ -99,3 +99,12 @@ int th_verify(const void *p, uint64_t len, uint64_t seed)
 			return -1;
 	return 0;
 }
+
+int th_exit_status(pid_t pid)
+{
+	int st;
+
+	if (waitpid(pid, &st, 0) != pid)
+		return 128;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}

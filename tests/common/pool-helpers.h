@@ -23,6 +23,8 @@ void th_make_orphan(struct daxalloc_dev *dev, uint64_t size);
  */
 pid_t th_hold_region(struct daxalloc_dev *dev, const char *name, int *go);
 int th_release_region(pid_t pid, int go);
+/* Wait for child @pid: its exit code, 128 + the signal that killed it, or 128. */
+int th_exit_status(pid_t pid);
 /* Fill / verify a region with a pattern derived from @seed (one word per 4K). */
 void th_fill(void *p, uint64_t len, uint64_t seed);
 int th_verify(const void *p, uint64_t len, uint64_t seed);

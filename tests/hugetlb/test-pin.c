@@ -376,15 +376,6 @@ static int pins_seen_by_a_new_handle(void)
 	return n;
 }
 
-static int exit_status(pid_t pid)
-{
-	int st;
-
-	if (waitpid(pid, &st, 0) != pid)
-		return 128;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-}
-
 /* Into new pid and mount namespaces with their own /proc and /run, as a container; 0 or why not. */
 static int enter_container(void)
 {
@@ -394,7 +385,7 @@ static int enter_container(void)
 		return 20;
 	inner = fork();
 	if (inner != 0)
-		_exit(inner < 0 ? 21 : exit_status(inner));
+		_exit(inner < 0 ? 21 : th_exit_status(inner));
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("proc", "/proc", "proc", 0, NULL) < 0 ||
 	    mount("tmpfs", "/run", "tmpfs", 0, "mode=755") < 0)
@@ -455,7 +446,7 @@ static int go_and_wait(pid_t pid, int go)
 	if (write(go, "g", 1) != 1)
 		return 127;
 	close(go);
-	return exit_status(pid);
+	return th_exit_status(pid);
 }
 
 Test(pin, free_of_a_pinned_region_is_refused)
@@ -565,7 +556,7 @@ Test(pin, stuck_pin_seen_by_other_processes_after_close)
 		cr_expect_eq(go_and_wait(ns, go_ns), 0,
 			     "a process in a container did not see the pin (see its output)");
 	close(go[1]);
-	cr_expect_eq(exit_status(child), 0);
+	cr_expect_eq(th_exit_status(child), 0);
 }
 
 /* In a forked child: its own handle, ring and a pinned 2M region @name; exits 1 on failure. */
@@ -601,12 +592,12 @@ Test(pin, pins_of_a_killed_process_end_with_it)
 	}
 	close(ready[1]);
 	cr_assert_eq(read(ready[0], &c, 1), 1, "the pinner did not start (status %d)",
-		     exit_status(child));
+		     th_exit_status(child));
 	cr_expect_eq(npins(), 1, "the other process's pin is not listed");
 	cr_expect_eq(daxalloc_pool_free_name(pool, "victim"), -EBUSY, "%s", daxalloc_errmsg());
 	expect_msg("pinned by io_uring");
 	kill(child, SIGKILL);
-	cr_expect_eq(exit_status(child), 128 + SIGKILL);
+	cr_expect_eq(th_exit_status(child), 128 + SIGKILL);
 	cr_expect_eq(npins(), 0, "a dead process's pin is still listed");
 	cr_expect_eq(daxalloc_pool_free_name(pool, "victim"), 0, "%s", daxalloc_errmsg());
 }
@@ -643,7 +634,7 @@ Test(pin, pin_lives_on_in_a_child_after_the_pinner_exits)
 		}
 		_exit(h < 0 ? 3 : 0);	/* exits with the pin made: its lease ends */
 	}
-	cr_assert_eq(exit_status(pinner), 0, "the pinner failed");
+	cr_assert_eq(th_exit_status(pinner), 0, "the pinner failed");
 	cr_assert_eq(read(ready[0], &heir, sizeof(heir)), (ssize_t)sizeof(heir));
 	/* This process's own ring is no holder. */
 	io_uring_queue_exit(&ring);
@@ -654,7 +645,7 @@ Test(pin, pin_lives_on_in_a_child_after_the_pinner_exits)
 	expect_msg("pinned by io_uring");
 	expect_msg(want);
 	cr_assert_eq(write(go[1], "g", 1), 1);
-	cr_expect_eq(exit_status(heir), 0);
+	cr_expect_eq(th_exit_status(heir), 0);
 	cr_expect_eq(npins(), 0, "the pin outlived the last holder of the ring");
 	cr_expect_eq(daxalloc_pool_free_name(pool, "heirloom"), 0, "%s", daxalloc_errmsg());
 }

@@ -476,15 +476,6 @@ Test(pool, free_refused_while_another_process_maps_it)
 	cr_expect_eq(daxalloc_pool_free_name(pool, "shared"), -ENOENT);
 }
 
-static int exit_status(pid_t pid)
-{
-	int st;
-
-	if (waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /* In a new process: open the pool and free @name; exit 0 if refused with -EBUSY naming @want. */
 static pid_t try_free_elsewhere(const char *name, const char *want, bool new_pid_ns)
 {
@@ -503,7 +494,7 @@ static pid_t try_free_elsewhere(const char *name, const char *want, bool new_pid
 				_exit(20);
 			inner = fork();
 			if (inner != 0)
-				_exit(inner < 0 ? 21 : exit_status(inner));
+				_exit(inner < 0 ? 21 : th_exit_status(inner));
 			if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 			    mount("proc", "/proc", "proc", 0, NULL) < 0)
 				_exit(22);
@@ -531,7 +522,7 @@ Test(pool, free_refused_from_another_pid_namespace)
 		cr_skip_test("a new pid namespace needs root");
 	th_fill(daxalloc_region_get_address(r), 4 * M, 31);
 	snprintf(want, sizeof(want), "mapped by pid %d", getpid());
-	cr_expect_eq(exit_status(try_free_elsewhere("seen", want, true)), 0,
+	cr_expect_eq(th_exit_status(try_free_elsewhere("seen", want, true)), 0,
 		     "a process in another pid namespace freed a region this one maps");
 	cr_expect_eq(th_verify(daxalloc_region_get_address(r), 4 * M, 31), 0);
 	cr_expect_eq(daxalloc_region_free(&r), 0, "%s", daxalloc_errmsg());
@@ -564,9 +555,9 @@ Test(pool, free_refused_while_a_forked_child_maps_it)
 	cr_expect_eq(daxalloc_pool_free_name(pool, "inherited"), -EBUSY,
 		     "the parent freed what its child maps");
 	cr_expect(strstr(daxalloc_errmsg(), want), "%s", daxalloc_errmsg());
-	cr_expect_eq(exit_status(try_free_elsewhere("inherited", want, false)), 0,
+	cr_expect_eq(th_exit_status(try_free_elsewhere("inherited", want, false)), 0,
 		     "another process freed what a forked child maps");
 	close(go[1]);
-	cr_expect_eq(exit_status(child), 0);
+	cr_expect_eq(th_exit_status(child), 0);
 	cr_expect_eq(daxalloc_pool_free_name(pool, "inherited"), 0, "%s", daxalloc_errmsg());
 }
