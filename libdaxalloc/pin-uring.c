@@ -4,10 +4,10 @@
  * and keeps it until unregistered.  A fixed buffer is at most 1 GiB, so a
  * longer range becomes several consecutive buffers.  Kernels before 6.5
  * refuse file-backed memory other than hugetlb (device-dax included) with
- * EOPNOTSUPP; the pin says that in words.
+ * EOPNOTSUPP; the pin says that in words.  liburing is found at run time
+ * (uring.h); without it the pin says so.
  */
 #include <errno.h>
-#include <liburing.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +16,7 @@
 #include <sys/utsname.h>
 
 #include "pin.h"
+#include "uring.h"
 
 /* IORING_MAX_REG_BUFFERS in the kernel */
 #define URING_MAX_BUFFERS (1u << 14)
@@ -42,6 +43,8 @@ static int uring_check(struct daxalloc_pin *p)
 	rc = pin_check_fd(p, ring->ring_fd, "io_uring");
 	if (rc < 0)
 		return rc;
+	if (!uring_get())
+		return -EOPNOTSUPP;
 	if (n > URING_MAX_BUFFERS)
 		return daxalloc_err(EINVAL,
 				    "%s: 0x%llx bytes would take %u fixed buffers of at most 1G; io_uring holds %u",
@@ -88,13 +91,14 @@ static int refused(struct daxalloc_pin *p, int rc)
 }
 
 /* Empty slots [first, first+n). */
-static int clear_slots(struct io_uring *ring, unsigned int first, unsigned int n)
+static int clear_slots(const struct uring *u, struct io_uring *ring, unsigned int first,
+		       unsigned int n)
 {
 	struct iovec none = { 0 };
 	int rc = 0;
 
 	for (unsigned int i = 0; i < n; i++) {
-		int r = io_uring_register_buffers_update_tag(ring, first + i, &none, NULL, 1);
+		int r = u->register_buffers_update_tag(ring, first + i, &none, NULL, 1);
 
 		if (r < 0 && rc == 0)
 			rc = r;
@@ -106,9 +110,13 @@ static int uring_pin(struct daxalloc_pin *p)
 {
 	struct io_uring *ring = p->target.uring.ring;
 	unsigned int n = nbufs(p->length), first = p->target.uring.first_index;
-	struct iovec *iov = calloc(n, sizeof(*iov));
+	const struct uring *u = uring_get();
+	struct iovec *iov;
 	int rc = 0;
 
+	if (!u)
+		return -EOPNOTSUPP;
+	iov = calloc(n, sizeof(*iov));
 	if (!iov)
 		return daxalloc_err(ENOMEM, "out of memory");
 	for (unsigned int i = 0; i < n; i++) {
@@ -120,13 +128,13 @@ static int uring_pin(struct daxalloc_pin *p)
 	}
 	if (!slots_mode(p)) {
 		first = 0;
-		rc = io_uring_register_buffers(ring, iov, n);
+		rc = u->register_buffers(ring, iov, n);
 	} else {
 		/* One at a time: a partial update would not say what failed. */
 		for (unsigned int i = 0; i < n && rc >= 0; i++) {
-			rc = io_uring_register_buffers_update_tag(ring, first + i, &iov[i], NULL, 1);
+			rc = u->register_buffers_update_tag(ring, first + i, &iov[i], NULL, 1);
 			if (rc < 0)
-				clear_slots(ring, first, i);
+				clear_slots(u, ring, first, i);
 		}
 	}
 	free(iov);
@@ -140,6 +148,7 @@ static int uring_pin(struct daxalloc_pin *p)
 static int uring_unpin(struct daxalloc_pin *p)
 {
 	struct io_uring *ring = p->target.uring.ring;
+	const struct uring *u = uring_get();
 	struct stat st;
 	int rc;
 
@@ -149,10 +158,12 @@ static int uring_unpin(struct daxalloc_pin *p)
 		return daxalloc_err(EBADF,
 				    "%s: io_uring fd %d is not the ring the pin was made for any more (closed, or its number reused by another file)",
 				    pin_devname(p), ring->ring_fd);
-	if (slots_mode(p))
-		rc = clear_slots(ring, (unsigned int)p->uring_first, p->uring_count);
+	if (!u)
+		rc = -EOPNOTSUPP;
+	else if (slots_mode(p))
+		rc = clear_slots(u, ring, (unsigned int)p->uring_first, p->uring_count);
 	else
-		rc = io_uring_unregister_buffers(ring);
+		rc = u->unregister_buffers(ring);
 	/*
 	 * -EBADF is not "gone": a closed ring lives on in any process that
 	 * inherited it, buffers registered, and the number may be another file now.

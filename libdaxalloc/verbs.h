@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libibverbs, found at run time (verbs.c): the library is built with its
- * header but not linked against it, so that programs and packages that
- * never pin for RDMA neither load nor depend on it.
+ * libibverbs, found at run time (verbs.c, dynload.h): the library is built
+ * with its header but not linked against it, so that programs and packages
+ * that never pin for RDMA neither load nor depend on it.
  */
 #ifndef DAXALLOC_VERBS_H
 #define DAXALLOC_VERBS_H

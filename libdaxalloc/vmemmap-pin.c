@@ -27,6 +27,7 @@
 #include "verbs.h"
 #endif
 
+#include "uring.h"
 #include "vmemmap.h"
 
 /* Above the 32-bit MSI window and low enough for any IOMMU's address width. */
@@ -236,8 +237,14 @@ static void rdma_close(struct vm_consumer *c)
 
 static int uring_open(struct vm_consumer *c, char *why, size_t len)
 {
-	int rc = io_uring_queue_init(2, &c->ring, 0);
+	const struct uring *u = uring_get();
+	int rc;
 
+	if (!u) {
+		add_why(why, len, "%s", daxalloc_errmsg());
+		return -EOPNOTSUPP;
+	}
+	rc = u->queue_init(2, &c->ring, 0);
 	if (rc < 0) {
 		add_why(why, len, "io_uring: %s", strerror(-rc));
 		return rc;
@@ -261,13 +268,13 @@ static int uring_pin(struct vm_consumer *c, void *addr, uint64_t len, uint64_t *
 		iov[n].iov_len = len - off < DAXALLOC_SIZE_1G ? len - off : DAXALLOC_SIZE_1G;
 	}
 	t0 = mono_ns();
-	rc = io_uring_register_buffers(&c->ring, iov, n);
+	rc = uring_get()->register_buffers(&c->ring, iov, n);
 	if (rc < 0)
 		return daxalloc_err(-rc, "io_uring: registering %llu bytes as fixed buffers: %s%s",
 				    (unsigned long long)len, strerror(-rc),
 				    rc == -EOPNOTSUPP ? " (kernels before 6.5 take only anonymous or hugetlb memory)" : "");
 	*ns = mono_ns() - t0;
-	io_uring_unregister_buffers(&c->ring);
+	uring_get()->unregister_buffers(&c->ring);
 	return 0;
 }
 
@@ -332,7 +339,7 @@ void vmc_close(struct vm_consumer *c)
 		rdma_close(c);
 		break;
 	case VMC_URING:
-		io_uring_queue_exit(&c->ring);
+		uring_get()->queue_exit(&c->ring);
 		break;
 	default:
 		break;

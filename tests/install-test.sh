@@ -233,13 +233,17 @@ else
 fi
 rm -rf "$work"
 
-# RDMA is found at run time: the library package does not pull libibverbs.
+# RDMA and io_uring are found at run time: the library package pulls
+# neither libibverbs nor liburing (it suggests them).
 deps=$(dpkg-query -W -f='${Depends}' libdaxalloc0 2>&1)
-if ! grep -q libibverbs <<<"$deps" && ! ldd "$(ls /usr/lib/*/libdaxalloc.so.0)" | grep -q libibverbs; then
-	pass "libdaxalloc0 neither depends on nor links libibverbs (Depends: $deps)"
-else
-	fail "libdaxalloc0 pulls libibverbs: Depends: $deps"
-fi
+needed=$(ldd "$(ls /usr/lib/*/libdaxalloc.so.0)" 2>&1)
+for lib in libibverbs liburing; do
+	if ! grep -q "$lib" <<<"$deps" && ! grep -q "$lib" <<<"$needed"; then
+		pass "libdaxalloc0 neither depends on nor links $lib (Depends: $deps)"
+	else
+		fail "libdaxalloc0 pulls $lib: Depends: $deps; ldd: $(grep "$lib" <<<"$needed" | xargs)"
+	fi
+done
 
 man1=$(man -w daxalloc-ctl 2>&1)
 man3=$(man -w 3 libdaxalloc 2>&1)

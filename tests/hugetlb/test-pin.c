@@ -6,9 +6,12 @@
  * ledger in device memory, as other processes (and pid namespaces) see it.
  */
 #include <criterion/criterion.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <linux/capability.h>
+#include <limits.h>
 #include <liburing.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -347,6 +350,95 @@ Test(pin, consumer_fd_invalid)
 	}
 	cr_expect_null(p);
 	close(null_fd);
+}
+
+/* Where this process loaded liburing.so.2 from (it links it). */
+static void liburing_path(char *path, size_t len)
+{
+	void *h = dlopen("liburing.so.2", RTLD_NOW | RTLD_NOLOAD);
+	struct link_map *lm = NULL;
+
+	cr_assert_not_null(h, "liburing.so.2 is not loaded: %s", dlerror());
+	cr_assert_eq(dlinfo(h, RTLD_DI_LINKMAP, &lm), 0, "%s", dlerror());
+	cr_assert(lm->l_name[0] == '/', "liburing.so.2 loaded as '%s'", lm->l_name);
+	snprintf(path, len, "%s", lm->l_name);
+	dlclose(h);
+}
+
+/*
+ * Run pin-no-liburing, a process that links the library but not liburing,
+ * its output (and errors) in @out.  With @hide, in a mount namespace of its own where
+ * /dev/null is bind-mounted over @hide first: exit 77 and the reason in
+ * @out when that cannot be done.  Its exit status.
+ */
+static int run_pinner(const char *hide, char *out, size_t len)
+{
+	const char *exe = getenv("PIN_NO_LIBURING");
+	int fds[2];
+	size_t used = 0;
+	ssize_t n;
+	pid_t pid;
+
+	cr_assert_not_null(exe, "PIN_NO_LIBURING names no program (run through meson test)");
+	cr_assert_eq(pipe(fds), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		dup2(fds[1], STDERR_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		if (hide && unshare(CLONE_NEWNS) < 0) {
+			printf("unshare(CLONE_NEWNS): %s\n", strerror(errno));
+			_exit(77);
+		}
+		if (hide && (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+			     mount("/dev/null", hide, NULL, MS_BIND, NULL) < 0)) {
+			printf("bind-mounting /dev/null over %s: %s\n", hide, strerror(errno));
+			_exit(77);
+		}
+		fflush(stdout);
+		execl(exe, exe, (char *)NULL);
+		printf("%s: %s\n", exe, strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	while (used + 1 < len && (n = read(fds[0], out + used, len - 1 - used)) > 0)
+		used += (size_t)n;
+	out[used] = '\0';
+	close(fds[0]);
+	return th_exit_status(pid);
+}
+
+/* The library links no liburing: the first io_uring pin loads it, and works. */
+Test(pin, uring_pin_loads_liburing_on_first_use)
+{
+	char out[1024];
+
+	cr_assert_eq(run_pinner(NULL, out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "before=0\n"), "liburing loaded before any pin:\n%s", out);
+	cr_expect(strstr(out, "pin=0 \n"), "the pin failed:\n%s", out);
+	cr_expect(strstr(out, "after=1\n"), "the pin did not load liburing:\n%s", out);
+	cr_expect(strstr(out, "unpin=0 \n"), "the unpin failed:\n%s", out);
+}
+
+/* Without liburing.so.2 on the machine (hidden by a bind mount), the pin says so. */
+Test(pin, uring_pin_without_liburing_is_refused)
+{
+	char path[PATH_MAX], out[1024];
+	int rc;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to hide liburing.so.2 in a mount namespace");
+	liburing_path(path, sizeof(path));
+	rc = run_pinner(path, out, sizeof(out));
+	if (rc == 77)
+		cr_skip_test("cannot hide %s: %s", path, out);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_expect(strstr(out, "before=0\n"), "%s", out);
+	cr_expect(strstr(out, "pin=-95 io_uring: liburing is not installed ("),
+		  "not refused with EOPNOTSUPP naming liburing:\n%s", out);
+	cr_expect(strstr(out, "after=0\n"), "%s", out);
 }
 
 static int count_pins(const struct daxalloc_pin_info *i, void *arg)
