@@ -168,6 +168,15 @@ static int choose_fallback(struct ck *k, struct daxalloc_pool *pool, const struc
 	*lossy = false;
 	if (n < 0)
 		return -1;
+	if (s->jdamaged) {
+		/* The checkpoint and the records before the damaged one hold; the rest is gone. */
+		*lossy = true;
+		say(k, DAXALLOC_CHECK_LOSS,
+		    "the changes from sequence %llu on are lost (journal record %u is damaged in both copies); the state up to sequence %llu is kept",
+		    (unsigned long long)(c[n].hdr.seq + 1 + s->jused), s->jused,
+		    (unsigned long long)(c[n].hdr.seq + s->jused));
+		return n;
+	}
 	if (c[n].state == DXA_COPY_VALID && c[o].state == DXA_COPY_VALID &&
 	    c[n].hdr.seq == c[o].hdr.seq) {
 		/* Two states, one number: keep copy 0, name what copy 1 has that it lacks. */
@@ -265,7 +274,7 @@ DAXALLOC_EXPORT int daxalloc_pool_check_each(struct daxalloc_dev *dev, unsigned 
 	tab[1] = pool->scratch;
 	rep->active_copy = s.newest;
 	if (s.newest >= 0)
-		rep->sequence = s.c[s.newest].hdr.seq;
+		rep->sequence = s.rc == 0 ? s.seq : s.c[s.newest].hdr.seq;
 	rep->standby_valid = s.newest >= 0 && s.c[!s.newest].state == DXA_COPY_VALID;
 	if (s.rc < 0)
 		say(&k, DAXALLOC_CHECK_PROBLEM, "%s", s.why);
@@ -282,9 +291,16 @@ DAXALLOC_EXPORT int daxalloc_pool_check_each(struct daxalloc_dev *dev, unsigned 
 			    "copy %d: %s; written by format 1.0 (one header), an interrupted update cannot be told from damage: if it held the newest state, that change is lost",
 			    slot, c->hdr_why[0]);
 	}
-	if (s.legacy)
+	if (s.legacy || (s.newest >= 0 && s.c[s.newest].hdr.version_major < DXA_VERSION_MAJOR))
 		say(&k, DAXALLOC_CHECK_NOTE,
-		    "format 1.0: the second header copies are added when the pool is next opened");
+		    "format %u.%u: the pool is upgraded to format %u.%u when next opened for writing",
+		    s.c[s.newest >= 0 ? s.newest : 0].hdr.version_major,
+		    s.c[s.newest >= 0 ? s.newest : 0].hdr.version_minor, DXA_VERSION_MAJOR,
+		    DXA_VERSION_MINOR);
+	if (s.jrepaired)
+		say(&k, DAXALLOC_CHECK_PROBLEM,
+		    "%u journal record%s damaged in the first copy; the second holds the change (a repair rewrites them)",
+		    s.jrepaired, s.jrepaired == 1 ? " is" : "s are");
 
 	state = s.rc == 0 ? s.newest : choose_fallback(&k, pool, &s, tab, &lossy);
 	if (state < 0) {
@@ -322,10 +338,12 @@ DAXALLOC_EXPORT int daxalloc_pool_check_each(struct daxalloc_dev *dev, unsigned 
 		uint32_t gone = pool_reclaim_orphans(pool);
 
 		/* Above every sequence number seen, then two commits: both copies valid and identical. */
-		if (top_seq + 2 < DXA_SEQ_LIMIT && top_seq > pool->hdr.seq)
+		if (top_seq + 2 < DXA_SEQ_LIMIT && top_seq > pool->hdr.seq + pool->jused) {
 			pool->hdr.seq = top_seq;
-		pool_commit(pool);
-		pool_commit(pool);
+			pool->jused = 0;
+		}
+		pool_checkpoint(pool);
+		pool_checkpoint(pool);
 		if (lossy)
 			info(pool->ctx, "%s: went back to the older metadata copy, losing %u change(s)",
 			     dev->name, k.losses);

@@ -77,9 +77,10 @@ int dxa_hdr_validate(const struct dxa_hdr *hdr, int slot, const struct dxa_geome
 		FAIL(ENODATA, "copy %d: no pool signature", slot);
 	if (dxa_hdr_crc(hdr) != hdr->hdr_crc)
 		FAIL(EUCLEAN, "copy %d: header checksum mismatch", slot);
-	if (hdr->version_major != DXA_VERSION_MAJOR)
-		FAIL(EPROTONOSUPPORT, "copy %d: format version %u.%u, this library reads %u.x",
-		     slot, hdr->version_major, hdr->version_minor, DXA_VERSION_MAJOR);
+	if (hdr->version_major > DXA_VERSION_MAJOR || hdr->version_major < DXA_VERSION_OLDEST)
+		FAIL(EPROTONOSUPPORT, "copy %d: format version %u.%u, this library reads %u.x to %u.x",
+		     slot, hdr->version_major, hdr->version_minor, DXA_VERSION_OLDEST,
+		     DXA_VERSION_MAJOR);
 	if (hdr->seq >= DXA_SEQ_LIMIT)
 		FAIL(EUCLEAN, "copy %d: sequence number %llu is impossible (2^63 or more updates): the header was altered",
 		     slot, (unsigned long long)hdr->seq);
@@ -98,6 +99,13 @@ int dxa_hdr_validate(const struct dxa_hdr *hdr, int slot, const struct dxa_geome
 	if (hdr->table_max != DXA_MAX_ENTRIES || hdr->nentries > hdr->table_max)
 		FAIL(EUCLEAN, "copy %d: %u entries in a table of %u", slot, hdr->nentries,
 		     hdr->table_max);
+	if (hdr->version_major >= 2 &&
+	    (hdr->journal_offset != DXA_JOURNAL_OFFSET || hdr->journal_cells != DXA_JOURNAL_CELLS ||
+	     hdr->journal_rec != DXA_JREC_SIZE))
+		FAIL(EUCLEAN, "copy %d: journal of %u records of %u bytes at 0x%llx, expected %u of %u at 0x%llx",
+		     slot, hdr->journal_cells, hdr->journal_rec,
+		     (unsigned long long)hdr->journal_offset, DXA_JOURNAL_CELLS, DXA_JREC_SIZE,
+		     (unsigned long long)DXA_JOURNAL_OFFSET);
 	return 0;
 }
 
@@ -171,6 +179,141 @@ static bool all_zero(const void *p, size_t n)
 		if (c[i])
 			return false;
 	return true;
+}
+
+uint32_t dxa_jrec_crc(const struct dxa_jrec *r)
+{
+	return daxalloc_crc32c(0, r, offsetof(struct dxa_jrec, crc));
+}
+
+void dxa_jrec_make(struct dxa_jrec *r, const struct dxa_hdr *h, uint32_t cell, enum dxa_jop op,
+		   const struct dxa_entry *e)
+{
+	memset(r, 0, sizeof(*r));
+	memcpy(r->magic, DXA_JREC_MAGIC, sizeof(r->magic));
+	r->op = op;
+	memcpy(r->uuid, h->uuid, sizeof(r->uuid));
+	r->base = h->seq;
+	r->seq = h->seq + 1 + cell;
+	r->e = *e;
+	r->crc = dxa_jrec_crc(r);
+}
+
+enum jcopy { JC_VALID, JC_UNWRITTEN, JC_BAD };
+
+/* One copy of a record: this checkpoint's record for @cell, never written since, or neither. */
+static enum jcopy jcopy_judge(const struct dxa_jrec *r, int io, const struct dxa_hdr *h,
+			      uint32_t cell)
+{
+	if (io < 0)
+		return JC_BAD;
+	if (all_zero(r, sizeof(*r)))
+		return JC_UNWRITTEN;
+	if (memcmp(r->magic, DXA_JREC_MAGIC, sizeof(r->magic)) != 0 || dxa_jrec_crc(r) != r->crc)
+		return JC_BAD;
+	/* Intact: of this pool and checkpoint, or left from an older one (or an older pool). */
+	if (memcmp(r->uuid, h->uuid, sizeof(r->uuid)) != 0 || r->base != h->seq)
+		return r->base < h->seq || memcmp(r->uuid, h->uuid, sizeof(r->uuid)) != 0 ?
+			       JC_UNWRITTEN : JC_BAD;
+	return r->seq == h->seq + 1 + cell ? JC_VALID : JC_BAD;
+}
+
+/* Apply one record to the table; 0, or -EUCLEAN when it does not fit the state. */
+static int jrec_apply(const struct dxa_jrec *r, const struct dxa_geometry *geo,
+		      const struct dxa_hdr *h, struct dxa_entry *tab, uint32_t *n, uint32_t cell,
+		      char *why, size_t whylen)
+{
+	const struct dxa_entry *e = &r->e;
+	uint32_t lo = 0, hi = *n, at;
+	uint64_t prev_end;
+	char w[128];
+
+	/* the first entry at or after e->offset */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (tab[mid].offset < e->offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	at = lo;
+	if (r->op == DXA_JOP_DEL) {
+		if (at == *n || tab[at].offset != e->offset || tab[at].length != e->length)
+			FAIL(EUCLEAN, "journal record %u (sequence %llu) removes a region the state does not hold (0x%llx)",
+			     cell, (unsigned long long)r->seq, (unsigned long long)e->offset);
+		memmove(&tab[at], &tab[at + 1], (size_t)(*n - at - 1) * sizeof(*tab));
+		(*n)--;
+		return 0;
+	}
+	if (r->op != DXA_JOP_PUT)
+		FAIL(EUCLEAN, "journal record %u (sequence %llu) has unknown operation %u", cell,
+		     (unsigned long long)r->seq, r->op);
+	prev_end = at ? tab[at - 1].offset + tab[at - 1].length : h->data_start;
+	if (dxa_entry_validate(e, at, 0, prev_end, geo, w, sizeof(w)) < 0)
+		FAIL(EUCLEAN, "journal record %u (sequence %llu): %s", cell, (unsigned long long)r->seq,
+		     w + (strncmp(w, "copy 0: ", 8) == 0 ? 8 : 0));
+	{
+		bool replace = at < *n && tab[at].offset == e->offset;
+		uint32_t next = at + (replace ? 1 : 0);
+
+		if (next < *n && e->offset + e->length > tab[next].offset)
+			FAIL(EUCLEAN, "journal record %u (sequence %llu): region at 0x%llx overlaps the next",
+			     cell, (unsigned long long)r->seq, (unsigned long long)e->offset);
+		if (e->flags & DXA_ENTRY_NAMED)
+			for (uint32_t j = 0; j < *n; j++)
+				if (j != at && (tab[j].flags & DXA_ENTRY_NAMED) &&
+				    strcmp(tab[j].name, e->name) == 0)
+					FAIL(EUCLEAN, "journal record %u (sequence %llu): region name '%s' appears twice",
+					     cell, (unsigned long long)r->seq, e->name);
+		if (!replace) {
+			if (*n >= DXA_MAX_ENTRIES)
+				FAIL(EUCLEAN, "journal record %u (sequence %llu): more than %u regions",
+				     cell, (unsigned long long)r->seq, DXA_MAX_ENTRIES);
+			memmove(&tab[at + 1], &tab[at], (size_t)(*n - at) * sizeof(*tab));
+			(*n)++;
+		}
+		tab[at] = *e;
+	}
+	return 0;
+}
+
+int dxa_journal_replay(const struct dxa_hdr *h, const struct dxa_geometry *geo, dxa_read_fn rd,
+		       void *arg, struct dxa_entry *tab, uint32_t *n, uint32_t from, uint32_t *used,
+		       uint32_t *repaired, char *why, size_t whylen)
+{
+	uint32_t cell;
+
+	for (cell = from; cell < DXA_JOURNAL_CELLS; cell++) {
+		struct dxa_jrec r[2];
+		enum jcopy j[2];
+		int io[2], use, rc;
+
+		for (int k = 0; k < 2; k++) {
+			io[k] = rd(arg, dxa_jrec_offset(cell, k), &r[k], sizeof(r[k]));
+			j[k] = jcopy_judge(&r[k], io[k], h, cell);
+		}
+		if (j[0] == JC_VALID) {
+			use = 0;
+		} else if (j[1] == JC_VALID) {
+			use = 1;
+			(*repaired)++;
+		} else if (j[1] == JC_UNWRITTEN) {
+			break;	/* an append that never completed, or none */
+		} else {
+			*used = cell;
+			FAIL(io[0] < 0 && io[1] < 0 ? EIO : EUCLEAN,
+			     "journal record %u (sequence %llu) is damaged in both copies: that change and any after it are lost",
+			     cell, (unsigned long long)(h->seq + 1 + cell));
+		}
+		rc = jrec_apply(&r[use], geo, h, tab, n, cell, why, whylen);
+		if (rc < 0) {
+			*used = cell;
+			return rc;
+		}
+	}
+	*used = cell;
+	return 0;
 }
 
 /* Read both header copies of @slot, pick the one in use, read and check its table. */
@@ -287,6 +430,20 @@ int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
 		SAY(EUCLEAN,
 		    "copy %d has no readable header (%s; %s): it may hold a newer state than copy %d (sequence %llu), so the pool is not opened",
 		    o, c[o].hdr_why[0], c[o].hdr_why[1], n, (unsigned long long)c[n].hdr.seq);
+	s->n = c[n].hdr.nentries;
+	s->seq = c[n].hdr.seq;
+	if (c[n].hdr.version_major >= 2) {
+		char w[300];
+		int rc = dxa_journal_replay(&c[n].hdr, geo, rd, arg, tab[n], &s->n, 0, &s->jused,
+					    &s->jrepaired, w, sizeof(w));
+
+		s->seq += s->jused;
+		if (rc < 0) {
+			s->jdamaged = true;
+			SAY(-rc, "%s (after copy %d, sequence %llu)", w, n,
+			    (unsigned long long)c[n].hdr.seq);
+		}
+	}
 	return s->rc = 0;
 }
 

@@ -21,6 +21,23 @@
  *  - one damaged header copy is survived (the other has the same state).
  * Sequence numbers of 2^63 and above cannot come from updates (one a
  * nanosecond would take 292 years): such a header is damaged.
+ *
+ * Format 2.0 adds a journal: a change is one 256-byte record (the entry
+ * as it now is, or its removal) written twice, each copy made durable in
+ * turn, so the cost of a change does not grow with the table.  The table
+ * slots become checkpoints: the newest one plus the records made after it
+ * (same pool uuid, base = its sequence number, consecutive sequence
+ * numbers from base + 1) is the state.  When the journal is full the
+ * state is written to the standby slot as before and the records start
+ * again from the first cell.  At the end of the records:
+ *  - first copy valid: applied (the second may have been cut short);
+ *  - first copy not valid, second valid: the first was damaged, applied;
+ *  - first copy not valid, second never written for this base (zero or
+ *    a record of an older checkpoint): the end (an append cut short);
+ *  - neither valid and the second written: damage to an acknowledged
+ *    change: the pool is not opened.
+ * 1.x readers refuse 2.0 (major version), so none of them can miss the
+ * journal; a 1.x pool is upgraded when first opened for writing.
  */
 #ifndef DAXALLOC_METADATA_H
 #define DAXALLOC_METADATA_H
@@ -29,9 +46,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * The lock area (owner.c): live lock and owner state, valid for one boot,
+ * in the metadata unit past the tables and the journal.  Formatting never
+ * touches it.
+ */
+#define DXA_LOCK_OFFSET (UINT64_C(1) << 20)
+
 #define DXA_MAGIC "DAXPOOL"		/* 8 bytes with the NUL */
-#define DXA_VERSION_MAJOR 1u
-#define DXA_VERSION_MINOR 1u		/* 1.1: two copies of each header */
+#define DXA_VERSION_MAJOR 2u		/* 2.0: the journal */
+#define DXA_VERSION_MINOR 0u
+#define DXA_VERSION_OLDEST 1u		/* 1.x pools are read and upgraded */
 #define DXA_HDR_SLOT_SIZE 4096u
 #define DXA_HDR_COPY_OFFSET 2048u	/* the second header copy, in its slot */
 #define DXA_SEQ_LIMIT (UINT64_C(1) << 63)
@@ -39,15 +64,14 @@
 #define DXA_ENTRY_SIZE 128u
 #define DXA_TABLE_SIZE (DXA_MAX_ENTRIES * DXA_ENTRY_SIZE)
 #define DXA_TABLE0_OFFSET (2u * DXA_HDR_SLOT_SIZE)
-#define DXA_META_USED (DXA_TABLE0_OFFSET + 2u * DXA_TABLE_SIZE)
+#define DXA_JOURNAL_OFFSET (DXA_TABLE0_OFFSET + 2u * DXA_TABLE_SIZE)
+#define DXA_JREC_SIZE 256u
+#define DXA_JCELL_SIZE (2u * DXA_JREC_SIZE)	/* a record's two copies */
+#define DXA_JOURNAL_CELLS ((uint32_t)((DXA_LOCK_OFFSET - DXA_JOURNAL_OFFSET) / DXA_JCELL_SIZE))
+#define DXA_META_USED (DXA_JOURNAL_OFFSET + DXA_JOURNAL_CELLS * DXA_JCELL_SIZE)
 #define DXA_META_MIN (UINT64_C(2) << 20)
 #define DXA_NAME_MAX 63u
 
-/*
- * The lock area (owner.c): live lock and owner state, valid for one boot,
- * in the metadata unit past both tables.  Formatting never touches it.
- */
-#define DXA_LOCK_OFFSET (UINT64_C(1) << 20)
 
 #define DXA_ENTRY_NAMED 0x1u
 #define DXA_ENTRY_KNOWN_FLAGS DXA_ENTRY_NAMED
@@ -67,7 +91,10 @@ struct dxa_hdr {
 	uint32_t flags;
 	uint8_t uuid[16];
 	uint64_t format_time;
-	uint8_t reserved[156];
+	uint64_t journal_offset;	/* 2.0: from device start */
+	uint32_t journal_cells;		/* 2.0: records it holds */
+	uint32_t journal_rec;		/* 2.0: bytes per record copy */
+	uint8_t reserved[140];
 	uint32_t hdr_crc;	/* over everything above */
 };
 
@@ -84,7 +111,26 @@ struct dxa_entry {
 	uint8_t reserved[8];
 };
 
+#define DXA_JREC_MAGIC "DXJR"
+enum dxa_jop {
+	DXA_JOP_PUT = 1,	/* the entry at e.offset is now e (added or changed) */
+	DXA_JOP_DEL = 2,	/* the entry e (offset and length) is gone */
+};
+
+struct dxa_jrec {
+	char magic[4];
+	uint32_t op;		/* enum dxa_jop */
+	uint8_t uuid[16];	/* the pool's */
+	uint64_t base;		/* sequence number of the checkpoint it follows */
+	uint64_t seq;		/* base + 1 + its cell */
+	struct dxa_entry e;
+	uint8_t reserved[84];
+	uint32_t crc;		/* over everything above */
+};
+
 _Static_assert(sizeof(struct dxa_hdr) == 256, "header is 256 bytes on disk");
+_Static_assert(sizeof(struct dxa_jrec) == DXA_JREC_SIZE, "a record is 256 bytes on disk");
+_Static_assert(DXA_META_USED <= DXA_LOCK_OFFSET, "the journal ends before the lock area");
 _Static_assert(sizeof(struct dxa_entry) == DXA_ENTRY_SIZE, "entry is 128 bytes on disk");
 
 struct dxa_geometry {
@@ -127,6 +173,17 @@ static inline uint64_t dxa_table_offset(int slot)
 	return DXA_TABLE0_OFFSET + (uint64_t)slot * DXA_TABLE_SIZE;
 }
 
+/* Offset of copy @copy of journal record @cell, from device start. */
+static inline uint64_t dxa_jrec_offset(uint32_t cell, int copy)
+{
+	return DXA_JOURNAL_OFFSET + (uint64_t)cell * DXA_JCELL_SIZE + (uint64_t)copy * DXA_JREC_SIZE;
+}
+
+uint32_t dxa_jrec_crc(const struct dxa_jrec *r);
+/* Fill @r (crc included) for cell @cell after the checkpoint @h. */
+void dxa_jrec_make(struct dxa_jrec *r, const struct dxa_hdr *h, uint32_t cell, enum dxa_jop op,
+		   const struct dxa_entry *e);
+
 /*
  * How the metadata is read: @len bytes at @off (from device start) into
  * @dst.  Returns 0, or -EIO when part of it could not be read (a media
@@ -159,20 +216,38 @@ struct dxa_scan {
 	int newest;		/* slot of the newest valid header, -1 if none */
 	int older;		/* the other slot if its header is valid, else -1 */
 	bool legacy;		/* a header copy 1 is blank beside a valid copy 0 */
+	uint32_t n;		/* entries of the state: the newest table after the journal */
+	uint32_t jused;		/* journal records applied after the newest checkpoint */
+	uint32_t jrepaired;	/* of which the first copy was damaged (the second used) */
+	bool jdamaged;		/* rc: a record both of whose copies are damaged */
+	uint64_t seq;		/* the state's sequence number (checkpoint + records) */
 	int rc;			/* 0: the newest copy is the state; else -errno */
 	char why[600];		/* when rc < 0: what is wrong, without the device name */
 };
 
 /*
  * Read and classify both slots, and decide which is the state: the
- * newest valid header, whose table must be intact.  Tables land in
- * @tab[slot] (DXA_MAX_ENTRIES entries each).  Returns s->rc:
+ * newest valid header, whose table must be intact, and (format 2.0) the
+ * journal records after it, applied to its table (s->n entries).  Tables
+ * land in @tab[slot] (DXA_MAX_ENTRIES entries each).  Returns s->rc:
  * -ENODATA no pool signature anywhere, -EPROTONOSUPPORT or -EXDEV from a
  * header that passed its checksum, -EUCLEAN damage that could hide the
  * newest state (s->why says which), else 0.
  */
 int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
 	     struct dxa_entry *tab[2], struct dxa_scan *s);
+
+/*
+ * Apply the journal records after checkpoint @h from cell @from on to
+ * @tab (*@n entries, sorted by offset).  *@used: the cell after the last
+ * one applied; *@repaired counts records whose first copy was damaged.
+ * Returns 0 at the end of the records, or -EUCLEAN (-EIO when unreadable)
+ * with @why when a record is damaged or does not apply (@tab then holds
+ * the state up to the record before).
+ */
+int dxa_journal_replay(const struct dxa_hdr *h, const struct dxa_geometry *geo, dxa_read_fn rd,
+		       void *arg, struct dxa_entry *tab, uint32_t *n, uint32_t from, uint32_t *used,
+		       uint32_t *repaired, char *why, size_t whylen);
 
 /*
  * The newest table failed its checksum and @older is the older copy's

@@ -137,7 +137,17 @@ void pool_adopt(struct daxalloc_pool *pool, const struct dxa_scan *s, int slot)
 	}
 	pool->active = slot;
 	pool->hdr = s->c[slot].hdr;
-	pool->n = pool->hdr.nentries;
+	/*
+	 * The newest slot comes with its journal applied (up to a damaged
+	 * record, for check); another slot, or a damaged newest table, without.
+	 */
+	if (slot == s->newest && (s->rc == 0 || s->jdamaged)) {
+		pool->n = s->n;
+		pool->jused = s->jused;
+	} else {
+		pool->n = pool->hdr.nentries;
+		pool->jused = 0;
+	}
 }
 
 /*
@@ -165,10 +175,23 @@ static int pool_load(struct daxalloc_pool *pool)
 {
 	struct dxa_scan s;
 
-	/* Our copy of the table was validated then and still is the state. */
+	/*
+	 * Our copy of the table was validated then and still is the state,
+	 * with the records other processes appended since.
+	 */
 	if (pool->active >= 0 && pool_unchanged(pool)) {
-		pool->n = pool->hdr.nentries;
-		return 0;
+		uint32_t used, repaired = 0;
+		char why[300];
+
+		if (pool->hdr.version_major < 2 ||
+		    dxa_journal_replay(&pool->hdr, &pool->geo, pool_meta_read, pool, pool->ents,
+				       &pool->n, pool->jused, &used, &repaired, why,
+				       sizeof(why)) == 0) {
+			if (pool->hdr.version_major >= 2)
+				pool->jused = used;
+			return 0;
+		}
+		/* damaged: the whole scan says how */
 	}
 	pool_scan(pool, &s);
 	pool->legacy = s.legacy;
@@ -219,8 +242,14 @@ int pool_lock(struct daxalloc_pool *pool)
 		pthread_mutex_unlock(&pool->lock);
 		return rc;
 	}
-	/* Also the lock older versions of the library take (on this node only). */
-	while ((rc = flock(pool->lockfd, LOCK_EX)) < 0 && errno == EINTR)
+	/*
+	 * Also the lock the releases before the lock in device memory take (on
+	 * this node only), while the pool may be in their format (1.x): from
+	 * 2.0 on they refuse the pool at their next look, so only the upgrade
+	 * and what comes before it need to exclude them.
+	 */
+	pool->flocked = pool->active < 0 || pool->hdr.version_major < 2;
+	while (pool->flocked && (rc = flock(pool->lockfd, LOCK_EX)) < 0 && errno == EINTR)
 		;
 	if (rc < 0) {
 		rc = daxalloc_err(errno, "%s: cannot lock the pool: %s", pool->dev->name,
@@ -246,7 +275,8 @@ int pool_lock_load(struct daxalloc_pool *pool)
 
 void pool_unlock(struct daxalloc_pool *pool)
 {
-	flock(pool->lockfd, LOCK_UN);
+	if (pool->flocked)
+		flock(pool->lockfd, LOCK_UN);
 	owner_unlock(pool);
 	pthread_mutex_unlock(&pool->lock);
 }
@@ -260,20 +290,36 @@ static void pool_write_hdr(struct daxalloc_pool *pool, int slot, int copy,
 	meta_persist(&pool->mm, hp, sizeof(*h));
 }
 
-void pool_commit(struct daxalloc_pool *pool)
+/* Clear the journal (format, upgrade from 1.x): no old bytes may look like a damaged record. */
+static void pool_journal_clear(struct daxalloc_pool *pool)
+{
+	char *j = (char *)pool->mm.addr + DXA_JOURNAL_OFFSET;
+	size_t len = (size_t)DXA_JOURNAL_CELLS * DXA_JCELL_SIZE;
+
+	memset(j, 0, len);
+	meta_persist(&pool->mm, j, len);
+	pool->jused = 0;
+}
+
+void pool_checkpoint(struct daxalloc_pool *pool)
 {
 	int target = pool->active == 0 ? 1 : 0;
 	char *tbl = (char *)pool->mm.addr + dxa_table_offset(target);
 	size_t tlen = (size_t)pool->n * DXA_ENTRY_SIZE;
 	struct dxa_hdr h = pool->hdr;
 
+	if (h.version_major < 2)
+		pool_journal_clear(pool);
 	/* 1: the standby table, durable before any header names it */
 	memcpy(tbl, pool->ents, tlen);
 	meta_persist(&pool->mm, tbl, tlen ? tlen : 1);
-	/* 2: its header with a higher sequence number: the second copy, then the first */
-	h.seq = pool->hdr.seq + 1;
-	if (h.version_minor < DXA_VERSION_MINOR)
-		h.version_minor = DXA_VERSION_MINOR;
+	/* 2: its header, numbered above every record: the second copy, then the first */
+	h.seq = pool->hdr.seq + pool->jused + 1;
+	h.version_major = DXA_VERSION_MAJOR;
+	h.version_minor = DXA_VERSION_MINOR;
+	h.journal_offset = DXA_JOURNAL_OFFSET;
+	h.journal_cells = DXA_JOURNAL_CELLS;
+	h.journal_rec = DXA_JREC_SIZE;
 	h.table_offset = dxa_table_offset(target);
 	h.nentries = pool->n;
 	h.table_crc = daxalloc_crc32c(0, pool->ents, tlen);
@@ -282,28 +328,43 @@ void pool_commit(struct daxalloc_pool *pool)
 	pool_write_hdr(pool, target, 0, &h);	/* the commit point is the first durable copy */
 	pool->hdr = h;
 	pool->active = target;
+	pool->jused = 0;	/* the records before are in the table now */
 }
 
-void pool_migrate(struct daxalloc_pool *pool)
+bool pool_test_checkpoint_each;
+
+void pool_log(struct daxalloc_pool *pool, enum dxa_jop op, const struct dxa_entry *e)
 {
-	static const struct dxa_hdr blank;
-	struct dxa_hdr h, h1;
+	struct dxa_jrec r;
 
-	/* Format 1.0 wrote one header copy: add the second where it is blank. */
-	for (int slot = 0; slot < 2; slot++) {
-		char why[160];
-
-		if (meta_read(&pool->mm, dxa_hdr_offset(slot, 0), &h, sizeof(h)) < 0 ||
-		    dxa_hdr_validate(&h, slot, &pool->geo, why, sizeof(why)) < 0)
-			continue;
-		if (meta_read(&pool->mm, dxa_hdr_offset(slot, 1), &h1, sizeof(h1)) < 0 ||
-		    memcmp(&h1, &blank, sizeof(h1)) != 0)
-			continue;
-		pool_write_hdr(pool, slot, 1, &h);
-		info(pool->ctx, "%s: copy %d: second header copy added (format 1.1)",
-		     pool->dev->name, slot);
+	/* 1.x (upgraded at the first write) or a full journal: the whole state at once */
+	if (pool->hdr.version_major < 2 || pool->jused >= DXA_JOURNAL_CELLS ||
+	    pool_test_checkpoint_each) {
+		pool_checkpoint(pool);
+		return;
 	}
+	dxa_jrec_make(&r, &pool->hdr, pool->jused, op, e);
+	/* the first copy durable before the second: one of them is always whole */
+	for (int k = 0; k < 2; k++) {
+		char *p = (char *)pool->mm.addr + dxa_jrec_offset(pool->jused, k);
+
+		memcpy(p, &r, sizeof(r));
+		meta_persist(&pool->mm, p, sizeof(r));
+	}
+	pool->jused++;
+}
+
+void pool_upgrade(struct daxalloc_pool *pool)
+{
+	unsigned int from_major = pool->hdr.version_major, from_minor = pool->hdr.version_minor;
+
+	/* Two checkpoints: both slots in format 2.0, which 1.x readers refuse. */
+	pool_checkpoint(pool);
+	pool_checkpoint(pool);
 	pool->legacy = false;
+	info(pool->ctx, "%s: pool format %u.%u upgraded to %u.%u (a journal of %u records)",
+	     pool->dev->name, from_major, from_minor, DXA_VERSION_MAJOR, DXA_VERSION_MINOR,
+	     DXA_JOURNAL_CELLS);
 }
 
 bool pool_owner_alive(struct daxalloc_pool *pool, const struct dxa_entry *e)
@@ -322,9 +383,13 @@ bool pool_owner_alive(struct daxalloc_pool *pool, const struct dxa_entry *e)
 
 void pool_remove_entry(struct daxalloc_pool *pool, uint32_t idx)
 {
+	struct dxa_entry gone = pool->ents[idx];
+
+	/* Logged once removed: a full journal checkpoints the table as it is now. */
 	memmove(&pool->ents[idx], &pool->ents[idx + 1],
 		(size_t)(pool->n - idx - 1) * sizeof(pool->ents[0]));
 	pool->n--;
+	pool_log(pool, DXA_JOP_DEL, &gone);
 }
 
 uint32_t pool_reclaim_orphans(struct daxalloc_pool *pool)
@@ -374,10 +439,14 @@ static void pool_format(struct daxalloc_pool *pool)
 	h->format_time = (uint64_t)time(NULL);
 	if (getrandom(h->uuid, sizeof(h->uuid), 0) != (ssize_t)sizeof(h->uuid))
 		memcpy(h->uuid, &h->format_time, sizeof(h->format_time));
+	h->journal_offset = DXA_JOURNAL_OFFSET;
+	h->journal_cells = DXA_JOURNAL_CELLS;
+	h->journal_rec = DXA_JREC_SIZE;
 	pool->n = 0;
 	pool->active = 1;
-	pool_commit(pool);	/* slot 0, seq 1 */
-	pool_commit(pool);	/* slot 1, seq 2: both copies valid */
+	pool_journal_clear(pool);	/* records of an earlier pool carry its uuid: cleared anyway */
+	pool_checkpoint(pool);	/* slot 0, seq 1 */
+	pool_checkpoint(pool);	/* slot 1, seq 2: both copies valid */
 }
 
 DAXALLOC_EXPORT int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int flags,
@@ -473,12 +542,11 @@ DAXALLOC_EXPORT int daxalloc_pool_open(struct daxalloc_dev *dev, unsigned int fl
 		pool_detach(pool);
 		return rc;
 	}
-	/* Read-only: no migration, and orphans stay for a writer (or check --repair). */
-	if (pool->legacy && !pool->rdonly)
-		pool_migrate(pool);
+	/* Read-only: no upgrade, and orphans stay for a writer (or check --repair). */
+	if ((pool->legacy || pool->hdr.version_major < DXA_VERSION_MAJOR) && !pool->rdonly)
+		pool_upgrade(pool);
 	gone = pool->rdonly ? 0 : pool_reclaim_orphans(pool);
 	if (gone) {
-		pool_commit(pool);
 		info(dev->ctx, "%s: reclaimed %u regions of processes that died", dev->name, gone);
 	}
 	/* A lease keeps unnamed regions: a read-only handle makes none, and writes none. */

@@ -31,6 +31,7 @@ struct daxalloc_pool {
 	struct daxalloc_dev *dev;
 	struct daxalloc_ctx *ctx;
 	int lockfd;			/* own open file: flock excludes other opens */
+	bool flocked;			/* taken with the lock (pools of format 1.x) */
 	pthread_mutex_t lock;		/* threads of this process */
 	struct meta_map mm;
 	struct dxa_geometry geo;
@@ -38,6 +39,7 @@ struct daxalloc_pool {
 	struct dxa_hdr hdr;		/* copy of the active header */
 	struct dxa_entry *ents;		/* copy of the active table, sorted by offset */
 	uint32_t n;
+	uint32_t jused;			/* journal records after the active checkpoint */
 	struct dxa_entry *scratch;	/* the other copy while loading */
 	bool legacy;			/* format 1.0 header copies seen at the last load */
 	uint64_t my_pid, my_start, my_boot;
@@ -70,19 +72,27 @@ int pool_lock_load(struct daxalloc_pool *pool);
 /* Lock only. */
 int pool_lock(struct daxalloc_pool *pool);
 void pool_unlock(struct daxalloc_pool *pool);
-/* Write pool->ents/n as the new state (standby copy, then its header). */
-void pool_commit(struct daxalloc_pool *pool);
+/*
+ * Make a change durable (lock held, pool->ents/n already changed): @op on
+ * @e as one journal record, or a checkpoint when the journal is full.
+ */
+void pool_log(struct daxalloc_pool *pool, enum dxa_jop op, const struct dxa_entry *e);
+/* Test seam: every change is a checkpoint (the tests of the table copies' rules). */
+extern bool pool_test_checkpoint_each;
+/* Write pool->ents/n as the new state (standby copy, then its header); the journal restarts. */
+void pool_checkpoint(struct daxalloc_pool *pool);
 /* Read and classify both copies: slot 0's table into ents, slot 1's into scratch. */
 void pool_scan(struct daxalloc_pool *pool, struct dxa_scan *s);
 /* The error (and message) for a scan that found no usable state. */
 int pool_scan_error(struct daxalloc_pool *pool, const struct dxa_scan *s);
 /* Make @slot of a scan the state (active, hdr, n, ents). */
 void pool_adopt(struct daxalloc_pool *pool, const struct dxa_scan *s, int slot);
-/* Add the second header copy to slots written by format 1.0 (lock held). */
-void pool_migrate(struct daxalloc_pool *pool);
+/* Rewrite a format 1.x pool as the current format (lock held). */
+void pool_upgrade(struct daxalloc_pool *pool);
 bool pool_owner_alive(struct daxalloc_pool *pool, const struct dxa_entry *e);
 /* Remove unnamed regions of dead processes; returns how many. */
 uint32_t pool_reclaim_orphans(struct daxalloc_pool *pool);
+/* Remove entry @idx and log it. */
 void pool_remove_entry(struct daxalloc_pool *pool, uint32_t idx);
 uint64_t pool_data_end(struct daxalloc_pool *pool);
 /* -EROFS naming @what when the pool was opened read-only, else 0. */

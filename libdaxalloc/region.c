@@ -18,12 +18,20 @@ static int find_name(struct daxalloc_pool *pool, const char *name)
 	return -1;
 }
 
+/* The table is sorted by offset: a binary search. */
 static int find_offset(struct daxalloc_pool *pool, uint64_t offset)
 {
-	for (uint32_t i = 0; i < pool->n; i++)
-		if (pool->ents[i].offset == offset)
-			return (int)i;
-	return -1;
+	uint32_t lo = 0, hi = pool->n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (pool->ents[mid].offset < offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < pool->n && pool->ents[lo].offset == offset ? (int)lo : -1;
 }
 
 /* Smallest gap that fits, lowest offset on ties; returns its index slot. */
@@ -202,7 +210,6 @@ static int drop_entry(struct daxalloc_pool *pool, uint64_t offset, bool named, c
 				    (unsigned long long)offset);
 	}
 	pool_remove_entry(pool, (uint32_t)i);
-	pool_commit(pool);
 	pool_unlock(pool);
 	return 0;
 }
@@ -261,7 +268,7 @@ static int region_publish(struct daxalloc_region *r, const char *name)
 	e->owner_boot = 0;
 	memset(e->name, 0, sizeof(e->name));
 	snprintf(e->name, sizeof(e->name), "%s", name);
-	pool_commit(pool);
+	pool_log(pool, DXA_JOP_PUT, e);
 	pool_unlock(pool);
 	/* the handle now describes the named region */
 	pthread_mutex_lock(&pool->open_lock);
@@ -312,7 +319,6 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, co
 		uint32_t gone = pool_reclaim_orphans(pool);
 
 		if (gone) {
-			pool_commit(pool);
 			info(pool->ctx, "%s: reclaimed %u regions of processes that died",
 			     pool->dev->name, gone);
 		}
@@ -350,7 +356,7 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, co
 	memmove(&pool->ents[at + 1], &pool->ents[at], (size_t)(pool->n - at) * sizeof(e));
 	pool->ents[at] = e;
 	pool->n++;
-	pool_commit(pool);
+	pool_log(pool, DXA_JOP_PUT, &e);
 	owner_maps_add(pool, e.offset);
 	pool_unlock(pool);
 
@@ -544,7 +550,6 @@ DAXALLOC_EXPORT int daxalloc_region_free(struct daxalloc_region **pr)
 			daxalloc_map_delete(&r->map);
 			region_unrecord(r);
 			pool_remove_entry(pool, (uint32_t)i);
-			pool_commit(pool);
 		}
 		pool_unlock(pool);
 	}
@@ -576,7 +581,6 @@ DAXALLOC_EXPORT int daxalloc_pool_free_name(struct daxalloc_pool *pool, const ch
 		return rc;
 	}
 	pool_remove_entry(pool, (uint32_t)i);
-	pool_commit(pool);
 	pool_unlock(pool);
 	return 0;
 }
@@ -602,7 +606,7 @@ DAXALLOC_EXPORT int daxalloc_pool_rename(struct daxalloc_pool *pool, const char 
 	}
 	memset(pool->ents[i].name, 0, sizeof(pool->ents[i].name));
 	snprintf(pool->ents[i].name, sizeof(pool->ents[i].name), "%s", to);
-	pool_commit(pool);
+	pool_log(pool, DXA_JOP_PUT, &pool->ents[i]);
 	pool_unlock(pool);
 	pthread_mutex_lock(&pool->open_lock);
 	for (struct daxalloc_region *r = pool->open; r; r = r->next)

@@ -26,16 +26,17 @@
 
 #include "daxalloc.h"
 #include "metadata.h"
+#include "pool.h"
 #include "pool-helpers.h"
 #include "private.h"
 #include "run-ctl.h"
 
 #define M (UINT64_C(1) << 20)
 #define META (2 * M)
-#define META_USED (520u * 1024)
+#define META_USED (1024u * 1024)	/* headers, tables and journal */
 #define STANDIN "hugetlb:2M:64M"
 
-_Static_assert(META_USED == DXA_META_USED, "the snapshot covers both copies");
+_Static_assert(META_USED == DXA_META_USED, "the snapshot covers the copies and the journal");
 
 /* Consumer fds for pin rows that are not literal numbers. */
 #define FD_RING (-100)		/* the fixture's io_uring */
@@ -101,6 +102,8 @@ static void setup(void)
 {
 	struct daxalloc_region *r = NULL;
 
+	/* the damage rows edit the tables: every change is written there */
+	pool_test_checkpoint_each = true;
 	make_scratch();
 	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
 	dev = th_dev_open(ctx, STANDIN);
@@ -172,7 +175,7 @@ static void flip_magic(struct dxa_hdr *h, struct dxa_entry *t) { h->magic[1] ^= 
 static void flip_seq(struct dxa_hdr *h, struct dxa_entry *t) { h->seq ^= 0x40; }
 static void newer_major(struct dxa_hdr *h, struct dxa_entry *t)
 {
-	h->version_major = 2;
+	h->version_major = DXA_VERSION_MAJOR + 1;
 	h->version_minor = 0;
 }
 static void other_unit(struct dxa_hdr *h, struct dxa_entry *t) { h->unit = DAXALLOC_SIZE_1G; }
@@ -595,11 +598,11 @@ static const struct row rows[] = {
 	{ "both headers fail their checksum", CALL, .fn = open_bad_checksum, .damages = true,
 	  .err = EUCLEAN, .want = { STANDIN, "corrupt", "checksum" } },
 	{ "metadata from a newer version", CALL, .fn = open_newer, .damages = true,
-	  .err = EPROTONOSUPPORT, .want = { STANDIN, "version 2.0", "reads 1.x" } },
+	  .err = EPROTONOSUPPORT, .want = { STANDIN, "version 3.0", "reads 1.x to 2.x" } },
 	{ "check of a newer version", CALL, .fn = check_newer, .damages = true,
-	  .err = EPROTONOSUPPORT, .want = { STANDIN, "version 2.0" } },
+	  .err = EPROTONOSUPPORT, .want = { STANDIN, "version 3.0" } },
 	{ "format over a newer version", CALL, .fn = create_over_newer, .damages = true,
-	  .err = EPROTONOSUPPORT, .want = { STANDIN, "version 2.0", "--force" } },
+	  .err = EPROTONOSUPPORT, .want = { STANDIN, "version 3.0", "--force" } },
 	{ "format over corrupt metadata", CALL, .fn = create_over_corrupt, .damages = true,
 	  .err = EUCLEAN, .want = { STANDIN, "corrupt", "--force" } },
 	{ "pool formatted at another alignment", CALL, .fn = open_other_unit, .damages = true,

@@ -10,7 +10,10 @@
  * real opens of the damaged pool, each refused one also checked
  * ($DAXALLOC_CORRUPTION_TRIALS), and 50 times as many images judged by
  * the engine's scan alone (opening costs milliseconds where mapping is
- * slow).
+ * slow).  The table copies' rules are tested with every change made a
+ * checkpoint (the test seam); the journal's with changes as records:
+ * random damage over the records in use, one copy of the last record
+ * damaged (survived), both (refused, and named by check).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -23,6 +26,7 @@
 #include "daxalloc.h"
 #include "metadata.h"
 #include "persist.h"
+#include "pool.h"
 #include "pool-helpers.h"
 #include "private.h"
 
@@ -38,6 +42,7 @@ static char pristine[DXA_META_USED];
 
 static void setup(void)
 {
+	pool_test_checkpoint_each = true;	/* tests of the journal turn it off */
 	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
 	dev = th_dev_open(ctx, "hugetlb:2M:64M");
 	pool = th_pool_create(dev);
@@ -309,14 +314,19 @@ Test(corruption, sequence_near_wrap_never_loses_later_changes)
 
 /* ---- random damage of live metadata ---- */
 
-/* Live bytes: every header copy and each table's entries in use. */
+/* Live bytes: every header copy, each table's entries in use, the journal records in use. */
 struct span {
 	size_t off, len;
 };
 
-static int live_spans(struct span *sp)
+static int live_spans(struct span *sp, uint32_t jused)
 {
 	int n = 0;
+
+	if (jused)	/* both copies of each record, and the cell after the last */
+		sp[n++] = (struct span){ DXA_JOURNAL_OFFSET,
+					 (size_t)(jused < DXA_JOURNAL_CELLS ? jused + 1 : jused) *
+						 DXA_JCELL_SIZE };
 
 	for (int slot = 0; slot < 2; slot++) {
 		for (int c = 0; c < 2; c++)
@@ -419,7 +429,7 @@ static void scan_trials(const char *history, const struct span *sp, size_t total
 
 	memcpy(image, pristine, DXA_META_USED);
 	cr_assert_eq(scan_image(&s), 0, "%s", s.why);
-	nwant = s.c[s.newest].hdr.nentries;
+	nwant = s.n;
 	memcpy(want, tabs[s.newest], nwant * sizeof(want[0]));
 	for (int t = 0; t < trials; t++) {
 		int k = 1 + rand() % 4;
@@ -437,15 +447,13 @@ static void scan_trials(const char *history, const struct span *sp, size_t total
 			refused++;
 			continue;
 		}
-		if (s.c[s.newest].hdr.nentries == nwant &&
-		    memcmp(tabs[s.newest], want, nwant * sizeof(want[0])) == 0) {
+		if (s.n == nwant && memcmp(tabs[s.newest], want, nwant * sizeof(want[0])) == 0) {
 			same++;
 			continue;
 		}
 		if (!wrong++)
 			snprintf(first, sizeof(first), "trial %d: copy %d, sequence %llu, %u entries", t,
-				 s.newest, (unsigned long long)s.c[s.newest].hdr.seq,
-				 s.c[s.newest].hdr.nentries);
+				 s.newest, (unsigned long long)s.seq, s.n);
 	}
 	cr_log_info("%s: %d trials of the engine alone: %d unchanged, %d refused, %d wrong", history,
 		    trials, same, refused, wrong);
@@ -467,7 +475,15 @@ static void random_damage(const char *history, int trials)
 		trials = atoi(env);
 	state_of(pool, &want);
 	memcpy(pristine, meta, DXA_META_USED);
-	nsp = live_spans(sp);
+	memcpy(image, pristine, DXA_META_USED);
+	{
+		struct dxa_scan s;
+
+		cr_assert_eq(scan_image(&s), 0, "%s", s.why);
+		nsp = live_spans(sp, s.jused);
+		cr_assert_eq(s.jused > 0, !pool_test_checkpoint_each,
+			     "%s: %u journal records in use", history, s.jused);
+	}
 	for (int i = 0; i < nsp; i++)
 		total += sp[i].len;
 	for (int i = 0; i < trials; i++)
@@ -518,6 +534,34 @@ Test(corruption, random_damage_after_rename)
 	history();
 	cr_assert_eq(daxalloc_pool_rename(pool, "a", "renamed"), 0);
 	random_damage("last change a rename", 250);
+	daxalloc_region_close(&held);
+}
+
+/* The same histories with the changes as journal records after the format's checkpoint. */
+Test(corruption, random_damage_in_the_journal_after_alloc)
+{
+	pool_test_checkpoint_each = false;
+	history();
+	alloc_named("last", 6 * M);
+	random_damage("journal, last change an alloc", 250);
+	daxalloc_region_close(&held);
+}
+
+Test(corruption, random_damage_in_the_journal_after_free)
+{
+	pool_test_checkpoint_each = false;
+	history();
+	cr_assert_eq(daxalloc_pool_free_name(pool, "b"), 0);
+	random_damage("journal, last change a free", 250);
+	daxalloc_region_close(&held);
+}
+
+Test(corruption, random_damage_in_the_journal_after_rename)
+{
+	pool_test_checkpoint_each = false;
+	history();
+	cr_assert_eq(daxalloc_pool_rename(pool, "a", "renamed"), 0);
+	random_damage("journal, last change a rename", 250);
 	daxalloc_region_close(&held);
 }
 
@@ -594,6 +638,17 @@ Test(corruption, media_errors_in_each_copy)
 
 /* ---- pools of format 1.0 (one header copy per slot) open, and gain the second ---- */
 
+/* A header as format 1.@minor wrote it: no journal. */
+static void as_format_1(struct dxa_hdr *h, uint32_t minor)
+{
+	h->version_major = 1;
+	h->version_minor = minor;
+	h->journal_offset = 0;
+	h->journal_cells = 0;
+	h->journal_rec = 0;
+	h->hdr_crc = dxa_hdr_crc(h);
+}
+
 Test(corruption, format_1_0_pool_opens_and_migrates)
 {
 	struct daxalloc_check_report rep;
@@ -607,10 +662,7 @@ Test(corruption, format_1_0_pool_opens_and_migrates)
 	daxalloc_pool_close(&pool);
 	/* what the previous release wrote: minor 0, the second copies blank */
 	for (int slot = 0; slot < 2; slot++) {
-		struct dxa_hdr *h = hdr_at(slot, 0);
-
-		h->version_minor = 0;
-		h->hdr_crc = dxa_hdr_crc(h);
+		as_format_1(hdr_at(slot, 0), 0);
 		memset(hdr_at(slot, 1), 0, sizeof(struct dxa_hdr));
 	}
 	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 0, "%s", rep.first_problem);
@@ -629,4 +681,130 @@ Test(corruption, format_1_0_pool_opens_and_migrates)
 	((char *)hdr_at(newest_slot(), 0))[offsetof(struct dxa_hdr, uuid)] ^= 1;
 	cr_expect_eq(daxalloc_pool_open(dev, 0, &p2), 0, "%s", daxalloc_errmsg());
 	daxalloc_pool_close(&p2);
+}
+
+/* ---- the journal ---- */
+
+/* The last change's record: one damaged copy is survived, both are refused and named. */
+Test(corruption, last_journal_record_damaged)
+{
+	struct daxalloc_check_report rep;
+	struct daxalloc_pool *p2 = (void *)1;
+	struct findings f = { 0 };
+	struct state before, after;
+	struct dxa_scan s;
+	char *snap = malloc(DXA_META_USED);
+	uint32_t last;
+
+	pool_test_checkpoint_each = false;
+	alloc_named("first", 2 * M);
+	alloc_named("second", 4 * M);
+	state_of(pool, &before);
+	memcpy(image, meta, DXA_META_USED);
+	cr_assert_eq(scan_image(&s), 0, "%s", s.why);
+	cr_assert_geq(s.jused, 2, "the changes are not journal records");
+	last = s.jused - 1;
+
+	/* the first copy: the second holds the change; check says so, a repair rewrites it */
+	meta[dxa_jrec_offset(last, 0) + offsetof(struct dxa_jrec, e) + 8] ^= 0x04;
+	cr_expect_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
+	cr_expect(same_state(&before, &after), "one damaged copy of the last record lost it");
+	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 1, "%s", rep.first_problem);
+	cr_expect(findings_say(&f, "journal record"), "check does not name the record: %s", f.text[0]);
+	cr_expect_eq(f.losses, 0);
+
+	/* both copies: refused, never rolled back; check names the loss; repair needs force */
+	meta[dxa_jrec_offset(last, 1) + offsetof(struct dxa_jrec, e) + 8] ^= 0x04;
+	memcpy(snap, meta, DXA_META_USED);
+	cr_expect_eq(daxalloc_pool_open(dev, 0, &p2), -EUCLEAN, "opened without its last change");
+	cr_expect_null(p2);
+	cr_expect(strstr(daxalloc_errmsg(), "journal record"), "%s", daxalloc_errmsg());
+	memset(&f, 0, sizeof(f));
+	cr_expect_gt(daxalloc_pool_check_each(dev, DAXALLOC_CHECK_REPAIR, &rep, finding, &f), 0);
+	cr_expect_gt(f.losses, 0, "the lost change is not named");
+	cr_expect_eq(rep.repaired, 0);
+	cr_expect(strstr(rep.first_problem, "--force"), "%s", rep.first_problem);
+	cr_expect_eq(memcmp(snap, meta, DXA_META_USED), 0, "repair without force wrote");
+	/* with force: the state before the damaged record, and the pool opens */
+	cr_expect_eq(daxalloc_pool_check(dev, DAXALLOC_CHECK_REPAIR | DAXALLOC_CHECK_FORCE, &rep), 0,
+		     "%s", rep.first_problem);
+	cr_assert_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
+	cr_expect_eq(after.n, before.n - 1);
+	cr_expect_str_eq(after.r[0].name, "first");
+	free(snap);
+}
+
+/* A record cut short (power loss or SIGKILL during an append) is the end, not damage. */
+Test(corruption, torn_append_is_not_damage)
+{
+	struct state before, after;
+	struct dxa_scan s;
+	struct dxa_jrec r;
+
+	pool_test_checkpoint_each = false;
+	alloc_named("first", 2 * M);
+	state_of(pool, &before);
+	memcpy(image, meta, DXA_META_USED);
+	cr_assert_eq(scan_image(&s), 0, "%s", s.why);
+	/* half of a next record's first copy, as an interrupted append leaves it */
+	memset(&r, 0x5a, sizeof(r));
+	memcpy(meta + dxa_jrec_offset(s.jused, 0), &r, sizeof(r) / 2);
+	cr_expect_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
+	cr_expect(same_state(&before, &after));
+	/* the next change writes over it */
+	alloc_named("second", 2 * M);
+	cr_expect_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
+	cr_expect_eq(after.n, before.n + 1);
+}
+
+/*
+ * A pool of format 1.1 (the release before the journal): its state in the
+ * tables, the bytes where the journal now lives never written by it (any
+ * old contents).  It opens with its regions, is upgraded to 2.0 (which 1.x
+ * readers refuse), and its next changes are journal records.
+ */
+Test(corruption, format_1_1_pool_upgrades_to_the_journal)
+{
+	struct daxalloc_check_report rep;
+	struct daxalloc_pool *p2 = NULL;
+	struct findings f = { 0 };
+	struct state before, after;
+	struct dxa_scan s;
+
+	alloc_named("kept", 2 * M);
+	alloc_named("also", 4 * M);
+	state_of(pool, &before);
+	daxalloc_pool_close(&pool);
+	for (int slot = 0; slot < 2; slot++)
+		for (int c = 0; c < 2; c++)
+			as_format_1(hdr_at(slot, c), 1);
+	memset(meta + DXA_JOURNAL_OFFSET, 0xa5, (size_t)DXA_JOURNAL_CELLS * DXA_JCELL_SIZE);
+	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 0, "%s", rep.first_problem);
+	cr_expect(findings_say(&f, "format 1.1"), "check does not say the format is 1.1");
+
+	/* read-only: opens as it is and changes nothing */
+	cr_assert_eq(daxalloc_pool_open(dev, DAXALLOC_POOL_RDONLY, &p2), 0, "%s", daxalloc_errmsg());
+	state_of(p2, &after);
+	daxalloc_pool_close(&p2);
+	cr_expect(same_state(&before, &after));
+	cr_expect_eq(hdr_at(0, 0)->version_major, 1, "a read-only open upgraded the pool");
+
+	pool_test_checkpoint_each = false;
+	cr_assert_eq(daxalloc_pool_open(dev, 0, &pool), 0, "%s", daxalloc_errmsg());
+	state_of(pool, &after);
+	cr_expect(same_state(&before, &after), "the 1.1 pool opened with another state");
+	for (int slot = 0; slot < 2; slot++)
+		cr_expect_eq(hdr_at(slot, 0)->version_major, DXA_VERSION_MAJOR,
+			     "copy %d not upgraded", slot);
+	alloc_named("new", 2 * M);
+	memcpy(image, meta, DXA_META_USED);
+	cr_assert_eq(scan_image(&s), 0, "%s", s.why);
+	cr_expect_eq(s.jused, 1, "the change after the upgrade is not one journal record");
+	cr_expect_eq(s.n, (uint32_t)before.n + 1);
+	daxalloc_pool_close(&pool);
+	cr_assert_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
+	cr_expect_eq(after.n, before.n + 1);
+	memset(&f, 0, sizeof(f));
+	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 0, "%s", rep.first_problem);
+	cr_expect_not(findings_say(&f, "format 1"));
 }

@@ -75,7 +75,8 @@ static int scan(const char *img, struct state *s, char *why, size_t whylen)
 		snprintf(why, whylen, "%.150s", sc.why);
 		return -1;
 	}
-	s->n = sc.c[sc.newest].hdr.nentries;
+	/* the newest checkpoint with the journal applied */
+	s->n = sc.n;
 	memcpy(s->e, tabs[sc.newest], s->n * sizeof(s->e[0]));
 	return 0;
 }

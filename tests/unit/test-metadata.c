@@ -50,6 +50,9 @@ static void setup(void)
 	h.data_start = UNIT;
 	h.table_offset = DXA_TABLE0_OFFSET;
 	h.table_max = DXA_MAX_ENTRIES;
+	h.journal_offset = DXA_JOURNAL_OFFSET;
+	h.journal_cells = DXA_JOURNAL_CELLS;
+	h.journal_rec = DXA_JREC_SIZE;
 	h.nentries = 3;
 	entry(0, UNIT, UNIT, "alpha");
 	entry(1, 4 * UNIT, 2 * UNIT, NULL);
@@ -93,10 +96,29 @@ Test(metadata, header_bit_flip)
 
 Test(metadata, newer_major_version)
 {
-	h.version_major = 2;
+	h.version_major = DXA_VERSION_MAJOR + 1;
 	h.version_minor = 0;
 	seal();
-	expect(EPROTONOSUPPORT, "format version 2.0");
+	expect(EPROTONOSUPPORT, "format version 3.0");
+}
+
+/* 1.x had no journal: its header leaves those fields zero, and reads. */
+Test(metadata, format_1_reads_without_a_journal)
+{
+	h.version_major = 1;
+	h.version_minor = 1;
+	h.journal_offset = 0;
+	h.journal_cells = 0;
+	h.journal_rec = 0;
+	seal();
+	expect(0, NULL);
+}
+
+Test(metadata, journal_elsewhere_is_damage)
+{
+	h.journal_cells = DXA_JOURNAL_CELLS + 1;
+	seal();
+	expect(EUCLEAN, "journal of");
 }
 
 Test(metadata, newer_minor_version_reads)
