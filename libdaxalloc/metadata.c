@@ -218,6 +218,11 @@ static enum jcopy jcopy_judge(const struct dxa_jrec *r, int io, const struct dxa
 	return r->seq == h->seq + 1 + cell ? JC_VALID : JC_BAD;
 }
 
+bool dxa_jrec_clean(const struct dxa_jrec *r, const struct dxa_hdr *h, uint32_t cell)
+{
+	return jcopy_judge(r, 0, h, cell) == JC_UNWRITTEN;
+}
+
 /* Apply one record to the table; 0, or -EUCLEAN when it does not fit the state. */
 static int jrec_apply(const struct dxa_jrec *r, const struct dxa_geometry *geo,
 		      const struct dxa_hdr *h, struct dxa_entry *tab, uint32_t *n, uint32_t cell,
@@ -298,8 +303,13 @@ int dxa_journal_replay(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 		} else if (j[1] == JC_VALID) {
 			use = 1;
 			(*repaired)++;
-		} else if (j[1] == JC_UNWRITTEN) {
-			break;	/* an append that never completed, or none */
+		} else if (j[0] == JC_UNWRITTEN || j[1] == JC_UNWRITTEN) {
+			/*
+			 * Nothing of this checkpoint's here (whatever the second copy
+			 * holds from before), or an append cut short in its first copy:
+			 * the end.  An append makes its second copy clean first.
+			 */
+			break;
 		} else {
 			*used = cell;
 			FAIL(io[0] < 0 && io[1] < 0 ? EIO : EUCLEAN,

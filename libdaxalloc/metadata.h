@@ -32,10 +32,13 @@
  * again from the first cell.  At the end of the records:
  *  - first copy valid: applied (the second may have been cut short);
  *  - first copy not valid, second valid: the first was damaged, applied;
- *  - first copy not valid, second never written for this base (zero or
- *    a record of an older checkpoint): the end (an append cut short);
- *  - neither valid and the second written: damage to an acknowledged
+ *  - first copy never written for this base (zero, or a record of an
+ *    older checkpoint or pool), or cut short with the second never
+ *    written for this base: the end (an append cut short, or none);
+ *  - both copies written and neither valid: damage to an acknowledged
  *    change: the pool is not opened.
+ * An append first makes the second copy clean if an older append left it
+ * cut short (zeros, durable), so "both cut short" never comes from crashes.
  * 1.x readers refuse 2.0 (major version), so none of them can miss the
  * journal; a 1.x pool is upgraded when first opened for writing.
  */
@@ -180,6 +183,8 @@ static inline uint64_t dxa_jrec_offset(uint32_t cell, int copy)
 }
 
 uint32_t dxa_jrec_crc(const struct dxa_jrec *r);
+/* Is this copy of cell @cell never written after checkpoint @h (zero, older, another pool's)? */
+bool dxa_jrec_clean(const struct dxa_jrec *r, const struct dxa_hdr *h, uint32_t cell);
 /* Fill @r (crc included) for cell @cell after the checkpoint @h. */
 void dxa_jrec_make(struct dxa_jrec *r, const struct dxa_hdr *h, uint32_t cell, enum dxa_jop op,
 		   const struct dxa_entry *e);

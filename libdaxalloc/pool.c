@@ -343,6 +343,17 @@ void pool_log(struct daxalloc_pool *pool, enum dxa_jop op, const struct dxa_entr
 		pool_checkpoint(pool);
 		return;
 	}
+	/*
+	 * A second copy an older append left cut short is cleared first: a
+	 * first copy cut short beside it would look like damage.
+	 */
+	if (meta_read(&pool->mm, dxa_jrec_offset(pool->jused, 1), &r, sizeof(r)) < 0 ||
+	    !dxa_jrec_clean(&r, &pool->hdr, pool->jused)) {
+		char *b = (char *)pool->mm.addr + dxa_jrec_offset(pool->jused, 1);
+
+		memset(b, 0, sizeof(r));
+		meta_persist(&pool->mm, b, sizeof(r));
+	}
 	dxa_jrec_make(&r, &pool->hdr, pool->jused, op, e);
 	/* the first copy durable before the second: one of them is always whole */
 	for (int k = 0; k < 2; k++) {

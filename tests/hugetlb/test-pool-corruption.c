@@ -685,6 +685,19 @@ Test(corruption, format_1_0_pool_opens_and_migrates)
 
 /* ---- the journal ---- */
 
+/* Journal on, two named regions made as records: the state, the scan; returns records used. */
+static uint32_t two_records(struct state *before, struct dxa_scan *s)
+{
+	pool_test_checkpoint_each = false;
+	alloc_named("first", 2 * M);
+	alloc_named("second", 4 * M);
+	state_of(pool, before);
+	memcpy(image, meta, DXA_META_USED);
+	cr_assert_eq(scan_image(s), 0, "%s", s->why);
+	cr_assert_geq(s->jused, 2, "the changes are not journal records");
+	return s->jused;
+}
+
 /* The last change's record: one damaged copy is survived, both are refused and named. */
 Test(corruption, last_journal_record_damaged)
 {
@@ -696,14 +709,7 @@ Test(corruption, last_journal_record_damaged)
 	char *snap = malloc(DXA_META_USED);
 	uint32_t last;
 
-	pool_test_checkpoint_each = false;
-	alloc_named("first", 2 * M);
-	alloc_named("second", 4 * M);
-	state_of(pool, &before);
-	memcpy(image, meta, DXA_META_USED);
-	cr_assert_eq(scan_image(&s), 0, "%s", s.why);
-	cr_assert_geq(s.jused, 2, "the changes are not journal records");
-	last = s.jused - 1;
+	last = two_records(&before, &s) - 1;
 
 	/* the first copy: the second holds the change; check says so, a repair rewrites it */
 	meta[dxa_jrec_offset(last, 0) + offsetof(struct dxa_jrec, e) + 8] ^= 0x04;
@@ -807,4 +813,49 @@ Test(corruption, format_1_1_pool_upgrades_to_the_journal)
 	memset(&f, 0, sizeof(f));
 	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 0, "%s", rep.first_problem);
 	cr_expect_not(findings_say(&f, "format 1"));
+}
+
+/*
+ * Past the end, a cell holds what an earlier checkpoint's appends left: a
+ * whole first copy and a second cut short (killed between them).  That is
+ * not this checkpoint's record, nor damage; and appending there clears the
+ * old second copy first, so a first copy cut short beside it is still the
+ * end (the soak found both).
+ */
+Test(corruption, older_cells_cut_short_are_not_damage)
+{
+	struct state before, after;
+	struct dxa_scan s;
+	struct dxa_jrec old;
+	char *a, *b;
+
+	two_records(&before, &s);
+	a = meta + dxa_jrec_offset(s.jused, 0);
+	b = meta + dxa_jrec_offset(s.jused, 1);
+	/* an earlier checkpoint's record for that cell: whole, then its copy cut short */
+	memcpy(&old, meta + dxa_jrec_offset(0, 0), sizeof(old));
+	old.base = 0;	/* before this pool's first checkpoint */
+	old.seq = old.base + 1 + s.jused;
+	old.crc = dxa_jrec_crc(&old);
+	memcpy(a, &old, sizeof(old));
+	memcpy(b, &old, sizeof(old) / 2);
+	memset(b + sizeof(old) / 2, 0x77, sizeof(old) / 2);
+	cr_expect_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
+	cr_expect(same_state(&before, &after));
+
+	/* a first copy cut short beside that old second copy: both look damaged */
+	memset(a + 64, 0x55, 64);
+	cr_expect_eq(open_state(&after), -EUCLEAN, "both copies cut short opened");
+	/* what an append really leaves: the old second copy cleared before the first is written */
+	memset(b, 0, sizeof(old));
+	cr_expect_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
+	cr_expect(same_state(&before, &after), "a cut-short append changed the state");
+
+	/* and an append over the old cell is read back */
+	memcpy(a, &old, sizeof(old));
+	memcpy(b, &old, sizeof(old) / 2);
+	memset(b + sizeof(old) / 2, 0x77, sizeof(old) / 2);
+	alloc_named("third", 2 * M);
+	cr_assert_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
+	cr_expect_eq(after.n, before.n + 1);
 }
