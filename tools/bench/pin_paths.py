@@ -178,7 +178,9 @@ def vmemmap_rows(doc):
             if not sm.get("measured") or sm["align"] not in model:
                 continue
             m = model[sm["align"]]
-            r = rows.setdefault(sm["align"], ((t["size"], t.get("memmap")), m["kernel_row"], m["total"], [], []))
+            applied = f"{m['kernel_row']} ({m.get('kernel_row_from', 'version')})"
+            r = rows.setdefault(sm["align"], ((t["size"], t.get("memmap")), [], m["total"], [], []))
+            r[1].append(applied)
             r[3].append(sm["median"])
             r[4].append(sm.get("match") or "none")
     return [(a,) + rows[a] for a in sorted(rows)]
@@ -195,7 +197,8 @@ def vmemmap_table(doc):
     size, memmap = rows[0][1]
     L = [f"vmemmap of the probe's device ({size >> 30} GiB, memmap {({'ram': 'in RAM', 'device': 'on the device'}).get(memmap, 'where unknown')}), measured by each "
          "probe run (one cycle each) against the model: MiB an enable takes, the row the "
-         "library applies to this kernel and the row each measurement is nearest to. At 1G "
+         "library applies to this kernel (and whence: its page size, the 2M measurement or "
+         "the kernel's version) and the row each measurement is nearest to. At 1G "
          "the rows differ by a few KiB, less than the noise: only 2M tells the 2-page and "
          "1-page dedup apart.", "",
          "| align | model: no dedup | 2-page dedup | 1-page dedup | row applied | measured | nearest row |",
@@ -203,7 +206,8 @@ def vmemmap_table(doc):
     names = {4096: "4K", 2 << 20: "2M", 1 << 30: "1G"}
     for align, _, row, total, measured, match in rows:
         L.append(f"| {names.get(align, align)} | {mib(total['no_dedup'])} | "
-                 f"{mib(total['dedup_2page'])} | {mib(total['dedup_1page'])} | {row} | "
+                 f"{mib(total['dedup_2page'])} | {mib(total['dedup_1page'])} | "
+                 f"{', '.join(dict.fromkeys(row))} | "
                  f"{', '.join(mib(v) for v in measured)} | {', '.join(dict.fromkeys(match))} |")
     L.append("")
     return L
