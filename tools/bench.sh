@@ -10,9 +10,16 @@
 #      and the raw results under tools/bench/.
 #
 #   tools/bench.sh [--quick] [--host-only | --guest-only] [--only LIST]
+#   tools/bench.sh --pin-paths[=6.1,6.12,newest]
 #
 # --only LIST (some of pin,alloc,fault,restart) measures only those on the
 # host and replaces their rows in tools/bench/host.json, keeping the rest.
+#
+# --pin-paths boots the guest on each kernel line given (default: all three),
+# runs tests/guest/pin-paths.sh there (pin and unpin per consumer and memory,
+# library and kernel call, and the pin-path probe) into
+# tools/bench/pin-paths-LINE.json, and rewrites only the section "Pin path per
+# kernel" of BENCHMARKS.md and its plot from every such file.
 #
 # $BENCH_PIN_MAX (default 16G) caps the large pin on the host.
 # Inside the guest this script runs itself as: bench.sh --in-guest OUT [--quick]
@@ -22,7 +29,7 @@ cd "$(dirname "$0")/.." || exit 1
 root=$PWD
 out=tools/bench
 bench=build/tools/daxalloc-bench
-quick=() host=1 guest=1 in_guest='' only=''
+quick=() host=1 guest=1 in_guest='' only='' pin_paths=''
 while [ $# -gt 0 ]; do
 	case $1 in
 		--quick) quick=(--quick); shift ;;
@@ -30,7 +37,10 @@ while [ $# -gt 0 ]; do
 		--guest-only) host=0; shift ;;
 		--in-guest) in_guest=${2:?}; shift 2 ;;
 		--only) only=${2:?}; guest=0; shift 2 ;;
-		*) echo "usage: tools/bench.sh [--quick] [--host-only | --guest-only] [--only LIST]" >&2; exit 2 ;;
+		--pin-paths) pin_paths="6.1 6.12 newest"; shift ;;
+		--pin-paths=*) pin_paths=${1#*=}; pin_paths=${pin_paths//,/ }; shift ;;
+		*) echo "usage: tools/bench.sh [--quick] [--host-only | --guest-only] [--only LIST]" \
+			"| --pin-paths[=LINE,...]" >&2; exit 2 ;;
 	esac
 done
 
@@ -102,6 +112,19 @@ if ! command -v gnuplot >/dev/null; then
 fi
 mkdir -p "$out"
 status=0
+
+if [ -n "$pin_paths" ]; then
+	for line in $pin_paths; do
+		echo "bench: pin paths on kernel $line (guest)"
+		flock /tmp/daxalloc-guest-run.lock tests/guest/guest.sh --kernel "$line" --timeout 1500 -- \
+			tests/guest/pin-paths.sh build "$root/$out/pin-paths-$line.json.new" &&
+			mv "$out/pin-paths-$line.json.new" "$out/pin-paths-$line.json" ||
+			{ echo "bench: pin paths on $line failed" >&2; rm -f "$out/pin-paths-$line.json.new"; status=1; }
+	done
+	python3 tools/bench/pin_paths.py --out BENCHMARKS.md --plots "$out" "$out"/pin-paths-*.json ||
+		status=1
+	exit $status
+fi
 
 if [ "$host" = 1 ]; then
 	echo "bench: host run (hugetlb stand-in, native speed)"

@@ -11,6 +11,8 @@
  *     "kernel": {
  *       "release": "6.1.0-56-amd64",
  *       "dedup": ROW,              row at 2M/1G with the memmap in RAM
+ *       "dedup_from": "measurement" | "version",   the 2M measurement when it
+ *                                  matched one row, else the version's
  *       "pin_path": PATH           what the version says for device-dax
  *     },
  *     "page_size": 4096,
@@ -30,6 +32,7 @@
  *         "page_tables": { same keys },   page tables mapping the struct pages
  *         "total": { same keys },
  *         "kernel_row": ROW,       the row this kernel applies
+ *         "kernel_row_from": "page_size" | "measurement" | "version",
  *         "ram": N,                RAM this kernel takes
  *         "device": N,             device capacity the memmap takes (--map=dev)
  *         "per_tib": { "struct_pages": {...}, "page_tables": {...},
@@ -154,14 +157,31 @@ static const char *path_text(int path)
 	}
 }
 
-/* The row this kernel applies at @align. */
-static int kernel_row(uint64_t align, bool in_ram)
+/*
+ * The dedup @t's kernel does: what its 2M measurement matched, when one
+ * row matched and no other is as near (at 2M the 2-page and 1-page rows
+ * differ by half; at 1G by a few KiB, less than the noise, so 1G cannot
+ * tell), else what the kernel's version says.  @measured: which it was.
+ */
+static int dedup_row(const struct target *t, bool *measured)
 {
-	int r = daxalloc_vmemmap_kernel_row(NULL, in_ram);
+	const struct daxalloc_vmemmap_sample *sm = &t->rep.samples[1];
+	int r;
 
-	if (align == DAXALLOC_SIZE_4K || r < 0)
-		return DAXALLOC_VMEMMAP_NO_DEDUP;
-	return r;
+	*measured = t->measured && !t->standin && sm->measured && sm->align == DAXALLOC_SIZE_2M &&
+		    sm->match >= 0 && !sm->ambiguous;
+	if (*measured)
+		return sm->match;
+	r = daxalloc_vmemmap_kernel_row(NULL, t->in_ram);
+	return r < 0 ? DAXALLOC_VMEMMAP_NO_DEDUP : r;
+}
+
+/* The row @t's kernel applies at @align. */
+static int kernel_row(const struct target *t, uint64_t align)
+{
+	bool measured;
+
+	return align == DAXALLOC_SIZE_4K ? DAXALLOC_VMEMMAP_NO_DEDUP : dedup_row(t, &measured);
 }
 
 static uint64_t ram_of(const struct daxalloc_vmemmap_model *m, int row, bool in_ram)
@@ -190,8 +210,10 @@ static struct json_object *jmodel(const struct target *t, uint64_t align)
 {
 	struct daxalloc_vmemmap_model m, tib;
 	struct json_object *o = json_object_new_object(), *pt = json_object_new_object();
-	int row = kernel_row(align, t->in_ram);
+	int row = kernel_row(t, align);
+	bool measured;
 
+	dedup_row(t, &measured);
 	daxalloc_vmemmap_model(t->size, align, &m);
 	daxalloc_vmemmap_model(TIB, align, &tib);
 	json_object_object_add(o, "align", json_object_new_uint64(align));
@@ -201,6 +223,9 @@ static struct json_object *jmodel(const struct target *t, uint64_t align)
 	json_object_object_add(o, "page_tables", jrows(m.page_tables));
 	json_object_object_add(o, "total", jrows(m.total));
 	json_object_object_add(o, "kernel_row", json_object_new_string(daxalloc_vmemmap_row_name(row)));
+	json_object_object_add(o, "kernel_row_from",
+			       json_object_new_string(align == DAXALLOC_SIZE_4K ? "page_size" :
+						      measured ? "measurement" : "version"));
 	json_object_object_add(o, "ram", json_object_new_uint64(ram_of(&m, row, t->in_ram)));
 	json_object_object_add(o, "device", json_object_new_uint64(device_of(&m, t->in_ram)));
 	json_object_object_add(pt, "struct_pages", jrows(tib.struct_pages));
@@ -313,7 +338,7 @@ static void print_model(const struct target *t)
 	       "PAGE TABLES", "THIS KERNEL", "PER TiB");
 	for (int i = 0; i < 3; i++) {
 		struct daxalloc_vmemmap_model m, tib;
-		int row = kernel_row(aligns[i], t->in_ram);
+		int row = kernel_row(t, aligns[i]);
 		char a[16];
 
 		daxalloc_vmemmap_model(t->size, aligns[i], &m);
@@ -353,7 +378,7 @@ static void print_measured(const struct target *t, int cycles)
 		       hsize(sm->min, b[2], 32), hsize(sm->max, b[3], 32));
 		if (sm->match < 0) {
 			printf("matches no row (nearest model: %s)\n",
-			       hsize((int64_t)m.total[kernel_row(sm->align, t->in_ram)], b[4], 32));
+			       hsize((int64_t)m.total[kernel_row(t, sm->align)], b[4], 32));
 			continue;
 		}
 		printf("matches %s (model %s)", row_text(sm->match), hsize((int64_t)m.total[sm->match], b[4], 32));
@@ -528,6 +553,7 @@ int cmd_vmemmap(struct daxalloc_ctx *ctx, int argc, char **argv)
 	struct target *t;
 	struct daxalloc_dev *d;
 	int n = 0, rc, row, cycles;
+	bool row_measured = false;
 	char rel[65] = "unknown";
 	struct utsname u;
 
@@ -566,7 +592,15 @@ int cmd_vmemmap(struct daxalloc_ctx *ctx, int argc, char **argv)
 	}
 	if (uname(&u) == 0)
 		snprintf(rel, sizeof(rel), "%s", u.release);
+	/* The kernel's dedup: measured on the first device measured in RAM, else its version's. */
 	row = daxalloc_vmemmap_kernel_row(NULL, true);
+	for (int i = 0; i < n && !row_measured; i++)
+		if (t[i].in_ram) {
+			int r = dedup_row(&t[i], &row_measured);
+
+			if (row_measured)
+				row = r;
+		}
 	if (a.json) {
 		struct json_object *o = json_object_new_object(), *k = json_object_new_object();
 		struct json_object *arr = json_object_new_array();
@@ -574,6 +608,8 @@ int cmd_vmemmap(struct daxalloc_ctx *ctx, int argc, char **argv)
 
 		json_object_object_add(k, "release", json_object_new_string(rel));
 		json_object_object_add(k, "dedup", json_object_new_string(daxalloc_vmemmap_row_name(row)));
+		json_object_object_add(k, "dedup_from",
+				       json_object_new_string(row_measured ? "measurement" : "version"));
 		json_object_object_add(k, "pin_path", json_object_new_string(daxalloc_vmemmap_pin_path_name(pp)));
 		json_object_object_add(o, "kernel", k);
 		json_object_object_add(o, "page_size", json_object_new_uint64(DAXALLOC_SIZE_4K));
@@ -584,10 +620,10 @@ int cmd_vmemmap(struct daxalloc_ctx *ctx, int argc, char **argv)
 		ctl_json_print(o);
 		json_object_put(o);
 	} else {
-		printf("kernel %s: %s\n\n", rel,
-		       row == DAXALLOC_VMEMMAP_DEDUP_2PAGE ?
-			       "2-page dedup at 2M and 1G when the struct pages are in RAM (Linux 5.19+)" :
-			       "no dedup (before Linux 5.19)");
+		printf("kernel %s: %s%s (%s)\n\n", rel, row_text(row),
+		       row == DAXALLOC_VMEMMAP_NO_DEDUP ? "" :
+							  " at 2M and 1G when the struct pages are in RAM",
+		       row_measured ? "measured at 2M" : "from its version: 2-page from Linux 5.19");
 		for (int i = 0; i < n; i++) {
 			if (i)
 				printf("\n");

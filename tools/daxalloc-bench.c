@@ -89,6 +89,7 @@ static struct {
 	char machine[192], kernel[128];
 	bool saw_4k;		/* a 4K device was measured: no anonymous stand-in */
 	bool no_4k;		/* --no-4k: not even then */
+	bool no_held;		/* --no-held: no pins on a pool holding many regions */
 	bool hp2m_raised;	/* the 2M overcommit limit was raised for memkind */
 	unsigned long long hp2m_overcommit;	/* its value before */
 } B = { .threads = 4, .size = GiB, .pin_max = 16 * GiB, .only = M_ALL };
@@ -658,10 +659,11 @@ static double ms_per_gib(uint64_t ns, uint64_t len)
 
 /*
  * Pin and unpin [addr, +len) N times each way, alternating which goes
- * first; @r may be NULL (no library: memory the stand-in cannot offer).
+ * first; @r may be NULL (no library: memory the stand-in cannot offer),
+ * and then @nolib says why.
  */
 static void pin_pair(struct consumer *c, struct daxalloc_region *r, void *addr, uint64_t len,
-		     const char *variant, const char *device)
+		     const char *variant, const char *device, const char *nolib)
 {
 	enum { MAX_N = 40 };
 	int n = iters(5), lib_rc = 0, raw_rc = 0;
@@ -757,7 +759,7 @@ static void pin_pair(struct consumer *c, struct daxalloc_region *r, void *addr, 
 		     100 * o / 1e3 / (best_low(rp, n) * (double)len / (double)GiB));
 	}
 	if (!r) {
-		note(a, "no library value: the stand-in has no 4K pages (anonymous memory, kernel only)");
+		note(a, "no library value: %s", nolib);
 		note(b, "%s", a->note);
 	}
 	if (lib_rc) {
@@ -848,6 +850,21 @@ static int pin_sizes(uint64_t align, uint64_t room, uint64_t *sz)
 
 static void pin_full_pool(const char *spec, uint64_t align, uint64_t len);
 
+/*
+ * Huge pages of size @align mapped by hand, populated: what a program
+ * without the library pins when the stand-in cannot be had (it needs a
+ * page more than the region, for its metadata).
+ */
+static void *hugetlb_map(uint64_t align, uint64_t len)
+{
+	int huge = align == GiB ? 30 : 21;	/* MAP_HUGE_1GB, MAP_HUGE_2MB */
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE | (huge << MAP_HUGE_SHIFT),
+		       -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
 static void bench_pin_dev(const char *spec)
 {
 	enum daxalloc_pin_kind kinds[3];
@@ -891,30 +908,38 @@ static void bench_pin_dev(const char *spec)
 				bdev_close(&b);
 			}
 		}
+		/* No stand-in: the kernel's side alone, on huge pages mapped by hand. */
+		void *raw = rc < 0 && i == 0 && standin_align(spec) ? hugetlb_map(a, len) : NULL;
+
 		for (int k = 0; k < nk; k++) {
 			struct consumer c;
 			char cwhy[256];
 
 			snprintf(variant, sizeof(variant), "%s %s %s", daxalloc_pin_kind_name(kinds[k]),
 				 szs(a, al, sizeof(al)), szs(len, s, sizeof(s)));
-			if (rc < 0) {
+			if (rc < 0 && !raw) {
 				pin_skip(variant, spec ? spec : "default", why);
 				continue;
 			}
 			if (consumer_open(&c, kinds[k], cwhy, sizeof(cwhy)) < 0) {
-				pin_skip(variant, b.name, cwhy);
+				pin_skip(variant, rc < 0 ? spec : b.name, cwhy);
 				continue;
 			}
-			say("pin: %s on %s", variant, b.name);
-			pin_pair(&c, r, daxalloc_region_get_address(r), len, variant, b.name);
+			say("pin: %s on %s", variant, rc < 0 ? "huge pages mapped by hand" : b.name);
+			if (rc < 0)
+				pin_pair(&c, NULL, raw, len, variant, spec, why);
+			else
+				pin_pair(&c, r, daxalloc_region_get_address(r), len, variant, b.name, NULL);
 			consumer_close(&c);
 		}
+		if (raw)
+			munmap(raw, len);
 		if (rc == 0) {
 			daxalloc_region_free(&r);
 			bdev_close(&b);
 		}
 	}
-	if (a <= 2 * MiB)
+	if (a <= 2 * MiB && !B.no_held)
 		pin_full_pool(spec, a, sizes[0]);
 }
 
@@ -944,7 +969,8 @@ static void bench_pin_anon(void)
 			pin_skip(variant, "anonymous", why);
 		} else {
 			say("pin: %s on anonymous memory", variant);
-			pin_pair(&c, NULL, p, len, variant, "anonymous");
+			pin_pair(&c, NULL, p, len, variant, "anonymous",
+				 "the stand-in has no 4K pages (anonymous memory, kernel only)");
 			consumer_close(&c);
 		}
 		munmap(p, len);
@@ -1159,7 +1185,7 @@ static void pin_full_pool(const char *spec, uint64_t align, uint64_t len)
 			continue;
 		}
 		say("pin: %s on %s", variant, b.name);
-		pin_pair(&c, r, daxalloc_region_get_address(r), len, variant, b.name);
+		pin_pair(&c, r, daxalloc_region_get_address(r), len, variant, b.name, NULL);
 		consumer_close(&c);
 	}
 	daxalloc_region_free(&r);
@@ -1784,7 +1810,7 @@ static int usage(FILE *f, int status)
 		"usage: daxalloc-bench [--json] [--quick] [--device DEV]... [--only LIST]\n"
 		"                      [--iterations N] [--threads N] [--size SIZE] [--pin-max SIZE]\n"
 		"                      [--vfio-group /dev/vfio/N] [--rdma IBDEV] [--tmpdir DIR] [--format]\n"
-		"                      [--no-4k]\n"
+		"                      [--no-4k] [--no-held]\n"
 		"  --device DEV     a device to measure (repeatable; default: the library's default\n"
 		"                   device); the stand-in hugetlb:2M / hugetlb:1G is sized as needed\n"
 		"  --only LIST      some of pin,alloc,fault,restart (default: all)\n"
@@ -1799,7 +1825,8 @@ static int usage(FILE *f, int status)
 		"                   or /var/tmp)\n"
 		"  --format         a real device without a pool gets one (destroys its regions)\n"
 		"  --no-4k          without a 4K device, skip the kernel-only 4K cases (anonymous\n"
-		"                   and shmem memory) that otherwise stand in for it\n");
+		"                   and shmem memory) that otherwise stand in for it\n"
+		"  --no-held        skip the pins on a pool holding 512 other regions\n");
 	return status;
 }
 
@@ -1848,13 +1875,14 @@ int main(int argc, char **argv)
 		{ "tmpdir", required_argument, NULL, 'T' },
 		{ "format", no_argument, NULL, 'F' },
 		{ "no-4k", no_argument, NULL, '4' },
+		{ "no-held", no_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool size_given = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "jqd:o:n:t:s:P:V:R:T:F4h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jqd:o:n:t:s:P:V:R:T:F4Hh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			B.json = true;
@@ -1910,6 +1938,9 @@ int main(int argc, char **argv)
 			break;
 		case '4':
 			B.no_4k = true;
+			break;
+		case 'H':
+			B.no_held = true;
 			break;
 		case 'h':
 			return usage(stdout, 0);

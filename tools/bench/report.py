@@ -9,11 +9,14 @@ are fixed here. Where the library is slower than its baseline the page says
 why, next to the table, with the size of the difference taken from the run.
 """
 import argparse
+import glob
 import json
 import math
 import os
 import subprocess
 import sys
+
+import pin_paths
 
 # A pin or unpin within this much of the kernel's own call counts as equal.
 PIN_GOAL = 1.02
@@ -401,12 +404,12 @@ def main():
             L.append(f"![{title}]({os.path.join(rel, os.path.basename(png))})")
             L.append("")
 
-    # Per-kernel pin paths come from the guest matrix, not from this run: kept as written.
-    kept = os.path.join(os.path.dirname(a.host), "pin-paths.md")
-    if os.path.exists(kept):
-        with open(kept) as f:
-            L.extend(f.read().rstrip("\n").split("\n"))
-        L.append("")
+    # Per-kernel pin paths come from the guest matrix (tools/bench.sh --pin-paths),
+    # one JSON file per kernel, not from this run.
+    docs = pin_paths.load(sorted(glob.glob(os.path.join(os.path.dirname(a.host),
+                                                        "pin-paths-*.json"))))
+    L.extend(pin_paths.section(docs, a.plots, rel))
+    pin_paths.report_claims(docs)
     L.extend(heap_section(os.path.join(os.path.dirname(a.host), "heap.json")))
     L.extend(TIME_GOES)
     L.append("")
