@@ -431,10 +431,16 @@ uint32_t pool_reclaim_orphans(struct daxalloc_pool *pool)
 	return gone;
 }
 
-static void pool_format(struct daxalloc_pool *pool)
+static int pool_format(struct daxalloc_pool *pool)
 {
 	char *base = pool->mm.addr;
 	struct dxa_hdr *h = &pool->hdr;
+	uint8_t uuid[16];
+
+	/* The pool's identity tells its journal records from an earlier pool's: never a constant. */
+	if (getrandom(uuid, sizeof(uuid), 0) != (ssize_t)sizeof(uuid))
+		return daxalloc_err(errno, "%s: cannot make the pool's uuid: getrandom: %s",
+				    pool->dev->name, strerror(errno));
 
 	/* Invalidate both copies first, so a torn format never looks like a pool. */
 	memset(base, 0, 2 * DXA_HDR_SLOT_SIZE);
@@ -448,8 +454,7 @@ static void pool_format(struct daxalloc_pool *pool)
 	h->data_start = pool->geo.meta_size;
 	h->table_max = DXA_MAX_ENTRIES;
 	h->format_time = (uint64_t)time(NULL);
-	if (getrandom(h->uuid, sizeof(h->uuid), 0) != (ssize_t)sizeof(h->uuid))
-		memcpy(h->uuid, &h->format_time, sizeof(h->format_time));
+	memcpy(h->uuid, uuid, sizeof(h->uuid));
 	h->journal_offset = DXA_JOURNAL_OFFSET;
 	h->journal_cells = DXA_JOURNAL_CELLS;
 	h->journal_rec = DXA_JREC_SIZE;
@@ -458,6 +463,7 @@ static void pool_format(struct daxalloc_pool *pool)
 	pool_journal_clear(pool);	/* records of an earlier pool carry its uuid: cleared anyway */
 	pool_checkpoint(pool);	/* slot 0, seq 1 */
 	pool_checkpoint(pool);	/* slot 1, seq 2: both copies valid */
+	return 0;
 }
 
 DAXALLOC_EXPORT int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int flags,
@@ -516,8 +522,9 @@ DAXALLOC_EXPORT int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int 
 		pool_detach(pool);
 		return daxalloc_err(-rc, "%s (formatting frees every region)", msg);
 	}
-	pool_format(pool);
-	rc = owner_claim(pool);
+	rc = pool_format(pool);
+	if (rc == 0)
+		rc = owner_claim(pool);
 	pool_unlock(pool);
 	if (rc < 0) {
 		pool_detach(pool);

@@ -9,8 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
+#include <stddef.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -562,4 +567,54 @@ Test(pool, free_refused_while_a_forked_child_maps_it)
 	close(go[1]);
 	cr_expect_eq(th_exit_status(child), 0);
 	cr_expect_eq(daxalloc_pool_free_name(pool, "inherited"), 0, "%s", daxalloc_errmsg());
+}
+
+/* In this process from now on, getrandom() fails with ENOSYS (a seccomp filter). */
+static int refuse_getrandom(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getrandom, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+/*
+ * The pool's uuid tells its journal records from those of an earlier pool
+ * on the device: without random bytes, formatting fails and changes
+ * nothing (it once fell back to the time of day).
+ */
+Test(pool, format_without_random_bytes_fails)
+{
+	struct daxalloc_map *raw = NULL;
+	char *meta = th_raw_map(dev, META, &raw), *before = malloc(META_USED);
+	pid_t pid;
+	int st;
+
+	alloc(2 * M, "kept");
+	memcpy(before, meta, META_USED);
+	pid = fork();
+	if (pid == 0) {
+		struct daxalloc_pool *p = NULL;
+		int rc;
+
+		if (refuse_getrandom() < 0)
+			_exit(3);
+		rc = daxalloc_pool_create(dev, DAXALLOC_POOL_FORCE, &p);
+		if (rc != -ENOSYS || !strstr(daxalloc_errmsg(), "uuid") || p)
+			fprintf(stderr, "format: %d %s\n", rc, daxalloc_errmsg());
+		_exit(rc == -ENOSYS && strstr(daxalloc_errmsg(), "uuid") && !p ? 0 : 1);
+	}
+	st = th_exit_status(pid);
+	cr_assert_neq(st, 3, "no seccomp filter here");
+	cr_expect_eq(st, 0, "format without random bytes did not fail as it should");
+	cr_expect_eq(memcmp(before, meta, META_USED), 0, "the failed format changed the metadata");
+	free(before);
+	daxalloc_map_delete(&raw);
 }

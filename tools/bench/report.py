@@ -146,14 +146,14 @@ def reason(r, guest):
                 f"It shows where the kernel's own call is short (unpinning, small pins, "
                 f"1G pages).")
     if m == "alloc" and "regions held" in r["variant"]:
-        return ("Every change writes the whole region table to the standby copy and "
-                "checksums it (crash safety by two alternating copies), and finding a name or "
-                "a best fit scans the table: the cost grows with the regions held (linearly; "
-                "the table is 128 bytes a region). See *Where the time goes*.")
+        return ("A change is one journal record whatever the regions held; what still grows "
+                "with them is finding a name or a best fit (a scan of the table in memory), "
+                "moving entries in the sorted table, and the checkpoint a full journal writes "
+                "every 1,008 changes (the whole table). See *Where the time goes*.")
     if m == "alloc" and b.startswith("mmap"):
         return ("An alloc+free pair is two crash-safe metadata transactions (the pool lock "
-                "in device memory, a check that nobody changed the metadata, write the standby "
-                "copy and its headers), a record of the mapping for other processes and, at "
+                "in device memory, a check that nobody changed the metadata, one journal "
+                "record written twice), a record of the mapping for other processes and, at "
                 "free, a look at what other owners map, against two system "
                 f"calls by hand{extra}. See *Where the time goes* below.")
     if m == "alloc" and b.startswith("memkind"):
@@ -480,7 +480,7 @@ INTRO = {
         "stand-in, memkind's hugetlb kind (`memkind_posix_memalign(MEMKIND_HUGETLB)` + "
         "`memkind_free`, 2M pages). The library does more per pair than any of them: it keeps "
         "a crash-safe record of every region on the device. The *regions held* rows repeat "
-        "the single-thread pairs on a pool already holding 512 regions.",
+        "the single-thread pairs on a pool already holding 512 and 2,000 regions (a pool holds at most 2,048).",
     ],
     "fault": [
         "Mapping 1 GiB and writing one byte in every page (the kernel's page: 4K, 2M or 1G), "
@@ -511,16 +511,17 @@ TIME_GOES = [
     "(a robust process-shared mutex in device memory, shared by every process and namespace), "
     "checks that the active metadata copy is still the one "
     "this process last read or wrote (else reloads and validates the newest copy: other "
-    "processes may have changed it), writes the whole region table to the standby copy with "
-    "its CRC-32C (SSE4.2) and then the standby header. An alloc+free pair does that twice, "
-    "plus four address-space calls (an aligned placeholder reservation, the mapping, and two "
-    "unmaps) where `mmap` by hand makes two. A free also asks whether another process maps "
+    "processes may have changed it; records other processes appended are applied), and "
+    "writes one 256-byte journal record twice (each copy made durable in turn, with its "
+    "CRC-32C); every 1,008 records the whole table is written as a checkpoint. An "
+    "alloc+free pair does that twice, plus the mapping and the unmap `mmap` by hand makes "
+    "too. A free also asks whether another process maps "
     "the region: each pool handle records what it maps in device memory beside its lease, so "
     "the answer is a look at the live owners' records; `/proc` is read only where they cannot "
     "tell (an owner that died or forked while mapping, or one with more mappings than its "
-    "records hold). Left to do: map without the placeholder "
-    "reservation where the kernel aligns by itself (hugetlbfs and device-dax do), and write "
-    "only the changed table entries (the cost that still grows with the regions held).",
+    "records hold). Left to do: an index for names and free extents, and tables "
+    "sized to the device (today at most 2,048 regions a pool), so that nothing grows "
+    "with the regions held.",
     "- **Fault-in** is the kernel's: the library maps with the same flags, so it takes the "
     "same faults at the same page size.",
     "- **Warm restart** avoids moving the data at all: the region comes back at the same "
