@@ -309,7 +309,7 @@ static const char *default_standin(void)
 
 DAXALLOC_EXPORT const char *daxalloc_ctx_get_default_device(struct daxalloc_ctx *ctx)
 {
-	const char *env = getenv("DAXALLOC_DEVICE");
+	const char *env = secure_getenv("DAXALLOC_DEVICE");
 	struct daxalloc_dev *d;
 
 	if (env && *env)
@@ -322,7 +322,7 @@ DAXALLOC_EXPORT const char *daxalloc_ctx_get_default_device(struct daxalloc_ctx 
 
 static int open_default(struct daxalloc_ctx *ctx, struct daxalloc_dev *out)
 {
-	const char *env = getenv("DAXALLOC_DEVICE");
+	const char *env = secure_getenv("DAXALLOC_DEVICE");
 	const char *name = daxalloc_ctx_get_default_device(ctx);
 	char first[512];
 	int rc;

@@ -66,7 +66,7 @@ int hugetlb_parse_name(const char *name, uint64_t *align, uint64_t *size)
 
 const char *daxalloc_rundir(void)
 {
-	const char *d = getenv("DAXALLOC_RUNDIR");
+	const char *d = secure_getenv("DAXALLOC_RUNDIR");
 
 	return d && *d ? d : "/run/daxalloc";
 }
@@ -168,7 +168,7 @@ static int lock_holder(int fd)
  */
 static int hugetlb_lock(void)
 {
-	const char *env = getenv("DAXALLOC_LOCK_TIMEOUT");
+	const char *env = secure_getenv("DAXALLOC_LOCK_TIMEOUT");
 	double limit = env && *env ? strtod(env, NULL) : 60;
 	char path[PATH_MAX], who[40];
 	uint64_t until;

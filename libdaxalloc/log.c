@@ -75,7 +75,7 @@ DAXALLOC_EXPORT int daxalloc_ctx_new(struct daxalloc_ctx **out)
 	ctx->refs = 1;
 	ctx->log_fn = log_stderr;
 	ctx->log_priority = LOG_ERR;
-	env = getenv("DAXALLOC_LOG");
+	env = secure_getenv("DAXALLOC_LOG");
 	if (env) {
 		int p = daxalloc_log_parse_priority(env);
 

@@ -134,7 +134,7 @@ static void say(const char *fmt, ...)
 
 static int env_size(const char *var, uint64_t *out)
 {
-	const char *s = getenv(var);
+	const char *s = secure_getenv(var);
 
 	if (!s || !*s)
 		return 0;
@@ -153,9 +153,9 @@ static void start_heap(void)
 	struct daxalloc_region *region = NULL;
 	struct daxalloc_pool_stats st;
 	uint64_t size = DAXALLOC_SIZE_1G, thr = 0;
-	const char *dname = getenv("DAXALLOC_HEAP_DEVICE");
-	const char *full = getenv("DAXALLOC_HEAP_FULL");
-	const char *stats = getenv("DAXALLOC_HEAP_STATS");
+	const char *dname = secure_getenv("DAXALLOC_HEAP_DEVICE");
+	const char *full = secure_getenv("DAXALLOC_HEAP_FULL");
+	const char *stats = secure_getenv("DAXALLOC_HEAP_STATS");
 	int have_size, rc;
 
 	print_stats = stats && *stats && strcmp(stats, "0") != 0;

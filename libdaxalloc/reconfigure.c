@@ -238,7 +238,7 @@ int rc_gate(struct daxalloc_ctx *ctx, const char *name, bool enabled, unsigned i
 
 int rc_timeout_ms(void)
 {
-	const char *env = getenv("DAXALLOC_DISABLE_TIMEOUT");
+	const char *env = secure_getenv("DAXALLOC_DISABLE_TIMEOUT");
 	double s;
 	char *end;
 

@@ -18,14 +18,14 @@
 
 const char *sysfs_root(void)
 {
-	const char *r = getenv("DAXALLOC_SYSFS_ROOT");
+	const char *r = secure_getenv("DAXALLOC_SYSFS_ROOT");
 
 	return r && *r ? r : "/sys";
 }
 
 const char *procfs_root(void)
 {
-	const char *r = getenv("DAXALLOC_PROCFS_ROOT");
+	const char *r = secure_getenv("DAXALLOC_PROCFS_ROOT");
 
 	return r && *r ? r : "/proc";
 }

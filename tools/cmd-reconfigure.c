@@ -362,7 +362,7 @@ int cmd_regions_free(struct daxalloc_ctx *ctx, int argc, char **argv)
  */
 static const char *run_dir(void)
 {
-	const char *run = getenv("DAXALLOC_RUNDIR");
+	const char *run = secure_getenv("DAXALLOC_RUNDIR");
 
 	return run && *run ? run : "/run/daxalloc";
 }
