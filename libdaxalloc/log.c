@@ -1,13 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* The context object and its logging. */
+/* A context's logging: priority, the caller's log function, the default to stderr. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <daxctl/libdaxctl.h>
-#include <ndctl/libndctl.h>
 
 #include "private.h"
 
@@ -60,76 +57,17 @@ void daxalloc_log(struct daxalloc_ctx *ctx, int prio, const char *fmt, ...)
 	ctx->log_fn(ctx, prio, msg, ctx->log_userdata);
 }
 
-DAXALLOC_EXPORT int daxalloc_ctx_new(struct daxalloc_ctx **out)
+/* A new context logs errors to stderr, or at the level $DAXALLOC_LOG names. */
+void log_setup(struct daxalloc_ctx *ctx)
 {
-	struct daxalloc_ctx *ctx;
-	const char *env;
-	int rc;
+	const char *env = secure_getenv("DAXALLOC_LOG");
+	int p = env ? daxalloc_log_parse_priority(env) : LOG_ERR;
 
-	if (!out)
-		return daxalloc_err(EINVAL, "daxalloc_ctx_new: NULL out-pointer");
-	*out = NULL;
-	ctx = calloc(1, sizeof(*ctx));
-	if (!ctx)
-		return daxalloc_err(ENOMEM, "daxalloc_ctx_new: out of memory");
-	ctx->refs = 1;
 	ctx->log_fn = log_stderr;
-	ctx->log_priority = LOG_ERR;
-	env = secure_getenv("DAXALLOC_LOG");
-	if (env) {
-		int p = daxalloc_log_parse_priority(env);
-
-		if (p >= 0)
-			ctx->log_priority = p;
-		else
-			log_stderr(ctx, LOG_WARNING,
-				   "DAXALLOC_LOG: unknown level, expected err|warning|info|debug|0-7",
-				   NULL);
-	}
-	/* libdaxctl logs to stderr itself; keep it quiet, we report errors. */
-	rc = daxctl_new(&ctx->daxctl);
-	if (rc < 0) {
-		free(ctx);
-		return daxalloc_err(-rc, "libdaxctl initialisation failed: %s",
-				    strerror(-rc));
-	}
-	daxctl_set_log_priority(ctx->daxctl,
-				ctx->log_priority >= LOG_DEBUG ? LOG_DEBUG : 0);
-	/* libndctl is optional at run time: without it we lose namespace info. */
-	if (ndctl_new(&ctx->ndctl) < 0)
-		ctx->ndctl = NULL;
-	else
-		ndctl_set_log_priority(ctx->ndctl, ctx->log_priority >= LOG_DEBUG ?
-						   LOG_DEBUG : 0);
-	*out = ctx;
-	dbg(ctx, "context %p created (libdaxalloc %s)", (void *)ctx,
-	    DAXALLOC_VERSION_STRING);
-	return 0;
-}
-
-void ctx_get(struct daxalloc_ctx *ctx)
-{
-	__atomic_add_fetch(&ctx->refs, 1, __ATOMIC_RELAXED);
-}
-
-void ctx_put(struct daxalloc_ctx *ctx)
-{
-	if (__atomic_sub_fetch(&ctx->refs, 1, __ATOMIC_ACQ_REL) > 0)
-		return;
-	dev_drop_lists(ctx);
-	free(ctx);
-}
-
-/*
- * The caller's reference.  Devices it opened (and the pools, regions and
- * pins on them) keep the context until they are closed, in any order.
- */
-DAXALLOC_EXPORT void daxalloc_ctx_delete(struct daxalloc_ctx **pctx)
-{
-	if (!pctx || !*pctx)
-		return;
-	ctx_put(*pctx);
-	*pctx = NULL;
+	ctx->log_priority = p >= 0 ? p : LOG_ERR;
+	if (p < 0)
+		log_stderr(ctx, LOG_WARNING,
+			   "DAXALLOC_LOG: unknown level, expected err|warning|info|debug|0-7", NULL);
 }
 
 DAXALLOC_EXPORT void daxalloc_ctx_set_log_fn(struct daxalloc_ctx *ctx,

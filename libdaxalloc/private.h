@@ -71,6 +71,8 @@ int daxalloc_err(int errnum, const char *fmt, ...) DAXALLOC_PRINTF(2, 3);
 void daxalloc_err_clear(void);
 
 /* log.c */
+/* Logging defaults of a new context. */
+void log_setup(struct daxalloc_ctx *ctx);
 void daxalloc_log(struct daxalloc_ctx *ctx, int prio, const char *fmt, ...)
 	DAXALLOC_PRINTF(3, 4);
 #define dbg(ctx, ...) daxalloc_log(ctx, LOG_DEBUG, __VA_ARGS__)
@@ -115,7 +117,7 @@ int dev_scan(struct daxalloc_ctx *ctx);
 int dev_rescan(struct daxalloc_ctx *ctx);
 /* Free the enumerated devices and the libdaxctl/libndctl contexts. */
 void dev_drop_lists(struct daxalloc_ctx *ctx);
-/* log.c: a context lives until daxalloc_ctx_delete() and its last opened device. */
+/* ctx.c: a context lives until daxalloc_ctx_delete() and its last opened device. */
 void ctx_get(struct daxalloc_ctx *ctx);
 void ctx_put(struct daxalloc_ctx *ctx);
 struct daxalloc_dev *dev_get(struct daxalloc_dev *dev);
