@@ -13,12 +13,50 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "pool.h"
 #include "reconfig.h"
+
+/*
+ * This process's pid without a system call on every pool lock: kept in a
+ * page the kernel wipes in a child of any fork (MADV_WIPEONFORK, whatever
+ * made the child: fork(), _Fork(), clone()), so a child reads 0 and asks
+ * again.  Without that page, getpid() every time.
+ */
+static pid_t *pid_page;
+static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
+
+static void pid_page_make(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return;
+	if (madvise(p, 4096, MADV_WIPEONFORK) < 0) {
+		munmap(p, 4096);
+		return;
+	}
+	pid_page = p;
+}
+
+pid_t owner_self_pid(void)
+{
+	pid_t pid;
+
+	pthread_once(&pid_once, pid_page_make);
+	if (!pid_page)
+		return getpid();
+	pid = __atomic_load_n(pid_page, __ATOMIC_RELAXED);
+	if (!pid) {
+		pid = getpid();
+		__atomic_store_n(pid_page, pid, __ATOMIC_RELAXED);
+	}
+	return pid;
+}
 
 int owner_dev_key(struct daxalloc_dev *dev, struct owner_key *key)
 {

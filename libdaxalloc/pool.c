@@ -219,7 +219,7 @@ int pool_scan_error(struct daxalloc_pool *pool, const struct dxa_scan *s)
 
 int pool_inherited(struct daxalloc_pool *pool)
 {
-	if ((uint64_t)getpid() == pool->my_pid)
+	if ((uint64_t)owner_self_pid() == pool->my_pid)
 		return 0;
 	/*
 	 * A forked child is another owner: through its parent's handle it

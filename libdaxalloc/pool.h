@@ -61,9 +61,11 @@ int pool_attach(struct daxalloc_dev *dev, struct daxalloc_pool **out);
 void pool_detach(struct daxalloc_pool *pool);
 /* -ECHILD (and the message) when a forked child uses its parent's handle. */
 int pool_inherited(struct daxalloc_pool *pool);
+/* This process's pid, cheaply (owner.c). */
+pid_t owner_self_pid(void);
 static inline bool pool_is_inherited(const struct daxalloc_pool *pool)
 {
-	return (uint64_t)getpid() != pool->my_pid;
+	return (uint64_t)owner_self_pid() != pool->my_pid;
 }
 /* Lock (threads + processes) without loading; -ECHILD after fork. */
 int pool_lock(struct daxalloc_pool *pool);

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <liburing.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -123,5 +125,31 @@ Test(ownership, reconfiguration_closes_the_pool)
 	/* Bytes a device held before (a test pattern) are no mark. */
 	memset((char *)pool->mm.addr + DXA_LOCK_OFFSET + 36, 0x77, 28);
 	cr_expect_eq(open_elsewhere(0, NULL), 0, "stale bytes in the lock area closed the pool");
+	daxalloc_pool_close(&pool);
+}
+
+/*
+ * A child made without fork()'s handlers (the clone system call itself,
+ * as _Fork() and some runtimes do) is still told from its parent: the
+ * library's cached pid lives in a page the kernel wipes in any child.
+ */
+Test(ownership, child_of_a_raw_clone_is_refused_too)
+{
+	struct daxalloc_pool *pool = th_pool_create(dev);
+	struct daxalloc_region *r = NULL;
+	long pid;
+
+	/* the parent's pid is cached by now */
+	cr_assert_eq(daxalloc_alloc(pool, 2 << 20, NULL, 0, &r), 0, "%s", daxalloc_errmsg());
+	daxalloc_region_close(&r);
+	pid = syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int rc = daxalloc_alloc(pool, 2 << 20, NULL, 0, &r);
+
+		syscall(SYS_exit_group, rc == -ECHILD ? 0 : 1);
+	}
+	cr_expect_eq(th_exit_status((pid_t)pid), 0,
+		     "a child of a raw clone used its parent's handle");
 	daxalloc_pool_close(&pool);
 }
