@@ -65,7 +65,7 @@ for name in hugetlb-map devdax vfio pool ownership pin cli list-daxctl bad-input
 	# one test at a time: they share the guest's devices and its VFIO group
 	"$bin" --jobs=1 --verbose=1 --json="$results/$tag.$name.json" || status=1
 done
-want examples || want bench || exit $status
+want examples || want bench || want heap-programs || exit $status
 pin_dev=$(awk -F'\t' '$1 == "static2m" { print $3 }' "$DAXALLOC_GUEST_DEVICES")
 
 # The buffer pool example: written, killed, restarted, reattached by name.
@@ -87,12 +87,13 @@ else
 		report example-buffer-pool 0 "the buffer pool did not come back intact"
 	fi
 fi
+fi
 # Unmodified redis-server and memcached with their heap on a devdax pool
 # (run-suite.sh BUILD TAG heap-programs).
 echo "=== heap programs"
 heap_dev=$(awk -F'\t' '$1 == "dyn2m" { print $4 }' "$DAXALLOC_GUEST_DEVICES")
 if ! want heap-programs; then
-	report heap-programs skip "not run by default: redis-server crashed under load with its heap on devdax in this guest (cause not found); the stand-in run on the host passes"
+	want examples && report heap-programs skip "not run by default: redis-server crashed under load with its heap on devdax in this guest (cause not found); the stand-in run on the host passes"
 elif "$DAXALLOC_CTL" format "$heap_dev" --force >/dev/null &&
    PROGRAMS_KEYS=5000 PROGRAMS_REQUESTS=10000 "$(dirname "$0")/../heap/programs.sh" \
 	"$build/libdaxalloc/libdaxalloc-preload.so" "$heap_dev" 384M; then
@@ -100,6 +101,7 @@ elif "$DAXALLOC_CTL" format "$heap_dev" --force >/dev/null &&
 else
 	report heap-programs 0 "redis-server or memcached with the heap on devdax failed a check"
 fi
+if want examples; then
 # The pin examples on a 2M device: a real device DMAs through the IOMMU,
 # an RDMA WRITE over soft-RoCE, io_uring's answer (a refusal before 6.5).
 "$DAXALLOC_CTL" format "$pin_dev" --force >/dev/null || status=1
