@@ -64,6 +64,28 @@ static void scan_image(const struct dxa_hdr *hdr, size_t tlen, const struct dxa_
 		h1.hdr_crc = dxa_hdr_crc(&h1);
 	memcpy(image + dxa_hdr_offset(1, 0), &h1, sizeof(h1));
 	memcpy(image + dxa_hdr_offset(1, 1), &h1, sizeof(h1));
+	/*
+	 * The journal: the table's bytes again as records after the newest
+	 * checkpoint, made to pass their checksums (flag 8), in one copy or
+	 * both (flag 16), so that replay applies arbitrary entries.
+	 */
+	if (hdr->reserved[2] & 8) {
+		const struct dxa_hdr *nh = h1.seq > hdr->seq ? &h1 : hdr;
+
+		for (uint32_t c = 0; c < tlen / DXA_JREC_SIZE && c < DXA_JOURNAL_CELLS; c++) {
+			struct dxa_jrec r;
+
+			memcpy(&r, (const char *)table + (size_t)c * DXA_JREC_SIZE, sizeof(r));
+			memcpy(r.magic, DXA_JREC_MAGIC, sizeof(r.magic));
+			memcpy(r.uuid, nh->uuid, sizeof(r.uuid));
+			r.base = nh->seq;
+			r.seq = nh->seq + 1 + c;
+			r.crc = dxa_jrec_crc(&r);
+			memcpy(image + dxa_jrec_offset(c, 0), &r, sizeof(r));
+			if (hdr->reserved[2] & 16)
+				memcpy(image + dxa_jrec_offset(c, 1), &r, sizeof(r));
+		}
+	}
 	unreadable = hdr->reserved[5];
 	dxa_scan(geo, image_read, NULL, tab, &s);
 	if (s.newest >= 0 && s.c[s.newest].use >= 0 && s.c[s.newest].table_rc < 0 &&
