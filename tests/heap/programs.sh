@@ -124,7 +124,8 @@ redis_run() {
 	if ! kill -0 "$pid" 2>/dev/null; then
 		bad "redis-server with the heap on $device died under load"
 		dmesg 2>/dev/null | grep -E 'segfault|general protection|trap' | tail -n 3
-		tail -n 30 "$tmp/redis/log"
+		# the crash report's head: signal, address, stack, registers
+		sed -n '/BUG REPORT START/,/INFO OUTPUT/p' "$tmp/redis/log" | head -n 60
 		return
 	fi
 	# Data: KEYS keys written through the protocol, read back, compared.
