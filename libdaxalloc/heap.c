@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "private.h"
@@ -180,9 +181,17 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+	/*
+	 * fork() gives the child no page tables for a shared device mapping,
+	 * and a process with transparent huge pages off (inherited) gets no
+	 * device-dax faults (see map_prefault()): back on for the copy only.
+	 */
+	bool thp_off = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1;
 	struct daxalloc_heap *h;
 	void *copy;
 
+	if (thp_off)
+		prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0);
 	for (h = heaps; h; h = h->next) {
 		if (!(h->flags & DAXALLOC_HEAP_FORK_COPY))
 			continue;
@@ -201,6 +210,8 @@ static void fork_child(void)
 			abort();
 		}
 	}
+	if (thp_off)
+		prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 	if (fork_pipe[0] >= 0) {
 		close(fork_pipe[0]);
 		close(fork_pipe[1]);
@@ -273,6 +284,16 @@ DAXALLOC_EXPORT int daxalloc_heap_create(struct daxalloc_region *region, unsigne
 	*heap = NULL;
 	if (!region || !daxalloc_region_get_address(region))
 		return daxalloc_err(EINVAL, "heap: no region (or its pool was closed)");
+	/*
+	 * Fault in the whole region now: a program may turn transparent huge
+	 * pages off after it started (redis-server does), and from then on the
+	 * kernel would refuse the heap's device-dax pages not touched yet.
+	 */
+	rc = map_prefault(daxalloc_pool_get_dev(daxalloc_region_get_pool(region)),
+			  daxalloc_region_get_address(region), daxalloc_region_get_size(region),
+			  true, true);
+	if (rc < 0)
+		return rc;
 	rc = heap_create_range(daxalloc_region_get_address(region),
 			       daxalloc_region_get_size(region), flags, heap);
 	if (rc == 0)

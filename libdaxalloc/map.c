@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 
 #include "private.h"
 
@@ -115,6 +116,33 @@ static void *map_aligned(size_t length, uint64_t align, int prot, int mflags, in
 	return p;
 }
 
+/*
+ * A process that turned transparent huge pages off (prctl PR_SET_THP_DISABLE,
+ * as redis-server does when it starts; or MADV_NOHUGEPAGE) gets no 2M or 1G
+ * faults from the kernel, and device-dax pages come only in the device's
+ * alignment: the first touch of a page is SIGBUS (6.1, 6.12 and 7.2 alike).
+ * Faulting the pages in ahead (MADV_POPULATE_*, which fails instead of
+ * killing) keeps them: the page tables stay whatever the process does next.
+ * @always: now, whether or not THP is off yet (a heap; its process may turn
+ * it off later); else only when it is off already.
+ */
+int map_prefault(struct daxalloc_dev *dev, void *p, uint64_t length, bool write, bool always)
+{
+	char a[32];
+
+	if (!dev || dev->type == DAXALLOC_DEV_HUGETLB || dev->align <= 4096)
+		return 0;
+	if (!always && prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) != 1)
+		return 0;
+	if (madvise(p, (size_t)length, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0)
+		return 0;
+	if (errno == EINVAL && !always)
+		return 0;	/* a kernel before 5.14: nothing to learn */
+	return daxalloc_err(errno == EFAULT ? EOPNOTSUPP : errno,
+			    "%s: the kernel refuses %s faults to this process (transparent huge pages are off for it: prctl PR_SET_THP_DISABLE): map device-dax before turning them off",
+			    dev->name, size_str(dev->align, a, sizeof(a)));
+}
+
 DAXALLOC_EXPORT int daxalloc_map_new(struct daxalloc_dev *dev, uint64_t offset,
 				     uint64_t length, void *addr, unsigned int flags,
 				     struct daxalloc_map **out)
@@ -165,6 +193,12 @@ DAXALLOC_EXPORT int daxalloc_map_new(struct daxalloc_dev *dev, uint64_t offset,
 			rc = daxalloc_err(e, "%s: mmap of [0x%llx, +0x%llx) failed: %s", dev->name,
 					  (unsigned long long)offset, (unsigned long long)length,
 					  strerror(e));
+		free(m);
+		return rc;
+	}
+	rc = map_prefault(dev, p, length, prot & PROT_WRITE, false);
+	if (rc < 0) {
+		munmap(p, (size_t)length);
 		free(m);
 		return rc;
 	}

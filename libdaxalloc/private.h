@@ -70,6 +70,9 @@ const char *size_str(uint64_t v, char *buf, size_t len);
 int daxalloc_err(int errnum, const char *fmt, ...) DAXALLOC_PRINTF(2, 3);
 void daxalloc_err_clear(void);
 
+/* map.c: fault in device-dax pages ahead where the kernel would refuse them later */
+int map_prefault(struct daxalloc_dev *dev, void *p, uint64_t length, bool write, bool always);
+
 /* log.c */
 /* Logging defaults of a new context. */
 void log_setup(struct daxalloc_ctx *ctx);

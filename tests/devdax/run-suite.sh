@@ -15,13 +15,9 @@ set -uo pipefail
 build=${1:?usage: run-suite.sh BUILD_DIR [TAG [PART...]]}
 tag=${2:-devdax}
 shift $(( $# < 2 ? $# : 2 ))
-all=(hugetlb-map devdax vfio pool ownership pin cli list-daxctl bad-input reconfigure mode vmemmap examples bench)
-# Not run by default: redis-server crashed under load with its heap on
-# devdax in the guest, cause not found yet (the stand-in run passes).
-optional=(heap-programs)
+all=(hugetlb-map devdax vfio pool ownership pin cli list-daxctl bad-input reconfigure mode vmemmap examples heap-programs bench)
 parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=("${all[@]}")
-all+=("${optional[@]}")
 for p in "${parts[@]}"; do
 	[[ " ${all[*]} " == *" $p "* ]] || { echo "run-suite.sh: unknown part '$p'" >&2; exit 2; }
 done
@@ -89,17 +85,17 @@ else
 fi
 fi
 # Unmodified redis-server and memcached with their heap on a devdax pool
-# (run-suite.sh BUILD TAG heap-programs).
-echo "=== heap programs"
-heap_dev=$(awk -F'\t' '$1 == "dyn2m" { print $4 }' "$DAXALLOC_GUEST_DEVICES")
-if ! want heap-programs; then
-	want examples && report heap-programs skip "not run by default: redis-server crashed under load with its heap on devdax in this guest (cause not found); the stand-in run on the host passes"
-elif "$DAXALLOC_CTL" format "$heap_dev" --force >/dev/null &&
-   PROGRAMS_KEYS=5000 PROGRAMS_REQUESTS=10000 "$(dirname "$0")/../heap/programs.sh" \
-	"$build/libdaxalloc/libdaxalloc-preload.so" "$heap_dev" 384M; then
-	report heap-programs 1 ""
-else
-	report heap-programs 0 "redis-server or memcached with the heap on devdax failed a check"
+# (redis-server turns transparent huge pages off when it starts, and forks).
+if want heap-programs; then
+	echo "=== heap programs"
+	heap_dev=$(awk -F'\t' '$1 == "dyn2m" { print $4 }' "$DAXALLOC_GUEST_DEVICES")
+	if "$DAXALLOC_CTL" format "$heap_dev" --force >/dev/null &&
+	   PROGRAMS_KEYS=5000 PROGRAMS_REQUESTS=10000 "$(dirname "$0")/../heap/programs.sh" \
+		"$build/libdaxalloc/libdaxalloc-preload.so" "$heap_dev" 384M; then
+		report heap-programs 1 ""
+	else
+		report heap-programs 0 "redis-server or memcached with the heap on devdax failed a check"
+	fi
 fi
 if want examples; then
 # The pin examples on a 2M device: a real device DMAs through the IOMMU,

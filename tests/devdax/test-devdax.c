@@ -7,9 +7,12 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "daxalloc.h"
@@ -204,4 +207,119 @@ Test(devdax, kernel_refuses_unaligned_mmap_too)
 	p = mmap(NULL, 1u << 30, PROT_READ, MAP_PRIVATE, fd, 0);
 	cr_expect_eq(p, MAP_FAILED, "private mappings of devdax are refused");
 	close(fd);
+}
+
+/*
+ * A process with transparent huge pages off (prctl PR_SET_THP_DISABLE, as
+ * redis-server does when it starts) gets no 2M faults: what does this
+ * kernel do with a raw mapping (populate it: EFAULT or not), and does the
+ * library answer the same, never with a SIGBUS later?  Child exit codes:
+ * 0 mapped and every page touched, 10 refused saying why, 11 refused
+ * otherwise, 12 setup failed; +20 when the raw populate failed.
+ */
+static int thp_off_child(const struct guest_dev *gd)
+{
+	struct daxalloc_dev *dev = NULL;
+	struct daxalloc_map *map = NULL;
+	int fd, raw_refused, rc;
+	char *p;
+
+	if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0 || daxalloc_dev_open(ctx, gd->name, &dev) < 0)
+		return 12;
+	fd = open(gd->path, O_RDWR | O_CLOEXEC);
+	p = mmap(NULL, 4u << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (fd < 0 || p == MAP_FAILED)
+		return 12;
+	raw_refused = madvise(p, 4u << 20, MADV_POPULATE_WRITE) < 0 && errno == EFAULT;
+	munmap(p, 4u << 20);
+	close(fd);
+	rc = daxalloc_map_new(dev, 0, 4u << 20, NULL, 0, &map);
+	if (rc == -EOPNOTSUPP && strstr(daxalloc_errmsg(), "PR_SET_THP_DISABLE"))
+		return 10 + 20 * raw_refused;
+	if (rc < 0) {
+		fprintf(stderr, "map: %s\n", daxalloc_errmsg());
+		return 11 + 20 * raw_refused;
+	}
+	p = daxalloc_map_get_address(map);
+	for (uint64_t off = 0; off < (4u << 20); off += 4096)
+		p[off] = 1;	/* SIGBUS here, if the kernel refused and the library mapped */
+	daxalloc_map_delete(&map);
+	return 20 * raw_refused;
+}
+
+Test(devdax, thp_off_process_is_told_not_killed)
+{
+	const struct guest_dev *gd = guest_dev("static2m");
+	int st, code;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		_exit(thp_off_child(gd));
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st), "the child died of signal %d (a SIGBUS is what must not happen)",
+		  WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	code = WEXITSTATUS(st);
+	cr_assert_neq(code % 20, 12, "the child could not set up");
+	cr_log_info("this kernel %s 2M faults to a process with THP off; the library %s",
+		    code >= 20 ? "refuses" : "allows", code % 20 == 10 ? "refused, saying why" : "mapped");
+	if (code >= 20)
+		cr_expect_eq(code, 30, "the kernel refuses, the library did not say so (code %d)", code);
+	else
+		cr_expect_eq(code, 0, "the kernel allows, yet the library refused (code %d)", code);
+}
+
+/*
+ * A heap made before the program turns THP off keeps working after
+ * (redis-server's order), and in a child it forks (redis' BGSAVE): the
+ * child gets no page tables for the device and no device-dax faults.
+ */
+Test(devdax, heap_lives_on_after_thp_is_turned_off)
+{
+	const struct guest_dev *gd = guest_dev("dyn2m");
+	int st;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct daxalloc_dev *dev = NULL;
+		struct daxalloc_pool *pool = NULL;
+		struct daxalloc_region *r = NULL;
+		struct daxalloc_heap *h = NULL;
+
+		if (daxalloc_dev_open(ctx, gd->name, &dev) < 0 ||
+		    daxalloc_pool_create(dev, DAXALLOC_POOL_FORCE, &pool) < 0 ||
+		    daxalloc_alloc(pool, 64u << 20, NULL, 0, &r) < 0 ||
+		    daxalloc_heap_create(r, DAXALLOC_HEAP_FORK_COPY, &h) < 0) {
+			fprintf(stderr, "setup: %s\n", daxalloc_errmsg());
+			_exit(12);
+		}
+		if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0)
+			_exit(12);
+		char *first = NULL;
+		pid_t kid;
+		int kst;
+
+		for (int i = 0; i < 40000; i++) {
+			char *o = daxalloc_heap_malloc(h, 1024);
+
+			if (!o)
+				_exit(13);
+			memset(o, i, 1024);	/* SIGBUS on a page not faulted before */
+			first = first ? first : o;
+		}
+		kid = fork();
+		if (kid == 0) {
+			char *o = daxalloc_heap_malloc(h, 1024);
+
+			_exit(first[0] == 0 && first[1023] == 0 && o && memset(o, 7, 1024) ? 0 : 14);
+		}
+		if (kid < 0 || waitpid(kid, &kst, 0) != kid)
+			_exit(12);
+		_exit(WIFEXITED(kst) ? WEXITSTATUS(kst) : 100 + WTERMSIG(kst));
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		  "the heap's program %s %d after turning THP off",
+		  WIFSIGNALED(st) ? "died of signal" : "exited", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 }
