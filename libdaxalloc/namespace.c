@@ -36,25 +36,35 @@ static struct ndctl_namespace *find_ns(struct daxalloc_ctx *ctx, const char *ns_
 	return NULL;
 }
 
-static void new_uuid(uuid_t uu)
+/* The uuid tells one devdax instance's info block from another's: never a constant. */
+int ns_new_uuid(const char *name, const char *ns_name, unsigned char uu[16])
 {
-	if (getrandom(uu, 16, 0) != 16)
-		memset(uu, 0x5a, 16);
+	ssize_t n;
+
+	do
+		n = getrandom(uu, 16, 0);
+	while (n < 0 && errno == EINTR);
+	if (n != 16) {
+		int e = n < 0 ? errno : EIO;
+
+		return daxalloc_err(e,
+				    "%s: cannot make a uuid for a devdax instance of %s: getrandom: %s; it is unchanged",
+				    name, ns_name, n < 0 ? strerror(e) : "short read");
+	}
 	uu[6] = (uu[6] & 0x0f) | 0x40;	/* version 4, random */
 	uu[8] = (uu[8] & 0x3f) | 0x80;
+	return 0;
 }
 
 /* A dax seed of the region takes the namespace with these settings. */
 static int dax_setup(struct ndctl_region *region, struct ndctl_namespace *ndns,
-		     unsigned long align, enum ndctl_pfn_loc loc)
+		     unsigned long align, enum ndctl_pfn_loc loc, uuid_t uu)
 {
 	struct ndctl_dax *dax = ndctl_region_get_dax_seed(region);
-	uuid_t uu;
 	int rc;
 
 	if (!dax)
 		return -ENXIO;
-	new_uuid(uu);
 	rc = ndctl_dax_set_uuid(dax, uu);
 	if (rc == 0)
 		rc = ndctl_dax_set_location(dax, loc);
@@ -116,6 +126,7 @@ int ns_set_align(struct daxalloc_ctx *ctx, const char *name, const char *ns_name
 	uint64_t old, usable_old, usable_new;
 	struct daxalloc_dev *d;
 	struct rc_gate gate;
+	uuid_t uu_new, uu_old;
 	unsigned int ways;
 	int rc, rc2;
 
@@ -156,7 +167,12 @@ int ns_set_align(struct daxalloc_ctx *ctx, const char *name, const char *ns_name
 		return daxalloc_err(EPERM,
 				    "%s: changing the alignment of pmem %s re-creates its devdax instance and destroys its data (usable size %s -> %s); pass --destroy-data (DAXALLOC_RECONFIG_DESTROY_DATA)",
 				    name, ns_name, before, after);
-	rc = rc_gate(ctx, name, true, flags, "re-create its namespace", &gate);
+	/* Both uuids (the new instance's, the old one's again) before anything changes. */
+	rc = ns_new_uuid(name, ns_name, uu_new);
+	if (rc == 0)
+		rc = ns_new_uuid(name, ns_name, uu_old);
+	if (rc == 0)
+		rc = rc_gate(ctx, name, true, flags, "re-create its namespace", &gate);
 	if (rc == 0)
 		rc = rc_disable(ctx, name);
 	if (rc < 0)
@@ -171,9 +187,9 @@ int ns_set_align(struct daxalloc_ctx *ctx, const char *name, const char *ns_name
 				    "%s: cannot disable %s: %s, and enabling the device again failed; enable it with 'daxctl enable-device %s'",
 				    name, ns_name, reason, name);
 	}
-	rc = dax_setup(region, ndns, (unsigned long)align, loc);
+	rc = dax_setup(region, ndns, (unsigned long)align, loc, uu_new);
 	if (rc < 0) {
-		rc2 = dax_setup(region, ndns, (unsigned long)old, loc);
+		rc2 = dax_setup(region, ndns, (unsigned long)old, loc, uu_old);
 		dev_rescan(ctx);
 		if (rc2 == 0)
 			return daxalloc_err(-rc,

@@ -137,6 +137,20 @@ int rc_lookup(struct daxalloc_ctx *ctx, const char *arg, unsigned int flags, cha
 struct daxctl_dev;
 struct daxctl_dev *rc_daxctl_find(struct daxalloc_ctx *ctx, const char *name);
 
+enum rc_attr {
+	RC_ATTR_SIZE,		/* @v bytes */
+	RC_ATTR_ALIGN,		/* @v bytes */
+	RC_ATTR_MAPPING,	/* physical [@v, @end], added to the device */
+};
+
+/*
+ * Set @attr of @name through libdaxctl (the context's lists as they are):
+ * 0, the kernel's -errno for a refusal, or -ENODEV when libdaxctl does not
+ * list the device.
+ */
+int rc_daxctl_set(struct daxalloc_ctx *ctx, const char *name, enum rc_attr attr, uint64_t v,
+		  uint64_t end);
+
 struct rc_gate {
 	bool had_pool;		/* pool metadata (readable or not) was found */
 };
@@ -178,5 +192,10 @@ int rc_timeout_ms(void);
 
 int ns_set_align(struct daxalloc_ctx *ctx, const char *name, const char *ns_name,
 		 uint64_t align, unsigned int flags);
+/*
+ * A random (version 4) uuid for a devdax instance of @ns_name, the
+ * namespace of @name: 0, or -errno with a message saying why there is none.
+ */
+int ns_new_uuid(const char *name, const char *ns_name, unsigned char uu[16]);
 
 #endif

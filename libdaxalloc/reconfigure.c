@@ -4,10 +4,10 @@
  * device goes through first: the safety gate (users, DMA handles, pins,
  * pool data) and a disable that cannot hang the caller.
  *
- * libdaxctl's setters turn every kernel refusal into -ENXIO, so the
- * attributes are written here directly (the write returns the kernel's
- * errno) and read back.  libdaxctl still binds the driver: it loads the
- * module and registers the device id the way daxctl does.
+ * Attributes are set through libdaxctl (rc_daxctl_set()) and read back;
+ * libdaxctl binds the driver too: it loads the module and registers the
+ * device id the way daxctl does.  The unbind is written here, in a helper
+ * with a time limit (rc_disable()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -509,6 +509,31 @@ struct daxctl_dev *rc_daxctl_find(struct daxalloc_ctx *ctx, const char *name)
 }
 
 /*
+ * libdaxctl's setters answer every refusal with -ENXIO, whatever the
+ * kernel said; the failed write leaves the kernel's errno in errno, which
+ * libdaxctl's logging keeps, so that one is returned.
+ */
+int rc_daxctl_set(struct daxalloc_ctx *ctx, const char *name, enum rc_attr attr, uint64_t v,
+		  uint64_t end)
+{
+	struct daxctl_dev *dd = rc_daxctl_find(ctx, name);
+	int rc;
+
+	if (!dd)
+		return -ENODEV;
+	errno = 0;
+	if (attr == RC_ATTR_SIZE)
+		rc = daxctl_dev_set_size(dd, v);
+	else if (attr == RC_ATTR_ALIGN)
+		rc = daxctl_dev_set_align(dd, (unsigned long)v);
+	else
+		rc = daxctl_dev_set_mapping(dd, v, end);
+	if (rc < 0 && errno > 0)
+		rc = -errno;
+	return rc < 0 ? rc : 0;
+}
+
+/*
  * Binding a device through the driver makes the kernel attach it to every
  * unbound device-dax device that has memory: other disabled devices come
  * up too.  Note which were down before and put them back down after;
@@ -641,7 +666,7 @@ static int dynamic_set_align(struct daxalloc_ctx *ctx, const char *name, uint64_
 	if (rc < 0)
 		return rc;
 	align_rel(rel, sizeof(rel), name);
-	rc = sysfs_write_u64(rel, align);
+	rc = rc_daxctl_set(ctx, name, RC_ATTR_ALIGN, align, 0);
 	if (sysfs_read_u64(rel, &now) < 0)
 		now = 0;
 	if (rc < 0 || now != align) {
@@ -663,7 +688,8 @@ static int dynamic_set_align(struct daxalloc_ctx *ctx, const char *name, uint64_
 		if (rc < 0) {
 			snprintf(reason, sizeof(reason), "%s", daxalloc_errmsg());
 			/* Back to the old alignment, which worked before. */
-			if (sysfs_write_u64(rel, old) == 0 && rc_enable(ctx, name) == 0)
+			if (rc_daxctl_set(ctx, name, RC_ATTR_ALIGN, old, 0) == 0 &&
+			    rc_enable(ctx, name) == 0)
 				return daxalloc_err(-rc,
 						    "%s: at align %s %s; it is enabled again with align %s, unchanged",
 						    name, a, reason, o);

@@ -185,10 +185,11 @@ static int no_room(const struct dax_region_layout *rl, uint64_t want, uint64_t a
 
 /*
  * Give @name @want more bytes: a size write when the kernel's placement
- * is aligned anyway, else explicit pieces through "mapping".
+ * is aligned anyway, else explicit pieces through "mapping".  Through
+ * libdaxctl's context of @ctx; with @ctx NULL, by hand.
  */
-static int grow(const char *name, const struct dax_region_layout *rl, uint64_t cur,
-		uint64_t want, uint64_t align)
+static int grow(struct daxalloc_ctx *ctx, const char *name, const struct dax_region_layout *rl,
+		uint64_t cur, uint64_t want, uint64_t align)
 {
 	struct dax_range pieces[LAYOUT_MAX_RANGES], plan[LAYOUT_MAX_RANGES];
 	char rel[128], path[PATH_MAX], val[64];
@@ -202,7 +203,8 @@ static int grow(const char *name, const struct dax_region_layout *rl, uint64_t c
 		return no_room(rl, want, align, total, cur ? "grow by" : "create");
 	if (layout_granule(align) <= DAXALLOC_SIZE_2M) {
 		snprintf(rel, sizeof(rel), "bus/dax/devices/%s/size", name);
-		rc = sysfs_write_u64(rel, cur + want);
+		rc = ctx ? rc_daxctl_set(ctx, name, RC_ATTR_SIZE, cur + want, 0) :
+			   sysfs_write_u64(rel, cur + want);
 		if (rc < 0)
 			return daxalloc_err(-rc, "%s: the kernel refused size %llu: %s", name,
 					    (unsigned long long)(cur + want), strerror(-rc));
@@ -216,7 +218,9 @@ static int grow(const char *name, const struct dax_region_layout *rl, uint64_t c
 	for (int i = 0; i < n; i++) {
 		snprintf(val, sizeof(val), "%#llx-%#llx", (unsigned long long)plan[i].start,
 			 (unsigned long long)(plan[i].start + plan[i].len - 1));
-		rc = layout_write(path, val);
+		rc = ctx ? rc_daxctl_set(ctx, name, RC_ATTR_MAPPING, plan[i].start,
+					 plan[i].start + plan[i].len - 1) :
+			   layout_write(path, val);
 		if (rc < 0)
 			return daxalloc_err(-rc, "%s: the kernel refused memory %s: %s", name, val,
 					    strerror(-rc));
@@ -224,6 +228,7 @@ static int grow(const char *name, const struct dax_region_layout *rl, uint64_t c
 	return 0;
 }
 
+/* A half-made device of daxalloc_dev_create(), by hand as the rest of it. */
 static int set_size_zero(const char *name)
 {
 	char rel[128];
@@ -354,6 +359,7 @@ DAXALLOC_EXPORT int daxalloc_dev_create(struct daxalloc_ctx *ctx, int region_id,
 		rc = daxalloc_err(-rc, "%s: cannot read its region: %s", seed, strerror(-rc));
 		goto undo;
 	}
+	/* By hand: the unit tests run create on a recorded sysfs tree, which libdaxctl cannot read. */
 	snprintf(rel, sizeof(rel), "bus/dax/devices/%s/align", seed);
 	rc = sysfs_write_u64(rel, align);
 	if (rc < 0) {
@@ -361,7 +367,7 @@ DAXALLOC_EXPORT int daxalloc_dev_create(struct daxalloc_ctx *ctx, int region_id,
 				  size_str(align, a, sizeof(a)), strerror(-rc));
 		goto undo;
 	}
-	rc = grow(seed, &rl, 0, size, align);
+	rc = grow(NULL, seed, &rl, 0, size, align);
 	if (rc == 0 && (read_size(seed, &got) < 0 || got != size))
 		rc = daxalloc_err(EIO, "%s: asked for %s, the kernel gave %llu bytes", seed,
 				  size_str(size, s, sizeof(s)), (unsigned long long)got);
@@ -415,7 +421,7 @@ static int dev_resize(struct daxalloc_ctx *ctx, const char *arg, uint64_t size, 
 	struct dax_region_layout rl;
 	struct daxalloc_dev d;
 	struct rc_gate gate;
-	char name[32], s[32], o[32], rel[128];
+	char name[32], s[32], o[32];
 	uint64_t got = 0;
 	int lock = -1, rc;
 
@@ -454,15 +460,14 @@ static int dev_resize(struct daxalloc_ctx *ctx, const char *arg, uint64_t size, 
 			goto out;
 	}
 	layout_region_of(name, &rl);
-	snprintf(rel, sizeof(rel), "bus/dax/devices/%s/size", name);
 	if (size < d.size) {
 		/* The kernel trims from the end: whole units, starts unchanged. */
-		rc = sysfs_write_u64(rel, size);
+		rc = rc_daxctl_set(ctx, name, RC_ATTR_SIZE, size, 0);
 		if (rc < 0)
 			rc = daxalloc_err(-rc, "%s: the kernel refused size %s: %s", name,
 					  size_str(size, s, sizeof(s)), strerror(-rc));
 	} else {
-		rc = grow(name, &rl, d.size, size - d.size, d.align);
+		rc = grow(ctx, name, &rl, d.size, size - d.size, d.align);
 	}
 	if (rc == 0 && (read_size(name, &got) < 0 || got != size))
 		rc = daxalloc_err(EIO, "%s: asked for %s, the kernel shows %llu bytes", name,
@@ -473,7 +478,7 @@ static int dev_resize(struct daxalloc_ctx *ctx, const char *arg, uint64_t size, 
 		/* Back to the old size (a shrink of what was added), then enabled. */
 		snprintf(reason, sizeof(reason), "%s", daxalloc_errmsg());
 		if (read_size(name, &got) == 0 && got > d.size)
-			sysfs_write_u64(rel, d.size);
+			rc_daxctl_set(ctx, name, RC_ATTR_SIZE, d.size, 0);
 		if (read_size(name, &got) < 0 || got != d.size)
 			rc = daxalloc_err(-rc,
 					  "%s; its size is now %llu bytes (was %s), disabled; fix it with 'daxctl reconfigure-device -s SIZE %s' and 'daxctl enable-device %s'",
@@ -549,7 +554,7 @@ static int dev_destroy(struct daxalloc_ctx *ctx, const char *arg, unsigned int f
 			     name, daxalloc_errmsg());
 		}
 	}
-	rc = set_size_zero(name);
+	rc = rc_daxctl_set(ctx, name, RC_ATTR_SIZE, 0, 0);
 	if (rc < 0) {
 		int e = -rc;
 

@@ -27,12 +27,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "daxalloc.h"
 #include "guest-devices.h"
+#include "refuse-syscall.h"
 #include "run-ctl.h"
 
 #define M (UINT64_C(1) << 20)
@@ -300,8 +302,23 @@ Test(reconfigure, dynamic_cycle_4k_2m_1g_4k)
 		cr_assert_not_null(d);
 		cr_expect_eq(daxalloc_dev_get_align(d), steps[i]);
 		check_maps(gd->name, steps[i], prev);
+		if (steps[i] == DAXALLOC_SIZE_1G) {
+			/* at 1G it grows through "mapping", in whole 1G pieces */
+			cr_assert_eq(daxalloc_dev_resize(ctx, gd->name, G, 0), 0, "%s",
+				     daxalloc_errmsg());
+			cr_expect_eq(attr(gd->name, "size"), G);
+			cr_assert_eq(daxalloc_dev_resize(ctx, gd->name, gd->size, 0), 0, "%s",
+				     daxalloc_errmsg());
+			cr_expect_eq(attr(gd->name, "size"), gd->size);
+			cr_expect_eq(attr(gd->name, "mapping1/start") % G, 0, "the new piece on 1G");
+			cr_expect(enabled(gd->name));
+		}
 		prev = steps[i];
 	}
+	/* one range again, as found: at 4K a grow extends the first range */
+	cr_assert_eq(daxalloc_dev_resize(ctx, gd->name, G, 0), 0, "%s", daxalloc_errmsg());
+	cr_assert_eq(daxalloc_dev_resize(ctx, gd->name, gd->size, 0), 0, "%s", daxalloc_errmsg());
+	cr_expect_eq(attr(gd->name, "mapping1/start"), UINT64_MAX, "a single range");
 }
 
 /* Enabling one device makes the kernel bind every idle one: they must stay down. */
@@ -392,6 +409,37 @@ Test(reconfigure, pmem_cycle_4k_2m_1g_4k)
 		}
 		prev = steps[i];
 	}
+}
+
+/* The new devdax instance needs a random uuid: without one nothing changes. */
+Test(reconfigure, pmem_without_random_bytes_is_unchanged)
+{
+	const struct guest_dev *gd = guest_dev("recfgns");
+	uint64_t size = attr(gd->name, "size");
+	pid_t pid = fork();
+	int st;
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct daxalloc_ctx *c = NULL;
+		int rc;
+
+		if (refuse_syscall(SYS_getrandom, ENOSYS) < 0)
+			_exit(3);
+		if (daxalloc_ctx_new(&c) < 0)
+			_exit(4);
+		rc = daxalloc_dev_set_align(c, gd->name, DAXALLOC_SIZE_2M, DESTROY);
+		fprintf(stderr, "without getrandom: %d %s\n", rc, daxalloc_errmsg());
+		_exit(rc == -ENOSYS && strstr(daxalloc_errmsg(), "cannot make a uuid") ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st));
+	cr_assert_neq(WEXITSTATUS(st), 3, "no seccomp filter here");
+	cr_expect_eq(WEXITSTATUS(st), 0, "not refused for want of a uuid (status %d)",
+		     WEXITSTATUS(st));
+	cr_expect_eq(attr(gd->name, "align"), DAXALLOC_SIZE_4K);
+	cr_expect_eq(attr(gd->name, "size"), size);
+	cr_expect(enabled(gd->name));
 }
 
 Test(reconfigure, dynamic_named_regions_need_destroy_data)
@@ -816,8 +864,9 @@ Test(subdev, sizes_that_break_the_alignment_are_refused)
 
 /*
  * libdaxctl's setters answer -ENXIO whatever the kernel said; the write
- * itself carries the kernel's errno.  Measured here so the library's
- * choice to write the attributes itself stays justified.
+ * itself carries the kernel's errno, which errno still holds after the
+ * setter returns.  The library reports that one (rc_daxctl_set()):
+ * measured here so that stays true.
  */
 Test(subdev, kernel_errno_where_libdaxctl_says_enxio)
 {
@@ -837,7 +886,9 @@ Test(subdev, kernel_errno_where_libdaxctl_says_enxio)
 	cr_assert_not_null(found);
 	snprintf(path, sizeof(path), "/sys/bus/dax/devices/%s/align", name);
 	/* enabled: the kernel says EBUSY */
+	errno = 0;
 	rc = daxctl_dev_set_align(found, DAXALLOC_SIZE_4K);
+	cr_expect_eq(errno, EBUSY, "errno after libdaxctl's setter: %s", strerror(errno));
 	fd = open(path, O_WRONLY);
 	cr_assert_geq(fd, 0);
 	errno = 0;
@@ -849,7 +900,9 @@ Test(subdev, kernel_errno_where_libdaxctl_says_enxio)
 	/* disabled, 1G on 64M: the kernel says EINVAL */
 	snprintf(cmd, sizeof(cmd), "daxctl disable-device %s >/dev/null 2>&1", name);
 	cr_assert_eq(system(cmd), 0);
+	errno = 0;
 	rc = daxctl_dev_set_align(found, DAXALLOC_SIZE_1G);
+	cr_expect_eq(errno, EINVAL, "errno after libdaxctl's setter: %s", strerror(errno));
 	fd = open(path, O_WRONLY);
 	errno = 0;
 	cr_expect_eq(write(fd, "1073741824", 10), -1);

@@ -4,7 +4,8 @@
  * region's free memory lies (from a fake sysfs laid out like an hmem
  * region), placement of 1G devices, a pmem namespace's usable size, the
  * safety gate against a fake procfs and a pin ledger, and the disable
- * that must not hang (a FIFO stands in for an unbind that blocks).
+ * that must not hang (a FIFO stands in for an unbind that blocks), and
+ * the uuid of a re-created namespace's devdax instance.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +23,7 @@
 #include "fake-tree.h"
 #include "pin.h"
 #include "reconfig.h"
+#include "refuse-syscall.h"
 
 #define G (UINT64_C(1) << 30)
 #define M (UINT64_C(1) << 20)
@@ -625,4 +628,50 @@ Test(layout, without_root_says_so_and_hides_nothing_else)
 	cr_expect_eq(bad & 8, 0, "devices not listed");
 	cr_expect_eq(bad & 16, 0, "an attribute only root may write passed as writable");
 	cr_expect_eq(bad & 32, 0, "the message does not say that root is needed");
+}
+
+/* ---- the uuid of a re-created devdax instance ------------------------------- */
+
+Test(namespace, uuid_is_random_version_4)
+{
+	unsigned char a[16], b[16];
+
+	cr_assert_eq(ns_new_uuid("dax1.0", "namespace1.0", a), 0, "%s", daxalloc_errmsg());
+	cr_assert_eq(ns_new_uuid("dax1.0", "namespace1.0", b), 0, "%s", daxalloc_errmsg());
+	cr_expect_eq(a[6] >> 4, 4, "version 4");
+	cr_expect_eq(a[8] >> 6, 2, "the RFC 4122 variant");
+	cr_expect_neq(memcmp(a, b, 16), 0, "two uuids alike");
+}
+
+/* Without random bytes there is no uuid: an error, never a constant (it once was 0x5a...). */
+Test(namespace, uuid_without_random_bytes_fails)
+{
+	pid_t pid = fork();
+	int st;
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		unsigned char uu[16];
+		int rc;
+
+		memset(uu, 0, sizeof(uu));
+		if (refuse_syscall(SYS_getrandom, ENOSYS) < 0)
+			_exit(3);
+		rc = ns_new_uuid("dax1.0", "namespace1.0", uu);
+		if (rc != -ENOSYS)
+			_exit(1);
+		/* device, namespace, what and why, and that nothing changed */
+		if (!strstr(daxalloc_errmsg(),
+			    "dax1.0: cannot make a uuid for a devdax instance of namespace1.0: getrandom: Function not implemented; it is unchanged"))
+			_exit(2);
+		for (int i = 0; i < 16; i++)
+			if (uu[i])
+				_exit(4);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st));
+	cr_assert_neq(WEXITSTATUS(st), 3, "no seccomp filter here");
+	cr_expect_eq(WEXITSTATUS(st), 0,
+		     "1: not -ENOSYS, 2: the message, 4: a uuid was written anyway");
 }
