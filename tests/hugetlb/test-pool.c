@@ -9,12 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <sched.h>
-#include <stddef.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +18,7 @@
 #include "daxalloc.h"
 #include "metadata.h"
 #include "pool-helpers.h"
+#include "refuse-syscall.h"
 
 #define M (UINT64_C(1) << 20)
 #define META (2 * M)
@@ -569,22 +566,6 @@ Test(pool, free_refused_while_a_forked_child_maps_it)
 	cr_expect_eq(daxalloc_pool_free_name(pool, "inherited"), 0, "%s", daxalloc_errmsg());
 }
 
-/* In this process from now on, getrandom() fails with ENOSYS (a seccomp filter). */
-static int refuse_getrandom(void)
-{
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getrandom, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return -1;
-	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
-}
-
 /*
  * The pool's uuid tells its journal records from those of an earlier pool
  * on the device: without random bytes, formatting fails and changes
@@ -604,7 +585,7 @@ Test(pool, format_without_random_bytes_fails)
 		struct daxalloc_pool *p = NULL;
 		int rc;
 
-		if (refuse_getrandom() < 0)
+		if (refuse_syscall(SYS_getrandom, ENOSYS) < 0)
 			_exit(3);
 		rc = daxalloc_pool_create(dev, DAXALLOC_POOL_FORCE, &p);
 		if (rc != -ENOSYS || !strstr(daxalloc_errmsg(), "uuid") || p)
