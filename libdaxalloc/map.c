@@ -120,7 +120,7 @@ static void *map_aligned(size_t length, uint64_t align, int prot, int mflags, in
  * A process that turned transparent huge pages off (prctl PR_SET_THP_DISABLE,
  * as redis-server does when it starts; or MADV_NOHUGEPAGE) gets no 2M or 1G
  * faults from the kernel, and device-dax pages come only in the device's
- * alignment: the first touch of a page is SIGBUS (6.1, 6.12 and 7.2 alike).
+ * alignment: the first touch of a page is SIGBUS (seen on 6.1 and 7.2).
  * Faulting the pages in ahead (MADV_POPULATE_*, which fails instead of
  * killing) keeps them: the page tables stay whatever the process does next.
  * @always: now, whether or not THP is off yet (a heap; its process may turn
