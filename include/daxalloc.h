@@ -799,6 +799,12 @@ struct daxalloc_heap;
  * threaded program, only the forking thread is copied).
  */
 #define DAXALLOC_HEAP_FORK_COPY	(1u << 0)
+/*
+ * Count the live objects and their bytes (in_use, objects and
+ * fragmentation in daxalloc_heap_get_stats()).  The count costs about as
+ * much as a small malloc/free pair itself, so it is off by default.
+ */
+#define DAXALLOC_HEAP_COUNT	(1u << 1)
 
 /* -EBUSY if the region already has a heap, -EINVAL for unknown flags. */
 int daxalloc_heap_create(struct daxalloc_region *region, unsigned int flags,
@@ -828,9 +834,9 @@ struct daxalloc_region *daxalloc_heap_get_region(struct daxalloc_heap *heap);
 struct daxalloc_heap_stats {
 	uint64_t size;		/* the region's size: the most the heap can map */
 	uint64_t mapped;	/* bytes of the region the allocator has taken */
-	uint64_t in_use;	/* usable bytes of the live objects */
-	uint64_t objects;	/* live objects */
-	double fragmentation;	/* 1 - in_use / mapped; 0 when nothing is mapped */
+	uint64_t in_use;	/* usable bytes of the live objects (DAXALLOC_HEAP_COUNT, else 0) */
+	uint64_t objects;	/* live objects (DAXALLOC_HEAP_COUNT, else 0) */
+	double fragmentation;	/* 1 - in_use / mapped; 0 when nothing is mapped; -1: not counted */
 };
 int daxalloc_heap_get_stats(struct daxalloc_heap *heap, struct daxalloc_heap_stats *st);
 

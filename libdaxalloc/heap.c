@@ -239,7 +239,7 @@ int heap_create_range(void *base, size_t size, unsigned int flags, struct daxall
 	if (!out || !base || !size)
 		return daxalloc_err(EINVAL, "heap: no memory given");
 	*out = NULL;
-	if (flags & ~DAXALLOC_HEAP_FORK_COPY)
+	if (flags & ~(DAXALLOC_HEAP_FORK_COPY | DAXALLOC_HEAP_COUNT))
 		return daxalloc_err(EINVAL, "heap: unknown flags 0x%x", flags);
 	if ((uintptr_t)base % 4096 || size % 4096)
 		return daxalloc_err(EINVAL, "heap: %p + %zu is not page-aligned", base, size);
@@ -353,7 +353,8 @@ DAXALLOC_EXPORT void *daxalloc_heap_malloc(struct daxalloc_heap *heap, size_t si
 		errno = ENOMEM;
 		return NULL;
 	}
-	count(heap, (int64_t)rml_pool_msize(heap->pool, p), 1);
+	if (heap->flags & DAXALLOC_HEAP_COUNT)
+		count(heap, (int64_t)rml_pool_msize(heap->pool, p), 1);
 	return p;
 }
 
@@ -386,7 +387,8 @@ DAXALLOC_EXPORT void *daxalloc_heap_aligned_alloc(struct daxalloc_heap *heap, si
 		errno = ENOMEM;
 		return NULL;
 	}
-	count(heap, (int64_t)rml_pool_msize(heap->pool, p), 1);
+	if (heap->flags & DAXALLOC_HEAP_COUNT)
+		count(heap, (int64_t)rml_pool_msize(heap->pool, p), 1);
 	return p;
 }
 
@@ -396,7 +398,8 @@ DAXALLOC_EXPORT void daxalloc_heap_free(struct daxalloc_heap *heap, void *ptr)
 		return;
 	if (__builtin_expect(!daxalloc_heap_owns(heap, ptr), 0))
 		foreign(heap, ptr, "daxalloc_heap_free");
-	count(heap, -(int64_t)rml_pool_msize(heap->pool, ptr), -1);
+	if (heap->flags & DAXALLOC_HEAP_COUNT)
+		count(heap, -(int64_t)rml_pool_msize(heap->pool, ptr), -1);
 	rml_pool_free(heap->pool, ptr);
 }
 
@@ -413,13 +416,14 @@ DAXALLOC_EXPORT void *daxalloc_heap_realloc(struct daxalloc_heap *heap, void *pt
 		daxalloc_heap_free(heap, ptr);
 		return NULL;
 	}
-	old = rml_pool_msize(heap->pool, ptr);
+	old = heap->flags & DAXALLOC_HEAP_COUNT ? rml_pool_msize(heap->pool, ptr) : 0;
 	p = size < SIZE_MAX - 16 ? rml_pool_realloc(heap->pool, ptr, round16(size)) : NULL;
 	if (!p) {
 		errno = ENOMEM;
 		return NULL;	/* ptr stays as it was */
 	}
-	count(heap, (int64_t)rml_pool_msize(heap->pool, p) - (int64_t)old, 0);
+	if (heap->flags & DAXALLOC_HEAP_COUNT)
+		count(heap, (int64_t)rml_pool_msize(heap->pool, p) - (int64_t)old, 0);
 	return p;
 }
 
@@ -472,5 +476,7 @@ DAXALLOC_EXPORT int daxalloc_heap_get_stats(struct daxalloc_heap *heap,
 	if (st->in_use > st->mapped)
 		st->in_use = st->mapped;
 	st->fragmentation = st->mapped ? 1.0 - (double)st->in_use / (double)st->mapped : 0.0;
+	if (!(heap->flags & DAXALLOC_HEAP_COUNT))
+		st->fragmentation = -1.0;	/* not counted */
 	return 0;
 }

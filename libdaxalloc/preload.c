@@ -192,7 +192,9 @@ static void start_heap(void)
 	rc = daxalloc_alloc(pool, size, NULL, 0, &region);
 	if (rc < 0)
 		goto fail;
-	rc = daxalloc_heap_create(region, DAXALLOC_HEAP_FORK_COPY, &heap);
+	/* counting costs as much as a small malloc: only when the numbers are wanted */
+	rc = daxalloc_heap_create(region, DAXALLOC_HEAP_FORK_COPY |
+					  (print_stats ? DAXALLOC_HEAP_COUNT : 0), &heap);
 	if (rc < 0)
 		goto fail;
 	/* The region, pool, device and context stay for the life of the process. */

@@ -57,7 +57,7 @@ Test(heap_region, unnamed_region)
 	struct daxalloc_heap *h = NULL, *h2 = NULL;
 
 	cr_assert_eq(daxalloc_alloc(pool, 64 * M, NULL, 0, &r), 0, "%s", daxalloc_errmsg());
-	cr_assert_eq(daxalloc_heap_create(r, 0, &h), 0, "%s", daxalloc_errmsg());
+	cr_assert_eq(daxalloc_heap_create(r, DAXALLOC_HEAP_COUNT, &h), 0, "%s", daxalloc_errmsg());
 	cr_expect_eq(daxalloc_heap_get_region(h), r);
 	cr_expect_eq(daxalloc_heap_create(r, 0, &h2), -EBUSY);
 	cr_expect_null(h2);
@@ -79,14 +79,14 @@ Test(heap_region, named_region_is_volatile)
 
 	cr_assert_eq(daxalloc_alloc(pool, 32 * M, "heap", 0, &r), 0, "%s", daxalloc_errmsg());
 	memset(daxalloc_region_get_address(r), 0xa5, 32 * M);	/* garbage */
-	cr_assert_eq(daxalloc_heap_create(r, 0, &h), 0, "%s", daxalloc_errmsg());
+	cr_assert_eq(daxalloc_heap_create(r, DAXALLOC_HEAP_COUNT, &h), 0, "%s", daxalloc_errmsg());
 	cr_assert_eq(daxalloc_heap_get_stats(h, &st), 0);
 	cr_expect_eq(st.size, 32 * M);
 	cr_expect_eq(st.in_use, 0);
 	model_run(h, 2, 20000);
 	daxalloc_heap_destroy(&h);
 	/* Again, after the heap is gone: a fresh heap, same region. */
-	cr_assert_eq(daxalloc_heap_create(r, 0, &h), 0, "%s", daxalloc_errmsg());
+	cr_assert_eq(daxalloc_heap_create(r, DAXALLOC_HEAP_COUNT, &h), 0, "%s", daxalloc_errmsg());
 	model_run(h, 3, 20000);
 	daxalloc_heap_destroy(&h);
 	cr_assert_eq(daxalloc_region_free(&r), 0, "%s", daxalloc_errmsg());
@@ -100,7 +100,7 @@ Test(heap_region, full_region)
 	int n = 0;
 
 	cr_assert_eq(daxalloc_alloc(pool, 4 * M, NULL, 0, &r), 0, "%s", daxalloc_errmsg());
-	cr_assert_eq(daxalloc_heap_create(r, 0, &h), 0, "%s", daxalloc_errmsg());
+	cr_assert_eq(daxalloc_heap_create(r, DAXALLOC_HEAP_COUNT, &h), 0, "%s", daxalloc_errmsg());
 	while (daxalloc_heap_malloc(h, 4096))
 		n++;
 	cr_expect_eq(errno, ENOMEM);
@@ -110,4 +110,34 @@ Test(heap_region, full_region)
 	cr_expect_eq(st.objects, (uint64_t)n);
 	daxalloc_heap_destroy(&h);
 	daxalloc_region_close(&r);
+}
+
+/* Not counted (the default): the same heap, statistics say "not counted" instead of a guess. */
+Test(heap_region, uncounted_by_default)
+{
+	struct daxalloc_region *r = NULL;
+	struct daxalloc_heap *h = NULL;
+	struct daxalloc_heap_stats st;
+	void *p[64];
+
+	cr_assert_eq(daxalloc_alloc(pool, 8 * M, NULL, 0, &r), 0, "%s", daxalloc_errmsg());
+	cr_assert_eq(daxalloc_heap_create(r, 0, &h), 0, "%s", daxalloc_errmsg());
+	for (int i = 0; i < 64; i++) {
+		p[i] = daxalloc_heap_malloc(h, 16 + 37 * (size_t)i);
+		cr_assert_not_null(p[i]);
+		memset(p[i], i, 16 + 37 * (size_t)i);
+		cr_expect_geq(daxalloc_heap_usable_size(h, p[i]), 16 + 37 * (size_t)i);
+	}
+	p[1] = daxalloc_heap_realloc(h, p[1], 9000);
+	cr_assert_not_null(p[1]);
+	cr_expect_eq(((unsigned char *)p[1])[52], 1, "realloc lost the contents");
+	cr_assert_eq(daxalloc_heap_get_stats(h, &st), 0);
+	cr_expect_gt(st.mapped, 0);
+	cr_expect_eq(st.in_use, 0);
+	cr_expect_eq(st.objects, 0);
+	cr_expect_eq(st.fragmentation, -1.0);
+	for (int i = 0; i < 64; i++)
+		daxalloc_heap_free(h, p[i]);
+	daxalloc_heap_destroy(&h);
+	cr_assert_eq(daxalloc_region_free(&r), 0, "%s", daxalloc_errmsg());
 }
