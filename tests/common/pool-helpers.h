@@ -28,5 +28,12 @@ int th_exit_status(pid_t pid);
 /* Fill / verify a region with a pattern derived from @seed (one word per 4K). */
 void th_fill(void *p, uint64_t len, uint64_t seed);
 int th_verify(const void *p, uint64_t len, uint64_t seed);
+/* Descriptors open without FD_CLOEXEC (at most @max): an exec'd child inherits them. */
+int th_inheritable(int *fds, int max);
+/*
+ * Exec `ls -l /proc/self/fd` and expect every descriptor it inherited, past
+ * stdio and its own, to be one of the @nbase in @base.
+ */
+void th_expect_nothing_inherited(const int *base, int nbase);
 
 #endif
