@@ -28,6 +28,14 @@ struct daxalloc_pool *th_pool_create(struct daxalloc_dev *dev)
 	return pool;
 }
 
+struct daxalloc_region *th_alloc(struct daxalloc_pool *pool, uint64_t size, const char *name)
+{
+	struct daxalloc_region *r = NULL;
+
+	cr_assert_eq(daxalloc_alloc(pool, size, name, 0, &r), 0, "%s", daxalloc_errmsg());
+	return r;
+}
+
 void *th_raw_map(struct daxalloc_dev *dev, uint64_t len, struct daxalloc_map **map)
 {
 	cr_assert_eq(daxalloc_map_new(dev, 0, len, NULL, 0, map), 0, "%s", daxalloc_errmsg());

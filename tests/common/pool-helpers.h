@@ -13,6 +13,8 @@
 struct daxalloc_dev *th_dev_open(struct daxalloc_ctx *ctx, const char *name);
 /* Format a fresh pool on @dev (forcing); asserts on failure. */
 struct daxalloc_pool *th_pool_create(struct daxalloc_dev *dev);
+/* A region of @size from @pool, named @name (or unnamed); asserts on failure. */
+struct daxalloc_region *th_alloc(struct daxalloc_pool *pool, uint64_t size, const char *name);
 /* A writable window on the first @len bytes of @dev: the raw metadata. */
 void *th_raw_map(struct daxalloc_dev *dev, uint64_t len, struct daxalloc_map **map);
 /* A child opens the pool on @dev and dies holding an unnamed region: an orphan. */

@@ -62,10 +62,7 @@ TestSuite(pin, .init = setup, .fini = teardown, .timeout = 120);
 
 static struct daxalloc_region *alloc(uint64_t size, const char *name)
 {
-	struct daxalloc_region *r = NULL;
-
-	cr_assert_eq(daxalloc_alloc(pool, size, name, 0, &r), 0, "%s", daxalloc_errmsg());
-	return r;
+	return th_alloc(pool, size, name);
 }
 
 static struct daxalloc_pin_target uring_target(struct io_uring *rg)
