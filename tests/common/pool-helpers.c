@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <criterion/criterion.h>
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +26,14 @@ struct daxalloc_pool *th_pool_create(struct daxalloc_dev *dev)
 	cr_assert_eq(daxalloc_pool_create(dev, DAXALLOC_POOL_FORCE, &pool), 0, "%s",
 		     daxalloc_errmsg());
 	return pool;
+}
+
+struct daxalloc_region *th_alloc(struct daxalloc_pool *pool, uint64_t size, const char *name)
+{
+	struct daxalloc_region *r = NULL;
+
+	cr_assert_eq(daxalloc_alloc(pool, size, name, 0, &r), 0, "%s", daxalloc_errmsg());
+	return r;
 }
 
 void *th_raw_map(struct daxalloc_dev *dev, uint64_t len, struct daxalloc_map **map)
@@ -107,4 +120,66 @@ int th_exit_status(pid_t pid)
 	if (waitpid(pid, &st, 0) != pid)
 		return 128;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+int th_inheritable(int *fds, int max)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	cr_assert_not_null(d);
+	while ((e = readdir(d)) && n < max) {
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] == '.' || fd == dirfd(d))
+			continue;
+		if (!(fcntl(fd, F_GETFD) & FD_CLOEXEC))
+			fds[n++] = fd;
+	}
+	closedir(d);
+	return n;
+}
+
+void th_expect_nothing_inherited(const int *base, int nbase)
+{
+	char out[8192], *line, *save = NULL;
+	ssize_t n, got = 0;
+	int pp[2], st;
+	pid_t pid;
+
+	cr_assert_eq(pipe2(pp, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(pp[1], 1);
+		execl("/bin/ls", "ls", "-l", "/proc/self/fd", NULL);
+		_exit(127);
+	}
+	close(pp[1]);
+	while ((n = read(pp[0], out + got, sizeof(out) - 1 - (size_t)got)) > 0)
+		got += n;
+	out[got] = '\0';
+	close(pp[0]);
+	waitpid(pid, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "ls failed: %#x", st);
+
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *arrow = strstr(line, " -> ");
+		char *num;
+		bool known = false;
+		int fd;
+
+		if (!arrow)
+			continue;
+		*arrow = '\0';
+		num = strrchr(line, ' ');
+		fd = num ? atoi(num + 1) : -1;
+		/* ls's own: its output, and the folder it lists */
+		if (fd <= 2 || strstr(arrow + 4, "/fd"))
+			continue;
+		for (int i = 0; i < nbase; i++)
+			known |= base[i] == fd;
+		cr_expect(known, "fd %d (%s) was inherited across exec", fd, arrow + 4);
+	}
 }

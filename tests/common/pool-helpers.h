@@ -13,6 +13,8 @@
 struct daxalloc_dev *th_dev_open(struct daxalloc_ctx *ctx, const char *name);
 /* Format a fresh pool on @dev (forcing); asserts on failure. */
 struct daxalloc_pool *th_pool_create(struct daxalloc_dev *dev);
+/* A region of @size from @pool, named @name (or unnamed); asserts on failure. */
+struct daxalloc_region *th_alloc(struct daxalloc_pool *pool, uint64_t size, const char *name);
 /* A writable window on the first @len bytes of @dev: the raw metadata. */
 void *th_raw_map(struct daxalloc_dev *dev, uint64_t len, struct daxalloc_map **map);
 /* A child opens the pool on @dev and dies holding an unnamed region: an orphan. */
@@ -28,5 +30,12 @@ int th_exit_status(pid_t pid);
 /* Fill / verify a region with a pattern derived from @seed (one word per 4K). */
 void th_fill(void *p, uint64_t len, uint64_t seed);
 int th_verify(const void *p, uint64_t len, uint64_t seed);
+/* Descriptors open without FD_CLOEXEC (at most @max): an exec'd child inherits them. */
+int th_inheritable(int *fds, int max);
+/*
+ * Exec `ls -l /proc/self/fd` and expect every descriptor it inherited, past
+ * stdio and its own, to be one of the @nbase in @base.
+ */
+void th_expect_nothing_inherited(const int *base, int nbase);
 
 #endif

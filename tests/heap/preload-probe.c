@@ -52,6 +52,26 @@ static const char *where(const void *p)
 		}                                                                       \
 	} while (0)
 
+/* Fork once @s is on the device: the child's pid, or 0 in the child. */
+static pid_t fork_from_device(const char *s)
+{
+	pid_t pid;
+
+	CHECK(strcmp(where(s), "device") == 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	return pid;
+}
+
+/* Child @pid exits 0. */
+static void child_ok(pid_t pid)
+{
+	int status;
+
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0);
+}
+
 static void *volatile mailbox[16];
 /* Heap pointers the compiler must not reason about: another process may write there. */
 static char *volatile escaped;
@@ -102,12 +122,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "fork") == 0) {
 		char *s = escaped = strdup("before fork");
-		int status;
-		pid_t pid;
+		pid_t pid = fork_from_device(s);
 
-		CHECK(strcmp(where(s), "device") == 0);
-		pid = fork();
-		CHECK(pid >= 0);
 		if (pid == 0) {
 			CHECK(strcmp(s, "before fork") == 0);
 			strcpy(s, "child wrote");	/* its own copy */
@@ -115,8 +131,7 @@ int main(int argc, char **argv)
 				CHECK(malloc(64));
 			_exit(0);
 		}
-		CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-		      WEXITSTATUS(status) == 0);
+		child_ok(pid);
 		CHECK(strcmp(s, "before fork") == 0);
 		for (int i = 0; i < 10000; i++) {
 			char *q = malloc(64);
@@ -129,19 +144,13 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(cmd, "exec") == 0) {
-		char *s = strdup("x");
-		int status;
-		pid_t pid;
+		pid_t pid = fork_from_device(strdup("x"));
 
-		CHECK(strcmp(where(s), "device") == 0);
-		pid = fork();
-		CHECK(pid >= 0);
 		if (pid == 0) {
 			execl("/proc/self/exe", argv[0], "where", "100", (char *)NULL);
 			_exit(127);
 		}
-		CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-		      WEXITSTATUS(status) == 0);
+		child_ok(pid);
 		printf("exec: ok\n");
 		return 0;
 	}

@@ -42,43 +42,42 @@ static int probe(const char *env, const char *args)
 	return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
 }
 
+/* Run the probe; it must succeed and print exactly @want. */
+static void probe_says(const char *env, const char *args, const char *want)
+{
+	cr_assert_eq(probe(env, args), 0, "%s", err);
+	cr_expect_str_eq(out, want);
+}
+
 TestSuite(preload, .timeout = 300);
 
 Test(preload, small_and_large_on_the_device)
 {
-	cr_assert_eq(probe("", "where 24"), 0, "%s", err);
-	cr_expect_str_eq(out, "device\n");
-	cr_assert_eq(probe("", "where 1000000"), 0, "%s", err);
-	cr_expect_str_eq(out, "device\n");
+	probe_says("", "where 24", "device\n");
+	probe_says("", "where 1000000", "device\n");
 }
 
 Test(preload, threshold)
 {
-	cr_assert_eq(probe("DAXALLOC_HEAP_THRESHOLD=4K", "where 100"), 0, "%s", err);
-	cr_expect_str_eq(out, "dram\n");
-	cr_assert_eq(probe("DAXALLOC_HEAP_THRESHOLD=4K", "where 8192"), 0, "%s", err);
-	cr_expect_str_eq(out, "device\n");
+	probe_says("DAXALLOC_HEAP_THRESHOLD=4K", "where 100", "dram\n");
+	probe_says("DAXALLOC_HEAP_THRESHOLD=4K", "where 8192", "device\n");
 	/* A DRAM object that grows past the threshold moves to the device. */
-	cr_assert_eq(probe("DAXALLOC_HEAP_THRESHOLD=4K", "grow"), 0, "%s", err);
-	cr_expect_str_eq(out, "dram device\n");
+	probe_says("DAXALLOC_HEAP_THRESHOLD=4K", "grow", "dram device\n");
 }
 
 Test(preload, threads)
 {
-	cr_assert_eq(probe("", "threads"), 0, "%s", err);
-	cr_expect_str_eq(out, "threads: ok\n");
+	probe_says("", "threads", "threads: ok\n");
 }
 
 Test(preload, fork)
 {
-	cr_assert_eq(probe("", "fork"), 0, "%s", err);
-	cr_expect_str_eq(out, "fork: ok\n");
+	probe_says("", "fork", "fork: ok\n");
 }
 
 Test(preload, exec)
 {
-	cr_assert_eq(probe("", "exec"), 0, "%s", err);
-	cr_expect_str_eq(out, "device\nexec: ok\n");
+	probe_says("", "exec", "device\nexec: ok\n");
 }
 
 Test(preload, full_goes_to_dram_and_says_so_once)
@@ -109,7 +108,6 @@ Test(preload, full_fails_when_asked)
 
 Test(preload, no_device_stays_in_dram)
 {
-	cr_assert_eq(probe("DAXALLOC_HEAP_DEVICE=nosuchdev", "where 100"), 0, "%s", err);
-	cr_expect_str_eq(out, "dram\n");
+	probe_says("DAXALLOC_HEAP_DEVICE=nosuchdev", "where 100", "dram\n");
 	cr_expect_not_null(strstr(err, "stays in DRAM"), "%s", err);
 }

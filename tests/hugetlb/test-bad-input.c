@@ -948,26 +948,6 @@ Test(perm, cli_without_root_says_root)
 
 /* ---- nothing of ours survives exec ------------------------------------------ */
 
-/* Descriptors open without FD_CLOEXEC: an exec'd child inherits them. */
-static int inheritable(int *fds, int max)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	cr_assert_not_null(d);
-	while ((e = readdir(d)) && n < max) {
-		int fd = atoi(e->d_name);
-
-		if (e->d_name[0] == '.' || fd == dirfd(d))
-			continue;
-		if (!(fcntl(fd, F_GETFD) & FD_CLOEXEC))
-			fds[n++] = fd;
-	}
-	closedir(d);
-	return n;
-}
-
 Test(cloexec, nothing_of_ours_is_inherited_across_exec)
 {
 	struct daxalloc_check_report rep;
@@ -978,13 +958,10 @@ Test(cloexec, nothing_of_ours_is_inherited_across_exec)
 	struct daxalloc_dev *d = NULL;
 	struct daxalloc_ctx *c = NULL;
 	struct io_uring rg;
-	int base[64], nbase, pp[2], st;
-	char out[8192], *line, *save = NULL;
-	ssize_t n, got = 0;
-	pid_t pid;
+	int base[64], nbase;
 
 	/* What the test harness itself leaves inheritable is not ours. */
-	nbase = inheritable(base, 64);
+	nbase = th_inheritable(base, 64);
 	cr_assert_eq(daxalloc_ctx_new(&c), 0);
 	d = th_dev_open(c, "hugetlb:2M:16M");
 	p = th_pool_create(d);
@@ -995,40 +972,7 @@ Test(cloexec, nothing_of_ours_is_inherited_across_exec)
 	cr_assert_eq(daxalloc_pin(r, 0, 2 * M, &t, &pin), 0, "%s", daxalloc_errmsg());
 	cr_assert_eq(daxalloc_pool_check(d, 0, &rep), 0, "%s", rep.first_problem);
 
-	cr_assert_eq(pipe2(pp, O_CLOEXEC), 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		dup2(pp[1], 1);
-		execl("/bin/ls", "ls", "-l", "/proc/self/fd", NULL);
-		_exit(127);
-	}
-	close(pp[1]);
-	while ((n = read(pp[0], out + got, sizeof(out) - 1 - (size_t)got)) > 0)
-		got += n;
-	out[got] = '\0';
-	close(pp[0]);
-	waitpid(pid, &st, 0);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "ls failed: %#x", st);
-
-	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *arrow = strstr(line, " -> ");
-		char *num;
-		bool known = false;
-		int fd;
-
-		if (!arrow)
-			continue;
-		*arrow = '\0';
-		num = strrchr(line, ' ');
-		fd = num ? atoi(num + 1) : -1;
-		/* ls's own: its output, and the folder it lists */
-		if (fd <= 2 || strstr(arrow + 4, "/fd"))
-			continue;
-		for (int i = 0; i < nbase; i++)
-			known |= base[i] == fd;
-		cr_expect(known, "fd %d (%s) was inherited across exec", fd, arrow + 4);
-	}
+	th_expect_nothing_inherited(base, nbase);
 	daxalloc_unpin(&pin);
 	io_uring_queue_exit(&rg);
 	daxalloc_region_close(&r);

@@ -33,6 +33,15 @@ static void teardown(void)
 
 TestSuite(heap_region, .init = setup, .fini = teardown, .timeout = 120);
 
+/* A heap on @r; asserts. */
+static struct daxalloc_heap *heap_on(struct daxalloc_region *r, unsigned int flags)
+{
+	struct daxalloc_heap *h = NULL;
+
+	cr_assert_eq(daxalloc_heap_create(r, flags, &h), 0, "%s", daxalloc_errmsg());
+	return h;
+}
+
 static void model_run(struct daxalloc_heap *h, uint64_t seed, int steps)
 {
 	struct hm m;
@@ -53,11 +62,9 @@ static void model_run(struct daxalloc_heap *h, uint64_t seed, int steps)
 
 Test(heap_region, unnamed_region)
 {
-	struct daxalloc_region *r = NULL;
-	struct daxalloc_heap *h = NULL, *h2 = NULL;
+	struct daxalloc_region *r = th_alloc(pool, 64 * M, NULL);
+	struct daxalloc_heap *h = heap_on(r, DAXALLOC_HEAP_COUNT), *h2 = NULL;
 
-	cr_assert_eq(daxalloc_alloc(pool, 64 * M, NULL, 0, &r), 0, "%s", daxalloc_errmsg());
-	cr_assert_eq(daxalloc_heap_create(r, DAXALLOC_HEAP_COUNT, &h), 0, "%s", daxalloc_errmsg());
 	cr_expect_eq(daxalloc_heap_get_region(h), r);
 	cr_expect_eq(daxalloc_heap_create(r, 0, &h2), -EBUSY);
 	cr_expect_null(h2);
@@ -73,20 +80,19 @@ Test(heap_region, unnamed_region)
 /* A heap on a named region starts empty: whatever the region held is not read. */
 Test(heap_region, named_region_is_volatile)
 {
-	struct daxalloc_region *r = NULL;
+	struct daxalloc_region *r = th_alloc(pool, 32 * M, "heap");
 	struct daxalloc_heap *h = NULL;
 	struct daxalloc_heap_stats st;
 
-	cr_assert_eq(daxalloc_alloc(pool, 32 * M, "heap", 0, &r), 0, "%s", daxalloc_errmsg());
 	memset(daxalloc_region_get_address(r), 0xa5, 32 * M);	/* garbage */
-	cr_assert_eq(daxalloc_heap_create(r, DAXALLOC_HEAP_COUNT, &h), 0, "%s", daxalloc_errmsg());
+	h = heap_on(r, DAXALLOC_HEAP_COUNT);
 	cr_assert_eq(daxalloc_heap_get_stats(h, &st), 0);
 	cr_expect_eq(st.size, 32 * M);
 	cr_expect_eq(st.in_use, 0);
 	model_run(h, 2, 20000);
 	daxalloc_heap_destroy(&h);
 	/* Again, after the heap is gone: a fresh heap, same region. */
-	cr_assert_eq(daxalloc_heap_create(r, DAXALLOC_HEAP_COUNT, &h), 0, "%s", daxalloc_errmsg());
+	h = heap_on(r, DAXALLOC_HEAP_COUNT);
 	model_run(h, 3, 20000);
 	daxalloc_heap_destroy(&h);
 	cr_assert_eq(daxalloc_region_free(&r), 0, "%s", daxalloc_errmsg());
@@ -94,13 +100,11 @@ Test(heap_region, named_region_is_volatile)
 
 Test(heap_region, full_region)
 {
-	struct daxalloc_region *r = NULL;
-	struct daxalloc_heap *h = NULL;
+	struct daxalloc_region *r = th_alloc(pool, 4 * M, NULL);
+	struct daxalloc_heap *h = heap_on(r, DAXALLOC_HEAP_COUNT);
 	struct daxalloc_heap_stats st;
 	int n = 0;
 
-	cr_assert_eq(daxalloc_alloc(pool, 4 * M, NULL, 0, &r), 0, "%s", daxalloc_errmsg());
-	cr_assert_eq(daxalloc_heap_create(r, DAXALLOC_HEAP_COUNT, &h), 0, "%s", daxalloc_errmsg());
 	while (daxalloc_heap_malloc(h, 4096))
 		n++;
 	cr_expect_eq(errno, ENOMEM);
@@ -115,13 +119,11 @@ Test(heap_region, full_region)
 /* Not counted (the default): the same heap, statistics say "not counted" instead of a guess. */
 Test(heap_region, uncounted_by_default)
 {
-	struct daxalloc_region *r = NULL;
-	struct daxalloc_heap *h = NULL;
+	struct daxalloc_region *r = th_alloc(pool, 8 * M, NULL);
+	struct daxalloc_heap *h = heap_on(r, 0);
 	struct daxalloc_heap_stats st;
 	void *p[64];
 
-	cr_assert_eq(daxalloc_alloc(pool, 8 * M, NULL, 0, &r), 0, "%s", daxalloc_errmsg());
-	cr_assert_eq(daxalloc_heap_create(r, 0, &h), 0, "%s", daxalloc_errmsg());
 	for (int i = 0; i < 64; i++) {
 		p[i] = daxalloc_heap_malloc(h, 16 + 37 * (size_t)i);
 		cr_assert_not_null(p[i]);

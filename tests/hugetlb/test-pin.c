@@ -62,10 +62,7 @@ TestSuite(pin, .init = setup, .fini = teardown, .timeout = 120);
 
 static struct daxalloc_region *alloc(uint64_t size, const char *name)
 {
-	struct daxalloc_region *r = NULL;
-
-	cr_assert_eq(daxalloc_alloc(pool, size, name, 0, &r), 0, "%s", daxalloc_errmsg());
-	return r;
+	return th_alloc(pool, size, name);
 }
 
 static struct daxalloc_pin_target uring_target(struct io_uring *rg)
@@ -84,6 +81,17 @@ static struct daxalloc_pin *pin(struct daxalloc_region *r, uint64_t off, uint64_
 	cr_assert_eq(daxalloc_pin(r, off, len, &t, &p), 0, "pin: %s", daxalloc_errmsg());
 	cr_assert_not_null(p);
 	return p;
+}
+
+/* Pin [@off, @off + @len) of @r into the ring's sparse table from slot @slot. */
+static struct daxalloc_pin *pin_slots(struct daxalloc_region *r, uint64_t off, uint64_t len,
+				      unsigned int slot)
+{
+	struct daxalloc_pin_target t = uring_target(&ring);
+
+	t.flags = DAXALLOC_PIN_URING_SLOTS;
+	t.uring.first_index = slot;
+	return pin(r, off, len, t);
 }
 
 /* A file of @len bytes, pattern @seed; O_DIRECT when the filesystem has it. */
@@ -171,11 +179,8 @@ Test(pin, uring_slots_of_a_sparse_table)
 	int fd = data_file(2 * M, 9);
 
 	cr_assert_eq(io_uring_register_buffers_sparse(&ring, 8), 0);
-	t.flags = DAXALLOC_PIN_URING_SLOTS;
-	t.uring.first_index = 2;
-	a = pin(r, 0, 2 * M, t);
-	t.uring.first_index = 5;
-	b = pin(r, 4 * M, 4 * M, t);
+	a = pin_slots(r, 0, 2 * M, 2);
+	b = pin_slots(r, 4 * M, 4 * M, 5);
 	cr_expect_eq(daxalloc_pin_get_uring_index(a), 2);
 	cr_expect_eq(daxalloc_pin_get_uring_index(b), 5);
 	cr_expect_eq(read_fixed(&ring, fd, base + 4 * M, 2 * M, 5), (int)(2 * M));
@@ -185,6 +190,7 @@ Test(pin, uring_slots_of_a_sparse_table)
 	cr_expect_eq(read_fixed(&ring, fd, base, 2 * M, 2), (int)(2 * M), "slot 2 must stay");
 	cr_expect_eq(daxalloc_unpin(&a), 0, "%s", daxalloc_errmsg());
 
+	t.flags = DAXALLOC_PIN_URING_SLOTS;
 	t.uring.first_index = 8;
 	cr_expect_eq(daxalloc_pin(r, 0, 4 * M, &t, &a), -EINVAL, "slot 8 of a table of 8");
 	expect_msg("outside its registered table");
@@ -849,17 +855,13 @@ static int collect(const struct daxalloc_pin_info *i, void *arg)
 Test(pin, listing_names_region_range_consumer_pid)
 {
 	struct daxalloc_region *a = alloc(4 * M, "first"), *b = alloc(2 * M, NULL);
-	struct daxalloc_pin_target t = uring_target(&ring);
 	struct daxalloc_pin *pa, *pb;
 	struct seen s = { 0 };
 	time_t now = time(NULL);
 
 	cr_assert_eq(io_uring_register_buffers_sparse(&ring, 4), 0);
-	t.flags = DAXALLOC_PIN_URING_SLOTS;
-	t.uring.first_index = 3;
-	pb = pin(b, 0, 2 * M, t);
-	t.uring.first_index = 0;
-	pa = pin(a, 2 * M, 2 * M, t);
+	pb = pin_slots(b, 0, 2 * M, 3);
+	pa = pin_slots(a, 2 * M, 2 * M, 0);
 	cr_assert_eq(daxalloc_pool_foreach_pin(pool, collect, &s), 0);
 	cr_assert_eq(s.n, 2);
 	/* by device offset: 'first' was allocated first */

@@ -18,6 +18,15 @@
 
 #define HP2M "kernel/mm/hugepages/hugepages-2048kB/"
 
+/* The 2M pool's @file holds @want; else say so with @fmt (one %s: what it holds). */
+#define expect_hp2m(file, want, fmt)                                        \
+	do {                                                                \
+		char buf_[32];                                              \
+                                                                            \
+		fake_tree_read(&t, HP2M file, buf_, sizeof(buf_));          \
+		cr_expect_eq(atoi(buf_), want, fmt, buf_);                  \
+	} while (0)
+
 static struct fake_tree t;
 static struct daxalloc_ctx *ctx;
 
@@ -45,7 +54,6 @@ static void pool(const char *nr, const char *free_p, const char *resv)
 Test(hugetlb_pool, enough_free_pages_opens)
 {
 	struct daxalloc_dev *dev = NULL;
-	char buf[32];
 	int rc;
 
 	pool("8\n", "8\n", "0\n");
@@ -68,14 +76,12 @@ Test(hugetlb_pool, enough_free_pages_opens)
 		cr_expect_null(dev);
 	}
 	/* never grown: missing pages are taken as surplus, at the first map */
-	fake_tree_read(&t, HP2M "nr_hugepages", buf, sizeof(buf));
-	cr_expect_eq(atoi(buf), 8, "the pool was left at %s", buf);
+	expect_hp2m("nr_hugepages", 8, "the pool was left at %s");
 }
 
 Test(hugetlb_pool, reserved_pages_are_not_free)
 {
 	struct daxalloc_dev *dev = NULL;
-	char buf[32];
 
 	/*
 	 * 8 free but 6 promised to others: 2 usable, 8 needed, and no
@@ -85,15 +91,13 @@ Test(hugetlb_pool, reserved_pages_are_not_free)
 	cr_expect_eq(daxalloc_dev_open(ctx, "hugetlb:2M:16M", &dev), -ENOMEM);
 	cr_expect(strstr(daxalloc_errmsg(), "needs 8 free 2M pages, 2 available"), "%s",
 		  daxalloc_errmsg());
-	fake_tree_read(&t, HP2M "nr_hugepages", buf, sizeof(buf));
-	cr_expect_eq(atoi(buf), 8, "the pool size changed: %s", buf);
+	expect_hp2m("nr_hugepages", 8, "the pool size changed: %s");
 }
 
 /* Opening describes: with surplus pages allowed, nothing is taken or changed before a map. */
 Test(hugetlb_pool, open_changes_nothing)
 {
 	struct daxalloc_dev *dev = NULL;
-	char buf[32];
 
 	pool("0\n", "0\n", "0\n");
 	fake_tree_file(&t, HP2M "nr_overcommit_hugepages", "0\n");
@@ -102,10 +106,8 @@ Test(hugetlb_pool, open_changes_nothing)
 	cr_assert_eq(daxalloc_dev_open(ctx, "hugetlb:2M:64G", &dev), 0, "%s", daxalloc_errmsg());
 	cr_expect_eq(daxalloc_dev_get_size(dev), 64ull << 30);
 	daxalloc_dev_close(&dev);
-	fake_tree_read(&t, HP2M "nr_hugepages", buf, sizeof(buf));
-	cr_expect_eq(atoi(buf), 0, "the pool size changed: %s", buf);
-	fake_tree_read(&t, HP2M "nr_overcommit_hugepages", buf, sizeof(buf));
-	cr_expect_eq(atoi(buf), 0, "the overcommit limit changed: %s", buf);
+	expect_hp2m("nr_hugepages", 0, "the pool size changed: %s");
+	expect_hp2m("nr_overcommit_hugepages", 0, "the overcommit limit changed: %s");
 }
 
 Test(hugetlb_pool, cannot_reserve_says_how)
