@@ -40,6 +40,10 @@ def ratio(a, b):
     return f"{a / b:.2f}" if a and b else "–"
 
 
+def secs(v):
+    return "–" if v is None else f"{v:.1f}"
+
+
 def mib(b):
     return "–" if b is None else f"{b / (1 << 20):.0f} MiB"
 
@@ -102,11 +106,12 @@ def section(docs):
             continue
         side = "below" if dev < dram else "above" if dev > dram else "equal to"
         covers = ""
-        if sd is not None:
-            covers = (f"; the device mapping's {mib(sd)} resident fit within that peak RSS"
-                      if sd <= dev * 1024 else
-                      f"; that peak RSS is less than the device mapping's {mib(sd)} resident, "
-                      "so the device's pages are not all counted in it")
+        if sd is not None and sd > dev * 1024:
+            covers = (f": the peak RSS is less than the device mapping's {mib(sd)} resident, "
+                      "so the device's pages are not (all) counted in it")
+        elif sd is not None and sa is not None and sd + sa <= dev * 1024:
+            covers = (f": the peak RSS holds the device mapping's resident pages and the DRAM "
+                      f"heap together ({mib(sd + sa)}), so the device's pages count in it")
         L.append(f"- {d.get('kernel')}: peak RSS with the heap on the device "
                  f"{num(dev)} kB, {side} {num(dram)} kB in DRAM ({ratio(dev, dram)}×); smaps: "
                  f"device {mib(sd)}, DRAM heap {mib(sa)}{covers}.")
@@ -120,7 +125,7 @@ def section(docs):
         for d in docs:
             n = (d.get("memcslap_execute_number") or 0) * (d.get("memcslap_concurrency") or 0)
             L.append(f"| {d.get('kernel')} | {num(n) if n else '–'} | "
-                     f"{d.get('memcslap_set_total_s', '–')} | {d.get('memcslap_get_total_s', '–')} |")
+                     f"{secs(d.get('memcslap_set_total_s'))} | {secs(d.get('memcslap_get_total_s'))} |")
         L.append("")
     return L
 
