@@ -11,6 +11,7 @@
 #
 #   tools/bench.sh [--quick] [--host-only | --guest-only] [--only LIST]
 #   tools/bench.sh --pin-paths[=6.1,6.12,newest]
+#   tools/bench.sh --programs[=6.1,newest]
 #
 # --only LIST (some of pin,alloc,fault,restart) measures only those on the
 # host and replaces their rows in tools/bench/host.json, keeping the rest.
@@ -21,15 +22,23 @@
 # tools/bench/pin-paths-LINE.json, and rewrites only the section "Pin path per
 # kernel" of BENCHMARKS.md and its plot from every such file.
 #
+# --programs boots the guest on each kernel line given (default: 6.1 and
+# newest), runs tests/heap/programs.sh there with the heap of redis-server
+# and memcached on device-dax (the guest's dyn2m device) into
+# tools/bench/programs-LINE.json, and rewrites only the subsection "Programs
+# (guest, device-dax)" of BENCHMARKS.md from every such file.
+# $BENCH_PROGRAMS_REQUESTS (default 50000) requests per load tool run.
+#
 # $BENCH_PIN_MAX (default 16G) caps the large pin on the host.
-# Inside the guest this script runs itself as: bench.sh --in-guest OUT [--quick]
+# Inside the guest this script runs itself as: bench.sh --in-guest OUT [--quick],
+# or bench.sh --in-guest-programs OUT.
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
 root=$PWD
 out=tools/bench
 bench=build/tools/daxalloc-bench
-quick=() host=1 guest=1 in_guest='' only='' pin_paths=''
+quick=() host=1 guest=1 in_guest='' only='' pin_paths='' programs='' in_guest_programs=''
 while [ $# -gt 0 ]; do
 	case $1 in
 		--quick) quick=(--quick); shift ;;
@@ -39,8 +48,11 @@ while [ $# -gt 0 ]; do
 		--only) only=${2:?}; guest=0; shift 2 ;;
 		--pin-paths) pin_paths="6.1 6.12 newest"; shift ;;
 		--pin-paths=*) pin_paths=${1#*=}; pin_paths=${pin_paths//,/ }; shift ;;
+		--programs) programs="6.1 newest"; shift ;;
+		--programs=*) programs=${1#*=}; programs=${programs//,/ }; shift ;;
+		--in-guest-programs) in_guest_programs=${2:?}; shift 2 ;;
 		*) echo "usage: tools/bench.sh [--quick] [--host-only | --guest-only] [--only LIST]" \
-			"| --pin-paths[=LINE,...]" >&2; exit 2 ;;
+			"| --pin-paths[=LINE,...] | --programs[=LINE,...]" >&2; exit 2 ;;
 	esac
 done
 
@@ -70,6 +82,17 @@ EOF
 }
 
 # ---- inside the guest -------------------------------------------------------
+# The heap programs on the guest's 2M dynamic device, as the suite's
+# heap-programs part runs them, with more requests and the numbers kept.
+if [ -n "$in_guest_programs" ]; then
+	heap_dev=$(awk -F'\t' '$1 == "dyn2m" { print $4 }' "$DAXALLOC_GUEST_DEVICES")
+	[ -n "$heap_dev" ] || { echo "bench: no device labelled dyn2m in the guest" >&2; exit 1; }
+	build/tools/daxalloc-ctl format "$heap_dev" --force >/dev/null || exit 1
+	PROGRAMS_JSON=$in_guest_programs PROGRAMS_KEYS=5000 \
+		PROGRAMS_REQUESTS=${BENCH_PROGRAMS_REQUESTS:-50000} tests/heap/programs.sh \
+		"$root/build/libdaxalloc/libdaxalloc-preload.so" "$heap_dev" 384M
+	exit
+fi
 if [ -n "$in_guest" ]; then
 	dev() {	# LABEL [FALLBACK-LABEL]: the device's path from the guest's table
 		local p
@@ -123,6 +146,18 @@ if [ -n "$pin_paths" ]; then
 	done
 	python3 tools/bench/pin_paths.py --out BENCHMARKS.md --plots "$out" "$out"/pin-paths-*.json ||
 		status=1
+	exit $status
+fi
+
+if [ -n "$programs" ]; then
+	for line in $programs; do
+		echo "bench: heap programs on kernel $line (guest)"
+		tests/guest/guest.sh --kernel "$line" --timeout 900 -- \
+			tools/bench.sh --in-guest-programs "$root/$out/programs-$line.json.new" &&
+			mv "$out/programs-$line.json.new" "$out/programs-$line.json" ||
+			{ echo "bench: heap programs on $line failed" >&2; rm -f "$out/programs-$line.json.new"; status=1; }
+	done
+	python3 tools/bench/programs.py --out BENCHMARKS.md "$out"/programs-*.json || status=1
 	exit $status
 fi
 

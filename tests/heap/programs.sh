@@ -14,7 +14,10 @@
 # stand-in hugetlb:2M:SIZE.  Prints one line per check, "ok" or "FAIL", and
 # ends with "N passed, N failed, N skipped"; exit 1 on any failure.
 # $PROGRAMS_KEYS (default 20000) keys are written and read back; the load
-# tools make $PROGRAMS_REQUESTS (default 50000) requests.
+# tools make $PROGRAMS_REQUESTS (default 50000) requests.  When
+# $PROGRAMS_JSON names a file, the numbers printed (redis-benchmark's
+# requests per second and peak RSS, heap in DRAM and on the device;
+# memcslap's totals) are written there as JSON too.
 set -uo pipefail
 
 preload=${1:?usage: programs.sh PRELOAD DEVICE [HEAP_SIZE]}
@@ -23,6 +26,9 @@ heap_size=${3:-512M}
 keys=${PROGRAMS_KEYS:-20000}
 requests=${PROGRAMS_REQUESTS:-50000}
 pass=0 fail=0 skip=0
+# The numbers for $PROGRAMS_JSON, one "KEY VALUE" line each.
+numbers=()
+note() { numbers+=("$1 $2"); }
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -81,6 +87,15 @@ redis_bench() {
 		2>&1 | tr '\r' '\n' | grep -E '^(SET|GET): [0-9.]+ requests per second'
 }
 
+# Note redis-benchmark's SET and GET rates (and p50) from its lines in OUT.
+note_rps() {	# WHERE OUT
+	local op rate p50
+	while read -r op rate p50; do
+		note "redis_${op,,}_${1}_rps" "$rate"
+		[ -n "$p50" ] && note "redis_${op,,}_${1}_p50_ms" "$p50"
+	done < <(sed -nE 's/^(SET|GET): ([0-9.]+) requests per second(, p50=([0-9.]+) msec)?.*/\1 \2 \4/p' <<<"$2")
+}
+
 # The same benchmark on a server whose heap stays in DRAM: the baseline.
 redis_dram() {
 	local p pid out
@@ -94,13 +109,15 @@ redis_dram() {
 	out=$(redis_bench "$p")
 	echo "$out" | sed 's/^/  redis-benchmark, heap in DRAM (baseline): /'
 	awk '{ print $2 }' <<<"$out" >"$tmp/redis-dram/rps"
+	note_rps dram "$out"
 	echo "  redis peak RSS in DRAM: $(awk '/^VmHWM/ { print $2, $3 }' "/proc/$pid/status")"
+	note redis_dram_peak_rss_kb "$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status")"
 	redis-cli -h 127.0.0.1 -p "$p" SHUTDOWN NOSAVE >/dev/null 2>&1
 	wait "$pid" 2>/dev/null
 }
 
 redis_run() {
-	local p pid cli out i
+	local p pid cli out i split
 	if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
 		skipped "redis: redis-server / redis-benchmark not installed (package redis-server)"
 		return
@@ -120,6 +137,7 @@ redis_run() {
 	# Load: the server's own benchmark, values of 1 KiB.
 	out=$(redis_bench "$p")
 	echo "$out" | sed 's/^/  redis-benchmark, heap on the device: /'
+	note_rps device "$out"
 	check "redis-benchmark SET/GET ran" grep -q 'GET:' <<<"$out"
 	if ! kill -0 "$pid" 2>/dev/null; then
 		bad "redis-server with the heap on $device died under load"
@@ -147,6 +165,10 @@ redis_run() {
 	check "redis: $keys values read back equal" cmp -s "$tmp/redis/want" "$tmp/redis/got"
 	smaps_check redis "$pid"
 	echo "  redis peak RSS, heap on the device: $(awk '/^VmHWM/ { print $2, $3 }' "/proc/$pid/status")"
+	note redis_device_peak_rss_kb "$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status")"
+	split=$(heap_split "$pid")
+	note redis_device_smaps_device_bytes "${split% *}"
+	note redis_device_smaps_dram_heap_bytes "${split#* }"
 	# fork: BGSAVE writes the dump in a child, from its copy of the heap.
 	"${cli[@]}" BGSAVE >/dev/null
 	for _ in $(seq 600); do
@@ -205,6 +227,10 @@ mc_run() {
 				--execute-number=$((requests / 5)) --test=$t 2>&1 | sed "s/^/$t: /"
 		done)
 		grep -E 'Time to|Time total' <<<"$out" | sed 's/^/  memcslap /'
+		note memcslap_execute_number $((requests / 5))
+		note memcslap_concurrency 4
+		while read -r t secs; do note "memcslap_${t}_total_s" "$secs"; done < <(
+			sed -nE 's/^(set|get): .*Time total[^0-9]*([0-9.]+).*/\1 \2/p' <<<"$out")
 		check "memcslap set and get ran" [ "$(grep -c 'Time total' <<<"$out")" -eq 2 ]
 	else
 		skipped "memcached load: memcslap not installed (package libmemcached-tools)"
@@ -247,4 +273,18 @@ command -v redis-server >/dev/null && redis_dram
 redis_run
 mc_run
 echo "$pass passed, $fail failed, $skip skipped"
+if [ -n "${PROGRAMS_JSON:-}" ]; then
+	printf '%s\n' "${numbers[@]}" | python3 -c '
+import json, os, sys
+doc = {"kernel": os.uname().release, "device": sys.argv[1], "heap_size": sys.argv[2],
+       "requests": int(sys.argv[3]), "keys": int(sys.argv[4]),
+       "passed": int(sys.argv[5]), "failed": int(sys.argv[6]), "skipped": int(sys.argv[7])}
+for line in sys.stdin:
+    kv = line.split()
+    if len(kv) == 2:
+        doc[kv[0]] = float(kv[1]) if "." in kv[1] else int(kv[1])
+json.dump(doc, open(sys.argv[8], "w"), indent=1, sort_keys=True)
+' "$device" "$heap_size" "$requests" "$keys" "$pass" "$fail" "$skip" "$PROGRAMS_JSON" ||
+		echo "programs: could not write $PROGRAMS_JSON" >&2
+fi
 [ "$fail" -eq 0 ]

@@ -17,6 +17,7 @@ import subprocess
 import sys
 
 import pin_paths
+import programs
 
 # A pin or unpin within this much of the kernel's own call counts as equal.
 PIN_GOAL = 1.02
@@ -411,6 +412,10 @@ def main():
     L.extend(pin_paths.section(docs, a.plots, rel))
     pin_paths.report_claims(docs)
     L.extend(heap_section(os.path.join(os.path.dirname(a.host), "heap.json")))
+    # The heap's programs come from the guest too (tools/bench.sh --programs),
+    # one JSON file per kernel.
+    L.extend(programs.section(programs.load(sorted(glob.glob(os.path.join(
+        os.path.dirname(a.host), "programs-*.json"))))))
     L.extend(TIME_GOES)
     L.append("")
     L.append("Raw results: `tools/bench/host.json`, `tools/bench/guest.json` "
