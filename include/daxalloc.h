@@ -424,7 +424,9 @@ struct daxalloc_pin_target {
 		uint64_t iova;		/* IOVA of the range's first byte */
 	} vfio;
 	struct {
-		int fd;			/* an open /dev/iommu */
+		int fd;			/* an open /dev/iommu; the kernel pins
+					 * the pages when a device is attached
+					 * to the IOAS (at the pin if one is) */
 		uint32_t ioas_id;
 		uint64_t iova;		/* ignored with DAXALLOC_PIN_IOVA_AUTO */
 	} iommufd;

@@ -11,45 +11,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "iommufd-uapi.h"
 #include "pin.h"
-
-#if __has_include(<linux/iommufd.h>)
-#include <linux/iommufd.h>
-#else
-/* The uAPI of include/uapi/linux/iommufd.h, for older kernel headers. */
-#define IOMMUFD_TYPE (';')
-#define IOMMU_IOAS_IOVA_RANGES _IO(IOMMUFD_TYPE, 0x84)
-#define IOMMU_IOAS_MAP _IO(IOMMUFD_TYPE, 0x85)
-#define IOMMU_IOAS_UNMAP _IO(IOMMUFD_TYPE, 0x86)
-enum {
-	IOMMU_IOAS_MAP_FIXED_IOVA = 1 << 0,
-	IOMMU_IOAS_MAP_WRITEABLE = 1 << 1,
-	IOMMU_IOAS_MAP_READABLE = 1 << 2,
-};
-struct iommu_ioas_iova_ranges {
-	uint32_t size;
-	uint32_t ioas_id;
-	uint32_t num_iovas;
-	uint32_t __reserved;
-	uint64_t allowed_iovas;
-	uint64_t out_iova_alignment;
-};
-struct iommu_ioas_map {
-	uint32_t size;
-	uint32_t flags;
-	uint32_t ioas_id;
-	uint32_t __reserved;
-	uint64_t user_va;
-	uint64_t length;
-	uint64_t iova;
-};
-struct iommu_ioas_unmap {
-	uint32_t size;
-	uint32_t ioas_id;
-	uint64_t iova;
-	uint64_t length;
-};
-#endif
 
 static int no_iommufd(struct daxalloc_pin *p)
 {

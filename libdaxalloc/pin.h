@@ -15,7 +15,8 @@ struct pin_ops {
 	const char *name;
 	/*
 	 * What the kernel charges a pin to, measured in the guest on 6.1, 6.12
-	 * and 7.2 (tests/devdax/test-pin-devdax.c, memlock_*): the counter
+	 * and 7.2, iommufd on 6.12 built with it (tests/devdax/test-pin-devdax.c,
+	 * memlock_*): the counter
 	 * of /proc/self/status that grows (VmLck or VmPin); whether the
 	 * kernel's RLIMIT_MEMLOCK check is on that counter, so the library
 	 * can tell a refusal before pinning (VFIO: VmLck, RDMA: VmPin; io_uring

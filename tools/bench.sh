@@ -10,13 +10,14 @@
 #      and the raw results under tools/bench/.
 #
 #   tools/bench.sh [--quick] [--host-only | --guest-only] [--only LIST]
-#   tools/bench.sh --pin-paths[=6.1,6.12,newest]
+#   tools/bench.sh --pin-paths[=6.1,6.12,newest,6.12-iommufd]
 #   tools/bench.sh --programs[=6.1,newest]
 #
 # --only LIST (some of pin,alloc,fault,restart) measures only those on the
 # host and replaces their rows in tools/bench/host.json, keeping the rest.
 #
-# --pin-paths boots the guest on each kernel line given (default: all three),
+# --pin-paths boots the guest on each kernel line given (default: Debian's
+# three; 6.12-iommufd, the kernel built with iommufd, only when named),
 # runs tests/guest/pin-paths.sh there (pin and unpin per consumer and memory,
 # library and kernel call, and the pin-path probe) into
 # tools/bench/pin-paths-LINE.json, and rewrites only the section "Pin path per

@@ -47,6 +47,7 @@
 #endif
 
 #include "daxalloc.h"
+#include "iommufd-uapi.h"
 
 #define GiB (UINT64_C(1) << 30)
 #define MiB (UINT64_C(1) << 20)
@@ -83,6 +84,7 @@ static struct {
 	int ndevs;
 	unsigned int only;
 	const char *vfio_group, *rdma_dev, *tmpdir;
+	const char *iommufd_cdev;	/* a VFIO device cdev to attach to the IOAS */
 	struct daxalloc_ctx *ctx;
 	struct result *res;
 	size_t nres, capres;
@@ -495,6 +497,8 @@ struct consumer {
 	const char *name;
 	struct io_uring ring;
 	int container, group;
+	int iommufd, vdev;	/* iommufd: /dev/iommu and the attached device */
+	uint32_t ioas;
 	uint64_t iova;
 #ifdef HAVE_IBVERBS
 	struct ibv_context *ib;
@@ -507,7 +511,7 @@ static int consumer_open(struct consumer *c, enum daxalloc_pin_kind kind, char *
 {
 	memset(c, 0, sizeof(*c));
 	c->kind = kind;
-	c->container = c->group = -1;
+	c->container = c->group = c->iommufd = c->vdev = -1;
 	c->name = daxalloc_pin_kind_name(kind);
 	if (kind == DAXALLOC_PIN_URING) {
 		int rc = io_uring_queue_init(4, &c->ring, 0);
@@ -537,6 +541,46 @@ static int consumer_open(struct consumer *c, enum daxalloc_pin_kind kind, char *
 			return -e;
 		}
 		return 0;
+	}
+	if (kind == DAXALLOC_PIN_IOMMUFD) {
+		/*
+		 * An IOAS with a device attached: without one, IOMMU_IOAS_MAP
+		 * only records the range and pins nothing.
+		 */
+		struct iommu_ioas_alloc a = { .size = sizeof(a) };
+		struct vfio_device_bind_iommufd bd = { .argsz = sizeof(bd) };
+		struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+		const char *step = "/dev/iommu";
+		int e;
+
+		c->iova = UINT64_C(1) << 32;
+		c->iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+		if (c->iommufd >= 0) {
+			step = "IOMMU_IOAS_ALLOC";
+			if (ioctl(c->iommufd, IOMMU_IOAS_ALLOC, &a) == 0) {
+				c->ioas = a.out_ioas_id;
+				step = B.iommufd_cdev;
+				c->vdev = open(B.iommufd_cdev, O_RDWR | O_CLOEXEC);
+			}
+		}
+		if (c->vdev >= 0) {
+			step = "VFIO_DEVICE_BIND_IOMMUFD";
+			bd.iommufd = c->iommufd;
+			at.pt_id = c->ioas;
+			if (ioctl(c->vdev, VFIO_DEVICE_BIND_IOMMUFD, &bd) == 0) {
+				step = "VFIO_DEVICE_ATTACH_IOMMUFD_PT";
+				if (ioctl(c->vdev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at) == 0)
+					return 0;
+			}
+		}
+		e = errno;
+		snprintf(why, len, "iommufd with %s: %s: %s", B.iommufd_cdev, step, strerror(e));
+		if (c->vdev >= 0)
+			close(c->vdev);
+		if (c->iommufd >= 0)
+			close(c->iommufd);
+		c->vdev = c->iommufd = -1;
+		return -e;
 	}
 #ifdef HAVE_IBVERBS
 	if (kind == DAXALLOC_PIN_RDMA) {
@@ -572,6 +616,10 @@ static void consumer_close(struct consumer *c)
 	}
 	if (c->container >= 0)
 		close(c->container);
+	if (c->vdev >= 0)
+		close(c->vdev);		/* detaches */
+	if (c->iommufd >= 0)
+		close(c->iommufd);
 #ifdef HAVE_IBVERBS
 	if (c->pd)
 		ibv_dealloc_pd(c->pd);
@@ -586,6 +634,9 @@ static void consumer_target(struct consumer *c, struct daxalloc_pin_target *t)
 	t->kind = c->kind;
 	t->vfio.container_fd = c->container;
 	t->vfio.iova = c->iova;
+	t->iommufd.fd = c->iommufd;
+	t->iommufd.ioas_id = c->ioas;
+	t->iommufd.iova = c->iova;
 #ifdef HAVE_IBVERBS
 	t->rdma.pd = c->pd;
 #endif
@@ -618,6 +669,16 @@ static int raw_pin(struct consumer *c, void *addr, uint64_t len)
 
 		return ioctl(c->container, VFIO_IOMMU_MAP_DMA, &m) < 0 ? -errno : 0;
 	}
+	if (c->kind == DAXALLOC_PIN_IOMMUFD) {
+		struct iommu_ioas_map m = {
+			.size = sizeof(m), .ioas_id = c->ioas,
+			.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE |
+				 IOMMU_IOAS_MAP_READABLE,
+			.user_va = (uintptr_t)addr, .length = len, .iova = c->iova,
+		};
+
+		return ioctl(c->iommufd, IOMMU_IOAS_MAP, &m) < 0 ? -errno : 0;
+	}
 #ifdef HAVE_IBVERBS
 	if (c->kind == DAXALLOC_PIN_RDMA) {
 		errno = 0;
@@ -640,6 +701,13 @@ static int raw_unpin(struct consumer *c, uint64_t len)
 		};
 
 		return ioctl(c->container, VFIO_IOMMU_UNMAP_DMA, &u) < 0 ? -errno : 0;
+	}
+	if (c->kind == DAXALLOC_PIN_IOMMUFD) {
+		struct iommu_ioas_unmap u = {
+			.size = sizeof(u), .ioas_id = c->ioas, .iova = c->iova, .length = len,
+		};
+
+		return ioctl(c->iommufd, IOMMU_IOAS_UNMAP, &u) < 0 ? -errno : 0;
 	}
 #ifdef HAVE_IBVERBS
 	if (c->kind == DAXALLOC_PIN_RDMA) {
@@ -744,12 +812,14 @@ static void pin_pair(struct consumer *c, struct daxalloc_region *r, void *addr, 
 			rp[i] = ru[i] = NAN;
 	snprintf(base, sizeof(base), "%s",
 		 c->kind == DAXALLOC_PIN_URING ? "io_uring_register_buffers" :
-		 c->kind == DAXALLOC_PIN_VFIO ? "VFIO_IOMMU_MAP_DMA" : "ibv_reg_mr");
+		 c->kind == DAXALLOC_PIN_VFIO ? "VFIO_IOMMU_MAP_DMA" :
+		 c->kind == DAXALLOC_PIN_IOMMUFD ? "IOMMU_IOAS_MAP" : "ibv_reg_mr");
 	a = add_result("pin", variant, device, base, best_low(lp, n), best_low(rp, n), "ms/GiB",
 		       false, n);
 	snprintf(base, sizeof(base), "%s",
 		 c->kind == DAXALLOC_PIN_URING ? "io_uring_unregister_buffers" :
-		 c->kind == DAXALLOC_PIN_VFIO ? "VFIO_IOMMU_UNMAP_DMA" : "ibv_dereg_mr");
+		 c->kind == DAXALLOC_PIN_VFIO ? "VFIO_IOMMU_UNMAP_DMA" :
+		 c->kind == DAXALLOC_PIN_IOMMUFD ? "IOMMU_IOAS_UNMAP" : "ibv_dereg_mr");
 	b = add_result("unpin", variant, device, base, best_low(lu, n), best_low(ru, n), "ms/GiB",
 		       false, n);
 	if (r && !lib_rc) {
@@ -781,6 +851,8 @@ static int consumers_list(enum daxalloc_pin_kind *kinds)
 		kinds[n++] = DAXALLOC_PIN_VFIO;
 	if (B.rdma_dev)
 		kinds[n++] = DAXALLOC_PIN_RDMA;
+	if (B.iommufd_cdev)
+		kinds[n++] = DAXALLOC_PIN_IOMMUFD;
 	return n;
 }
 
@@ -867,7 +939,7 @@ static void *hugetlb_map(uint64_t align, uint64_t len)
 
 static void bench_pin_dev(const char *spec)
 {
-	enum daxalloc_pin_kind kinds[3];
+	enum daxalloc_pin_kind kinds[4];
 	int nk = consumers_list(kinds);
 	uint64_t sizes[2], a = standin_align(spec), room = 0;
 	int nsz;
@@ -1147,7 +1219,7 @@ static int fill_pool(struct bdev *b, int count, char *why, size_t len)
  */
 static void pin_full_pool(const char *spec, uint64_t align, uint64_t len)
 {
-	enum daxalloc_pin_kind kinds[3];
+	enum daxalloc_pin_kind kinds[4];
 	int nk = consumers_list(kinds), count = B.quick ? 32 : 512;
 	struct daxalloc_region *r = NULL;
 	char why[512] = "", variant[96], s[32], al[32];
@@ -1812,7 +1884,7 @@ static int usage(FILE *f, int status)
 		"usage: daxalloc-bench [--json] [--quick] [--device DEV]... [--only LIST]\n"
 		"                      [--iterations N] [--threads N] [--size SIZE] [--pin-max SIZE]\n"
 		"                      [--vfio-group /dev/vfio/N] [--rdma IBDEV] [--tmpdir DIR] [--format]\n"
-		"                      [--no-4k] [--no-held]\n"
+		"                      [--iommufd-cdev /dev/vfio/devices/vfioN] [--no-4k] [--no-held]\n"
 		"  --device DEV     a device to measure (repeatable; default: the library's default\n"
 		"                   device); the stand-in hugetlb:2M / hugetlb:1G is sized as needed\n"
 		"  --only LIST      some of pin,alloc,fault,restart (default: all)\n"
@@ -1823,6 +1895,7 @@ static int usage(FILE *f, int status)
 		"  --pin-max SIZE   the large pin: the largest that fits, at most SIZE (default 16G)\n"
 		"  --vfio-group G   also pin for VFIO type1 through group G\n"
 		"  --rdma IBDEV     also pin for RDMA (ibv_reg_mr) on IBDEV\n"
+		"  --iommufd-cdev D also pin for iommufd (IOMMU_IOAS_MAP), VFIO device cdev D attached\n"
 		"  --tmpdir DIR     where the O_DIRECT file of the restart run goes (default $TMPDIR\n"
 		"                   or /var/tmp)\n"
 		"  --format         a real device without a pool gets one (destroys its regions)\n"
@@ -1874,6 +1947,7 @@ int main(int argc, char **argv)
 		{ "pin-max", required_argument, NULL, 'P' },
 		{ "vfio-group", required_argument, NULL, 'V' },
 		{ "rdma", required_argument, NULL, 'R' },
+		{ "iommufd-cdev", required_argument, NULL, 'I' },
 		{ "tmpdir", required_argument, NULL, 'T' },
 		{ "format", no_argument, NULL, 'F' },
 		{ "no-4k", no_argument, NULL, '4' },
@@ -1884,7 +1958,7 @@ int main(int argc, char **argv)
 	bool size_given = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "jqd:o:n:t:s:P:V:R:T:F4Hh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jqd:o:n:t:s:P:V:R:I:T:F4Hh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			B.json = true;
@@ -1924,6 +1998,9 @@ int main(int argc, char **argv)
 			break;
 		case 'V':
 			B.vfio_group = optarg;
+			break;
+		case 'I':
+			B.iommufd_cdev = optarg;
 			break;
 		case 'R':
 #ifndef HAVE_IBVERBS

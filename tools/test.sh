@@ -10,6 +10,10 @@
 #   5. the Debian packages built, installed, used and removed
 #      (tests/install-test.sh, build-install/; DAXALLOC_TEST_NO_INSTALL=1 skips).
 # DAXALLOC_TEST_QUICK=1 runs only the first.
+# DAXALLOC_TEST_IOMMUFD_KERNEL=1 adds the devdax-6.12-iommufd guest run (the
+# pin and VFIO suites, iommufd pins included) on a kernel built from Debian's
+# linux-source-6.12 (tests/guest/build-kernel.sh; long the first time, then
+# cached); without it that run is a counted skip.
 # Ends with one line: "N passed, N failed, N skipped" (test cases, all runs).
 # Meson options given as arguments go to the main build.
 set -uo pipefail
@@ -30,6 +34,11 @@ if [ "$(id -u)" -eq 0 ] && [ -w "$hp1g" ]; then
 fi
 
 status=0
+# Built before the suites, outside meson's time limit for the guest run.
+if [ -n "${DAXALLOC_TEST_IOMMUFD_KERNEL:-}" ] && [ "$(id -u)" -eq 0 ]; then
+	echo "test: the 6.12-iommufd guest kernel (tests/guest/build-kernel.sh)"
+	tests/guest/build-kernel.sh >/dev/null || status=1
+fi
 run_suites() {	# BUILD_DIR [meson test args...]
 	local dir=$1
 	shift

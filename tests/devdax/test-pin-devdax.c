@@ -5,13 +5,16 @@
  * and cannot free the region, a dead pinner's record disappears; RDMA
  * registration on soft-RoCE; io_uring fixed buffers on devdax (a file read
  * into them) where the kernel takes them, and io_uring and iommufd
- * refusals said plainly on kernels that cannot pin devdax for them; what
+ * refusals said plainly on kernels that cannot pin devdax for them;
+ * iommufd pins with a device attached (the edu device copies through the
+ * IOMMU) where the kernel has iommufd (the 6.12-iommufd guest kernel); what
  * each pin is charged, and RLIMIT_MEMLOCK as the kernel applies it.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <linux/pci_regs.h>
 #include <linux/vfio.h>
 #include <liburing.h>
 #include <signal.h>
@@ -21,6 +24,7 @@
 #include <sys/file.h>
 #include <grp.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -34,6 +38,7 @@
 
 #include "daxalloc.h"
 #include "guest-devices.h"
+#include "iommufd-uapi.h"
 #include "run-ctl.h"
 
 #define M (UINT64_C(1) << 20)
@@ -574,6 +579,11 @@ Test(pin, io_uring_read_fixed_into_devdax_1g, .timeout = 300)
 	uring_read_fixed("static1g", G);
 }
 
+/* ---- iommufd --------------------------------------------------------------- */
+
+static uint64_t status_bytes(const char *field);
+
+
 Test(pin, iommufd_answer_matches_the_kernel, .timeout = 120)
 {
 	struct setup s;
@@ -584,16 +594,285 @@ Test(pin, iommufd_answer_matches_the_kernel, .timeout = 120)
 
 	open_pool(&s, "static2m");
 	r = alloc(&s, 2 * M, NULL);
-	if (access("/dev/iommu", F_OK) == 0)
-		cr_skip_test("this kernel has iommufd; the refusal path cannot be seen here");
 	t.iommufd.fd = -1;
 	rc = daxalloc_pin(r, 0, 2 * M, &t, &p);
-	cr_expect_eq(rc, -EOPNOTSUPP);
-	cr_expect(strstr(daxalloc_errmsg(), "has no iommufd") &&
-		  strstr(daxalloc_errmsg(), "Linux 6.2"), "%s", daxalloc_errmsg());
+	if (access("/dev/iommu", F_OK) == 0) {
+		/* With iommufd: no fd is a bad fd (the pins are tested below). */
+		cr_expect_eq(rc, -EBADF, "%s", daxalloc_errmsg());
+	} else {
+		cr_expect_eq(rc, -EOPNOTSUPP);
+		cr_expect(strstr(daxalloc_errmsg(), "has no iommufd") &&
+			  strstr(daxalloc_errmsg(), "Linux 6.2"), "%s", daxalloc_errmsg());
+	}
+	cr_expect_null(p);
 	fprintf(stderr, "pin: iommufd on %s: %s\n", s.gd->name, daxalloc_errmsg());
 	daxalloc_region_close(&r);
 	close_pool(&s);
+}
+
+/*
+ * An iommufd IOAS with the edu device attached through its VFIO cdev:
+ * without an attached device IOMMU_IOAS_MAP only records the range (the
+ * kernel pins nothing until a domain needs the pages).
+ */
+struct iommufd_dev {
+	int fd, dev;
+	uint32_t ioas, devid;
+	volatile uint32_t *bar0;
+	size_t bar0_len;
+};
+
+/* /dev/iommu, an IOAS, @cdev bound and attached: 0, or an errno and the step. */
+static int iommufd_attach(struct iommufd_dev *u, const char *cdev, const char **step)
+{
+	struct iommu_ioas_alloc a = { .size = sizeof(a) };
+	struct vfio_device_bind_iommufd b = { .argsz = sizeof(b) };
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+
+	memset(u, 0, sizeof(*u));
+	u->dev = -1;
+	*step = "/dev/iommu";
+	u->fd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (u->fd < 0)
+		return errno;
+	*step = "IOMMU_IOAS_ALLOC";
+	if (ioctl(u->fd, IOMMU_IOAS_ALLOC, &a) < 0)
+		return errno;
+	u->ioas = a.out_ioas_id;
+	*step = cdev;
+	u->dev = open(cdev, O_RDWR | O_CLOEXEC);
+	if (u->dev < 0)
+		return errno;
+	*step = "VFIO_DEVICE_BIND_IOMMUFD";
+	b.iommufd = u->fd;
+	if (ioctl(u->dev, VFIO_DEVICE_BIND_IOMMUFD, &b) < 0)
+		return errno;
+	u->devid = b.out_devid;
+	*step = "VFIO_DEVICE_ATTACH_IOMMUFD_PT";
+	at.pt_id = u->ioas;
+	if (ioctl(u->dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at) < 0)
+		return errno;
+	return 0;
+}
+
+static void iommufd_open(struct iommufd_dev *u)
+{
+	const char *cdev = getenv("DAXALLOC_GUEST_VFIO_CDEV"), *step;
+	struct vfio_region_info cfg = { .argsz = sizeof(cfg), .index = VFIO_PCI_CONFIG_REGION_INDEX };
+	struct vfio_region_info bar = { .argsz = sizeof(bar), .index = VFIO_PCI_BAR0_REGION_INDEX };
+	uint16_t cmd;
+	void *m;
+	int e;
+
+	guest_devs(&(int){ 0 });
+	if (access("/dev/iommu", F_OK) != 0)
+		cr_skip_test("this kernel has no iommufd (/dev/iommu; no Debian kernel enables CONFIG_IOMMUFD: the guest's 6.12-iommufd kernel does)");
+	if (!cdev)
+		cr_assert_fail("the kernel has iommufd but the guest found no VFIO device cdev ($DAXALLOC_GUEST_VFIO_CDEV unset)");
+	e = iommufd_attach(u, cdev, &step);
+	cr_assert_eq(e, 0, "iommufd with %s: %s: %s", cdev, step, strerror(e));
+	/* BAR0 of the edu device, bus mastering on: its DMA engine checks the mapping. */
+	cr_assert_eq(ioctl(u->dev, VFIO_DEVICE_GET_REGION_INFO, &cfg), 0, "%s", strerror(errno));
+	cr_assert_eq(pread(u->dev, &cmd, sizeof(cmd), (off_t)cfg.offset + PCI_COMMAND),
+		     (ssize_t)sizeof(cmd));
+	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	cr_assert_eq(pwrite(u->dev, &cmd, sizeof(cmd), (off_t)cfg.offset + PCI_COMMAND),
+		     (ssize_t)sizeof(cmd));
+	cr_assert_eq(ioctl(u->dev, VFIO_DEVICE_GET_REGION_INFO, &bar), 0, "%s", strerror(errno));
+	m = mmap(NULL, (size_t)bar.size, PROT_READ | PROT_WRITE, MAP_SHARED, u->dev,
+		 (off_t)bar.offset);
+	cr_assert_neq(m, MAP_FAILED, "mmap BAR0: %s", strerror(errno));
+	u->bar0 = m;
+	u->bar0_len = (size_t)bar.size;
+	cr_assert_eq(u->bar0[0] & 0xff, 0xed, "not an edu device: id 0x%08x", u->bar0[0]);
+}
+
+static void iommufd_close(struct iommufd_dev *u)
+{
+	struct iommu_destroy d = { .size = sizeof(d), .id = u->ioas };
+
+	munmap((void *)u->bar0, u->bar0_len);
+	close(u->dev);		/* detaches and unbinds */
+	if (u->fd >= 0) {
+		cr_expect_eq(ioctl(u->fd, IOMMU_DESTROY, &d), 0, "IOMMU_DESTROY: %s",
+			     strerror(errno));
+		close(u->fd);
+	}
+}
+
+/* edu's DMA engine: 0x80 source, 0x88 destination, 0x90 count, 0x98 command. */
+#define EDU_BUF 0x40000u
+#define EDU_XFER 2048u		/* less than its 4K buffer: QEMU 7.2 stops at its end */
+
+static bool edu_dma(struct iommufd_dev *u, uint32_t src, uint32_t dst, bool to_ram)
+{
+	u->bar0[0x80 / 4] = src;
+	u->bar0[0x88 / 4] = dst;
+	u->bar0[0x90 / 4] = EDU_XFER;
+	u->bar0[0x98 / 4] = 1u | (to_ram ? 2u : 0u);
+	for (int i = 0; i < 10000 && (u->bar0[0x98 / 4] & 1u); i++)
+		usleep(1000);
+	return !(u->bar0[0x98 / 4] & 1u);
+}
+
+/* The raw calls: IOMMU_IOAS_MAP at @iova and IOMMU_IOAS_UNMAP; 0 or -errno. */
+static int ioas_map(struct iommufd_dev *u, void *addr, uint64_t len, uint64_t iova)
+{
+	struct iommu_ioas_map m = { .size = sizeof(m), .ioas_id = u->ioas,
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+		.user_va = (uintptr_t)addr, .length = len, .iova = iova };
+
+	return ioctl(u->fd, IOMMU_IOAS_MAP, &m) < 0 ? -errno : 0;
+}
+
+static int ioas_unmap(struct iommufd_dev *u, uint64_t len, uint64_t iova)
+{
+	struct iommu_ioas_unmap m = { .size = sizeof(m), .ioas_id = u->ioas, .iova = iova,
+				  .length = len };
+
+	return ioctl(u->fd, IOMMU_IOAS_UNMAP, &m) < 0 ? -errno : 0;
+}
+
+static int npins(struct setup *s)
+{
+	int n = 0;
+
+	cr_expect_eq(daxalloc_pool_foreach_pin(s->pool, count, &n), 0);
+	return n;
+}
+
+/*
+ * The library pins a devdax region into an IOAS the edu device is attached
+ * to: the kernel pins the pages (VmPin grows by the length), the device
+ * copies through the IOMMU, other processes see the pin and cannot free the
+ * region; the refusals (IOVA taken, no such IOAS, not an iommufd, an IOVA
+ * off the IOAS's alignment) leave no record; the unpin gives the IOVA range
+ * and the charge back; the kernel-chosen IOVA; an unpin after the caller
+ * closed its iommufd (the pin holds its own).  Pin and unpin timed against
+ * the raw calls.
+ */
+static void iommufd_pin_case(const char *label, uint64_t size, uint64_t iova)
+{
+	struct setup s;
+	struct iommufd_dev u;
+	struct daxalloc_region *r;
+	struct daxalloc_pin *p = NULL, *q = NULL;
+	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_IOMMUFD }, bad;
+	struct json_object *j;
+	struct timespec a, b;
+	const uint64_t back = 0x10000;	/* where the copy comes back, in the region */
+	double pin_ms, unpin_ms, raw_map_ms, raw_unmap_ms;
+	uint64_t pin0;
+	unsigned char *base;
+	int nullfd;
+
+	open_pool(&s, label);
+	r = alloc(&s, size, "iommufd-dma");
+	base = daxalloc_region_get_address(r);
+	iommufd_open(&u);
+	t.iommufd.fd = u.fd;
+	t.iommufd.ioas_id = u.ioas;
+	t.iommufd.iova = iova;
+
+	pin0 = status_bytes("VmPin");
+	cr_assert_eq(daxalloc_pin(r, 0, size, &t, &p), 0, "%s", daxalloc_errmsg());
+	pin_ms = daxalloc_pin_get_pin_time_ns(p) / 1e6;
+	cr_expect_eq(daxalloc_pin_get_iova(p), iova);
+	cr_expect_eq(daxalloc_pin_get_kind(p), DAXALLOC_PIN_IOMMUFD);
+	cr_expect_eq(status_bytes("VmPin") - pin0, size,
+		     "VmPin grew by %llu bytes for a %llu-byte pin",
+		     (unsigned long long)(status_bytes("VmPin") - pin0), (unsigned long long)size);
+
+	/* The device reaches the region through the IOMMU: there and back. */
+	for (unsigned int i = 0; i < EDU_XFER; i++)
+		base[i] = (unsigned char)(i * 13 + 5);
+	memset(base + back, 0, EDU_XFER);
+	cr_expect(edu_dma(&u, (uint32_t)iova, EDU_BUF, false) &&
+		  edu_dma(&u, EDU_BUF, (uint32_t)(iova + back), true),
+		  "the edu DMA did not finish in 10 s");
+	cr_expect_eq(memcmp(base, base + back, EDU_XFER), 0,
+		     "the bytes the device copied through IOVA 0x%llx differ",
+		     (unsigned long long)iova);
+
+	/* Another process sees the pin; the free is refused. */
+	j = pins_json(s.gd->name);
+	cr_expect_eq(json_object_array_length(j), 1, "%s", json_object_to_json_string(j));
+	if (json_object_array_length(j) == 1) {
+		struct json_object *e = json_object_array_get_idx(j, 0);
+
+		cr_expect_str_eq(jstr(e, "kind"), "iommufd");
+		cr_expect_str_eq(jstr(e, "region"), "iommufd-dma");
+		cr_expect_eq(jint(e, "length"), (int64_t)size);
+		cr_expect(strstr(jstr(e, "consumer"), "iommufd fd") &&
+			  strstr(jstr(e, "consumer"), "ioas"), "%s", jstr(e, "consumer"));
+	}
+	json_object_put(j);
+	cr_expect_eq(daxalloc_region_free(&r), -EBUSY);
+	cr_assert_not_null(r);
+
+	/* Refusals: each says why, none leaves a record. */
+	cr_expect_eq(daxalloc_pin(r, 0, s.gd->align, &t, &q), -EEXIST, "%s", daxalloc_errmsg());
+	cr_expect(strstr(daxalloc_errmsg(), "already used"), "%s", daxalloc_errmsg());
+	bad = t;
+	bad.iommufd.ioas_id = u.ioas + 1000;
+	cr_expect_eq(daxalloc_pin(r, 0, s.gd->align, &bad, &q), -ENOENT, "%s",
+		     daxalloc_errmsg());
+	cr_expect(strstr(daxalloc_errmsg(), "has no IOAS"), "%s", daxalloc_errmsg());
+	bad = t;
+	bad.iommufd.iova = iova + size + 1;
+	cr_expect_eq(daxalloc_pin(r, 0, s.gd->align, &bad, &q), -EINVAL, "%s", daxalloc_errmsg());
+	cr_expect(strstr(daxalloc_errmsg(), "alignment"), "%s", daxalloc_errmsg());
+	nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	bad = t;
+	bad.iommufd.fd = nullfd;
+	cr_expect_eq(daxalloc_pin(r, 0, s.gd->align, &bad, &q), -ENOTTY, "%s", daxalloc_errmsg());
+	cr_expect(strstr(daxalloc_errmsg(), "is not an iommufd"), "%s", daxalloc_errmsg());
+	close(nullfd);
+	cr_expect_null(q);
+	cr_expect_eq(npins(&s), 1, "a refused pin leaves no record");
+
+	/* The unpin gives back the charge and the IOVA range. */
+	unpin_ms = unpin_timed(&p);
+	cr_expect_eq(status_bytes("VmPin"), pin0, "VmPin after the unpin: %llu, before: %llu",
+		     (unsigned long long)status_bytes("VmPin"), (unsigned long long)pin0);
+	cr_expect_eq(npins(&s), 0);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	cr_expect_eq(ioas_map(&u, base, size, iova), 0, "the IOVA range is still taken: %s",
+		     strerror(errno));
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	raw_map_ms = ms(&a, &b);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	cr_expect_eq(ioas_unmap(&u, size, iova), 0, "%s", strerror(errno));
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	raw_unmap_ms = ms(&a, &b);
+	fprintf(stderr,
+		"pin: iommufd %lluM on %s (%s): library pin %.3f ms, unpin %.3f ms; IOMMU_IOAS_MAP %.3f ms, UNMAP %.3f ms\n",
+		(unsigned long long)(size >> 20), s.gd->name, label, pin_ms, unpin_ms, raw_map_ms,
+		raw_unmap_ms);
+
+	/* The kernel picks the IOVA; the pin outlives the caller's fd. */
+	t.flags = DAXALLOC_PIN_IOVA_AUTO;
+	cr_assert_eq(daxalloc_pin(r, 0, size, &t, &p), 0, "%s", daxalloc_errmsg());
+	cr_expect_neq(daxalloc_pin_get_iova(p), UINT64_MAX);
+	cr_expect_eq(daxalloc_pin_get_iova(p) % 4096, 0, "IOVA 0x%llx",
+		     (unsigned long long)daxalloc_pin_get_iova(p));
+	close(u.fd);
+	u.fd = -1;
+	cr_expect_eq(daxalloc_unpin(&p), 0, "unpin after the caller closed its iommufd: %s",
+		     daxalloc_errmsg());
+	cr_expect_eq(daxalloc_region_free(&r), 0, "%s", daxalloc_errmsg());
+	iommufd_close(&u);
+	close_pool(&s);
+}
+
+Test(pin, iommufd_pin_devdax_2m, .timeout = 300)
+{
+	iommufd_pin_case("static2m", 64 * M, 0x1000000);	/* 16M: edu drives 28 bits */
+}
+
+Test(pin, iommufd_pin_devdax_1g, .timeout = 300)
+{
+	iommufd_pin_case("static1g", G, 0);	/* 1G-aligned IOVA, below edu's 256M */
 }
 
 /* ---- what each pin is charged, and RLIMIT_MEMLOCK ------------------------ */
@@ -626,10 +905,16 @@ struct consumers {
 	struct ibv_pd *pd;
 #endif
 	struct io_uring ring;
+	struct iommufd_dev iommufd;
+	bool have_iommufd;
 };
 
-enum { C_VFIO, C_RDMA, C_URING, C_N };
-static const char *const cname[C_N] = { "vfio", "rdma", "io_uring" };
+/*
+ * iommufd goes in a child of its own: the edu device is reached through
+ * its VFIO group or through its cdev, never both at once.
+ */
+enum { C_VFIO, C_RDMA, C_URING, C_IOMMUFD, C_N };
+static const char *const cname[C_N] = { "vfio", "rdma", "io_uring", "iommufd" };
 
 /* VFIO_IOMMU_MAP_DMA of [addr, +len) at IOVA 4G: 0 or -errno. */
 static int vfio_map(struct guest_vfio *v, void *addr, uint64_t len)
@@ -677,6 +962,11 @@ static int raw_pin(struct consumers *c, int k, void *addr, uint64_t len)
 		if (rc == 0)
 			io_uring_unregister_buffers(&c->ring);
 	}
+	if (k == C_IOMMUFD && c->have_iommufd) {
+		rc = ioas_map(&c->iommufd, addr, len, 1ull << 32);
+		if (rc == 0)
+			ioas_unmap(&c->iommufd, len, 1ull << 32);
+	}
 	return rc;
 }
 
@@ -700,6 +990,13 @@ static bool lib_target(struct consumers *c, int k, struct daxalloc_pin_target *t
 		t->uring.ring = &c->ring;
 		return true;
 	}
+	if (k == C_IOMMUFD && c->have_iommufd) {
+		t->kind = DAXALLOC_PIN_IOMMUFD;
+		t->iommufd.fd = c->iommufd.fd;
+		t->iommufd.ioas_id = c->iommufd.ioas;
+		t->iommufd.iova = 1ull << 32;
+		return true;
+	}
 	return false;
 }
 
@@ -716,7 +1013,7 @@ struct charge {
  * and for each consumer: the kernel's answer to 64M, what 8M is charged,
  * and the library's answer to 64M.  Lines on @fd.
  */
-static void memlock_child(const char *devname, int fd)
+static void memlock_child(const char *devname, int fd, bool iommufd)
 {
 	struct daxalloc_ctx *cx = NULL;
 	struct daxalloc_dev *d = NULL;
@@ -739,10 +1036,17 @@ static void memlock_child(const char *devname, int fd)
 		_exit(11);
 	}
 	addr = daxalloc_region_get_address(r);
-	c.have_vfio = getenv("DAXALLOC_GUEST_VFIO_GROUP") &&
+	if (iommufd) {
+		const char *step;
+
+		c.have_iommufd = getenv("DAXALLOC_GUEST_VFIO_CDEV") &&
+				 iommufd_attach(&c.iommufd, getenv("DAXALLOC_GUEST_VFIO_CDEV"),
+						&step) == 0;
+	}
+	c.have_vfio = !iommufd && getenv("DAXALLOC_GUEST_VFIO_GROUP") &&
 		      guest_vfio_attach(&c.vfio, getenv("DAXALLOC_GUEST_VFIO_GROUP")) == 0;
 #ifdef HAVE_IBVERBS
-	if (getenv("DAXALLOC_GUEST_RDMA_DEV")) {
+	if (!iommufd && getenv("DAXALLOC_GUEST_RDMA_DEV")) {
 		c.ib = open_rxe();
 		c.pd = ibv_alloc_pd(c.ib);
 	}
@@ -759,6 +1063,8 @@ static void memlock_child(const char *devname, int fd)
 		struct charge ch = { 0 };
 		uint64_t lck, pin;
 
+		if (iommufd != (k == C_IOMMUFD))
+			continue;
 		if (!lib_target(&c, k, &t)) {
 			fprintf(out, "%s none\n", cname[k]);
 			continue;
@@ -775,7 +1081,7 @@ static void memlock_child(const char *devname, int fd)
 				vfio_unmap(&c.vfio, MEMLOCK_UNDER);
 			}
 		} else if (daxalloc_pin(r, 0, MEMLOCK_UNDER, &t, &p) == 0) {
-			/* RDMA and io_uring hold the pin only while registered. */
+			/* RDMA, io_uring and iommufd hold the pin only while registered. */
 			ch.lck = (long long)(status_bytes("VmLck") - lck);
 			ch.pin = (long long)(status_bytes("VmPin") - pin);
 			daxalloc_unpin(&p);
@@ -808,47 +1114,55 @@ static void memlock_matrix(const char *label)
 	snprintf(what, sizeof(what), "%s%s%s", label, devname == label ? "" : " ",
 		 devname == label ? "" : devname);
 	cr_assert_eq(uname(&u), 0);
-	cr_assert_eq(pipe(fds), 0);
-	child = fork();
-	cr_assert_geq(child, 0);
-	if (child == 0) {
-		close(fds[0]);
-		memlock_child(devname, fds[1]);
-	}
-	close(fds[1]);
-	in = fdopen(fds[0], "r");
-	while (fgets(line, sizeof(line), in)) {
-		char name[16], msg[400] = "";
-		int raw, lib;
-		long long lck, pin;
-
-		line[strcspn(line, "\n")] = '\0';
-		cr_expect(strncmp(line, "error ", 6) != 0, "%s: %s", what, line);
-		if (sscanf(line, "%15s %d %lld %lld %d %399[^\n]", name, &raw, &lck, &pin, &lib,
-			   msg) < 5) {
-			fprintf(stderr, "memlock: %s: %s\n", what, line);
-			continue;
+	for (int pass = 0; pass < 2; pass++) {
+		cr_assert_eq(pipe(fds), 0);
+		child = fork();
+		cr_assert_geq(child, 0);
+		if (child == 0) {
+			close(fds[0]);
+			memlock_child(devname, fds[1], pass == 1);
 		}
-		seen++;
-		fprintf(stderr,
-			"memlock: kernel %s, %s, %s: %lluM pinned charges VmLck %+lldK VmPin %+lldK; "
-			"%lluM over a %lluM limit (non-root): kernel %s, library %s\n",
-			u.release, what, name, (unsigned long long)(MEMLOCK_UNDER >> 20),
-			lck < 0 ? 0 : lck >> 10, pin < 0 ? 0 : pin >> 10,
-			(unsigned long long)(MEMLOCK_OVER >> 20),
-			(unsigned long long)(MEMLOCK_LIMIT >> 20),
-			raw ? strerror(-raw) : "accepts", lib ? strerror(-lib) : "accepts");
-		/* Never refuse what the kernel takes; refuse what it refuses, the same way. */
-		cr_expect_eq(lib, raw, "%s, %s: the kernel answers %s, the library %s (%s)", what,
-			     name, raw ? strerror(-raw) : "yes", lib ? strerror(-lib) : "yes", msg);
-		if (lib == -ENOMEM)
-			cr_expect(strstr(msg, "RLIMIT_MEMLOCK") && strstr(msg, "CAP_IPC_LOCK"),
-				  "%s, %s: a refusal over the limit must say so: %s", what, name, msg);
+		close(fds[1]);
+		in = fdopen(fds[0], "r");
+		while (fgets(line, sizeof(line), in)) {
+			char name[16], msg[400] = "";
+			int raw, lib;
+			long long lck, pin;
+
+			line[strcspn(line, "\n")] = '\0';
+			cr_expect(strncmp(line, "error ", 6) != 0, "%s: %s", what, line);
+			if (strcmp(line, "iommufd none") == 0 && access("/dev/iommu", F_OK) != 0) {
+				fprintf(stderr, "memlock: kernel %s, %s, iommufd: this kernel has none\n",
+					u.release, what);
+				seen++;
+				continue;
+			}
+			if (sscanf(line, "%15s %d %lld %lld %d %399[^\n]", name, &raw, &lck, &pin, &lib,
+				   msg) < 5) {
+				fprintf(stderr, "memlock: %s: %s\n", what, line);
+				continue;
+			}
+			seen++;
+			fprintf(stderr,
+				"memlock: kernel %s, %s, %s: %lluM pinned charges VmLck %+lldK VmPin %+lldK; "
+				"%lluM over a %lluM limit (non-root): kernel %s, library %s\n",
+				u.release, what, name, (unsigned long long)(MEMLOCK_UNDER >> 20),
+				lck < 0 ? 0 : lck >> 10, pin < 0 ? 0 : pin >> 10,
+				(unsigned long long)(MEMLOCK_OVER >> 20),
+				(unsigned long long)(MEMLOCK_LIMIT >> 20),
+				raw ? strerror(-raw) : "accepts", lib ? strerror(-lib) : "accepts");
+			/* Never refuse what the kernel takes; refuse what it refuses, the same way. */
+			cr_expect_eq(lib, raw, "%s, %s: the kernel answers %s, the library %s (%s)", what,
+				     name, raw ? strerror(-raw) : "yes", lib ? strerror(-lib) : "yes", msg);
+			if (lib == -ENOMEM)
+				cr_expect(strstr(msg, "RLIMIT_MEMLOCK") && strstr(msg, "CAP_IPC_LOCK"),
+					  "%s, %s: a refusal over the limit must say so: %s", what, name, msg);
+		}
+		fclose(in);
+		cr_assert_eq(waitpid(child, &st, 0), child);
+		cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: the child ended with 0x%x", what,
+			  st);
 	}
-	fclose(in);
-	cr_assert_eq(waitpid(child, &st, 0), child);
-	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: the child ended with 0x%x", what,
-		  st);
 	cr_expect_eq(seen, C_N, "%s: %d of %d consumers reported", what, seen, C_N);
 }
 

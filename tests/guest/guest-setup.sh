@@ -50,6 +50,14 @@ vfio_setup() {
     echo "DAXALLOC_GUEST_VFIO_BDF=$bdf"
     echo "DAXALLOC_GUEST_VFIO_GROUP=/dev/vfio/$grp"
     say "vfio: $bdf in group /dev/vfio/$grp"
+    # The device's own cdev, for iommufd (kernels with CONFIG_VFIO_DEVICE_CDEV).
+    local c
+    for c in "$d"/vfio-dev/vfio*; do
+        [ -e "$c" ] || { say "vfio: no device cdev (this kernel has no CONFIG_VFIO_DEVICE_CDEV)"; break; }
+        [ -c "/dev/vfio/devices/${c##*/}" ] || { say "vfio: /dev/vfio/devices/${c##*/} missing"; break; }
+        echo "DAXALLOC_GUEST_VFIO_CDEV=/dev/vfio/devices/${c##*/}"
+        say "vfio: device cdev /dev/vfio/devices/${c##*/}"
+    done
 }
 rdma_setup() {
     local err

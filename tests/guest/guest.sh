@@ -1,6 +1,7 @@
 #!/bin/bash
 # Runs a command as root inside a QEMU guest (a Debian kernel: 6.1 by default,
-# --kernel picks Debian 12's 6.12 or the newest Debian ships) that has
+# --kernel picks Debian 12's 6.12, the newest Debian ships, or Debian's 6.12
+# built with iommufd) that has
 # real device-dax devices (see devices.tsv), an edu PCI device bound to
 # vfio-pci behind an emulated IOMMU, and a soft-RoCE device. The guest sees
 # the host's /usr and /etc and the work folder at the same absolute path, so
@@ -10,10 +11,14 @@ set -euo pipefail
 
 usage() {
     cat >&2 <<'EOF'
-usage: guest.sh [--kernel 6.1|6.12|newest] [--timeout SEC] [--log FILE]
-                [--workdir DIR] [--share DIR]... [--verbose] -- CMD [ARGS...]
+usage: guest.sh [--kernel 6.1|6.12|6.12-iommufd|newest] [--timeout SEC]
+                [--log FILE] [--workdir DIR] [--share DIR]... [--verbose]
+                -- CMD [ARGS...]
   --kernel LINE  Debian 12's newest 6.1 (default, or $DAXALLOC_GUEST_KERNEL),
-                 Debian 12's newest 6.12, or the newest Debian kernel (sid)
+                 Debian 12's newest 6.12, the newest Debian kernel (sid), or
+                 6.12-iommufd: Debian's linux-source-6.12 built with iommufd
+                 and the VFIO device cdev (build-kernel.sh; about 25 minutes
+                 on two cores the first time, cached)
   --timeout SEC  kill the guest after SEC seconds (default 600), exit 124
   --log FILE     keep the guest's serial console log in FILE (by default a
                  temporary file, kept and named only when the run fails)
@@ -42,7 +47,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || usage
 [[ $timeout =~ ^[0-9]+$ ]] && [ "$timeout" -gt 0 ] || usage
-case $kline in 6.1|6.12|newest) ;; *) usage ;; esac
+case $kline in 6.1|6.12|6.12-iommufd|newest) ;; *) usage ;; esac
 
 say() { echo "guest.sh: $*" >&2; }
 die() { say "error: $*"; exit 125; }

@@ -1,14 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs in the test guest: pins and unpins 1 GiB with each consumer the kernel
-# offers (VFIO type1, RDMA on soft-RoCE, io_uring), through daxalloc_pin /
+# offers (VFIO type1, RDMA on soft-RoCE, io_uring, and iommufd with the edu
+# device attached through its VFIO cdev where the kernel has iommufd: the
+# 6.12-iommufd kernel), through daxalloc_pin /
 # daxalloc_unpin and through the consumer's own call, on device-dax at 4K, 2M
 # and 1G and on hugetlb 2M and 1G pages (daxalloc-bench --only pin, one run
 # per kind of memory), then asks the library's pin-path probe
 # (daxalloc-ctl vmemmap --measure --pin-with) which path each consumer takes.
 # Writes one JSON document to OUT; tools/bench/report.py makes the
 # "Pin path per kernel" section of BENCHMARKS.md from it.
-#   tests/guest/guest.sh --kernel 6.1|6.12|newest -- \
+#   tests/guest/guest.sh --kernel 6.1|6.12|6.12-iommufd|newest -- \
 #       tests/guest/pin-paths.sh build tools/bench/pin-paths-LINE.json
 # $PIN_PATHS_ITERATIONS (default 5): runs per value, the best is kept.
 set -uo pipefail
@@ -39,6 +41,10 @@ fi
 if [ -n "${DAXALLOC_GUEST_RDMA_DEV:-}" ]; then
 	args+=(--rdma "$DAXALLOC_GUEST_RDMA_DEV")
 	consumers+=("rdma:$DAXALLOC_GUEST_RDMA_DEV")
+fi
+# iommufd: pinned (no probe: it pins through the three above).
+if [ -c /dev/iommu ] && [ -n "${DAXALLOC_GUEST_VFIO_CDEV:-}" ]; then
+	args+=(--iommufd-cdev "$DAXALLOC_GUEST_VFIO_CDEV")
 fi
 
 # memory kind, what daxalloc-bench is given

@@ -2,23 +2,26 @@
 # Prepares everything the test guest needs and prints where it is, as
 # KEY=VALUE lines (KVER, KERNEL_ROOT, KERNEL, INITRD) on stdout.
 #
-#   prepare.sh [--kernel 6.1|6.12|newest]   (default $DAXALLOC_GUEST_KERNEL or 6.1)
+#   prepare.sh [--kernel 6.1|6.12|6.12-iommufd|newest]
+#                                          (default $DAXALLOC_GUEST_KERNEL or 6.1)
 #
 # 6.1 and 6.12 are Debian 12's two kernel lines; newest is the newest kernel
-# Debian ships (sid). Idempotent and cheap when the cache is warm: it installs
-# missing Debian packages, unpacks the newest kernel of the line into the
-# cache and builds a small busybox initramfs next to it. Everything else goes
-# to stderr.
+# Debian ships (sid); 6.12-iommufd is Debian's 6.12 source built with iommufd
+# on (build-kernel.sh: about 25 minutes on two cores when not cached).
+# Idempotent and cheap when the cache is warm: it installs missing Debian
+# packages, unpacks the newest kernel of the line into the cache and builds
+# a small busybox initramfs next to it. Everything else goes to stderr.
 #
 # Cache: ${DAXALLOC_GUEST_CACHE:-$HOME/.cache/libdaxalloc-guest}
 set -euo pipefail
 
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${DAXALLOC_GUEST_CACHE:-$HOME/.cache/libdaxalloc-guest}
 line=${DAXALLOC_GUEST_KERNEL:-6.1}
 while [ $# -gt 0 ]; do
     case $1 in
-        --kernel) line=${2:?--kernel needs 6.1, 6.12 or newest}; shift 2 ;;
-        *) echo "usage: prepare.sh [--kernel 6.1|6.12|newest]" >&2; exit 2 ;;
+        --kernel) line=${2:?--kernel needs 6.1, 6.12, 6.12-iommufd or newest}; shift 2 ;;
+        *) echo "usage: prepare.sh [--kernel 6.1|6.12|6.12-iommufd|newest]" >&2; exit 2 ;;
     esac
 done
 
@@ -53,133 +56,147 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 mkdir -p "$cache"
+case $line in
+    6.1|6.12|newest) ;;
+    6.12-iommufd)
+        # Takes about 25 minutes when not cached: not under the cache
+        # lock, so guests of the other lines can start meanwhile.
+        built=$("$here/build-kernel.sh" | sed -n 's/^KVER=//p') && [ -n "$built" ] \
+            || die "building the $line kernel failed" ;;
+    *) die "unknown kernel line '$line' (6.1, 6.12, 6.12-iommufd or newest)" ;;
+esac
 # Parallel runs share the cache: one prepares, the others wait.
 exec 9>"$cache/.lock"
 flock 9
 
 # ---- which kernel -------------------------------------------------------------
-# 6.1 and 6.12: the newest of that line in the machine's own apt lists
-# (Debian 12). newest: the newest kernel Debian ships, from sid, read through
-# a private package list kept in the cache; the machine's apt state is not
-# touched. Each line keeps its newest kernel in the cache.
-case $line in
-    6.1) pattern='^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' ;;
-    6.12) pattern='^linux-image-6\.12\.[0-9]+\+deb[0-9]+-amd64-unsigned$' ;;
-    newest) pattern='^linux-binary-[0-9]+\.[0-9]+(\.[0-9]+)?(\+deb[0-9]+)?-amd64$' ;;
-    *) die "unknown kernel line '$line' (6.1, 6.12 or newest)" ;;
-esac
-apt_opts=()
-if [ "$line" = newest ]; then
-    sid=$cache/apt-sid
-    mkdir -p "$sid/lists/partial" "$sid/cache/archives/partial"
-    # The mirror the machine's own list names (one-line or deb822 format).
-    mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-                 /etc/apt/sources.list.d/*.sources 2>/dev/null \
-             | grep -oE '^(deb|URIs:) +https?://[^ ]+/debian/?( |$)' | head -n 1 \
-             | awk '{print $2}' || true)
-    echo "deb ${mirror:-http://deb.debian.org/debian} sid main" >"$sid/sources.list"
-    apt_opts=(-o "Dir::Etc::sourcelist=$sid/sources.list" -o Dir::Etc::sourceparts=-
-              -o "Dir::State::lists=$sid/lists" -o "Dir::Cache=$sid/cache")
-fi
-lists_fresh() { # the private sid list is re-read once a day
-    [ "$line" != newest ] && return 0
-    [ -n "$(find "$sid/lists" -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null)" ]
-}
-update_lists() {
-    if [ "$line" = newest ]; then
-        log "reading sid's package list"
-        apt-get "${apt_opts[@]}" -o APT::Sandbox::User=root update -qq >&2 || return 1
-    else
-        as_root apt-get update -qq >&2
-    fi
-}
-newest_in_archive() {
-    apt-cache "${apt_opts[@]}" search --names-only "$pattern" 2>/dev/null \
-        | awk '{print $1}' | sort -V | tail -n 1
-}
-# Unpacked kernels of this line, newest last.
-newest_in_cache() {
-    local d best=
-    for d in "$cache"/kernel-*; do
-        [ -e "$d/.ready" ] && [ "$(cat "$d/.line" 2>/dev/null)" = "$line" ] || continue
-        best=$(printf '%s\n' "$best" "${d##*/kernel-}" | sed '/^$/d' | sort -V | tail -n 1)
-    done
-    printf '%s\n' "$best"
-}
-
-if ! lists_fresh; then
-    update_lists || log "cannot read sid's package list"
-    apt_updated=1
-fi
-pkg=$(newest_in_archive)
-if [ -z "$pkg" ] && [ "$apt_updated" = 0 ] && [ -z "$(newest_in_cache)" ]; then
-    # Fresh machine: package lists not downloaded yet.
-    update_lists || true
-    pkg=$(newest_in_archive)
-fi
-if [ -n "$pkg" ]; then
-    kver=${pkg#linux-image-}
-    kver=${kver#linux-binary-}
-    kver=${kver%-unsigned}
+# 6.12-iommufd: built here from Debian's linux-source-6.12 (build-kernel.sh, its
+# own lock and cache key); the build ran before the cache lock was taken.
+if [ "$line" = 6.12-iommufd ]; then
+    kver=$built
 else
-    kver=$(newest_in_cache)
-    [ -n "$kver" ] || die "no kernel of line $line ($pattern) in the package lists"
-fi
-# sid splits the kernel: the image (linux-binary), its modules, and the
-# base files (modules.builtin, which modprobe needs to know what is built in).
-pkgs=("$pkg")
-case $pkg in linux-binary-*) pkgs+=("linux-modules-$kver" "linux-base-$kver") ;; esac
+    # 6.1 and 6.12: the newest of that line in the machine's own apt lists
+    # (Debian 12). newest: the newest kernel Debian ships, from sid, read through
+    # a private package list kept in the cache; the machine's apt state is not
+    # touched. Each line keeps its newest kernel in the cache.
+    case $line in
+        6.1) pattern='^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' ;;
+        6.12) pattern='^linux-image-6\.12\.[0-9]+\+deb[0-9]+-amd64-unsigned$' ;;
+        newest) pattern='^linux-binary-[0-9]+\.[0-9]+(\.[0-9]+)?(\+deb[0-9]+)?-amd64$' ;;
+    esac
+    apt_opts=()
+    if [ "$line" = newest ]; then
+        sid=$cache/apt-sid
+        mkdir -p "$sid/lists/partial" "$sid/cache/archives/partial"
+        # The mirror the machine's own list names (one-line or deb822 format).
+        mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+                     /etc/apt/sources.list.d/*.sources 2>/dev/null \
+                 | grep -oE '^(deb|URIs:) +https?://[^ ]+/debian/?( |$)' | head -n 1 \
+                 | awk '{print $2}' || true)
+        echo "deb ${mirror:-http://deb.debian.org/debian} sid main" >"$sid/sources.list"
+        apt_opts=(-o "Dir::Etc::sourcelist=$sid/sources.list" -o Dir::Etc::sourceparts=-
+                  -o "Dir::State::lists=$sid/lists" -o "Dir::Cache=$sid/cache")
+    fi
+    lists_fresh() { # the private sid list is re-read once a day
+        [ "$line" != newest ] && return 0
+        [ -n "$(find "$sid/lists" -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null)" ]
+    }
+    update_lists() {
+        if [ "$line" = newest ]; then
+            log "reading sid's package list"
+            apt-get "${apt_opts[@]}" -o APT::Sandbox::User=root update -qq >&2 || return 1
+        else
+            as_root apt-get update -qq >&2
+        fi
+    }
+    newest_in_archive() {
+        apt-cache "${apt_opts[@]}" search --names-only "$pattern" 2>/dev/null \
+            | awk '{print $1}' | sort -V | tail -n 1
+    }
+    # Unpacked kernels of this line, newest last.
+    newest_in_cache() {
+        local d best=
+        for d in "$cache"/kernel-*; do
+            [ -e "$d/.ready" ] && [ "$(cat "$d/.line" 2>/dev/null)" = "$line" ] || continue
+            best=$(printf '%s\n' "$best" "${d##*/kernel-}" | sed '/^$/d' | sort -V | tail -n 1)
+        done
+        printf '%s\n' "$best"
+    }
 
-fetch_kernel() { # unpacks ${pkgs[@]} into $cache/kernel-$kver
-    local tmp r deb
-    tmp=$(mktemp -d "$cache/.dl.XXXXXX")
-    # apt's download sandbox user cannot write into a private cache dir.
-    if ! (cd "$tmp" && apt-get "${apt_opts[@]}" download -q -o APT::Sandbox::User=root \
-              "${pkgs[@]}" >&2); then
-        rm -rf "$tmp"
-        return 1
+    if ! lists_fresh; then
+        update_lists || log "cannot read sid's package list"
+        apt_updated=1
     fi
-    r=$tmp/root
-    for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$r"; done
-    # Newer packages install under /usr/lib/modules only; this modprobe and
-    # depmod look in /lib/modules.
-    [ -e "$r/lib" ] || ln -s usr/lib "$r/lib"
-    mkdir -p "$r/boot"
-    [ -f "$r/boot/vmlinuz-$kver" ] || [ ! -f "$r/usr/lib/modules/$kver/vmlinuz" ] \
-        || ln -s "../usr/lib/modules/$kver/vmlinuz" "$r/boot/vmlinuz-$kver"
-    # The package leaves module indexes to its postinst; modprobe -d needs them.
-    depmod -b "$r" "$kver"
-    [ -f "$r/boot/vmlinuz-$kver" ] || die "no vmlinuz in ${pkgs[*]}"
-    # Decompressing the xz kernel takes ~3 s under emulation; QEMU boots the
-    # uncompressed ELF directly through its PVH entry point instead.
-    # xz complains about the bytes after its stream: judge by the ELF magic.
-    # Newer kernels are compressed with zstd.
-    local v=$r/boot/vmlinuz-$kver u=$r/boot/vmlinux-$kver off
-    off=$(LC_ALL=C grep -abo $'\xfd7zXZ' "$v" | head -n 1 | cut -d: -f1 || true)
-    if [ -n "$off" ]; then
-        tail -c +"$((off + 1))" "$v" | xz -dcq >"$u" 2>/dev/null || true
-    elif command -v zstd >/dev/null; then
-        off=$(LC_ALL=C grep -abo $'\x28\xb5\x2f\xfd' "$v" | head -n 1 | cut -d: -f1 || true)
-        [ -z "$off" ] || tail -c +"$((off + 1))" "$v" | zstd -dcq >"$u" 2>/dev/null || true
+    pkg=$(newest_in_archive)
+    if [ -z "$pkg" ] && [ "$apt_updated" = 0 ] && [ -z "$(newest_in_cache)" ]; then
+        # Fresh machine: package lists not downloaded yet.
+        update_lists || true
+        pkg=$(newest_in_archive)
     fi
-    if [ "$(head -c 4 "$u" 2>/dev/null | od -An -tx1 | tr -d ' ')" != 7f454c46 ]; then
-        log "no uncompressed kernel, booting the compressed one"
-        rm -f "$u"
-    fi
-    echo "$line" >"$r/.line"
-    rm -rf "$cache/kernel-$kver"
-    mv "$r" "$cache/kernel-$kver"
-    touch "$cache/kernel-$kver/.ready"
-    rm -rf "$tmp"
-}
-
-if [ ! -e "$cache/kernel-$kver/.ready" ]; then
-    log "fetching ${pkgs[*]}"
-    if ! fetch_kernel; then
-        # Offline with an older kernel at hand: better than nothing.
+    if [ -n "$pkg" ]; then
+        kver=${pkg#linux-image-}
+        kver=${kver#linux-binary-}
+        kver=${kver%-unsigned}
+    else
         kver=$(newest_in_cache)
-        [ -n "$kver" ] || die "cannot download ${pkgs[*]}"
-        log "download failed, using cached $kver"
+        [ -n "$kver" ] || die "no kernel of line $line ($pattern) in the package lists"
+    fi
+    # sid splits the kernel: the image (linux-binary), its modules, and the
+    # base files (modules.builtin, which modprobe needs to know what is built in).
+    pkgs=("$pkg")
+    case $pkg in linux-binary-*) pkgs+=("linux-modules-$kver" "linux-base-$kver") ;; esac
+
+    fetch_kernel() { # unpacks ${pkgs[@]} into $cache/kernel-$kver
+        local tmp r deb
+        tmp=$(mktemp -d "$cache/.dl.XXXXXX")
+        # apt's download sandbox user cannot write into a private cache dir.
+        if ! (cd "$tmp" && apt-get "${apt_opts[@]}" download -q -o APT::Sandbox::User=root \
+                  "${pkgs[@]}" >&2); then
+            rm -rf "$tmp"
+            return 1
+        fi
+        r=$tmp/root
+        for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$r"; done
+        # Newer packages install under /usr/lib/modules only; this modprobe and
+        # depmod look in /lib/modules.
+        [ -e "$r/lib" ] || ln -s usr/lib "$r/lib"
+        mkdir -p "$r/boot"
+        [ -f "$r/boot/vmlinuz-$kver" ] || [ ! -f "$r/usr/lib/modules/$kver/vmlinuz" ] \
+            || ln -s "../usr/lib/modules/$kver/vmlinuz" "$r/boot/vmlinuz-$kver"
+        # The package leaves module indexes to its postinst; modprobe -d needs them.
+        depmod -b "$r" "$kver"
+        [ -f "$r/boot/vmlinuz-$kver" ] || die "no vmlinuz in ${pkgs[*]}"
+        # Decompressing the xz kernel takes ~3 s under emulation; QEMU boots the
+        # uncompressed ELF directly through its PVH entry point instead.
+        # xz complains about the bytes after its stream: judge by the ELF magic.
+        # Newer kernels are compressed with zstd.
+        local v=$r/boot/vmlinuz-$kver u=$r/boot/vmlinux-$kver off
+        off=$(LC_ALL=C grep -abo $'\xfd7zXZ' "$v" | head -n 1 | cut -d: -f1 || true)
+        if [ -n "$off" ]; then
+            tail -c +"$((off + 1))" "$v" | xz -dcq >"$u" 2>/dev/null || true
+        elif command -v zstd >/dev/null; then
+            off=$(LC_ALL=C grep -abo $'\x28\xb5\x2f\xfd' "$v" | head -n 1 | cut -d: -f1 || true)
+            [ -z "$off" ] || tail -c +"$((off + 1))" "$v" | zstd -dcq >"$u" 2>/dev/null || true
+        fi
+        if [ "$(head -c 4 "$u" 2>/dev/null | od -An -tx1 | tr -d ' ')" != 7f454c46 ]; then
+            log "no uncompressed kernel, booting the compressed one"
+            rm -f "$u"
+        fi
+        echo "$line" >"$r/.line"
+        rm -rf "$cache/kernel-$kver"
+        mv "$r" "$cache/kernel-$kver"
+        touch "$cache/kernel-$kver/.ready"
+        rm -rf "$tmp"
+    }
+
+    if [ ! -e "$cache/kernel-$kver/.ready" ]; then
+        log "fetching ${pkgs[*]}"
+        if ! fetch_kernel; then
+            # Offline with an older kernel at hand: better than nothing.
+            kver=$(newest_in_cache)
+            [ -n "$kver" ] || die "cannot download ${pkgs[*]}"
+            log "download failed, using cached $kver"
+        fi
     fi
 fi
 kroot=$cache/kernel-$kver
@@ -202,7 +219,9 @@ if [ ! -e "$initrd" ]; then
     cp "$busybox" "$stage/bin/busybox"
     # Only what is needed to reach the 9p shares; every other module is
     # loaded later from the unpacked kernel, shared read-only.
+    # A kernel with them built in (6.12-iommufd) needs none.
     boot_modules=(virtio_pci 9pnet_virtio 9p overlay)
+    : >"$stage/modules.list"
     for m in "${boot_modules[@]}"; do
         modprobe -d "$kroot" -S "$kver" --ignore-install --show-depends "$m" \
             || die "module $m not found in $kver"

@@ -24,7 +24,10 @@ CALLS = {
     "vfio": ("`VFIO_IOMMU_MAP_DMA`", "`VFIO_IOMMU_UNMAP_DMA`"),
     "rdma": ("`ibv_reg_mr`", "`ibv_dereg_mr`"),
     "io_uring": ("`io_uring_register_buffers`", "`io_uring_unregister_buffers`"),
+    "iommufd": ("`IOMMU_IOAS_MAP`", "`IOMMU_IOAS_UNMAP`"),
 }
+# Consumers the pin-path probe can pin with (daxalloc-ctl vmemmap --pin-with).
+PROBED = ["vfio", "rdma", "io_uring"]
 PATH_TEXT = {"base_page": "per base page", "compound_page": "per compound page",
              "unknown": "inconclusive"}
 # The seeds' claim: with the batched path, 2M pins for at most 1/10 of 4K and
@@ -52,7 +55,8 @@ def load(paths):
             doc = json.load(f)
         doc["line"] = line_of(p)
         docs.append(doc)
-    return sorted(docs, key=lambda d: version_key(d.get("release")))
+    # 6.12 before 6.12-iommufd: the same version, Debian's build first
+    return sorted(docs, key=lambda d: (version_key(d.get("release")), len(d["line"])))
 
 
 def shorten(note, doc):
@@ -228,7 +232,9 @@ def plot(docs, plots):
             if not any(v for vv in vals for v in vv):
                 continue
             short = re.match(r"\d+\.\d+", doc.get("release") or "")
-            labels.append(f"{short.group(0) if short else doc['line']} {consumer}")
+            # a kernel built here (6.12-iommufd) keeps its line's name
+            tag = doc["line"] if "-" in doc["line"] or not short else short.group(0)
+            labels.append(f"{tag} {consumer}")
             rows.append(vals)
     if not labels:
         return None
@@ -243,7 +249,8 @@ def plot(docs, plots):
     series = lambda idx: ", ".join(
         f'"{dat}" index {idx} using {i + 2}{":xtic(1)" if i == 0 else ""} title "{m}"'
         for i, m in enumerate(MEMORY))
-    width = max(900, 110 * len(labels) + 250)
+    # room for each cluster's label (about 8 px a character at this font)
+    width = max(900, max(110, 8 * max(map(len, labels))) * len(labels) + 250)
     script = f"""
 set terminal pngcairo noenhanced size {width},900 font ",9"
 set output "{png}"
@@ -297,8 +304,16 @@ def section(docs, plots, rel):
         L.append("No consumer here is iommufd: none of these kernels has it (no Debian kernel "
                  "enables `CONFIG_IOMMUFD`; each run looks for `/dev/iommu` and the module).")
         L.append("")
+    else:
+        have = [f"`{d['line']}`" for d in docs if (d.get("iommufd") or {}).get("dev_iommu")]
+        L.append(f"iommufd only on {', '.join(have)}: no Debian kernel enables `CONFIG_IOMMUFD`, "
+                 "so the guest harness builds one from Debian's `linux-source-6.12` with it on "
+                 "(`tests/guest/build-kernel.sh`, an opt-in: see `tests/guest/README.md`).")
+        L.append("")
     L.append("Reproduce (as root; one guest after another, a few minutes each under "
-             "emulation): `tools/bench.sh --pin-paths` for all three kernels, or for one:")
+             "emulation): `tools/bench.sh --pin-paths` for Debian's three kernels, "
+             "`tools/bench.sh --pin-paths=6.12-iommufd` for the one built with iommufd, "
+             "or for one:")
     L.append("")
     L.append("```sh")
     L.append("tests/guest/guest.sh --kernel 6.12 --timeout 1500 -- \\")
@@ -330,7 +345,12 @@ def section(docs, plots, rel):
         L.append(f"### Linux {doc['release']} (`--kernel {doc['line']}`)")
         L.append("")
         io = doc.get("iommufd") or {}
-        if io.get("dev_iommu"):
+        if io.get("dev_iommu") and any(k[0] == "iommufd" for k in cs):
+            cfg = (io.get("config") or "").lstrip("# ")
+            iommu = (f"iommufd: this kernel has it (`/dev/iommu`{', `' + cfg + '`' if cfg else ''}); "
+                     "its pins go into an IOAS with the guest's edu device attached through its "
+                     "VFIO cdev (`IOMMU_IOAS_MAP` pins nothing while no device is attached).")
+        elif io.get("dev_iommu"):
             iommu = "iommufd: this kernel has it (`/dev/iommu`), but the guest pins no device through it yet."
         else:
             cfg = (io.get("config") or "").lstrip("# ")
@@ -342,6 +362,10 @@ def section(docs, plots, rel):
         L.append("Pin path the probe found, per consumer:")
         L.append("")
         for consumer in consumers_of(doc, cs):
+            if consumer not in PROBED:
+                L.append(f"- {consumer}: not probed (the probe pins with "
+                         f"{', '.join(PROBED)})")
+                continue
             pp, why = probe_of(doc, consumer)
             if not pp:
                 L.append(f"- {consumer}: no answer ({md(why)})")
