@@ -29,7 +29,7 @@ build=$(cd "$build" && pwd -P)
 if [ -n "$only_if" ] && [ -z "${!only_if:-}" ]; then
 	why="opt-in: $only_if=1 runs it (the $kernel guest kernel"
 	[ "$kernel" = 6.12-iommufd ] &&
-		why+=" is built from source the first time: about 25 min on two cores, see tests/guest/README.md"
+		why+=" is built from source the first time: about 21 min on two cores, see tests/guest/README.md"
 	why+=")"
 	echo "SKIP: $tag: $why" >&2
 	mkdir -p "$build/tests/results"

@@ -17,7 +17,7 @@ usage: guest.sh [--kernel 6.1|6.12|6.12-iommufd|newest] [--timeout SEC]
   --kernel LINE  Debian 12's newest 6.1 (default, or $DAXALLOC_GUEST_KERNEL),
                  Debian 12's newest 6.12, the newest Debian kernel (sid), or
                  6.12-iommufd: Debian's linux-source-6.12 built with iommufd
-                 and the VFIO device cdev (build-kernel.sh; about 25 minutes
+                 and the VFIO device cdev (build-kernel.sh; about 21 minutes
                  on two cores the first time, cached)
   --timeout SEC  kill the guest after SEC seconds (default 600), exit 124
   --log FILE     keep the guest's serial console log in FILE (by default a

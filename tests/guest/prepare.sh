@@ -7,7 +7,7 @@
 #
 # 6.1 and 6.12 are Debian 12's two kernel lines; newest is the newest kernel
 # Debian ships (sid); 6.12-iommufd is Debian's 6.12 source built with iommufd
-# on (build-kernel.sh: about 25 minutes on two cores when not cached).
+# on (build-kernel.sh: about 21 minutes on two cores when not cached).
 # Idempotent and cheap when the cache is warm: it installs missing Debian
 # packages, unpacks the newest kernel of the line into the cache and builds
 # a small busybox initramfs next to it. Everything else goes to stderr.
@@ -59,7 +59,7 @@ mkdir -p "$cache"
 case $line in
     6.1|6.12|newest) ;;
     6.12-iommufd)
-        # Takes about 25 minutes when not cached: not under the cache
+        # Takes about 21 minutes when not cached: not under the cache
         # lock, so guests of the other lines can start meanwhile.
         built=$("$here/build-kernel.sh" | sed -n 's/^KVER=//p') && [ -n "$built" ] \
             || die "building the $line kernel failed" ;;
