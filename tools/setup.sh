@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 PKGS=(meson ninja-build pkg-config gcc libc6-dev python3
       libdaxctl-dev libndctl-dev libpmem2-dev libjson-c-dev libcriterion-dev
       liburing-dev libibverbs-dev scdoc libmemkind-dev
-      libtbb-dev redis-server redis-tools memcached libmemcached-tools) # the heap: its allocator, programs run on it
+      libtbb-dev redis-server redis-tools memcached libmemcached-tools # the heap: its allocator, programs run on it
+      abigail-tools) # abidiff: the ABI check against the previous release
 
 missing=()
 for p in "${PKGS[@]}"; do
