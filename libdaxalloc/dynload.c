@@ -28,6 +28,7 @@ static void load(struct dyn_lib *lib)
 		if (!*lib->fns[i].slot) {
 			snprintf(lib->why, sizeof(lib->why),
 				 "%s lacks a function the library uses (%s)", lib->soname, dlerror());
+			dlclose(h);
 			__atomic_store_n(&lib->state, -1, __ATOMIC_RELEASE);
 			return;
 		}

@@ -136,9 +136,12 @@ int map_prefault(struct daxalloc_dev *dev, void *p, uint64_t length, bool write,
 		return 0;
 	if (madvise(p, (size_t)length, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0)
 		return 0;
-	if (errno == EINVAL && !always)
-		return 0;	/* a kernel before 5.14: nothing to learn */
-	return daxalloc_err(errno == EFAULT ? EOPNOTSUPP : errno,
+	if (errno == EINVAL)
+		return 0;	/* a kernel before 5.14 cannot fault ahead: as before */
+	if (errno != EFAULT)
+		return daxalloc_err(errno, "%s: cannot fault in %llu bytes ahead: %s", dev->name,
+				    (unsigned long long)length, strerror(errno));
+	return daxalloc_err(EOPNOTSUPP,
 			    "%s: the kernel refuses %s faults to this process (transparent huge pages are off for it: prctl PR_SET_THP_DISABLE): map device-dax before turning them off",
 			    dev->name, size_str(dev->align, a, sizeof(a)));
 }
