@@ -158,26 +158,53 @@ static int64_t jint(struct json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_int64(v) : -1;
 }
 
+/* ---- a region pinned whole ------------------------------------------------ */
+
+struct pinned {
+	struct setup s;
+	struct consumer c;
+	struct daxalloc_region *r;
+	struct daxalloc_pin *p;
+};
+
+/*
+ * Region @name of @size on @label's device, pinned whole for a consumer
+ * of @kind (consumer_open()'s @where); the ledger lists it, by kind.
+ */
+static void pinned_open(struct pinned *pd, const char *label, uint64_t size, const char *name,
+			enum daxalloc_pin_kind kind, const char *where)
+{
+	struct daxalloc_pin_target t;
+	struct json_object *j;
+
+	open_pool(&pd->s, label);
+	pd->r = alloc(&pd->s, size, name);
+	cr_assert_eq(consumer_open(&pd->c, kind, where), 0, "%s", consumer_errmsg());
+	consumer_target(&pd->c, &t);
+	pd->p = NULL;
+	cr_assert_eq(daxalloc_pin(pd->r, 0, size, &t, &pd->p), 0, "%s", daxalloc_errmsg());
+	j = pins_json(pd->s.gd->name);
+	cr_expect_eq(json_object_array_length(j), 1, "%s", json_object_to_json_string(j));
+	cr_expect_str_eq(jstr(json_object_array_get_idx(j, 0), "kind"),
+			 daxalloc_pin_kind_name(kind));
+	json_object_put(j);
+}
+
+/* Unpin (timed and logged), then close what pinned_open() opened. */
+static void pinned_close(struct pinned *pd, const char *label, uint64_t size)
+{
+	unpin_logged(&pd->p, &pd->s, label, size);
+	consumer_close(&pd->c);
+	daxalloc_region_close(&pd->r);
+	close_pool(&pd->s);
+}
+
 /* ---- VFIO ------------------------------------------------------------------ */
-
-static void vfio_open(struct consumer_vfio *v)
-{
-	cr_assert_eq(consumer_vfio_open(v, guest_vfio_group()), 0, "%s", consumer_errmsg());
-}
-
-static struct daxalloc_pin_target vfio_target(struct consumer_vfio *v, uint64_t iova)
-{
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_VFIO };
-
-	t.vfio.container_fd = v->container;
-	t.vfio.iova = iova;
-	return t;
-}
 
 Test(pin, vfio_pin_seen_by_another_process_and_free_refused, .timeout = 300)
 {
 	struct setup s;
-	struct consumer_vfio v;
+	struct consumer c;
 	struct daxalloc_region *r;
 	struct daxalloc_pin *p = NULL;
 	struct daxalloc_pin_target t;
@@ -187,8 +214,9 @@ Test(pin, vfio_pin_seen_by_another_process_and_free_refused, .timeout = 300)
 
 	open_pool(&s, "static2m");
 	r = alloc(&s, 8 * M, "dma-buf");
-	vfio_open(&v);
-	t = vfio_target(&v, 1ull << 32);
+	cr_assert_eq(consumer_open(&c, DAXALLOC_PIN_VFIO, guest_vfio_group()), 0, "%s",
+		     consumer_errmsg());
+	consumer_target(&c, &t);
 	cr_assert_eq(daxalloc_pin(r, 2 * M, 4 * M, &t, &p), 0, "%s", daxalloc_errmsg());
 	cr_expect_eq(daxalloc_pin_get_iova(p), 1ull << 32);
 	fprintf(stderr, "pin: vfio 4M on %s (2M): %.3f ms\n", s.gd->name,
@@ -220,29 +248,22 @@ Test(pin, vfio_pin_seen_by_another_process_and_free_refused, .timeout = 300)
 	cr_expect_eq(json_object_array_length(j), 0, "unpinned: %s", json_object_to_json_string(j));
 	json_object_put(j);
 	cr_expect_eq(daxalloc_region_free(&r), 0, "%s", daxalloc_errmsg());
-	consumer_vfio_close(&v);
+	consumer_close(&c);
 	close_pool(&s);
 }
 
 Test(pin, vfio_pin_1g_timing, .timeout = 300)
 {
-	struct setup s;
-	struct consumer_vfio v;
-	struct daxalloc_region *r;
-	struct daxalloc_pin *p = NULL;
+	struct pinned pd;
 	struct daxalloc_pin_target t;
 
-	open_pool(&s, "static1g");
-	r = alloc(&s, G, NULL);
-	vfio_open(&v);
-	t = vfio_target(&v, 1ull << 32);
-	for (int i = 0; i < 3; i++) {
-		cr_assert_eq(daxalloc_pin(r, 0, G, &t, &p), 0, "%s", daxalloc_errmsg());
-		unpin_logged(&p, &s, "1G pages", G);
+	pinned_open(&pd, "static1g", G, NULL, DAXALLOC_PIN_VFIO, guest_vfio_group());
+	consumer_target(&pd.c, &t);
+	for (int i = 1; i < 3; i++) {
+		unpin_logged(&pd.p, &pd.s, "1G pages", G);
+		cr_assert_eq(daxalloc_pin(pd.r, 0, G, &t, &pd.p), 0, "%s", daxalloc_errmsg());
 	}
-	consumer_vfio_close(&v);
-	daxalloc_region_close(&r);
-	close_pool(&s);
+	pinned_close(&pd, "1G pages", G);
 }
 
 /*
@@ -252,21 +273,18 @@ Test(pin, vfio_pin_1g_timing, .timeout = 300)
  */
 static void child_pin(const char *devname, const char *grp, const char *name)
 {
-	struct daxalloc_ctx *cx = NULL;
-	struct daxalloc_dev *d = NULL;
-	struct daxalloc_pool *pl = NULL;
-	struct daxalloc_region *r = NULL;
-	struct daxalloc_pin *p = NULL;
+	struct setup s = { 0 };
+	struct pinned pd = { 0 };
 	struct daxalloc_pin_target t;
-	struct consumer_vfio v;
 
-	if (daxalloc_ctx_new(&cx) || daxalloc_dev_open(cx, devname, &d) ||
-	    daxalloc_pool_open(d, 0, &pl) || daxalloc_alloc(pl, 2 * M, name, 0, &r))
+	if (daxalloc_ctx_new(&s.ctx) || daxalloc_dev_open(s.ctx, devname, &s.dev) ||
+	    daxalloc_pool_open(s.dev, 0, &s.pool) ||
+	    daxalloc_alloc(s.pool, 2 * M, name, 0, &pd.r))
 		_exit(1);
-	if (consumer_vfio_open(&v, grp))
+	if (consumer_open(&pd.c, DAXALLOC_PIN_VFIO, grp))
 		_exit(2);
-	t = vfio_target(&v, CONSUMER_IOVA);
-	if (daxalloc_pin(r, 0, 2 * M, &t, &p))
+	consumer_target(&pd.c, &t);
+	if (daxalloc_pin(pd.r, 0, 2 * M, &t, &pd.p))
 		_exit(3);
 }
 
@@ -361,46 +379,6 @@ Test(pin, dead_pinner_leaves_no_record, .timeout = 300)
 	cr_expect_eq(daxalloc_pool_free_name(s.pool, "doomed"), 0, "%s", daxalloc_errmsg());
 	close(up[0]);
 	close_pool(&s);
-}
-
-/* ---- a region pinned whole ------------------------------------------------ */
-
-struct pinned {
-	struct setup s;
-	struct consumer c;
-	struct daxalloc_region *r;
-	struct daxalloc_pin *p;
-};
-
-/*
- * Region @name of @size on @label's device, pinned whole for a consumer
- * of @kind (consumer_open()'s @where); the ledger lists it, by kind.
- */
-static void pinned_open(struct pinned *pd, const char *label, uint64_t size, const char *name,
-			enum daxalloc_pin_kind kind, const char *where)
-{
-	struct daxalloc_pin_target t;
-	struct json_object *j;
-
-	open_pool(&pd->s, label);
-	pd->r = alloc(&pd->s, size, name);
-	cr_assert_eq(consumer_open(&pd->c, kind, where), 0, "%s", consumer_errmsg());
-	consumer_target(&pd->c, &t);
-	pd->p = NULL;
-	cr_assert_eq(daxalloc_pin(pd->r, 0, size, &t, &pd->p), 0, "%s", daxalloc_errmsg());
-	j = pins_json(pd->s.gd->name);
-	cr_expect_eq(json_object_array_length(j), 1, "%s", json_object_to_json_string(j));
-	cr_expect_str_eq(jstr(json_object_array_get_idx(j, 0), "kind"), daxalloc_pin_kind_name(kind));
-	json_object_put(j);
-}
-
-/* Unpin (timed and logged), then close what pinned_open() opened. */
-static void pinned_close(struct pinned *pd, const char *label, uint64_t size)
-{
-	unpin_logged(&pd->p, &pd->s, label, size);
-	consumer_close(&pd->c);
-	daxalloc_region_close(&pd->r);
-	close_pool(&pd->s);
 }
 
 /* ---- RDMA ------------------------------------------------------------------ */
