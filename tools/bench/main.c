@@ -458,30 +458,59 @@ static void print_text(const struct bench *b)
 
 /* ---- main ------------------------------------------------------------------------ */
 
+/* Every option: getopt's tables and the lines of --help are made from this. */
+static const struct bench_option {
+	const char *name;
+	int val;
+	const char *arg;	/* NULL: takes none */
+	const char *help;	/* NULL: in the synopsis only; "\n" continues a line */
+} options[] = {
+	{ "device", 'd', "DEV", "a device to measure (repeatable; default: the library's default\n"
+				"device); the stand-in hugetlb:2M / hugetlb:1G is sized as needed" },
+	{ "only", 'o', "LIST", "some of pin,alloc,fault,restart (default: all)" },
+	{ "quick", 'q', NULL, "smoke run: smallest sizes, 2 iterations" },
+	{ "iterations", 'n', "N", "runs per value (the best is reported)" },
+	{ "threads", 't', "N", "threads of the concurrent alloc run (default 4)" },
+	{ "size", 's', "SIZE", "pin, fault and restart size (default 1G)" },
+	{ "pin-max", 'P', "SIZE", "the large pin: the largest that fits, at most SIZE (default 16G)" },
+	{ "vfio-group", 'V', "G", "also pin for VFIO type1 through group G" },
+	{ "rdma", 'R', "IBDEV", "also pin for RDMA (ibv_reg_mr) on IBDEV" },
+	{ "iommufd-cdev", 'I', "D", "also pin for iommufd (IOMMU_IOAS_MAP), VFIO device cdev D attached" },
+	{ "tmpdir", 'T', "DIR", "where the O_DIRECT file of the restart run goes (default $TMPDIR\n"
+				"or /var/tmp)" },
+	{ "format", 'F', NULL, "a real device without a pool gets one (destroys its regions)" },
+	{ "no-4k", '4', NULL, "without a 4K device, skip the kernel-only 4K cases (anonymous\n"
+			      "and shmem memory) that otherwise stand in for it" },
+	{ "no-held", 'H', NULL, "skip the pins on a pool holding 512 other regions" },
+	{ "json", 'j', NULL, NULL },
+	{ "help", 'h', NULL, NULL },
+};
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
 static int usage(FILE *f, int status)
 {
 	fprintf(f,
 		"usage: daxalloc-bench [--json] [--quick] [--device DEV]... [--only LIST]\n"
 		"                      [--iterations N] [--threads N] [--size SIZE] [--pin-max SIZE]\n"
 		"                      [--vfio-group /dev/vfio/N] [--rdma IBDEV] [--tmpdir DIR] [--format]\n"
-		"                      [--iommufd-cdev /dev/vfio/devices/vfioN] [--no-4k] [--no-held]\n"
-		"  --device DEV     a device to measure (repeatable; default: the library's default\n"
-		"                   device); the stand-in hugetlb:2M / hugetlb:1G is sized as needed\n"
-		"  --only LIST      some of pin,alloc,fault,restart (default: all)\n"
-		"  --quick          smoke run: smallest sizes, 2 iterations\n"
-		"  --iterations N   runs per value (the best is reported)\n"
-		"  --threads N      threads of the concurrent alloc run (default 4)\n"
-		"  --size SIZE      pin, fault and restart size (default 1G)\n"
-		"  --pin-max SIZE   the large pin: the largest that fits, at most SIZE (default 16G)\n"
-		"  --vfio-group G   also pin for VFIO type1 through group G\n"
-		"  --rdma IBDEV     also pin for RDMA (ibv_reg_mr) on IBDEV\n"
-		"  --iommufd-cdev D also pin for iommufd (IOMMU_IOAS_MAP), VFIO device cdev D attached\n"
-		"  --tmpdir DIR     where the O_DIRECT file of the restart run goes (default $TMPDIR\n"
-		"                   or /var/tmp)\n"
-		"  --format         a real device without a pool gets one (destroys its regions)\n"
-		"  --no-4k          without a 4K device, skip the kernel-only 4K cases (anonymous\n"
-		"                   and shmem memory) that otherwise stand in for it\n"
-		"  --no-held        skip the pins on a pool holding 512 other regions\n");
+		"                      [--iommufd-cdev /dev/vfio/devices/vfioN] [--no-4k] [--no-held]\n");
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct bench_option *o = &options[i];
+		char left[32];
+
+		if (!o->help)
+			continue;
+		snprintf(left, sizeof(left), "%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(f, "  --%-14s ", left);
+		/* continuation lines under the first line's text */
+		for (const char *c = o->help; *c; c++) {
+			if (*c == '\n')
+				fprintf(f, "\n%19s", "");
+			else
+				fputc(*c, f);
+		}
+		fputc('\n', f);
+	}
 	return status;
 }
 
@@ -522,29 +551,21 @@ static int parse_size(const char *arg, uint64_t *out)
 /* The options into @b: 0 to run, -1 to exit with 0 (--help), else the exit status. */
 static int parse_args(struct bench *b, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "quick", no_argument, NULL, 'q' },
-		{ "device", required_argument, NULL, 'd' },
-		{ "only", required_argument, NULL, 'o' },
-		{ "iterations", required_argument, NULL, 'n' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "size", required_argument, NULL, 's' },
-		{ "pin-max", required_argument, NULL, 'P' },
-		{ "vfio-group", required_argument, NULL, 'V' },
-		{ "rdma", required_argument, NULL, 'R' },
-		{ "iommufd-cdev", required_argument, NULL, 'I' },
-		{ "tmpdir", required_argument, NULL, 'T' },
-		{ "format", no_argument, NULL, 'F' },
-		{ "no-4k", no_argument, NULL, '4' },
-		{ "no-held", no_argument, NULL, 'H' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct option opts[NOPTIONS + 1] = { { NULL, 0, NULL, 0 } };
+	char shorts[2 * NOPTIONS + 1], *sp = shorts;
 	bool size_given = false;
 	int c, rc = 0;
 
-	while (!rc && (c = getopt_long(argc, argv, "jqd:o:n:t:s:P:V:R:I:T:F4Hh", opts, NULL)) != -1) {
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		opts[i].name = options[i].name;
+		opts[i].has_arg = options[i].arg ? required_argument : no_argument;
+		opts[i].val = options[i].val;
+		*sp++ = (char)options[i].val;
+		if (options[i].arg)
+			*sp++ = ':';
+	}
+	*sp = '\0';
+	while (!rc && (c = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			b->json = true;
