@@ -1,12 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <criterion/criterion.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <linux/vfio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
 #include "guest-devices.h"
 
@@ -63,16 +59,23 @@ const struct guest_dev *guest_devs(int *n)
 	return devs;
 }
 
-int guest_vfio_attach(struct guest_vfio *v, const char *group_path)
+/* $@var, set by the guest when it set up @what; asserts that it is. */
+static const char *guest_env(const char *var, const char *what)
 {
-	v->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
-	if (v->container < 0)
-		return errno;
-	v->group = open(group_path, O_RDWR | O_CLOEXEC);
-	if (v->group < 0)
-		return errno;
-	if (ioctl(v->group, VFIO_GROUP_SET_CONTAINER, &v->container) < 0 ||
-	    ioctl(v->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0)
-		return errno;
-	return 0;
+	const char *v = getenv(var);
+
+	load();
+	if (!v)
+		cr_assert_fail("the guest %s ($%s unset)", what, var);
+	return v;
+}
+
+const char *guest_vfio_group(void)
+{
+	return guest_env("DAXALLOC_GUEST_VFIO_GROUP", "bound no device to vfio-pci");
+}
+
+const char *guest_rdma_dev(void)
+{
+	return guest_env("DAXALLOC_GUEST_RDMA_DEV", "brought up no RDMA device");
 }

@@ -22,13 +22,8 @@ struct guest_dev {
 const struct guest_dev *guest_dev(const char *label);
 /* All devices; *n receives the count.  Skips outside the guest. */
 const struct guest_dev *guest_devs(int *n);
-
-/* A VFIO container with the guest's group attached, type1 IOMMU set. */
-struct guest_vfio {
-	int container, group;
-};
-
-/* 0 or an errno (usable in a child; nothing asserted). */
-int guest_vfio_attach(struct guest_vfio *v, const char *group_path);
+/* The consumers the guest set up: its VFIO group, its RDMA device.  Skip or assert. */
+const char *guest_vfio_group(void);
+const char *guest_rdma_dev(void);
 
 #endif

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "consumers.h"
 #include "ownership.h"
 #include "pool-helpers.h"
 
@@ -275,13 +276,15 @@ static int in_container(struct daxalloc_dev *dev, const char *devname, const cha
 	struct daxalloc_pin_target t = { 0 };
 	struct daxalloc_pin *pin = NULL;
 	uint64_t unit = unit_of(dev);
+	struct consumer cons;
 	char c;
-	int bad = 0, e;
+	int bad = 0;
 
-	if ((e = pinner->target(&t)) != 0) {
-		fprintf(stderr, "container: %s: %s\n", pinner->consumer, strerror(e));
+	if (consumer_open(&cons, pinner->kind, pinner->where) < 0) {
+		fprintf(stderr, "container: %s\n", consumer_errmsg());
 		return 9;
 	}
+	consumer_target(&cons, &t);
 	/* Its own /run too: nothing kept there is shared with the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("proc", "/proc", "proc", 0, NULL) < 0 ||
@@ -401,8 +404,8 @@ void own_container(struct daxalloc_dev *dev, const char *devname, const char *no
 	cr_expect_eq(seen.n, 1, "the host lists %d pins, the container holds 1", seen.n);
 	if (seen.n) {
 		cr_expect_eq(seen.first.pid, 1, "the pin's pid %d", seen.first.pid);
-		cr_expect(strstr(seen.first.consumer, pinner->consumer), "consumer '%s'",
-			  seen.first.consumer);
+		cr_expect(strstr(seen.first.consumer, daxalloc_pin_kind_name(pinner->kind)),
+			  "consumer '%s'", seen.first.consumer);
 	}
 	cr_expect_eq(daxalloc_pool_create(dev, DAXALLOC_POOL_FORCE, &fresh), -EBUSY,
 		     "a format went through the container's pin");

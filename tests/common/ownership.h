@@ -21,13 +21,13 @@ void own_two_handles(struct daxalloc_dev *dev);
 /* A long-lived handle's alloc reclaims regions of dead processes before ENOSPC. */
 void own_enospc_reclaims_orphans(struct daxalloc_dev *dev);
 /*
- * A consumer the container pins with.  @target runs in the container
- * before its mounts hide the host's /dev: it opens the consumer and fills
- * the target, or returns an errno.  @consumer is how the ledger names it.
+ * A consumer the container pins with, opened in the container before its
+ * mounts hide the host's /dev (consumer_open(): @where names the VFIO
+ * group, or NULL for io_uring).
  */
 struct own_pinner {
-	const char *consumer;
-	int (*target)(struct daxalloc_pin_target *t);
+	enum daxalloc_pin_kind kind;
+	const char *where;
 };
 
 /*

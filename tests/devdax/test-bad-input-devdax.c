@@ -16,19 +16,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/vfio.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "consumers.h"
 #include "daxalloc.h"
 #include "guest-devices.h"
 #include "pool-helpers.h"
@@ -713,7 +712,8 @@ Test(devdax_bad, nothing_of_ours_is_inherited_across_exec)
 	struct daxalloc_region *r = NULL;
 	struct daxalloc_pin *pin = NULL;
 	struct daxalloc_check_report rep;
-	int base[64], nbase, container = -1, group = -1;
+	struct consumer_vfio v = { -1, -1 };
+	int base[64], nbase;
 
 	nbase = th_inheritable(base, 64);
 	cr_assert_eq(daxalloc_pool_open(dev, 0, &pool), 0, "%s", daxalloc_errmsg());
@@ -722,13 +722,9 @@ Test(devdax_bad, nothing_of_ours_is_inherited_across_exec)
 	if (grp) {
 		struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_VFIO };
 
-		container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
-		group = open(grp, O_RDWR | O_CLOEXEC);
-		cr_assert(container >= 0 && group >= 0, "%s: %s", grp, strerror(errno));
-		cr_assert_eq(ioctl(group, VFIO_GROUP_SET_CONTAINER, &container), 0);
-		cr_assert_eq(ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
-		t.vfio.container_fd = container;
-		t.vfio.iova = 1ull << 32;
+		cr_assert_eq(consumer_vfio_open(&v, grp), 0, "%s", consumer_errmsg());
+		t.vfio.container_fd = v.container;
+		t.vfio.iova = CONSUMER_IOVA;
 		cr_assert_eq(daxalloc_pin(r, 0, 2 * M, &t, &pin), 0, "%s", daxalloc_errmsg());
 	} else {
 		cr_log_warn("no VFIO group in this guest: checked without a pin");
@@ -740,12 +736,7 @@ Test(devdax_bad, nothing_of_ours_is_inherited_across_exec)
 	daxalloc_region_close(&r);
 	daxalloc_pool_close(&pool);
 	daxalloc_dev_close(&dev);
-	if (group >= 0) {
-		ioctl(group, VFIO_GROUP_UNSET_CONTAINER);
-		close(group);
-	}
-	if (container >= 0)
-		close(container);
+	consumer_vfio_close(&v);
 }
 
 /* ---- the soak on a real device --------------------------------------------- */

@@ -42,24 +42,7 @@ Test(devdax_ownership, forked_child_pmem) { ON("static2m", own_fork_child(dev));
 Test(devdax_ownership, two_handles_one_process) { ON("dyn2m", own_two_handles(dev)); }
 Test(devdax_ownership, alloc_reclaims_orphans_before_enospc) { ON("dyn2m", own_enospc_reclaims_orphans(dev)); }
 /* The container pins for VFIO: io_uring cannot pin device-dax before Linux 6.5. */
-static int vfio_target(struct daxalloc_pin_target *t)
-{
-	const char *grp = getenv("DAXALLOC_GUEST_VFIO_GROUP");
-	struct guest_vfio v;
-	int e;
+#define VFIO_PINNER (&(struct own_pinner){ DAXALLOC_PIN_VFIO, guest_vfio_group() })
 
-	if (!grp)
-		return ENODEV;
-	e = guest_vfio_attach(&v, grp);
-	if (e)
-		return e;
-	t->kind = DAXALLOC_PIN_VFIO;
-	t->vfio.container_fd = v.container;
-	t->vfio.iova = UINT64_C(1) << 32;
-	return 0;
-}
-
-static const struct own_pinner vfio_pinner = { "vfio", vfio_target };
-
-Test(devdax_ownership, container_with_its_own_node) { ON("dyn2m", own_container(dev, gd->name, gd->path, &vfio_pinner)); }
-Test(devdax_ownership, container_with_its_own_node_pmem) { ON("static2m", own_container(dev, gd->name, gd->path, &vfio_pinner)); }
+Test(devdax_ownership, container_with_its_own_node) { ON("dyn2m", own_container(dev, gd->name, gd->path, VFIO_PINNER)); }
+Test(devdax_ownership, container_with_its_own_node_pmem) { ON("static2m", own_container(dev, gd->name, gd->path, VFIO_PINNER)); }

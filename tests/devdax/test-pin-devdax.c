@@ -27,7 +27,6 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,9 +35,9 @@
 #include <infiniband/verbs.h>
 #endif
 
+#include "consumers.h"
 #include "daxalloc.h"
 #include "guest-devices.h"
-#include "iommufd-uapi.h"
 #include "run-ctl.h"
 
 #define M (UINT64_C(1) << 20)
@@ -107,6 +106,27 @@ static double unpin_timed(struct daxalloc_pin **p)
 	return ms(&a, &b);
 }
 
+/*
+ * Unpin @p (of @size on @s's device, @label), timed, and log what the
+ * pin and the unpin took: the consumer's calls inside the library.
+ */
+static void unpin_logged(struct daxalloc_pin **p, const struct setup *s, const char *label,
+			 uint64_t size)
+{
+	enum daxalloc_pin_kind k = daxalloc_pin_get_kind(*p);
+	double pin_ms = daxalloc_pin_get_pin_time_ns(*p) / 1e6;
+	double unpin_ms = unpin_timed(p);
+
+	fprintf(stderr, "pin: %s %lluM on %s (%s): %s %.3f ms, %s %.3f ms\n",
+		daxalloc_pin_kind_name(k), (unsigned long long)(size >> 20), s->gd->name, label,
+		consumer_pin_call(k), pin_ms, consumer_unpin_call(k), unpin_ms);
+}
+
+/* The same case on the 2M and the 1G static device: @size2m, then 1 GiB. */
+#define ON_2M_AND_1G(name, fn, size2m)                                   \
+	Test(pin, name##_2m, .timeout = 300) { fn("static2m", size2m); } \
+	Test(pin, name##_1g, .timeout = 300) { fn("static1g", G); }
+
 /* ---- another process: daxalloc-ctl --------------------------------------- */
 
 /* `daxalloc-ctl pins DEV --json`, parsed; the caller puts it. */
@@ -138,45 +158,53 @@ static int64_t jint(struct json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_int64(v) : -1;
 }
 
+/* ---- a region pinned whole ------------------------------------------------ */
+
+struct pinned {
+	struct setup s;
+	struct consumer c;
+	struct daxalloc_region *r;
+	struct daxalloc_pin *p;
+};
+
+/*
+ * Region @name of @size on @label's device, pinned whole for a consumer
+ * of @kind (consumer_open()'s @where); the ledger lists it, by kind.
+ */
+static void pinned_open(struct pinned *pd, const char *label, uint64_t size, const char *name,
+			enum daxalloc_pin_kind kind, const char *where)
+{
+	struct daxalloc_pin_target t;
+	struct json_object *j;
+
+	open_pool(&pd->s, label);
+	pd->r = alloc(&pd->s, size, name);
+	cr_assert_eq(consumer_open(&pd->c, kind, where), 0, "%s", consumer_errmsg());
+	consumer_target(&pd->c, &t);
+	pd->p = NULL;
+	cr_assert_eq(daxalloc_pin(pd->r, 0, size, &t, &pd->p), 0, "%s", daxalloc_errmsg());
+	j = pins_json(pd->s.gd->name);
+	cr_expect_eq(json_object_array_length(j), 1, "%s", json_object_to_json_string(j));
+	cr_expect_str_eq(jstr(json_object_array_get_idx(j, 0), "kind"),
+			 daxalloc_pin_kind_name(kind));
+	json_object_put(j);
+}
+
+/* Unpin (timed and logged), then close what pinned_open() opened. */
+static void pinned_close(struct pinned *pd, const char *label, uint64_t size)
+{
+	unpin_logged(&pd->p, &pd->s, label, size);
+	consumer_close(&pd->c);
+	daxalloc_region_close(&pd->r);
+	close_pool(&pd->s);
+}
+
 /* ---- VFIO ------------------------------------------------------------------ */
-
-static const char *vfio_group(void)
-{
-	const char *grp = getenv("DAXALLOC_GUEST_VFIO_GROUP");
-
-	if (!grp)
-		cr_assert_fail("the guest bound no device to vfio-pci ($DAXALLOC_GUEST_VFIO_GROUP unset)");
-	return grp;
-}
-
-static void vfio_open(struct guest_vfio *v)
-{
-	const char *grp = vfio_group();
-	int e = guest_vfio_attach(v, grp);
-
-	cr_assert_eq(e, 0, "VFIO container for %s: %s", grp, strerror(e));
-}
-
-static void vfio_close(struct guest_vfio *v)
-{
-	ioctl(v->group, VFIO_GROUP_UNSET_CONTAINER);
-	close(v->group);
-	close(v->container);
-}
-
-static struct daxalloc_pin_target vfio_target(struct guest_vfio *v, uint64_t iova)
-{
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_VFIO };
-
-	t.vfio.container_fd = v->container;
-	t.vfio.iova = iova;
-	return t;
-}
 
 Test(pin, vfio_pin_seen_by_another_process_and_free_refused, .timeout = 300)
 {
 	struct setup s;
-	struct guest_vfio v;
+	struct consumer c;
 	struct daxalloc_region *r;
 	struct daxalloc_pin *p = NULL;
 	struct daxalloc_pin_target t;
@@ -186,8 +214,9 @@ Test(pin, vfio_pin_seen_by_another_process_and_free_refused, .timeout = 300)
 
 	open_pool(&s, "static2m");
 	r = alloc(&s, 8 * M, "dma-buf");
-	vfio_open(&v);
-	t = vfio_target(&v, 1ull << 32);
+	cr_assert_eq(consumer_open(&c, DAXALLOC_PIN_VFIO, guest_vfio_group()), 0, "%s",
+		     consumer_errmsg());
+	consumer_target(&c, &t);
 	cr_assert_eq(daxalloc_pin(r, 2 * M, 4 * M, &t, &p), 0, "%s", daxalloc_errmsg());
 	cr_expect_eq(daxalloc_pin_get_iova(p), 1ull << 32);
 	fprintf(stderr, "pin: vfio 4M on %s (2M): %.3f ms\n", s.gd->name,
@@ -219,37 +248,44 @@ Test(pin, vfio_pin_seen_by_another_process_and_free_refused, .timeout = 300)
 	cr_expect_eq(json_object_array_length(j), 0, "unpinned: %s", json_object_to_json_string(j));
 	json_object_put(j);
 	cr_expect_eq(daxalloc_region_free(&r), 0, "%s", daxalloc_errmsg());
-	vfio_close(&v);
+	consumer_close(&c);
 	close_pool(&s);
 }
 
 Test(pin, vfio_pin_1g_timing, .timeout = 300)
 {
-	struct setup s;
-	struct guest_vfio v;
-	struct daxalloc_region *r;
-	struct daxalloc_pin *p = NULL;
+	struct pinned pd;
 	struct daxalloc_pin_target t;
-	struct timespec a, b;
 
-	open_pool(&s, "static1g");
-	r = alloc(&s, G, NULL);
-	vfio_open(&v);
-	t = vfio_target(&v, 1ull << 32);
-	for (int i = 0; i < 3; i++) {
-		double pin_ms;
-
-		cr_assert_eq(daxalloc_pin(r, 0, G, &t, &p), 0, "%s", daxalloc_errmsg());
-		pin_ms = daxalloc_pin_get_pin_time_ns(p) / 1e6;
-		clock_gettime(CLOCK_MONOTONIC, &a);
-		cr_assert_eq(daxalloc_unpin(&p), 0, "%s", daxalloc_errmsg());
-		clock_gettime(CLOCK_MONOTONIC, &b);
-		fprintf(stderr, "pin: vfio 1G on %s (1G pages): pin %.3f ms, unpin %.3f ms\n",
-			s.gd->name, pin_ms, ms(&a, &b));
+	pinned_open(&pd, "static1g", G, NULL, DAXALLOC_PIN_VFIO, guest_vfio_group());
+	consumer_target(&pd.c, &t);
+	for (int i = 1; i < 3; i++) {
+		unpin_logged(&pd.p, &pd.s, "1G pages", G);
+		cr_assert_eq(daxalloc_pin(pd.r, 0, G, &t, &pd.p), 0, "%s", daxalloc_errmsg());
 	}
-	vfio_close(&v);
-	daxalloc_region_close(&r);
-	close_pool(&s);
+	pinned_close(&pd, "1G pages", G);
+}
+
+/*
+ * In a child: region @name (2M) of the pool on @devname, pinned for a VFIO
+ * container of group @grp; the handles stay open until the child ends.
+ * Exits 1 (no region), 2 (no container) or 3 (no pin) on failure.
+ */
+static void child_pin(const char *devname, const char *grp, const char *name)
+{
+	struct setup s = { 0 };
+	struct pinned pd = { 0 };
+	struct daxalloc_pin_target t;
+
+	if (daxalloc_ctx_new(&s.ctx) || daxalloc_dev_open(s.ctx, devname, &s.dev) ||
+	    daxalloc_pool_open(s.dev, 0, &s.pool) ||
+	    daxalloc_alloc(s.pool, 2 * M, name, 0, &pd.r))
+		_exit(1);
+	if (consumer_open(&pd.c, DAXALLOC_PIN_VFIO, grp))
+		_exit(2);
+	consumer_target(&pd.c, &t);
+	if (daxalloc_pin(pd.r, 0, 2 * M, &t, &pd.p))
+		_exit(3);
 }
 
 /*
@@ -268,31 +304,17 @@ Test(pin, vfio_pin_inherited_by_a_child_outlives_its_pinner, .timeout = 300)
 	char want[48];
 
 	open_pool(&s, "static2m");
-	grp = vfio_group();
+	grp = guest_vfio_group();
 	cr_assert_eq(pipe(up), 0);
 	cr_assert_eq(pipe(go), 0);
 	pinner = fork();
 	cr_assert_geq(pinner, 0);
 	if (pinner == 0) {
-		struct daxalloc_ctx *cx = NULL;
-		struct daxalloc_dev *d = NULL;
-		struct daxalloc_pool *pl = NULL;
-		struct daxalloc_region *r = NULL;
-		struct daxalloc_pin *p = NULL;
-		struct daxalloc_pin_target t;
-		struct guest_vfio v;
 		char c;
 		pid_t h;
 
 		close(go[1]);
-		if (daxalloc_ctx_new(&cx) || daxalloc_dev_open(cx, s.gd->name, &d) ||
-		    daxalloc_pool_open(d, 0, &pl) || daxalloc_alloc(pl, 2 * M, "inherited", 0, &r))
-			_exit(1);
-		if (guest_vfio_attach(&v, grp))
-			_exit(2);
-		t = vfio_target(&v, 1ull << 32);
-		if (daxalloc_pin(r, 0, 2 * M, &t, &p))
-			_exit(3);
+		child_pin(s.gd->name, grp, "inherited");
 		h = fork();
 		if (h == 0) {
 			_exit(read(go[0], &c, 1) < 0);	/* holds the container until told */
@@ -331,27 +353,12 @@ Test(pin, dead_pinner_leaves_no_record, .timeout = 300)
 	pid_t child;
 
 	open_pool(&s, "static2m");
-	grp = vfio_group();
+	grp = guest_vfio_group();
 	cr_assert_eq(pipe(up), 0);
 	child = fork();
 	cr_assert_geq(child, 0);
 	if (child == 0) {
-		struct daxalloc_ctx *cx = NULL;
-		struct daxalloc_dev *d = NULL;
-		struct daxalloc_pool *pl = NULL;
-		struct daxalloc_region *r = NULL;
-		struct daxalloc_pin *p = NULL;
-		struct daxalloc_pin_target t;
-		struct guest_vfio v;
-
-		if (daxalloc_ctx_new(&cx) || daxalloc_dev_open(cx, s.gd->name, &d) ||
-		    daxalloc_pool_open(d, 0, &pl) || daxalloc_alloc(pl, 2 * M, "doomed", 0, &r))
-			_exit(1);
-		if (guest_vfio_attach(&v, grp))
-			_exit(2);
-		t = vfio_target(&v, 1ull << 32);
-		if (daxalloc_pin(r, 0, 2 * M, &t, &p))
-			_exit(3);
+		child_pin(s.gd->name, grp, "doomed");
 		write(up[1], "p", 1);
 		pause();
 		_exit(0);
@@ -377,74 +384,28 @@ Test(pin, dead_pinner_leaves_no_record, .timeout = 300)
 /* ---- RDMA ------------------------------------------------------------------ */
 
 #ifdef HAVE_IBVERBS
-static struct ibv_context *open_rxe(void)
-{
-	const char *name = getenv("DAXALLOC_GUEST_RDMA_DEV");
-	struct ibv_device **list;
-	struct ibv_context *c = NULL;
-
-	if (!name)
-		cr_assert_fail("the guest brought up no RDMA device ($DAXALLOC_GUEST_RDMA_DEV unset)");
-	list = ibv_get_device_list(NULL);
-	for (int i = 0; list && list[i] && !c; i++)
-		if (strcmp(ibv_get_device_name(list[i]), name) == 0)
-			c = ibv_open_device(list[i]);
-	ibv_free_device_list(list);
-	cr_assert_not_null(c, "cannot open RDMA device %s", name);
-	return c;
-}
-
 static void rdma_reg(const char *label, uint64_t size)
 {
-	struct setup s;
-	struct ibv_context *ib;
-	struct ibv_pd *pd;
-	struct daxalloc_region *r;
-	struct daxalloc_pin *p = NULL;
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_RDMA };
+	struct pinned pd;
 	struct ibv_mr *mr;
 	struct json_object *j;
-	double pin_ms, unpin_ms;
 
-	open_pool(&s, label);
-	r = alloc(&s, size, "rdma");
-	ib = open_rxe();
-	pd = ibv_alloc_pd(ib);
-	cr_assert_not_null(pd);
-	t.rdma.pd = pd;
-	cr_assert_eq(daxalloc_pin(r, 0, size, &t, &p), 0, "%s", daxalloc_errmsg());
-	mr = daxalloc_pin_get_mr(p);
+	pinned_open(&pd, label, size, "rdma", DAXALLOC_PIN_RDMA, guest_rdma_dev());
+	mr = daxalloc_pin_get_mr(pd.p);
 	cr_assert_not_null(mr);
-	cr_expect_eq(mr->addr, daxalloc_region_get_address(r));
+	cr_expect_eq(mr->addr, daxalloc_region_get_address(pd.r));
 	cr_expect_eq(mr->length, size);
-	cr_expect_eq(daxalloc_pin_get_lkey(p), mr->lkey);
-	cr_expect_eq(daxalloc_pin_get_rkey(p), mr->rkey);
+	cr_expect_eq(daxalloc_pin_get_lkey(pd.p), mr->lkey);
+	cr_expect_eq(daxalloc_pin_get_rkey(pd.p), mr->rkey);
 	cr_expect_neq(mr->rkey, 0);
-	j = pins_json(s.gd->name);
-	cr_expect_eq(json_object_array_length(j), 1);
-	cr_expect_str_eq(jstr(json_object_array_get_idx(j, 0), "kind"), "rdma");
+	j = pins_json(pd.s.gd->name);
 	cr_expect(strstr(jstr(json_object_array_get_idx(j, 0), "consumer"), "rkey 0x"), "%s",
 		  json_object_to_json_string(j));
 	json_object_put(j);
-	pin_ms = daxalloc_pin_get_pin_time_ns(p) / 1e6;
-	unpin_ms = unpin_timed(&p);
-	fprintf(stderr, "pin: rdma %lluM on %s (%s): ibv_reg_mr %.3f ms, dereg %.3f ms\n",
-		(unsigned long long)(size >> 20), s.gd->name, label, pin_ms, unpin_ms);
-	ibv_dealloc_pd(pd);
-	ibv_close_device(ib);
-	daxalloc_region_close(&r);
-	close_pool(&s);
+	pinned_close(&pd, label, size);
 }
 
-Test(pin, rdma_reg_mr_on_devdax_2m, .timeout = 300)
-{
-	rdma_reg("static2m", 64 * M);
-}
-
-Test(pin, rdma_reg_mr_on_devdax_1g, .timeout = 300)
-{
-	rdma_reg("static1g", G);
-}
+ON_2M_AND_1G(rdma_reg_mr_on_devdax, rdma_reg, 64 * M)
 #else
 Test(pin, rdma_reg_mr_on_devdax_2m)
 {
@@ -511,33 +472,18 @@ Test(pin, io_uring_answer_matches_the_kernel, .timeout = 120)
  */
 static void uring_read_fixed(const char *label, uint64_t size)
 {
-	struct setup s;
-	struct io_uring ring;
-	struct daxalloc_region *r;
-	struct daxalloc_pin *p = NULL;
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_URING };
+	struct pinned pd;
 	struct io_uring_sqe *sqe;
 	struct io_uring_cqe *cqe;
-	struct json_object *j;
 	char path[] = "/tmp/daxalloc-uring.XXXXXX";
 	const uint64_t io = 4 * M, at = size - io;	/* the last bytes of the last buffer */
 	unsigned char *buf, *dst;
-	double pin_ms, unpin_ms;
 	int fd;
 
 	if (kernel_before(6, 5))
 		cr_skip_test("io_uring takes device-dax fixed buffers from Linux 6.5 (refusal tested by io_uring_answer_matches_the_kernel)");
-	open_pool(&s, label);
-	r = alloc(&s, size, "uring");
-	cr_assert_eq(io_uring_queue_init(4, &ring, 0), 0);
-	t.uring.ring = &ring;
-	cr_assert_eq(daxalloc_pin(r, 0, size, &t, &p), 0, "%s", daxalloc_errmsg());
-	pin_ms = daxalloc_pin_get_pin_time_ns(p) / 1e6;
-	cr_expect_eq(daxalloc_pin_get_uring_index(p), 0);
-	j = pins_json(s.gd->name);
-	cr_expect_eq(json_object_array_length(j), 1, "%s", json_object_to_json_string(j));
-	cr_expect_str_eq(jstr(json_object_array_get_idx(j, 0), "kind"), "io_uring");
-	json_object_put(j);
+	pinned_open(&pd, label, size, "uring", DAXALLOC_PIN_URING, NULL);
+	cr_expect_eq(daxalloc_pin_get_uring_index(pd.p), 0);
 
 	buf = malloc(io);
 	cr_assert_not_null(buf);
@@ -547,37 +493,24 @@ static void uring_read_fixed(const char *label, uint64_t size)
 	cr_assert_geq(fd, 0);
 	unlink(path);
 	cr_assert_eq(pwrite(fd, buf, io, 0), (ssize_t)io);
-	dst = (unsigned char *)daxalloc_region_get_address(r) + at;
+	dst = (unsigned char *)daxalloc_region_get_address(pd.r) + at;
 	memset(dst, 0, io);
-	sqe = io_uring_get_sqe(&ring);
+	sqe = io_uring_get_sqe(&pd.c.ring);
 	/* buffer index: the last 1 GiB fixed buffer holds @at */
 	io_uring_prep_read_fixed(sqe, fd, dst, io, 0, (int)(at / DAXALLOC_PIN_URING_BUF_MAX));
-	cr_assert_eq(io_uring_submit(&ring), 1);
-	cr_assert_eq(io_uring_wait_cqe(&ring, &cqe), 0);
+	cr_assert_eq(io_uring_submit(&pd.c.ring), 1);
+	cr_assert_eq(io_uring_wait_cqe(&pd.c.ring, &cqe), 0);
 	cr_expect_eq(cqe->res, (int)io, "READ_FIXED into devdax: %s",
 		     cqe->res < 0 ? strerror(-cqe->res) : "short read");
-	io_uring_cqe_seen(&ring, cqe);
+	io_uring_cqe_seen(&pd.c.ring, cqe);
 	cr_expect_eq(memcmp(dst, buf, io), 0, "the file's bytes did not land in the device");
 
-	unpin_ms = unpin_timed(&p);
-	fprintf(stderr, "pin: io_uring %lluM on %s (%s): register %.3f ms, unregister %.3f ms\n",
-		(unsigned long long)(size >> 20), s.gd->name, label, pin_ms, unpin_ms);
 	close(fd);
 	free(buf);
-	io_uring_queue_exit(&ring);
-	daxalloc_region_close(&r);
-	close_pool(&s);
+	pinned_close(&pd, label, size);
 }
 
-Test(pin, io_uring_read_fixed_into_devdax_2m, .timeout = 300)
-{
-	uring_read_fixed("static2m", 64 * M);
-}
-
-Test(pin, io_uring_read_fixed_into_devdax_1g, .timeout = 300)
-{
-	uring_read_fixed("static1g", G);
-}
+ON_2M_AND_1G(io_uring_read_fixed_into_devdax, uring_read_fixed, 64 * M)
 
 /* ---- iommufd --------------------------------------------------------------- */
 
@@ -610,76 +543,36 @@ Test(pin, iommufd_answer_matches_the_kernel, .timeout = 120)
 	close_pool(&s);
 }
 
-/*
- * An iommufd IOAS with the edu device attached through its VFIO cdev:
- * without an attached device IOMMU_IOAS_MAP only records the range (the
- * kernel pins nothing until a domain needs the pages).
- */
+/* The iommufd consumer with the edu device attached, and the device's BAR0. */
 struct iommufd_dev {
-	int fd, dev;
-	uint32_t ioas, devid;
+	struct consumer_iommufd c;
 	volatile uint32_t *bar0;
 	size_t bar0_len;
 };
 
-/* /dev/iommu, an IOAS, @cdev bound and attached: 0, or an errno and the step. */
-static int iommufd_attach(struct iommufd_dev *u, const char *cdev, const char **step)
-{
-	struct iommu_ioas_alloc a = { .size = sizeof(a) };
-	struct vfio_device_bind_iommufd b = { .argsz = sizeof(b) };
-	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
-
-	memset(u, 0, sizeof(*u));
-	u->dev = -1;
-	*step = "/dev/iommu";
-	u->fd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
-	if (u->fd < 0)
-		return errno;
-	*step = "IOMMU_IOAS_ALLOC";
-	if (ioctl(u->fd, IOMMU_IOAS_ALLOC, &a) < 0)
-		return errno;
-	u->ioas = a.out_ioas_id;
-	*step = cdev;
-	u->dev = open(cdev, O_RDWR | O_CLOEXEC);
-	if (u->dev < 0)
-		return errno;
-	*step = "VFIO_DEVICE_BIND_IOMMUFD";
-	b.iommufd = u->fd;
-	if (ioctl(u->dev, VFIO_DEVICE_BIND_IOMMUFD, &b) < 0)
-		return errno;
-	u->devid = b.out_devid;
-	*step = "VFIO_DEVICE_ATTACH_IOMMUFD_PT";
-	at.pt_id = u->ioas;
-	if (ioctl(u->dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at) < 0)
-		return errno;
-	return 0;
-}
-
 static void iommufd_open(struct iommufd_dev *u)
 {
-	const char *cdev = getenv("DAXALLOC_GUEST_VFIO_CDEV"), *step;
+	const char *cdev = getenv("DAXALLOC_GUEST_VFIO_CDEV");
 	struct vfio_region_info cfg = { .argsz = sizeof(cfg), .index = VFIO_PCI_CONFIG_REGION_INDEX };
 	struct vfio_region_info bar = { .argsz = sizeof(bar), .index = VFIO_PCI_BAR0_REGION_INDEX };
 	uint16_t cmd;
 	void *m;
-	int e;
 
 	guest_devs(&(int){ 0 });
 	if (access("/dev/iommu", F_OK) != 0)
 		cr_skip_test("this kernel has no iommufd (/dev/iommu; no Debian kernel enables CONFIG_IOMMUFD: the guest's 6.12-iommufd kernel does)");
 	if (!cdev)
 		cr_assert_fail("the kernel has iommufd but the guest found no VFIO device cdev ($DAXALLOC_GUEST_VFIO_CDEV unset)");
-	e = iommufd_attach(u, cdev, &step);
-	cr_assert_eq(e, 0, "iommufd with %s: %s: %s", cdev, step, strerror(e));
+	cr_assert_eq(consumer_iommufd_open(&u->c, cdev), 0, "%s", consumer_errmsg());
 	/* BAR0 of the edu device, bus mastering on: its DMA engine checks the mapping. */
-	cr_assert_eq(ioctl(u->dev, VFIO_DEVICE_GET_REGION_INFO, &cfg), 0, "%s", strerror(errno));
-	cr_assert_eq(pread(u->dev, &cmd, sizeof(cmd), (off_t)cfg.offset + PCI_COMMAND),
+	cr_assert_eq(ioctl(u->c.dev, VFIO_DEVICE_GET_REGION_INFO, &cfg), 0, "%s", strerror(errno));
+	cr_assert_eq(pread(u->c.dev, &cmd, sizeof(cmd), (off_t)cfg.offset + PCI_COMMAND),
 		     (ssize_t)sizeof(cmd));
 	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
-	cr_assert_eq(pwrite(u->dev, &cmd, sizeof(cmd), (off_t)cfg.offset + PCI_COMMAND),
+	cr_assert_eq(pwrite(u->c.dev, &cmd, sizeof(cmd), (off_t)cfg.offset + PCI_COMMAND),
 		     (ssize_t)sizeof(cmd));
-	cr_assert_eq(ioctl(u->dev, VFIO_DEVICE_GET_REGION_INFO, &bar), 0, "%s", strerror(errno));
-	m = mmap(NULL, (size_t)bar.size, PROT_READ | PROT_WRITE, MAP_SHARED, u->dev,
+	cr_assert_eq(ioctl(u->c.dev, VFIO_DEVICE_GET_REGION_INFO, &bar), 0, "%s", strerror(errno));
+	m = mmap(NULL, (size_t)bar.size, PROT_READ | PROT_WRITE, MAP_SHARED, u->c.dev,
 		 (off_t)bar.offset);
 	cr_assert_neq(m, MAP_FAILED, "mmap BAR0: %s", strerror(errno));
 	u->bar0 = m;
@@ -689,15 +582,8 @@ static void iommufd_open(struct iommufd_dev *u)
 
 static void iommufd_close(struct iommufd_dev *u)
 {
-	struct iommu_destroy d = { .size = sizeof(d), .id = u->ioas };
-
 	munmap((void *)u->bar0, u->bar0_len);
-	close(u->dev);		/* detaches and unbinds */
-	if (u->fd >= 0) {
-		cr_expect_eq(ioctl(u->fd, IOMMU_DESTROY, &d), 0, "IOMMU_DESTROY: %s",
-			     strerror(errno));
-		close(u->fd);
-	}
+	cr_expect_eq(consumer_iommufd_close(&u->c), 0, "%s", consumer_errmsg());
 }
 
 /* edu's DMA engine: 0x80 source, 0x88 destination, 0x90 count, 0x98 command. */
@@ -713,24 +599,6 @@ static bool edu_dma(struct iommufd_dev *u, uint32_t src, uint32_t dst, bool to_r
 	for (int i = 0; i < 10000 && (u->bar0[0x98 / 4] & 1u); i++)
 		usleep(1000);
 	return !(u->bar0[0x98 / 4] & 1u);
-}
-
-/* The raw calls: IOMMU_IOAS_MAP at @iova and IOMMU_IOAS_UNMAP; 0 or -errno. */
-static int ioas_map(struct iommufd_dev *u, void *addr, uint64_t len, uint64_t iova)
-{
-	struct iommu_ioas_map m = { .size = sizeof(m), .ioas_id = u->ioas,
-		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
-		.user_va = (uintptr_t)addr, .length = len, .iova = iova };
-
-	return ioctl(u->fd, IOMMU_IOAS_MAP, &m) < 0 ? -errno : 0;
-}
-
-static int ioas_unmap(struct iommufd_dev *u, uint64_t len, uint64_t iova)
-{
-	struct iommu_ioas_unmap m = { .size = sizeof(m), .ioas_id = u->ioas, .iova = iova,
-				  .length = len };
-
-	return ioctl(u->fd, IOMMU_IOAS_UNMAP, &m) < 0 ? -errno : 0;
 }
 
 static int npins(struct setup *s)
@@ -770,8 +638,8 @@ static void iommufd_pin_case(const char *label, uint64_t size, uint64_t iova)
 	r = alloc(&s, size, "iommufd-dma");
 	base = daxalloc_region_get_address(r);
 	iommufd_open(&u);
-	t.iommufd.fd = u.fd;
-	t.iommufd.ioas_id = u.ioas;
+	t.iommufd.fd = u.c.fd;
+	t.iommufd.ioas_id = u.c.ioas;
 	t.iommufd.iova = iova;
 
 	pin0 = status_bytes("VmPin");
@@ -814,7 +682,7 @@ static void iommufd_pin_case(const char *label, uint64_t size, uint64_t iova)
 	cr_expect_eq(daxalloc_pin(r, 0, s.gd->align, &t, &q), -EEXIST, "%s", daxalloc_errmsg());
 	cr_expect(strstr(daxalloc_errmsg(), "already used"), "%s", daxalloc_errmsg());
 	bad = t;
-	bad.iommufd.ioas_id = u.ioas + 1000;
+	bad.iommufd.ioas_id = u.c.ioas + 1000;
 	cr_expect_eq(daxalloc_pin(r, 0, s.gd->align, &bad, &q), -ENOENT, "%s",
 		     daxalloc_errmsg());
 	cr_expect(strstr(daxalloc_errmsg(), "has no IOAS"), "%s", daxalloc_errmsg());
@@ -837,12 +705,12 @@ static void iommufd_pin_case(const char *label, uint64_t size, uint64_t iova)
 		     (unsigned long long)status_bytes("VmPin"), (unsigned long long)pin0);
 	cr_expect_eq(npins(&s), 0);
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	cr_expect_eq(ioas_map(&u, base, size, iova), 0, "the IOVA range is still taken: %s",
-		     strerror(errno));
+	cr_expect_eq(consumer_iommufd_map(&u.c, base, size, iova), 0,
+		     "the IOVA range is still taken: %s", consumer_errmsg());
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	raw_map_ms = ms(&a, &b);
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	cr_expect_eq(ioas_unmap(&u, size, iova), 0, "%s", strerror(errno));
+	cr_expect_eq(consumer_iommufd_unmap(&u.c, size, iova), 0, "%s", consumer_errmsg());
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	raw_unmap_ms = ms(&a, &b);
 	fprintf(stderr,
@@ -856,8 +724,8 @@ static void iommufd_pin_case(const char *label, uint64_t size, uint64_t iova)
 	cr_expect_neq(daxalloc_pin_get_iova(p), UINT64_MAX);
 	cr_expect_eq(daxalloc_pin_get_iova(p) % 4096, 0, "IOVA 0x%llx",
 		     (unsigned long long)daxalloc_pin_get_iova(p));
-	close(u.fd);
-	u.fd = -1;
+	close(u.c.fd);
+	u.c.fd = -1;
 	cr_expect_eq(daxalloc_unpin(&p), 0, "unpin after the caller closed its iommufd: %s",
 		     daxalloc_errmsg());
 	cr_expect_eq(daxalloc_region_free(&r), 0, "%s", daxalloc_errmsg());
@@ -896,108 +764,27 @@ static uint64_t status_bytes(const char *field)
 	return (uint64_t)kb << 10;
 }
 
-/* The consumers the child pins through, raw and through the library. */
-struct consumers {
-	struct guest_vfio vfio;
-	bool have_vfio;
-#ifdef HAVE_IBVERBS
-	struct ibv_context *ib;
-	struct ibv_pd *pd;
-#endif
-	struct io_uring ring;
-	struct iommufd_dev iommufd;
-	bool have_iommufd;
-};
-
 /*
+ * The consumers the child pins through, raw and through the library.
  * iommufd goes in a child of its own: the edu device is reached through
  * its VFIO group or through its cdev, never both at once.
  */
 enum { C_VFIO, C_RDMA, C_URING, C_IOMMUFD, C_N };
 static const char *const cname[C_N] = { "vfio", "rdma", "io_uring", "iommufd" };
+static const enum daxalloc_pin_kind ckind[C_N] = {
+	DAXALLOC_PIN_VFIO, DAXALLOC_PIN_RDMA, DAXALLOC_PIN_URING, DAXALLOC_PIN_IOMMUFD,
+};
 
-/* VFIO_IOMMU_MAP_DMA of [addr, +len) at IOVA 4G: 0 or -errno. */
-static int vfio_map(struct guest_vfio *v, void *addr, uint64_t len)
+/* Consumer @k as the guest offers it (its environment variable); false when absent. */
+static bool memlock_consumer(struct consumer *c, int k)
 {
-	struct vfio_iommu_type1_dma_map m = { .argsz = sizeof(m),
-		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-		.vaddr = (uintptr_t)addr, .iova = 1ull << 32, .size = len };
+	static const char *const env[C_N] = {
+		"DAXALLOC_GUEST_VFIO_GROUP", "DAXALLOC_GUEST_RDMA_DEV", NULL,
+		"DAXALLOC_GUEST_VFIO_CDEV",
+	};
+	const char *where = env[k] ? getenv(env[k]) : NULL;
 
-	return ioctl(v->container, VFIO_IOMMU_MAP_DMA, &m) < 0 ? -errno : 0;
-}
-
-static void vfio_unmap(struct guest_vfio *v, uint64_t len)
-{
-	struct vfio_iommu_type1_dma_unmap u = { .argsz = sizeof(u), .iova = 1ull << 32,
-						.size = len };
-
-	ioctl(v->container, VFIO_IOMMU_UNMAP_DMA, &u);
-}
-
-/* Pin [addr, +len) with the kernel's own call and undo it: 0 or -errno. */
-static int raw_pin(struct consumers *c, int k, void *addr, uint64_t len)
-{
-	int rc = -ENODEV;
-
-	if (k == C_VFIO && c->have_vfio) {
-		rc = vfio_map(&c->vfio, addr, len);
-		if (rc == 0)
-			vfio_unmap(&c->vfio, len);
-	}
-#ifdef HAVE_IBVERBS
-	if (k == C_RDMA && c->pd) {
-		struct ibv_mr *mr;
-
-		errno = 0;
-		mr = ibv_reg_mr(c->pd, addr, len, IBV_ACCESS_LOCAL_WRITE);
-		rc = mr ? 0 : -(errno ? errno : EIO);
-		if (mr)
-			ibv_dereg_mr(mr);
-	}
-#endif
-	if (k == C_URING) {
-		struct iovec iov = { .iov_base = addr, .iov_len = len };
-
-		rc = io_uring_register_buffers(&c->ring, &iov, 1);
-		if (rc == 0)
-			io_uring_unregister_buffers(&c->ring);
-	}
-	if (k == C_IOMMUFD && c->have_iommufd) {
-		rc = ioas_map(&c->iommufd, addr, len, 1ull << 32);
-		if (rc == 0)
-			ioas_unmap(&c->iommufd, len, 1ull << 32);
-	}
-	return rc;
-}
-
-/* The same consumer as a library target; false when there is none. */
-static bool lib_target(struct consumers *c, int k, struct daxalloc_pin_target *t)
-{
-	memset(t, 0, sizeof(*t));
-	if (k == C_VFIO && c->have_vfio) {
-		*t = vfio_target(&c->vfio, 1ull << 32);
-		return true;
-	}
-#ifdef HAVE_IBVERBS
-	if (k == C_RDMA && c->pd) {
-		t->kind = DAXALLOC_PIN_RDMA;
-		t->rdma.pd = c->pd;
-		return true;
-	}
-#endif
-	if (k == C_URING) {
-		t->kind = DAXALLOC_PIN_URING;
-		t->uring.ring = &c->ring;
-		return true;
-	}
-	if (k == C_IOMMUFD && c->have_iommufd) {
-		t->kind = DAXALLOC_PIN_IOMMUFD;
-		t->iommufd.fd = c->iommufd.fd;
-		t->iommufd.ioas_id = c->iommufd.ioas;
-		t->iommufd.iova = 1ull << 32;
-		return true;
-	}
-	return false;
+	return (!env[k] || where) && consumer_open(c, ckind[k], where) == 0;
 }
 
 /* One consumer's answers in the child. */
@@ -1019,7 +806,8 @@ static void memlock_child(const char *devname, int fd, bool iommufd)
 	struct daxalloc_dev *d = NULL;
 	struct daxalloc_pool *pl = NULL;
 	struct daxalloc_region *r = NULL;
-	struct consumers c = { 0 };
+	struct consumer c[C_N];
+	bool have[C_N] = { false };
 	struct rlimit rl = { MEMLOCK_LIMIT, MEMLOCK_LIMIT };
 	char dir[] = "/tmp/daxalloc-memlock.XXXXXX";
 	FILE *out = fdopen(fd, "w");
@@ -1036,26 +824,16 @@ static void memlock_child(const char *devname, int fd, bool iommufd)
 		_exit(11);
 	}
 	addr = daxalloc_region_get_address(r);
-	if (iommufd) {
-		const char *step;
-
-		c.have_iommufd = getenv("DAXALLOC_GUEST_VFIO_CDEV") &&
-				 iommufd_attach(&c.iommufd, getenv("DAXALLOC_GUEST_VFIO_CDEV"),
-						&step) == 0;
-	}
-	c.have_vfio = !iommufd && getenv("DAXALLOC_GUEST_VFIO_GROUP") &&
-		      guest_vfio_attach(&c.vfio, getenv("DAXALLOC_GUEST_VFIO_GROUP")) == 0;
-#ifdef HAVE_IBVERBS
-	if (!iommufd && getenv("DAXALLOC_GUEST_RDMA_DEV")) {
-		c.ib = open_rxe();
-		c.pd = ibv_alloc_pd(c.ib);
-	}
-#endif
+	/* as root: the devices are root's */
+	for (int k = 0; k < C_N; k++)
+		if (k != C_URING && iommufd == (k == C_IOMMUFD))
+			have[k] = memlock_consumer(&c[k], k);
 	if (setrlimit(RLIMIT_MEMLOCK, &rl) < 0 || setgroups(0, NULL) < 0 ||
 	    setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
 		_exit(12);
 	/* The ring charges its creator: made by nobody. */
-	if (io_uring_queue_init(4, &c.ring, 0) < 0)
+	have[C_URING] = memlock_consumer(&c[C_URING], C_URING);
+	if (!have[C_URING])
 		_exit(13);
 	for (int k = 0; k < C_N; k++) {
 		struct daxalloc_pin_target t;
@@ -1065,20 +843,23 @@ static void memlock_child(const char *devname, int fd, bool iommufd)
 
 		if (iommufd != (k == C_IOMMUFD))
 			continue;
-		if (!lib_target(&c, k, &t)) {
+		if (!have[k]) {
 			fprintf(out, "%s none\n", cname[k]);
 			continue;
 		}
-		ch.raw_over = raw_pin(&c, k, addr, MEMLOCK_OVER);
+		consumer_target(&c[k], &t);
+		ch.raw_over = consumer_pin(&c[k], addr, MEMLOCK_OVER);
+		if (ch.raw_over == 0)
+			consumer_unpin(&c[k], MEMLOCK_OVER);
 		lck = status_bytes("VmLck");
 		pin = status_bytes("VmPin");
 		ch.lck = ch.pin = -1;
 		if (k == C_VFIO) {
 			/* the raw call: the library's pre-check must not hide the charge */
-			if (vfio_map(&c.vfio, addr, MEMLOCK_UNDER) == 0) {
+			if (consumer_pin(&c[k], addr, MEMLOCK_UNDER) == 0) {
 				ch.lck = (long long)(status_bytes("VmLck") - lck);
 				ch.pin = (long long)(status_bytes("VmPin") - pin);
-				vfio_unmap(&c.vfio, MEMLOCK_UNDER);
+				consumer_unpin(&c[k], MEMLOCK_UNDER);
 			}
 		} else if (daxalloc_pin(r, 0, MEMLOCK_UNDER, &t, &p) == 0) {
 			/* RDMA, io_uring and iommufd hold the pin only while registered. */

@@ -18,20 +18,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
-#include <linux/vfio.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "consumers.h"
 #include "daxalloc.h"
 #include "guest-devices.h"
 #include "refuse-syscall.h"
@@ -590,32 +589,6 @@ static void refused_while_held(bool map)
 Test(reconfigure, refused_while_another_process_maps_it) { refused_while_held(true); }
 Test(reconfigure, refused_while_another_process_has_it_open) { refused_while_held(false); }
 
-struct vfio {
-	int container, group;
-};
-
-static void vfio_open(struct vfio *v)
-{
-	const char *grp = getenv("DAXALLOC_GUEST_VFIO_GROUP");
-
-	cr_assert_not_null(grp, "the guest bound no device to vfio-pci ($DAXALLOC_GUEST_VFIO_GROUP unset)");
-	v->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
-	cr_assert_geq(v->container, 0, "/dev/vfio/vfio: %s", strerror(errno));
-	v->group = open(grp, O_RDWR | O_CLOEXEC);
-	cr_assert_geq(v->group, 0, "%s: %s", grp, strerror(errno));
-	cr_assert_eq(ioctl(v->group, VFIO_GROUP_SET_CONTAINER, &v->container), 0, "%s",
-		     strerror(errno));
-	cr_assert_eq(ioctl(v->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0, "%s",
-		     strerror(errno));
-}
-
-static void vfio_close(struct vfio *v)
-{
-	ioctl(v->group, VFIO_GROUP_UNSET_CONTAINER);
-	close(v->group);
-	close(v->container);
-}
-
 /*
  * Memory pinned by VFIO and then unmapped from the CPU side: no process
  * maps the device any more, the kernel shows no pin, and a 6.1 kernel
@@ -624,24 +597,19 @@ static void vfio_close(struct vfio *v)
  */
 Test(reconfigure, vfio_pin_after_cpu_unmap_refused_without_hang)
 {
-	struct vfio_iommu_type1_dma_map dm = { .argsz = sizeof(dm) };
-	struct vfio_iommu_type1_dma_unmap du = { .argsz = sizeof(du) };
 	struct daxalloc_dev *dev = NULL;
 	struct daxalloc_map *map = NULL;
+	struct consumer_vfio v;
 	struct timespec t0;
 	char name[32], want[64];
-	struct vfio v;
 
 	scratch(64 * M, DAXALLOC_SIZE_2M, name);
-	vfio_open(&v);
+	cr_assert_eq(consumer_vfio_open(&v, guest_vfio_group()), 0, "%s", consumer_errmsg());
 	cr_assert_eq(daxalloc_dev_open(ctx, name, &dev), 0);
 	cr_assert_eq(daxalloc_map_new(dev, 0, 64 * M, NULL, 0, &map), 0, "%s", daxalloc_errmsg());
 	memset(daxalloc_map_get_address(map), 0x3c, 64 * M);
-	dm.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
-	dm.vaddr = (uintptr_t)daxalloc_map_get_address(map);
-	dm.iova = 1ull << 32;
-	dm.size = 64 * M;
-	cr_assert_eq(ioctl(v.container, VFIO_IOMMU_MAP_DMA, &dm), 0, "%s", strerror(errno));
+	cr_assert_eq(consumer_vfio_map(&v, daxalloc_map_get_address(map), 64 * M, CONSUMER_IOVA),
+		     0, "%s", consumer_errmsg());
 	daxalloc_map_delete(&map);
 	daxalloc_dev_close(&dev);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -653,10 +621,8 @@ Test(reconfigure, vfio_pin_after_cpu_unmap_refused_without_hang)
 	cr_expect_lt(since(&t0), 10.0, "refusing took %.1f s", since(&t0));
 	cr_expect_eq(attr(name, "align"), DAXALLOC_SIZE_2M);
 	cr_expect(enabled(name));
-	du.iova = dm.iova;
-	du.size = dm.size;
-	cr_expect_eq(ioctl(v.container, VFIO_IOMMU_UNMAP_DMA, &du), 0, "%s", strerror(errno));
-	vfio_close(&v);
+	cr_expect_eq(consumer_vfio_unmap(&v, 64 * M, CONSUMER_IOVA), 0, "%s", consumer_errmsg());
+	consumer_vfio_close(&v);
 	/* released: now it goes through */
 	cr_expect_eq(daxalloc_dev_set_align(ctx, name, DAXALLOC_SIZE_4K, 0), 0, "%s",
 		     daxalloc_errmsg());
@@ -672,15 +638,15 @@ Test(reconfigure, library_pin_refused_from_the_ledger)
 	struct daxalloc_region *r = NULL;
 	struct daxalloc_pin *pin = NULL;
 	char name[32];
-	struct vfio v;
+	struct consumer_vfio v;
 
 	scratch(64 * M, DAXALLOC_SIZE_2M, name);
-	vfio_open(&v);
+	cr_assert_eq(consumer_vfio_open(&v, guest_vfio_group()), 0, "%s", consumer_errmsg());
 	cr_assert_eq(daxalloc_dev_open(ctx, name, &dev), 0);
 	cr_assert_eq(daxalloc_pool_create(dev, 0, &pool), 0, "%s", daxalloc_errmsg());
 	cr_assert_eq(daxalloc_alloc(pool, 4 * M, NULL, 0, &r), 0, "%s", daxalloc_errmsg());
 	t.vfio.container_fd = v.container;
-	t.vfio.iova = 1ull << 32;
+	t.vfio.iova = CONSUMER_IOVA;
 	cr_assert_eq(daxalloc_pin(r, 0, 4 * M, &t, &pin), 0, "%s", daxalloc_errmsg());
 	cr_expect_eq(daxalloc_dev_set_align(ctx, name, DAXALLOC_SIZE_4K,
 					    DESTROY | DAXALLOC_RECONFIG_IGNORE_DMA),
@@ -692,7 +658,7 @@ Test(reconfigure, library_pin_refused_from_the_ledger)
 	daxalloc_region_close(&r);
 	daxalloc_pool_close(&pool);
 	daxalloc_dev_close(&dev);
-	vfio_close(&v);
+	consumer_vfio_close(&v);
 	cr_expect_eq(daxalloc_dev_destroy(ctx, name, 0), 0, "%s", daxalloc_errmsg());
 }
 

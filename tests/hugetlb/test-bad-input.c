@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "consumers.h"
 #include "daxalloc.h"
 #include "metadata.h"
 #include "pool.h"
@@ -957,7 +958,7 @@ Test(cloexec, nothing_of_ours_is_inherited_across_exec)
 	struct daxalloc_pool *p = NULL;
 	struct daxalloc_dev *d = NULL;
 	struct daxalloc_ctx *c = NULL;
-	struct io_uring rg;
+	struct consumer cons;
 	int base[64], nbase;
 
 	/* What the test harness itself leaves inheritable is not ours. */
@@ -966,15 +967,14 @@ Test(cloexec, nothing_of_ours_is_inherited_across_exec)
 	d = th_dev_open(c, "hugetlb:2M:16M");
 	p = th_pool_create(d);
 	cr_assert_eq(daxalloc_alloc(p, 4 * M, "kept", 0, &r), 0, "%s", daxalloc_errmsg());
-	cr_assert_eq(io_uring_queue_init(4, &rg, 0), 0);
-	t = (struct daxalloc_pin_target){ .kind = DAXALLOC_PIN_URING };
-	t.uring.ring = &rg;
+	cr_assert_eq(consumer_open(&cons, DAXALLOC_PIN_URING, NULL), 0, "%s", consumer_errmsg());
+	consumer_target(&cons, &t);
 	cr_assert_eq(daxalloc_pin(r, 0, 2 * M, &t, &pin), 0, "%s", daxalloc_errmsg());
 	cr_assert_eq(daxalloc_pool_check(d, 0, &rep), 0, "%s", rep.first_problem);
 
 	th_expect_nothing_inherited(base, nbase);
 	daxalloc_unpin(&pin);
-	io_uring_queue_exit(&rg);
+	consumer_close(&cons);
 	daxalloc_region_close(&r);
 	daxalloc_pool_close(&p);
 	daxalloc_dev_close(&d);

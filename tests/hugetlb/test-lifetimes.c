@@ -7,10 +7,10 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <liburing.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "consumers.h"
 #include "daxalloc.h"
 
 #define M (UINT64_C(1) << 20)
@@ -26,15 +26,15 @@ static void close_in(const int order[N])
 	struct daxalloc_pool *pool = NULL;
 	struct daxalloc_region *r = NULL;
 	struct daxalloc_pin *p = NULL;
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_URING };
-	struct io_uring ring;
+	struct daxalloc_pin_target t;
+	struct consumer uring;
 	char seq[64] = "";
 
 	for (int i = 0; i < N; i++)
 		snprintf(seq + strlen(seq), sizeof(seq) - strlen(seq), "%s%s", i ? " " : "",
 			 names[order[i]]);
-	cr_assert_eq(io_uring_queue_init(4, &ring, 0), 0);
-	t.uring.ring = &ring;
+	cr_assert_eq(consumer_open(&uring, DAXALLOC_PIN_URING, NULL), 0, "%s", consumer_errmsg());
+	consumer_target(&uring, &t);
 	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
 	cr_assert_eq(daxalloc_dev_open(ctx, "hugetlb:2M:8M", &dev), 0, "%s", daxalloc_errmsg());
 	cr_assert_eq(daxalloc_pool_create(dev, 0, &pool), 0, "%s", daxalloc_errmsg());
@@ -67,7 +67,7 @@ static void close_in(const int order[N])
 		}
 		}
 	}
-	io_uring_queue_exit(&ring);
+	consumer_close(&uring);
 }
 
 static bool next_perm(int *a, int n)

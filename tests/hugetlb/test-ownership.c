@@ -2,7 +2,6 @@
 /* Ownership rules of pools on the stand-in (see tests/common/ownership.c). */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <liburing.h>
 #include <stdio.h>
 #include <signal.h>
 #include <string.h>
@@ -36,20 +35,7 @@ Test(ownership, forked_child_never_frees_the_parents) { own_fork_child(dev); }
 Test(ownership, two_handles_one_process) { own_two_handles(dev); }
 Test(ownership, alloc_reclaims_orphans_before_enospc) { own_enospc_reclaims_orphans(dev); }
 
-static struct io_uring ring;
-
-static int uring_target(struct daxalloc_pin_target *t)
-{
-	int rc = io_uring_queue_init(4, &ring, 0);
-
-	if (rc < 0)
-		return -rc;
-	t->kind = DAXALLOC_PIN_URING;
-	t->uring.ring = &ring;
-	return 0;
-}
-
-static const struct own_pinner uring_pinner = { "io_uring", uring_target };
+static const struct own_pinner uring_pinner = { DAXALLOC_PIN_URING, NULL };
 
 Test(ownership, container_regions_are_never_reclaimed)
 {
