@@ -5,9 +5,10 @@
  * kind on another region of the same device, in the same run.
  *
  *   daxalloc-heap-bench [--device DEV] [--threads 1,2,4] [--sizes 16,1024,0]
- *                       [--rounds N] [--slot-ms MS] [--wall-clock] [--json]
+ *                       [--rounds N] [--slot-ms MS] [--batch N] [--wall-clock]
+ *                       [--slots] [--json]
  *
- * Each thread allocates a batch of 64 objects (writing one byte of each),
+ * Each thread allocates a batch of 64 objects (--batch) (writing one byte of each),
  * then frees them, over and over; sizes 16 B to 64 KiB, and a mix drawn
  * log-uniformly from that range (size 0).
  *
@@ -19,7 +20,7 @@
  * slot (calibrated on glibc); memkind, far slower at some sizes, gets its
  * own count.  A value is the median of its slots' pairs per second; a ratio
  * is the median of the per-round ratios (each against the glibc slot of the
- * same round), with its quartiles.  glibc is told to keep freed memory
+ * same round), with its quartiles; --slots prints every slot.  glibc is told to keep freed memory
  * (M_TRIM_THRESHOLD, M_MMAP_THRESHOLD), as the heap does: otherwise it
  * gives 64 freed objects of 4 KiB and up back to the kernel every batch and
  * measures page faults, not malloc.
@@ -56,11 +57,13 @@ static const char *alloc_key[] = { "glibc", "daxalloc", "daxalloc-counted", "tbb
 static void *(*tbb_malloc)(size_t);
 static void (*tbb_free)(void *);
 
-#define BATCH 64
+#define MAXBATCH 256
 #define MIXED 0
 #define MAXT 64
 #define MAXROUNDS 1001
 
+static int batch = 64;		/* objects allocated, then freed */
+static bool show_slots;
 static struct daxalloc_heap *heaps[NALLOC];
 #ifdef HAVE_MEMKIND
 static memkind_t kind;
@@ -111,9 +114,9 @@ static inline void a_free(int a, void *p)
 	}
 }
 
-static void sizes_for(size_t size, unsigned s, size_t sizes[BATCH])
+static void sizes_for(size_t size, unsigned s, size_t sizes[MAXBATCH])
 {
-	for (int i = 0; i < BATCH; i++) {
+	for (int i = 0; i < batch; i++) {
 		if (size != MIXED) {
 			sizes[i] = size;
 			continue;
@@ -126,12 +129,12 @@ static void sizes_for(size_t size, unsigned s, size_t sizes[BATCH])
 }
 
 /* The same loop for every allocator: a switch the compiler hoists out. */
-static void batches(int a, const size_t sizes[BATCH], long n)
+static void batches(int a, const size_t sizes[MAXBATCH], long n)
 {
-	void *p[BATCH];
+	void *p[MAXBATCH];
 
 	for (long r = 0; r < n; r++) {
-		for (int i = 0; i < BATCH; i++) {
+		for (int i = 0; i < batch; i++) {
 			p[i] = a_malloc(a, sizes[i]);
 			if (!p[i]) {
 				fprintf(stderr, "heap-bench: %s: out of memory\n", alloc_name[a]);
@@ -139,7 +142,7 @@ static void batches(int a, const size_t sizes[BATCH], long n)
 			}
 			*(volatile char *)p[i] = (char)i;
 		}
-		for (int i = 0; i < BATCH; i++)
+		for (int i = 0; i < batch; i++)
 			a_free(a, p[i]);
 	}
 }
@@ -147,7 +150,7 @@ static void batches(int a, const size_t sizes[BATCH], long n)
 static void *worker(void *arg)
 {
 	unsigned seed = 1u + 7919u * (unsigned)(uintptr_t)arg;
-	size_t sizes[BATCH];
+	size_t sizes[MAXBATCH];
 
 	for (;;) {
 		pthread_barrier_wait(&go);
@@ -245,9 +248,10 @@ static void measure(int threads, size_t size, int rounds, double ms, const bool 
 			double t = slot(a, size, n[a]);
 
 			if (r >= 0)
-				rate[a][r] = (double)threads * n[a] * BATCH / t;
-			if (r >= 0 && getenv("HB_DEBUG"))
-				fprintf(stderr, "%d %zu r%d %s %.0f\n", threads, size, r, alloc_key[a], rate[a][r]);
+				rate[a][r] = (double)threads * n[a] * batch / t;
+			if (r >= 0 && show_slots)
+				fprintf(stderr, "threads %d size %zu round %d %s %.0f pairs/s\n",
+					threads, size, r, alloc_key[a], rate[a][r]);
 		}
 	}
 	for (int a = 0; a < NALLOC; a++) {
@@ -284,7 +288,7 @@ int main(int argc, char **argv)
 {
 	const char *device = "hugetlb:2M:1G";
 	long threads[8] = { 1, 2, 4 }, sizes[16] = { 16, 64, 256, 1024, 4096, 16384, 65536, MIXED };
-	int nthreads = 3, nsizes = 8, rounds = 31;
+	int nthreads = 3, nsizes = 8, rounds = 41;
 	double ms = 4;
 	bool json = false, use[NALLOC] = { true, true, true, true, false };
 	static const struct option opts[] = {
@@ -293,6 +297,8 @@ int main(int argc, char **argv)
 		{ "sizes", required_argument, NULL, 's' },
 		{ "rounds", required_argument, NULL, 'r' },
 		{ "slot-ms", required_argument, NULL, 'm' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "slots", no_argument, NULL, 'v' },
 		{ "wall-clock", no_argument, NULL, 'w' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -325,6 +331,12 @@ int main(int argc, char **argv)
 		case 'm':
 			ms = atof(optarg);
 			break;
+		case 'b':
+			batch = atoi(optarg);
+			break;
+		case 'v':
+			show_slots = true;
+			break;
 		case 'w':
 			clock_id = CLOCK_MONOTONIC;
 			break;
@@ -333,8 +345,8 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "usage: daxalloc-heap-bench [--device DEV] [--threads 1,2,4] "
-					"[--sizes 16,1024,0] [--rounds N] [--slot-ms MS] [--wall-clock] "
-					"[--json]\n");
+					"[--sizes 16,1024,0] [--rounds N] [--slot-ms MS] [--batch N] "
+					"[--wall-clock] [--slots] [--json]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -344,9 +356,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nsizes; i++)
 		if (sizes[i] < 0 || sizes[i] > (1L << 20))
 			return fprintf(stderr, "heap-bench: sizes must be 0 (mixed) .. 1 MiB\n"), 2;
-	if (rounds < 1 || rounds > MAXROUNDS || !(ms > 0))
-		return fprintf(stderr, "heap-bench: rounds must be 1..%d, slot-ms > 0\n",
-			       MAXROUNDS), 2;
+	if (rounds < 1 || rounds > MAXROUNDS || !(ms > 0) || batch < 1 || batch > MAXBATCH)
+		return fprintf(stderr, "heap-bench: rounds must be 1..%d, slot-ms > 0, "
+				       "batch 1..%d\n", MAXROUNDS, MAXBATCH), 2;
 
 	tbb_malloc = (void *(*)(size_t))dlsym(RTLD_DEFAULT, "scalable_malloc");
 	tbb_free = (void (*)(void *))dlsym(RTLD_DEFAULT, "scalable_free");
@@ -399,7 +411,7 @@ int main(int argc, char **argv)
 		       " \"slot_ms\": %g, \"batch\": %d, \"stat\": \"median\", \"clock\": \"%s\","
 		       " \"results\": [\n",
 		       daxalloc_dev_get_name(dev), u.release, sysconf(_SC_NPROCESSORS_ONLN), rounds,
-		       ms, BATCH, clock_id == CLOCK_MONOTONIC ? "wall" : "cpu");
+		       ms, batch, clock_id == CLOCK_MONOTONIC ? "wall" : "cpu");
 		const char *sep = "";
 		for (int ti = 0; ti < nthreads; ti++)
 			for (int si = 0; si < nsizes; si++)
