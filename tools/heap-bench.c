@@ -1,26 +1,28 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * daxalloc-heap-bench: malloc/free pairs per second of the daxalloc heap
- * on a device region, against glibc's malloc on DRAM and memkind's fixed
- * kind on another region of the same device, in the same run.
+ * on a device region (uncounted and with DAXALLOC_HEAP_COUNT), against
+ * glibc's malloc on DRAM, tbbmalloc's scalable_malloc on DRAM and
+ * memkind's fixed kind on another region of the same device, in one run.
  *
  *   daxalloc-heap-bench [--device DEV] [--threads 1,2,4] [--sizes 16,1024,0]
  *                       [--rounds N] [--slot-ms MS] [--batch N] [--wall-clock]
  *                       [--slots] [--json]
  *
- * Each thread allocates a batch of 64 objects (--batch) (writing one byte of each),
- * then frees them, over and over; sizes 16 B to 64 KiB, and a mix drawn
- * log-uniformly from that range (size 0).
+ * Each thread allocates a batch of objects (64, --batch), writing one byte
+ * of each, then frees them, over and over; sizes 16 B to 64 KiB, and a mix
+ * drawn log-uniformly from that range (size 0).
  *
  * How it is measured, so that a ratio repeats on a busy machine: per
  * thread count and size, the same worker threads run every allocator in
- * short slots (about --slot-ms each), in rounds; each round runs every
- * allocator once, the order turning from round to round, after one untimed
- * round to warm up.  glibc and the heaps do the same number of batches per
- * slot (calibrated on glibc); memkind, far slower at some sizes, gets its
- * own count.  A value is the median of its slots' pairs per second; a ratio
- * is the median of the per-round ratios (each against the glibc slot of the
- * same round), with its quartiles; --slots prints every slot.  glibc is told to keep freed memory
+ * short slots (about --slot-ms each), in rounds (41, --rounds); each round
+ * runs every allocator once, the order turning from round to round, after
+ * one untimed round to warm up.  glibc, the heaps and tbbmalloc do the
+ * same number of batches per slot (calibrated on glibc); memkind, far
+ * slower at some sizes, gets its own count.  A value is the median of its
+ * slots' pairs per second; a ratio is the median of the per-round ratios
+ * (each against the glibc slot of the same round), with its quartiles;
+ * --slots prints every slot.  glibc is told to keep freed memory
  * (M_TRIM_THRESHOLD, M_MMAP_THRESHOLD), as the heap does: otherwise it
  * gives 64 freed objects of 4 KiB and up back to the kernel every batch and
  * measures page faults, not malloc.
