@@ -44,7 +44,11 @@
 #include "private.h"
 #include "heap.h"
 
-/* ---- libtbbmalloc's pool interface (oneapi/tbb/scalable_allocator.h) ---- */
+/*
+ * ---- libtbbmalloc's pool interface (oneapi/tbb/scalable_allocator.h) ----
+ * malloc and free are called through the GOT (noplt), not a PLT stub: one
+ * jump less on every pair.
+ */
 
 struct rml_pool;
 struct rml_policy {
@@ -59,12 +63,13 @@ int rml_pool_create_v1(intptr_t id, const struct rml_policy *policy, struct rml_
 	__asm__("_ZN3rml14pool_create_v1ElPKNS_13MemPoolPolicyEPPNS_10MemoryPoolE");
 bool rml_pool_destroy(struct rml_pool *pool) __asm__("_ZN3rml12pool_destroyEPNS_10MemoryPoolE");
 void *rml_pool_malloc(struct rml_pool *pool, size_t size)
-	__asm__("_ZN3rml11pool_mallocEPNS_10MemoryPoolEm");
+	__asm__("_ZN3rml11pool_mallocEPNS_10MemoryPoolEm") __attribute__((noplt));
 void *rml_pool_realloc(struct rml_pool *pool, void *ptr, size_t size)
 	__asm__("_ZN3rml12pool_reallocEPNS_10MemoryPoolEPvm");
 void *rml_pool_aligned_malloc(struct rml_pool *pool, size_t size, size_t align)
 	__asm__("_ZN3rml19pool_aligned_mallocEPNS_10MemoryPoolEmm");
-bool rml_pool_free(struct rml_pool *pool, void *ptr) __asm__("_ZN3rml9pool_freeEPNS_10MemoryPoolEPv");
+bool rml_pool_free(struct rml_pool *pool, void *ptr) __asm__("_ZN3rml9pool_freeEPNS_10MemoryPoolEPv")
+	__attribute__((noplt));
 size_t rml_pool_msize(struct rml_pool *pool, void *ptr)
 	__asm__("_ZN3rml10pool_msizeEPNS_10MemoryPoolEPv");
 
@@ -321,10 +326,19 @@ DAXALLOC_EXPORT void daxalloc_heap_destroy(struct daxalloc_heap **heap)
 	free(h);
 }
 
+/*
+ * The ownership check of every free, inlined: an exported function called
+ * inside the library goes through the PLT (it could be interposed), which
+ * cost the small-object pairs a few percent.
+ */
+static inline bool owns(const struct daxalloc_heap *heap, const void *ptr)
+{
+	return (uintptr_t)ptr - (uintptr_t)heap->base < heap->size;
+}
+
 DAXALLOC_EXPORT bool daxalloc_heap_owns(struct daxalloc_heap *heap, const void *ptr)
 {
-	return heap && (const char *)ptr >= heap->base &&
-	       (const char *)ptr < heap->base + heap->size;
+	return heap && owns(heap, ptr);
 }
 
 static void __attribute__((noreturn)) foreign(struct daxalloc_heap *h, const void *ptr,
@@ -345,7 +359,8 @@ static inline size_t round16(size_t size)
 	return size <= 16 ? 16 : (size + 15) & ~(size_t)15;
 }
 
-DAXALLOC_EXPORT void *daxalloc_heap_malloc(struct daxalloc_heap *heap, size_t size)
+/* malloc and free for the functions here too, without the PLT (see owns()). */
+static inline void *heap_malloc(struct daxalloc_heap *heap, size_t size)
 {
 	void *p = size < SIZE_MAX - 16 ? rml_pool_malloc(heap->pool, round16(size)) : NULL;
 
@@ -358,6 +373,22 @@ DAXALLOC_EXPORT void *daxalloc_heap_malloc(struct daxalloc_heap *heap, size_t si
 	return p;
 }
 
+static inline void heap_free(struct daxalloc_heap *heap, void *ptr, const char *what)
+{
+	if (!ptr)
+		return;
+	if (__builtin_expect(!owns(heap, ptr), 0))
+		foreign(heap, ptr, what);
+	if (heap->flags & DAXALLOC_HEAP_COUNT)
+		count(heap, -(int64_t)rml_pool_msize(heap->pool, ptr), -1);
+	rml_pool_free(heap->pool, ptr);
+}
+
+DAXALLOC_EXPORT void *daxalloc_heap_malloc(struct daxalloc_heap *heap, size_t size)
+{
+	return heap_malloc(heap, size);
+}
+
 DAXALLOC_EXPORT void *daxalloc_heap_calloc(struct daxalloc_heap *heap, size_t nmemb, size_t size)
 {
 	size_t n;
@@ -367,7 +398,7 @@ DAXALLOC_EXPORT void *daxalloc_heap_calloc(struct daxalloc_heap *heap, size_t nm
 		errno = ENOMEM;
 		return NULL;
 	}
-	p = daxalloc_heap_malloc(heap, n);
+	p = heap_malloc(heap, n);
 	if (p)
 		memset(p, 0, n);
 	return p;
@@ -394,13 +425,7 @@ DAXALLOC_EXPORT void *daxalloc_heap_aligned_alloc(struct daxalloc_heap *heap, si
 
 DAXALLOC_EXPORT void daxalloc_heap_free(struct daxalloc_heap *heap, void *ptr)
 {
-	if (!ptr)
-		return;
-	if (__builtin_expect(!daxalloc_heap_owns(heap, ptr), 0))
-		foreign(heap, ptr, "daxalloc_heap_free");
-	if (heap->flags & DAXALLOC_HEAP_COUNT)
-		count(heap, -(int64_t)rml_pool_msize(heap->pool, ptr), -1);
-	rml_pool_free(heap->pool, ptr);
+	heap_free(heap, ptr, "daxalloc_heap_free");
 }
 
 DAXALLOC_EXPORT void *daxalloc_heap_realloc(struct daxalloc_heap *heap, void *ptr, size_t size)
@@ -409,11 +434,11 @@ DAXALLOC_EXPORT void *daxalloc_heap_realloc(struct daxalloc_heap *heap, void *pt
 	void *p;
 
 	if (!ptr)
-		return daxalloc_heap_malloc(heap, size);
-	if (!daxalloc_heap_owns(heap, ptr))
+		return heap_malloc(heap, size);
+	if (!owns(heap, ptr))
 		foreign(heap, ptr, "daxalloc_heap_realloc");
 	if (size == 0) {
-		daxalloc_heap_free(heap, ptr);
+		heap_free(heap, ptr, "daxalloc_heap_realloc");
 		return NULL;
 	}
 	old = heap->flags & DAXALLOC_HEAP_COUNT ? rml_pool_msize(heap->pool, ptr) : 0;
@@ -431,7 +456,7 @@ DAXALLOC_EXPORT size_t daxalloc_heap_usable_size(struct daxalloc_heap *heap, voi
 {
 	if (!ptr)
 		return 0;
-	if (!daxalloc_heap_owns(heap, ptr))
+	if (!owns(heap, ptr))
 		foreign(heap, ptr, "daxalloc_heap_usable_size");
 	return rml_pool_msize(heap->pool, ptr);
 }

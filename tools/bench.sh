@@ -201,7 +201,7 @@ fi
 if [ "$host" = 1 ] && [ -z "$only" ]; then
 	echo "bench: heap (daxalloc heap, glibc, memkind) on the stand-in"
 	build/tools/daxalloc-heap-bench --json --device hugetlb:2M:1G \
-		$([ ${#quick[@]} -gt 0 ] && echo --rounds 2000 --repeat 1) >"$out/heap.json.new" &&
+		$([ ${#quick[@]} -gt 0 ] && echo --rounds 5 --slot-ms 1) >"$out/heap.json.new" &&
 		mv "$out/heap.json.new" "$out/heap.json" ||
 		{ echo "bench: heap run failed" >&2; rm -f "$out/heap.json.new"; status=1; }
 fi

@@ -1,18 +1,36 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * daxalloc-heap-bench: malloc/free pairs per second of the daxalloc heap
- * on a device region, against glibc's malloc on DRAM and memkind's fixed
- * kind on another region of the same device, in the same run, alternating.
+ * on a device region (uncounted and with DAXALLOC_HEAP_COUNT), against
+ * glibc's malloc on DRAM, tbbmalloc's scalable_malloc on DRAM and
+ * memkind's fixed kind on another region of the same device, in one run.
  *
- *   daxalloc-heap-bench [--device DEV] [--threads 1,2,4] [--rounds N]
- *                       [--repeat N] [--json]
+ *   daxalloc-heap-bench [--device DEV] [--threads 1,2,4] [--sizes 16,1024,0]
+ *                       [--rounds N] [--slot-ms MS] [--batch N] [--wall-clock]
+ *                       [--slots] [--json]
  *
- * Each thread allocates a batch of 64 objects (writing one byte of each),
- * then frees them, over and over; sizes 16 B to 64 KiB, and a mix drawn
- * log-uniformly from that range.  Every value is the best of --repeat runs.
+ * Each thread allocates a batch of objects (64, --batch), writing one byte
+ * of each, then frees them, over and over; sizes 16 B to 64 KiB, and a mix
+ * drawn log-uniformly from that range (size 0).
+ *
+ * How it is measured, so that a ratio repeats on a busy machine: per
+ * thread count and size, the same worker threads run every allocator in
+ * short slots (about --slot-ms each), in rounds (41, --rounds); each round
+ * runs every allocator once, the order turning from round to round, after
+ * one untimed round to warm up.  glibc, the heaps and tbbmalloc do the
+ * same number of batches per slot (calibrated on glibc); memkind, far
+ * slower at some sizes, gets its own count.  A value is the median of its
+ * slots' pairs per second; a ratio is the median of the per-round ratios
+ * (each against the glibc slot of the same round), with its quartiles;
+ * --slots prints every slot.  glibc is told to keep freed memory
+ * (M_TRIM_THRESHOLD, M_MMAP_THRESHOLD), as the heap does: otherwise it
+ * gives 64 freed objects of 4 KiB and up back to the kernel every batch and
+ * measures page faults, not malloc.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,31 +45,48 @@
 
 #include "daxalloc.h"
 
-enum { A_GLIBC, A_HEAP, A_MEMKIND, NALLOC };
-static const char *alloc_name[] = { "glibc (DRAM)", "daxalloc heap", "memkind fixed" };
-static const char *alloc_key[] = { "glibc", "daxalloc", "memkind" };
+enum { A_GLIBC, A_HEAP, A_COUNTED, A_TBB, A_MEMKIND, NALLOC };
+static const char *alloc_name[] = { "glibc (DRAM)", "daxalloc heap", "daxalloc heap, counted",
+				    "tbbmalloc (DRAM)", "memkind fixed" };
+static const char *alloc_key[] = { "glibc", "daxalloc", "daxalloc-counted", "tbbmalloc",
+				   "memkind" };
 
-#define BATCH 64
+/*
+ * tbbmalloc's own scalable_malloc on DRAM, the allocator under the heap
+ * without the pool and without libdaxalloc: what the heap costs beyond it
+ * is ours.  Found in the libtbbmalloc.so.2 that libdaxalloc loaded.
+ */
+static void *(*tbb_malloc)(size_t);
+static void (*tbb_free)(void *);
+
+#define MAXBATCH 256
 #define MIXED 0
+#define MAXT 64
+#define MAXROUNDS 1001
 
-static struct daxalloc_heap *heap;
+static int batch = 64;		/* objects allocated, then freed */
+static bool show_slots;
+static struct daxalloc_heap *heaps[NALLOC];
 #ifdef HAVE_MEMKIND
 static memkind_t kind;
 #endif
 
-struct job {
-	int alloc;
+/* What the workers do next; written by the main thread between barriers. */
+static struct {
+	int alloc;		/* -1: exit */
 	size_t size;		/* MIXED: 16 B .. 64 KiB */
-	long rounds;
-	unsigned seed;
-	pthread_barrier_t *start;
-};
+	long batches;
+} job;
+static pthread_barrier_t go, done;
 
 static inline void *a_malloc(int a, size_t n)
 {
 	switch (a) {
 	case A_HEAP:
-		return daxalloc_heap_malloc(heap, n);
+	case A_COUNTED:
+		return daxalloc_heap_malloc(heaps[a], n);
+	case A_TBB:
+		return tbb_malloc(n);
 #ifdef HAVE_MEMKIND
 	case A_MEMKIND:
 		return memkind_malloc(kind, n);
@@ -65,7 +100,11 @@ static inline void a_free(int a, void *p)
 {
 	switch (a) {
 	case A_HEAP:
-		daxalloc_heap_free(heap, p);
+	case A_COUNTED:
+		daxalloc_heap_free(heaps[a], p);
+		break;
+	case A_TBB:
+		tbb_free(p);
 		break;
 #ifdef HAVE_MEMKIND
 	case A_MEMKIND:
@@ -77,16 +116,11 @@ static inline void a_free(int a, void *p)
 	}
 }
 
-static void *worker(void *arg)
+static void sizes_for(size_t size, unsigned s, size_t sizes[MAXBATCH])
 {
-	struct job *j = arg;
-	size_t sizes[BATCH];
-	void *p[BATCH];
-	unsigned s = j->seed;
-
-	for (int i = 0; i < BATCH; i++) {
-		if (j->size != MIXED) {
-			sizes[i] = j->size;
+	for (int i = 0; i < batch; i++) {
+		if (size != MIXED) {
+			sizes[i] = size;
 			continue;
 		}
 		s = s * 1103515245u + 12345u;
@@ -94,53 +128,146 @@ static void *worker(void *arg)
 		s = s * 1103515245u + 12345u;
 		sizes[i] = ((size_t)1 << bits) + ((s >> 8) % ((size_t)1 << bits));
 	}
-	pthread_barrier_wait(j->start);
-	for (long r = 0; r < j->rounds; r++) {
-		for (int i = 0; i < BATCH; i++) {
-			p[i] = a_malloc(j->alloc, sizes[i]);
+}
+
+/* The same loop for every allocator: a switch the compiler hoists out. */
+static void batches(int a, const size_t sizes[MAXBATCH], long n)
+{
+	void *p[MAXBATCH];
+
+	for (long r = 0; r < n; r++) {
+		for (int i = 0; i < batch; i++) {
+			p[i] = a_malloc(a, sizes[i]);
 			if (!p[i]) {
-				fprintf(stderr, "heap-bench: %s: out of memory\n",
-					alloc_name[j->alloc]);
+				fprintf(stderr, "heap-bench: %s: out of memory\n", alloc_name[a]);
 				exit(1);
 			}
 			*(volatile char *)p[i] = (char)i;
 		}
-		for (int i = 0; i < BATCH; i++)
-			a_free(j->alloc, p[i]);
+		for (int i = 0; i < batch; i++)
+			a_free(a, p[i]);
 	}
-	return NULL;
 }
+
+static void *worker(void *arg)
+{
+	unsigned seed = 1u + 7919u * (unsigned)(uintptr_t)arg;
+	size_t sizes[MAXBATCH];
+
+	for (;;) {
+		pthread_barrier_wait(&go);
+		if (job.alloc < 0)
+			return NULL;
+		sizes_for(job.size, seed, sizes);
+		batches(job.alloc, sizes, job.batches);
+		pthread_barrier_wait(&done);
+	}
+}
+
+static clockid_t clock_id = CLOCK_PROCESS_CPUTIME_ID;
 
 static double now(void)
 {
 	struct timespec t;
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	clock_gettime(clock_id, &t);
 	return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-/* Pairs per second of @threads threads. */
-static double run(int alloc, int threads, size_t size, long rounds)
+/*
+ * One slot: seconds for the workers to do @n batches each.  By default the
+ * seconds are the process's CPU time (every thread's): what other programs
+ * on the machine take costs a slot nothing.  Pairs per second are then per
+ * CPU-second.
+ */
+static double slot(int alloc, size_t size, long n)
 {
-	pthread_t t[64];
-	struct job j[64];
-	pthread_barrier_t start;
 	double t0;
 
-	pthread_barrier_init(&start, NULL, threads + 1);
-	for (int i = 0; i < threads; i++) {
-		j[i] = (struct job){ alloc, size, rounds, 1u + 7919u * i, &start };
-		pthread_create(&t[i], NULL, worker, &j[i]);
-	}
-	/* The clock starts before the release: a descheduled main thread
-	 * must not miss the workers' time. */
+	job.alloc = alloc;
+	job.size = size;
+	job.batches = n;
 	t0 = now();
-	pthread_barrier_wait(&start);
-	for (int i = 0; i < threads; i++)
-		pthread_join(t[i], NULL);
-	t0 = now() - t0;
-	pthread_barrier_destroy(&start);
-	return (double)threads * rounds * BATCH / t0;
+	pthread_barrier_wait(&go);
+	pthread_barrier_wait(&done);
+	return now() - t0;
+}
+
+/* Batches per thread that make a slot of @alloc last about @ms. */
+static long calibrate(int alloc, size_t size, double ms)
+{
+	long n = 4;
+	double t;
+
+	while ((t = slot(alloc, size, n)) < ms * 1e-3 / 4 && n < (1L << 30))
+		n *= 2;
+	n = (long)(n * (ms * 1e-3 / t));
+	return n > 0 ? n : 1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The @q quantile (0..1) of @v[0..n), which it sorts. */
+static double quantile(double *v, int n, double q)
+{
+	double pos = q * (n - 1);
+	int i = (int)pos;
+
+	qsort(v, n, sizeof(*v), cmp_double);
+	return i + 1 < n ? v[i] + (pos - i) * (v[i + 1] - v[i]) : v[i];
+}
+
+struct result {
+	double pairs_per_s;		/* median */
+	double ratio, ratio_q1, ratio_q3;	/* ÷ glibc */
+	long batches;			/* per thread and slot */
+	bool done;
+};
+
+static void measure(int threads, size_t size, int rounds, double ms, const bool use[NALLOC],
+		    struct result res[NALLOC])
+{
+	static double rate[NALLOC][MAXROUNDS], ratio[MAXROUNDS];
+	long n[NALLOC];
+	int order[NALLOC], k = 0;
+
+	for (int a = 0; a < NALLOC; a++)
+		if (use[a])
+			order[k++] = a;
+	n[A_GLIBC] = calibrate(A_GLIBC, size, ms);
+	for (int a = 0; a < NALLOC; a++)
+		if (a != A_GLIBC && use[a])
+			n[a] = a == A_MEMKIND ? calibrate(a, size, ms) : n[A_GLIBC];
+	for (int r = -1; r < rounds; r++) {
+		for (int i = 0; i < k; i++) {
+			/* round r starts at allocator r mod k: each goes first as often */
+			int a = order[((r < 0 ? 0 : r) + i) % k];
+			double t = slot(a, size, n[a]);
+
+			if (r >= 0)
+				rate[a][r] = (double)threads * n[a] * batch / t;
+			if (r >= 0 && show_slots)
+				fprintf(stderr, "threads %d size %zu round %d %s %.0f pairs/s\n",
+					threads, size, r, alloc_key[a], rate[a][r]);
+		}
+	}
+	for (int a = 0; a < NALLOC; a++) {
+		if (!use[a])
+			continue;
+		for (int r = 0; r < rounds; r++)
+			ratio[r] = rate[a][r] / rate[A_GLIBC][r];
+		res[a].ratio = quantile(ratio, rounds, 0.5);
+		res[a].ratio_q1 = quantile(ratio, rounds, 0.25);
+		res[a].ratio_q3 = quantile(ratio, rounds, 0.75);
+		res[a].pairs_per_s = quantile(rate[a], rounds, 0.5);
+		res[a].batches = n[a];
+		res[a].done = true;
+	}
 }
 
 static void die(const char *what)
@@ -149,68 +276,110 @@ static void die(const char *what)
 	exit(1);
 }
 
+static int parse_list(char *s, long *out, int max)
+{
+	char *tok;
+	int n = 0;
+
+	while ((tok = strsep(&s, ",")) && n < max)
+		out[n++] = atol(tok);
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	const char *device = "hugetlb:2M:1G";
-	int threads[8] = { 1, 2, 4 }, nthreads = 3, repeat = 3;
-	long rounds = 20000;
-	bool json = false;
+	long threads[8] = { 1, 2, 4 }, sizes[16] = { 16, 64, 256, 1024, 4096, 16384, 65536, MIXED };
+	int nthreads = 3, nsizes = 8, rounds = 41;
+	double ms = 4;
+	bool json = false, use[NALLOC] = { true, true, true, true, false };
 	static const struct option opts[] = {
 		{ "device", required_argument, NULL, 'd' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "sizes", required_argument, NULL, 's' },
 		{ "rounds", required_argument, NULL, 'r' },
-		{ "repeat", required_argument, NULL, 'n' },
+		{ "slot-ms", required_argument, NULL, 'm' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "slots", no_argument, NULL, 'v' },
+		{ "wall-clock", no_argument, NULL, 'w' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const size_t sizes[] = { 16, 64, 256, 1024, 4096, 16384, 65536, MIXED };
-	const int nsizes = sizeof(sizes) / sizeof(sizes[0]);
+	static struct result res[8][16][NALLOC];
 	struct daxalloc_ctx *ctx;
 	struct daxalloc_dev *dev;
 	struct daxalloc_pool *pool;
-	struct daxalloc_region *r1, *r2;
+	struct daxalloc_region *r1, *r2, *r3;
 	int c;
 
+#ifdef HAVE_MEMKIND
+	use[A_MEMKIND] = true;
+#endif
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			device = optarg;
 			break;
-		case 't': {
-			char *s = optarg, *tok;
-			nthreads = 0;
-			while ((tok = strsep(&s, ",")) && nthreads < 8)
-				threads[nthreads++] = atoi(tok);
+		case 't':
+			nthreads = parse_list(optarg, threads, 8);
 			break;
-		}
+		case 's':
+			nsizes = parse_list(optarg, sizes, 16);
+			break;
 		case 'r':
-			rounds = atol(optarg);
+			rounds = atoi(optarg);
 			break;
-		case 'n':
-			repeat = atoi(optarg);
+		case 'm':
+			ms = atof(optarg);
+			break;
+		case 'b':
+			batch = atoi(optarg);
+			break;
+		case 'v':
+			show_slots = true;
+			break;
+		case 'w':
+			clock_id = CLOCK_MONOTONIC;
 			break;
 		case 'j':
 			json = true;
 			break;
 		default:
 			fprintf(stderr, "usage: daxalloc-heap-bench [--device DEV] [--threads 1,2,4] "
-					"[--rounds N] [--repeat N] [--json]\n");
+					"[--sizes 16,1024,0] [--rounds N] [--slot-ms MS] [--batch N] "
+					"[--wall-clock] [--slots] [--json]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
 	for (int i = 0; i < nthreads; i++)
-		if (threads[i] < 1 || threads[i] > 64)
-			return fprintf(stderr, "heap-bench: threads must be 1..64\n"), 2;
+		if (threads[i] < 1 || threads[i] > MAXT)
+			return fprintf(stderr, "heap-bench: threads must be 1..%d\n", MAXT), 2;
+	for (int i = 0; i < nsizes; i++)
+		if (sizes[i] < 0 || sizes[i] > (1L << 20))
+			return fprintf(stderr, "heap-bench: sizes must be 0 (mixed) .. 1 MiB\n"), 2;
+	if (rounds < 1 || rounds > MAXROUNDS || !(ms > 0) || batch < 1 || batch > MAXBATCH)
+		return fprintf(stderr, "heap-bench: rounds must be 1..%d, slot-ms > 0, "
+				       "batch 1..%d\n", MAXROUNDS, MAXBATCH), 2;
+
+	tbb_malloc = (void *(*)(size_t))dlsym(RTLD_DEFAULT, "scalable_malloc");
+	tbb_free = (void (*)(void *))dlsym(RTLD_DEFAULT, "scalable_free");
+	if (!tbb_malloc || !tbb_free)
+		use[A_TBB] = false;
+	/* The heap keeps what is freed; so does glibc here (see the top). */
+	mallopt(M_TRIM_THRESHOLD, 1 << 30);
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
 
 	if (daxalloc_ctx_new(&ctx) < 0 || daxalloc_dev_open(ctx, device, &dev) < 0)
 		die(device);
 	if (daxalloc_pool_create(dev, DAXALLOC_POOL_FORCE, &pool) < 0)
 		die("format");
 	if (daxalloc_alloc(pool, 256ull << 20, NULL, 0, &r1) < 0 ||
-	    daxalloc_alloc(pool, 256ull << 20, NULL, 0, &r2) < 0)
+	    daxalloc_alloc(pool, 256ull << 20, NULL, 0, &r2) < 0 ||
+	    daxalloc_alloc(pool, 256ull << 20, NULL, 0, &r3) < 0)
 		die("regions of 256 MiB");
-	if (daxalloc_heap_create(r1, 0, &heap) < 0)
+	if (daxalloc_heap_create(r1, 0, &heaps[A_HEAP]) < 0 ||
+	    daxalloc_heap_create(r3, DAXALLOC_HEAP_COUNT, &heaps[A_COUNTED]) < 0)
 		die("heap");
 #ifdef HAVE_MEMKIND
 	if (memkind_create_fixed(daxalloc_region_get_address(r2), daxalloc_region_get_size(r2),
@@ -220,61 +389,75 @@ int main(int argc, char **argv)
 	}
 #endif
 
-	double best[NALLOC][8][8] = { { { 0 } } };
-	for (int rep = 0; rep < repeat; rep++)
-		for (int ti = 0; ti < nthreads; ti++)
-			for (int si = 0; si < nsizes; si++)
-				for (int a = 0; a < NALLOC; a++) {
-#ifndef HAVE_MEMKIND
-					if (a == A_MEMKIND)
-						continue;
-#endif
-					/* memkind's fixed kind is ~10x slower: fewer rounds */
-					long n = a == A_MEMKIND ? rounds / 10 : rounds;
-					double v = run(a, threads[ti], sizes[si], n);
-					if (v > best[a][ti][si])
-						best[a][ti][si] = v;
-				}
+	for (int ti = 0; ti < nthreads; ti++) {
+		pthread_t t[MAXT];
+
+		pthread_barrier_init(&go, NULL, threads[ti] + 1);
+		pthread_barrier_init(&done, NULL, threads[ti] + 1);
+		for (long i = 0; i < threads[ti]; i++)
+			pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)i);
+		for (int si = 0; si < nsizes; si++)
+			measure(threads[ti], sizes[si], rounds, ms, use, res[ti][si]);
+		job.alloc = -1;
+		pthread_barrier_wait(&go);
+		for (int i = 0; i < threads[ti]; i++)
+			pthread_join(t[i], NULL);
+		pthread_barrier_destroy(&go);
+		pthread_barrier_destroy(&done);
+	}
 
 	struct utsname u;
 	uname(&u);
 	if (json) {
-		printf("{\"device\": \"%s\", \"kernel\": \"%s\", \"cpus\": %ld, \"repeat\": %d,"
-		       " \"rounds\": %ld, \"batch\": %d, \"results\": [\n",
-		       daxalloc_dev_get_name(dev), u.release, sysconf(_SC_NPROCESSORS_ONLN), repeat,
-		       rounds, BATCH);
+		printf("{\"device\": \"%s\", \"kernel\": \"%s\", \"cpus\": %ld, \"rounds\": %d,"
+		       " \"slot_ms\": %g, \"batch\": %d, \"stat\": \"median\", \"clock\": \"%s\","
+		       " \"results\": [\n",
+		       daxalloc_dev_get_name(dev), u.release, sysconf(_SC_NPROCESSORS_ONLN), rounds,
+		       ms, batch, clock_id == CLOCK_MONOTONIC ? "wall" : "cpu");
 		const char *sep = "";
 		for (int ti = 0; ti < nthreads; ti++)
 			for (int si = 0; si < nsizes; si++)
 				for (int a = 0; a < NALLOC; a++) {
-					if (best[a][ti][si] == 0)
+					struct result *x = &res[ti][si][a];
+
+					if (!x->done)
 						continue;
-					printf("%s {\"alloc\": \"%s\", \"threads\": %d, \"size\": %zu,"
-					       " \"pairs_per_s\": %.0f}",
-					       sep, alloc_key[a], threads[ti], sizes[si],
-					       best[a][ti][si]);
+					printf("%s {\"alloc\": \"%s\", \"threads\": %ld, \"size\": %ld,"
+					       " \"pairs_per_s\": %.0f, \"ratio\": %.3f,"
+					       " \"ratio_q1\": %.3f, \"ratio_q3\": %.3f,"
+					       " \"batches\": %ld}",
+					       sep, alloc_key[a], threads[ti], sizes[si], x->pairs_per_s,
+					       x->ratio, x->ratio_q1, x->ratio_q3, x->batches);
 					sep = ",\n";
 				}
 		printf("\n]}\n");
 	} else {
-		printf("%-8s %-8s %14s %14s %14s %8s %8s\n", "threads", "size", "glibc/s",
-		       "daxalloc/s", "memkind/s", "dax/gl", "mk/gl");
+		printf("%-7s %-6s %12s %12s %18s %18s %7s %7s\n", "threads", "size",
+		       "glibc/s", "heap/s", "heap/gl (q1-q3)", "cnt/gl (q1-q3)", "tbb/gl",
+		       "mk/gl");
 		for (int ti = 0; ti < nthreads; ti++)
 			for (int si = 0; si < nsizes; si++) {
-				double g = best[A_GLIBC][ti][si];
-				char sz[24];
+				struct result *x = res[ti][si];
+				char sz[24], r1s[32], r3s[32];
+
 				if (sizes[si] == MIXED)
 					snprintf(sz, sizeof(sz), "mixed");
 				else
-					snprintf(sz, sizeof(sz), "%zu", sizes[si]);
-				printf("%-8d %-8s %14.0f %14.0f %14.0f %8.2f %8.2f\n", threads[ti], sz,
-				       g, best[A_HEAP][ti][si], best[A_MEMKIND][ti][si],
-				       best[A_HEAP][ti][si] / g, best[A_MEMKIND][ti][si] / g);
+					snprintf(sz, sizeof(sz), "%ld", sizes[si]);
+				snprintf(r1s, sizeof(r1s), "%.2f (%.2f-%.2f)", x[A_HEAP].ratio,
+					 x[A_HEAP].ratio_q1, x[A_HEAP].ratio_q3);
+				snprintf(r3s, sizeof(r3s), "%.2f (%.2f-%.2f)", x[A_COUNTED].ratio,
+					 x[A_COUNTED].ratio_q1, x[A_COUNTED].ratio_q3);
+				printf("%-7ld %-6s %12.0f %12.0f %18s %18s %7.2f %7.2f\n",
+				       threads[ti], sz, x[A_GLIBC].pairs_per_s, x[A_HEAP].pairs_per_s,
+				       r1s, r3s, x[A_TBB].ratio, x[A_MEMKIND].ratio);
 			}
 	}
-	daxalloc_heap_destroy(&heap);
+	for (int a = 0; a < NALLOC; a++)
+		daxalloc_heap_destroy(&heaps[a]);
 	daxalloc_region_close(&r1);
 	daxalloc_region_close(&r2);
+	daxalloc_region_close(&r3);
 	daxalloc_pool_close(&pool);
 	daxalloc_dev_close(&dev);
 	daxalloc_ctx_delete(&ctx);

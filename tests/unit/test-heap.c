@@ -240,6 +240,12 @@ Test(heap, edge_cases)
 	a = daxalloc_heap_realloc(h, NULL, 100);	/* malloc */
 	cr_expect(daxalloc_heap_owns(h, a));
 	cr_expect_not(daxalloc_heap_owns(h, &h));
+	/* The range's bounds, as the inlined check of every free sees them. */
+	cr_expect(daxalloc_heap_owns(h, p));
+	cr_expect(daxalloc_heap_owns(h, (char *)p + size - 1));
+	cr_expect_not(daxalloc_heap_owns(h, (char *)p + size));
+	cr_expect_not(daxalloc_heap_owns(h, (char *)p - 1));
+	cr_expect_not(daxalloc_heap_owns(NULL, p));
 	daxalloc_heap_free(h, a);
 	cr_expect_null(daxalloc_heap_get_region(h));	/* made on a range */
 	daxalloc_heap_destroy(&h);
@@ -258,6 +264,25 @@ Test(heap, foreign_free_aborts, .signal = SIGABRT)
 	int x;
 
 	daxalloc_heap_free(h, &x);
+}
+
+/* One byte past the end is foreign too, for free and for realloc. */
+Test(heap, free_past_end_aborts, .signal = SIGABRT)
+{
+	size_t size = 16 * MiB;
+	char *p = area(size + 4096);
+	struct daxalloc_heap *h = heap_on(p, size, 0);
+
+	daxalloc_heap_free(h, p + size);
+}
+
+Test(heap, realloc_before_start_aborts, .signal = SIGABRT)
+{
+	size_t size = 16 * MiB;
+	char *p = area(size + 4096);
+	struct daxalloc_heap *h = heap_on(p + 4096, size, 0);
+
+	daxalloc_heap_realloc(h, p + 4095, 64);
 }
 
 /* The rule: linking libdaxalloc (and tbbmalloc) leaves malloc as it was. */
