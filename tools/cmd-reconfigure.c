@@ -14,11 +14,7 @@
 
 struct rc_args {
 	const char *dev;
-	bool json, numa;
-	unsigned int flags;	/* DAXALLOC_RECONFIG_* */
-	uint64_t align, size;
-	int region;
-	const char *id;
+	uint64_t align;		/* --align, or the command's default */
 	const struct ctl_args *o;
 };
 
@@ -33,13 +29,7 @@ static int parse(const char *cmd, const struct ctl_args *o, bool need_size, bool
 
 	memset(a, 0, sizeof(*a));
 	a->o = o;
-	a->json = a->o->json;
-	a->numa = a->o->numa;
-	a->flags = a->o->reconfig_flags;
-	a->align = a->o->align;
-	a->size = a->o->size;
-	a->region = a->o->region;
-	a->id = a->o->id;
+	a->align = o->align;
 	if ((need_size && !a->o->size_given) || (need_align && !a->o->align_given))
 		return ctl_fail(CTL_USAGE, "%s: %s is required (see '%s help %s')", cmd,
 				need_size && !a->o->size_given ? "--size" : "--align", ctl_prog, cmd);
@@ -103,11 +93,11 @@ static int set_mode(struct daxalloc_ctx *ctx, const struct rc_args *a)
 	int rc;
 
 	snprintf(before, sizeof(before), "%s", mode_of(ctx, a->dev));
-	rc = daxalloc_dev_set_mode(ctx, a->dev, a->o->mode, a->flags);
+	rc = daxalloc_dev_set_mode(ctx, a->dev, a->o->mode, a->o->reconfig_flags);
 	if (rc < 0)
 		return ctl_lib_fail(rc);
 	o = ctl_json_mode(a->dev, before, mode_of(ctx, a->dev));
-	if (a->json)
+	if (a->o->json)
 		ctl_json_print(o);
 	else if (strcmp(ctl_jstr(o, "old_mode"), a->o->mode) == 0)
 		printf("%s: already in %s mode\n", a->dev, a->o->mode);
@@ -157,7 +147,7 @@ int cmd_reconfigure(struct daxalloc_ctx *ctx, struct ctl_args *given)
 		return ctl_fail(CTL_USAGE, "reconfigure: --align or --mode is required (see '%s help reconfigure')",
 				ctl_prog);
 	snap(ctx, a.dev, NULL, &before);
-	rc = daxalloc_dev_set_align(ctx, a.dev, a.align, a.flags);
+	rc = daxalloc_dev_set_align(ctx, a.dev, a.align, a.o->reconfig_flags);
 	if (rc < 0)
 		return ctl_lib_fail(rc);
 	/* A re-created namespace comes back as a new device: find it by namespace. */
@@ -166,7 +156,7 @@ int cmd_reconfigure(struct daxalloc_ctx *ctx, struct ctl_args *given)
 		return ctl_fail(CTL_FAILED, "%s: reconfigured, but no longer listed", a.dev);
 	o = ctl_json_realign(after.name, after.ns, before.align, after.align, before.size,
 			     after.size);
-	if (a.json)
+	if (a.o->json)
 		ctl_json_print(o);
 	else
 		print_realign(o);
@@ -210,10 +200,10 @@ int cmd_create_device(struct daxalloc_ctx *ctx, struct ctl_args *given)
 		return rc;
 	if (!a.o->align_given)
 		a.align = DAXALLOC_SIZE_2M;
-	rc = daxalloc_dev_create(ctx, a.region, a.size, a.align, name, sizeof(name));
+	rc = daxalloc_dev_create(ctx, a.o->region, a.o->size, a.align, name, sizeof(name));
 	if (rc < 0)
 		return ctl_lib_fail(rc);
-	return print_dev(ctx, name, a.json, "created");
+	return print_dev(ctx, name, a.o->json, "created");
 }
 
 int cmd_resize(struct daxalloc_ctx *ctx, struct ctl_args *given)
@@ -225,10 +215,10 @@ int cmd_resize(struct daxalloc_ctx *ctx, struct ctl_args *given)
 	rc = parse("resize", given, true, false, true, &a);
 	if (rc)
 		return rc;
-	rc = daxalloc_dev_resize(ctx, a.dev, a.size, a.flags);
+	rc = daxalloc_dev_resize(ctx, a.dev, a.o->size, a.o->reconfig_flags);
 	if (rc < 0)
 		return ctl_lib_fail(rc);
-	return print_dev(ctx, strncmp(a.dev, "/dev/", 5) == 0 ? a.dev + 5 : a.dev, a.json,
+	return print_dev(ctx, strncmp(a.dev, "/dev/", 5) == 0 ? a.dev + 5 : a.dev, a.o->json,
 			 "resized");
 }
 
@@ -241,7 +231,7 @@ int cmd_destroy_device(struct daxalloc_ctx *ctx, struct ctl_args *given)
 	rc = parse("destroy-device", given, false, false, true, &a);
 	if (rc)
 		return rc;
-	rc = daxalloc_dev_destroy(ctx, a.dev, a.flags);
+	rc = daxalloc_dev_destroy(ctx, a.dev, a.o->reconfig_flags);
 	if (rc < 0)
 		return ctl_lib_fail(rc);
 	printf("%s: %s\n", a.dev, strncmp(a.dev, "hugetlb:", 8) == 0 ?
@@ -293,11 +283,11 @@ int cmd_regions_free(struct daxalloc_ctx *ctx, struct ctl_args *given)
 		return ctl_lib_fail(rc);
 	}
 	n = json_object_array_length(arr);
-	if (a.json && n)	/* none: nothing, as daxctl */
+	if (a.o->json && n)	/* none: nothing, as daxctl */
 		ctl_json_print(arr);
-	for (size_t i = 0; !a.json && i < n; i++)
+	for (size_t i = 0; !a.o->json && i < n; i++)
 		print_daxregion(json_object_array_get_idx(arr, i), i == 0);
-	if (!a.json && n == 0)
+	if (!a.o->json && n == 0)
 		printf("no dax regions on this machine\n");
 	json_object_put(arr);
 	return CTL_OK;
@@ -411,39 +401,39 @@ int cmd_vm_backing(struct daxalloc_ctx *ctx, struct ctl_args *given)
 		return rc;
 	if (!a.o->align_given)
 		a.align = DAXALLOC_SIZE_1G;
-	if (a.id && (!a.id[0] || strpbrk(a.id, ", =/")))
+	if (a.o->id && (!a.o->id[0] || strpbrk(a.o->id, ", =/")))
 		return ctl_fail(CTL_USAGE, "vm-backing: --id '%s': a QEMU object id has no ',', '=', '/' or space",
-				a.id);
-	if (a.o->libvirt && a.json)
+				a.o->id);
+	if (a.o->libvirt && a.o->json)
 		return ctl_fail(CTL_USAGE, "vm-backing: --libvirt or --json, one at a time");
-	rc = a.id ? noted_device(ctx, a.id, a.size, a.align, name, sizeof(name)) : 0;
+	rc = a.o->id ? noted_device(ctx, a.o->id, a.o->size, a.align, name, sizeof(name)) : 0;
 	if (rc < 0)
 		return CTL_FAILED;
 	if (rc == 0) {
-		rc = daxalloc_dev_create(ctx, a.region, a.size, a.align, name, sizeof(name));
+		rc = daxalloc_dev_create(ctx, a.o->region, a.o->size, a.align, name, sizeof(name));
 		if (rc < 0)
 			return ctl_lib_fail(rc);
-		if (a.id)
-			note_device(a.id, name);
+		if (a.o->id)
+			note_device(a.o->id, name);
 	}
-	snprintf(id, sizeof(id), "%s", a.id ? a.id : "");
-	if (!a.id)
+	snprintf(id, sizeof(id), "%s", a.o->id ? a.o->id : "");
+	if (!a.o->id)
 		snprintf(id, sizeof(id), "mem-%s", name);
-	ctl_size(a.size, sz, sizeof(sz));
+	ctl_size(a.o->size, sz, sizeof(sz));
 	ctl_size(a.align, al, sizeof(al));
 	snprintf(opt[0], sizeof(opt[0]),
 		 "memory-backend-file,id=%s,mem-path=/dev/%s,size=%s,align=%s,share=on", id, name, sz,
 		 al);
-	if (a.numa)
+	if (a.o->numa)
 		snprintf(opt[1], sizeof(opt[1]), "node,memdev=%s", id);
 	else
 		snprintf(opt[1], sizeof(opt[1]), "memory-backend=%s", id);
 	snprintf(opt[2], sizeof(opt[2]), "%s", sz);
-	o = ctl_json_vm_backing(name, a.size, a.align, id, (const char *const[]){
-		"-object", opt[0], a.numa ? "-numa" : "-machine", opt[1], "-m", opt[2], NULL });
+	o = ctl_json_vm_backing(name, a.o->size, a.align, id, (const char *const[]){
+		"-object", opt[0], a.o->numa ? "-numa" : "-machine", opt[1], "-m", opt[2], NULL });
 	if (a.o->libvirt)
 		print_libvirt(o);
-	else if (a.json)
+	else if (a.o->json)
 		ctl_json_print(o);
 	else
 		print_qemu_args(o);

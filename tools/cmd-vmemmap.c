@@ -89,14 +89,6 @@
 #define MAX_TARGETS 64
 
 
-struct vm_args {
-	const char *dev;
-	uint64_t size;
-	bool measure, json, pin, ignore_dma;
-	int cycles;
-	uint64_t align;
-	const char *pin_with;
-};
 
 /* "16.1 MiB": three figures, binary units; negative for noise below zero. */
 static const char *hsize(int64_t v, char *buf, size_t len)
@@ -323,27 +315,21 @@ static void print_vmemmap(struct json_object *o)
 
 /* ---- the command ----------------------------------------------------------------- */
 
-static int parse(const struct ctl_args *o, struct vm_args *a)
+/* [DEV]: the rules between the options, which the table cannot say. */
+static int parse(const struct ctl_args *o, const char **dev)
 {
-	a->pin = !o->no_pin;
-	a->measure = o->measure;
-	a->cycles = o->cycles;
-	a->pin_with = o->pin_with;
-	a->size = o->size;
-	a->align = o->align;
-	a->json = o->json;
-	a->ignore_dma = o->reconfig_flags & DAXALLOC_RECONFIG_IGNORE_DMA;
-	if (o->npos > 0)
-		a->dev = o->pos[0];
+	bool ignore_dma = o->reconfig_flags & DAXALLOC_RECONFIG_IGNORE_DMA;
+
+	*dev = o->npos > 0 ? o->pos[0] : NULL;
 	if (o->npos > 1)
 		return ctl_fail(CTL_USAGE, "vmemmap: unexpected argument '%s'", o->pos[1]);
-	if (o->size_given && a->size == 0)
+	if (o->size_given && o->size == 0)
 		return ctl_fail(CTL_USAGE, "vmemmap: --size 0: give the size of memory to model");
-	if (o->size_given && a->dev)
+	if (o->size_given && *dev)
 		return ctl_fail(CTL_USAGE, "vmemmap: give DEV or --size, not both (--size models memory that is not a device)");
-	if (a->measure && !a->dev)
+	if (o->measure && !*dev)
 		return ctl_fail(CTL_USAGE, "vmemmap: --measure needs DEV: it disables and enables that device");
-	if (!a->measure && (a->cycles || a->align || a->pin_with || a->ignore_dma))
+	if (!o->measure && (o->cycles || o->align || o->pin_with || ignore_dma))
 		return ctl_fail(CTL_USAGE, "vmemmap: --cycles, --align, --pin-with and --ignore-dma go with --measure");
 	return 0;
 }
@@ -395,11 +381,12 @@ static void pin_from_version(struct ctl_vmemmap_target *t)
 		 t->standin ? "hugetlb memory" : "device-dax");
 }
 
-static int measure(struct daxalloc_ctx *ctx, const struct vm_args *a, struct ctl_vmemmap_target *t)
+static int measure(struct daxalloc_ctx *ctx, const struct ctl_args *a,
+		   struct ctl_vmemmap_target *t)
 {
 	struct daxalloc_vmemmap_opts o = {
-		.cycles = a->cycles, .align = a->align, .pin = a->pin,
-		.pin_with = a->pin_with, .ignore_dma = a->ignore_dma,
+		.cycles = a->cycles, .align = a->align, .pin = !a->no_pin, .pin_with = a->pin_with,
+		.ignore_dma = a->reconfig_flags & DAXALLOC_RECONFIG_IGNORE_DMA,
 	};
 	struct ctl_progress p;
 	sigset_t block, old;
@@ -428,7 +415,7 @@ static int measure(struct daxalloc_ctx *ctx, const struct vm_args *a, struct ctl
 
 int cmd_vmemmap(struct daxalloc_ctx *ctx, struct ctl_args *args)
 {
-	struct vm_args a = { 0 };
+	const char *dev;
 	struct ctl_vmemmap_target *t;
 	struct json_object *o;
 	struct daxalloc_dev *d;
@@ -437,18 +424,18 @@ int cmd_vmemmap(struct daxalloc_ctx *ctx, struct ctl_args *args)
 	char rel[65] = "unknown";
 	struct utsname u;
 
-	rc = parse(args, &a);
+	rc = parse(args, &dev);
 	if (rc)
 		return rc;
-	cycles = a.cycles ? a.cycles : 5;
+	cycles = args->cycles ? args->cycles : 5;
 	t = calloc(MAX_TARGETS, sizeof(*t));
 	if (!t)
 		return ctl_fail(CTL_FAILED, "out of memory");
-	if (a.dev) {
-		rc = find_device(ctx, a.dev, &t[0]);
+	if (dev) {
+		rc = find_device(ctx, dev, &t[0]);
 		n = rc ? 0 : 1;
-	} else if (a.size) {
-		t[n].size = a.size;
+	} else if (args->size) {
+		t[n].size = args->size;
 		t[n++].in_ram = true;
 	} else {
 		daxalloc_dev_foreach(ctx, d)
@@ -461,8 +448,8 @@ int cmd_vmemmap(struct daxalloc_ctx *ctx, struct ctl_args *args)
 		}
 	}
 	for (int i = 0; rc == 0 && i < n; i++) {
-		if (a.measure)
-			rc = measure(ctx, &a, &t[i]);
+		if (args->measure)
+			rc = measure(ctx, args, &t[i]);
 		else
 			pin_from_version(&t[i]);
 	}
@@ -485,7 +472,7 @@ int cmd_vmemmap(struct daxalloc_ctx *ctx, struct ctl_args *args)
 		t[i].row = dedup_row(&t[i], &t[i].row_measured);
 	o = ctl_json_vmemmap(rel, row, row_measured, daxalloc_vmemmap_kernel_pin_path(NULL, false),
 			     t, n, cycles);
-	if (a.json)
+	if (args->json)
 		ctl_json_print(o);
 	else
 		print_vmemmap(o);
