@@ -67,6 +67,11 @@ static int refuse(const char *cmd, const struct ctl_opt *opts, int c, char **arg
 	if (c == ':')
 		return ctl_fail(CTL_USAGE, "%s: %s needs a value (see '%s %s --help')", cmd, word,
 				ctl_prog, cmd);
+	/* "--json=1": getopt refuses a value given to a flag the same way. */
+	for (const struct ctl_opt *o = opts; is_long && o->name; o++)
+		if (strcmp(o->name, word + 2) == 0)
+			return ctl_fail(CTL_USAGE, "%s: %s takes no value (see '%s %s --help')", cmd,
+					word, ctl_prog, cmd);
 	offered(opts, mine, sizeof(mine));
 	if (owners(is_long ? word + 2 : NULL, is_long ? 0 : optopt, theirs, sizeof(theirs)))
 		return ctl_fail(CTL_USAGE,

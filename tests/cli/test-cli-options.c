@@ -171,6 +171,11 @@ Test(cli_options, missing_option_argument_is_one_line)
 	cr_expect_eq(r.status, 2, "%s", r.err);
 	cr_expect_eq(ctl_lines(r.err), 1, "%s", r.err);
 	cr_expect(strstr(r.err, "--size"), "%s", r.err);
+	/* and a value given to a flag of the command's own */
+	ctl_runl(&r, "df", "hugetlb:2M:4M", "--json=1", NULL);
+	cr_expect_eq(r.status, 2, "%s", r.err);
+	cr_expect_eq(ctl_lines(r.err), 1, "%s", r.err);
+	cr_expect(strstr(r.err, "df: --json takes no value"), "%s", r.err);
 }
 
 Test(cli_options, hex_sizes, .timeout = 60)
