@@ -6,7 +6,6 @@
  * --read-only proves the mapping without writing anything.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -81,12 +80,23 @@ static int refuse_write(struct daxalloc_dev *dev)
 	return 0;
 }
 
-int cmd_map(struct daxalloc_ctx *ctx, int argc, char **argv)
+static void print_map(struct json_object *o, void *addr)
 {
-	static const struct option opts[] = {
-		CTL_BASE_OPTIONS, CTL_OPT_SIZE, CTL_OPT_OFFSET, CTL_OPT_POPULATE, CTL_OPT_SYNC,
-		CTL_OPT_JSON, CTL_OPT_READ_ONLY, CTL_OPT_DESTROY, CTL_OPT_END,
-	};
+	char s[32], a[32], k[32];
+	bool rdonly = ctl_jbool(o, "read_only");
+
+	printf("%s%s: mapped %s at offset %s, %p; kernel page size %s; pattern %s (%.3f s)\n",
+	       ctl_jstr(o, "device"), ctl_jbool(o, "standin") ? " (stand-in)" : "",
+	       ctl_size(ctl_ju64(o, "length"), s, sizeof(s)),
+	       ctl_size(ctl_ju64(o, "offset"), a, sizeof(a)), addr,
+	       ctl_jnull(o, "kernel_page_size") ? "unknown" :
+						  ctl_size(ctl_ju64(o, "kernel_page_size"), k, sizeof(k)),
+	       rdonly ? "not written, every page read" :
+	       ctl_ju64(o, "bad_pages") ? "MISMATCH" : "verified", ctl_jdouble(o, "seconds"));
+}
+
+int cmd_map(struct daxalloc_ctx *ctx, struct ctl_args *opt)
+{
 	uint64_t size = DAXALLOC_SIZE_1G, offset, bad, dsize, align;
 	bool json, size_given, offset_given, rdonly, destroy;
 	unsigned int flags = 0;
@@ -94,29 +104,27 @@ int cmd_map(struct daxalloc_ctx *ctx, int argc, char **argv)
 	struct daxalloc_map *map = NULL;
 	const char *name = NULL;
 	struct ctl_progress pr = { 0 };
-	char s[32], a[32], k[32];
-	struct ctl_args opt;
+	struct ctl_map_result res;
+	struct json_object *out;
 	int64_t kps;
 	double t0, t1;
 	int rc;
 
-	if ((rc = ctl_parse("map", argc, argv, opts, &opt)))
-		return rc;
-	if (opt.size_given)
-		size = opt.size;
-	size_given = opt.size_given;
-	offset = opt.offset;
-	offset_given = opt.offset_given;
-	json = opt.json;
-	rdonly = opt.read_only;
-	destroy = opt.reconfig_flags & DAXALLOC_RECONFIG_DESTROY_DATA;
-	flags |= opt.populate ? DAXALLOC_MAP_POPULATE : 0;
-	flags |= opt.sync ? DAXALLOC_MAP_SYNC : 0;
+	if (opt->size_given)
+		size = opt->size;
+	size_given = opt->size_given;
+	offset = opt->offset;
+	offset_given = opt->offset_given;
+	json = opt->json;
+	rdonly = opt->read_only;
+	destroy = opt->reconfig_flags & DAXALLOC_RECONFIG_DESTROY_DATA;
+	flags |= opt->populate ? DAXALLOC_MAP_POPULATE : 0;
+	flags |= opt->sync ? DAXALLOC_MAP_SYNC : 0;
 	flags |= rdonly ? DAXALLOC_MAP_READONLY : 0;
-	if (optind < argc)
-		name = argv[optind++];
-	if (optind < argc)
-		return ctl_fail(CTL_USAGE, "map: unexpected argument '%s'", argv[optind]);
+	if (opt->npos > 0)
+		name = opt->pos[0];
+	if (opt->npos > 1)
+		return ctl_fail(CTL_USAGE, "map: unexpected argument '%s'", opt->pos[1]);
 	if (rdonly && destroy)
 		return ctl_fail(CTL_USAGE, "map: --read-only writes nothing; --destroy-data makes no sense with it");
 	rc = daxalloc_dev_open(ctx, name, &dev);
@@ -167,29 +175,15 @@ int cmd_map(struct daxalloc_ctx *ctx, int argc, char **argv)
 	bad = pattern_run(daxalloc_map_get_address(map), size, (uint64_t)t0, false, !rdonly);
 	t1 = now();
 	kps = daxalloc_map_get_kernel_page_size(map);
-	if (json) {
-		struct json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "device", json_object_new_string(daxalloc_dev_get_name(dev)));
-		json_object_object_add(o, "standin", json_object_new_boolean(daxalloc_dev_is_standin(dev)));
-		json_object_object_add(o, "offset", json_object_new_uint64(offset));
-		json_object_object_add(o, "length", json_object_new_uint64(size));
-		json_object_object_add(o, "align", json_object_new_uint64(daxalloc_dev_get_align(dev)));
-		json_object_object_add(o, "kernel_page_size", kps < 0 ? NULL : json_object_new_int64(kps));
-		json_object_object_add(o, "read_only", json_object_new_boolean(rdonly));
-		json_object_object_add(o, "bad_pages", json_object_new_uint64(bad));
-		json_object_object_add(o, "seconds", json_object_new_double(t1 - t0));
-		ctl_json_print(o);
-		json_object_put(o);
-	} else {
-		printf("%s%s: mapped %s at offset %s, %p; kernel page size %s; pattern %s (%.3f s)\n",
-		       daxalloc_dev_get_name(dev),
-		       daxalloc_dev_is_standin(dev) ? " (stand-in)" : "",
-		       ctl_size(size, s, sizeof(s)), ctl_size(offset, a, sizeof(a)),
-		       daxalloc_map_get_address(map),
-		       kps < 0 ? "unknown" : ctl_size((uint64_t)kps, k, sizeof(k)),
-		       rdonly ? "not written, every page read" : bad ? "MISMATCH" : "verified", t1 - t0);
-	}
+	res = (struct ctl_map_result){ .offset = offset, .length = size, .bad_pages = bad,
+				       .kernel_page_size = kps, .read_only = rdonly,
+				       .seconds = t1 - t0 };
+	out = ctl_json_map(dev, &res);
+	if (json)
+		ctl_json_print(out);
+	else
+		print_map(out, daxalloc_map_get_address(map));
+	json_object_put(out);
 	rc = CTL_OK;
 	if (bad)
 		rc = ctl_fail(CTL_FAILED, "%s: %" PRIu64 " pages read back wrong", daxalloc_dev_get_name(dev), bad);

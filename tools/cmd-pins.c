@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* pins: who pins what on a device, across processes. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,62 +7,42 @@
 
 #include "ctl.h"
 
-struct pins_state {
-	bool json;
-	struct json_object *arr;
-	int n;
-};
-
-static int print_pin(const struct daxalloc_pin_info *pi, void *arg)
+static int add_pin(const struct daxalloc_pin_info *pi, void *arg)
 {
-	struct pins_state *ps = arg;
-	char l[32], o[32], when[32];
-	time_t t = (time_t)pi->since;
-
-	if (ps->json) {
-		struct json_object *x = json_object_new_object();
-
-		json_object_object_add(x, "region", pi->region[0] ? json_object_new_string(pi->region) : NULL);
-		json_object_object_add(x, "region_offset", json_object_new_uint64(pi->region_offset));
-		json_object_object_add(x, "offset", json_object_new_uint64(pi->offset));
-		json_object_object_add(x, "length", json_object_new_uint64(pi->length));
-		json_object_object_add(x, "kind", json_object_new_string(daxalloc_pin_kind_name(pi->kind)));
-		json_object_object_add(x, "pid", json_object_new_int(pi->pid));
-		json_object_object_add(x, "command", json_object_new_string(pi->command));
-		json_object_object_add(x, "since", json_object_new_uint64(pi->since));
-		json_object_object_add(x, "consumer", json_object_new_string(pi->consumer));
-		json_object_array_add(ps->arr, x);
-		return 0;
-	}
-	if (ps->n++ == 0)
-		printf("%-20s %12s %8s %-8s %7s %-15s %-19s %s\n", "REGION", "OFFSET", "LENGTH", "KIND",
-		       "PID", "COMMAND", "SINCE", "CONSUMER");
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
-	snprintf(o, sizeof(o), "0x%" PRIx64, pi->offset);
-	printf("%-20s %12s %8s %-8s %7d %-15s %-19s %s\n", pi->region[0] ? pi->region : "(unnamed)",
-	       o, ctl_size(pi->length, l, sizeof(l)), daxalloc_pin_kind_name(pi->kind), pi->pid,
-	       pi->command, when, pi->consumer);
+	json_object_array_add(arg, ctl_json_pin(pi));
 	return 0;
 }
 
-int cmd_pins(struct daxalloc_ctx *ctx, int argc, char **argv)
+static void print_pin(struct json_object *x, bool first)
 {
-	static const struct option opts[] = { CTL_BASE_OPTIONS, CTL_OPT_JSON, CTL_OPT_END };
+	char l[32], o[32], when[32];
+	time_t t = (time_t)ctl_ju64(x, "since");
+	const char *region = ctl_jstr(x, "region");
+
+	if (first)
+		printf("%-20s %12s %8s %-8s %7s %-15s %-19s %s\n", "REGION", "OFFSET", "LENGTH", "KIND",
+		       "PID", "COMMAND", "SINCE", "CONSUMER");
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+	snprintf(o, sizeof(o), "0x%" PRIx64, ctl_ju64(x, "offset"));
+	printf("%-20s %12s %8s %-8s %7d %-15s %-19s %s\n", region ? region : "(unnamed)", o,
+	       ctl_size(ctl_ju64(x, "length"), l, sizeof(l)), ctl_jstr(x, "kind"),
+	       (int)ctl_ji64(x, "pid"), ctl_jstr(x, "command"), when, ctl_jstr(x, "consumer"));
+}
+
+int cmd_pins(struct daxalloc_ctx *ctx, struct ctl_args *a)
+{
 	struct daxalloc_dev *dev = NULL;
 	struct daxalloc_pool *pool = NULL;
-	struct pins_state ps = { 0 };
-	struct ctl_args a;
+	struct json_object *arr;
+	size_t n;
 	const char *name;
 	int rc;
 
-	if ((rc = ctl_parse("pins", argc, argv, opts, &a)))
-		return rc;
-	ps.json = a.json;
-	if (optind >= argc)
+	if (a->npos < 1)
 		return ctl_fail(CTL_USAGE, "pins: missing DEV (a device name such as dax0.0)");
-	name = argv[optind++];
-	if (optind < argc)
-		return ctl_fail(CTL_USAGE, "pins: unexpected argument '%s'", argv[optind]);
+	name = a->pos[0];
+	if (a->npos > 1)
+		return ctl_fail(CTL_USAGE, "pins: unexpected argument '%s'", a->pos[1]);
 	rc = daxalloc_dev_open(ctx, name, &dev);
 	if (rc < 0)
 		return ctl_lib_fail(rc);
@@ -78,20 +57,21 @@ int cmd_pins(struct daxalloc_ctx *ctx, int argc, char **argv)
 		daxalloc_dev_close(&dev);
 		return ctl_lib_fail(rc);
 	}
-	if (ps.json)
-		ps.arr = json_object_new_array();
-	rc = daxalloc_pool_foreach_pin(pool, print_pin, &ps);
+	arr = json_object_new_array();
+	rc = daxalloc_pool_foreach_pin(pool, add_pin, arr);
 	daxalloc_pool_close(&pool);
 	daxalloc_dev_close(&dev);
 	if (rc < 0) {
-		json_object_put(ps.arr);
+		json_object_put(arr);
 		return ctl_lib_fail(rc);
 	}
-	if (ps.json) {
-		ctl_json_print(ps.arr);
-		json_object_put(ps.arr);
-	} else if (ps.n == 0) {
+	n = json_object_array_length(arr);
+	if (a->json)
+		ctl_json_print(arr);
+	for (size_t i = 0; !a->json && i < n; i++)
+		print_pin(json_object_array_get_idx(arr, i), i == 0);
+	if (!a->json && n == 0)
 		printf("%s: no pins\n", name);
-	}
+	json_object_put(arr);
 	return CTL_OK;
 }

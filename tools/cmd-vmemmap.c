@@ -74,7 +74,6 @@
  * tables), from readings that the next one agrees with, in cycles whose
  * enable and disable agree (see libdaxalloc/vmemmap.c).
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -89,27 +88,7 @@
 #define TIB (UINT64_C(1) << 40)
 #define MAX_TARGETS 64
 
-static const uint64_t aligns[3] = { DAXALLOC_SIZE_4K, DAXALLOC_SIZE_2M, DAXALLOC_SIZE_1G };
 
-struct target {
-	char name[64];		/* "" for --size */
-	uint64_t size;
-	uint64_t align;		/* 0 for --size */
-	enum daxalloc_region_kind kind;
-	bool standin;
-	bool in_ram;
-	bool measured;
-	struct daxalloc_vmemmap_report rep;
-};
-
-struct vm_args {
-	const char *dev;
-	uint64_t size;
-	bool measure, json, pin, ignore_dma;
-	int cycles;
-	uint64_t align;
-	const char *pin_with;
-};
 
 /* "16.1 MiB": three figures, binary units; negative for noise below zero. */
 static const char *hsize(int64_t v, char *buf, size_t len)
@@ -163,7 +142,7 @@ static const char *path_text(int path)
  * differ by half; at 1G by a few KiB, less than the noise, so 1G cannot
  * tell), else what the kernel's version says.  @measured: which it was.
  */
-static int dedup_row(const struct target *t, bool *measured)
+static int dedup_row(const struct ctl_vmemmap_target *t, bool *measured)
 {
 	const struct daxalloc_vmemmap_sample *sm = &t->rep.samples[1];
 	int r;
@@ -176,300 +155,186 @@ static int dedup_row(const struct target *t, bool *measured)
 	return r < 0 ? DAXALLOC_VMEMMAP_NO_DEDUP : r;
 }
 
-/* The row @t's kernel applies at @align. */
-static int kernel_row(const struct target *t, uint64_t align)
-{
-	bool measured;
+/* ---- tables, read from the JSON objects ------------------------------------------ */
 
-	return align == DAXALLOC_SIZE_4K ? DAXALLOC_VMEMMAP_NO_DEDUP : dedup_row(t, &measured);
+/* The row called @name ("2page"), or -1. */
+static int row_of(const char *name)
+{
+	for (int r = 0; name && r < DAXALLOC_VMEMMAP_ROWS; r++)
+		if (strcmp(daxalloc_vmemmap_row_name(r), name) == 0)
+			return r;
+	return -1;
 }
 
-static uint64_t ram_of(const struct daxalloc_vmemmap_model *m, int row, bool in_ram)
+static int path_of(const char *name)
 {
-	return in_ram ? m->total[row] : 0;
+	static const int paths[] = { DAXALLOC_VMEMMAP_PIN_BASE_PAGE, DAXALLOC_VMEMMAP_PIN_COMPOUND };
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (strcmp(daxalloc_vmemmap_pin_path_name(paths[i]), name) == 0)
+			return paths[i];
+	return DAXALLOC_VMEMMAP_PIN_UNKNOWN;
 }
 
-/* With the memmap on the device its struct pages take device capacity, undeduplicated. */
-static uint64_t device_of(const struct daxalloc_vmemmap_model *m, bool in_ram)
+static struct json_object *member(struct json_object *o, const char *key)
 {
-	return in_ram ? 0 : m->struct_pages[DAXALLOC_VMEMMAP_NO_DEDUP];
+	struct json_object *v = NULL;
+
+	json_object_object_get_ex(o, key, &v);
+	return v;
 }
 
-/* ---- JSON ------------------------------------------------------------------ */
-
-static struct json_object *jrows(const uint64_t *v)
+/* The figure of row @row in the object of rows @key of @o: "total": { "2page": N } */
+static int64_t row_value(struct json_object *o, const char *key, int row)
 {
-	struct json_object *o = json_object_new_object();
-
-	for (int r = 0; r < DAXALLOC_VMEMMAP_ROWS; r++)
-		json_object_object_add(o, daxalloc_vmemmap_row_name(r), json_object_new_uint64(v[r]));
-	return o;
+	return (int64_t)ctl_ju64(member(o, key), daxalloc_vmemmap_row_name(row));
 }
 
-static struct json_object *jmodel(const struct target *t, uint64_t align)
+/* What this kernel costs: RAM with the memmap in RAM, else device capacity. */
+static int64_t cost(struct json_object *o, bool in_ram)
 {
-	struct daxalloc_vmemmap_model m, tib;
-	struct json_object *o = json_object_new_object(), *pt = json_object_new_object();
-	int row = kernel_row(t, align);
-	bool measured;
-
-	dedup_row(t, &measured);
-	daxalloc_vmemmap_model(t->size, align, &m);
-	daxalloc_vmemmap_model(TIB, align, &tib);
-	json_object_object_add(o, "align", json_object_new_uint64(align));
-	json_object_object_add(o, "modelled_size", json_object_new_uint64(m.size));
-	json_object_object_add(o, "compound_pages", json_object_new_uint64(m.compound_pages));
-	json_object_object_add(o, "struct_pages", jrows(m.struct_pages));
-	json_object_object_add(o, "page_tables", jrows(m.page_tables));
-	json_object_object_add(o, "total", jrows(m.total));
-	json_object_object_add(o, "kernel_row", json_object_new_string(daxalloc_vmemmap_row_name(row)));
-	json_object_object_add(o, "kernel_row_from",
-			       json_object_new_string(align == DAXALLOC_SIZE_4K ? "page_size" :
-						      measured ? "measurement" : "version"));
-	json_object_object_add(o, "ram", json_object_new_uint64(ram_of(&m, row, t->in_ram)));
-	json_object_object_add(o, "device", json_object_new_uint64(device_of(&m, t->in_ram)));
-	json_object_object_add(pt, "struct_pages", jrows(tib.struct_pages));
-	json_object_object_add(pt, "page_tables", jrows(tib.page_tables));
-	json_object_object_add(pt, "total", jrows(tib.total));
-	json_object_object_add(pt, "ram", json_object_new_uint64(ram_of(&tib, row, t->in_ram)));
-	json_object_object_add(pt, "device", json_object_new_uint64(device_of(&tib, t->in_ram)));
-	json_object_object_add(o, "per_tib", pt);
-	return o;
+	return (int64_t)ctl_ju64(o, in_ram ? "ram" : "device");
 }
 
-static struct json_object *jstr_or_null(const char *s)
+static void print_model(struct json_object *t)
 {
-	return s && *s ? json_object_new_string(s) : NULL;
-}
-
-static struct json_object *jsample(const struct daxalloc_vmemmap_sample *sm)
-{
-	struct json_object *o = json_object_new_object(), *b = json_object_new_array();
-
-	json_object_object_add(o, "align", json_object_new_uint64(sm->align));
-	json_object_object_add(o, "measured", json_object_new_boolean(sm->measured));
-	json_object_object_add(o, "why", sm->measured ? NULL : jstr_or_null(sm->why));
-	for (int i = 0; sm->measured && i < sm->cycles; i++)
-		json_object_array_add(b, json_object_new_int64(sm->bytes[i]));
-	json_object_object_add(o, "bytes", b);
-	json_object_object_add(o, "median", sm->measured ? json_object_new_int64(sm->median) : NULL);
-	json_object_object_add(o, "min", sm->measured ? json_object_new_int64(sm->min) : NULL);
-	json_object_object_add(o, "max", sm->measured ? json_object_new_int64(sm->max) : NULL);
-	json_object_object_add(o, "match", sm->measured && sm->match >= 0 ?
-				      json_object_new_string(daxalloc_vmemmap_row_name(sm->match)) : NULL);
-	json_object_object_add(o, "ambiguous", json_object_new_boolean(sm->ambiguous));
-	return o;
-}
-
-static struct json_object *jpin(const struct daxalloc_vmemmap_pin *p)
-{
-	struct json_object *o = json_object_new_object();
-	bool timed = p->ns_4k || p->ns_2m || p->ns_1g;
-
-	json_object_object_add(o, "verdict", json_object_new_string(daxalloc_vmemmap_pin_path_name(p->verdict)));
-	json_object_object_add(o, "expected", json_object_new_string(daxalloc_vmemmap_pin_path_name(p->expected)));
-	json_object_object_add(o, "measured", json_object_new_boolean(timed));
-	json_object_object_add(o, "conclusive", json_object_new_boolean(p->conclusive));
-	json_object_object_add(o, "consumer", jstr_or_null(p->consumer));
-	json_object_object_add(o, "length", timed ? json_object_new_uint64(p->length) : NULL);
-	json_object_object_add(o, "ns_4k", p->ns_4k ? json_object_new_uint64(p->ns_4k) : NULL);
-	json_object_object_add(o, "ns_2m", p->ns_2m ? json_object_new_uint64(p->ns_2m) : NULL);
-	json_object_object_add(o, "ns_1g", p->ns_1g ? json_object_new_uint64(p->ns_1g) : NULL);
-	json_object_object_add(o, "ns_hugetlb_2m",
-			       p->ns_hugetlb_2m ? json_object_new_uint64(p->ns_hugetlb_2m) : NULL);
-	json_object_object_add(o, "how", json_object_new_string(p->how));
-	return o;
-}
-
-static struct json_object *jtarget(const struct target *t, int cycles)
-{
-	struct json_object *o = json_object_new_object(), *model = json_object_new_array();
-
-	json_object_object_add(o, "name", jstr_or_null(t->name));
-	json_object_object_add(o, "size", json_object_new_uint64(t->size));
-	json_object_object_add(o, "align", t->align ? json_object_new_uint64(t->align) : NULL);
-	json_object_object_add(o, "region_kind", t->name[0] ?
-				      json_object_new_string(daxalloc_region_kind_name(t->kind)) : NULL);
-	json_object_object_add(o, "standin", json_object_new_boolean(t->standin));
-	json_object_object_add(o, "memmap", t->standin ? NULL :
-				      json_object_new_string(t->in_ram ? "ram" : "device"));
-	for (int i = 0; !t->standin && i < 3; i++)
-		json_object_array_add(model, jmodel(t, aligns[i]));
-	json_object_object_add(o, "model", model);
-	if (t->measured) {
-		struct json_object *m = json_object_new_object(), *s = json_object_new_array();
-		struct json_object *r = json_object_new_object();
-
-		json_object_object_add(m, "cycles", json_object_new_int(cycles));
-		json_object_object_add(m, "method", json_object_new_string("unaccounted_memory"));
-		for (int i = 0; i < 3; i++)
-			json_object_array_add(s, jsample(&t->rep.samples[i]));
-		json_object_object_add(m, "samples", s);
-		json_object_object_add(r, "align", json_object_new_uint64(t->rep.align));
-		json_object_object_add(r, "enabled", json_object_new_boolean(t->rep.enabled));
-		json_object_object_add(m, "restored", r);
-		json_object_object_add(o, "measured", m);
-	} else {
-		json_object_object_add(o, "measured", NULL);
-	}
-	json_object_object_add(o, "pin_path", jpin(&t->rep.pin));
-	return o;
-}
-
-/* ---- tables ------------------------------------------------------------------- */
-
-static void print_model(const struct target *t)
-{
+	const char *name = ctl_jstr(t, "name"), *memmap = ctl_jstr(t, "memmap");
+	struct json_object *model = member(t, "model");
+	bool standin = ctl_jbool(t, "standin"), in_ram = memmap && strcmp(memmap, "ram") == 0;
+	uint64_t size = ctl_ju64(t, "size"), align = ctl_ju64(t, "align");
 	char b[7][32];
 
-	if (t->name[0])
-		printf("%s: %s, %s, align %s, struct pages %s\n", t->name, hsize((int64_t)t->size, b[0], 32),
-		       t->standin ? "hugetlb stand-in" : daxalloc_region_kind_name(t->kind),
-		       ctl_size(t->align, b[1], 32), t->standin ? "of RAM (from boot)" :
-		       t->in_ram ? "in RAM" : "on the device (--map=dev)");
+	if (name)
+		printf("%s: %s, %s, align %s, struct pages %s\n", name, hsize((int64_t)size, b[0], 32),
+		       standin ? "hugetlb stand-in" : ctl_jstr(t, "region_kind"),
+		       ctl_size(align, b[1], 32), standin ? "of RAM (from boot)" :
+		       in_ram ? "in RAM" : "on the device (--map=dev)");
 	else
-		printf("%s (%" PRIu64 " bytes), struct pages in RAM:\n", hsize((int64_t)t->size, b[0], 32),
-		       t->size);
-	if (t->standin) {
+		printf("%s (%" PRIu64 " bytes), struct pages in RAM:\n", hsize((int64_t)size, b[0], 32),
+		       size);
+	if (standin) {
 		printf("  no memmap of its own: enabling costs nothing\n");
 		return;
 	}
 	printf("%-5s %10s %10s %10s %12s %12s %10s\n", "ALIGN", "NO DEDUP", "2-PAGE", "1-PAGE",
 	       "PAGE TABLES", "THIS KERNEL", "PER TiB");
 	for (int i = 0; i < 3; i++) {
-		struct daxalloc_vmemmap_model m, tib;
-		int row = kernel_row(t, aligns[i]);
+		struct json_object *m = json_object_array_get_idx(model, i);
+		int row = row_of(ctl_jstr(m, "kernel_row"));
 		char a[16];
 
-		daxalloc_vmemmap_model(t->size, aligns[i], &m);
-		daxalloc_vmemmap_model(TIB, aligns[i], &tib);
-		snprintf(a, sizeof(a), "%s%s", ctl_size(aligns[i], b[6], 32),
-			 aligns[i] == t->align ? " *" : "");
+		snprintf(a, sizeof(a), "%s%s", ctl_size(ctl_ju64(m, "align"), b[6], 32),
+			 ctl_ju64(m, "align") == align ? " *" : "");
 		printf("%-5s %10s %10s %10s %12s %12s %10s\n", a,
-		       hsize((int64_t)m.struct_pages[0], b[0], 32), hsize((int64_t)m.struct_pages[1], b[1], 32),
-		       hsize((int64_t)m.struct_pages[2], b[2], 32), hsize((int64_t)m.page_tables[row], b[3], 32),
-		       hsize((int64_t)(t->in_ram ? m.total[row] : device_of(&m, false)), b[4], 32),
-		       hsize((int64_t)(t->in_ram ? tib.total[row] : device_of(&tib, false)), b[5], 32));
+		       hsize(row_value(m, "struct_pages", 0), b[0], 32),
+		       hsize(row_value(m, "struct_pages", 1), b[1], 32),
+		       hsize(row_value(m, "struct_pages", 2), b[2], 32),
+		       hsize(row_value(m, "page_tables", row), b[3], 32),
+		       hsize(cost(m, in_ram), b[4], 32), hsize(cost(member(m, "per_tib"), in_ram), b[5], 32));
 	}
-	if (t->in_ram)
+	if (in_ram)
 		printf("struct pages per row; THIS KERNEL adds the page tables of its row%s\n",
-		       t->align ? "; * the device's alignment" : "");
+		       align ? "; * the device's alignment" : "");
 	else
 		printf("memmap on the device: RAM pays nothing, THIS KERNEL is device capacity, never deduplicated%s\n",
-		       t->align ? "; * the device's alignment" : "");
+		       align ? "; * the device's alignment" : "");
 }
 
-static void print_measured(const struct target *t, int cycles)
+static void print_measured(struct json_object *t)
 {
+	struct json_object *measured = member(t, "measured"), *samples = member(measured, "samples");
+	struct json_object *model = member(t, "model");
 	char b[6][32];
 
 	printf("measured, %d cycles per alignment (RAM neither free nor accounted in meminfo), median [min .. max]:\n",
-	       cycles);
+	       (int)ctl_ji64(measured, "cycles"));
 	for (int i = 0; i < 3; i++) {
-		const struct daxalloc_vmemmap_sample *sm = &t->rep.samples[i];
-		struct daxalloc_vmemmap_model m;
+		struct json_object *sm = json_object_array_get_idx(samples, i);
+		struct json_object *m = json_object_array_get_idx(model, i);
+		int64_t median = ctl_ji64(sm, "median"), min = ctl_ji64(sm, "min"), max = ctl_ji64(sm, "max");
+		int match = row_of(ctl_jstr(sm, "match"));
+		const char *why = ctl_jstr(sm, "why");
 
-		if (!sm->measured) {
-			printf("%-5s not measured: %s\n", ctl_size(sm->align, b[0], 32), sm->why);
+		if (!ctl_jbool(sm, "measured")) {
+			printf("%-5s not measured: %s\n", ctl_size(ctl_ju64(sm, "align"), b[0], 32),
+			       why ? why : "");
 			continue;
 		}
-		daxalloc_vmemmap_model(t->size, sm->align, &m);
-		printf("%-5s %10s [%s .. %s]  ", ctl_size(sm->align, b[0], 32), hsize(sm->median, b[1], 32),
-		       hsize(sm->min, b[2], 32), hsize(sm->max, b[3], 32));
-		if (sm->match < 0) {
+		printf("%-5s %10s [%s .. %s]  ", ctl_size(ctl_ju64(sm, "align"), b[0], 32),
+		       hsize(median, b[1], 32), hsize(min, b[2], 32), hsize(max, b[3], 32));
+		if (match < 0) {
 			printf("matches no row (nearest model: %s)\n",
-			       hsize((int64_t)m.total[kernel_row(t, sm->align)], b[4], 32));
+			       hsize(row_value(m, "total", row_of(ctl_jstr(m, "kernel_row"))), b[4], 32));
 			continue;
 		}
-		printf("matches %s (model %s)", row_text(sm->match), hsize((int64_t)m.total[sm->match], b[4], 32));
-		for (int r = 0; sm->ambiguous && r < DAXALLOC_VMEMMAP_ROWS; r++)
-			if (m.total[r] != m.total[sm->match] &&
-			    llabs(sm->median - (int64_t)m.total[r]) <=
-				    llabs(sm->median - (int64_t)m.total[sm->match]) + (sm->max - sm->min))
+		printf("matches %s (model %s)", row_text(match), hsize(row_value(m, "total", match), b[4], 32));
+		for (int r = 0; ctl_jbool(sm, "ambiguous") && r < DAXALLOC_VMEMMAP_ROWS; r++)
+			if (row_value(m, "total", r) != row_value(m, "total", match) &&
+			    llabs(median - row_value(m, "total", r)) <=
+				    llabs(median - row_value(m, "total", match)) + (max - min))
 				printf("; %s (%s) is as near, within the spread", row_text(r),
-				       hsize((int64_t)m.total[r], b[5], 32));
+				       hsize(row_value(m, "total", r), b[5], 32));
 		printf("\n");
 	}
 }
 
-static void print_target(const struct target *t, int cycles)
+static void print_target(struct json_object *t)
 {
+	struct json_object *pin = member(t, "pin_path");
+	struct json_object *restored = member(member(t, "measured"), "restored");
+	bool shown = !ctl_jnull(t, "measured") && !ctl_jbool(t, "standin");
 	char a[32];
 
 	print_model(t);
-	if (t->measured && !t->standin)
-		print_measured(t, cycles);
-	printf("pin path: %s\n  %s\n", path_text(t->rep.pin.verdict), t->rep.pin.how);
-	if (t->measured && !t->standin)
-		printf("%s is back as it was: align %s, %s\n", t->name, ctl_size(t->rep.align, a, sizeof(a)),
-		       t->rep.enabled ? "enabled" : "disabled");
+	if (shown)
+		print_measured(t);
+	printf("pin path: %s\n  %s\n", path_text(path_of(ctl_jstr(pin, "verdict"))),
+	       ctl_jstr(pin, "how"));
+	if (shown)
+		printf("%s is back as it was: align %s, %s\n", ctl_jstr(t, "name"),
+		       ctl_size(ctl_ju64(restored, "align"), a, sizeof(a)),
+		       ctl_jbool(restored, "enabled") ? "enabled" : "disabled");
+}
+
+static void print_vmemmap(struct json_object *o)
+{
+	struct json_object *k = member(o, "kernel"), *targets = member(o, "targets");
+	int row = row_of(ctl_jstr(k, "dedup"));
+
+	printf("kernel %s: %s%s (%s)\n\n", ctl_jstr(k, "release"), row_text(row),
+	       row == DAXALLOC_VMEMMAP_NO_DEDUP ? "" :
+						  " at 2M and 1G when the struct pages are in RAM",
+	       strcmp(ctl_jstr(k, "dedup_from"), "measurement") == 0 ?
+		       "measured at 2M" : "from its version: 2-page from Linux 5.19");
+	for (size_t i = 0; i < json_object_array_length(targets); i++) {
+		if (i)
+			printf("\n");
+		print_target(json_object_array_get_idx(targets, i));
+	}
 }
 
 /* ---- the command ----------------------------------------------------------------- */
 
-static int parse(int argc, char **argv, struct vm_args *a)
+/* [DEV]: the rules between the options, which the table cannot say. */
+static int parse(const struct ctl_args *o, const char **dev)
 {
-	enum { O_MEASURE = CTL_O_FIRST_PRIVATE, O_CYCLES, O_PIN_WITH, O_NO_PIN };
-	static const struct option opts[] = {
-		CTL_BASE_OPTIONS, CTL_OPT_SIZE, CTL_OPT_ALIGN, CTL_OPT_IGNORE_DMA, CTL_OPT_JSON,
-		{ "measure", no_argument, NULL, O_MEASURE },
-		{ "cycles", required_argument, NULL, O_CYCLES },
-		{ "pin-with", required_argument, NULL, O_PIN_WITH },
-		{ "no-pin", no_argument, NULL, O_NO_PIN },
-		CTL_OPT_END,
-	};
-	struct ctl_args o = { .region = -1 };
-	char *end;
-	long n;
-	int c, rc;
+	bool ignore_dma = o->reconfig_flags & DAXALLOC_RECONFIG_IGNORE_DMA;
 
-	a->pin = true;
-	optind = 1;
-	while ((c = ctl_getopt("vmemmap", argc, argv, opts)) != -1) {
-		switch (c) {
-		case O_MEASURE:
-			a->measure = true;
-			break;
-		case O_CYCLES:
-			n = strtol(optarg, &end, 10);
-			if (*end || end == optarg || n < 1 || n > DAXALLOC_VMEMMAP_MAX_CYCLES)
-				return ctl_fail(CTL_USAGE, "vmemmap: --cycles %s: a number from 1 to %d",
-						optarg, DAXALLOC_VMEMMAP_MAX_CYCLES);
-			a->cycles = (int)n;
-			break;
-		case O_PIN_WITH:
-			a->pin_with = optarg;
-			break;
-		case O_NO_PIN:
-			a->pin = false;
-			break;
-		default:
-			if (c < 0)
-				return -c;
-			if ((rc = ctl_take_opt("vmemmap", c, &o)))
-				return rc;
-		}
-	}
-	a->size = o.size;
-	a->align = o.align;
-	a->json = o.json;
-	a->ignore_dma = o.reconfig_flags & DAXALLOC_RECONFIG_IGNORE_DMA;
-	if (optind < argc)
-		a->dev = argv[optind++];
-	if (optind < argc)
-		return ctl_fail(CTL_USAGE, "vmemmap: unexpected argument '%s'", argv[optind]);
-	if (o.size_given && a->size == 0)
+	*dev = o->npos > 0 ? o->pos[0] : NULL;
+	if (o->npos > 1)
+		return ctl_fail(CTL_USAGE, "vmemmap: unexpected argument '%s'", o->pos[1]);
+	if (o->size_given && o->size == 0)
 		return ctl_fail(CTL_USAGE, "vmemmap: --size 0: give the size of memory to model");
-	if (o.size_given && a->dev)
+	if (o->size_given && *dev)
 		return ctl_fail(CTL_USAGE, "vmemmap: give DEV or --size, not both (--size models memory that is not a device)");
-	if (a->measure && !a->dev)
+	if (o->measure && !*dev)
 		return ctl_fail(CTL_USAGE, "vmemmap: --measure needs DEV: it disables and enables that device");
-	if (!a->measure && (a->cycles || a->align || a->pin_with || a->ignore_dma))
+	if (!o->measure && (o->cycles || o->align || o->pin_with || ignore_dma))
 		return ctl_fail(CTL_USAGE, "vmemmap: --cycles, --align, --pin-with and --ignore-dma go with --measure");
 	return 0;
 }
 
-static void target_from_dev(struct target *t, struct daxalloc_dev *d)
+static void target_from_dev(struct ctl_vmemmap_target *t, struct daxalloc_dev *d)
 {
 	snprintf(t->name, sizeof(t->name), "%s", daxalloc_dev_get_name(d));
 	t->size = daxalloc_dev_get_size(d);
@@ -480,7 +345,7 @@ static void target_from_dev(struct target *t, struct daxalloc_dev *d)
 }
 
 /* The device named @arg: listed (enabled or not), or the stand-in. */
-static int find_device(struct daxalloc_ctx *ctx, const char *arg, struct target *t)
+static int find_device(struct daxalloc_ctx *ctx, const char *arg, struct ctl_vmemmap_target *t)
 {
 	const char *name = strncmp(arg, "/dev/", 5) == 0 ? arg + 5 : arg;
 	struct daxalloc_dev *d = NULL;
@@ -501,7 +366,7 @@ static int find_device(struct daxalloc_ctx *ctx, const char *arg, struct target 
 	return 0;
 }
 
-static void pin_from_version(struct target *t)
+static void pin_from_version(struct ctl_vmemmap_target *t)
 {
 	char rel[65] = "unknown";
 	struct utsname u;
@@ -516,11 +381,12 @@ static void pin_from_version(struct target *t)
 		 t->standin ? "hugetlb memory" : "device-dax");
 }
 
-static int measure(struct daxalloc_ctx *ctx, const struct vm_args *a, struct target *t)
+static int measure(struct daxalloc_ctx *ctx, const struct ctl_args *a,
+		   struct ctl_vmemmap_target *t)
 {
 	struct daxalloc_vmemmap_opts o = {
-		.cycles = a->cycles, .align = a->align, .pin = a->pin,
-		.pin_with = a->pin_with, .ignore_dma = a->ignore_dma,
+		.cycles = a->cycles, .align = a->align, .pin = !a->no_pin, .pin_with = a->pin_with,
+		.ignore_dma = a->reconfig_flags & DAXALLOC_RECONFIG_IGNORE_DMA,
 	};
 	struct ctl_progress p;
 	sigset_t block, old;
@@ -547,28 +413,29 @@ static int measure(struct daxalloc_ctx *ctx, const struct vm_args *a, struct tar
 	return 0;
 }
 
-int cmd_vmemmap(struct daxalloc_ctx *ctx, int argc, char **argv)
+int cmd_vmemmap(struct daxalloc_ctx *ctx, struct ctl_args *args)
 {
-	struct vm_args a = { 0 };
-	struct target *t;
+	const char *dev;
+	struct ctl_vmemmap_target *t;
+	struct json_object *o;
 	struct daxalloc_dev *d;
 	int n = 0, rc, row, cycles;
 	bool row_measured = false;
 	char rel[65] = "unknown";
 	struct utsname u;
 
-	rc = parse(argc, argv, &a);
+	rc = parse(args, &dev);
 	if (rc)
 		return rc;
-	cycles = a.cycles ? a.cycles : 5;
+	cycles = args->cycles ? args->cycles : 5;
 	t = calloc(MAX_TARGETS, sizeof(*t));
 	if (!t)
 		return ctl_fail(CTL_FAILED, "out of memory");
-	if (a.dev) {
-		rc = find_device(ctx, a.dev, &t[0]);
+	if (dev) {
+		rc = find_device(ctx, dev, &t[0]);
 		n = rc ? 0 : 1;
-	} else if (a.size) {
-		t[n].size = a.size;
+	} else if (args->size) {
+		t[n].size = args->size;
 		t[n++].in_ram = true;
 	} else {
 		daxalloc_dev_foreach(ctx, d)
@@ -581,8 +448,8 @@ int cmd_vmemmap(struct daxalloc_ctx *ctx, int argc, char **argv)
 		}
 	}
 	for (int i = 0; rc == 0 && i < n; i++) {
-		if (a.measure)
-			rc = measure(ctx, &a, &t[i]);
+		if (args->measure)
+			rc = measure(ctx, args, &t[i]);
 		else
 			pin_from_version(&t[i]);
 	}
@@ -601,35 +468,15 @@ int cmd_vmemmap(struct daxalloc_ctx *ctx, int argc, char **argv)
 			if (row_measured)
 				row = r;
 		}
-	if (a.json) {
-		struct json_object *o = json_object_new_object(), *k = json_object_new_object();
-		struct json_object *arr = json_object_new_array();
-		int pp = daxalloc_vmemmap_kernel_pin_path(NULL, false);
-
-		json_object_object_add(k, "release", json_object_new_string(rel));
-		json_object_object_add(k, "dedup", json_object_new_string(daxalloc_vmemmap_row_name(row)));
-		json_object_object_add(k, "dedup_from",
-				       json_object_new_string(row_measured ? "measurement" : "version"));
-		json_object_object_add(k, "pin_path", json_object_new_string(daxalloc_vmemmap_pin_path_name(pp)));
-		json_object_object_add(o, "kernel", k);
-		json_object_object_add(o, "page_size", json_object_new_uint64(DAXALLOC_SIZE_4K));
-		json_object_object_add(o, "struct_page_size", json_object_new_int(64));
-		for (int i = 0; i < n; i++)
-			json_object_array_add(arr, jtarget(&t[i], cycles));
-		json_object_object_add(o, "targets", arr);
+	for (int i = 0; i < n; i++)
+		t[i].row = dedup_row(&t[i], &t[i].row_measured);
+	o = ctl_json_vmemmap(rel, row, row_measured, daxalloc_vmemmap_kernel_pin_path(NULL, false),
+			     t, n, cycles);
+	if (args->json)
 		ctl_json_print(o);
-		json_object_put(o);
-	} else {
-		printf("kernel %s: %s%s (%s)\n\n", rel, row_text(row),
-		       row == DAXALLOC_VMEMMAP_NO_DEDUP ? "" :
-							  " at 2M and 1G when the struct pages are in RAM",
-		       row_measured ? "measured at 2M" : "from its version: 2-page from Linux 5.19");
-		for (int i = 0; i < n; i++) {
-			if (i)
-				printf("\n");
-			print_target(&t[i], cycles);
-		}
-	}
+	else
+		print_vmemmap(o);
+	json_object_put(o);
 	free(t);
 	return CTL_OK;
 }

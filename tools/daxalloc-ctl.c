@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* daxalloc-ctl: the command line front end, one table of subcommands. */
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,54 +9,148 @@
 
 const char *ctl_prog = "daxalloc-ctl";
 
-static int cmd_help(struct daxalloc_ctx *ctx, int argc, char **argv);
+static int cmd_help(struct daxalloc_ctx *ctx, struct ctl_args *a);
+
+/* ---- each command's options ---------------------------------------------------- */
+
+static const struct ctl_opt json_opts[] = { CTL_BASE_OPTIONS, CTL_OPT_JSON, CTL_OPT_END };
+static const struct ctl_opt base_opts[] = { CTL_BASE_OPTIONS, CTL_OPT_END };
+
+static const struct ctl_opt map_opts[] = {
+	CTL_BASE_OPTIONS,
+	CTL_OPT_SIZE("how much to map (default: what fits of 1G)", 0),
+	CTL_OPT("offset", 'o', "OFF", "where in the device (default: past a pool's metadata)", 0),
+	CTL_OPT("read-only", CTL_O_READ_ONLY, NULL, "map read-only and only read: write nothing", 0),
+	CTL_OPT("destroy-data", CTL_O_DESTROY, NULL,
+		"write the pattern on a pool or persistent memory too", 0),
+	CTL_OPT("populate", CTL_O_POPULATE, NULL, "fault every page in at map time", 0),
+	CTL_OPT("sync", CTL_O_SYNC, NULL, "map with MAP_SYNC", 0),
+	CTL_OPT_JSON,
+	CTL_OPT_END,
+};
+
+static const struct ctl_opt format_opts[] = {
+	CTL_BASE_OPTIONS,
+	CTL_OPT_FORCE("format a device that holds a pool, destroying its regions", 0),
+	CTL_OPT_JSON,
+	CTL_OPT_END,
+};
+
+static const struct ctl_opt alloc_opts[] = {
+	CTL_BASE_OPTIONS,
+	CTL_OPT_SIZE("the region's size, rounded up to the unit", CTL_OPT_REQUIRED),
+	CTL_OPT("name", 'n', "NAME", "the region's name (at most 63 bytes)", CTL_OPT_REQUIRED),
+	CTL_OPT_JSON,
+	CTL_OPT_END,
+};
+
+static const struct ctl_opt free_opts[] = {
+	CTL_BASE_OPTIONS,
+	CTL_OPT_FORCE("free it although a process maps or pins it (they may still write)", 0),
+	CTL_OPT_END,
+};
+
+static const struct ctl_opt check_opts[] = {
+	CTL_BASE_OPTIONS,
+	CTL_OPT("repair", CTL_O_REPAIR, NULL, "rewrite the metadata and reclaim orphans", 0),
+	CTL_OPT_FORCE("repair also by going back to an older state", .within = CTL_O_REPAIR),
+	CTL_OPT_JSON,
+	CTL_OPT_END,
+};
+
+static const struct ctl_opt reconfigure_opts[] = {
+	CTL_BASE_OPTIONS,
+	CTL_OPT_ALIGN("the new alignment", CTL_OPT_REQUIRED),
+	CTL_OPT("mode", CTL_O_MODE, "devdax|system-ram", "the new mode", CTL_OPT_OR),
+	CTL_RECONFIG_OPTIONS,
+	CTL_OPT_JSON,
+	CTL_OPT_END,
+};
+
+static const struct ctl_opt create_opts[] = {
+	CTL_BASE_OPTIONS, CTL_NEW_DEVICE_OPTIONS("2M"), CTL_OPT_JSON, CTL_OPT_END,
+};
+
+static const struct ctl_opt resize_opts[] = {
+	CTL_BASE_OPTIONS,
+	CTL_OPT_SIZE("the new size", CTL_OPT_REQUIRED),
+	CTL_RECONFIG_OPTIONS,
+	CTL_OPT_JSON,
+	CTL_OPT_END,
+};
+
+static const struct ctl_opt destroy_opts[] = { CTL_BASE_OPTIONS, CTL_RECONFIG_OPTIONS, CTL_OPT_END };
+
+static const struct ctl_opt vm_backing_opts[] = {
+	CTL_BASE_OPTIONS,
+	CTL_NEW_DEVICE_OPTIONS("1G"),
+	CTL_OPT("id", CTL_O_ID, "ID", "the QEMU object id; the same ID gives the same device again", 0),
+	CTL_OPT("numa", CTL_O_NUMA, NULL, "back a guest NUMA node (-numa node,memdev=)", 0),
+	CTL_OPT("libvirt", CTL_O_LIBVIRT, NULL, "print libvirt domain XML instead", 0),
+	CTL_OPT("json", 'j', NULL, "print JSON instead", CTL_OPT_OR),
+	CTL_OPT_END,
+};
+
+static const struct ctl_opt vmemmap_opts[] = {
+	CTL_BASE_OPTIONS,
+	CTL_OPT_SIZE("model memory of this size instead of a device", 0),
+	CTL_OPT("measure", CTL_O_MEASURE, NULL, "disable and enable DEV at each alignment, measuring", 0),
+	CTL_OPT("cycles", CTL_O_CYCLES, "N", "cycles per alignment (default 5)", .within = CTL_O_MEASURE),
+	CTL_OPT_ALIGN("measure at this alignment only", .within = CTL_O_MEASURE),
+	CTL_OPT("pin-with", CTL_O_PIN_WITH, "C", "time pins with io_uring, rdma or vfio:GROUP",
+		.within = CTL_O_MEASURE),
+	CTL_OPT("no-pin", CTL_O_NO_PIN, NULL, "do not time the pin path", .within = CTL_O_MEASURE),
+	CTL_OPT("ignore-dma", CTL_O_IGNORE_DMA, NULL,
+		"go on although DMA into the device may be under way", .within = CTL_O_MEASURE),
+	CTL_OPT_JSON,
+	CTL_OPT_END,
+};
 
 static const struct ctl_cmd commands[] = {
-	{ "list", cmd_list, "[--json]", "list the device-dax devices and the default device" },
-	{ "info", cmd_info, "[DEV] [--json]", "show one device (default device if DEV is omitted)" },
-	{ "map", cmd_map,
-	  "[DEV] [--size SIZE] [--offset OFF] [--read-only] [--destroy-data] [--populate] [--sync] [--json]",
+	{ "list", cmd_list, "", json_opts, "list the device-dax devices and the default device" },
+	{ "info", cmd_info, "[DEV]", json_opts, "show one device (default device if DEV is omitted)" },
+	{ "map", cmd_map, "[DEV]", map_opts,
 	  "map an aligned region, write and verify a pattern (or only read: --read-only), check the kernel page size" },
-	{ "format", cmd_format, "DEV [--force] [--json]",
+	{ "format", cmd_format, "DEV", format_opts,
 	  "make DEV a pool (--force destroys the regions of an existing pool)" },
-	{ "df", cmd_df, "DEV [--json]", "capacity, free space and fragmentation of the pool on DEV" },
-	{ "regions", cmd_regions, "DEV [--json]", "list the regions of the pool on DEV" },
-	{ "alloc", cmd_alloc, "DEV --size SIZE --name NAME [--json]",
-	  "allocate a named region" },
-	{ "free", cmd_free, "DEV NAME [--force]",
+	{ "df", cmd_df, "DEV", json_opts, "capacity, free space and fragmentation of the pool on DEV" },
+	{ "regions", cmd_regions, "DEV", json_opts, "list the regions of the pool on DEV" },
+	{ "alloc", cmd_alloc, "DEV", alloc_opts, "allocate a named region" },
+	{ "free", cmd_free, "DEV NAME", free_opts,
 	  "free the named region; refused while another process maps or pins it (--force: they may still write into it)" },
-	{ "rename", cmd_rename, "DEV OLD NEW", "rename a region" },
-	{ "check", cmd_check, "DEV [--repair [--force]] [--json]",
+	{ "rename", cmd_rename, "DEV OLD NEW", base_opts, "rename a region" },
+	{ "check", cmd_check, "DEV", check_opts,
 	  "verify the pool metadata on DEV; --repair rewrites it and reclaims orphans" },
-	{ "pins", cmd_pins, "DEV [--json]",
+	{ "pins", cmd_pins, "DEV", json_opts,
 	  "who pins what on DEV (VFIO, iommufd, RDMA, io_uring), in every process" },
-	{ "reconfigure", cmd_reconfigure, "DEV --align 4K|2M|1G | --mode devdax|system-ram [--destroy-data] [--ignore-dma] [--json]",
+	{ "reconfigure", cmd_reconfigure, "DEV", reconfigure_opts,
 	  "change DEV's alignment (a pmem namespace is re-created: needs --destroy-data)" },
-	{ "create-device", cmd_create_device, "--size SIZE [--align 4K|2M|1G] [--region N] [--json]",
+	{ "create-device", cmd_create_device, "", create_opts,
 	  "create a devdax device in a dynamic dax region (default align 2M)" },
-	{ "resize", cmd_resize, "DEV --size SIZE [--destroy-data] [--ignore-dma] [--json]",
-	  "grow or shrink a device of a dynamic dax region" },
-	{ "destroy-device", cmd_destroy_device, "DEV [--destroy-data] [--ignore-dma]",
+	{ "resize", cmd_resize, "DEV", resize_opts, "grow or shrink a device of a dynamic dax region" },
+	{ "destroy-device", cmd_destroy_device, "DEV", destroy_opts,
 	  "destroy a device of a dynamic dax region, freeing its memory" },
-	{ "regions-free", cmd_regions_free, "[--json]",
+	{ "regions-free", cmd_regions_free, "", json_opts,
 	  "the dax regions and their free capacity (in all, and for 1G devices)" },
-	{ "vm-backing", cmd_vm_backing,
-	  "--size SIZE [--align 4K|2M|1G] [--region N] [--id ID] [--numa] [--libvirt|--json]",
+	{ "vm-backing", cmd_vm_backing, "", vm_backing_opts,
 	  "create a device for guest RAM and print the QEMU options using it (default align 1G)" },
-	{ "vmemmap", cmd_vmemmap,
-	  "[DEV] [--size SIZE] [--measure [--cycles N] [--align A] [--pin-with C] [--no-pin] [--ignore-dma]] [--json]",
+	{ "vmemmap", cmd_vmemmap, "[DEV]", vmemmap_opts,
 	  "struct page overhead at 4K/2M/1G, modelled and measured, and the pin path" },
-	{ "help", cmd_help, "[COMMAND]", "show this help, or one command's" },
+	{ "help", cmd_help, "[COMMAND]", base_opts, "show this help, or one command's" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void print_help(FILE *f)
 {
+	char usage[512];
+
 	fprintf(f, "usage: %s [--version] COMMAND [ARGS]\n\ncommands:\n", ctl_prog);
-	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-9s %s\n            %s\n", commands[i].name, commands[i].args,
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		ctl_usage_line(commands[i].pos, commands[i].opts, usage, sizeof(usage));
+		fprintf(f, "  %-9s %s\n            %s\n", commands[i].name, usage,
 			commands[i].summary);
+	}
 	fprintf(f,
 		"\nDEV is a device-dax name (dax0.0), its path (/dev/dax0.0), or the stand-in\n"
 		"hugetlb:2M / hugetlb:1G[:SIZE]; without DEV: $DAXALLOC_DEVICE, else the first\n"
@@ -70,36 +163,25 @@ static void print_help(FILE *f)
 int ctl_help_cmd(const char *cmd)
 {
 	const struct ctl_cmd *c = ctl_find(cmd);
+	char usage[512];
 
 	if (!c)
 		return ctl_fail(CTL_USAGE, "help: unknown command '%s' (see '%s help')", cmd, ctl_prog);
-	printf("usage: %s %s %s\n  %s\n", ctl_prog, c->name, c->args, c->summary);
+	ctl_usage_line(c->pos, c->opts, usage, sizeof(usage));
+	printf("usage: %s %s %s\n  %s\n", ctl_prog, c->name, usage, c->summary);
+	ctl_print_options(c->opts);
 	return CTL_OK;
 }
 
-static int cmd_help(struct daxalloc_ctx *ctx, int argc, char **argv)
+static int cmd_help(struct daxalloc_ctx *ctx, struct ctl_args *a)
 {
-	static const struct option opts[] = { CTL_BASE_OPTIONS, CTL_OPT_END };
-	struct ctl_args a;
-	int rc;
-
 	(void)ctx;
-	if ((rc = ctl_parse("help", argc, argv, opts, &a)))
-		return rc;
-	if (argc - optind > 1)
+	if (a->npos > 1)
 		return ctl_fail(CTL_USAGE, "help: takes at most one command name");
-	if (optind < argc)
-		return ctl_help_cmd(argv[optind]);
+	if (a->npos)
+		return ctl_help_cmd(a->pos[0]);
 	print_help(stdout);
 	return CTL_OK;
-}
-
-int ctl_usage(const char *cmd)
-{
-	for (size_t i = 0; i < NCOMMANDS; i++)
-		if (strcmp(cmd, commands[i].name) == 0)
-			fprintf(stderr, "usage: %s %s %s\n", ctl_prog, cmd, commands[i].args);
-	return CTL_USAGE;
 }
 
 const struct ctl_cmd *ctl_find(const char *name)
@@ -110,23 +192,17 @@ const struct ctl_cmd *ctl_find(const char *name)
 	return NULL;
 }
 
-/*
- * getopt keeps its place inside the previous argv (glibc's nextchar) when a
- * parse stops early; optind = 0 makes it start afresh.  The subcommands then
- * set optind = 1 as usual.
- */
-static void getopt_reset(void)
+const struct ctl_cmd *ctl_commands(size_t *n)
 {
-	char *none[] = { (char *)ctl_prog, NULL };
-
-	optind = 0;
-	getopt(1, none, "");
+	*n = NCOMMANDS;
+	return commands;
 }
 
 int ctl_main(int argc, char **argv)
 {
 	struct daxalloc_ctx *ctx = NULL;
 	const struct ctl_cmd *cmd;
+	struct ctl_args a;
 	int rc;
 
 	if (argc < 2) {
@@ -144,13 +220,15 @@ int ctl_main(int argc, char **argv)
 	cmd = ctl_find(argv[1]);
 	if (!cmd)
 		return ctl_fail(CTL_USAGE, "unknown command '%s' (see '%s help')", argv[1], ctl_prog);
+	rc = ctl_parse(cmd->name, cmd->opts, argc - 1, argv + 1, &a);
+	if (rc)
+		return rc == CTL_DONE ? CTL_OK : rc;
 	if (cmd->fn != cmd_help) {
 		rc = daxalloc_ctx_new(&ctx);
 		if (rc < 0)
 			return ctl_lib_fail(rc);
 	}
-	getopt_reset();
-	rc = cmd->fn(ctx, argc - 1, argv + 1);
+	rc = cmd->fn(ctx, &a);
 	daxalloc_ctx_delete(&ctx);
 	return rc == CTL_DONE ? CTL_OK : rc;
 }

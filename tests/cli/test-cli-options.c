@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,27 +49,34 @@ Test(cli_options, every_command_takes_help)
 	}
 }
 
-/* Options another command takes, refused where they mean nothing. */
+/*
+ * Options another command takes, refused where they mean nothing: one
+ * line naming the command, the option and the rule (which commands take
+ * it, and what this one takes).
+ */
 static const struct {
 	const char *args[6];
 	const char *opt;
+	const char *owner;	/* a command that takes it; NULL: none does */
 } unused[] = {
-	{ { "df", "hugetlb:2M:4M", "--force" }, "--force" },
-	{ { "regions", "hugetlb:2M:4M", "--repair" }, "--repair" },
-	{ { "list", "--size", "2M" }, "--size" },
-	{ { "info", "hugetlb:2M:4M", "--force" }, "--force" },
-	{ { "free", "hugetlb:2M:4M", "x", "--json" }, "--json" },
-	{ { "rename", "hugetlb:2M:4M", "a", "b", "--size", "2M" }, "--size" },
-	{ { "check", "hugetlb:2M:4M", "--force" }, "--force" },
-	{ { "pins", "hugetlb:2M:4M", "--repair" }, "--repair" },
-	{ { "map", "hugetlb:2M:4M", "--name", "x" }, "--name" },
-	{ { "format", "hugetlb:2M:4M", "--size", "2M" }, "--size" },
-	{ { "alloc", "hugetlb:2M:4M", "--force", "--size", "2M" }, "--force" },
-	{ { "regions-free", "--size", "2M" }, "--size" },
-	{ { "destroy-device", "dax9.9", "--json" }, "--json" },
-	{ { "vmemmap", "--force" }, "--force" },
-	{ { "df", "hugetlb:2M:4M", "--frobnicate" }, "--frobnicate" },
-	{ { "df", "hugetlb:2M:4M", "-z" }, "-z" },
+	{ { "df", "hugetlb:2M:4M", "--force" }, "--force", "format" },
+	{ { "regions", "hugetlb:2M:4M", "--repair" }, "--repair", "check" },
+	{ { "list", "--size", "2M" }, "--size", "alloc" },
+	{ { "info", "hugetlb:2M:4M", "--force" }, "--force", "free" },
+	{ { "free", "hugetlb:2M:4M", "x", "--json" }, "--json", "regions" },
+	{ { "rename", "hugetlb:2M:4M", "a", "b", "--size", "2M" }, "--size", "map" },
+	{ { "check", "hugetlb:2M:4M", "--size", "2M" }, "--size", "resize" },
+	{ { "pins", "hugetlb:2M:4M", "--repair" }, "--repair", "check" },
+	{ { "map", "hugetlb:2M:4M", "--name", "x" }, "--name", "alloc" },
+	{ { "map", "hugetlb:2M:4M", "-n", "x" }, "-n", "alloc" },
+	{ { "format", "hugetlb:2M:4M", "--size", "2M" }, "--size", "create-device" },
+	{ { "alloc", "hugetlb:2M:4M", "--force", "--size", "2M" }, "--force", "check" },
+	{ { "regions-free", "--size", "2M" }, "--size", "vm-backing" },
+	{ { "destroy-device", "dax9.9", "--json" }, "--json", "list" },
+	{ { "vmemmap", "--force" }, "--force", "format" },
+	{ { "vmemmap", "--id", "x" }, "--id", "vm-backing" },
+	{ { "df", "hugetlb:2M:4M", "--frobnicate" }, "--frobnicate", NULL },
+	{ { "df", "hugetlb:2M:4M", "-z" }, "-z", NULL },
 };
 
 Test(cli_options, unused_options_are_refused)
@@ -83,7 +91,78 @@ Test(cli_options, unused_options_are_refused)
 			  unused[i].opt);
 		cr_expect(strstr(r.err, unused[i].args[0]), "'%s' does not name the command %s", r.err,
 			  unused[i].args[0]);
+		if (unused[i].owner)
+			cr_expect(strstr(r.err, unused[i].owner),
+				  "%s ... %s: '%s' does not say that %s takes it", unused[i].args[0],
+				  unused[i].opt, r.err, unused[i].owner);
 	}
+}
+
+/* The options of @cmd's usage line: "--size SIZE" gives "--size" and takes_value. */
+static int usage_options(const char *cmd, char opts[][32], bool *takes_value, int max)
+{
+	char *p, *save, *line;
+	int n = 0;
+
+	ctl_runl(&r, "help", cmd, NULL);
+	cr_assert_eq(r.status, 0, "help %s: %s", cmd, r.err);
+	line = strtok_r(r.out, "\n", &save);
+	for (p = strstr(line, "--"); p && n < max; p = strstr(p + 2, "--")) {
+		size_t len = strspn(p + 2, "abcdefghijklmnopqrstuvwxyz-") + 2;
+
+		snprintf(opts[n], 32, "%.*s", (int)len, p);
+		takes_value[n] = p[len] == ' ' && p[len + 1] >= 'A' && p[len + 1] <= 'Z';
+		takes_value[n] |= p[len] == ' ' && p[len + 1] >= '0' && p[len + 1] <= '9';
+		takes_value[n] |= strncmp(p + len, " devdax", 7) == 0;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Every command against every option that another command's usage
+ * shows: taken if its own usage shows it, else refused naming both.
+ */
+Test(cli_options, each_command_takes_only_its_own, .timeout = 240)
+{
+	static char names[40][32], opts[40][16][32], all[64][32];
+	static bool val[40][16], all_val[64];
+	int n = commands(names, 40), nopts[40], nall = 0, refused = 0;
+
+	for (int i = 0; i < n; i++) {
+		nopts[i] = usage_options(names[i], opts[i], val[i], 16);
+		for (int j = 0; j < nopts[i]; j++) {
+			int k = 0;
+
+			while (k < nall && strcmp(all[k], opts[i][j]) != 0)
+				k++;
+			if (k == nall && nall < 64) {
+				memcpy(all[nall], opts[i][j], sizeof(all[nall]));
+				all_val[nall++] = val[i][j];
+			}
+		}
+	}
+	cr_assert_geq(nall, 20, "only %d options in all usages", nall);
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < nall; k++) {
+			const char *args[] = { names[i], all[k], all_val[k] ? "2M" : NULL, NULL };
+			bool own = false;
+
+			for (int j = 0; j < nopts[i]; j++)
+				own |= strcmp(opts[i][j], all[k]) == 0;
+			if (own)
+				continue;
+			ctl_run(&r, args, 0);
+			refused++;
+			cr_expect_eq(r.status, 2, "%s %s: exit %d (%s)", names[i], all[k], r.status,
+				     r.err);
+			cr_expect_eq(ctl_lines(r.err), 1, "%s %s: %s", names[i], all[k], r.err);
+			cr_expect(strstr(r.err, names[i]) && strstr(r.err, all[k]) &&
+					  strstr(r.err, " not of "),
+				  "%s %s: '%s' names not the command, the option and whose it is",
+				  names[i], all[k], r.err);
+		}
+	cr_log_info("%d foreign options refused on %d commands", refused, n);
 }
 
 Test(cli_options, missing_option_argument_is_one_line)
@@ -92,6 +171,11 @@ Test(cli_options, missing_option_argument_is_one_line)
 	cr_expect_eq(r.status, 2, "%s", r.err);
 	cr_expect_eq(ctl_lines(r.err), 1, "%s", r.err);
 	cr_expect(strstr(r.err, "--size"), "%s", r.err);
+	/* and a value given to a flag of the command's own */
+	ctl_runl(&r, "df", "hugetlb:2M:4M", "--json=1", NULL);
+	cr_expect_eq(r.status, 2, "%s", r.err);
+	cr_expect_eq(ctl_lines(r.err), 1, "%s", r.err);
+	cr_expect(strstr(r.err, "df: --json takes no value"), "%s", r.err);
 }
 
 Test(cli_options, hex_sizes, .timeout = 60)
