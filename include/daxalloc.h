@@ -23,6 +23,17 @@ extern "C" {
 #define DAXALLOC_VERSION_MAJOR 0
 #define DAXALLOC_VERSION_MINOR 2
 #define DAXALLOC_VERSION_MICRO 0
+/*
+ * True when this header is version MAJOR.MINOR.MICRO or newer, for code
+ * that must build against older ones (#if DAXALLOC_CHECK_VERSION(0, 2, 0)).
+ * A compile-time answer: the library loaded says its own with
+ * daxalloc_version(), and runs programs built against any older header.
+ */
+#define DAXALLOC_CHECK_VERSION(major, minor, micro)                             \
+	(DAXALLOC_VERSION_MAJOR > (major) ||                                    \
+	 (DAXALLOC_VERSION_MAJOR == (major) &&                                  \
+	  (DAXALLOC_VERSION_MINOR > (minor) ||                                  \
+	   (DAXALLOC_VERSION_MINOR == (minor) && DAXALLOC_VERSION_MICRO >= (micro)))))
 
 #define DAXALLOC_SIZE_4K (UINT64_C(4) << 10)
 #define DAXALLOC_SIZE_2M (UINT64_C(2) << 20)

@@ -11,6 +11,13 @@
 
 #define DAXALLOC_EXPORT __attribute__((visibility("default")))
 #define DAXALLOC_PRINTF(f, a) __attribute__((format(printf, f, a)))
+/*
+ * Exported as NAME@VERSION ("@@": the default that new programs bind):
+ * for entry points whose types or parameters changed after a release, see
+ * versions.c and compat-0.1.c.
+ */
+#define DAXALLOC_SYMVER(name_at_version) \
+	DAXALLOC_EXPORT __attribute__((symver(name_at_version)))
 
 struct daxctl_ctx;
 struct ndctl_ctx;

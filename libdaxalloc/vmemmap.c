@@ -247,8 +247,8 @@ DAXALLOC_EXPORT int daxalloc_vmemmap_kernel_pin_path(const char *release, bool h
  * thresholds: compound at most 0.15 and 2x, base at least 0.25 and 3x.  Comparing 2M with 1G cannot tell: pinning writes one page
  * pointer per 4K page either way, and that dominates.
  */
-DAXALLOC_EXPORT int daxalloc_vmemmap_pin_verdict(uint64_t ns_4k, uint64_t ns_2m,
-						 uint64_t ns_hugetlb_2m)
+/* Exported through versions.c: 0.1 took other times (compat-0.1.c). */
+int daxalloc_vmemmap_pin_verdict(uint64_t ns_4k, uint64_t ns_2m, uint64_t ns_hugetlb_2m)
 {
 	uint64_t h = ns_hugetlb_2m;
 
@@ -763,9 +763,10 @@ static int measure_standin(struct daxalloc_ctx *ctx, const char *name,
 	return 0;
 }
 
-DAXALLOC_EXPORT int daxalloc_vmemmap_measure(struct daxalloc_ctx *ctx, const char *arg,
-					     const struct daxalloc_vmemmap_opts *opts,
-					     struct daxalloc_vmemmap_report *rep)
+/* Exported through versions.c: 0.1's report was smaller (compat-0.1.c). */
+int daxalloc_vmemmap_measure(struct daxalloc_ctx *ctx, const char *arg,
+			     const struct daxalloc_vmemmap_opts *opts,
+			     struct daxalloc_vmemmap_report *rep)
 {
 	struct daxalloc_vmemmap_opts o = { 0 };
 	struct vm_state s = { 0 };
