@@ -86,7 +86,7 @@ int cmd_format(struct daxalloc_ctx *ctx, int argc, char **argv)
 {
 	struct daxalloc_dev *dev = NULL;
 	struct daxalloc_pool *pool = NULL;
-	struct daxalloc_pool_stats st;
+	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 	struct pool_args a;
 	char u[32], c[32];
 	int rc;
@@ -122,7 +122,7 @@ int cmd_df(struct daxalloc_ctx *ctx, int argc, char **argv)
 {
 	struct daxalloc_dev *dev = NULL;
 	struct daxalloc_pool *pool = NULL;
-	struct daxalloc_pool_stats st;
+	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 	struct pool_args a;
 	char b[5][32];
 	int rc;
@@ -326,7 +326,7 @@ static void on_finding(int kind, const char *line, void *arg)
 
 int cmd_check(struct daxalloc_ctx *ctx, int argc, char **argv)
 {
-	struct daxalloc_check_report rep;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_dev *dev = NULL;
 	struct findings f = { 0 };
 	struct pool_args a;

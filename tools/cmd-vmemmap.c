@@ -208,7 +208,7 @@ static struct json_object *jrows(const uint64_t *v)
 
 static struct json_object *jmodel(const struct target *t, uint64_t align)
 {
-	struct daxalloc_vmemmap_model m, tib;
+	struct daxalloc_vmemmap_model m = { DAXALLOC_VMEMMAP_MODEL_INIT }, tib = { DAXALLOC_VMEMMAP_MODEL_INIT };
 	struct json_object *o = json_object_new_object(), *pt = json_object_new_object();
 	int row = kernel_row(t, align);
 	bool measured;
@@ -337,7 +337,7 @@ static void print_model(const struct target *t)
 	printf("%-5s %10s %10s %10s %12s %12s %10s\n", "ALIGN", "NO DEDUP", "2-PAGE", "1-PAGE",
 	       "PAGE TABLES", "THIS KERNEL", "PER TiB");
 	for (int i = 0; i < 3; i++) {
-		struct daxalloc_vmemmap_model m, tib;
+		struct daxalloc_vmemmap_model m = { DAXALLOC_VMEMMAP_MODEL_INIT }, tib = { DAXALLOC_VMEMMAP_MODEL_INIT };
 		int row = kernel_row(t, aligns[i]);
 		char a[16];
 
@@ -367,7 +367,7 @@ static void print_measured(const struct target *t, int cycles)
 	       cycles);
 	for (int i = 0; i < 3; i++) {
 		const struct daxalloc_vmemmap_sample *sm = &t->rep.samples[i];
-		struct daxalloc_vmemmap_model m;
+		struct daxalloc_vmemmap_model m = { DAXALLOC_VMEMMAP_MODEL_INIT };
 
 		if (!sm->measured) {
 			printf("%-5s not measured: %s\n", ctl_size(sm->align, b[0], 32), sm->why);
@@ -519,7 +519,7 @@ static void pin_from_version(struct target *t)
 static int measure(struct daxalloc_ctx *ctx, const struct vm_args *a, struct target *t)
 {
 	struct daxalloc_vmemmap_opts o = {
-		.cycles = a->cycles, .align = a->align, .pin = a->pin,
+		DAXALLOC_VMEMMAP_OPTS_INIT, .cycles = a->cycles, .align = a->align, .pin = a->pin,
 		.pin_with = a->pin_with, .ignore_dma = a->ignore_dma,
 	};
 	struct ctl_progress p;
@@ -538,6 +538,7 @@ static int measure(struct daxalloc_ctx *ctx, const struct vm_args *a, struct tar
 	ctl_progress_start(&p, what, 1);
 	ctl_progress_note(&p, what, t->size, 0);
 	sigprocmask(SIG_BLOCK, &block, &old);
+	t->rep.struct_size = sizeof(t->rep);
 	rc = daxalloc_vmemmap_measure(ctx, t->name, &o, &t->rep);
 	ctl_progress_end(&p);
 	sigprocmask(SIG_SETMASK, &old, NULL);

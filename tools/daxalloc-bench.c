@@ -356,7 +356,7 @@ static int free_bench_region(const struct daxalloc_region_info *info, void *arg)
  */
 static int bdev_open(const char *spec, uint64_t need, struct bdev *b, char *why, size_t whylen)
 {
-	struct daxalloc_pool_stats st;
+	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 	char name[96], s[32];
 	uint64_t a;
 	int rc;
@@ -631,6 +631,7 @@ static void consumer_close(struct consumer *c)
 static void consumer_target(struct consumer *c, struct daxalloc_pin_target *t)
 {
 	memset(t, 0, sizeof(*t));
+	t->struct_size = sizeof(*t);
 	t->kind = c->kind;
 	t->vfio.container_fd = c->container;
 	t->vfio.iova = c->iova;
@@ -948,7 +949,7 @@ static void bench_pin_dev(const char *spec)
 
 	/* A real device: its free space decides the large size. */
 	if (!a) {
-		struct daxalloc_pool_stats st;
+		struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 
 		if (bdev_open(spec, 0, &b, why, sizeof(why)) < 0) {
 			pin_skip("pin", spec ? spec : "default", why);
@@ -1233,7 +1234,7 @@ static void pin_full_pool(const char *spec, uint64_t align, uint64_t len)
 	if (daxalloc_alloc(b.pool, len, "bench-pin", DAXALLOC_ALLOC_POPULATE, &r) < 0) {
 		snprintf(why, sizeof(why), "%s", daxalloc_errmsg());
 	} else {
-		struct daxalloc_pool_stats st;
+		struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 
 		if (daxalloc_pool_get_stats(b.pool, &st) == 0 &&
 		    st.largest_free / b.align < (uint64_t)count)
@@ -1287,7 +1288,7 @@ static void alloc_full_pool(const char *spec, int reps, int count)
 		return;
 	}
 	{
-		struct daxalloc_pool_stats st;
+		struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 
 		if (daxalloc_pool_get_stats(b.pool, &st) < 0 ||
 		    st.largest_free / b.align < (uint64_t)count + 1) {
@@ -1351,7 +1352,7 @@ static void bench_alloc_dev(const char *spec)
 		return;
 	}
 	{
-		struct daxalloc_pool_stats st;
+		struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 
 		daxalloc_pool_get_stats(b.pool, &st);
 		/* A real device may hold fewer units than threads. */

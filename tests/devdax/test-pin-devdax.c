@@ -166,7 +166,7 @@ static void vfio_close(struct guest_vfio *v)
 
 static struct daxalloc_pin_target vfio_target(struct guest_vfio *v, uint64_t iova)
 {
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_VFIO };
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_VFIO };
 
 	t.vfio.container_fd = v->container;
 	t.vfio.iova = iova;
@@ -401,7 +401,7 @@ static void rdma_reg(const char *label, uint64_t size)
 	struct ibv_pd *pd;
 	struct daxalloc_region *r;
 	struct daxalloc_pin *p = NULL;
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_RDMA };
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_RDMA };
 	struct ibv_mr *mr;
 	struct json_object *j;
 	double pin_ms, unpin_ms;
@@ -477,7 +477,7 @@ Test(pin, io_uring_answer_matches_the_kernel, .timeout = 120)
 	struct io_uring ring;
 	struct daxalloc_region *r;
 	struct daxalloc_pin *p = NULL;
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_URING };
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_URING };
 	int rc, n = 0;
 
 	open_pool(&s, "static2m");
@@ -515,7 +515,7 @@ static void uring_read_fixed(const char *label, uint64_t size)
 	struct io_uring ring;
 	struct daxalloc_region *r;
 	struct daxalloc_pin *p = NULL;
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_URING };
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_URING };
 	struct io_uring_sqe *sqe;
 	struct io_uring_cqe *cqe;
 	struct json_object *j;
@@ -589,7 +589,7 @@ Test(pin, iommufd_answer_matches_the_kernel, .timeout = 120)
 	struct setup s;
 	struct daxalloc_region *r;
 	struct daxalloc_pin *p = NULL;
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_IOMMUFD };
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_IOMMUFD };
 	int rc;
 
 	open_pool(&s, "static2m");
@@ -757,7 +757,7 @@ static void iommufd_pin_case(const char *label, uint64_t size, uint64_t iova)
 	struct iommufd_dev u;
 	struct daxalloc_region *r;
 	struct daxalloc_pin *p = NULL, *q = NULL;
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_IOMMUFD }, bad;
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_IOMMUFD }, bad;
 	struct json_object *j;
 	struct timespec a, b;
 	const uint64_t back = 0x10000;	/* where the copy comes back, in the region */
@@ -974,6 +974,7 @@ static int raw_pin(struct consumers *c, int k, void *addr, uint64_t len)
 static bool lib_target(struct consumers *c, int k, struct daxalloc_pin_target *t)
 {
 	memset(t, 0, sizeof(*t));
+	t->struct_size = sizeof(*t);
 	if (k == C_VFIO && c->have_vfio) {
 		*t = vfio_target(&c->vfio, 1ull << 32);
 		return true;
@@ -1187,8 +1188,8 @@ Test(pin, memlock_hugetlb_library_agrees_with_the_kernel, .timeout = 300)
 Test(pin, pin_path_probe_finds_the_kernels_path, .timeout = 900)
 {
 	const struct guest_dev *gd = guest_dev("recfgdyn");
-	struct daxalloc_vmemmap_opts o = { .cycles = 1, .pin = true };
-	struct daxalloc_vmemmap_report rep;
+	struct daxalloc_vmemmap_opts o = { DAXALLOC_VMEMMAP_OPTS_INIT, .cycles = 1, .pin = true };
+	struct daxalloc_vmemmap_report rep = { DAXALLOC_VMEMMAP_REPORT_INIT };
 	struct daxalloc_ctx *ctx = NULL;
 	struct utsname u;
 	int major = 0, want;
