@@ -9,7 +9,7 @@
  * address of the pointer and set it to NULL.
  *
  * Structs that grow: a struct the caller fills or allocates for the
- * library starts with its size (struct_size), set by the caller with the struct's
+ * library starts with its size, struct_size, set with the struct's
  * DAXALLOC_*_INIT ({ DAXALLOC_VMEMMAP_OPTS_INIT, .cycles = 1 }).  The
  * library reads and writes only what that size covers, so a program
  * built against this header keeps working with later libraries, and
