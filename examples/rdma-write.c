@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 	struct daxalloc_pool *pool = NULL;
 	struct daxalloc_region *r = NULL;
 	struct daxalloc_pin *pin = NULL;
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_RDMA };
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_RDMA };
 	int gid_index = argc > 3 ? atoi(argv[3]) : 0, rc;
 	struct ibv_context *ib;
 	struct ibv_port_attr port;

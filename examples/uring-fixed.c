@@ -90,7 +90,7 @@ int main(int argc, char **argv)
 	struct daxalloc_pool *pool = NULL;
 	struct daxalloc_region *r = NULL;
 	struct daxalloc_pin *pin = NULL;
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_URING };
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_URING };
 	struct io_uring ring;
 	struct io_uring_sqe *sqe;
 	struct io_uring_cqe *cqe;

@@ -162,7 +162,7 @@ int main(int argc, char **argv)
 	struct daxalloc_pool *pool = NULL;
 	struct daxalloc_region *r = NULL;
 	struct daxalloc_pin *pin = NULL;
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_VFIO };
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_VFIO };
 	struct vfio v = { -1, -1, -1, NULL, 0 };
 	unsigned char *base;
 	uint64_t size;

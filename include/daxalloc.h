@@ -7,6 +7,16 @@
  * human message for the calling thread, read with daxalloc_errmsg().
  * Constructors take an out-pointer (x_new(&out, ...)); destructors take the
  * address of the pointer and set it to NULL.
+ *
+ * Structs that grow: a struct the caller fills or allocates for the
+ * library starts with its size, struct_size, set with the struct's
+ * DAXALLOC_*_INIT ({ DAXALLOC_VMEMMAP_OPTS_INIT, .cycles = 1 }).  The
+ * library reads and writes only what that size covers, so a program
+ * built against this header keeps working with later libraries, and
+ * refuses a size it does not know (-EINVAL, naming the struct): one left
+ * without its size, or a later header's on an older library.  A struct
+ * the library hands to a callback carries the size it has: read a member
+ * added later only when .struct_size covers it.
  */
 #ifndef DAXALLOC_H
 #define DAXALLOC_H
@@ -23,6 +33,17 @@ extern "C" {
 #define DAXALLOC_VERSION_MAJOR 0
 #define DAXALLOC_VERSION_MINOR 2
 #define DAXALLOC_VERSION_MICRO 0
+/*
+ * True when this header is version MAJOR.MINOR.MICRO or newer, for code
+ * that must build against older ones (#if DAXALLOC_CHECK_VERSION(0, 2, 0)).
+ * A compile-time answer: the library loaded says its own with
+ * daxalloc_version(), and runs programs built against any older header.
+ */
+#define DAXALLOC_CHECK_VERSION(major, minor, micro)                             \
+	(DAXALLOC_VERSION_MAJOR > (major) ||                                    \
+	 (DAXALLOC_VERSION_MAJOR == (major) &&                                  \
+	  (DAXALLOC_VERSION_MINOR > (minor) ||                                  \
+	   (DAXALLOC_VERSION_MINOR == (minor) && DAXALLOC_VERSION_MICRO >= (micro)))))
 
 #define DAXALLOC_SIZE_4K (UINT64_C(4) << 10)
 #define DAXALLOC_SIZE_2M (UINT64_C(2) << 20)
@@ -249,6 +270,7 @@ void daxalloc_pool_close(struct daxalloc_pool **pool);
 struct daxalloc_dev *daxalloc_pool_get_dev(struct daxalloc_pool *pool);
 
 struct daxalloc_pool_stats {
+	uint32_t struct_size;	/* DAXALLOC_POOL_STATS_INIT */
 	uint64_t unit;		/* allocation unit (device alignment) */
 	uint64_t capacity;	/* bytes regions can use */
 	uint64_t used;
@@ -260,6 +282,7 @@ struct daxalloc_pool_stats {
 	uint32_t max_regions;
 	double fragmentation;	/* 1 - largest_free / free; 0 when free == 0 */
 };
+#define DAXALLOC_POOL_STATS_INIT .struct_size = sizeof(struct daxalloc_pool_stats)
 int daxalloc_pool_get_stats(struct daxalloc_pool *pool, struct daxalloc_pool_stats *st);
 
 /*
@@ -330,7 +353,9 @@ void daxalloc_region_drain(struct daxalloc_region *region);
 typedef void (*daxalloc_persist_fn)(const void *addr, size_t length);
 daxalloc_persist_fn daxalloc_region_get_persist_fn(struct daxalloc_region *region);
 
+/* Handed to callbacks: .struct_size says which members this library fills. */
 struct daxalloc_region_info {
+	uint32_t struct_size;
 	char name[DAXALLOC_NAME_MAX + 1];	/* "" when unnamed */
 	uint64_t offset;
 	uint64_t size;
@@ -348,6 +373,7 @@ int daxalloc_pool_foreach_region(struct daxalloc_pool *pool,
 #define DAXALLOC_CHECK_FORCE	(1u << 1)
 
 struct daxalloc_check_report {
+	uint32_t struct_size;	/* DAXALLOC_CHECK_REPORT_INIT */
 	int active_copy;	/* copy holding the newest header: 0 or 1, -1 if neither is valid */
 	uint64_t sequence;	/* its sequence number */
 	bool standby_valid;	/* false after an interrupted update: harmless */
@@ -357,6 +383,7 @@ struct daxalloc_check_report {
 	uint32_t repaired;
 	char first_problem[256];
 };
+#define DAXALLOC_CHECK_REPORT_INIT .struct_size = sizeof(struct daxalloc_check_report)
 /*
  * Verify the metadata on @dev without changing it, or with
  * DAXALLOC_CHECK_REPAIR rewrite both copies from the newest state and
@@ -417,6 +444,7 @@ enum daxalloc_pin_kind {
 
 /* Who pins, and where.  Zero what you do not use. */
 struct daxalloc_pin_target {
+	uint32_t struct_size;		/* DAXALLOC_PIN_TARGET_INIT */
 	enum daxalloc_pin_kind kind;
 	unsigned int flags;		/* DAXALLOC_PIN_* */
 	struct {
@@ -448,6 +476,8 @@ struct daxalloc_pin_target {
 		unsigned int first_index;
 	} uring;
 };
+/* struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = ... }; */
+#define DAXALLOC_PIN_TARGET_INIT .struct_size = sizeof(struct daxalloc_pin_target)
 
 /*
  * Pin [offset, offset+length) of @region (offsets inside the region) for
@@ -502,7 +532,9 @@ uint32_t daxalloc_pin_get_rkey(struct daxalloc_pin *pin);
 int daxalloc_pin_get_uring_index(struct daxalloc_pin *pin);
 unsigned int daxalloc_pin_get_uring_count(struct daxalloc_pin *pin);
 
+/* Handed to callbacks: .struct_size says which members this library fills. */
 struct daxalloc_pin_info {
+	uint32_t struct_size;
 	enum daxalloc_pin_kind kind;
 	char region[DAXALLOC_NAME_MAX + 1];	/* "" when unnamed */
 	uint64_t region_offset;		/* device offset of the region */
@@ -586,6 +618,7 @@ int daxalloc_dev_set_mode(struct daxalloc_ctx *ctx, const char *name, const char
  * resized and destroyed; a static one is one pmem namespace.
  */
 struct daxalloc_daxregion_info {
+	uint32_t struct_size;	/* DAXALLOC_DAXREGION_INFO_INIT; in callbacks, the library's */
 	int id;
 	enum daxalloc_region_kind kind;
 	uint64_t start;		/* physical address; UINT64_MAX when unknown */
@@ -598,6 +631,7 @@ struct daxalloc_daxregion_info {
 	uint64_t largest_free_1g;
 	unsigned int devices;	/* devices with memory */
 };
+#define DAXALLOC_DAXREGION_INFO_INIT .struct_size = sizeof(struct daxalloc_daxregion_info)
 /* Calls @fn for every dax region; stops at a non-zero return. */
 int daxalloc_daxregion_foreach(struct daxalloc_ctx *ctx,
 			       int (*fn)(const struct daxalloc_daxregion_info *info, void *arg),
@@ -649,6 +683,7 @@ enum daxalloc_vmemmap_row {
 #define DAXALLOC_VMEMMAP_ROWS 3
 
 struct daxalloc_vmemmap_model {
+	uint32_t struct_size;	/* DAXALLOC_VMEMMAP_MODEL_INIT */
 	uint64_t size;		/* bytes modelled: whole @align units covering the request */
 	uint64_t align;
 	uint64_t base_pages;	/* 4K pages: one struct page each */
@@ -658,6 +693,7 @@ struct daxalloc_vmemmap_model {
 	uint64_t page_tables[DAXALLOC_VMEMMAP_ROWS];	/* page-table pages mapping them */
 	uint64_t total[DAXALLOC_VMEMMAP_ROWS];		/* both: the RAM an enable takes */
 };
+#define DAXALLOC_VMEMMAP_MODEL_INIT .struct_size = sizeof(struct daxalloc_vmemmap_model)
 
 /*
  * Model @size bytes at @align (4K, 2M or 1G; -EINVAL otherwise).  A size
@@ -731,6 +767,7 @@ struct daxalloc_vmemmap_pin {
 };
 
 struct daxalloc_vmemmap_opts {
+	uint32_t struct_size;	/* DAXALLOC_VMEMMAP_OPTS_INIT */
 	int cycles;		/* enable/disable cycles per alignment; 0: 5 */
 	uint64_t align;		/* 0: each of 4K, 2M, 1G the device can take; else only it */
 	bool pin;		/* also time pinning at 2M and 1G */
@@ -738,8 +775,10 @@ struct daxalloc_vmemmap_opts {
 	const char *pin_with;
 	bool ignore_dma;	/* as DAXALLOC_RECONFIG_IGNORE_DMA */
 };
+#define DAXALLOC_VMEMMAP_OPTS_INIT .struct_size = sizeof(struct daxalloc_vmemmap_opts)
 
 struct daxalloc_vmemmap_report {
+	uint32_t struct_size;	/* DAXALLOC_VMEMMAP_REPORT_INIT */
 	char name[32];
 	uint64_t size;
 	bool memmap_in_ram;
@@ -749,6 +788,7 @@ struct daxalloc_vmemmap_report {
 	struct daxalloc_vmemmap_sample samples[3];	/* 4K, 2M, 1G */
 	struct daxalloc_vmemmap_pin pin;
 };
+#define DAXALLOC_VMEMMAP_REPORT_INIT .struct_size = sizeof(struct daxalloc_vmemmap_report)
 
 /*
  * Measure what enabling device @name costs in RAM: with the device
@@ -767,7 +807,9 @@ struct daxalloc_vmemmap_report {
  * naming pid and command) while any process has it open or mapped, holds
  * a DMA handle (unless @ignore_dma) or has pins of it in the ledger.  For
  * the stand-in ("hugetlb:2M"), only the pin path is measured (io_uring).
- * Root only; takes seconds to minutes.
+ * Root only; takes seconds to minutes.  @opts (NULL: the defaults) and
+ * @report carry their sizes (DAXALLOC_VMEMMAP_OPTS_INIT,
+ * DAXALLOC_VMEMMAP_REPORT_INIT).
  */
 int daxalloc_vmemmap_measure(struct daxalloc_ctx *ctx, const char *name,
 			     const struct daxalloc_vmemmap_opts *opts,
@@ -834,12 +876,14 @@ bool daxalloc_heap_owns(struct daxalloc_heap *heap, const void *ptr);
 struct daxalloc_region *daxalloc_heap_get_region(struct daxalloc_heap *heap);
 
 struct daxalloc_heap_stats {
+	uint32_t struct_size;	/* DAXALLOC_HEAP_STATS_INIT */
 	uint64_t size;		/* the region's size: the most the heap can map */
 	uint64_t mapped;	/* bytes of the region the allocator has taken */
 	uint64_t in_use;	/* usable bytes of the live objects (DAXALLOC_HEAP_COUNT, else 0) */
 	uint64_t objects;	/* live objects (DAXALLOC_HEAP_COUNT, else 0) */
 	double fragmentation;	/* 1 - in_use / mapped; 0 when nothing is mapped; -1: not counted */
 };
+#define DAXALLOC_HEAP_STATS_INIT .struct_size = sizeof(struct daxalloc_heap_stats)
 int daxalloc_heap_get_stats(struct daxalloc_heap *heap, struct daxalloc_heap_stats *st);
 
 #ifdef __cplusplus

@@ -230,10 +230,9 @@ static int choose_fallback(struct ck *k, struct daxalloc_pool *pool, const struc
 	return -1;
 }
 
-DAXALLOC_EXPORT int daxalloc_pool_check_each(struct daxalloc_dev *dev, unsigned int flags,
-					     struct daxalloc_check_report *rep,
-					     void (*fn)(int kind, const char *finding, void *arg),
-					     void *arg)
+static int check_each(struct daxalloc_dev *dev, unsigned int flags,
+		      struct daxalloc_check_report *rep,
+		      void (*fn)(int kind, const char *finding, void *arg), void *arg)
 {
 	struct ck k = { .rep = rep, .fn = fn, .arg = arg };
 	struct daxalloc_pool *pool;
@@ -360,8 +359,28 @@ DAXALLOC_EXPORT int daxalloc_pool_check_each(struct daxalloc_dev *dev, unsigned 
 	return (int)rep->problems;
 }
 
-DAXALLOC_EXPORT int daxalloc_pool_check(struct daxalloc_dev *dev, unsigned int flags,
-					struct daxalloc_check_report *rep)
+/* The caller's report as far as its size goes: the check fills a whole one. */
+DAXALLOC_EXPORT int daxalloc_pool_check_each(struct daxalloc_dev *dev, unsigned int flags,
+					     struct daxalloc_check_report *out,
+					     void (*fn)(int kind, const char *finding, void *arg),
+					     void *arg)
+{
+	struct daxalloc_check_report all;
+	int n, rc;
+
+	if (!out)
+		return check_each(dev, flags, NULL, fn, arg);
+	n = SIZED(out, check_report);
+	if (n < 0)
+		return n;
+	rc = check_each(dev, flags, &all, fn, arg);
+	sized_copy(out, &all, n);
+	return rc;
+}
+
+/* Exported through versions.c: 0.1's report had no size (compat-0.1.c). */
+int daxalloc_pool_check(struct daxalloc_dev *dev, unsigned int flags,
+			struct daxalloc_check_report *rep)
 {
 	return daxalloc_pool_check_each(dev, flags, rep, NULL, NULL);
 }

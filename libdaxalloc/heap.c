@@ -482,12 +482,17 @@ size_t heap_size(struct daxalloc_heap *heap)
 }
 
 DAXALLOC_EXPORT int daxalloc_heap_get_stats(struct daxalloc_heap *heap,
-					    struct daxalloc_heap_stats *st)
+					    struct daxalloc_heap_stats *out)
 {
+	struct daxalloc_heap_stats all, *st = &all;
 	int64_t bytes = 0, objects = 0;
+	int n;
 
-	if (!heap || !st)
+	if (!heap || !out)
 		return daxalloc_err(EINVAL, "heap stats: no heap or no place for them");
+	n = SIZED(out, heap_stats);
+	if (n < 0)
+		return n;
 	for (int i = 0; i < NSTRIPES; i++) {
 		bytes += atomic_load_explicit(&heap->stripes[i].bytes, memory_order_relaxed);
 		objects += atomic_load_explicit(&heap->stripes[i].objects, memory_order_relaxed);
@@ -503,5 +508,6 @@ DAXALLOC_EXPORT int daxalloc_heap_get_stats(struct daxalloc_heap *heap,
 	st->fragmentation = st->mapped ? 1.0 - (double)st->in_use / (double)st->mapped : 0.0;
 	if (!(heap->flags & DAXALLOC_HEAP_COUNT))
 		st->fragmentation = -1.0;	/* not counted */
+	sized_copy(out, &all, n);
 	return 0;
 }

@@ -465,7 +465,7 @@ out:
 /* Give a kept stand-in's pages back: its file goes, then the mount. */
 int hugetlb_release_kept(struct daxalloc_ctx *ctx, const char *name, unsigned int flags)
 {
-	struct daxalloc_check_report rep;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_dev *dev = NULL;
 	char dir[PATH_MAX], file[PATH_MAX];
 	uint64_t align, size;

@@ -238,10 +238,11 @@ static void ledger_forget(struct daxalloc_pin *p)
 	p->rec = NULL;
 }
 
-DAXALLOC_EXPORT int daxalloc_pin(struct daxalloc_region *region, uint64_t offset,
-				 uint64_t length, const struct daxalloc_pin_target *target,
-				 struct daxalloc_pin **out)
+/* Exported through versions.c: 0.1's target had no size (compat-0.1.c). */
+int daxalloc_pin(struct daxalloc_region *region, uint64_t offset, uint64_t length,
+		 const struct daxalloc_pin_target *target, struct daxalloc_pin **out)
 {
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT };
 	struct daxalloc_pin *p;
 	char before[sizeof(p->consumer)];
 	uint64_t t0;
@@ -252,6 +253,11 @@ DAXALLOC_EXPORT int daxalloc_pin(struct daxalloc_region *region, uint64_t offset
 	*out = NULL;
 	if (!region || !target)
 		return daxalloc_err(EINVAL, "daxalloc_pin: NULL %s", region ? "target" : "region");
+	rc = SIZED(target, pin_target);
+	if (rc < 0)
+		return rc;
+	memcpy(&t, target, (size_t)rc);
+	target = &t;
 	if (!region->pool)
 		return daxalloc_err(EINVAL, "daxalloc_pin: the region's pool was closed");
 	if (target->flags & ~KNOWN_FLAGS)
@@ -530,6 +536,7 @@ static int ledger_infos(struct daxalloc_pool *pool, struct pin_list *l)
 		struct daxalloc_pin_info *i = &l->v[l->n++];
 		const struct pin_ledger_rec *r = &recs[k];
 
+		i->struct_size = sizeof(*i);
 		i->kind = (enum daxalloc_pin_kind)r->kind;
 		snprintf(i->region, sizeof(i->region), "%.*s", (int)sizeof(r->region) - 1,
 			 r->region);
@@ -547,9 +554,9 @@ static int ledger_infos(struct daxalloc_pool *pool, struct pin_list *l)
 	return 0;
 }
 
-DAXALLOC_EXPORT int daxalloc_pool_foreach_pin(struct daxalloc_pool *pool,
-					      int (*fn)(const struct daxalloc_pin_info *, void *),
-					      void *arg)
+/* Exported through versions.c: 0.1's info had no size (compat-0.1.c). */
+int daxalloc_pool_foreach_pin(struct daxalloc_pool *pool,
+			      int (*fn)(const struct daxalloc_pin_info *, void *), void *arg)
 {
 	struct pin_list l = { 0 };
 	int rc;

@@ -609,14 +609,18 @@ DAXALLOC_EXPORT struct daxalloc_dev *daxalloc_pool_get_dev(struct daxalloc_pool 
 	return pool ? pool->dev : NULL;
 }
 
-DAXALLOC_EXPORT int daxalloc_pool_get_stats(struct daxalloc_pool *pool,
-					    struct daxalloc_pool_stats *st)
+/* Exported through versions.c: 0.1's stats had no size (compat-0.1.c). */
+int daxalloc_pool_get_stats(struct daxalloc_pool *pool, struct daxalloc_pool_stats *out)
 {
+	struct daxalloc_pool_stats all, *st = &all;
 	uint64_t prev, end;
-	int rc;
+	int rc, n;
 
-	if (!pool || !st)
+	if (!pool || !out)
 		return daxalloc_err(EINVAL, "daxalloc_pool_get_stats: NULL argument");
+	n = SIZED(out, pool_stats);
+	if (n < 0)
+		return n;
 	rc = pool_lock_load(pool);
 	if (rc < 0)
 		return rc;
@@ -644,5 +648,6 @@ DAXALLOC_EXPORT int daxalloc_pool_get_stats(struct daxalloc_pool *pool,
 	}
 	pool_unlock(pool);
 	st->fragmentation = st->free ? 1.0 - (double)st->largest_free / (double)st->free : 0.0;
+	sized_copy(out, &all, n);
 	return 0;
 }

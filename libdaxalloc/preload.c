@@ -151,7 +151,7 @@ static void start_heap(void)
 	struct daxalloc_dev *dev = NULL;
 	struct daxalloc_pool *pool = NULL;
 	struct daxalloc_region *region = NULL;
-	struct daxalloc_pool_stats st;
+	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 	uint64_t size = DAXALLOC_SIZE_1G, thr = 0;
 	const char *dname = secure_getenv("DAXALLOC_HEAP_DEVICE");
 	const char *full = secure_getenv("DAXALLOC_HEAP_FULL");
@@ -232,7 +232,7 @@ __attribute__((constructor)) static void preload_init(void)
 
 __attribute__((destructor)) static void preload_fini(void)
 {
-	struct daxalloc_heap_stats st;
+	struct daxalloc_heap_stats st = { DAXALLOC_HEAP_STATS_INIT };
 
 	if (!print_stats || !heap || daxalloc_heap_get_stats(heap, &st) < 0)
 		return;

@@ -11,6 +11,13 @@
 
 #define DAXALLOC_EXPORT __attribute__((visibility("default")))
 #define DAXALLOC_PRINTF(f, a) __attribute__((format(printf, f, a)))
+/*
+ * Exported as NAME@VERSION ("@@": the default that new programs bind):
+ * for entry points whose types or parameters changed after a release, see
+ * versions.c and compat-0.1.c.
+ */
+#define DAXALLOC_SYMVER(name_at_version) \
+	DAXALLOC_EXPORT __attribute__((symver(name_at_version)))
 
 struct daxctl_ctx;
 struct ndctl_ctx;
@@ -69,6 +76,15 @@ const char *size_str(uint64_t v, char *buf, size_t len);
 /* error.c: set the thread's message, return -errnum. */
 int daxalloc_err(int errnum, const char *fmt, ...) DAXALLOC_PRINTF(2, 3);
 void daxalloc_err_clear(void);
+
+/*
+ * The caller's size of a struct that grows (sized.c): bytes to read or
+ * write, or -EINVAL naming the struct.  SIZED(p, vmemmap_opts).
+ */
+int sized_check(const char *type, uint32_t size, size_t known);
+#define SIZED(p, type) sized_check(#type, (p)->struct_size, sizeof(struct daxalloc_##type))
+/* The first @n bytes (SIZED's answer) of the library's whole struct @all to the caller's. */
+void sized_copy(void *out, const void *all, int n);
 
 /* map.c: fault in device-dax pages ahead where the kernel would refuse them later */
 int map_prefault(struct daxalloc_dev *dev, void *p, uint64_t length, bool write, bool always);

@@ -616,9 +616,9 @@ DAXALLOC_EXPORT int daxalloc_pool_rename(struct daxalloc_pool *pool, const char 
 	return 0;
 }
 
-DAXALLOC_EXPORT int daxalloc_pool_foreach_region(struct daxalloc_pool *pool,
-						 int (*fn)(const struct daxalloc_region_info *, void *),
-						 void *arg)
+/* Exported through versions.c: 0.1's info had no size (compat-0.1.c). */
+int daxalloc_pool_foreach_region(struct daxalloc_pool *pool,
+				 int (*fn)(const struct daxalloc_region_info *, void *), void *arg)
 {
 	struct dxa_entry *snap;
 	uint32_t n;
@@ -639,7 +639,7 @@ DAXALLOC_EXPORT int daxalloc_pool_foreach_region(struct daxalloc_pool *pool,
 	pool_unlock(pool);
 	/* Callbacks run unlocked, so they may call back into the library. */
 	for (uint32_t i = 0; i < n && rc == 0; i++) {
-		struct daxalloc_region_info info = { 0 };
+		struct daxalloc_region_info info = { .struct_size = sizeof(info) };
 		bool named = snap[i].flags & DXA_ENTRY_NAMED;
 
 		memcpy(info.name, snap[i].name, sizeof(info.name));

@@ -51,6 +51,7 @@ static void fill_info(const struct dax_region_layout *rl, struct daxalloc_daxreg
 	int n;
 
 	memset(info, 0, sizeof(*info));
+	info->struct_size = sizeof(*info);
 	info->id = rl->id;
 	info->kind = rl->kind;
 	info->start = rl->start;
@@ -89,10 +90,10 @@ static int foreach_one(struct dax_region_layout *rl, void *arg)
 	return fa->fn(&info, fa->arg);
 }
 
-DAXALLOC_EXPORT int daxalloc_daxregion_foreach(struct daxalloc_ctx *ctx,
-					       int (*fn)(const struct daxalloc_daxregion_info *info,
-							 void *arg),
-					       void *arg)
+/* Exported through versions.c: 0.1's info had no size (compat-0.1.c). */
+int daxalloc_daxregion_foreach(struct daxalloc_ctx *ctx,
+			       int (*fn)(const struct daxalloc_daxregion_info *info, void *arg),
+			       void *arg)
 {
 	struct foreach_args fa = { .fn = fn, .arg = arg };
 	int rc;
@@ -119,18 +120,24 @@ static int region_get(int region_id, struct dax_region_layout *rl)
 	return 0;
 }
 
-DAXALLOC_EXPORT int daxalloc_daxregion_get_info(struct daxalloc_ctx *ctx, int region_id,
-						struct daxalloc_daxregion_info *info)
+/* Exported through versions.c: 0.1's info had no size (compat-0.1.c). */
+int daxalloc_daxregion_get_info(struct daxalloc_ctx *ctx, int region_id,
+				struct daxalloc_daxregion_info *info)
 {
+	struct daxalloc_daxregion_info all;
 	struct dax_region_layout rl;
-	int rc;
+	int rc, n;
 
 	if (!ctx || !info)
 		return daxalloc_err(EINVAL, "daxalloc_daxregion_get_info: NULL argument");
+	n = SIZED(info, daxregion_info);
+	if (n < 0)
+		return n;
 	rc = region_get(region_id, &rl);
 	if (rc < 0)
 		return rc;
-	fill_info(&rl, info);
+	fill_info(&rl, &all);
+	sized_copy(info, &all, n);
 	return 0;
 }
 

@@ -87,15 +87,11 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 
 /* ---- the model ---------------------------------------------------------------- */
 
-DAXALLOC_EXPORT int daxalloc_vmemmap_model(uint64_t size, uint64_t align,
-					   struct daxalloc_vmemmap_model *m)
+static int model(uint64_t size, uint64_t align, struct daxalloc_vmemmap_model *m)
 {
 	uint64_t units, memmap, rest, flat_pt;
 	char a[32];
 
-	if (!m)
-		return daxalloc_err(EINVAL, "daxalloc_vmemmap_model: NULL model");
-	memset(m, 0, sizeof(*m));
 	if (!daxalloc_align_is_valid(align))
 		return daxalloc_err(EINVAL, "vmemmap model: align %s: device-dax offers 4K, 2M or 1G",
 				    size_str(align, a, sizeof(a)));
@@ -128,6 +124,22 @@ DAXALLOC_EXPORT int daxalloc_vmemmap_model(uint64_t size, uint64_t align,
 	for (int r = 0; r < DAXALLOC_VMEMMAP_ROWS; r++)
 		m->total[r] = m->struct_pages[r] + m->page_tables[r];
 	return 0;
+}
+
+/* Exported through versions.c: 0.1's model had no size (compat-0.1.c).  Zeros on failure. */
+int daxalloc_vmemmap_model(uint64_t size, uint64_t align, struct daxalloc_vmemmap_model *out)
+{
+	struct daxalloc_vmemmap_model all = { 0 };
+	int n, rc;
+
+	if (!out)
+		return daxalloc_err(EINVAL, "daxalloc_vmemmap_model: NULL model");
+	n = SIZED(out, vmemmap_model);
+	if (n < 0)
+		return n;
+	rc = model(size, align, &all);
+	sized_copy(out, &all, n);
+	return rc;
 }
 
 DAXALLOC_EXPORT const char *daxalloc_vmemmap_row_name(int row)
@@ -175,14 +187,18 @@ static uint64_t distance(int64_t a, uint64_t b)
 	return a < 0 ? (uint64_t)(-a) + b : (uint64_t)a > b ? (uint64_t)a - b : b - (uint64_t)a;
 }
 
-DAXALLOC_EXPORT int daxalloc_vmemmap_match(const struct daxalloc_vmemmap_model *m,
-					   int64_t measured)
+/* Exported through versions.c: 0.1's model had no size (compat-0.1.c). */
+int daxalloc_vmemmap_match(const struct daxalloc_vmemmap_model *m, int64_t measured)
 {
 	uint64_t best_d = 0, slack;
-	int best = -1;
+	int best = -1, n;
 
 	if (!m)
 		return daxalloc_err(EINVAL, "daxalloc_vmemmap_match: NULL model");
+	/* every member is read: only the whole struct will do so far */
+	n = SIZED(m, vmemmap_model);
+	if (n < 0)
+		return n;
 	for (int r = 0; r < DAXALLOC_VMEMMAP_ROWS; r++) {
 		uint64_t d = distance(measured, m->total[r]);
 
@@ -247,8 +263,8 @@ DAXALLOC_EXPORT int daxalloc_vmemmap_kernel_pin_path(const char *release, bool h
  * thresholds: compound at most 0.15 and 2x, base at least 0.25 and 3x.  Comparing 2M with 1G cannot tell: pinning writes one page
  * pointer per 4K page either way, and that dominates.
  */
-DAXALLOC_EXPORT int daxalloc_vmemmap_pin_verdict(uint64_t ns_4k, uint64_t ns_2m,
-						 uint64_t ns_hugetlb_2m)
+/* Exported through versions.c: 0.1 took other times (compat-0.1.c). */
+int daxalloc_vmemmap_pin_verdict(uint64_t ns_4k, uint64_t ns_2m, uint64_t ns_hugetlb_2m)
 {
 	uint64_t h = ns_hugetlb_2m;
 
@@ -524,7 +540,7 @@ static int cmp_i64(const void *a, const void *b)
 
 static void sample_stats(struct daxalloc_vmemmap_sample *sm, uint64_t size)
 {
-	struct daxalloc_vmemmap_model m;
+	struct daxalloc_vmemmap_model m = { DAXALLOC_VMEMMAP_MODEL_INIT };
 	int64_t sorted[DAXALLOC_VMEMMAP_MAX_CYCLES];
 	int n = sm->cycles;
 	uint64_t d, spread;
@@ -763,9 +779,8 @@ static int measure_standin(struct daxalloc_ctx *ctx, const char *name,
 	return 0;
 }
 
-DAXALLOC_EXPORT int daxalloc_vmemmap_measure(struct daxalloc_ctx *ctx, const char *arg,
-					     const struct daxalloc_vmemmap_opts *opts,
-					     struct daxalloc_vmemmap_report *rep)
+static int measure(struct daxalloc_ctx *ctx, const char *arg,
+		   const struct daxalloc_vmemmap_opts *opts, struct daxalloc_vmemmap_report *rep)
 {
 	struct daxalloc_vmemmap_opts o = { 0 };
 	struct vm_state s = { 0 };
@@ -873,4 +888,38 @@ DAXALLOC_EXPORT int daxalloc_vmemmap_measure(struct daxalloc_ctx *ctx, const cha
 						      NULL, 0, s.pin_why, sizeof(s.pin_why));
 	pin_judge(&rep->pin, rep->release, false, o.pin ? s.pin_why : "pinning was not asked for");
 	return 0;
+}
+
+/*
+ * Exported through versions.c: 0.1's report was smaller (compat-0.1.c).
+ * The caller's structs as far as their sizes go; the measurement fills a
+ * whole report of this library's.
+ */
+int daxalloc_vmemmap_measure(struct daxalloc_ctx *ctx, const char *arg,
+			     const struct daxalloc_vmemmap_opts *opts,
+			     struct daxalloc_vmemmap_report *rep)
+{
+	struct daxalloc_vmemmap_opts o = { DAXALLOC_VMEMMAP_OPTS_INIT };
+	struct daxalloc_vmemmap_report *full;
+	int n = 0, rc;
+
+	if (opts) {
+		n = SIZED(opts, vmemmap_opts);
+		if (n < 0)
+			return n;
+		memcpy(&o, opts, (size_t)n);
+	}
+	if (!rep)
+		return measure(ctx, arg, &o, NULL);
+	n = SIZED(rep, vmemmap_report);
+	if (n < 0)
+		return n;
+	full = calloc(1, sizeof(*full));
+	if (!full)
+		return daxalloc_err(ENOMEM, "vmemmap: no memory for a report of %zu bytes",
+				    sizeof(*full));
+	rc = measure(ctx, arg, &o, full);
+	sized_copy(rep, full, n);
+	free(full);
+	return rc;
 }

@@ -61,7 +61,7 @@ static uint64_t meta_end(uint64_t align)
 static int refuse_write(struct daxalloc_dev *dev)
 {
 	const char *name = daxalloc_dev_get_name(dev), *ns = daxalloc_dev_get_namespace(dev);
-	struct daxalloc_check_report rep;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	int rc;
 
 	if (daxalloc_dev_is_standin(dev))

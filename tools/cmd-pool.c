@@ -60,7 +60,7 @@ int cmd_format(struct daxalloc_ctx *ctx, struct ctl_args *args)
 {
 	struct daxalloc_dev *dev = NULL;
 	struct daxalloc_pool *pool = NULL;
-	struct daxalloc_pool_stats st;
+	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 	struct json_object *o;
 	struct pool_args a;
 	char u[32], c[32];
@@ -96,7 +96,7 @@ int cmd_df(struct daxalloc_ctx *ctx, struct ctl_args *args)
 {
 	struct daxalloc_dev *dev = NULL;
 	struct daxalloc_pool *pool = NULL;
-	struct daxalloc_pool_stats st;
+	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 	struct json_object *o;
 	struct pool_args a;
 	char b[5][32];
@@ -292,7 +292,7 @@ static void print_check(struct json_object *o)
 
 int cmd_check(struct daxalloc_ctx *ctx, struct ctl_args *args)
 {
-	struct daxalloc_check_report rep;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_dev *dev = NULL;
 	struct json_object *findings, *o;
 	struct pool_args a;

@@ -385,6 +385,7 @@ static int measure(struct daxalloc_ctx *ctx, const struct ctl_args *a,
 		   struct ctl_vmemmap_target *t)
 {
 	struct daxalloc_vmemmap_opts o = {
+		DAXALLOC_VMEMMAP_OPTS_INIT,
 		.cycles = a->cycles, .align = a->align, .pin = !a->no_pin, .pin_with = a->pin_with,
 		.ignore_dma = a->reconfig_flags & DAXALLOC_RECONFIG_IGNORE_DMA,
 	};
@@ -404,6 +405,7 @@ static int measure(struct daxalloc_ctx *ctx, const struct ctl_args *a,
 	ctl_progress_start(&p, what, 1);
 	ctl_progress_note(&p, what, t->size, 0);
 	sigprocmask(SIG_BLOCK, &block, &old);
+	t->rep.struct_size = sizeof(t->rep);
 	rc = daxalloc_vmemmap_measure(ctx, t->name, &o, &t->rep);
 	ctl_progress_end(&p);
 	sigprocmask(SIG_SETMASK, &old, NULL);

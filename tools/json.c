@@ -326,7 +326,7 @@ static struct json_object *jrows(const uint64_t *v)
 
 static struct json_object *jmodel(const struct ctl_vmemmap_target *t, uint64_t align)
 {
-	struct daxalloc_vmemmap_model m, tib;
+	struct daxalloc_vmemmap_model m = { DAXALLOC_VMEMMAP_MODEL_INIT }, tib = { DAXALLOC_VMEMMAP_MODEL_INIT };
 	struct json_object *o = json_object_new_object(), *pt = json_object_new_object();
 	int row = kernel_row(t, align);
 	bool measured = t->row_measured;

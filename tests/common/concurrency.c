@@ -92,8 +92,8 @@ static int run_process(struct daxalloc_dev *dev, int proc)
 
 void concurrency_run(struct daxalloc_dev *dev)
 {
-	struct daxalloc_check_report rep;
-	struct daxalloc_pool_stats st;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
+	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 	struct daxalloc_pool *pool = th_pool_create(dev);
 	pid_t pids[PROCS];
 

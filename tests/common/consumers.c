@@ -349,6 +349,7 @@ void consumer_close(struct consumer *c)
 void consumer_target(struct consumer *c, struct daxalloc_pin_target *t)
 {
 	memset(t, 0, sizeof(*t));
+	t->struct_size = sizeof(*t);
 	t->kind = c->kind;
 	t->vfio.container_fd = c->vfio.container;
 	t->vfio.iova = c->iova;

@@ -192,7 +192,7 @@ static void prefill(struct daxalloc_dev *dev, const struct seen *s, uint64_t sta
 /* After a kill: what the pool holds must be exactly what was acknowledged, and true. */
 static void verify(struct daxalloc_dev *dev, struct daxalloc_pool *pool, int it, struct seen *s)
 {
-	struct daxalloc_pool_stats ps;
+	struct daxalloc_pool_stats ps = { DAXALLOC_POOL_STATS_INIT };
 
 	for (int i = 0; i < nlive; i++) {
 		struct daxalloc_region *reg = NULL;
@@ -283,9 +283,9 @@ void crash_loop_run_delay(struct daxalloc_dev *dev, int default_iterations, int 
 	memset(&seen, 0, sizeof(seen));
 	cr_log_info("%d kills", iterations);
 	for (int it = 0; it < iterations; it++) {
-		struct daxalloc_check_report rep;
+		struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 		struct daxalloc_pool *pool = NULL;
-		struct daxalloc_pool_stats ps;
+		struct daxalloc_pool_stats ps = { DAXALLOC_POOL_STATS_INIT };
 		uint64_t end;
 		int p[2], st;
 		ssize_t got = 0, r;

@@ -238,7 +238,7 @@ void own_two_handles(struct daxalloc_dev *dev)
 void own_enospc_reclaims_orphans(struct daxalloc_dev *dev)
 {
 	struct daxalloc_pool *pool = th_pool_create(dev);
-	struct daxalloc_pool_stats st;
+	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 	struct daxalloc_region *r = NULL;
 	pid_t pid;
 
@@ -273,7 +273,7 @@ static int in_container(struct daxalloc_dev *dev, const char *devname, const cha
 	struct daxalloc_dev *d = dev;
 	struct daxalloc_pool *pool = NULL;
 	struct daxalloc_region *r[3] = { 0 };
-	struct daxalloc_pin_target t = { 0 };
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT };
 	struct daxalloc_pin *pin = NULL;
 	uint64_t unit = unit_of(dev);
 	struct consumer cons;
@@ -364,8 +364,8 @@ void own_container(struct daxalloc_dev *dev, const char *devname, const char *no
 {
 	struct daxalloc_pool *pool = th_pool_create(dev), *host = NULL, *fresh = NULL;
 	struct daxalloc_region *got[64] = { 0 };
-	struct daxalloc_check_report rep;
-	struct daxalloc_pool_stats st;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
+	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 	struct pins_seen seen = { 0 };
 	int ready[2], go[2], n = 0;
 	pid_t pid;

@@ -189,7 +189,7 @@ static void free_own(struct worker *w, int i)
 /* Pinned: freeing is refused and changes nothing; unpinned twice: refused. */
 static void op_pin(struct worker *w)
 {
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_URING };
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_URING };
 	struct daxalloc_pin *p = NULL, *stale;
 	struct own *o;
 	int rc;
@@ -217,7 +217,7 @@ static void op_pin(struct worker *w)
 
 static void op_stats(struct worker *w)
 {
-	struct daxalloc_pool_stats st;
+	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 
 	if (daxalloc_pool_get_stats(w->pool, &st) < 0)
 		fail(w, "stats: %s", daxalloc_errmsg());
@@ -372,8 +372,8 @@ void soak_run(struct daxalloc_dev *dev, const struct soak_opts *opts, struct soa
 	const char *env = getenv("DAXALLOC_SOAK_SECONDS");
 	int seconds = env && atoi(env) > 0 ? atoi(env) : opts->default_seconds;
 	int nw = opts->workers < MAX_WORKERS ? opts->workers : MAX_WORKERS;
-	struct daxalloc_check_report rep;
-	struct daxalloc_pool_stats st;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
+	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 	struct daxalloc_pool *pool = NULL;
 	pid_t pids[MAX_WORKERS];
 	unsigned int seq = 0;

@@ -274,7 +274,7 @@ Test(devdax_bad, pins_for_consumers_that_are_not_there)
 	cr_assert_eq(daxalloc_pool_open(dev, 0, &pool), 0, "%s", daxalloc_errmsg());
 	cr_assert_eq(daxalloc_region_open(pool, "held", 0, &r), 0, "%s", daxalloc_errmsg());
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		struct daxalloc_pin_target t = { .kind = rows[i].kind };
+		struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = rows[i].kind };
 		struct daxalloc_pin *p = (void *)1;
 
 		t.vfio.container_fd = rows[i].fd;
@@ -312,7 +312,7 @@ Test(devdax_bad, pins_for_consumers_that_are_not_there)
 	}
 	snap();
 	{
-		struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_VFIO };
+		struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_VFIO };
 		struct daxalloc_pin *p = (void *)1;
 
 		t.vfio.container_fd = devnull;
@@ -337,7 +337,7 @@ Test(devdax_bad, alignment_changed_under_the_pool)
 {
 	struct daxalloc_dev *dev = th_dev_open(ctx, scratch);
 	struct daxalloc_pool *pool = NULL;
-	struct daxalloc_check_report rep;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	char pid[32];
 
 	/* While this process has the pool open: refused, naming it. */
@@ -711,7 +711,7 @@ Test(devdax_bad, nothing_of_ours_is_inherited_across_exec)
 	struct daxalloc_pool *pool = NULL;
 	struct daxalloc_region *r = NULL;
 	struct daxalloc_pin *pin = NULL;
-	struct daxalloc_check_report rep;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct consumer_vfio v = { -1, -1 };
 	int base[64], nbase;
 
@@ -720,7 +720,7 @@ Test(devdax_bad, nothing_of_ours_is_inherited_across_exec)
 	cr_assert_eq(daxalloc_region_open(pool, "held", 0, &r), 0, "%s", daxalloc_errmsg());
 	/* A real pin records itself in the ledger (VFIO, when the guest has it). */
 	if (grp) {
-		struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_VFIO };
+		struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_VFIO };
 
 		cr_assert_eq(consumer_vfio_open(&v, grp), 0, "%s", consumer_errmsg());
 		t.vfio.container_fd = v.container;

@@ -438,7 +438,7 @@ Test(pin, io_uring_answer_matches_the_kernel, .timeout = 120)
 	struct io_uring ring;
 	struct daxalloc_region *r;
 	struct daxalloc_pin *p = NULL;
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_URING };
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_URING };
 	int rc, n = 0;
 
 	open_pool(&s, "static2m");
@@ -522,7 +522,7 @@ Test(pin, iommufd_answer_matches_the_kernel, .timeout = 120)
 	struct setup s;
 	struct daxalloc_region *r;
 	struct daxalloc_pin *p = NULL;
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_IOMMUFD };
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_IOMMUFD };
 	int rc;
 
 	open_pool(&s, "static2m");
@@ -625,7 +625,7 @@ static void iommufd_pin_case(const char *label, uint64_t size, uint64_t iova)
 	struct iommufd_dev u;
 	struct daxalloc_region *r;
 	struct daxalloc_pin *p = NULL, *q = NULL;
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_IOMMUFD }, bad;
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_IOMMUFD }, bad;
 	struct json_object *j;
 	struct timespec a, b;
 	const uint64_t back = 0x10000;	/* where the copy comes back, in the region */
@@ -968,8 +968,8 @@ Test(pin, memlock_hugetlb_library_agrees_with_the_kernel, .timeout = 300)
 Test(pin, pin_path_probe_finds_the_kernels_path, .timeout = 900)
 {
 	const struct guest_dev *gd = guest_dev("recfgdyn");
-	struct daxalloc_vmemmap_opts o = { .cycles = 1, .pin = true };
-	struct daxalloc_vmemmap_report rep;
+	struct daxalloc_vmemmap_opts o = { DAXALLOC_VMEMMAP_OPTS_INIT, .cycles = 1, .pin = true };
+	struct daxalloc_vmemmap_report rep = { DAXALLOC_VMEMMAP_REPORT_INIT };
 	struct daxalloc_ctx *ctx = NULL;
 	struct utsname u;
 	int major = 0, want;

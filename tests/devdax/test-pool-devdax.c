@@ -58,7 +58,7 @@ static void named_region_survives(const char *label, uint64_t size)
 	const struct guest_dev *gd = guest_dev(label);
 	struct daxalloc_dev *dev = th_dev_open(ctx, gd->name);
 	struct daxalloc_pool *pool = th_pool_create(dev);
-	struct daxalloc_pool_stats st;
+	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 	struct daxalloc_region *r = NULL;
 
 	cr_assert_eq(daxalloc_pool_get_stats(pool, &st), 0);

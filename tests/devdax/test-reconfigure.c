@@ -632,7 +632,7 @@ Test(reconfigure, vfio_pin_after_cpu_unmap_refused_without_hang)
 /* A pin made through the library is named from the pin ledger. */
 Test(reconfigure, library_pin_refused_from_the_ledger)
 {
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_VFIO };
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_VFIO };
 	struct daxalloc_dev *dev = NULL;
 	struct daxalloc_pool *pool = NULL;
 	struct daxalloc_region *r = NULL;
@@ -667,7 +667,7 @@ Test(reconfigure, library_pin_refused_from_the_ledger)
 Test(subdev, round_trip)
 {
 	const struct guest_dev *gd = guest_dev("recfgdyn");
-	struct daxalloc_daxregion_info before_info, info;
+	struct daxalloc_daxregion_info before_info = { DAXALLOC_DAXREGION_INFO_INIT }, info = before_info;
 	struct daxalloc_dev *dev = NULL, *d;
 	struct daxalloc_map *map = NULL;
 	char name[32];
@@ -797,7 +797,7 @@ Test(subdev, cli_round_trip)
 Test(subdev, sizes_that_break_the_alignment_are_refused)
 {
 	const struct guest_dev *gd = guest_dev("recfgdyn");
-	struct daxalloc_daxregion_info info;
+	struct daxalloc_daxregion_info info = { DAXALLOC_DAXREGION_INFO_INIT };
 	char name[32], s2[32];
 
 	cr_expect_eq(daxalloc_dev_create(ctx, gd->region, 3 * M, DAXALLOC_SIZE_2M, name, 32), -EINVAL);
@@ -923,7 +923,7 @@ Test(subdev, one_g_device_backs_qemu_guest_ram)
 	const struct guest_dev *gd = guest_dev("recfgdyn");
 	char line[1024], *argv[40], *save = NULL, dev[32] = "", id[64] = "", want[96], buf[8192];
 	char first[1024];
-	struct daxalloc_daxregion_info info;
+	struct daxalloc_daxregion_info info = { DAXALLOC_DAXREGION_INFO_INIT };
 	int in[2], out[2], argc = 0, st;
 	static struct ctl_run run;
 	uint64_t start;

@@ -284,9 +284,9 @@ Test(vmemmap, four_gib_at_4k_2m_1g_matches_the_model)
 {
 	const struct guest_dev *gd = guest_dev("vmem4g");
 	const char *grp = getenv("DAXALLOC_GUEST_VFIO_GROUP");
-	struct daxalloc_vmemmap_opts o = { .cycles = 5, .pin = true };
-	struct daxalloc_vmemmap_report rep;
-	struct daxalloc_vmemmap_model m4, m2, m1;
+	struct daxalloc_vmemmap_opts o = { DAXALLOC_VMEMMAP_OPTS_INIT, .cycles = 5, .pin = true };
+	struct daxalloc_vmemmap_report rep = { DAXALLOC_VMEMMAP_REPORT_INIT };
+	struct daxalloc_vmemmap_model m4 = { DAXALLOC_VMEMMAP_MODEL_INIT }, m2 = m4, m1 = m4;
 	struct devstate first, before, after;
 	char with[80];
 	int64_t slack;
@@ -360,8 +360,8 @@ static struct ctl_run r;
 Test(vmemmap, refuses_a_device_in_use_naming_who)
 {
 	const struct guest_dev *gd = guest_dev("vmem4g");
-	struct daxalloc_vmemmap_opts o = { .cycles = 1 };
-	struct daxalloc_vmemmap_report rep;
+	struct daxalloc_vmemmap_opts o = { DAXALLOC_VMEMMAP_OPTS_INIT, .cycles = 1 };
+	struct daxalloc_vmemmap_report rep = { DAXALLOC_VMEMMAP_REPORT_INIT };
 	struct devstate before, after;
 	char pid[32], comm[64] = "";
 	FILE *f;
@@ -395,9 +395,9 @@ Test(vmemmap, refuses_a_device_in_use_naming_who)
 Test(vmemmap, static_device_is_measured_at_its_own_alignment)
 {
 	const struct guest_dev *gd = guest_dev("static2m");
-	struct daxalloc_vmemmap_opts o = { .cycles = 5 };
-	struct daxalloc_vmemmap_report rep;
-	struct daxalloc_vmemmap_model m;
+	struct daxalloc_vmemmap_opts o = { DAXALLOC_VMEMMAP_OPTS_INIT, .cycles = 5 };
+	struct daxalloc_vmemmap_report rep = { DAXALLOC_VMEMMAP_REPORT_INIT };
+	struct daxalloc_vmemmap_model m = { DAXALLOC_VMEMMAP_MODEL_INIT };
 	struct devstate before, after;
 
 	snapshot(gd->name, &before);

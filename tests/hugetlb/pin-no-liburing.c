@@ -55,7 +55,7 @@ static struct daxalloc_region *stand_in_region(const char *name)
 int main(int argc, char **argv)
 {
 	struct daxalloc_region *r = stand_in_region(argc > 1 ? argv[1] : "hugetlb:2M:8M");
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_URING };
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_URING };
 	struct io_uring_params params = { 0 };
 	struct io_uring ring = { 0 };
 	struct daxalloc_pin *p = NULL;

@@ -237,7 +237,7 @@ static int open_unknown_flags(void) { return damaged_open(unknown_flags, true); 
 /* check without repair looks, and changes nothing */
 static int check_newer(void)
 {
-	struct daxalloc_check_report rep;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 
 	damage_begin();
 	edit_both(newer_major, true);
@@ -349,7 +349,7 @@ static int free_freed_elsewhere(void)
 
 static struct daxalloc_pin_target uring(void)
 {
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_URING };
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_URING };
 
 	t.uring.ring = &ring;
 	return t;
@@ -649,8 +649,8 @@ static int run_row(const struct row *r)
 	struct daxalloc_region *reg = (void *)1;
 	struct daxalloc_pool *p = (void *)1;
 	struct daxalloc_pin *pin = (void *)1;
-	struct daxalloc_check_report rep;
-	struct daxalloc_pin_target t = { .kind = r->kind, .flags = r->flags };
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = r->kind, .flags = r->flags };
 	struct io_uring bad = ring;
 	int rc = 0;
 
@@ -743,7 +743,7 @@ Test(bad_input, api_matrix)
 	cr_log_info("%zu API rows, %u failed", NROWS, failed);
 	/* and the pool is still whole */
 	{
-		struct daxalloc_check_report rep;
+		struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 
 		cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", rep.first_problem);
 		cr_expect_eq(rep.regions, 3, "dup, other, held");
@@ -951,7 +951,7 @@ Test(perm, cli_without_root_says_root)
 
 Test(cloexec, nothing_of_ours_is_inherited_across_exec)
 {
-	struct daxalloc_check_report rep;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_pin_target t;
 	struct daxalloc_pin *pin = NULL;
 	struct daxalloc_region *r = NULL;

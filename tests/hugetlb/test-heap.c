@@ -45,7 +45,7 @@ static struct daxalloc_heap *heap_on(struct daxalloc_region *r, unsigned int fla
 static void model_run(struct daxalloc_heap *h, uint64_t seed, int steps)
 {
 	struct hm m;
-	struct daxalloc_heap_stats st;
+	struct daxalloc_heap_stats st = { DAXALLOC_HEAP_STATS_INIT };
 	uint64_t bytes, objects;
 
 	hm_init(&m, h, seed, 16384);
@@ -82,7 +82,7 @@ Test(heap_region, named_region_is_volatile)
 {
 	struct daxalloc_region *r = th_alloc(pool, 32 * M, "heap");
 	struct daxalloc_heap *h = NULL;
-	struct daxalloc_heap_stats st;
+	struct daxalloc_heap_stats st = { DAXALLOC_HEAP_STATS_INIT };
 
 	memset(daxalloc_region_get_address(r), 0xa5, 32 * M);	/* garbage */
 	h = heap_on(r, DAXALLOC_HEAP_COUNT);
@@ -102,7 +102,7 @@ Test(heap_region, full_region)
 {
 	struct daxalloc_region *r = th_alloc(pool, 4 * M, NULL);
 	struct daxalloc_heap *h = heap_on(r, DAXALLOC_HEAP_COUNT);
-	struct daxalloc_heap_stats st;
+	struct daxalloc_heap_stats st = { DAXALLOC_HEAP_STATS_INIT };
 	int n = 0;
 
 	while (daxalloc_heap_malloc(h, 4096))
@@ -121,7 +121,7 @@ Test(heap_region, uncounted_by_default)
 {
 	struct daxalloc_region *r = th_alloc(pool, 8 * M, NULL);
 	struct daxalloc_heap *h = heap_on(r, 0);
-	struct daxalloc_heap_stats st;
+	struct daxalloc_heap_stats st = { DAXALLOC_HEAP_STATS_INIT };
 	void *p[64];
 
 	for (int i = 0; i < 64; i++) {

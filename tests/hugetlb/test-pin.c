@@ -67,7 +67,7 @@ static struct daxalloc_region *alloc(uint64_t size, const char *name)
 
 static struct daxalloc_pin_target uring_target(struct io_uring *rg)
 {
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_URING };
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_URING };
 
 	t.uring.ring = rg;
 	return t;
@@ -242,6 +242,15 @@ Test(pin, bad_arguments)
 	cr_expect_eq(daxalloc_pin(r, 0, 2 * M, &t, NULL), -EINVAL);
 	cr_expect_eq(daxalloc_pin(NULL, 0, 2 * M, &t, &p), -EINVAL);
 	cr_expect_eq(daxalloc_pin(r, 0, 2 * M, NULL, &p), -EINVAL);
+	/* a target without its size, or of a later header */
+	t.struct_size = 0;
+	cr_expect_eq(daxalloc_pin(r, 0, 2 * M, &t, &p), -EINVAL);
+	expect_msg("struct daxalloc_pin_target: .struct_size is 0: set it with DAXALLOC_PIN_TARGET_INIT");
+	t.struct_size = sizeof(t) + 8;
+	cr_expect_eq(daxalloc_pin(r, 0, 2 * M, &t, &p), -EINVAL);
+	expect_msg("built against a later one?");
+	cr_expect_null(p);
+	t.struct_size = sizeof(t);
 	t.kind = 99;
 	cr_expect_eq(daxalloc_pin(r, 0, 2 * M, &t, &p), -EINVAL);
 	expect_msg("unknown consumer kind 99");
@@ -329,7 +338,7 @@ Test(pin, consumer_fd_invalid)
 	cr_expect_eq(daxalloc_pin(r, 0, 2 * M, &t, &p), -EBADF);
 	expect_msg("io_uring fd 1000 is not an open file descriptor");
 
-	t = (struct daxalloc_pin_target){ .kind = DAXALLOC_PIN_VFIO };
+	t = (struct daxalloc_pin_target){ DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_VFIO };
 	t.vfio.container_fd = -1;
 	cr_expect_eq(daxalloc_pin(r, 0, 2 * M, &t, &p), -EBADF);
 	expect_msg("VFIO container fd -1");
@@ -337,7 +346,7 @@ Test(pin, consumer_fd_invalid)
 	cr_expect_eq(daxalloc_pin(r, 0, 2 * M, &t, &p), -ENOTTY);
 	expect_msg("is not a VFIO container");
 
-	t = (struct daxalloc_pin_target){ .kind = DAXALLOC_PIN_IOMMUFD };
+	t = (struct daxalloc_pin_target){ DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_IOMMUFD };
 	t.iommufd.fd = null_fd;
 	if (access("/dev/iommu", F_OK) == 0) {
 		cr_expect_eq(daxalloc_pin(r, 0, 2 * M, &t, &p), -ENOTTY);
@@ -347,7 +356,7 @@ Test(pin, consumer_fd_invalid)
 		expect_msg("has no iommufd");
 	}
 
-	t = (struct daxalloc_pin_target){ .kind = DAXALLOC_PIN_RDMA };
+	t = (struct daxalloc_pin_target){ DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_RDMA };
 	{
 		int rc = daxalloc_pin(r, 0, 2 * M, &t, &p);
 
@@ -933,7 +942,7 @@ Test(pin_big, uring_splits_at_1g, .timeout = 300)
 	struct daxalloc_pool *pl;
 	struct daxalloc_region *r = NULL;
 	struct daxalloc_pin *p;
-	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_URING };
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_URING };
 	struct io_uring rg;
 	char *base;
 	int fd;

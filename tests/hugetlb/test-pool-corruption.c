@@ -107,7 +107,7 @@ static bool same_state(const struct state *a, const struct state *b)
 
 static int newest_slot(void)
 {
-	struct daxalloc_check_report rep;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 
 	cr_assert_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", rep.first_problem);
 	return rep.active_copy;
@@ -150,7 +150,7 @@ static bool findings_say(const struct findings *f, const char *what)
 
 Test(corruption, newest_table_damaged_refuses_and_names_the_loss)
 {
-	struct daxalloc_check_report rep;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_pool *p2 = (void *)1;
 	struct findings f = { 0 };
 	struct state before, after;
@@ -200,7 +200,7 @@ Test(corruption, newest_table_damaged_refuses_and_names_the_loss)
 /* An unchanged entry damaged: repair recovers it exactly, nothing lost. */
 Test(corruption, damaged_old_entry_repairs_without_loss)
 {
-	struct daxalloc_check_report rep;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_pool *p2 = NULL;
 	struct findings f = { 0 };
 	struct state before, after;
@@ -227,7 +227,7 @@ Test(corruption, damaged_old_entry_repairs_without_loss)
 
 Test(corruption, damaged_newest_header_loses_nothing)
 {
-	struct daxalloc_check_report rep;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_pool *p2 = NULL;
 	struct state before, after;
 
@@ -350,7 +350,7 @@ struct tally {
 static void one_trial(const struct state *want, const struct span *sp, int nsp, size_t total,
 		      struct tally *t)
 {
-	struct daxalloc_check_report rep;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_pool *p2 = NULL;
 	int k = 1 + rand() % 4, rc;
 	char where[120] = "";
@@ -595,7 +595,7 @@ static int open_state(struct state *s)
 
 Test(corruption, media_errors_in_each_copy)
 {
-	struct daxalloc_check_report rep;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct findings f = { 0 };
 	struct state before, after;
 	int n, o;
@@ -651,7 +651,7 @@ static void as_format_1(struct dxa_hdr *h, uint32_t minor)
 
 Test(corruption, format_1_0_pool_opens_and_migrates)
 {
-	struct daxalloc_check_report rep;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_pool *p2 = NULL;
 	struct findings f = { 0 };
 	struct state before, after;
@@ -701,7 +701,7 @@ static uint32_t two_records(struct state *before, struct dxa_scan *s)
 /* The last change's record: one damaged copy is survived, both are refused and named. */
 Test(corruption, last_journal_record_damaged)
 {
-	struct daxalloc_check_report rep;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_pool *p2 = (void *)1;
 	struct findings f = { 0 };
 	struct state before, after;
@@ -771,7 +771,7 @@ Test(corruption, torn_append_is_not_damage)
  */
 Test(corruption, format_1_1_pool_upgrades_to_the_journal)
 {
-	struct daxalloc_check_report rep;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_pool *p2 = NULL;
 	struct findings f = { 0 };
 	struct state before, after;

@@ -156,7 +156,7 @@ Test(pool_model, random_sequences_match_the_model, .timeout = 300)
 			lives[k] = lives[--nlive];
 		}
 		if (op % 50 == 0 || op == OPS - 1) {
-			struct daxalloc_pool_stats st;
+			struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 			uint64_t fu, lg;
 			uint32_t ext;
 
@@ -174,7 +174,7 @@ Test(pool_model, random_sequences_match_the_model, .timeout = 300)
 	while (nlive > 0)
 		daxalloc_region_free(&lives[--nlive].r);
 	{
-		struct daxalloc_pool_stats st;
+		struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 
 		daxalloc_pool_get_stats(pool, &st);
 		cr_expect_eq(st.free, st.capacity, "capacity lost after freeing everything");

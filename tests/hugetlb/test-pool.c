@@ -56,7 +56,7 @@ static struct daxalloc_region *alloc(uint64_t size, const char *name)
 
 static struct daxalloc_pool_stats stats(void)
 {
-	struct daxalloc_pool_stats st;
+	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 
 	cr_assert_eq(daxalloc_pool_get_stats(pool, &st), 0, "%s", daxalloc_errmsg());
 	return st;
@@ -115,7 +115,7 @@ Test(pool, unnamed_region_is_freed_on_close)
 
 Test(pool, close_pool_frees_unnamed_keeps_named)
 {
-	struct daxalloc_pool_stats st;
+	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 
 	alloc(2 * M, NULL);
 	alloc(2 * M, "keep");
@@ -161,7 +161,7 @@ Test(pool, best_fit_picks_the_tightest_hole)
 Test(pool, free_coalesces)
 {
 	struct daxalloc_region *r[5];
-	struct daxalloc_pool_stats st;
+	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 
 	for (int i = 0; i < 5; i++) {
 		char n[8];
@@ -339,7 +339,7 @@ Test(pool, damaged_standby_table_is_harmless)
 {
 	struct daxalloc_map *raw = NULL;
 	char *meta = th_raw_map(dev, META, &raw);
-	struct daxalloc_check_report rep;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_region *r;
 	int standby;
 
@@ -363,7 +363,7 @@ Test(pool, both_copies_damaged)
 {
 	struct daxalloc_map *raw = NULL;
 	char *meta = th_raw_map(dev, META, &raw);
-	struct daxalloc_check_report rep;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_pool *p2 = NULL;
 
 	put_header(meta, 0, flip);
@@ -380,7 +380,7 @@ Test(pool, both_copies_damaged)
 
 Test(pool, orphans_of_dead_processes_are_reclaimed)
 {
-	struct daxalloc_check_report rep;
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_pool *p2 = NULL;
 
 	th_make_orphan(dev, 4 * M);
@@ -418,7 +418,7 @@ Test(pool, read_only_open_changes_nothing)
 	char *meta = th_raw_map(dev, META, &raw), *before = malloc(META_USED);
 	struct daxalloc_region *named = alloc(2 * M, "kept"), *r = (void *)1;
 	struct daxalloc_pool *ro = NULL, *rw = NULL;
-	struct daxalloc_pool_stats st;
+	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 	int n = 0, pins = 0;
 
 	th_make_orphan(dev, 4 * M);

@@ -38,6 +38,29 @@ Test(api, version_matches_header)
 	cr_expect_str_eq(daxalloc_version(), want);
 }
 
+/* Decided by the preprocessor, each part in turn; the header is 0.2.0. */
+#if !DAXALLOC_CHECK_VERSION(0, 2, 0) || !DAXALLOC_CHECK_VERSION(0, 1, 9) || \
+	DAXALLOC_CHECK_VERSION(0, 2, 1) || DAXALLOC_CHECK_VERSION(1, 0, 0)
+#error DAXALLOC_CHECK_VERSION disagrees with the version macros
+#endif
+
+Test(api, check_version)
+{
+	int major = DAXALLOC_VERSION_MAJOR, minor = DAXALLOC_VERSION_MINOR;
+	int micro = DAXALLOC_VERSION_MICRO;
+
+	cr_expect(DAXALLOC_CHECK_VERSION(major, minor, micro));
+	cr_expect(DAXALLOC_CHECK_VERSION(0, 0, 0));
+	cr_expect(DAXALLOC_CHECK_VERSION(major, minor, 0));
+	cr_expect(!DAXALLOC_CHECK_VERSION(major, minor, micro + 1));
+	cr_expect(!DAXALLOC_CHECK_VERSION(major, minor + 1, 0));
+	cr_expect(!DAXALLOC_CHECK_VERSION(major + 1, 0, 0));
+	if (minor > 0)
+		cr_expect(DAXALLOC_CHECK_VERSION(major, minor - 1, micro + 99));
+	if (major > 0)
+		cr_expect(DAXALLOC_CHECK_VERSION(major - 1, minor + 99, 99));
+}
+
 Test(api, null_out_pointers)
 {
 	struct daxalloc_dev *dev = (void *)1;

@@ -48,7 +48,7 @@ static struct daxalloc_heap *heap_on(void *p, size_t size, unsigned flags)
 
 static void expect_stats_match(struct daxalloc_heap *h, const struct hm *m)
 {
-	struct daxalloc_heap_stats st;
+	struct daxalloc_heap_stats st = { DAXALLOC_HEAP_STATS_INIT };
 	uint64_t bytes, objects;
 
 	hm_totals(m, &bytes, &objects);
@@ -59,6 +59,29 @@ static void expect_stats_match(struct daxalloc_heap *h, const struct hm *m)
 	cr_expect_leq(st.in_use, st.mapped);
 	cr_expect_leq(st.mapped, st.size);
 	cr_expect(st.fragmentation >= 0.0 && st.fragmentation <= 1.0);
+}
+
+/* Statistics go only into a struct whose size the library knows. */
+Test(heap, stats_need_their_size)
+{
+	size_t size = 64 * MiB;
+	void *p = area(size);
+	struct daxalloc_heap *h = heap_on(p, size, 0);
+	struct daxalloc_heap_stats st = { .struct_size = 0, .size = 7 };
+
+	cr_expect_eq(daxalloc_heap_get_stats(h, &st), -EINVAL);
+	cr_expect(strstr(daxalloc_errmsg(),
+			 "struct daxalloc_heap_stats: .struct_size is 0: set it with DAXALLOC_HEAP_STATS_INIT"),
+		  "%s", daxalloc_errmsg());
+	cr_expect_eq(st.size, 7, "nothing written");
+	st.struct_size = sizeof(st) - 8;
+	cr_expect_eq(daxalloc_heap_get_stats(h, &st), -EINVAL);
+	st.struct_size = sizeof(st);
+	cr_expect_eq(daxalloc_heap_get_stats(h, &st), 0, "%s", daxalloc_errmsg());
+	cr_expect_eq(st.struct_size, sizeof(st));
+	cr_expect_eq(st.size, size);
+	daxalloc_heap_destroy(&h);
+	munmap(p, size);
 }
 
 Test(heap, model_small_objects, .timeout = 120)
@@ -159,7 +182,7 @@ Test(heap, threads, .timeout = 180)
 	size_t size = 512 * MiB;
 	void *p = area(size);
 	pthread_t t[NTHREADS];
-	struct daxalloc_heap_stats st;
+	struct daxalloc_heap_stats st = { DAXALLOC_HEAP_STATS_INIT };
 
 	shared_heap = heap_on(p, size, 0);
 	for (uintptr_t i = 0; i < NTHREADS; i++)
@@ -185,7 +208,7 @@ Test(heap, full_heap_fails_then_recovers, .timeout = 60)
 	struct daxalloc_heap *h = heap_on(p, size, 0);
 	void *objs[100000];
 	int n = 0;
-	struct daxalloc_heap_stats st;
+	struct daxalloc_heap_stats st = { DAXALLOC_HEAP_STATS_INIT };
 
 	while (n < 100000 && (objs[n] = daxalloc_heap_malloc(h, 1000)))
 		n++;

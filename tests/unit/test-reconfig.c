@@ -291,7 +291,7 @@ static int count_region(const struct daxalloc_daxregion_info *info, void *arg)
 
 Test(layout, public_region_info)
 {
-	struct daxalloc_daxregion_info info;
+	struct daxalloc_daxregion_info info = { DAXALLOC_DAXREGION_INFO_INIT };
 	struct daxalloc_ctx *ctx = NULL;
 	struct seen s = { 0 };
 	uint64_t avail = 1;

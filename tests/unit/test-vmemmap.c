@@ -29,7 +29,7 @@ enum { NO = DAXALLOC_VMEMMAP_NO_DEDUP, TWO = DAXALLOC_VMEMMAP_DEDUP_2PAGE, ONE =
 
 static struct daxalloc_vmemmap_model model(uint64_t size, uint64_t align)
 {
-	struct daxalloc_vmemmap_model m;
+	struct daxalloc_vmemmap_model m = { DAXALLOC_VMEMMAP_MODEL_INIT };
 
 	cr_assert_eq(daxalloc_vmemmap_model(size, align, &m), 0, "%s", daxalloc_errmsg());
 	return m;
@@ -153,13 +153,23 @@ Test(vmemmap_model, totals_add_up)
 
 Test(vmemmap_model, refuses_bad_arguments)
 {
-	struct daxalloc_vmemmap_model m;
+	struct daxalloc_vmemmap_model m = { DAXALLOC_VMEMMAP_MODEL_INIT };
 
 	cr_expect_eq(daxalloc_vmemmap_model(G, 64 * K, &m), -EINVAL);
 	cr_expect(strstr(daxalloc_errmsg(), "64K"), "%s", daxalloc_errmsg());
 	cr_expect(strstr(daxalloc_errmsg(), "4K, 2M or 1G"), "%s", daxalloc_errmsg());
 	cr_expect_eq(daxalloc_vmemmap_model(UINT64_MAX, 2 * M, &m), -ERANGE);
 	cr_expect_eq(daxalloc_vmemmap_model(G, 2 * M, NULL), -EINVAL);
+	/* a model without its size: neither filled nor read */
+	m.struct_size = 0;
+	m.size = 7;
+	cr_expect_eq(daxalloc_vmemmap_model(G, 2 * M, &m), -EINVAL);
+	cr_expect(strstr(daxalloc_errmsg(), "DAXALLOC_VMEMMAP_MODEL_INIT"), "%s", daxalloc_errmsg());
+	cr_expect_eq(m.size, 7);
+	cr_expect_eq(daxalloc_vmemmap_match(&m, 0), -EINVAL);
+	m.struct_size = sizeof(m);
+	cr_expect_eq(daxalloc_vmemmap_model(G, 2 * M, &m), 0, "%s", daxalloc_errmsg());
+	cr_expect_eq(m.size, G);
 }
 
 /* ---- kernel versions, matching, pin path ---------------------------------------- */
@@ -421,4 +431,35 @@ Test(vmemmap_cli, table_for_a_size)
 	cr_expect(strstr(r.out, "16.0 MiB"), "2M, 2-page: %s", r.out);
 	cr_expect(strstr(r.out, "160 KiB"), "1G with page tables: %s", r.out);
 	cr_expect(strstr(r.out, "pin path:"), "%s", r.out);
+}
+
+/* ---- sizes of the caller's structs ------------------------------------------ */
+
+/* Checked before anything else: no root, no device needed. */
+Test(vmemmap, measure_refuses_sizes_it_does_not_know)
+{
+	struct daxalloc_vmemmap_opts o = { DAXALLOC_VMEMMAP_OPTS_INIT, .cycles = 1 };
+	struct daxalloc_vmemmap_report rep = { DAXALLOC_VMEMMAP_REPORT_INIT };
+	struct daxalloc_ctx *ctx;
+
+	cr_assert_eq(daxalloc_ctx_new(&ctx), 0, "%s", daxalloc_errmsg());
+	o.struct_size = 0;
+	cr_expect_eq(daxalloc_vmemmap_measure(ctx, "dax0.0", &o, &rep), -EINVAL);
+	cr_expect(strstr(daxalloc_errmsg(), "struct daxalloc_vmemmap_opts: .struct_size is 0") &&
+			  strstr(daxalloc_errmsg(), "DAXALLOC_VMEMMAP_OPTS_INIT"),
+		  "%s", daxalloc_errmsg());
+	o.struct_size = sizeof(o) + 8;
+	cr_expect_eq(daxalloc_vmemmap_measure(ctx, "dax0.0", &o, &rep), -EINVAL);
+	cr_expect(strstr(daxalloc_errmsg(), "a later one"), "%s", daxalloc_errmsg());
+	o.struct_size = sizeof(o);
+	rep.struct_size = 0;
+	cr_expect_eq(daxalloc_vmemmap_measure(ctx, "dax0.0", &o, &rep), -EINVAL);
+	cr_expect(strstr(daxalloc_errmsg(), "struct daxalloc_vmemmap_report: .struct_size is 0"), "%s",
+		  daxalloc_errmsg());
+	/* a known size gets past the check, to the device */
+	rep.struct_size = sizeof(rep);
+	cr_expect_neq(daxalloc_vmemmap_measure(ctx, "dax999.999", &o, &rep), -EINVAL);
+	cr_expect_eq(rep.struct_size, sizeof(rep));
+	cr_expect_eq(rep.samples[1].align, DAXALLOC_SIZE_2M);
+	daxalloc_ctx_delete(&ctx);
 }

@@ -231,7 +231,7 @@ int bench_fill_pool(struct bench_dev *d, int count, char *why, size_t len)
 /* @d's pool holds @count regions more, or @why says why not: 0 or -1. */
 static int fill_for(struct bench_dev *d, int count, char *why, size_t len)
 {
-	struct daxalloc_pool_stats st;
+	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 
 	if (daxalloc_pool_get_stats(d->pool, &st) < 0 ||
 	    st.largest_free / d->align < (uint64_t)count + 1) {
@@ -370,7 +370,7 @@ void bench_alloc_dev(struct bench *b, const char *spec)
 {
 	int reps = iters(b, 5), tcount[2] = { 1, b->threads };
 	uint64_t a = standin_align(spec);
-	struct daxalloc_pool_stats st;
+	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 	char why[512], variant[96], al[32];
 	struct bench_dev d;
 

@@ -291,7 +291,7 @@ static int open_raw(struct bench_dev *d)
 int bench_dev_open(struct bench *b, const char *spec, uint64_t need, struct bench_dev *d,
 		   char *why, size_t whylen)
 {
-	struct daxalloc_pool_stats st;
+	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 	char name[96], s[32];
 	uint64_t a;
 	int rc;

@@ -255,7 +255,7 @@ static void pin_full_pool(struct bench *b, const char *spec, uint64_t align, uin
 	if (daxalloc_alloc(d.pool, len, "bench-pin", DAXALLOC_ALLOC_POPULATE, &r) < 0) {
 		snprintf(why, sizeof(why), "%s", daxalloc_errmsg());
 	} else {
-		struct daxalloc_pool_stats st;
+		struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 
 		if (daxalloc_pool_get_stats(d.pool, &st) == 0 &&
 		    st.largest_free / d.align < (uint64_t)count)
@@ -322,7 +322,7 @@ void bench_pin_dev(struct bench *b, const char *spec)
 
 	/* A real device: its free space decides the large size. */
 	if (!a) {
-		struct daxalloc_pool_stats st;
+		struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 		struct bench_dev d;
 
 		if (bench_dev_open(b, spec, 0, &d, why, sizeof(why)) < 0) {

@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The 0.1 entry points whose types or parameters changed in 0.2, exported
+ * as NAME@LIBDAXALLOC_0.1 (as glibc keeps its old entry points): a program
+ * built against 0.1.0 keeps running with the layouts and arguments it was
+ * compiled with, and programs built now bind NAME@@LIBDAXALLOC_0.2
+ * (versions.c).  Versions rather than new names restored to the 0.1
+ * layout: the header keeps one name per call, and a struct that grows
+ * again later takes the same way instead of a third name.
+ *
+ * Each converts its 0.1 arguments to the 0.2 call and the result back.
+ * The 0.1 types keep their 0.1 names in this file (compat-0.1.h), so that
+ * abidiff compares these symbols with 0.1.0's as the same types; the 0.2
+ * types of daxalloc.h are renamed out of their way (NAME_new).
+ */
+#define daxalloc_vmemmap_sample daxalloc_vmemmap_sample_new
+#define daxalloc_vmemmap_pin daxalloc_vmemmap_pin_new
+#define daxalloc_check_report daxalloc_check_report_new
+#define daxalloc_daxregion_info daxalloc_daxregion_info_new
+#define daxalloc_pin_info daxalloc_pin_info_new
+#define daxalloc_pin_target daxalloc_pin_target_new
+#define daxalloc_region_info daxalloc_region_info_new
+#define daxalloc_pool_stats daxalloc_pool_stats_new
+#define daxalloc_vmemmap_model daxalloc_vmemmap_model_new
+#define daxalloc_vmemmap_opts daxalloc_vmemmap_opts_new
+#define daxalloc_vmemmap_report daxalloc_vmemmap_report_new
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "private.h"
+#undef daxalloc_vmemmap_sample
+#undef daxalloc_vmemmap_pin
+#undef daxalloc_check_report
+#undef daxalloc_daxregion_info
+#undef daxalloc_pin_info
+#undef daxalloc_pin_target
+#undef daxalloc_region_info
+#undef daxalloc_pool_stats
+#undef daxalloc_vmemmap_model
+#undef daxalloc_vmemmap_opts
+#undef daxalloc_vmemmap_report
+#include "compat-0.1.h"
+
+/* daxalloc.h's function of the model's name went with the rename above. */
+int daxalloc_vmemmap_model(uint64_t size, uint64_t align, struct daxalloc_vmemmap_model_new *m);
+
+#define COPY(dst, src, member) memcpy((dst)->member, (src)->member, sizeof((dst)->member))
+
+/* 0.1's target carries no size. */
+DAXALLOC_SYMVER("daxalloc_pin@LIBDAXALLOC_0.1")
+int daxalloc_pin_0_1(struct daxalloc_region *region, uint64_t offset, uint64_t length,
+		     const struct daxalloc_pin_target *target, struct daxalloc_pin **pin)
+{
+	/* (the INIT macros name 0.1's types in this file) */
+	struct daxalloc_pin_target_new t = { .struct_size = sizeof(t) };
+
+	if (!target)
+		return daxalloc_pin(region, offset, length, NULL, pin);
+	t.kind = target->kind;
+	t.flags = target->flags;
+	t.vfio.container_fd = target->vfio.container_fd;
+	t.vfio.iova = target->vfio.iova;
+	t.iommufd.fd = target->iommufd.fd;
+	t.iommufd.ioas_id = target->iommufd.ioas_id;
+	t.iommufd.iova = target->iommufd.iova;
+	t.rdma.pd = target->rdma.pd;
+	t.rdma.access = target->rdma.access;
+	t.uring.ring = target->uring.ring;
+	t.uring.first_index = target->uring.first_index;
+	return daxalloc_pin(region, offset, length, &t, pin);
+}
+
+static void daxregion_info_to_0_1(struct daxalloc_daxregion_info *o,
+				  const struct daxalloc_daxregion_info_new *n)
+{
+	o->id = n->id;
+	o->kind = n->kind;
+	o->start = n->start;
+	o->size = n->size;
+	o->align = n->align;
+	o->available = n->available;
+	o->largest_free = n->largest_free;
+	o->available_1g = n->available_1g;
+	o->largest_free_1g = n->largest_free_1g;
+	o->devices = n->devices;
+}
+
+static void region_info_to_0_1(struct daxalloc_region_info *o,
+			       const struct daxalloc_region_info_new *n)
+{
+	COPY(o, n, name);
+	o->offset = n->offset;
+	o->size = n->size;
+	o->owner_pid = n->owner_pid;
+	o->owner_alive = n->owner_alive;
+	o->created = n->created;
+}
+
+static void pin_info_to_0_1(struct daxalloc_pin_info *o, const struct daxalloc_pin_info_new *n)
+{
+	o->kind = n->kind;
+	COPY(o, n, region);
+	o->region_offset = n->region_offset;
+	o->offset = n->offset;
+	o->length = n->length;
+	o->pid = n->pid;
+	COPY(o, n, command);
+	o->since = n->since;
+	COPY(o, n, consumer);
+}
+
+/* 0.1's info carries no size. */
+DAXALLOC_SYMVER("daxalloc_daxregion_get_info@LIBDAXALLOC_0.1")
+int daxalloc_daxregion_get_info_0_1(struct daxalloc_ctx *ctx, int region_id,
+				    struct daxalloc_daxregion_info *info)
+{
+	struct daxalloc_daxregion_info_new n = { .struct_size = sizeof(n) };
+	int rc = daxalloc_daxregion_get_info(ctx, region_id, info ? &n : NULL);
+
+	if (rc < 0)
+		return rc;
+	daxregion_info_to_0_1(info, &n);
+	return rc;
+}
+
+/*
+ * NAME@LIBDAXALLOC_0.1 (OWNER *, fn, arg): a 0.1 callback gets 0.1's
+ * struct daxalloc_TYPE, converted by TYPE_to_0_1().
+ */
+#define FOREACH_0_1(name, owner, type)							\
+	struct type##_cb {								\
+		int (*fn)(const struct daxalloc_##type *info, void *arg);		\
+		void *arg;								\
+	};										\
+											\
+	static int type##_one_0_1(const struct daxalloc_##type##_new *n, void *arg)	\
+	{										\
+		struct type##_cb *a = arg;						\
+		struct daxalloc_##type o = { 0 };					\
+											\
+		type##_to_0_1(&o, n);							\
+		return a->fn(&o, a->arg);						\
+	}										\
+											\
+	DAXALLOC_SYMVER("daxalloc_" #name "@LIBDAXALLOC_0.1")				\
+	int daxalloc_##name##_0_1(owner *o,						\
+				  int (*fn)(const struct daxalloc_##type *info, void *arg),	\
+				  void *arg)						\
+	{										\
+		struct type##_cb a = { .fn = fn, .arg = arg };				\
+											\
+		return daxalloc_##name(o, fn ? type##_one_0_1 : NULL, &a);		\
+	}
+
+FOREACH_0_1(daxregion_foreach, struct daxalloc_ctx, daxregion_info)
+FOREACH_0_1(pool_foreach_region, struct daxalloc_pool, region_info)
+FOREACH_0_1(pool_foreach_pin, struct daxalloc_pool, pin_info)
+
+/* 0.1's report carries no size. */
+DAXALLOC_SYMVER("daxalloc_pool_check@LIBDAXALLOC_0.1")
+int daxalloc_pool_check_0_1(struct daxalloc_dev *dev, unsigned int flags,
+			    struct daxalloc_check_report *rep)
+{
+	struct daxalloc_check_report_new n = { .struct_size = sizeof(n) };
+	int rc = daxalloc_pool_check(dev, flags, rep ? &n : NULL);
+
+	if (!rep)
+		return rc;
+	/* filled on failure too, as 0.1 did */
+	rep->active_copy = n.active_copy;
+	rep->sequence = n.sequence;
+	rep->standby_valid = n.standby_valid;
+	rep->regions = n.regions;
+	rep->orphans = n.orphans;
+	rep->problems = n.problems;
+	rep->repaired = n.repaired;
+	COPY(rep, &n, first_problem);
+	return rc;
+}
+
+/* 0.1's stats carry no size. */
+DAXALLOC_SYMVER("daxalloc_pool_get_stats@LIBDAXALLOC_0.1")
+int daxalloc_pool_get_stats_0_1(struct daxalloc_pool *pool, struct daxalloc_pool_stats *st)
+{
+	struct daxalloc_pool_stats_new n = { .struct_size = sizeof(n) };
+	int rc = daxalloc_pool_get_stats(pool, st ? &n : NULL);
+
+	if (rc < 0)
+		return rc;
+	st->unit = n.unit;
+	st->capacity = n.capacity;
+	st->used = n.used;
+	st->free = n.free;
+	st->largest_free = n.largest_free;
+	st->free_extents = n.free_extents;
+	st->regions = n.regions;
+	st->named_regions = n.named_regions;
+	st->max_regions = n.max_regions;
+	st->fragmentation = n.fragmentation;
+	return 0;
+}
+
+/* 0.1's model carries no size: the 0.2 one without its lead. */
+static void model_from_0_1(struct daxalloc_vmemmap_model_new *n,
+			   const struct daxalloc_vmemmap_model *m)
+{
+	n->struct_size = sizeof(*n);
+	n->size = m->size;
+	n->align = m->align;
+	n->base_pages = m->base_pages;
+	n->compound_pages = m->compound_pages;
+	COPY(n, m, struct_pages);
+	COPY(n, m, page_tables);
+	COPY(n, m, total);
+}
+
+DAXALLOC_SYMVER("daxalloc_vmemmap_model@LIBDAXALLOC_0.1")
+int daxalloc_vmemmap_model_0_1(uint64_t size, uint64_t align, struct daxalloc_vmemmap_model *m)
+{
+	struct daxalloc_vmemmap_model_new n = { .struct_size = sizeof(n) };
+	int rc = daxalloc_vmemmap_model(size, align, m ? &n : NULL);
+
+	if (!m)
+		return rc;
+	m->size = n.size;
+	m->align = n.align;
+	m->base_pages = n.base_pages;
+	m->compound_pages = n.compound_pages;
+	COPY(m, &n, struct_pages);
+	COPY(m, &n, page_tables);
+	COPY(m, &n, total);
+	return rc;
+}
+
+DAXALLOC_SYMVER("daxalloc_vmemmap_match@LIBDAXALLOC_0.1")
+int daxalloc_vmemmap_match_0_1(const struct daxalloc_vmemmap_model *m, int64_t measured)
+{
+	struct daxalloc_vmemmap_model_new n;
+
+	if (!m)
+		return daxalloc_vmemmap_match(NULL, measured);
+	model_from_0_1(&n, m);
+	return daxalloc_vmemmap_match(&n, measured);
+}
+
+/*
+ * 0.1 judged from the times at 2M and 1G.  That cannot tell the two paths
+ * apart (GUP writes one page pointer per 4K page at both, and that
+ * dominates: 7.2 pins per compound page at 2M and 1G alike), so 0.2 judges
+ * from 4K, 2M and hugetlb 2M times instead.  A 0.1 caller has only the two:
+ * UNKNOWN, which 0.1 documented as "the measurement does not decide".
+ */
+DAXALLOC_SYMVER("daxalloc_vmemmap_pin_verdict@LIBDAXALLOC_0.1")
+int daxalloc_vmemmap_pin_verdict_0_1(uint64_t ns_2m, uint64_t ns_1g)
+{
+	(void)ns_2m;
+	(void)ns_1g;
+	return DAXALLOC_VMEMMAP_PIN_UNKNOWN;
+}
+
+static void sample_to_0_1(struct daxalloc_vmemmap_sample *o,
+			  const struct daxalloc_vmemmap_sample_new *n)
+{
+	o->align = n->align;
+	o->measured = n->measured;
+	snprintf(o->why, sizeof(o->why), "%s", n->why);
+	o->cycles = n->cycles;
+	COPY(o, n, bytes);
+	o->median = n->median;
+	o->min = n->min;
+	o->max = n->max;
+	o->match = n->match;
+	o->ambiguous = n->ambiguous;
+}
+
+/*
+ * 0.1's opts and report carry no size; its report has no 4K or hugetlb
+ * times (how[] still tells them).
+ */
+DAXALLOC_SYMVER("daxalloc_vmemmap_measure@LIBDAXALLOC_0.1")
+int daxalloc_vmemmap_measure_0_1(struct daxalloc_ctx *ctx, const char *name,
+				 const struct daxalloc_vmemmap_opts *opts,
+				 struct daxalloc_vmemmap_report *rep)
+{
+	/* (the INIT macros name 0.1's types in this file) */
+	struct daxalloc_vmemmap_opts_new o = { .struct_size = sizeof(o) };
+	struct daxalloc_vmemmap_report_new *n = NULL;
+	int rc;
+
+	if (opts) {
+		o.cycles = opts->cycles;
+		o.align = opts->align;
+		o.pin = opts->pin;
+		o.pin_with = opts->pin_with;
+		o.ignore_dma = opts->ignore_dma;
+	}
+	if (rep) {
+		memset(rep, 0, sizeof(*rep));
+		n = calloc(1, sizeof(*n));
+		if (!n)
+			return daxalloc_err(ENOMEM, "daxalloc_vmemmap_measure: no memory for a report");
+		n->struct_size = sizeof(*n);
+	}
+	rc = daxalloc_vmemmap_measure(ctx, name, &o, n);
+	if (!n)
+		return rc;
+	/* What a failing call filled in too, as 0.1 did. */
+	COPY(rep, n, name);
+	rep->size = n->size;
+	rep->memmap_in_ram = n->memmap_in_ram;
+	COPY(rep, n, release);
+	rep->align = n->align;
+	rep->enabled = n->enabled;
+	for (int i = 0; i < 3; i++)
+		sample_to_0_1(&rep->samples[i], &n->samples[i]);
+	rep->pin.expected = n->pin.expected;
+	rep->pin.verdict = n->pin.verdict;
+	rep->pin.conclusive = n->pin.conclusive;
+	COPY(&rep->pin, &n->pin, consumer);
+	rep->pin.length = n->pin.length;
+	rep->pin.ns_2m = n->pin.ns_2m;
+	rep->pin.ns_1g = n->pin.ns_1g;
+	snprintf(rep->pin.how, sizeof(rep->pin.how), "%s", n->pin.how);
+	free(n);
+	return rc;
+}

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * A program built against 0.1.0 calls the entry points that changed since
+ * as it was compiled: NAME@LIBDAXALLOC_0.1 with 0.1's layouts and
+ * arguments (looked up with dlvsym, as its dynamic linker binds them),
+ * while programs built now get NAME@@LIBDAXALLOC_0.2.  Runs against the
+ * shared library, where the versions are.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <criterion/criterion.h>
+#include <dlfcn.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+/* A 0.1 program's view: 0.1.0's types (not daxalloc.h's), its calls through dlvsym. */
+#include "compat-0.1.h"
+
+#define SIZE_4K 4096ull
+#define PIN_UNKNOWN 0		/* PIN_UNKNOWN */
+#define PIN_COMPOUND 2		/* PIN_COMPOUND */
+
+struct daxalloc_ctx;
+/* called directly once: the program links the library, as a 0.1 program did */
+const char *daxalloc_version(void);
+
+static void *sym(const char *name, const char *version)
+{
+	void *f = dlvsym(RTLD_DEFAULT, name, version);
+
+	cr_assert(f, "%s@%s: not exported (%s)", name, version, dlerror());
+	return f;
+}
+
+#define GUARD 256
+
+/* @buf holds a struct of @size between GUARD bytes of 0xa5 each side: none may change. */
+static void expect_guards(const unsigned char *buf, size_t size, const char *what)
+{
+	for (size_t i = 0; i < GUARD; i++) {
+		cr_assert_eq(buf[i], 0xa5, "byte %zu before the %s was written", GUARD - i, what);
+		cr_assert_eq(buf[GUARD + size + i], 0xa5, "byte %zu after the 0.1 %s was written", i,
+			     what);
+	}
+}
+
+/* A 0.1 report in the middle of guard bytes: the call writes all of it, nothing around it. */
+Test(abi_0_1, vmemmap_measure_fills_a_0_1_report_and_nothing_more)
+{
+	int (*measure)(struct daxalloc_ctx *, const char *, const struct daxalloc_vmemmap_opts *,
+		       struct daxalloc_vmemmap_report *) = sym("daxalloc_vmemmap_measure", "LIBDAXALLOC_0.1");
+	int (*ctx_new)(struct daxalloc_ctx **) = sym("daxalloc_ctx_new", "LIBDAXALLOC_0.1");
+	void (*ctx_delete)(struct daxalloc_ctx **) = sym("daxalloc_ctx_delete", "LIBDAXALLOC_0.1");
+	struct daxalloc_vmemmap_opts o = { .cycles = 1 };
+	unsigned char buf[GUARD + sizeof(struct daxalloc_vmemmap_report) + GUARD];
+	struct daxalloc_vmemmap_report *rep = (void *)(buf + GUARD);
+	struct daxalloc_ctx *ctx;
+	int rc;
+
+	/* 0.1.0's layout, as abidiff read it from that release */
+	cr_assert_eq(sizeof(*rep), 1960);
+	cr_assert_eq(offsetof(struct daxalloc_vmemmap_report, pin), 1376);
+	cr_assert_eq(sizeof(rep->pin), 584);
+	cr_assert_eq(offsetof(struct daxalloc_vmemmap_pin, how), 104);
+	cr_assert_eq(ctx_new(&ctx), 0);
+	memset(buf, 0xa5, sizeof(buf));
+	/* fails after filling in what it knows: the kernel and the alignments */
+	rc = measure(ctx, "dax999.999", &o, rep);
+	cr_expect_lt(rc, 0, "no dax999.999 here");
+	expect_guards(buf, sizeof(*rep), "report");
+	for (size_t i = offsetof(struct daxalloc_vmemmap_report, pin); i < sizeof(*rep); i++)
+		cr_assert_neq(buf[GUARD + i], 0xa5, "byte %zu of the report left as it was", i);
+	cr_expect_neq(rep->release[0], 0);
+	for (int i = 0; i < 3; i++) {
+		cr_expect_eq(rep->samples[i].align, SIZE_4K << (9 * i));
+		cr_expect_eq(rep->samples[i].match, -1);
+	}
+	ctx_delete(&ctx);
+}
+
+/* The model: 0.1's layout filled, 0.1's layout read. */
+Test(abi_0_1, vmemmap_model_and_match_take_a_0_1_model)
+{
+	int (*model)(uint64_t, uint64_t, struct daxalloc_vmemmap_model *) =
+		sym("daxalloc_vmemmap_model", "LIBDAXALLOC_0.1");
+	int (*match)(const struct daxalloc_vmemmap_model *, int64_t) =
+		sym("daxalloc_vmemmap_match", "LIBDAXALLOC_0.1");
+	unsigned char buf[GUARD + sizeof(struct daxalloc_vmemmap_model) + GUARD];
+	struct daxalloc_vmemmap_model *m = (void *)(buf + GUARD);
+
+	cr_assert_eq(sizeof(*m), 104, "the 0.1 model was 104 bytes");
+	memset(buf, 0xa5, sizeof(buf));
+	cr_assert_eq(model(4ull << 30, 2ull << 20, m), 0);
+	expect_guards(buf, sizeof(*m), "model");
+	/* 4 GiB at 2M: 2048 compound pages of 8 vmemmap pages, 2 of them kept (5.19 on) */
+	cr_expect_eq(m->size, 4ull << 30);
+	cr_expect_eq(m->align, 2ull << 20);
+	cr_expect_eq(m->compound_pages, 2048);
+	cr_expect_eq(m->struct_pages[0], 64ull << 20);
+	cr_expect_eq(m->struct_pages[1], 16ull << 20);
+	cr_expect_eq(match(m, (int64_t)(16ull << 20) + 400 * 1024), 1, "dedup_2page");
+	cr_expect_eq(match(m, 66ll << 20), 0, "no_dedup");
+}
+
+/*
+ * 0.1 judged from the times at 2M and 1G, which cannot decide (both pin
+ * one page pointer per 4K page): UNKNOWN, never a verdict read from a
+ * third argument the caller did not pass.
+ */
+Test(abi_0_1, vmemmap_pin_verdict_takes_two_times)
+{
+	int (*verdict)(uint64_t, uint64_t) = sym("daxalloc_vmemmap_pin_verdict", "LIBDAXALLOC_0.1");
+	static const uint64_t t[][2] = {
+		{ 1000, 1 }, { 4200000, 4100000 }, { 157000000, 129000000 }, { 1, 1000 },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		cr_expect_eq(verdict(t[i][0], t[i][1]), PIN_UNKNOWN,
+			     "2M %llu ns, 1G %llu ns", (unsigned long long)t[i][0],
+			     (unsigned long long)t[i][1]);
+}
+
+/* What a program built now binds: the 0.2 entry points. */
+Test(abi_0_1, new_programs_bind_0_2)
+{
+	static const char *const changed[] = { "daxalloc_vmemmap_measure",
+					       "daxalloc_vmemmap_pin_verdict" };
+
+	for (size_t i = 0; i < sizeof(changed) / sizeof(changed[0]); i++) {
+		void *v02 = sym(changed[i], "LIBDAXALLOC_0.2");
+
+		cr_expect_eq(dlsym(RTLD_DEFAULT, changed[i]), v02, "%s", changed[i]);
+		cr_expect_neq(sym(changed[i], "LIBDAXALLOC_0.1"), v02, "%s", changed[i]);
+	}
+	cr_expect_str_eq(daxalloc_version(), ((const char *(*)(void))sym("daxalloc_version",
+									  "LIBDAXALLOC_0.1"))());
+	/* 7.2's io_uring pins, 4K and 2M: per compound page */
+	cr_expect_eq(((int (*)(uint64_t, uint64_t, uint64_t))sym("daxalloc_vmemmap_pin_verdict",
+								 "LIBDAXALLOC_0.2"))(167, 4, 0),
+		     PIN_COMPOUND);
+}
+
+/* ---- on a pool (the stand-in: the hugetlb suite) ------------------------------ */
+
+struct daxalloc_dev;
+struct daxalloc_pool;
+struct daxalloc_region;
+
+static int region_seen(const struct daxalloc_region_info *info, void *arg)
+{
+	struct daxalloc_region_info *seen = arg;
+
+	*seen = *info;
+	return 0;
+}
+
+Test(abi_0_1_pool, stats_check_and_regions_in_0_1_layouts)
+{
+	int (*ctx_new)(struct daxalloc_ctx **) = sym("daxalloc_ctx_new", "LIBDAXALLOC_0.1");
+	void (*ctx_delete)(struct daxalloc_ctx **) = sym("daxalloc_ctx_delete", "LIBDAXALLOC_0.1");
+	int (*dev_open)(struct daxalloc_ctx *, const char *, struct daxalloc_dev **) =
+		sym("daxalloc_dev_open", "LIBDAXALLOC_0.1");
+	void (*dev_close)(struct daxalloc_dev **) = sym("daxalloc_dev_close", "LIBDAXALLOC_0.1");
+	int (*pool_create)(struct daxalloc_dev *, unsigned int, struct daxalloc_pool **) =
+		sym("daxalloc_pool_create", "LIBDAXALLOC_0.1");
+	void (*pool_close)(struct daxalloc_pool **) = sym("daxalloc_pool_close", "LIBDAXALLOC_0.1");
+	int (*alloc)(struct daxalloc_pool *, uint64_t, const char *, unsigned int,
+		     struct daxalloc_region **) = sym("daxalloc_alloc", "LIBDAXALLOC_0.1");
+	int (*get_stats)(struct daxalloc_pool *, struct daxalloc_pool_stats *) =
+		sym("daxalloc_pool_get_stats", "LIBDAXALLOC_0.1");
+	int (*check)(struct daxalloc_dev *, unsigned int, struct daxalloc_check_report *) =
+		sym("daxalloc_pool_check", "LIBDAXALLOC_0.1");
+	int (*foreach_region)(struct daxalloc_pool *,
+			      int (*)(const struct daxalloc_region_info *, void *), void *) =
+		sym("daxalloc_pool_foreach_region", "LIBDAXALLOC_0.1");
+	unsigned char sbuf[GUARD + sizeof(struct daxalloc_pool_stats) + GUARD];
+	unsigned char cbuf[GUARD + sizeof(struct daxalloc_check_report) + GUARD];
+	struct daxalloc_pool_stats *st = (void *)(sbuf + GUARD);
+	struct daxalloc_check_report *rep = (void *)(cbuf + GUARD);
+	struct daxalloc_region_info seen = { 0 };
+	struct daxalloc_region *r = NULL;
+	struct daxalloc_pool *pool = NULL;
+	struct daxalloc_dev *dev = NULL;
+	struct daxalloc_ctx *ctx = NULL;
+
+	cr_assert_eq(sizeof(*st), 64, "the 0.1 stats were 64 bytes");
+	cr_assert_eq(sizeof(*rep), 296, "the 0.1 check report was 296 bytes");
+	cr_assert_eq(ctx_new(&ctx), 0);
+	cr_assert_eq(dev_open(ctx, "hugetlb:2M:16M", &dev), 0, "no stand-in: huge pages reserved?");
+	/* the pool's own 2M, then one unit for the region */
+	cr_assert_eq(pool_create(dev, 1u << 0, &pool), 0);
+	cr_assert_eq(alloc(pool, 2ull << 20, "old-program", 0, &r), 0);
+
+	memset(sbuf, 0xa5, sizeof(sbuf));
+	cr_assert_eq(get_stats(pool, st), 0);
+	expect_guards(sbuf, sizeof(*st), "stats");
+	cr_expect_eq(st->unit, 2ull << 20);
+	cr_expect_eq(st->used, 2ull << 20);
+	cr_expect_eq(st->regions, 1);
+	cr_expect_eq(st->named_regions, 1);
+	cr_expect_eq(st->max_regions, 2048);
+
+	cr_assert_eq(foreach_region(pool, region_seen, &seen), 0);
+	cr_expect_str_eq(seen.name, "old-program");
+	cr_expect_eq(seen.size, 2ull << 20);
+	cr_expect(seen.owner_alive);
+
+	memset(cbuf, 0xa5, sizeof(cbuf));
+	cr_expect_eq(check(dev, 0, rep), 0);
+	expect_guards(cbuf, sizeof(*rep), "check report");
+	cr_expect_eq(rep->regions, 1);
+	cr_expect_eq(rep->problems, 0);
+	cr_expect_str_eq(rep->first_problem, "");
+
+	pool_close(&pool);
+	dev_close(&dev);
+	ctx_delete(&ctx);
+}
