@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "metadata.h"
@@ -136,31 +137,79 @@ int dxa_entry_validate(const struct dxa_entry *x, uint32_t i, int slot, uint64_t
 	return 0;
 }
 
+/*
+ * The names of a table seen so far, so that telling whether a name repeats
+ * does not compare every pair: open addressing over entry numbers + 1.
+ * Without memory for it, every pair is compared.
+ */
+struct name_set {
+	const struct dxa_entry *e;
+	uint32_t *slot, mask;
+};
+
+static void names_init(struct name_set *s, const struct dxa_entry *e, uint32_t n)
+{
+	uint32_t size = 16;
+
+	while (size < 2 * n)
+		size *= 2;
+	s->e = e;
+	s->mask = size - 1;
+	s->slot = calloc(size, sizeof(*s->slot));
+}
+
+uint32_t dxa_name_hash(const char *name)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	while (*name)
+		h = (h ^ (uint8_t)*name++) * 16777619u;
+	return h;
+}
+
+/* Add entry @i's name; false when an earlier entry has it. */
+static bool names_add(struct name_set *s, uint32_t i)
+{
+	const char *name = s->e[i].name;
+	uint32_t h;
+
+	if (!s->slot) {
+		for (uint32_t j = 0; j < i; j++)
+			if ((s->e[j].flags & DXA_ENTRY_NAMED) && strcmp(s->e[j].name, name) == 0)
+				return false;
+		return true;
+	}
+	for (h = dxa_name_hash(name) & s->mask; s->slot[h]; h = (h + 1) & s->mask)
+		if (strcmp(s->e[s->slot[h] - 1].name, name) == 0)
+			return false;
+	s->slot[h] = i + 1;
+	return true;
+}
+
 int dxa_table_validate(const struct dxa_hdr *hdr, const void *table, int slot,
 		       const struct dxa_geometry *geo, char *why, size_t whylen)
 {
 	const struct dxa_entry *e = table;
+	struct name_set names;
 	uint64_t prev_end;
-	int rc;
+	int rc = 0;
 
 	if (daxalloc_crc32c(0, table, (size_t)hdr->nentries * DXA_ENTRY_SIZE) != hdr->table_crc)
 		FAIL(EUCLEAN, "copy %d: region table checksum mismatch", slot);
+	names_init(&names, e, hdr->nentries);
 	prev_end = hdr->data_start;
-	for (uint32_t i = 0; i < hdr->nentries; i++) {
+	for (uint32_t i = 0; i < hdr->nentries && rc == 0; i++) {
 		const struct dxa_entry *x = &e[i];
 
 		rc = dxa_entry_validate(x, i, slot, prev_end, geo, why, whylen);
-		if (rc < 0)
-			return rc;
-		if (x->flags & DXA_ENTRY_NAMED)
-			for (uint32_t j = 0; j < i; j++)
-				if ((e[j].flags & DXA_ENTRY_NAMED) &&
-				    strcmp(e[j].name, x->name) == 0)
-					FAIL(EUCLEAN, "copy %d: region name '%s' appears twice", slot,
-					     x->name);
+		if (rc == 0 && (x->flags & DXA_ENTRY_NAMED) && !names_add(&names, i)) {
+			snprintf(why, whylen, "copy %d: region name '%s' appears twice", slot, x->name);
+			rc = -EUCLEAN;
+		}
 		prev_end = x->offset + x->length;
 	}
-	return 0;
+	free(names.slot);
+	return rc;
 }
 
 int dxa_slot_validate(const struct dxa_hdr *hdr, const void *table, int slot,

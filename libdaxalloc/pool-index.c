@@ -111,11 +111,7 @@ static uint32_t pix_floor_below(const struct pix_node *v, uint32_t t, uint64_t k
 
 static uint32_t pix_hash(const struct pool_index *x, const char *name)
 {
-	uint32_t h = 2166136261u;	/* FNV-1a */
-
-	while (*name)
-		h = (h ^ (uint8_t)*name++) * 16777619u;
-	return h & x->hmask;
+	return dxa_name_hash(name) & x->hmask;
 }
 
 static void pix_name_add(struct pool_index *x, uint32_t slot)

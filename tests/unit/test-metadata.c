@@ -241,6 +241,26 @@ Test(metadata, duplicate_names)
 	expect(EUCLEAN, "appears twice");
 }
 
+/* A full table: every name compared with every other, found however far apart. */
+Test(metadata, duplicate_names_in_a_full_table)
+{
+	struct dxa_geometry g = { UNIT + (DXA_MAX_ENTRIES + 1) * UINT64_C(4096), 4096, UNIT };
+
+	h.nentries = DXA_MAX_ENTRIES;
+	for (uint32_t i = 0; i < DXA_MAX_ENTRIES; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "r%u", i);
+		entry(i, UNIT + i * UINT64_C(4096), 4096, i % 3 ? name : NULL);
+	}
+	seal();
+	cr_expect_eq(dxa_table_validate(&h, t, 0, &g, why, sizeof(why)), 0, "%s", why);
+	strcpy(t[DXA_MAX_ENTRIES - 1].name, t[1].name);
+	seal();
+	cr_expect_eq(dxa_table_validate(&h, t, 0, &g, why, sizeof(why)), -EUCLEAN);
+	cr_expect(strstr(why, "region name 'r1' appears twice"), "%s", why);
+}
+
 Test(metadata, unnamed_with_name)
 {
 	strcpy(t[1].name, "ghost");
