@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "metadata.h"
@@ -136,31 +137,79 @@ int dxa_entry_validate(const struct dxa_entry *x, uint32_t i, int slot, uint64_t
 	return 0;
 }
 
+/*
+ * The names of a table seen so far, so that telling whether a name repeats
+ * does not compare every pair: open addressing over entry numbers + 1.
+ * Without memory for it, every pair is compared.
+ */
+struct name_set {
+	const struct dxa_entry *e;
+	uint32_t *slot, mask;
+};
+
+static void names_init(struct name_set *s, const struct dxa_entry *e, uint32_t n)
+{
+	uint32_t size = 16;
+
+	while (size < 2 * n)
+		size *= 2;
+	s->e = e;
+	s->mask = size - 1;
+	s->slot = calloc(size, sizeof(*s->slot));
+}
+
+uint32_t dxa_name_hash(const char *name)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	while (*name)
+		h = (h ^ (uint8_t)*name++) * 16777619u;
+	return h;
+}
+
+/* Add entry @i's name; false when an earlier entry has it. */
+static bool names_add(struct name_set *s, uint32_t i)
+{
+	const char *name = s->e[i].name;
+	uint32_t h;
+
+	if (!s->slot) {
+		for (uint32_t j = 0; j < i; j++)
+			if ((s->e[j].flags & DXA_ENTRY_NAMED) && strcmp(s->e[j].name, name) == 0)
+				return false;
+		return true;
+	}
+	for (h = dxa_name_hash(name) & s->mask; s->slot[h]; h = (h + 1) & s->mask)
+		if (strcmp(s->e[s->slot[h] - 1].name, name) == 0)
+			return false;
+	s->slot[h] = i + 1;
+	return true;
+}
+
 int dxa_table_validate(const struct dxa_hdr *hdr, const void *table, int slot,
 		       const struct dxa_geometry *geo, char *why, size_t whylen)
 {
 	const struct dxa_entry *e = table;
+	struct name_set names;
 	uint64_t prev_end;
-	int rc;
+	int rc = 0;
 
 	if (daxalloc_crc32c(0, table, (size_t)hdr->nentries * DXA_ENTRY_SIZE) != hdr->table_crc)
 		FAIL(EUCLEAN, "copy %d: region table checksum mismatch", slot);
+	names_init(&names, e, hdr->nentries);
 	prev_end = hdr->data_start;
-	for (uint32_t i = 0; i < hdr->nentries; i++) {
+	for (uint32_t i = 0; i < hdr->nentries && rc == 0; i++) {
 		const struct dxa_entry *x = &e[i];
 
 		rc = dxa_entry_validate(x, i, slot, prev_end, geo, why, whylen);
-		if (rc < 0)
-			return rc;
-		if (x->flags & DXA_ENTRY_NAMED)
-			for (uint32_t j = 0; j < i; j++)
-				if ((e[j].flags & DXA_ENTRY_NAMED) &&
-				    strcmp(e[j].name, x->name) == 0)
-					FAIL(EUCLEAN, "copy %d: region name '%s' appears twice", slot,
-					     x->name);
+		if (rc == 0 && (x->flags & DXA_ENTRY_NAMED) && !names_add(&names, i)) {
+			snprintf(why, whylen, "copy %d: region name '%s' appears twice", slot, x->name);
+			rc = -EUCLEAN;
+		}
 		prev_end = x->offset + x->length;
 	}
-	return 0;
+	free(names.slot);
+	return rc;
 }
 
 int dxa_slot_validate(const struct dxa_hdr *hdr, const void *table, int slot,
@@ -223,30 +272,107 @@ bool dxa_jrec_clean(const struct dxa_jrec *r, const struct dxa_hdr *h, uint32_t 
 	return jcopy_judge(r, 0, h, cell) == JC_UNWRITTEN;
 }
 
-/* Apply one record to the table; 0, or -EUCLEAN when it does not fit the state. */
-static int jrec_apply(const struct dxa_jrec *r, const struct dxa_geometry *geo,
-		      const struct dxa_hdr *h, struct dxa_entry *tab, uint32_t *n, uint32_t cell,
-		      char *why, size_t whylen)
+/* The first entry at or after @offset. */
+static uint32_t tab_lower(const struct dxa_entry *tab, uint32_t n, uint64_t offset)
 {
-	const struct dxa_entry *e = &r->e;
-	uint32_t lo = 0, hi = *n, at;
-	uint64_t prev_end;
-	char w[128];
+	uint32_t lo = 0, hi = n;
 
-	/* the first entry at or after e->offset */
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 
-		if (tab[mid].offset < e->offset)
+		if (tab[mid].offset < offset)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	at = lo;
+	return lo;
+}
+
+/*
+ * The names of a table under replay: the offset of the entry holding each,
+ * so that a record's name is checked against the others without a scan.
+ * The names stay in the table (it moves as records apply); a slot holds
+ * an offset, 0 when free, 1 when removed (the metadata lies there, no
+ * entry).  Built at the first named record; without memory, a scan.
+ */
+struct name_map {
+	uint64_t *slot;
+	uint32_t mask;
+	bool built;
+};
+
+static void nmap_add(struct name_map *m, const char *name, uint64_t offset)
+{
+	uint32_t i = dxa_name_hash(name) & m->mask;
+
+	while (m->slot[i] > 1)
+		i = (i + 1) & m->mask;
+	m->slot[i] = offset;
+}
+
+static void nmap_del(struct name_map *m, const char *name, uint64_t offset)
+{
+	for (uint32_t i = dxa_name_hash(name) & m->mask; m->slot[i]; i = (i + 1) & m->mask)
+		if (m->slot[i] == offset) {
+			m->slot[i] = 1;
+			return;
+		}
+}
+
+/* @more: records that may still add a name; slots stay at least half free. */
+static void nmap_build(struct name_map *m, const struct dxa_entry *tab, uint32_t n, uint32_t more)
+{
+	uint32_t size = 16;
+
+	m->built = true;
+	while (size < 2 * (n + more))
+		size *= 2;
+	m->mask = size - 1;
+	m->slot = calloc(size, sizeof(*m->slot));
+	for (uint32_t i = 0; m->slot && i < n; i++)
+		if (tab[i].flags & DXA_ENTRY_NAMED)
+			nmap_add(m, tab[i].name, tab[i].offset);
+}
+
+/* Does an entry other than the one at @at hold @name? */
+static bool name_taken(const struct name_map *m, const struct dxa_entry *tab, uint32_t n,
+		       uint32_t at, const char *name)
+{
+	if (!m->slot) {
+		for (uint32_t j = 0; j < n; j++)
+			if (j != at && (tab[j].flags & DXA_ENTRY_NAMED) &&
+			    strcmp(tab[j].name, name) == 0)
+				return true;
+		return false;
+	}
+	for (uint32_t i = dxa_name_hash(name) & m->mask; m->slot[i]; i = (i + 1) & m->mask) {
+		uint32_t j;
+
+		if (m->slot[i] == 1)
+			continue;
+		j = tab_lower(tab, n, m->slot[i]);
+		if (j != at && j < n && tab[j].offset == m->slot[i] && strcmp(tab[j].name, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Apply one record to the table; 0, or -EUCLEAN when it does not fit the state. */
+static int jrec_apply(const struct dxa_jrec *r, const struct dxa_geometry *geo,
+		      const struct dxa_hdr *h, struct dxa_entry *tab, uint32_t *n, uint32_t cell,
+		      struct name_map *m, char *why, size_t whylen)
+{
+	const struct dxa_entry *e = &r->e;
+	uint32_t at = tab_lower(tab, *n, e->offset);
+	uint64_t prev_end;
+	char w[128];
+
 	if (r->op == DXA_JOP_DEL) {
 		if (at == *n || tab[at].offset != e->offset || tab[at].length != e->length)
 			FAIL(EUCLEAN, "journal record %u (sequence %llu) removes a region the state does not hold (0x%llx)",
 			     cell, (unsigned long long)r->seq, (unsigned long long)e->offset);
+		if (m->slot && (tab[at].flags & DXA_ENTRY_NAMED))
+			nmap_del(m, tab[at].name, tab[at].offset);
 		memmove(&tab[at], &tab[at + 1], (size_t)(*n - at - 1) * sizeof(*tab));
 		(*n)--;
 		return 0;
@@ -265,12 +391,13 @@ static int jrec_apply(const struct dxa_jrec *r, const struct dxa_geometry *geo,
 		if (next < *n && e->offset + e->length > tab[next].offset)
 			FAIL(EUCLEAN, "journal record %u (sequence %llu): region at 0x%llx overlaps the next",
 			     cell, (unsigned long long)r->seq, (unsigned long long)e->offset);
-		if (e->flags & DXA_ENTRY_NAMED)
-			for (uint32_t j = 0; j < *n; j++)
-				if (j != at && (tab[j].flags & DXA_ENTRY_NAMED) &&
-				    strcmp(tab[j].name, e->name) == 0)
-					FAIL(EUCLEAN, "journal record %u (sequence %llu): region name '%s' appears twice",
-					     cell, (unsigned long long)r->seq, e->name);
+		if ((e->flags & DXA_ENTRY_NAMED) && !m->built)
+			nmap_build(m, tab, *n, DXA_JOURNAL_CELLS - cell);
+		if ((e->flags & DXA_ENTRY_NAMED) && name_taken(m, tab, *n, replace ? at : *n, e->name))
+			FAIL(EUCLEAN, "journal record %u (sequence %llu): region name '%s' appears twice",
+			     cell, (unsigned long long)r->seq, e->name);
+		if (m->slot && replace && (tab[at].flags & DXA_ENTRY_NAMED))
+			nmap_del(m, tab[at].name, tab[at].offset);
 		if (!replace) {
 			if (*n >= DXA_MAX_ENTRIES)
 				FAIL(EUCLEAN, "journal record %u (sequence %llu): more than %u regions",
@@ -279,6 +406,8 @@ static int jrec_apply(const struct dxa_jrec *r, const struct dxa_geometry *geo,
 			(*n)++;
 		}
 		tab[at] = *e;
+		if (m->slot && (e->flags & DXA_ENTRY_NAMED))
+			nmap_add(m, e->name, e->offset);
 	}
 	return 0;
 }
@@ -287,12 +416,14 @@ int dxa_journal_replay(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 		       void *arg, struct dxa_entry *tab, uint32_t *n, uint32_t from, uint32_t *used,
 		       uint32_t *repaired, char *why, size_t whylen)
 {
+	struct name_map m = { 0 };
 	uint32_t cell;
+	int rc = 0;
 
 	for (cell = from; cell < DXA_JOURNAL_CELLS; cell++) {
 		struct dxa_jrec r[2];
 		enum jcopy j[2];
-		int io[2], use, rc;
+		int io[2], use;
 
 		for (int k = 0; k < 2; k++) {
 			io[k] = rd(arg, dxa_jrec_offset(cell, k), &r[k], sizeof(r[k]));
@@ -311,19 +442,19 @@ int dxa_journal_replay(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 			 */
 			break;
 		} else {
-			*used = cell;
-			FAIL(io[0] < 0 && io[1] < 0 ? EIO : EUCLEAN,
-			     "journal record %u (sequence %llu) is damaged in both copies: that change and any after it are lost",
-			     cell, (unsigned long long)(h->seq + 1 + cell));
+			snprintf(why, whylen,
+				 "journal record %u (sequence %llu) is damaged in both copies: that change and any after it are lost",
+				 cell, (unsigned long long)(h->seq + 1 + cell));
+			rc = io[0] < 0 && io[1] < 0 ? -EIO : -EUCLEAN;
+			break;
 		}
-		rc = jrec_apply(&r[use], geo, h, tab, n, cell, why, whylen);
-		if (rc < 0) {
-			*used = cell;
-			return rc;
-		}
+		rc = jrec_apply(&r[use], geo, h, tab, n, cell, &m, why, whylen);
+		if (rc < 0)
+			break;
 	}
 	*used = cell;
-	return 0;
+	free(m.slot);
+	return rc;
 }
 
 /* Read both header copies of @slot, pick the one in use, read and check its table. */

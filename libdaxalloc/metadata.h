@@ -263,6 +263,8 @@ int dxa_journal_replay(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 int dxa_table_recover(const struct dxa_hdr *nh, struct dxa_entry *newest,
 		      const struct dxa_entry *older, uint32_t nolder,
 		      const struct dxa_geometry *geo);
+/* The hash of a region name the in-memory name sets use. */
+uint32_t dxa_name_hash(const char *name);
 /* A name a region may have: 1..63 of [A-Za-z0-9._:@+-], not starting with '-' or '.'. */
 int dxa_name_check(const char *name, char *why, size_t whylen);
 

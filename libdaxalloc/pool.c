@@ -52,7 +52,7 @@ int pool_attach(struct daxalloc_dev *dev, struct daxalloc_pool **out)
 		return daxalloc_err(ENOMEM, "out of memory");
 	pool->ents = calloc(DXA_MAX_ENTRIES, sizeof(*pool->ents));
 	pool->scratch = calloc(DXA_MAX_ENTRIES, sizeof(*pool->scratch));
-	if (!pool->ents || !pool->scratch) {
+	if (!pool->ents || !pool->scratch || pix_init(&pool->ix, DXA_MAX_ENTRIES) < 0) {
 		free(pool->ents);
 		free(pool->scratch);
 		free(pool);
@@ -109,6 +109,7 @@ void pool_detach(struct daxalloc_pool *pool)
 	dev_put(pool->dev);
 	free(pool->ents);
 	free(pool->scratch);
+	pix_fini(&pool->ix);
 	free(pool);
 }
 
@@ -137,6 +138,8 @@ void pool_adopt(struct daxalloc_pool *pool, const struct dxa_scan *s, int slot)
 	}
 	pool->active = slot;
 	pool->hdr = s->c[slot].hdr;
+	pool->ents_stale = false;
+	pool->ix.valid = false;
 	/*
 	 * The newest slot comes with its journal applied (up to a damaged
 	 * record, for check); another slot, or a damaged newest table, without.
@@ -170,6 +173,35 @@ static bool pool_unchanged(struct daxalloc_pool *pool)
 	return true;
 }
 
+struct dxa_entry *pool_table(struct daxalloc_pool *pool)
+{
+	if (pool->ents_stale) {
+		pool->n = pix_export(&pool->ix, pool->ents);
+		pool->ents_stale = false;
+	}
+	return pool->ents;
+}
+
+void pool_index(struct daxalloc_pool *pool)
+{
+	if (!pool->ix.valid)
+		pix_build(&pool->ix, pool->ents, pool->n, pool->geo.meta_size, pool_data_end(pool));
+}
+
+/* Has anyone appended a record at the journal's next cell since? */
+static bool pool_journal_grew(struct daxalloc_pool *pool)
+{
+	struct dxa_jrec r;
+
+	if (pool->jused >= DXA_JOURNAL_CELLS)
+		return false;
+	for (int k = 0; k < 2; k++)
+		if (meta_read(&pool->mm, dxa_jrec_offset(pool->jused, k), &r, sizeof(r)) < 0 ||
+		    !dxa_jrec_clean(&r, &pool->hdr, pool->jused))
+			return true;
+	return false;
+}
+
 /* Pick the newest valid copy; explain when it cannot be trusted. */
 static int pool_load(struct daxalloc_pool *pool)
 {
@@ -177,18 +209,24 @@ static int pool_load(struct daxalloc_pool *pool)
 
 	/*
 	 * Our copy of the table was validated then and still is the state,
-	 * with the records other processes appended since.
+	 * with the records other processes appended since.  Without any, the
+	 * index is the state as it is: nothing here grows with the table.
 	 */
 	if (pool->active >= 0 && pool_unchanged(pool)) {
 		uint32_t used, repaired = 0;
 		char why[300];
 
-		if (pool->hdr.version_major < 2 ||
-		    dxa_journal_replay(&pool->hdr, &pool->geo, pool_meta_read, pool, pool->ents,
-				       &pool->n, pool->jused, &used, &repaired, why,
-				       sizeof(why)) == 0) {
-			if (pool->hdr.version_major >= 2)
-				pool->jused = used;
+		if (pool->hdr.version_major < 2 || !pool_journal_grew(pool)) {
+			pool_index(pool);
+			return 0;
+		}
+		if (dxa_journal_replay(&pool->hdr, &pool->geo, pool_meta_read, pool,
+				       pool_table(pool), &pool->n, pool->jused, &used, &repaired,
+				       why, sizeof(why)) == 0) {
+			if (used != pool->jused)
+				pool->ix.valid = false;
+			pool->jused = used;
+			pool_index(pool);
 			return 0;
 		}
 		/* damaged: the whole scan says how */
@@ -197,10 +235,13 @@ static int pool_load(struct daxalloc_pool *pool)
 	pool->legacy = s.legacy;
 	if (s.rc == 0) {
 		pool_adopt(pool, &s, s.newest);
+		pool_index(pool);
 		return 0;
 	}
 	pool->active = -1;
 	pool->n = 0;
+	pool->ents_stale = false;
+	pool->ix.valid = false;
 	return pool_scan_error(pool, &s);
 }
 
@@ -305,13 +346,14 @@ void pool_checkpoint(struct daxalloc_pool *pool)
 {
 	int target = pool->active == 0 ? 1 : 0;
 	char *tbl = (char *)pool->mm.addr + dxa_table_offset(target);
+	struct dxa_entry *ents = pool_table(pool);
 	size_t tlen = (size_t)pool->n * DXA_ENTRY_SIZE;
 	struct dxa_hdr h = pool->hdr;
 
 	if (h.version_major < 2)
 		pool_journal_clear(pool);
 	/* 1: the standby table, durable before any header names it */
-	memcpy(tbl, pool->ents, tlen);
+	memcpy(tbl, ents, tlen);
 	meta_persist(&pool->mm, tbl, tlen ? tlen : 1);
 	/* 2: its header, numbered above every record: the second copy, then the first */
 	h.seq = pool->hdr.seq + pool->jused + 1;
@@ -322,7 +364,7 @@ void pool_checkpoint(struct daxalloc_pool *pool)
 	h.journal_rec = DXA_JREC_SIZE;
 	h.table_offset = dxa_table_offset(target);
 	h.nentries = pool->n;
-	h.table_crc = daxalloc_crc32c(0, pool->ents, tlen);
+	h.table_crc = daxalloc_crc32c(0, ents, tlen);
 	h.hdr_crc = dxa_hdr_crc(&h);
 	pool_write_hdr(pool, target, 1, &h);
 	pool_write_hdr(pool, target, 0, &h);	/* the commit point is the first durable copy */
@@ -392,24 +434,44 @@ bool pool_owner_alive(struct daxalloc_pool *pool, const struct dxa_entry *e)
 	return start == e->owner_start;
 }
 
-void pool_remove_entry(struct daxalloc_pool *pool, uint32_t idx)
+/* Changes go through the index; the sorted table follows when next asked for. */
+uint32_t pool_insert_entry(struct daxalloc_pool *pool, const struct dxa_entry *e)
 {
-	struct dxa_entry gone = pool->ents[idx];
+	uint32_t slot = pix_insert(&pool->ix, e);
+
+	pool->n++;
+	pool->ents_stale = true;
+	pool_log(pool, DXA_JOP_PUT, e);
+	return slot;
+}
+
+void pool_update_entry(struct daxalloc_pool *pool, uint32_t slot, const struct dxa_entry *e)
+{
+	pix_update(&pool->ix, slot, e);
+	pool->ents_stale = true;
+	pool_log(pool, DXA_JOP_PUT, e);
+}
+
+void pool_remove_entry(struct daxalloc_pool *pool, uint32_t slot)
+{
+	struct dxa_entry gone = *pool_ent(pool, slot);
 
 	/* Logged once removed: a full journal checkpoints the table as it is now. */
-	memmove(&pool->ents[idx], &pool->ents[idx + 1],
-		(size_t)(pool->n - idx - 1) * sizeof(pool->ents[0]));
+	pix_remove(&pool->ix, slot);
 	pool->n--;
+	pool->ents_stale = true;
 	pool_log(pool, DXA_JOP_DEL, &gone);
 }
 
 uint32_t pool_reclaim_orphans(struct daxalloc_pool *pool)
 {
-	uint32_t gone = 0;
+	uint32_t gone = 0, slot;
 
-	for (uint32_t i = 0; i < pool->n;) {
-		struct dxa_entry *e = &pool->ents[i];
-
+	pool_index(pool);
+	/* In offset order through the index: a removal (or checkpoint) leaves the walk valid. */
+	for (slot = pix_next(&pool->ix, 0); slot != PIX_NIL;) {
+		struct dxa_entry *e = pool_ent(pool, slot);
+		uint64_t next = e->offset + 1;
 		struct holder h;
 
 		/*
@@ -422,11 +484,10 @@ uint32_t pool_reclaim_orphans(struct daxalloc_pool *pool)
 			dbg(pool->ctx, "%s: reclaiming [0x%llx, +0x%llx) of dead pid %u",
 			    pool->dev->name, (unsigned long long)e->offset,
 			    (unsigned long long)e->length, e->owner_pid);
-			pool_remove_entry(pool, i);
+			pool_remove_entry(pool, slot);
 			gone++;
-		} else {
-			i++;
 		}
+		slot = pix_next(&pool->ix, next);
 	}
 	return gone;
 }
@@ -459,6 +520,8 @@ static int pool_format(struct daxalloc_pool *pool)
 	h->journal_cells = DXA_JOURNAL_CELLS;
 	h->journal_rec = DXA_JREC_SIZE;
 	pool->n = 0;
+	pool->ents_stale = false;
+	pool->ix.valid = false;
 	pool->active = 1;
 	pool_journal_clear(pool);	/* records of an earlier pool carry its uuid: cleared anyway */
 	pool_checkpoint(pool);	/* slot 0, seq 1 */
@@ -495,10 +558,11 @@ DAXALLOC_EXPORT int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int 
 	}
 	rc = pool_load(pool);
 	if (rc == 0 && !(flags & DAXALLOC_POOL_FORCE)) {
+		const struct dxa_entry *ents = pool_table(pool);
 		uint32_t named = 0, n = pool->n;
 
 		for (uint32_t i = 0; i < n; i++)
-			named += !!(pool->ents[i].flags & DXA_ENTRY_NAMED);
+			named += !!(ents[i].flags & DXA_ENTRY_NAMED);
 		pool_unlock(pool);
 		pool_detach(pool);
 		return daxalloc_err(EEXIST,
@@ -613,6 +677,7 @@ DAXALLOC_EXPORT struct daxalloc_dev *daxalloc_pool_get_dev(struct daxalloc_pool 
 int daxalloc_pool_get_stats(struct daxalloc_pool *pool, struct daxalloc_pool_stats *out)
 {
 	struct daxalloc_pool_stats all, *st = &all;
+	const struct dxa_entry *ents;
 	uint64_t prev, end;
 	int rc, n;
 
@@ -624,6 +689,7 @@ int daxalloc_pool_get_stats(struct daxalloc_pool *pool, struct daxalloc_pool_sta
 	rc = pool_lock_load(pool);
 	if (rc < 0)
 		return rc;
+	ents = pool_table(pool);
 	memset(st, 0, sizeof(*st));
 	st->unit = pool->geo.unit;
 	st->max_regions = DXA_MAX_ENTRIES;
@@ -631,7 +697,7 @@ int daxalloc_pool_get_stats(struct daxalloc_pool *pool, struct daxalloc_pool_sta
 	st->capacity = end - pool->geo.meta_size;
 	prev = pool->geo.meta_size;
 	for (uint32_t i = 0; i <= pool->n; i++) {
-		uint64_t next = i < pool->n ? pool->ents[i].offset : end;
+		uint64_t next = i < pool->n ? ents[i].offset : end;
 
 		if (next > prev) {
 			st->free += next - prev;
@@ -640,10 +706,10 @@ int daxalloc_pool_get_stats(struct daxalloc_pool *pool, struct daxalloc_pool_sta
 				st->largest_free = next - prev;
 		}
 		if (i < pool->n) {
-			st->used += pool->ents[i].length;
+			st->used += ents[i].length;
 			st->regions++;
-			st->named_regions += !!(pool->ents[i].flags & DXA_ENTRY_NAMED);
-			prev = pool->ents[i].offset + pool->ents[i].length;
+			st->named_regions += !!(ents[i].flags & DXA_ENTRY_NAMED);
+			prev = ents[i].offset + ents[i].length;
 		}
 	}
 	pool_unlock(pool);

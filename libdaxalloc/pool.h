@@ -8,6 +8,7 @@
 
 #include "metadata.h"
 #include "persist.h"
+#include "pool-index.h"
 #include "private.h"
 
 /* A device as the kernel knows it (see owner.c). */
@@ -38,7 +39,9 @@ struct daxalloc_pool {
 	int active;			/* slot holding the current state */
 	struct dxa_hdr hdr;		/* copy of the active header */
 	struct dxa_entry *ents;		/* copy of the active table, sorted by offset */
+	bool ents_stale;		/* changed through ix since: pool_table() brings it up to date */
 	uint32_t n;
+	struct pool_index ix;		/* the same entries, indexed: valid after a load */
 	uint32_t jused;			/* journal records after the active checkpoint */
 	struct dxa_entry *scratch;	/* the other copy while loading */
 	bool legacy;			/* format 1.0 header copies seen at the last load */
@@ -75,8 +78,8 @@ int pool_lock_load(struct daxalloc_pool *pool);
 int pool_lock(struct daxalloc_pool *pool);
 void pool_unlock(struct daxalloc_pool *pool);
 /*
- * Make a change durable (lock held, pool->ents/n already changed): @op on
- * @e as one journal record, or a checkpoint when the journal is full.
+ * Make a change durable (lock held, the index and n already changed): @op
+ * on @e as one journal record, or a checkpoint when the journal is full.
  */
 void pool_log(struct daxalloc_pool *pool, enum dxa_jop op, const struct dxa_entry *e);
 /* Test seam: every change is a checkpoint (the tests of the table copies' rules). */
@@ -94,8 +97,20 @@ void pool_upgrade(struct daxalloc_pool *pool);
 bool pool_owner_alive(struct daxalloc_pool *pool, const struct dxa_entry *e);
 /* Remove unnamed regions of dead processes; returns how many. */
 uint32_t pool_reclaim_orphans(struct daxalloc_pool *pool);
-/* Remove entry @idx and log it. */
-void pool_remove_entry(struct daxalloc_pool *pool, uint32_t idx);
+/* The entries sorted by offset (pool->ents, brought up to date from the index). */
+struct dxa_entry *pool_table(struct daxalloc_pool *pool);
+/* Build the index if the table changed behind it (a load, a scan, a format). */
+void pool_index(struct daxalloc_pool *pool);
+static inline struct dxa_entry *pool_ent(struct daxalloc_pool *pool, uint32_t slot)
+{
+	return &pool->ix.ent[slot];
+}
+/* Add @e (inside a free extent) and log it; returns its slot. */
+uint32_t pool_insert_entry(struct daxalloc_pool *pool, const struct dxa_entry *e);
+/* Give the entry at @slot the flags and name of @e and log it. */
+void pool_update_entry(struct daxalloc_pool *pool, uint32_t slot, const struct dxa_entry *e);
+/* Remove the entry at index slot @slot and log it. */
+void pool_remove_entry(struct daxalloc_pool *pool, uint32_t slot);
 uint64_t pool_data_end(struct daxalloc_pool *pool);
 /* -EROFS naming @what when the pool was opened read-only, else 0. */
 int pool_check_writable(struct daxalloc_pool *pool, const char *what);

@@ -124,12 +124,14 @@ static int check_pool(struct daxalloc_ctx *ctx, const char *name, unsigned int f
 	}
 	rc = pool_lock_load(pool);
 	if (rc == 0) {
+		const struct dxa_entry *ents = pool_table(pool);
+
 		gate->had_pool = true;
 		for (uint32_t i = 0; i < pool->n; i++) {
-			if (!(pool->ents[i].flags & DXA_ENTRY_NAMED))
+			if (!(ents[i].flags & DXA_ENTRY_NAMED))
 				continue;
 			if (!named++)
-				snprintf(first, sizeof(first), "%s", pool->ents[i].name);
+				snprintf(first, sizeof(first), "%s", ents[i].name);
 		}
 		pool_unlock(pool);
 	} else if (rc != -ENODATA) {

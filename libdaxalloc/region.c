@@ -10,50 +10,25 @@
 #include "pool.h"
 #include "reconfig.h"
 
+/* Lookups through the pool's index (pool-index.c): slots, -1 when absent. */
 static int find_name(struct daxalloc_pool *pool, const char *name)
 {
-	for (uint32_t i = 0; i < pool->n; i++)
-		if ((pool->ents[i].flags & DXA_ENTRY_NAMED) && strcmp(pool->ents[i].name, name) == 0)
-			return (int)i;
-	return -1;
+	uint32_t s = pix_find_name(&pool->ix, name);
+
+	return s == PIX_NIL ? -1 : (int)s;
 }
 
-/* The table is sorted by offset: a binary search. */
 static int find_offset(struct daxalloc_pool *pool, uint64_t offset)
 {
-	uint32_t lo = 0, hi = pool->n;
+	uint32_t s = pix_find_offset(&pool->ix, offset);
 
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (pool->ents[mid].offset < offset)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < pool->n && pool->ents[lo].offset == offset ? (int)lo : -1;
+	return s == PIX_NIL ? -1 : (int)s;
 }
 
-/* Smallest gap that fits, lowest offset on ties; returns its index slot. */
-static int best_fit(struct daxalloc_pool *pool, uint64_t size, uint64_t *where, uint32_t *at)
+/* Smallest free extent that fits, lowest offset on ties. */
+static bool best_fit(struct daxalloc_pool *pool, uint64_t size, uint64_t *where)
 {
-	uint64_t prev = pool->geo.meta_size, end = pool_data_end(pool), best = UINT64_MAX;
-	int found = 0;
-
-	for (uint32_t i = 0; i <= pool->n; i++) {
-		uint64_t next = i < pool->n ? pool->ents[i].offset : end;
-		uint64_t gap = next - prev;
-
-		if (gap >= size && gap < best) {
-			best = gap;
-			*where = prev;
-			*at = i;
-			found = 1;
-		}
-		if (i < pool->n)
-			prev = pool->ents[i].offset + pool->ents[i].length;
-	}
-	return found;
+	return pix_best_fit(&pool->ix, size, where);
 }
 
 static int check_name(const char *name)
@@ -189,9 +164,9 @@ static int find_same(struct daxalloc_pool *pool, uint64_t offset, bool named, co
 {
 	int i = find_offset(pool, offset);
 
-	if (i < 0 || (bool)(pool->ents[i].flags & DXA_ENTRY_NAMED) != named ||
-	    (named && strcmp(pool->ents[i].name, name) != 0) ||
-	    (!named && pool->ents[i].owner_lease != pool->lease))
+	if (i < 0 || (bool)(pool_ent(pool, i)->flags & DXA_ENTRY_NAMED) != named ||
+	    (named && strcmp(pool_ent(pool, i)->name, name) != 0) ||
+	    (!named && pool_ent(pool, i)->owner_lease != pool->lease))
 		return -1;
 	return i;
 }
@@ -222,7 +197,7 @@ int region_lock_live(struct daxalloc_region *r)
 	if (rc < 0)
 		return rc;
 	i = find_same(pool, r->offset, r->named, r->name);
-	if (i < 0 || pool->ents[i].length != r->length) {
+	if (i < 0 || pool_ent(pool, i)->length != r->length) {
 		pool_unlock(pool);
 		if (r->named)
 			return daxalloc_err(ENOENT,
@@ -245,7 +220,7 @@ static void region_zero(struct daxalloc_region *r)
 static int region_publish(struct daxalloc_region *r, const char *name)
 {
 	struct daxalloc_pool *pool = r->pool;
-	struct dxa_entry *e;
+	struct dxa_entry e;
 	int rc = pool_lock_load(pool), i;
 
 	if (rc < 0)
@@ -261,14 +236,14 @@ static int region_publish(struct daxalloc_region *r, const char *name)
 		return daxalloc_err(EEXIST, "%s: a region named '%s' exists already", pool->dev->name,
 				    name);
 	}
-	e = &pool->ents[i];
-	e->flags = DXA_ENTRY_NAMED;
-	e->owner_pid = 0;
-	e->owner_start = 0;
-	e->owner_boot = 0;
-	memset(e->name, 0, sizeof(e->name));
-	snprintf(e->name, sizeof(e->name), "%s", name);
-	pool_log(pool, DXA_JOP_PUT, e);
+	e = *pool_ent(pool, i);
+	e.flags = DXA_ENTRY_NAMED;
+	e.owner_pid = 0;
+	e.owner_start = 0;
+	e.owner_boot = 0;
+	memset(e.name, 0, sizeof(e.name));
+	snprintf(e.name, sizeof(e.name), "%s", name);
+	pool_update_entry(pool, (uint32_t)i, &e);
 	pool_unlock(pool);
 	/* the handle now describes the named region */
 	pthread_mutex_lock(&pool->open_lock);
@@ -283,7 +258,6 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, co
 {
 	struct dxa_entry e = { 0 };
 	uint64_t where = 0;
-	uint32_t at = 0;
 	bool reserve;
 	char sz[32];
 	int rc;
@@ -315,7 +289,7 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, co
 				    name);
 	}
 	/* Space of dead processes is free space: reclaim it before giving up. */
-	if (pool->n >= DXA_MAX_ENTRIES || !best_fit(pool, size, &where, &at)) {
+	if (pool->n >= DXA_MAX_ENTRIES || !best_fit(pool, size, &where)) {
 		uint32_t gone = pool_reclaim_orphans(pool);
 
 		if (gone) {
@@ -328,7 +302,7 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, co
 		return daxalloc_err(ENOSPC, "%s: the pool holds the maximum of %u regions",
 				    pool->dev->name, DXA_MAX_ENTRIES);
 	}
-	if (!best_fit(pool, size, &where, &at)) {
+	if (!best_fit(pool, size, &where)) {
 		pool_unlock(pool);
 		daxalloc_size_format(size, sz, sizeof(sz));
 		return daxalloc_err(ENOSPC, "%s: no free extent of %s (see daxalloc-ctl df %s)",
@@ -353,10 +327,7 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, co
 		e.owner_boot = pool->my_boot;
 		e.owner_lease = pool->lease;
 	}
-	memmove(&pool->ents[at + 1], &pool->ents[at], (size_t)(pool->n - at) * sizeof(e));
-	pool->ents[at] = e;
-	pool->n++;
-	pool_log(pool, DXA_JOP_PUT, &e);
+	pool_insert_entry(pool, &e);
 	owner_maps_add(pool, e.offset);
 	pool_unlock(pool);
 
@@ -396,7 +367,7 @@ DAXALLOC_EXPORT int daxalloc_region_open(struct daxalloc_pool *pool, const char 
 	i = lock_find(pool, name);
 	if (i < 0)
 		return i;
-	e = pool->ents[i];
+	e = *pool_ent(pool, i);
 	/* A read-only handle maps too: others must see it before its free. */
 	if (pool->lease_slot < 0 && !pool_is_inherited(pool) && (i = owner_claim(pool)) < 0) {
 		pool_unlock(pool);
@@ -571,9 +542,9 @@ DAXALLOC_EXPORT int daxalloc_pool_free_name(struct daxalloc_pool *pool, const ch
 	if (i < 0)
 		return i;
 	/* A pin says more than "mapped": check it first. */
-	rc = refuse_in_use(pool, pool->ents[i].offset, pool->ents[i].length, name);
+	rc = refuse_in_use(pool, pool_ent(pool, i)->offset, pool_ent(pool, i)->length, name);
 	/* Mapped through any handle of this process, it is in use. */
-	if (rc == 0 && owner_mapped_count(&pool->key, pool->ents[i].offset))
+	if (rc == 0 && owner_mapped_count(&pool->key, pool_ent(pool, i)->offset))
 		rc = daxalloc_err(EBUSY, "%s: region '%s' is mapped by this process; close it first",
 				  pool->dev->name, name);
 	if (rc < 0) {
@@ -588,6 +559,7 @@ DAXALLOC_EXPORT int daxalloc_pool_free_name(struct daxalloc_pool *pool, const ch
 DAXALLOC_EXPORT int daxalloc_pool_rename(struct daxalloc_pool *pool, const char *from,
 					 const char *to)
 {
+	struct dxa_entry e;
 	int rc, i;
 
 	if (!pool)
@@ -604,9 +576,10 @@ DAXALLOC_EXPORT int daxalloc_pool_rename(struct daxalloc_pool *pool, const char 
 		return daxalloc_err(EEXIST, "%s: a region named '%s' exists already", pool->dev->name,
 				    to);
 	}
-	memset(pool->ents[i].name, 0, sizeof(pool->ents[i].name));
-	snprintf(pool->ents[i].name, sizeof(pool->ents[i].name), "%s", to);
-	pool_log(pool, DXA_JOP_PUT, &pool->ents[i]);
+	e = *pool_ent(pool, i);
+	memset(e.name, 0, sizeof(e.name));
+	snprintf(e.name, sizeof(e.name), "%s", to);
+	pool_update_entry(pool, (uint32_t)i, &e);
 	pool_unlock(pool);
 	pthread_mutex_lock(&pool->open_lock);
 	for (struct daxalloc_region *r = pool->open; r; r = r->next)
@@ -635,7 +608,7 @@ int daxalloc_pool_foreach_region(struct daxalloc_pool *pool,
 		pool_unlock(pool);
 		return daxalloc_err(ENOMEM, "out of memory");
 	}
-	memcpy(snap, pool->ents, (size_t)n * sizeof(*snap));
+	memcpy(snap, pool_table(pool), (size_t)n * sizeof(*snap));
 	pool_unlock(pool);
 	/* Callbacks run unlocked, so they may call back into the library. */
 	for (uint32_t i = 0; i < n && rc == 0; i++) {

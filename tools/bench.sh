@@ -198,6 +198,13 @@ if [ "$host" = 1 ]; then
 	rm -rf "$tmp"
 fi
 
+if [ "$host" = 1 ] && { [ -z "$only" ] || [[ ",$only," == *,alloc,* ]]; }; then
+	echo "bench: pool engine at many regions held (test device)"
+	build/tools/daxalloc-pool-bench --json $([ ${#quick[@]} -gt 0 ] && echo --regions 0,1000 --repeat 1) \
+		>"$out/pool.json.new" && mv "$out/pool.json.new" "$out/pool.json" ||
+		{ echo "bench: pool engine run failed" >&2; rm -f "$out/pool.json.new"; status=1; }
+fi
+
 if [ "$host" = 1 ] && [ -z "$only" ]; then
 	echo "bench: heap (daxalloc heap, glibc, memkind) on the stand-in"
 	build/tools/daxalloc-heap-bench --json --device hugetlb:2M:1G \

@@ -241,6 +241,26 @@ Test(metadata, duplicate_names)
 	expect(EUCLEAN, "appears twice");
 }
 
+/* A full table: every name compared with every other, found however far apart. */
+Test(metadata, duplicate_names_in_a_full_table)
+{
+	struct dxa_geometry g = { UNIT + (DXA_MAX_ENTRIES + 1) * UINT64_C(4096), 4096, UNIT };
+
+	h.nentries = DXA_MAX_ENTRIES;
+	for (uint32_t i = 0; i < DXA_MAX_ENTRIES; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "r%u", i);
+		entry(i, UNIT + i * UINT64_C(4096), 4096, i % 3 ? name : NULL);
+	}
+	seal();
+	cr_expect_eq(dxa_table_validate(&h, t, 0, &g, why, sizeof(why)), 0, "%s", why);
+	strcpy(t[DXA_MAX_ENTRIES - 1].name, t[1].name);
+	seal();
+	cr_expect_eq(dxa_table_validate(&h, t, 0, &g, why, sizeof(why)), -EUCLEAN);
+	cr_expect(strstr(why, "region name 'r1' appears twice"), "%s", why);
+}
+
 Test(metadata, unnamed_with_name)
 {
 	strcpy(t[1].name, "ghost");
@@ -273,4 +293,77 @@ Test(metadata, crc32c_known_value)
 {
 	/* the standard check value of CRC-32C */
 	cr_expect_eq(daxalloc_crc32c(0, "123456789", 9), 0xe3069283u);
+}
+
+/* ---- journal replay: records applied to the table of the setup ---- */
+
+static char image[DXA_META_USED];
+
+static int image_read(void *arg, uint64_t off, void *dst, size_t len)
+{
+	(void)arg;
+	memcpy(dst, image + off, len);
+	return 0;
+}
+
+static void record(uint32_t cell, enum dxa_jop op, uint64_t off, uint64_t len, const char *name)
+{
+	struct dxa_entry e = { .offset = off, .length = len };
+	struct dxa_jrec r;
+
+	if (name) {
+		e.flags = DXA_ENTRY_NAMED;
+		strcpy(e.name, name);
+	} else {
+		e.owner_pid = 1;
+	}
+	dxa_jrec_make(&r, &h, cell, op, &e);
+	for (int k = 0; k < 2; k++)
+		memcpy(image + dxa_jrec_offset(cell, k), &r, sizeof(r));
+}
+
+static int replay(uint32_t *n, uint32_t *used)
+{
+	uint32_t repaired = 0;
+
+	*n = h.nentries;
+	return dxa_journal_replay(&h, &geo, image_read, NULL, t, n, 0, used, &repaired, why,
+				  sizeof(why));
+}
+
+/* A record may not add a name the entry just after its region has (once let through). */
+Test(metadata, replay_refuses_the_next_entrys_name)
+{
+	uint32_t n, used;
+
+	memset(image, 0, sizeof(image));
+	h.uuid[0] = 1;
+	record(0, DXA_JOP_PUT, 8 * UNIT, 2 * UNIT, "beta.v2");
+	cr_expect_eq(replay(&n, &used), -EUCLEAN, "a second 'beta.v2' was applied");
+	cr_expect(strstr(why, "'beta.v2' appears twice"), "%s", why);
+	cr_expect_eq(used, 0);
+}
+
+/* Names freed by renames and removals are free again; a name in use is not. */
+Test(metadata, replay_follows_names_through_records)
+{
+	uint32_t n, used;
+
+	memset(image, 0, sizeof(image));
+	h.uuid[0] = 1;
+	record(0, DXA_JOP_PUT, UNIT, UNIT, "gamma");	/* alpha renamed */
+	record(1, DXA_JOP_PUT, 2 * UNIT, UNIT, "alpha");
+	record(2, DXA_JOP_DEL, 4 * UNIT, 2 * UNIT, NULL);
+	record(3, DXA_JOP_PUT, 4 * UNIT, UNIT, "delta");
+	record(4, DXA_JOP_PUT, 4 * UNIT, UNIT, "epsilon");	/* delta renamed */
+	record(5, DXA_JOP_PUT, 6 * UNIT, UNIT, "delta");
+	cr_expect_eq(replay(&n, &used), 0, "%s", why);
+	cr_expect_eq(used, 6);
+	cr_expect_eq(n, 5);
+	record(6, DXA_JOP_PUT, 7 * UNIT, UNIT, "gamma");
+	setup();	/* the checkpoint's table again */
+	h.uuid[0] = 1;
+	cr_expect_eq(replay(&n, &used), -EUCLEAN, "a second 'gamma' was applied");
+	cr_expect(strstr(why, "'gamma' appears twice"), "%s", why);
+	cr_expect_eq(used, 6);
 }

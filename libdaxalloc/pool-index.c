@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The pool's in-memory indexes (pool-index.h).  Treaps: expected depth
+ * O(log n) whatever order regions come and go in, and split and merge
+ * keep insertion and removal to a few lines.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool-index.h"
+
+static int pix_cmp(const struct pix_node *a, uint64_t k1, uint64_t k2)
+{
+	if (a->k1 != k1)
+		return a->k1 < k1 ? -1 : 1;
+	if (a->k2 != k2)
+		return a->k2 < k2 ? -1 : 1;
+	return 0;
+}
+
+/* @t into the keys below (k1, k2) (*a) and the others (*b). */
+static void pix_split(struct pix_node *v, uint32_t t, uint64_t k1, uint64_t k2, uint32_t *a,
+		      uint32_t *b)
+{
+	if (t == PIX_NIL) {
+		*a = *b = PIX_NIL;
+	} else if (pix_cmp(&v[t], k1, k2) < 0) {
+		pix_split(v, v[t].r, k1, k2, &v[t].r, b);
+		*a = t;
+	} else {
+		pix_split(v, v[t].l, k1, k2, a, &v[t].l);
+		*b = t;
+	}
+}
+
+/* Every key of @a below every key of @b. */
+static uint32_t pix_merge(struct pix_node *v, uint32_t a, uint32_t b)
+{
+	if (a == PIX_NIL)
+		return b;
+	if (b == PIX_NIL)
+		return a;
+	if (v[a].pri > v[b].pri) {
+		v[a].r = pix_merge(v, v[a].r, b);
+		return a;
+	}
+	v[b].l = pix_merge(v, a, v[b].l);
+	return b;
+}
+
+static uint32_t pix_rand(struct pool_index *x)
+{
+	/* xorshift32: priorities need only look random */
+	x->rnd ^= x->rnd << 13;
+	x->rnd ^= x->rnd >> 17;
+	x->rnd ^= x->rnd << 5;
+	return x->rnd;
+}
+
+static void pix_tree_add(struct pool_index *x, struct pix_node *v, uint32_t *root, uint32_t t)
+{
+	uint32_t a, b;
+
+	v[t].l = v[t].r = PIX_NIL;
+	v[t].pri = pix_rand(x);
+	pix_split(v, *root, v[t].k1, v[t].k2, &a, &b);
+	*root = pix_merge(v, pix_merge(v, a, t), b);
+}
+
+static void pix_tree_del(struct pix_node *v, uint32_t *root, uint64_t k1, uint64_t k2)
+{
+	uint32_t a, m, b;
+
+	/* keys are unique: (k1, k2 + 1) is the next one up (k2 is never UINT64_MAX) */
+	pix_split(v, *root, k1, k2, &a, &b);
+	pix_split(v, b, k1, k2 + 1, &m, &b);
+	*root = pix_merge(v, a, b);
+}
+
+/* Smallest key at or above (k1, k2). */
+static uint32_t pix_ceil(const struct pix_node *v, uint32_t t, uint64_t k1, uint64_t k2)
+{
+	uint32_t best = PIX_NIL;
+
+	while (t != PIX_NIL) {
+		if (pix_cmp(&v[t], k1, k2) >= 0) {
+			best = t;
+			t = v[t].l;
+		} else {
+			t = v[t].r;
+		}
+	}
+	return best;
+}
+
+/* Largest key below (k1, k2). */
+static uint32_t pix_floor_below(const struct pix_node *v, uint32_t t, uint64_t k1, uint64_t k2)
+{
+	uint32_t best = PIX_NIL;
+
+	while (t != PIX_NIL) {
+		if (pix_cmp(&v[t], k1, k2) < 0) {
+			best = t;
+			t = v[t].r;
+		} else {
+			t = v[t].l;
+		}
+	}
+	return best;
+}
+
+static uint32_t pix_hash(const struct pool_index *x, const char *name)
+{
+	return dxa_name_hash(name) & x->hmask;
+}
+
+static void pix_name_add(struct pool_index *x, uint32_t slot)
+{
+	uint32_t b;
+
+	if (!(x->ent[slot].flags & DXA_ENTRY_NAMED))
+		return;
+	b = pix_hash(x, x->ent[slot].name);
+	x->hnext[slot] = x->hhead[b];
+	x->hhead[b] = slot;
+}
+
+static void pix_name_del(struct pool_index *x, uint32_t slot)
+{
+	uint32_t *pp;
+
+	if (!(x->ent[slot].flags & DXA_ENTRY_NAMED))
+		return;
+	for (pp = &x->hhead[pix_hash(x, x->ent[slot].name)]; *pp != PIX_NIL; pp = &x->hnext[*pp])
+		if (*pp == slot) {
+			*pp = x->hnext[slot];
+			return;
+		}
+}
+
+static void pix_gap_add(struct pool_index *x, uint64_t start, uint64_t end)
+{
+	uint32_t g = x->gfree;
+
+	if (end <= start)
+		return;
+	x->gfree = x->gn[g].l;
+	x->gn[g].k1 = end - start;
+	x->gn[g].k2 = start;
+	pix_tree_add(x, x->gn, &x->groot, g);
+}
+
+static void pix_gap_del(struct pool_index *x, uint64_t start, uint64_t end)
+{
+	uint32_t g;
+
+	if (end <= start)
+		return;
+	g = pix_ceil(x->gn, x->groot, end - start, start);
+	pix_tree_del(x->gn, &x->groot, end - start, start);
+	x->gn[g].l = x->gfree;
+	x->gfree = g;
+}
+
+int pix_init(struct pool_index *x, uint32_t cap)
+{
+	uint32_t hsize = 16;
+
+	memset(x, 0, sizeof(*x));
+	while (hsize < 2 * cap)
+		hsize *= 2;
+	x->cap = cap;
+	x->hmask = hsize - 1;
+	x->ent = calloc(cap, sizeof(*x->ent));
+	x->on = calloc(cap, sizeof(*x->on));
+	x->gn = calloc((size_t)cap + 1, sizeof(*x->gn));
+	x->hhead = calloc(hsize, sizeof(*x->hhead));
+	x->hnext = calloc(cap, sizeof(*x->hnext));
+	if (!x->ent || !x->on || !x->gn || !x->hhead || !x->hnext) {
+		pix_fini(x);
+		return -1;
+	}
+	return 0;
+}
+
+void pix_fini(struct pool_index *x)
+{
+	free(x->ent);
+	free(x->on);
+	free(x->gn);
+	free(x->hhead);
+	free(x->hnext);
+	memset(x, 0, sizeof(*x));
+}
+
+static void pix_clear(struct pool_index *x, uint64_t data_start, uint64_t data_end)
+{
+	x->n = 0;
+	x->data_start = data_start;
+	x->data_end = data_end;
+	x->rnd = 2463534242u;
+	x->oroot = x->groot = PIX_NIL;
+	for (uint32_t i = 0; i < x->cap; i++)
+		x->on[i].l = i + 1 < x->cap ? i + 1 : PIX_NIL;
+	x->efree = x->cap ? 0 : PIX_NIL;
+	for (uint32_t i = 0; i <= x->cap; i++)
+		x->gn[i].l = i < x->cap ? i + 1 : PIX_NIL;
+	x->gfree = 0;
+	memset(x->hhead, 0xff, ((size_t)x->hmask + 1) * sizeof(*x->hhead));
+}
+
+void pix_build(struct pool_index *x, const struct dxa_entry *ents, uint32_t n,
+	       uint64_t data_start, uint64_t data_end)
+{
+	uint64_t prev = data_start;
+
+	pix_clear(x, data_start, data_end);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t s = x->efree;
+
+		x->efree = x->on[s].l;
+		x->ent[s] = ents[i];
+		x->on[s].k1 = ents[i].offset;
+		x->on[s].k2 = 0;
+		pix_tree_add(x, x->on, &x->oroot, s);
+		pix_name_add(x, s);
+		pix_gap_add(x, prev, ents[i].offset);
+		prev = ents[i].offset + ents[i].length;
+	}
+	pix_gap_add(x, prev, data_end);
+	x->n = n;
+	x->valid = true;
+}
+
+uint32_t pix_find_name(const struct pool_index *x, const char *name)
+{
+	for (uint32_t s = x->hhead[pix_hash(x, name)]; s != PIX_NIL; s = x->hnext[s])
+		if (strcmp(x->ent[s].name, name) == 0)
+			return s;
+	return PIX_NIL;
+}
+
+uint32_t pix_find_offset(const struct pool_index *x, uint64_t offset)
+{
+	uint32_t s = pix_ceil(x->on, x->oroot, offset, 0);
+
+	return s != PIX_NIL && x->on[s].k1 == offset ? s : PIX_NIL;
+}
+
+uint32_t pix_next(const struct pool_index *x, uint64_t offset)
+{
+	return pix_ceil(x->on, x->oroot, offset, 0);
+}
+
+bool pix_best_fit(const struct pool_index *x, uint64_t size, uint64_t *where)
+{
+	uint32_t g = pix_ceil(x->gn, x->groot, size, 0);
+
+	if (g == PIX_NIL)
+		return false;
+	*where = x->gn[g].k2;
+	return true;
+}
+
+/* The free extent around @offset: from the end of the entry below to the start of the one above. */
+static void pix_around(const struct pool_index *x, uint64_t offset, uint64_t *start,
+		       uint64_t *end)
+{
+	uint32_t below = pix_floor_below(x->on, x->oroot, offset, 0);
+	uint32_t above = pix_ceil(x->on, x->oroot, offset + 1, 0);
+
+	*start = below == PIX_NIL ? x->data_start : x->ent[below].offset + x->ent[below].length;
+	*end = above == PIX_NIL ? x->data_end : x->ent[above].offset;
+}
+
+uint32_t pix_insert(struct pool_index *x, const struct dxa_entry *e)
+{
+	uint64_t start, end;
+	uint32_t s = x->efree;
+
+	pix_around(x, e->offset, &start, &end);
+	pix_gap_del(x, start, end);
+	pix_gap_add(x, start, e->offset);
+	pix_gap_add(x, e->offset + e->length, end);
+	x->efree = x->on[s].l;
+	x->ent[s] = *e;
+	x->on[s].k1 = e->offset;
+	x->on[s].k2 = 0;
+	pix_tree_add(x, x->on, &x->oroot, s);
+	pix_name_add(x, s);
+	x->n++;
+	return s;
+}
+
+void pix_remove(struct pool_index *x, uint32_t slot)
+{
+	const struct dxa_entry *e = &x->ent[slot];
+	uint64_t start, end;
+
+	pix_name_del(x, slot);
+	pix_tree_del(x->on, &x->oroot, e->offset, 0);
+	pix_around(x, e->offset, &start, &end);
+	pix_gap_del(x, start, e->offset);
+	pix_gap_del(x, e->offset + e->length, end);
+	pix_gap_add(x, start, end);
+	x->on[slot].l = x->efree;
+	x->efree = slot;
+	x->n--;
+}
+
+void pix_update(struct pool_index *x, uint32_t slot, const struct dxa_entry *e)
+{
+	pix_name_del(x, slot);
+	x->ent[slot] = *e;
+	pix_name_add(x, slot);
+}
+
+static uint32_t pix_walk(const struct pool_index *x, uint32_t t, struct dxa_entry *out, uint32_t k)
+{
+	while (t != PIX_NIL) {
+		k = pix_walk(x, x->on[t].l, out, k);
+		out[k++] = x->ent[t];
+		t = x->on[t].r;
+	}
+	return k;
+}
+
+uint32_t pix_export(const struct pool_index *x, struct dxa_entry *out)
+{
+	return pix_walk(x, x->oroot, out, 0);
+}

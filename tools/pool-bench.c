@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * daxalloc-pool-bench: what the pool engine costs as the regions it holds
+ * grow, on a test-only device (an ordinary memfd with a small unit, see
+ * tests/common/testdev.h), so that region counts no device here holds can
+ * be reached.
+ *
+ *   daxalloc-pool-bench [--unit SIZE] [--regions 0,1000,...] [--repeat N] [--json]
+ *
+ * For each count: the pool is filled with that many named regions, then
+ * daxalloc_alloc + daxalloc_region_free of one unit (unnamed and named)
+ * runs against mmap + munmap of one unit of the same memfd, alternately,
+ * best of --repeat runs of 0.2 s each.  Before that, the pool is closed
+ * and daxalloc_pool_open timed (best of --repeat), with the journal the
+ * fill left: up to 1,007 records to replay.  Ratios are cost ratios:
+ * time per library pair over time per raw pair.  --json: the same values
+ * for tools/bench/report.py (tools/bench/pool.json).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daxalloc.h"
+#include "metadata.h"
+#include "private.h"
+#include "testdev.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+#define RUN_NS 200000000u
+
+/* ns per pair: library (named or not) or, with @raw, mmap + munmap at @off. */
+static double pairs(struct daxalloc_pool *pool, struct daxalloc_dev *dev, int way, uint64_t off)
+{
+	uint64_t unit = daxalloc_dev_get_align(dev), t0 = now_ns(), t;
+	int fd = dev->fd;
+	long n = 0;
+
+	do {
+		for (int k = 0; k < 64; k++, n++) {
+			if (way == 2) {
+				void *p = mmap(NULL, (size_t)unit, PROT_READ | PROT_WRITE, MAP_SHARED,
+					       fd, (off_t)off);
+
+				if (p == MAP_FAILED) {
+					perror("mmap");
+					exit(1);
+				}
+				munmap(p, (size_t)unit);
+			} else {
+				struct daxalloc_region *r;
+
+				if (daxalloc_alloc(pool, unit, way ? "bench-pair" : NULL, 0, &r) < 0 ||
+				    daxalloc_region_free(&r) < 0) {
+					fprintf(stderr, "pool-bench: %s\n", daxalloc_errmsg());
+					exit(1);
+				}
+			}
+		}
+		t = now_ns();
+	} while (t - t0 < RUN_NS);
+	return (double)(t - t0) / (double)n;
+}
+
+static int fill(struct daxalloc_pool *pool, uint64_t unit, long count)
+{
+	for (long i = 0; i < count; i++) {
+		struct daxalloc_region *r;
+		char name[32];
+
+		snprintf(name, sizeof(name), "fill-%ld", i);
+		if (daxalloc_alloc(pool, unit, name, 0, &r) < 0)
+			return -1;
+		daxalloc_region_close(&r);
+	}
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: daxalloc-pool-bench [--unit SIZE] [--regions N,N,...] [--repeat N] [--json]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "unit", required_argument, NULL, 'u' },
+		{ "regions", required_argument, NULL, 'r' },
+		{ "repeat", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char list[256] = "0,1000,10000,100000", *tok, *save;
+	uint64_t unit = 4096;
+	double base0[2] = { 0, 0 };
+	int repeat = 5, c, first = 1;
+	bool json = false;
+	struct utsname un;
+	struct daxalloc_ctx *ctx;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'u':
+			if (daxalloc_size_parse(optarg, &unit) < 0)
+				usage();
+			break;
+		case 'r':
+			snprintf(list, sizeof(list), "%s", optarg);
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'n':
+			repeat = atoi(optarg);
+			if (repeat < 1)
+				usage();
+			break;
+		default:
+			usage();
+		}
+	}
+	if (daxalloc_ctx_new(&ctx) < 0) {
+		fprintf(stderr, "pool-bench: %s\n", daxalloc_errmsg());
+		return 1;
+	}
+	daxalloc_ctx_set_log_priority(ctx, LOG_ERR);
+	uname(&un);
+	if (json)
+		printf("{\"device\": \"test-only memfd\", \"unit\": %llu, \"repeat\": %d, \"cpus\": %ld, \"kernel\": \"%s\", \"results\": [",
+		       (unsigned long long)unit, repeat, sysconf(_SC_NPROCESSORS_ONLN), un.release);
+	else
+		printf("device: test-only memfd, %llu-byte unit; best of %d runs\n",
+		       (unsigned long long)unit, repeat);
+	if (!json)
+		printf("%-9s %-11s %-11s %-11s %-9s %-9s %-12s %-12s %s\n", "regions", "raw ns/pair",
+	       "unnamed ns", "named ns", "unnamed x", "named x", "unnamed x/x0", "named x/x0",
+	       "open ms");
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		long count = atol(tok);
+		uint64_t meta = dxa_meta_size(unit), size = meta + (uint64_t)(count + 16) * unit;
+		double raw = 1e18, lib[2] = { 1e18, 1e18 }, open_ms = 1e18, x[2];
+		struct daxalloc_pool *pool;
+		struct daxalloc_dev *dev;
+
+		if (testdev_open(ctx, size, unit, &dev) < 0 ||
+		    daxalloc_pool_create(dev, 0, &pool) < 0) {
+			fprintf(stderr, "pool-bench: %s\n", daxalloc_errmsg());
+			return 1;
+		}
+		if (fill(pool, unit, count) < 0) {
+			if (json) {
+				printf("%s\n{\"regions\": %ld, \"not_reached\": \"", first ? "" : ",",
+				       count);
+				for (const char *m = daxalloc_errmsg(); *m; m++)
+					printf(*m == '"' || *m == '\\' ? "\\%c" : "%c", *m);
+				printf("\"}");
+			}
+			else
+				printf("%-9ld not reached: %s\n", count, daxalloc_errmsg());
+			first = 0;
+			daxalloc_pool_close(&pool);
+			daxalloc_dev_close(&dev);
+			continue;
+		}
+		/* Open first, with the journal the fill left: the most records to replay. */
+		daxalloc_pool_close(&pool);
+		for (int rep = 0; rep < repeat; rep++) {
+			uint64_t t0 = now_ns();
+			double ms;
+
+			if (daxalloc_pool_open(dev, 0, &pool) < 0) {
+				fprintf(stderr, "pool-bench: %s\n", daxalloc_errmsg());
+				return 1;
+			}
+			ms = (double)(now_ns() - t0) / 1e6;
+			open_ms = ms < open_ms ? ms : open_ms;
+			if (rep + 1 < repeat)
+				daxalloc_pool_close(&pool);
+		}
+		for (int rep = 0; rep < repeat; rep++) {
+			/* the raw pairs map the unit past the filled ones, which the library allocates */
+			double v = pairs(pool, dev, 2, meta + (uint64_t)count * unit);
+
+			raw = v < raw ? v : raw;
+			for (int way = 0; way < 2; way++) {
+				v = pairs(pool, dev, way, 0);
+				lib[way] = v < lib[way] ? v : lib[way];
+			}
+		}
+		daxalloc_pool_close(&pool);
+		daxalloc_dev_close(&dev);
+		for (int way = 0; way < 2; way++)
+			x[way] = lib[way] / raw;
+		if (count == 0)
+			memcpy(base0, x, sizeof(x));
+		if (json)
+			printf("%s\n{\"regions\": %ld, \"raw_ns\": %.1f, \"unnamed_ns\": %.1f, \"named_ns\": %.1f, \"open_ms\": %.4f}",
+			       first ? "" : ",", count, raw, lib[0], lib[1], open_ms);
+		else
+			printf("%-9ld %-11.0f %-11.0f %-11.0f %-9.2f %-9.2f %-12.2f %-12.2f %.3f\n",
+			       count, raw, lib[0], lib[1], x[0], x[1],
+			       base0[0] ? x[0] / base0[0] : 0.0, base0[1] ? x[1] / base0[1] : 0.0,
+			       open_ms);
+		first = 0;
+		fflush(stdout);
+	}
+	if (json)
+		printf("\n]}\n");
+	daxalloc_ctx_delete(&ctx);
+	return 0;
+}
