@@ -94,7 +94,7 @@ struct daxalloc_heap {
 	_Atomic size_t top;		/* bytes handed to the pool so far */
 	unsigned int flags;
 	uint64_t gen;			/* unique per heap: stale caches see a new one */
-	_Atomic uint16_t *marks;	/* per 4 KiB: the large object starting there */
+	_Atomic uint8_t *marks;		/* per 4 KiB: class of our large object there */
 	struct rml_pool *pool;
 	struct daxalloc_region *region;
 	struct daxalloc_heap *next;	/* in the list of all heaps */
@@ -142,12 +142,15 @@ static inline void count(struct daxalloc_heap *h, int64_t bytes, int64_t objects
  * own: per thread and heap, up to CACHE_BYTES of freed large objects up to
  * 64 KiB, in lists by 4 KiB class linked through the objects themselves.
  * A large malloc asks the pool for its class's full size, so any object of
- * a class serves any request of it.
+ * a class serves any request of it, page-aligned, so that a free can tell
+ * such objects from nearly all others by the address alone.
  *
- * Which pointers are such objects: marks, one per 4 KiB of the heap (no
- * two large objects start in the same 4 KiB), holding the class and where
- * in the 4 KiB the object starts; set while the object is ours (in use or
- * cached), cleared before it goes back to the pool.
+ * Which pointers are such objects: marks, one byte per 4 KiB of the heap,
+ * holding the class of the large object starting there; set while the
+ * object is ours (in use or cached), cleared before it goes back to the
+ * pool.  Without the alignment (tbbmalloc spreads large objects over the
+ * page in steps of 64 bytes) every free of a 64-byte object read a mark,
+ * which cost 16 B and 64 B pairs 2-3%.
  *
  * A cache names its heap by address and generation: a heap destroyed and
  * another created at the same address is seen as new and the old objects
@@ -162,6 +165,7 @@ static inline void count(struct daxalloc_heap *h, int64_t bytes, int64_t objects
 #define NCLASS ((LARGE_MAX >> CLASS_SHIFT) + 1)
 #define CACHE_BYTES (4u << 20)		/* per thread and heap: 64 of 64 KiB */
 #define NSLOT 4				/* heaps a thread caches for at once */
+#define PAGE_MASK 4095
 
 struct tslot {
 	struct daxalloc_heap *heap;	/* only compared unless gen matches */
@@ -190,17 +194,12 @@ static inline unsigned int class_of(size_t size)
 	return (unsigned int)((size + (1u << CLASS_SHIFT) - 1) >> CLASS_SHIFT);
 }
 
-static inline uint16_t mark_of(size_t off, unsigned int cls)
-{
-	return (uint16_t)(cls << 8 | (((off >> 6) & 63) + 1));
-}
-
 static inline void mark_set(struct daxalloc_heap *h, void *p, unsigned int cls)
 {
 	size_t off = (char *)p - h->base;
 
-	if (!(off & 63))	/* tbbmalloc aligns large objects to 64 */
-		atomic_store_explicit(&h->marks[off >> CLASS_SHIFT], mark_of(off, cls),
+	if (!(off & PAGE_MASK))
+		atomic_store_explicit(&h->marks[off >> CLASS_SHIFT], (uint8_t)cls,
 				      memory_order_relaxed);
 }
 
@@ -213,12 +212,9 @@ static inline void mark_clear(struct daxalloc_heap *h, void *p)
 /* The class of a large object of ours at @off, 0 if it is not one. */
 static inline unsigned int marked(const struct daxalloc_heap *h, size_t off)
 {
-	uint16_t m;
-
-	if (off & 63)
+	if (off & PAGE_MASK)	/* nearly every small object: no load */
 		return 0;
-	m = atomic_load_explicit(&h->marks[off >> CLASS_SHIFT], memory_order_relaxed);
-	return (m & 0xff) == ((off >> 6) & 63) + 1 ? m >> 8 : 0;
+	return atomic_load_explicit(&h->marks[off >> CLASS_SHIFT], memory_order_relaxed);
 }
 
 /* Every object of @s back into the pool of @h (alive: the caller knows). */
@@ -583,7 +579,9 @@ static void *__attribute__((noinline)) large_malloc(struct daxalloc_heap *heap, 
 		s->bytes -= (size_t)cls << CLASS_SHIFT;
 		return p;
 	}
-	p = pool_malloc(heap, (size_t)cls << CLASS_SHIFT);
+	p = rml_pool_aligned_malloc(heap->pool, (size_t)cls << CLASS_SHIFT, PAGE_MASK + 1);
+	if (!p && cache_flush_mine(heap))
+		p = rml_pool_aligned_malloc(heap->pool, (size_t)cls << CLASS_SHIFT, PAGE_MASK + 1);
 	if (p)
 		mark_set(heap, p, cls);
 	return p;
