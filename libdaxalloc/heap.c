@@ -93,6 +93,8 @@ struct daxalloc_heap {
 	size_t size;
 	_Atomic size_t top;		/* bytes handed to the pool so far */
 	unsigned int flags;
+	uint64_t gen;			/* unique per heap: stale caches see a new one */
+	_Atomic uint8_t *marks;		/* per 4 KiB: class of our large object there */
 	struct rml_pool *pool;
 	struct daxalloc_region *region;
 	struct daxalloc_heap *next;	/* in the list of all heaps */
@@ -129,6 +131,191 @@ static inline void count(struct daxalloc_heap *h, int64_t bytes, int64_t objects
 		atomic_fetch_add_explicit(&s->bytes, bytes, memory_order_relaxed);
 		atomic_fetch_add_explicit(&s->objects, objects, memory_order_relaxed);
 	}
+}
+
+/*
+ * ---- the per-thread cache of large objects --------------------------------
+ * tbbmalloc takes objects above 8064 bytes as large, and a thread keeps at
+ * most 32 freed ones (LocalLOCImpl<8,32>, compiled in, no setting): a
+ * thread freeing more at a time sends the rest through the pool's shared
+ * cache, at about half of glibc's pairs per second.  So the heap keeps its
+ * own: per thread and heap, up to CACHE_BYTES of freed large objects up to
+ * 64 KiB, in lists by 4 KiB class linked through the objects themselves.
+ * A large malloc asks the pool for its class's full size, so any object of
+ * a class serves any request of it, page-aligned, so that a free can tell
+ * such objects from nearly all others by the address alone.
+ *
+ * Which pointers are such objects: marks, one byte per 4 KiB of the heap,
+ * holding the class of the large object starting there; set while the
+ * object is ours (in use or cached), cleared before it goes back to the
+ * pool.  Without the alignment (tbbmalloc spreads large objects over the
+ * page in steps of 64 bytes) every free of a 64-byte object read a mark,
+ * which cost 16 B and 64 B pairs 2-3%.
+ *
+ * A cache names its heap by address and generation: a heap destroyed and
+ * another created at the same address is seen as new and the old objects
+ * are dropped, never freed into the new pool.  A cache is flushed into its
+ * pool when its thread exits or gives its slot to another heap, both under
+ * heaps_lock and only if the heap is still listed; and when a malloc of
+ * its heap finds the heap full.
+ */
+#define LARGE_MIN 8065			/* tbbmalloc's first large size */
+#define LARGE_MAX (64 * 1024)
+#define CLASS_SHIFT 12
+#define NCLASS ((LARGE_MAX >> CLASS_SHIFT) + 1)
+#define CACHE_BYTES (4u << 20)		/* per thread and heap: 64 of 64 KiB */
+#define NSLOT 4				/* heaps a thread caches for at once */
+#define PAGE_MASK 4095
+
+struct tslot {
+	struct daxalloc_heap *heap;	/* only compared unless gen matches */
+	uint64_t gen;
+	size_t bytes;
+	void *list[NCLASS];
+};
+
+struct tcache {
+	struct tslot slot[NSLOT];
+};
+
+#define TCACHE_GONE ((struct tcache *)1)	/* thread exiting: no cache */
+static __thread struct tcache *my_cache __attribute__((tls_model("initial-exec")));
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static _Atomic uint64_t next_gen = 1;
+
+static inline bool large(size_t size)
+{
+	return size - LARGE_MIN <= LARGE_MAX - LARGE_MIN;
+}
+
+static inline unsigned int class_of(size_t size)
+{
+	return (unsigned int)((size + (1u << CLASS_SHIFT) - 1) >> CLASS_SHIFT);
+}
+
+static inline void mark_set(struct daxalloc_heap *h, void *p, unsigned int cls)
+{
+	size_t off = (char *)p - h->base;
+
+	if (!(off & PAGE_MASK))
+		atomic_store_explicit(&h->marks[off >> CLASS_SHIFT], (uint8_t)cls,
+				      memory_order_relaxed);
+}
+
+static inline void mark_clear(struct daxalloc_heap *h, void *p)
+{
+	atomic_store_explicit(&h->marks[((char *)p - h->base) >> CLASS_SHIFT], 0,
+			      memory_order_relaxed);
+}
+
+/* The class of a large object of ours at @off, 0 if it is not one. */
+static inline unsigned int marked(const struct daxalloc_heap *h, size_t off)
+{
+	if (off & PAGE_MASK)	/* nearly every small object: no load */
+		return 0;
+	return atomic_load_explicit(&h->marks[off >> CLASS_SHIFT], memory_order_relaxed);
+}
+
+/* Every object of @s back into the pool of @h (alive: the caller knows). */
+static void slot_flush(struct tslot *s, struct daxalloc_heap *h)
+{
+	for (unsigned int c = 0; c < NCLASS; c++) {
+		while (s->list[c]) {
+			void *p = s->list[c];
+
+			s->list[c] = *(void **)p;
+			mark_clear(h, p);
+			rml_pool_free(h->pool, p);
+		}
+	}
+	s->bytes = 0;
+}
+
+/* Flush @s into its heap if that heap is still listed, else drop it. */
+static void slot_release(struct tslot *s)
+{
+	struct daxalloc_heap *h;
+
+	if (!s->heap)
+		return;
+	pthread_mutex_lock(&heaps_lock);
+	for (h = heaps; h; h = h->next)
+		if (h == s->heap && h->gen == s->gen)
+			break;
+	if (h)
+		slot_flush(s, h);	/* destroy waits for heaps_lock */
+	pthread_mutex_unlock(&heaps_lock);
+	memset(s, 0, sizeof(*s));
+}
+
+static void cache_thread_exit(void *arg)
+{
+	struct tcache *tc = arg;
+
+	my_cache = TCACHE_GONE;
+	for (int i = 0; i < NSLOT; i++)
+		slot_release(&tc->slot[i]);
+	munmap(tc, sizeof(*tc));
+}
+
+static void cache_key_create(void)
+{
+	if (pthread_key_create(&cache_key, cache_thread_exit))
+		cache_key = (pthread_key_t)-1;
+}
+
+/* This thread's slot for @h, NULL if none; @claim: take one for it. */
+static struct tslot *slot_find(struct daxalloc_heap *h, bool claim)
+{
+	struct tcache *tc = my_cache;
+	struct tslot *s, *free_slot = NULL;
+
+	if (__builtin_expect(tc != NULL && tc != TCACHE_GONE, 1)) {
+		for (s = tc->slot; s < tc->slot + NSLOT; s++) {
+			if (s->heap == h) {
+				if (__builtin_expect(s->gen == h->gen, 1))
+					return s;
+				memset(s, 0, sizeof(*s));	/* its heap was destroyed */
+			}
+			if (!s->heap && !free_slot)
+				free_slot = s;
+		}
+	}
+	if (!claim || tc == TCACHE_GONE)
+		return NULL;
+	if (!tc) {
+		/* mmap, not malloc: the preload library's malloc is this heap. */
+		tc = mmap(NULL, sizeof(*tc), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0);
+		if (tc == MAP_FAILED)
+			return NULL;
+		pthread_once(&cache_once, cache_key_create);
+		if (cache_key == (pthread_key_t)-1 || pthread_setspecific(cache_key, tc)) {
+			munmap(tc, sizeof(*tc));
+			return NULL;
+		}
+		my_cache = tc;
+		free_slot = tc->slot;
+	}
+	if (!free_slot) {
+		free_slot = &tc->slot[h->gen % NSLOT];
+		slot_release(free_slot);
+	}
+	free_slot->heap = h;
+	free_slot->gen = h->gen;
+	return free_slot;
+}
+
+/* A malloc failed: give this thread's cached objects of @h back; any? */
+static bool cache_flush_mine(struct daxalloc_heap *h)
+{
+	struct tslot *s = slot_find(h, false);
+
+	if (!s || !s->bytes)
+		return false;
+	slot_flush(s, h);
+	return true;
 }
 
 /* The pool asks for memory: the next @bytes of the region, page-aligned. */
@@ -254,10 +441,18 @@ int heap_create_range(void *base, size_t size, unsigned int flags, struct daxall
 	h->base = base;
 	h->size = size;
 	h->flags = flags;
+	h->gen = atomic_fetch_add(&next_gen, 1);
+	h->marks = mmap(NULL, (size >> CLASS_SHIFT) * sizeof(*h->marks), PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (h->marks == MAP_FAILED) {
+		free(h);
+		return daxalloc_err(ENOMEM, "heap: no memory for the marks of %zu bytes", size);
+	}
 	pthread_mutex_lock(&heaps_lock);
 	for (o = heaps; o; o = o->next) {
 		if (h->base < o->base + o->size && o->base < h->base + h->size) {
 			pthread_mutex_unlock(&heaps_lock);
+			munmap(h->marks, (size >> CLASS_SHIFT) * sizeof(*h->marks));
 			free(h);
 			return daxalloc_err(EBUSY, "heap: the region at %p already has a heap",
 					    base);
@@ -266,6 +461,7 @@ int heap_create_range(void *base, size_t size, unsigned int flags, struct daxall
 	rc = rml_pool_create_v1((intptr_t)h, &policy, &h->pool);
 	if (rc != 0 || !h->pool) {
 		pthread_mutex_unlock(&heaps_lock);
+		munmap(h->marks, (size >> CLASS_SHIFT) * sizeof(*h->marks));
 		free(h);
 		return daxalloc_err(ENOMEM, "heap: the allocator refused the pool (rml error %d)",
 				    rc);
@@ -322,7 +518,9 @@ DAXALLOC_EXPORT void daxalloc_heap_destroy(struct daxalloc_heap **heap)
 		}
 	}
 	pthread_mutex_unlock(&heaps_lock);
+	/* Caches of h in other threads are dropped when next looked at. */
 	rml_pool_destroy(h->pool);
+	munmap(h->marks, (h->size >> CLASS_SHIFT) * sizeof(*h->marks));
 	free(h);
 }
 
@@ -359,11 +557,61 @@ static inline size_t round16(size_t size)
 	return size <= 16 ? 16 : (size + 15) & ~(size_t)15;
 }
 
+/* The pool's malloc; a heap found full first takes this thread's cache back. */
+static inline void *pool_malloc(struct daxalloc_heap *heap, size_t size)
+{
+	void *p = rml_pool_malloc(heap->pool, size);
+
+	if (__builtin_expect(!p, 0) && cache_flush_mine(heap))
+		p = rml_pool_malloc(heap->pool, size);
+	return p;
+}
+
+static void *__attribute__((noinline)) large_malloc(struct daxalloc_heap *heap, size_t size)
+{
+	unsigned int cls = class_of(size);
+	struct tslot *s = slot_find(heap, false);
+	void *p;
+
+	if (s && s->list[cls]) {
+		p = s->list[cls];
+		s->list[cls] = *(void **)p;
+		s->bytes -= (size_t)cls << CLASS_SHIFT;
+		return p;
+	}
+	p = rml_pool_aligned_malloc(heap->pool, (size_t)cls << CLASS_SHIFT, PAGE_MASK + 1);
+	if (!p && cache_flush_mine(heap))
+		p = rml_pool_aligned_malloc(heap->pool, (size_t)cls << CLASS_SHIFT, PAGE_MASK + 1);
+	if (p)
+		mark_set(heap, p, cls);
+	return p;
+}
+
+static void __attribute__((noinline)) large_free(struct daxalloc_heap *heap, void *ptr,
+						 unsigned int cls)
+{
+	struct tslot *s = slot_find(heap, true);
+	size_t bytes = (size_t)cls << CLASS_SHIFT;
+
+	if (s && s->bytes + bytes <= CACHE_BYTES) {
+		*(void **)ptr = s->list[cls];
+		s->list[cls] = ptr;
+		s->bytes += bytes;
+		return;
+	}
+	mark_clear(heap, ptr);
+	rml_pool_free(heap->pool, ptr);
+}
+
 /* malloc and free for the functions here too, without the PLT (see owns()). */
 static inline void *heap_malloc(struct daxalloc_heap *heap, size_t size)
 {
-	void *p = size < SIZE_MAX - 16 ? rml_pool_malloc(heap->pool, round16(size)) : NULL;
+	void *p;
 
+	if (large(size))
+		p = large_malloc(heap, size);
+	else
+		p = size < SIZE_MAX - 16 ? pool_malloc(heap, round16(size)) : NULL;
 	if (__builtin_expect(!p, 0)) {
 		errno = ENOMEM;
 		return NULL;
@@ -375,13 +623,19 @@ static inline void *heap_malloc(struct daxalloc_heap *heap, size_t size)
 
 static inline void heap_free(struct daxalloc_heap *heap, void *ptr, const char *what)
 {
+	unsigned int cls;
+
 	if (!ptr)
 		return;
 	if (__builtin_expect(!owns(heap, ptr), 0))
 		foreign(heap, ptr, what);
 	if (heap->flags & DAXALLOC_HEAP_COUNT)
 		count(heap, -(int64_t)rml_pool_msize(heap->pool, ptr), -1);
-	rml_pool_free(heap->pool, ptr);
+	cls = marked(heap, (char *)ptr - heap->base);
+	if (cls)
+		large_free(heap, ptr, cls);
+	else
+		rml_pool_free(heap->pool, ptr);
 }
 
 DAXALLOC_EXPORT void *daxalloc_heap_malloc(struct daxalloc_heap *heap, size_t size)
@@ -414,6 +668,9 @@ DAXALLOC_EXPORT void *daxalloc_heap_aligned_alloc(struct daxalloc_heap *heap, si
 		return NULL;
 	}
 	p = rml_pool_aligned_malloc(heap->pool, round16(size), alignment < 16 ? 16 : alignment);
+	if (!p && cache_flush_mine(heap))
+		p = rml_pool_aligned_malloc(heap->pool, round16(size),
+					    alignment < 16 ? 16 : alignment);
 	if (!p) {
 		errno = ENOMEM;
 		return NULL;
@@ -442,7 +699,16 @@ DAXALLOC_EXPORT void *daxalloc_heap_realloc(struct daxalloc_heap *heap, void *pt
 		return NULL;
 	}
 	old = heap->flags & DAXALLOC_HEAP_COUNT ? rml_pool_msize(heap->pool, ptr) : 0;
-	p = size < SIZE_MAX - 16 ? rml_pool_realloc(heap->pool, ptr, round16(size)) : NULL;
+	if (size >= SIZE_MAX - 16) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* The pool may move or resize it: no longer a large object of ours. */
+	if (marked(heap, (char *)ptr - heap->base))
+		mark_clear(heap, ptr);
+	p = rml_pool_realloc(heap->pool, ptr, round16(size));
+	if (!p && cache_flush_mine(heap))
+		p = rml_pool_realloc(heap->pool, ptr, round16(size));
 	if (!p) {
 		errno = ENOMEM;
 		return NULL;	/* ptr stays as it was */
