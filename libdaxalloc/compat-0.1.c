@@ -48,7 +48,7 @@ int daxalloc_vmemmap_model(uint64_t size, uint64_t align, struct daxalloc_vmemma
 #define COPY(dst, src, member) memcpy((dst)->member, (src)->member, sizeof((dst)->member))
 
 /* 0.1's target carries no size. */
-DAXALLOC_SYMVER("daxalloc_pin@LIBDAXALLOC_0.1")
+DAXALLOC_SYMVER(daxalloc_pin_0_1, "daxalloc_pin@LIBDAXALLOC_0.1")
 int daxalloc_pin_0_1(struct daxalloc_region *region, uint64_t offset, uint64_t length,
 		     const struct daxalloc_pin_target *target, struct daxalloc_pin **pin)
 {
@@ -111,7 +111,7 @@ static void pin_info_to_0_1(struct daxalloc_pin_info *o, const struct daxalloc_p
 }
 
 /* 0.1's info carries no size. */
-DAXALLOC_SYMVER("daxalloc_daxregion_get_info@LIBDAXALLOC_0.1")
+DAXALLOC_SYMVER(daxalloc_daxregion_get_info_0_1, "daxalloc_daxregion_get_info@LIBDAXALLOC_0.1")
 int daxalloc_daxregion_get_info_0_1(struct daxalloc_ctx *ctx, int region_id,
 				    struct daxalloc_daxregion_info *info)
 {
@@ -143,7 +143,7 @@ int daxalloc_daxregion_get_info_0_1(struct daxalloc_ctx *ctx, int region_id,
 		return a->fn(&o, a->arg);						\
 	}										\
 											\
-	DAXALLOC_SYMVER("daxalloc_" #name "@LIBDAXALLOC_0.1")				\
+	DAXALLOC_SYMVER(daxalloc_##name##_0_1, "daxalloc_" #name "@LIBDAXALLOC_0.1")	\
 	int daxalloc_##name##_0_1(owner *o,						\
 				  int (*fn)(const struct daxalloc_##type *info, void *arg),	\
 				  void *arg)						\
@@ -158,7 +158,7 @@ FOREACH_0_1(pool_foreach_region, struct daxalloc_pool, region_info)
 FOREACH_0_1(pool_foreach_pin, struct daxalloc_pool, pin_info)
 
 /* 0.1's report carries no size. */
-DAXALLOC_SYMVER("daxalloc_pool_check@LIBDAXALLOC_0.1")
+DAXALLOC_SYMVER(daxalloc_pool_check_0_1, "daxalloc_pool_check@LIBDAXALLOC_0.1")
 int daxalloc_pool_check_0_1(struct daxalloc_dev *dev, unsigned int flags,
 			    struct daxalloc_check_report *rep)
 {
@@ -180,7 +180,7 @@ int daxalloc_pool_check_0_1(struct daxalloc_dev *dev, unsigned int flags,
 }
 
 /* 0.1's stats carry no size. */
-DAXALLOC_SYMVER("daxalloc_pool_get_stats@LIBDAXALLOC_0.1")
+DAXALLOC_SYMVER(daxalloc_pool_get_stats_0_1, "daxalloc_pool_get_stats@LIBDAXALLOC_0.1")
 int daxalloc_pool_get_stats_0_1(struct daxalloc_pool *pool, struct daxalloc_pool_stats *st)
 {
 	struct daxalloc_pool_stats_new n = { .struct_size = sizeof(n) };
@@ -215,7 +215,7 @@ static void model_from_0_1(struct daxalloc_vmemmap_model_new *n,
 	COPY(n, m, total);
 }
 
-DAXALLOC_SYMVER("daxalloc_vmemmap_model@LIBDAXALLOC_0.1")
+DAXALLOC_SYMVER(daxalloc_vmemmap_model_0_1, "daxalloc_vmemmap_model@LIBDAXALLOC_0.1")
 int daxalloc_vmemmap_model_0_1(uint64_t size, uint64_t align, struct daxalloc_vmemmap_model *m)
 {
 	struct daxalloc_vmemmap_model_new n = { .struct_size = sizeof(n) };
@@ -233,7 +233,7 @@ int daxalloc_vmemmap_model_0_1(uint64_t size, uint64_t align, struct daxalloc_vm
 	return rc;
 }
 
-DAXALLOC_SYMVER("daxalloc_vmemmap_match@LIBDAXALLOC_0.1")
+DAXALLOC_SYMVER(daxalloc_vmemmap_match_0_1, "daxalloc_vmemmap_match@LIBDAXALLOC_0.1")
 int daxalloc_vmemmap_match_0_1(const struct daxalloc_vmemmap_model *m, int64_t measured)
 {
 	struct daxalloc_vmemmap_model_new n;
@@ -251,7 +251,7 @@ int daxalloc_vmemmap_match_0_1(const struct daxalloc_vmemmap_model *m, int64_t m
  * from 4K, 2M and hugetlb 2M times instead.  A 0.1 caller has only the two:
  * UNKNOWN, which 0.1 documented as "the measurement does not decide".
  */
-DAXALLOC_SYMVER("daxalloc_vmemmap_pin_verdict@LIBDAXALLOC_0.1")
+DAXALLOC_SYMVER(daxalloc_vmemmap_pin_verdict_0_1, "daxalloc_vmemmap_pin_verdict@LIBDAXALLOC_0.1")
 int daxalloc_vmemmap_pin_verdict_0_1(uint64_t ns_2m, uint64_t ns_1g)
 {
 	(void)ns_2m;
@@ -278,7 +278,7 @@ static void sample_to_0_1(struct daxalloc_vmemmap_sample *o,
  * 0.1's opts and report carry no size; its report has no 4K or hugetlb
  * times (how[] still tells them).
  */
-DAXALLOC_SYMVER("daxalloc_vmemmap_measure@LIBDAXALLOC_0.1")
+DAXALLOC_SYMVER(daxalloc_vmemmap_measure_0_1, "daxalloc_vmemmap_measure@LIBDAXALLOC_0.1")
 int daxalloc_vmemmap_measure_0_1(struct daxalloc_ctx *ctx, const char *name,
 				 const struct daxalloc_vmemmap_opts *opts,
 				 struct daxalloc_vmemmap_report *rep)

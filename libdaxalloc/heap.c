@@ -49,6 +49,11 @@
  * malloc and free are called through the GOT (noplt), not a PLT stub: one
  * jump less on every pair.
  */
+#if __has_attribute(noplt)
+#define NOPLT __attribute__((noplt))
+#else
+#define NOPLT	/* clang: a PLT stub it is */
+#endif
 
 struct rml_pool;
 struct rml_policy {
@@ -63,13 +68,13 @@ int rml_pool_create_v1(intptr_t id, const struct rml_policy *policy, struct rml_
 	__asm__("_ZN3rml14pool_create_v1ElPKNS_13MemPoolPolicyEPPNS_10MemoryPoolE");
 bool rml_pool_destroy(struct rml_pool *pool) __asm__("_ZN3rml12pool_destroyEPNS_10MemoryPoolE");
 void *rml_pool_malloc(struct rml_pool *pool, size_t size)
-	__asm__("_ZN3rml11pool_mallocEPNS_10MemoryPoolEm") __attribute__((noplt));
+	__asm__("_ZN3rml11pool_mallocEPNS_10MemoryPoolEm") NOPLT;
 void *rml_pool_realloc(struct rml_pool *pool, void *ptr, size_t size)
 	__asm__("_ZN3rml12pool_reallocEPNS_10MemoryPoolEPvm");
 void *rml_pool_aligned_malloc(struct rml_pool *pool, size_t size, size_t align)
 	__asm__("_ZN3rml19pool_aligned_mallocEPNS_10MemoryPoolEmm");
 bool rml_pool_free(struct rml_pool *pool, void *ptr) __asm__("_ZN3rml9pool_freeEPNS_10MemoryPoolEPv")
-	__attribute__((noplt));
+	NOPLT;
 size_t rml_pool_msize(struct rml_pool *pool, void *ptr)
 	__asm__("_ZN3rml10pool_msizeEPNS_10MemoryPoolEPv");
 

@@ -12,12 +12,18 @@
 #define DAXALLOC_EXPORT __attribute__((visibility("default")))
 #define DAXALLOC_PRINTF(f, a) __attribute__((format(printf, f, a)))
 /*
- * Exported as NAME@VERSION ("@@": the default that new programs bind):
+ * IMPL exported as NAME@VERSION ("@@": the default that new programs bind):
  * for entry points whose types or parameters changed after a release, see
  * versions.c and compat-0.1.c.
  */
-#define DAXALLOC_SYMVER(name_at_version) \
+#if __has_attribute(symver)
+#define DAXALLOC_SYMVER(impl, name_at_version) \
 	DAXALLOC_EXPORT __attribute__((symver(name_at_version)))
+#else
+/* clang before 16 has no symver attribute; the assembler's directive is the same */
+#define DAXALLOC_SYMVER(impl, name_at_version) \
+	__asm__(".symver " #impl ", " name_at_version); DAXALLOC_EXPORT
+#endif
 
 struct daxctl_ctx;
 struct ndctl_ctx;

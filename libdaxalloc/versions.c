@@ -10,7 +10,7 @@
  */
 #include "private.h"
 
-DAXALLOC_SYMVER("daxalloc_daxregion_foreach@@LIBDAXALLOC_0.2")
+DAXALLOC_SYMVER(daxalloc_daxregion_foreach_0_2, "daxalloc_daxregion_foreach@@LIBDAXALLOC_0.2")
 int daxalloc_daxregion_foreach_0_2(struct daxalloc_ctx *ctx,
 				   int (*fn)(const struct daxalloc_daxregion_info *info, void *arg),
 				   void *arg)
@@ -18,35 +18,35 @@ int daxalloc_daxregion_foreach_0_2(struct daxalloc_ctx *ctx,
 	return daxalloc_daxregion_foreach(ctx, fn, arg);
 }
 
-DAXALLOC_SYMVER("daxalloc_daxregion_get_info@@LIBDAXALLOC_0.2")
+DAXALLOC_SYMVER(daxalloc_daxregion_get_info_0_2, "daxalloc_daxregion_get_info@@LIBDAXALLOC_0.2")
 int daxalloc_daxregion_get_info_0_2(struct daxalloc_ctx *ctx, int region_id,
 				    struct daxalloc_daxregion_info *info)
 {
 	return daxalloc_daxregion_get_info(ctx, region_id, info);
 }
 
-DAXALLOC_SYMVER("daxalloc_pin@@LIBDAXALLOC_0.2")
+DAXALLOC_SYMVER(daxalloc_pin_0_2, "daxalloc_pin@@LIBDAXALLOC_0.2")
 int daxalloc_pin_0_2(struct daxalloc_region *region, uint64_t offset, uint64_t length,
 		     const struct daxalloc_pin_target *target, struct daxalloc_pin **pin)
 {
 	return daxalloc_pin(region, offset, length, target, pin);
 }
 
-DAXALLOC_SYMVER("daxalloc_pool_check@@LIBDAXALLOC_0.2")
+DAXALLOC_SYMVER(daxalloc_pool_check_0_2, "daxalloc_pool_check@@LIBDAXALLOC_0.2")
 int daxalloc_pool_check_0_2(struct daxalloc_dev *dev, unsigned int flags,
 			    struct daxalloc_check_report *report)
 {
 	return daxalloc_pool_check(dev, flags, report);
 }
 
-DAXALLOC_SYMVER("daxalloc_pool_foreach_pin@@LIBDAXALLOC_0.2")
+DAXALLOC_SYMVER(daxalloc_pool_foreach_pin_0_2, "daxalloc_pool_foreach_pin@@LIBDAXALLOC_0.2")
 int daxalloc_pool_foreach_pin_0_2(struct daxalloc_pool *pool,
 				  int (*fn)(const struct daxalloc_pin_info *info, void *arg), void *arg)
 {
 	return daxalloc_pool_foreach_pin(pool, fn, arg);
 }
 
-DAXALLOC_SYMVER("daxalloc_pool_foreach_region@@LIBDAXALLOC_0.2")
+DAXALLOC_SYMVER(daxalloc_pool_foreach_region_0_2, "daxalloc_pool_foreach_region@@LIBDAXALLOC_0.2")
 int daxalloc_pool_foreach_region_0_2(struct daxalloc_pool *pool,
 				     int (*fn)(const struct daxalloc_region_info *info, void *arg),
 				     void *arg)
@@ -54,25 +54,25 @@ int daxalloc_pool_foreach_region_0_2(struct daxalloc_pool *pool,
 	return daxalloc_pool_foreach_region(pool, fn, arg);
 }
 
-DAXALLOC_SYMVER("daxalloc_pool_get_stats@@LIBDAXALLOC_0.2")
+DAXALLOC_SYMVER(daxalloc_pool_get_stats_0_2, "daxalloc_pool_get_stats@@LIBDAXALLOC_0.2")
 int daxalloc_pool_get_stats_0_2(struct daxalloc_pool *pool, struct daxalloc_pool_stats *st)
 {
 	return daxalloc_pool_get_stats(pool, st);
 }
 
-DAXALLOC_SYMVER("daxalloc_vmemmap_model@@LIBDAXALLOC_0.2")
+DAXALLOC_SYMVER(daxalloc_vmemmap_model_0_2, "daxalloc_vmemmap_model@@LIBDAXALLOC_0.2")
 int daxalloc_vmemmap_model_0_2(uint64_t size, uint64_t align, struct daxalloc_vmemmap_model *model)
 {
 	return daxalloc_vmemmap_model(size, align, model);
 }
 
-DAXALLOC_SYMVER("daxalloc_vmemmap_match@@LIBDAXALLOC_0.2")
+DAXALLOC_SYMVER(daxalloc_vmemmap_match_0_2, "daxalloc_vmemmap_match@@LIBDAXALLOC_0.2")
 int daxalloc_vmemmap_match_0_2(const struct daxalloc_vmemmap_model *model, int64_t measured)
 {
 	return daxalloc_vmemmap_match(model, measured);
 }
 
-DAXALLOC_SYMVER("daxalloc_vmemmap_measure@@LIBDAXALLOC_0.2")
+DAXALLOC_SYMVER(daxalloc_vmemmap_measure_0_2, "daxalloc_vmemmap_measure@@LIBDAXALLOC_0.2")
 int daxalloc_vmemmap_measure_0_2(struct daxalloc_ctx *ctx, const char *name,
 				 const struct daxalloc_vmemmap_opts *opts,
 				 struct daxalloc_vmemmap_report *report)
@@ -80,7 +80,7 @@ int daxalloc_vmemmap_measure_0_2(struct daxalloc_ctx *ctx, const char *name,
 	return daxalloc_vmemmap_measure(ctx, name, opts, report);
 }
 
-DAXALLOC_SYMVER("daxalloc_vmemmap_pin_verdict@@LIBDAXALLOC_0.2")
+DAXALLOC_SYMVER(daxalloc_vmemmap_pin_verdict_0_2, "daxalloc_vmemmap_pin_verdict@@LIBDAXALLOC_0.2")
 int daxalloc_vmemmap_pin_verdict_0_2(uint64_t ns_4k, uint64_t ns_2m, uint64_t ns_hugetlb_2m)
 {
 	return daxalloc_vmemmap_pin_verdict(ns_4k, ns_2m, ns_hugetlb_2m);

@@ -8,7 +8,8 @@ devdax guest suite); its cases are counted one by one. A meson test with no
 report counts as one case. A meson test that failed while its reports show
 no failure (a crash, a hung guest, a harness error) counts one more failure.
 Prints one line per meson test and ends with 'N passed, N failed, N skipped',
-summed over every build directory given (default: build).
+summed over every build directory given (default: build). With --status N
+(the test command's own status so far), a failure no count shows is one more.
 """
 import glob
 import json
@@ -20,7 +21,7 @@ def count(build, total):
     results = os.path.join(build, "tests", "results")
     log = os.path.join(build, "meson-logs", "testlog.json")
     if not os.path.exists(log):
-        print(f"  {build}: no test log: meson test did not run")
+        print(f"  {build}: no test log: its build failed or its tests did not run")
         total["failed"] += 1
         return
     print(f"{build}:")
@@ -60,8 +61,17 @@ def count(build, total):
 
 def main():
     total = {"passed": 0, "failed": 0, "skipped": 0}
-    for build in sys.argv[1:] or ["build"]:
+    args = sys.argv[1:]
+    status = 0
+    if args[:1] == ["--status"]:
+        status, args = int(args[1]), args[2:]
+    for build in args or ["build"]:
         count(build, total)
+    if status and not total["failed"]:
+        # a step of the test command failed where no case is counted
+        print(f"  the test command failed (status {status}) in a step that "
+              "counts no case: see its output above")
+        total["failed"] += 1
     print(f"{total['passed']} passed, {total['failed']} failed, {total['skipped']} skipped")
     return 1 if total["failed"] else 0
 

@@ -23,6 +23,8 @@ if ((${#missing[@]})); then
 	$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
 		--no-install-recommends "${missing[@]}" >/dev/null || exit 1
 fi
+# No log until the targets ran: a build that fails is counted as a failure.
+rm -f "$bd/meson-logs/testlog.json"
 if [ ! -f "$bd/build.ninja" ]; then
 	CC=clang meson setup "$bd" -Dfuzzing=true -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dtests=enabled -Ddevdax_guest=disabled -Dexamples=false \
@@ -30,7 +32,11 @@ if [ ! -f "$bd/build.ninja" ]; then
 	CC=clang meson setup "$bd" -Dfuzzing=true -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dtests=enabled -Ddevdax_guest=disabled -Dexamples=false >/dev/null || exit 1
 fi
-ninja -C "$bd" >/dev/null || exit 1
+if ! ninja -C "$bd" >"$bd/build.log" 2>&1; then
+	echo "fuzz: the clang build of the targets failed ($bd/build.log):"
+	grep -E 'error|FAILED|undefined reference' "$bd/build.log" | head -20
+	exit 1
+fi
 
 results=$bd/tests/results
 rm -rf "$results" "$bd/artifacts"

@@ -270,7 +270,7 @@ static void measure(int threads, size_t size, int rounds, double ms, const bool 
 	}
 }
 
-static void die(const char *what)
+__attribute__((noreturn)) static void die(const char *what)
 {
 	fprintf(stderr, "heap-bench: %s: %s\n", what, daxalloc_errmsg());
 	exit(1);
