@@ -10,7 +10,7 @@
  *
  * Structs that grow: a struct the caller fills or allocates for the
  * library starts with its size, struct_size, set with the struct's
- * DAXALLOC_*_INIT ({ DAXALLOC_VMEMMAP_OPTS_INIT, .cycles = 1 }).  The
+ * DAXALLOC_*_INIT ({ DAXALLOC_PIN_TARGET_INIT, .kind = ... }).  The
  * library reads and writes only what that size covers, so a program
  * built against this header keeps working with later libraries, and
  * refuses a size it does not know (-EINVAL, naming the struct): one left
@@ -663,7 +663,7 @@ int daxalloc_dev_resize(struct daxalloc_ctx *ctx, const char *name, uint64_t siz
  */
 int daxalloc_dev_destroy(struct daxalloc_ctx *ctx, const char *name, unsigned int flags);
 
-/* ---- vmemmap model and measurement ---- */
+/* ---- vmemmap model ---- */
 
 /*
  * What enabling a device costs in RAM: its struct pages (the memmap: one
@@ -740,80 +740,11 @@ int daxalloc_vmemmap_kernel_pin_path(const char *release, bool hugetlb);
  */
 int daxalloc_vmemmap_pin_verdict(uint64_t ns_4k, uint64_t ns_2m, uint64_t ns_hugetlb_2m);
 
-#define DAXALLOC_VMEMMAP_MAX_CYCLES 16
-
-struct daxalloc_vmemmap_sample {
-	uint64_t align;
-	bool measured;		/* false: @why says why not */
-	char why[240];
-	int cycles;
-	int64_t bytes[DAXALLOC_VMEMMAP_MAX_CYCLES];	/* RAM one enable took, per cycle */
-	int64_t median, min, max;
-	int match;		/* enum daxalloc_vmemmap_row, or -1 when no row is near */
-	bool ambiguous;		/* another row is as near, within the spread */
-};
-
-struct daxalloc_vmemmap_pin {
-	int expected;		/* enum daxalloc_vmemmap_pin_path, from the kernel version */
-	int verdict;		/* from the measurement; UNKNOWN when it does not decide */
-	bool conclusive;	/* the measurement decided */
-	char consumer[64];	/* "vfio /dev/vfio/3", "rdma rxe0", "io_uring"; "" none */
-	uint64_t length;	/* bytes pinned per try */
-	/* best time to pin @length on devdax at 2M and 1G; 0 when not measured */
-	uint64_t ns_2m, ns_1g;
-	/* ... on devdax at 4K, and on hugetlb 2M pages with the same consumer */
-	uint64_t ns_4k, ns_hugetlb_2m;
-	char how[480];		/* how it was judged, one sentence */
-};
-
-struct daxalloc_vmemmap_opts {
-	uint32_t struct_size;	/* DAXALLOC_VMEMMAP_OPTS_INIT */
-	int cycles;		/* enable/disable cycles per alignment; 0: 5 */
-	uint64_t align;		/* 0: each of 4K, 2M, 1G the device can take; else only it */
-	bool pin;		/* also time pinning at 2M and 1G */
-	/* "vfio:/dev/vfio/N", "rdma" or "rdma:DEV", "io_uring"; NULL: the first that works */
-	const char *pin_with;
-	bool ignore_dma;	/* as DAXALLOC_RECONFIG_IGNORE_DMA */
-};
-#define DAXALLOC_VMEMMAP_OPTS_INIT .struct_size = sizeof(struct daxalloc_vmemmap_opts)
-
-struct daxalloc_vmemmap_report {
-	uint32_t struct_size;	/* DAXALLOC_VMEMMAP_REPORT_INIT */
-	char name[32];
-	uint64_t size;
-	bool memmap_in_ram;
-	char release[65];	/* the running kernel */
-	uint64_t align;		/* the device's state before, and after: restored */
-	bool enabled;
-	struct daxalloc_vmemmap_sample samples[3];	/* 4K, 2M, 1G */
-	struct daxalloc_vmemmap_pin pin;
-};
-#define DAXALLOC_VMEMMAP_REPORT_INIT .struct_size = sizeof(struct daxalloc_vmemmap_report)
-
 /*
- * Measure what enabling device @name costs in RAM: with the device
- * disabled read memory (free, on the per-CPU free lists, and in the uses
- * /proc/meminfo accounts, so that only RAM the kernel holds untracked,
- * such as the memmap, is seen to go), enable it, read again, disable,
- * read again; @cycles times at each alignment.  A reading counts when the
- * next one agrees with it, a cycle when what the enable took and the
- * disable gave back agree (else it is run again, at most @cycles extra
- * times; a note is logged at LOG_INFO).  The alignment is written while
- * disabled (dynamic devices; a
- * static device is measured at its own).  An alignment that the device's
- * size or memory placement does not allow is skipped, saying why.  With
- * @pin, pinning 1 GiB is timed at 2M and 1G through a consumer.  The
- * device ends as it was (alignment, enabled or not).  Refused (-EBUSY,
- * naming pid and command) while any process has it open or mapped, holds
- * a DMA handle (unless @ignore_dma) or has pins of it in the ledger.  For
- * the stand-in ("hugetlb:2M"), only the pin path is measured (io_uring).
- * Root only; takes seconds to minutes.  @opts (NULL: the defaults) and
- * @report carry their sizes (DAXALLOC_VMEMMAP_OPTS_INIT,
- * DAXALLOC_VMEMMAP_REPORT_INIT).
+ * Measuring what enabling a device costs (it disables the device) and
+ * timing its pin path is daxalloc-ctl's: 'daxalloc-ctl vmemmap DEV
+ * --measure'.  daxalloc_vmemmap_measure() of 0.1 fails with -EOPNOTSUPP.
  */
-int daxalloc_vmemmap_measure(struct daxalloc_ctx *ctx, const char *name,
-			     const struct daxalloc_vmemmap_opts *opts,
-			     struct daxalloc_vmemmap_report *report);
 
 /* ---- heap: malloc and free inside a region ------------------------------- */
 

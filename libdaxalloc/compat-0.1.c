@@ -13,8 +13,6 @@
  * abidiff compares these symbols with 0.1.0's as the same types; the 0.2
  * types of daxalloc.h are renamed out of their way (NAME_new).
  */
-#define daxalloc_vmemmap_sample daxalloc_vmemmap_sample_new
-#define daxalloc_vmemmap_pin daxalloc_vmemmap_pin_new
 #define daxalloc_check_report daxalloc_check_report_new
 #define daxalloc_daxregion_info daxalloc_daxregion_info_new
 #define daxalloc_pin_info daxalloc_pin_info_new
@@ -22,15 +20,10 @@
 #define daxalloc_region_info daxalloc_region_info_new
 #define daxalloc_pool_stats daxalloc_pool_stats_new
 #define daxalloc_vmemmap_model daxalloc_vmemmap_model_new
-#define daxalloc_vmemmap_opts daxalloc_vmemmap_opts_new
-#define daxalloc_vmemmap_report daxalloc_vmemmap_report_new
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "private.h"
-#undef daxalloc_vmemmap_sample
-#undef daxalloc_vmemmap_pin
 #undef daxalloc_check_report
 #undef daxalloc_daxregion_info
 #undef daxalloc_pin_info
@@ -38,8 +31,6 @@
 #undef daxalloc_region_info
 #undef daxalloc_pool_stats
 #undef daxalloc_vmemmap_model
-#undef daxalloc_vmemmap_opts
-#undef daxalloc_vmemmap_report
 #include "compat-0.1.h"
 
 /* daxalloc.h's function of the model's name went with the rename above. */
@@ -259,69 +250,21 @@ int daxalloc_vmemmap_pin_verdict_0_1(uint64_t ns_2m, uint64_t ns_1g)
 	return DAXALLOC_VMEMMAP_PIN_UNKNOWN;
 }
 
-static void sample_to_0_1(struct daxalloc_vmemmap_sample *o,
-			  const struct daxalloc_vmemmap_sample_new *n)
-{
-	o->align = n->align;
-	o->measured = n->measured;
-	snprintf(o->why, sizeof(o->why), "%s", n->why);
-	o->cycles = n->cycles;
-	COPY(o, n, bytes);
-	o->median = n->median;
-	o->min = n->min;
-	o->max = n->max;
-	o->match = n->match;
-	o->ambiguous = n->ambiguous;
-}
-
 /*
- * 0.1's opts and report carry no size; its report has no 4K or hugetlb
- * times (how[] still tells them).
+ * 0.2 has no measurement: it disables the device to see what enabling it
+ * costs, which a program should not get from a library call in-process;
+ * daxalloc-ctl measures (tools/vmemmap-measure.c).  A 0.1 program gets a
+ * refusal it can print, and its structs as it left them.
  */
 DAXALLOC_SYMVER(daxalloc_vmemmap_measure_0_1, "daxalloc_vmemmap_measure@LIBDAXALLOC_0.1")
 int daxalloc_vmemmap_measure_0_1(struct daxalloc_ctx *ctx, const char *name,
 				 const struct daxalloc_vmemmap_opts *opts,
 				 struct daxalloc_vmemmap_report *rep)
 {
-	/* (the INIT macros name 0.1's types in this file) */
-	struct daxalloc_vmemmap_opts_new o = { .struct_size = sizeof(o) };
-	struct daxalloc_vmemmap_report_new *n = NULL;
-	int rc;
-
-	if (opts) {
-		o.cycles = opts->cycles;
-		o.align = opts->align;
-		o.pin = opts->pin;
-		o.pin_with = opts->pin_with;
-		o.ignore_dma = opts->ignore_dma;
-	}
-	if (rep) {
-		memset(rep, 0, sizeof(*rep));
-		n = calloc(1, sizeof(*n));
-		if (!n)
-			return daxalloc_err(ENOMEM, "daxalloc_vmemmap_measure: no memory for a report");
-		n->struct_size = sizeof(*n);
-	}
-	rc = daxalloc_vmemmap_measure(ctx, name, &o, n);
-	if (!n)
-		return rc;
-	/* What a failing call filled in too, as 0.1 did. */
-	COPY(rep, n, name);
-	rep->size = n->size;
-	rep->memmap_in_ram = n->memmap_in_ram;
-	COPY(rep, n, release);
-	rep->align = n->align;
-	rep->enabled = n->enabled;
-	for (int i = 0; i < 3; i++)
-		sample_to_0_1(&rep->samples[i], &n->samples[i]);
-	rep->pin.expected = n->pin.expected;
-	rep->pin.verdict = n->pin.verdict;
-	rep->pin.conclusive = n->pin.conclusive;
-	COPY(&rep->pin, &n->pin, consumer);
-	rep->pin.length = n->pin.length;
-	rep->pin.ns_2m = n->pin.ns_2m;
-	rep->pin.ns_1g = n->pin.ns_1g;
-	snprintf(rep->pin.how, sizeof(rep->pin.how), "%s", n->pin.how);
-	free(n);
-	return rc;
+	(void)ctx;
+	(void)opts;
+	(void)rep;
+	return daxalloc_err(EOPNOTSUPP,
+			    "daxalloc_vmemmap_measure(%s) left the library in 0.2: measuring disables the device; use 'daxalloc-ctl vmemmap %s --measure'",
+			    name ? name : "NULL", name ? name : "DEV");
 }

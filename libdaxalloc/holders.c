@@ -13,6 +13,12 @@
  * buffers.
  *
  * procfs is read through the redirectable root, so tests use a fake tree.
+ *
+ * The scan of /proc stays in the library although it is no mechanism of
+ * the device's: the gate of every reconfiguring call needs it (users named
+ * before a disable, not after), and the pool needs it to keep a region a
+ * forked child still maps from being freed (holders_find_mapper()).  It
+ * only reads; what it finds is refused, never borrowed or stopped.
  */
 #include <dirent.h>
 #include <errno.h>

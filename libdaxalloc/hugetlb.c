@@ -11,7 +11,10 @@
  * nr_overcommit_hugepages), never by growing nr_hugepages: the kernel frees
  * surplus pages when their last user goes, so a process killed with SIGKILL
  * gives its pages back like one that closes.  The overcommit limit is raised
- * only while the pages are taken, and set back at once.
+ * only while the pages are taken, and set back at once.  That write is
+ * why the stand-in takes its pages in the library: a program using it
+ * in-process gets the pages its device needs and no more, whatever the
+ * pool holds; nothing here measures or reserves for later.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -85,7 +85,7 @@ void daxalloc_err_clear(void);
 
 /*
  * The caller's size of a struct that grows (sized.c): bytes to read or
- * write, or -EINVAL naming the struct.  SIZED(p, vmemmap_opts).
+ * write, or -EINVAL naming the struct.  SIZED(p, pool_stats).
  */
 int sized_check(const char *type, uint32_t size, size_t known);
 #define SIZED(p, type) sized_check(#type, (p)->struct_size, sizeof(struct daxalloc_##type))
@@ -128,8 +128,6 @@ int procfs_boot_id_hash(uint64_t *hash);
 uint64_t procfs_self_pidns(void);
 /* A "Field:   N kB" line of /proc/self/status, in bytes. */
 int procfs_self_status_bytes(const char *field, uint64_t *out);
-/* MemFree and the per-CPU free lists (see sysfs.c), in bytes. */
-int procfs_free_memory(uint64_t *memfree, uint64_t *pcp);
 /* The "Name: N kB" lines of /proc/meminfo named in @fields, in bytes (absent: 0). */
 int procfs_meminfo(const char *const *fields, int n, uint64_t *out);
 

@@ -8,6 +8,14 @@
  * libdaxctl binds the driver too: it loads the module and registers the
  * device id the way daxctl does.  The unbind is written here, in a helper
  * with a time limit (rc_disable()).
+ *
+ * Why the forked helper is the library's, not a tool's: it is the gate's
+ * guard.  The kernel's unbind waits for every page reference to drop, so
+ * a pin nobody could see (rc_check_holders() finds handles, not pins)
+ * would hang the caller for good; daxalloc_dev_set_align(), _set_mode(),
+ * _resize() and _destroy(), which a VMM or a database calls in-process,
+ * must return instead, with the device enabled again once the pin goes.
+ * A caller cannot bring that guard itself without doing the unbind too.
  */
 #include <errno.h>
 #include <fcntl.h>

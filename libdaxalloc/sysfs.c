@@ -298,55 +298,6 @@ int procfs_self_status_bytes(const char *field, uint64_t *out)
 }
 
 /*
- * Free memory as the page allocator holds it: MemFree of /proc/meminfo,
- * and the pages parked on the per-CPU free lists ("count:" lines of
- * /proc/zoneinfo, in pages), which MemFree leaves out.  Those lists take
- * in and hand out several MB around any large free or allocation, which
- * would otherwise drown a small difference.  *@pcp is 0 when zoneinfo
- * cannot be read.  MemFree itself lags by what each CPU has not folded
- * into it yet (up to a few hundred KB); vm/stat_refresh folds it first,
- * when the caller may write there (root).
- */
-int procfs_free_memory(uint64_t *memfree, uint64_t *pcp)
-{
-	char path[PATH_MAX], line[256];
-	unsigned long long v, sum = 0;
-	long page = sysconf(_SC_PAGESIZE);
-	FILE *f;
-	int rc, fd;
-
-	if (build(path, sizeof(path), procfs_root(), "sys/vm/stat_refresh") == 0 &&
-	    (fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
-		if (write(fd, "1", 1) < 0)
-			(void)0;
-		close(fd);
-	}
-	f = procfs_fopen("meminfo", &rc);
-	if (!f)
-		return rc;
-	rc = -ENOENT;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemFree: %llu kB", &v) == 1) {
-			*memfree = (uint64_t)v << 10;
-			rc = 0;
-			break;
-		}
-	fclose(f);
-	if (rc)
-		return rc;
-	*pcp = 0;
-	f = procfs_fopen("zoneinfo", &rc);
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, " count: %llu", &v) == 1)
-			sum += v;
-	fclose(f);
-	*pcp = (uint64_t)sum * (uint64_t)(page > 0 ? page : 4096);
-	return 0;
-}
-
-/*
  * Fields of one read of /proc/meminfo ("Name:   N kB"), in bytes, in the
  * order of @fields; a field this kernel does not have reads 0.  -ENOENT
  * when none of them is there.

@@ -6,8 +6,6 @@
 static struct uring fns;
 
 static const struct dyn_fn table[] = {
-	DYN_FN(fns, queue_init, "io_uring_queue_init"),
-	DYN_FN(fns, queue_exit, "io_uring_queue_exit"),
 	DYN_FN(fns, register_buffers, "io_uring_register_buffers"),
 	DYN_FN(fns, register_buffers_update_tag, "io_uring_register_buffers_update_tag"),
 	DYN_FN(fns, unregister_buffers, "io_uring_unregister_buffers"),

@@ -11,8 +11,6 @@
 #include <liburing.h>
 
 struct uring {
-	int (*queue_init)(unsigned int entries, struct io_uring *ring, unsigned int flags);
-	void (*queue_exit)(struct io_uring *ring);
 	int (*register_buffers)(struct io_uring *ring, const struct iovec *iovecs,
 				unsigned int nr_iovecs);
 	int (*register_buffers_update_tag)(struct io_uring *ring, unsigned int off,

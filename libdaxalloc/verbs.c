@@ -6,13 +6,7 @@
 static struct verbs fns;
 
 static const struct dyn_fn table[] = {
-	DYN_FN(fns, get_device_list, "ibv_get_device_list"),
-	DYN_FN(fns, free_device_list, "ibv_free_device_list"),
 	DYN_FN(fns, get_device_name, "ibv_get_device_name"),
-	DYN_FN(fns, open_device, "ibv_open_device"),
-	DYN_FN(fns, close_device, "ibv_close_device"),
-	DYN_FN(fns, alloc_pd, "ibv_alloc_pd"),
-	DYN_FN(fns, dealloc_pd, "ibv_dealloc_pd"),
 	DYN_FN(fns, reg_mr, "ibv_reg_mr"),
 	DYN_FN(fns, dereg_mr, "ibv_dereg_mr"),
 };

@@ -72,14 +72,6 @@ int daxalloc_vmemmap_match_0_2(const struct daxalloc_vmemmap_model *model, int64
 	return daxalloc_vmemmap_match(model, measured);
 }
 
-DAXALLOC_SYMVER(daxalloc_vmemmap_measure_0_2, "daxalloc_vmemmap_measure@@LIBDAXALLOC_0.2")
-int daxalloc_vmemmap_measure_0_2(struct daxalloc_ctx *ctx, const char *name,
-				 const struct daxalloc_vmemmap_opts *opts,
-				 struct daxalloc_vmemmap_report *report)
-{
-	return daxalloc_vmemmap_measure(ctx, name, opts, report);
-}
-
 DAXALLOC_SYMVER(daxalloc_vmemmap_pin_verdict_0_2, "daxalloc_vmemmap_pin_verdict@@LIBDAXALLOC_0.2")
 int daxalloc_vmemmap_pin_verdict_0_2(uint64_t ns_4k, uint64_t ns_2m, uint64_t ns_hugetlb_2m)
 {

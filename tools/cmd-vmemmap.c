@@ -72,7 +72,7 @@
  * takes out of free memory (MemFree and the per-CPU free lists) plus the
  * uses /proc/meminfo accounts (page cache, anonymous, slab, stacks, page
  * tables), from readings that the next one agrees with, in cycles whose
- * enable and disable agree (see libdaxalloc/vmemmap.c).
+ * enable and disable agree (see vmemmap-measure.c).
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -144,7 +144,7 @@ static const char *path_text(int path)
  */
 static int dedup_row(const struct ctl_vmemmap_target *t, bool *measured)
 {
-	const struct daxalloc_vmemmap_sample *sm = &t->rep.samples[1];
+	const struct vmemmap_sample *sm = &t->rep.samples[1];
 	int r;
 
 	*measured = t->measured && !t->standin && sm->measured && sm->align == DAXALLOC_SIZE_2M &&
@@ -381,17 +381,15 @@ static void pin_from_version(struct ctl_vmemmap_target *t)
 		 t->standin ? "hugetlb memory" : "device-dax");
 }
 
-static int measure(struct daxalloc_ctx *ctx, const struct ctl_args *a,
-		   struct ctl_vmemmap_target *t)
+static int measure(const struct ctl_args *a, struct ctl_vmemmap_target *t)
 {
-	struct daxalloc_vmemmap_opts o = {
-		DAXALLOC_VMEMMAP_OPTS_INIT,
+	struct vmemmap_opts o = {
 		.cycles = a->cycles, .align = a->align, .pin = !a->no_pin, .pin_with = a->pin_with,
 		.ignore_dma = a->reconfig_flags & DAXALLOC_RECONFIG_IGNORE_DMA,
 	};
 	struct ctl_progress p;
 	sigset_t block, old;
-	char what[96];
+	char what[96], msg[512];
 	int rc;
 
 	/* Interrupted half way, the device would stay disabled or realigned. */
@@ -405,12 +403,12 @@ static int measure(struct daxalloc_ctx *ctx, const struct ctl_args *a,
 	ctl_progress_start(&p, what, 1);
 	ctl_progress_note(&p, what, t->size, 0);
 	sigprocmask(SIG_BLOCK, &block, &old);
-	t->rep.struct_size = sizeof(t->rep);
-	rc = daxalloc_vmemmap_measure(ctx, t->name, &o, &t->rep);
+	/* in a program of its own, which inherits the blocked signals */
+	rc = vmemmap_measure_run(t->name, &o, &t->rep, msg, sizeof(msg));
 	ctl_progress_end(&p);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (rc < 0)
-		return ctl_lib_fail(rc);
+		return ctl_fail(CTL_FAILED, "%s", msg[0] ? msg : strerror(-rc));
 	t->measured = true;
 	return 0;
 }
@@ -451,7 +449,7 @@ int cmd_vmemmap(struct daxalloc_ctx *ctx, struct ctl_args *args)
 	}
 	for (int i = 0; rc == 0 && i < n; i++) {
 		if (args->measure)
-			rc = measure(ctx, args, &t[i]);
+			rc = measure(args, &t[i]);
 		else
 			pin_from_version(&t[i]);
 	}

@@ -9,6 +9,7 @@
 
 #include "daxalloc.h"
 #include "options.h"
+#include "vmemmap-measure.h"
 
 /* Exit statuses, documented in the man page and `daxalloc-ctl help`. */
 enum {
@@ -96,7 +97,7 @@ struct ctl_vmemmap_target {
 	bool standin;
 	bool in_ram;
 	bool measured;
-	struct daxalloc_vmemmap_report rep;
+	struct vmemmap_report rep;
 	int row;		/* the dedup its kernel does at 2M and 1G */
 	bool row_measured;	/* @row from its measurement, not the kernel's version */
 };

@@ -354,7 +354,7 @@ static struct json_object *jmodel(const struct ctl_vmemmap_target *t, uint64_t a
 	return o;
 }
 
-static struct json_object *jsample(const struct daxalloc_vmemmap_sample *sm)
+static struct json_object *jsample(const struct vmemmap_sample *sm)
 {
 	struct json_object *o = json_object_new_object(), *b = json_object_new_array();
 
@@ -373,7 +373,7 @@ static struct json_object *jsample(const struct daxalloc_vmemmap_sample *sm)
 	return o;
 }
 
-static struct json_object *jpin(const struct daxalloc_vmemmap_pin *p)
+static struct json_object *jpin(const struct vmemmap_pin *p)
 {
 	struct json_object *o = json_object_new_object();
 	bool timed = p->ns_4k || p->ns_2m || p->ns_1g;

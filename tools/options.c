@@ -134,8 +134,8 @@ static int take(const char *cmd, int c, struct ctl_args *a)
 	case CTL_O_CYCLES: {
 		char what[64];
 
-		snprintf(what, sizeof(what), "a number from 1 to %d", DAXALLOC_VMEMMAP_MAX_CYCLES);
-		return number(cmd, "--cycles", optarg, 1, DAXALLOC_VMEMMAP_MAX_CYCLES, what,
+		snprintf(what, sizeof(what), "a number from 1 to %d", VMEMMAP_MAX_CYCLES);
+		return number(cmd, "--cycles", optarg, 1, VMEMMAP_MAX_CYCLES, what,
 			      &a->cycles);
 	}
 	case CTL_O_PIN_WITH: a->pin_with = optarg; break;

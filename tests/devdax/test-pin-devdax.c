@@ -968,28 +968,34 @@ Test(pin, memlock_hugetlb_library_agrees_with_the_kernel, .timeout = 300)
 Test(pin, pin_path_probe_finds_the_kernels_path, .timeout = 900)
 {
 	const struct guest_dev *gd = guest_dev("recfgdyn");
-	struct daxalloc_vmemmap_opts o = { DAXALLOC_VMEMMAP_OPTS_INIT, .cycles = 1, .pin = true };
-	struct daxalloc_vmemmap_report rep = { DAXALLOC_VMEMMAP_REPORT_INIT };
-	struct daxalloc_ctx *ctx = NULL;
+	static struct ctl_run r;
+	struct json_object *o, *pin = NULL, *v = NULL;
+	const char *verdict, *how;
 	struct utsname u;
-	int major = 0, want;
+	int major = 0;
 
 	cr_assert_eq(uname(&u), 0);
 	cr_assert_eq(sscanf(u.release, "%d", &major), 1);
-	want = major >= 7 ? DAXALLOC_VMEMMAP_PIN_COMPOUND : DAXALLOC_VMEMMAP_PIN_BASE_PAGE;
-	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
-	cr_assert_eq(daxalloc_vmemmap_measure(ctx, gd->name, &o, &rep), 0, "%s", daxalloc_errmsg());
+	/* the measurement is daxalloc-ctl's (tools/vmemmap-measure.c) */
+	ctl_runf(&r, "vmemmap %s --measure --cycles 1 --json", gd->name);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	o = json_tokener_parse(r.out);
+	cr_assert_not_null(o, "not JSON: %s", r.out);
+	cr_assert(json_object_object_get_ex(o, "targets", &v));
+	cr_assert(json_object_object_get_ex(json_object_array_get_idx(v, 0), "pin_path", &pin));
+	verdict = jstr(pin, "verdict");
+	how = jstr(pin, "how");
 	fprintf(stderr,
 		"pin path: kernel %s, %s, 1 GiB: devdax 4K %.1f ms, 2M %.1f ms, 1G %.1f ms, hugetlb 2M %.1f ms: %s\n",
-		u.release, rep.pin.consumer, rep.pin.ns_4k / 1e6, rep.pin.ns_2m / 1e6,
-		rep.pin.ns_1g / 1e6, rep.pin.ns_hugetlb_2m / 1e6,
-		daxalloc_vmemmap_pin_path_name(rep.pin.verdict));
-	cr_expect_gt(rep.pin.ns_4k, 0, "%s", rep.pin.how);
-	cr_expect_gt(rep.pin.ns_2m, 0, "%s", rep.pin.how);
-	cr_expect_gt(rep.pin.ns_hugetlb_2m, 0, "%s", rep.pin.how);
-	cr_expect(rep.pin.conclusive, "%s", rep.pin.how);
-	cr_expect_eq(rep.pin.verdict, want, "kernel %s: found %s, expected %s: %s", u.release,
-		     daxalloc_vmemmap_pin_path_name(rep.pin.verdict),
-		     daxalloc_vmemmap_pin_path_name(want), rep.pin.how);
-	daxalloc_ctx_delete(&ctx);
+		u.release, jstr(pin, "consumer"), jint(pin, "ns_4k") / 1e6, jint(pin, "ns_2m") / 1e6,
+		jint(pin, "ns_1g") / 1e6, jint(pin, "ns_hugetlb_2m") / 1e6, verdict);
+	cr_expect_gt(jint(pin, "ns_4k"), 0, "%s", how);
+	cr_expect_gt(jint(pin, "ns_2m"), 0, "%s", how);
+	cr_expect_gt(jint(pin, "ns_hugetlb_2m"), 0, "%s", how);
+	cr_expect(json_object_object_get_ex(pin, "conclusive", &v) && json_object_get_boolean(v),
+		  "%s", how);
+	cr_expect_str_eq(verdict, daxalloc_vmemmap_pin_path_name(major >= 7 ? DAXALLOC_VMEMMAP_PIN_COMPOUND :
+								  DAXALLOC_VMEMMAP_PIN_BASE_PAGE),
+			 "kernel %s: %s", u.release, how);
+	json_object_put(o);
 }

@@ -6,7 +6,8 @@
  * the model, and is below 4 MiB at 1G; pinning is timed; and the device
  * ends as it started.  A device in use is refused with its user named; a
  * static device is measured at its own alignment only, as closely; a
- * disabled device stays disabled.  The library's notes (a cycle run again,
+ * disabled device stays disabled.  The measurement is daxalloc-ctl's
+ * (tools/vmemmap-measure.c, linked here); its notes (a cycle run again,
  * memory that would not hold still) go to the test's log.
  *
  * The guest creates vmem4g after the other dynamic devices, on no 1G
@@ -31,6 +32,7 @@
 #include "daxalloc.h"
 #include "guest-devices.h"
 #include "run-ctl.h"
+#include "vmemmap-measure.h"
 
 #define K (UINT64_C(1) << 10)
 #define M (UINT64_C(1) << 20)
@@ -53,7 +55,7 @@ static int predicted(void)
 	return row;
 }
 
-static void expect_predicted(const char *dev, const struct daxalloc_vmemmap_sample *sm, int row)
+static void expect_predicted(const char *dev, const struct vmemmap_sample *sm, int row)
 {
 	cr_expect_eq(sm->match, row,
 		     "%s at %lluK: measured %lld bytes, nearest the %s row; the model predicts %s "
@@ -250,9 +252,9 @@ static void teardown(void)
 
 TestSuite(vmemmap, .init = setup, .fini = teardown, .timeout = 600);
 
-static void log_sample(const char *dev, const struct daxalloc_vmemmap_sample *sm)
+static void log_sample(const char *dev, const struct vmemmap_sample *sm)
 {
-	char all[DAXALLOC_VMEMMAP_MAX_CYCLES * 24] = "";
+	char all[VMEMMAP_MAX_CYCLES * 24] = "";
 	size_t used = 0;
 
 	for (int i = 0; i < sm->cycles && used < sizeof(all); i++)
@@ -270,7 +272,7 @@ static void log_sample(const char *dev, const struct daxalloc_vmemmap_sample *sm
  * measurement rejects noise (libdaxalloc/vmemmap.c); on 6.1 cycles agree
  * within a few tens of KB and the median is within 16 KB of the model.
  */
-static void expect_near(const char *dev, const struct daxalloc_vmemmap_sample *sm, uint64_t model)
+static void expect_near(const char *dev, const struct vmemmap_sample *sm, uint64_t model)
 {
 	int64_t slack = (int64_t)model / 20 > (int64_t)M ? (int64_t)model / 20 : (int64_t)M;
 
@@ -284,8 +286,8 @@ Test(vmemmap, four_gib_at_4k_2m_1g_matches_the_model)
 {
 	const struct guest_dev *gd = guest_dev("vmem4g");
 	const char *grp = getenv("DAXALLOC_GUEST_VFIO_GROUP");
-	struct daxalloc_vmemmap_opts o = { DAXALLOC_VMEMMAP_OPTS_INIT, .cycles = 5, .pin = true };
-	struct daxalloc_vmemmap_report rep = { DAXALLOC_VMEMMAP_REPORT_INIT };
+	struct vmemmap_opts o = { .cycles = 5, .pin = true };
+	struct vmemmap_report rep = { 0 };
 	struct daxalloc_vmemmap_model m4 = { DAXALLOC_VMEMMAP_MODEL_INIT }, m2 = m4, m1 = m4;
 	struct devstate first, before, after;
 	char with[80];
@@ -300,7 +302,7 @@ Test(vmemmap, four_gib_at_4k_2m_1g_matches_the_model)
 		snprintf(with, sizeof(with), "vfio:%s", grp);
 		o.pin_with = with;
 	}
-	cr_assert_eq(daxalloc_vmemmap_measure(ctx, gd->name, &o, &rep), 0, "%s", daxalloc_errmsg());
+	cr_assert_eq(vmemmap_measure(ctx, gd->name, &o, &rep), 0, "%s", daxalloc_errmsg());
 	snapshot(gd->name, &after);
 	expect_same(gd->name, &before, &after, "after the measurement");
 
@@ -360,8 +362,8 @@ static struct ctl_run r;
 Test(vmemmap, refuses_a_device_in_use_naming_who)
 {
 	const struct guest_dev *gd = guest_dev("vmem4g");
-	struct daxalloc_vmemmap_opts o = { DAXALLOC_VMEMMAP_OPTS_INIT, .cycles = 1 };
-	struct daxalloc_vmemmap_report rep = { DAXALLOC_VMEMMAP_REPORT_INIT };
+	struct vmemmap_opts o = { .cycles = 1 };
+	struct vmemmap_report rep = { 0 };
 	struct devstate before, after;
 	char pid[32], comm[64] = "";
 	FILE *f;
@@ -377,7 +379,7 @@ Test(vmemmap, refuses_a_device_in_use_naming_who)
 			comm[strcspn(comm, "\n")] = '\0';
 		fclose(f);
 	}
-	cr_expect_eq(daxalloc_vmemmap_measure(ctx, gd->name, &o, &rep), -EBUSY);
+	cr_expect_eq(vmemmap_measure(ctx, gd->name, &o, &rep), -EBUSY);
 	cr_expect(strstr(daxalloc_errmsg(), pid), "'%s' lacks '%s'", daxalloc_errmsg(), pid);
 	cr_expect(strstr(daxalloc_errmsg(), comm), "'%s' lacks '%s'", daxalloc_errmsg(), comm);
 	cr_expect(strstr(daxalloc_errmsg(), gd->name), "%s", daxalloc_errmsg());
@@ -395,13 +397,13 @@ Test(vmemmap, refuses_a_device_in_use_naming_who)
 Test(vmemmap, static_device_is_measured_at_its_own_alignment)
 {
 	const struct guest_dev *gd = guest_dev("static2m");
-	struct daxalloc_vmemmap_opts o = { DAXALLOC_VMEMMAP_OPTS_INIT, .cycles = 5 };
-	struct daxalloc_vmemmap_report rep = { DAXALLOC_VMEMMAP_REPORT_INIT };
+	struct vmemmap_opts o = { .cycles = 5 };
+	struct vmemmap_report rep = { 0 };
 	struct daxalloc_vmemmap_model m = { DAXALLOC_VMEMMAP_MODEL_INIT };
 	struct devstate before, after;
 
 	snapshot(gd->name, &before);
-	cr_assert_eq(daxalloc_vmemmap_measure(ctx, gd->name, &o, &rep), 0, "%s", daxalloc_errmsg());
+	cr_assert_eq(vmemmap_measure(ctx, gd->name, &o, &rep), 0, "%s", daxalloc_errmsg());
 	snapshot(gd->name, &after);
 	expect_same(gd->name, &before, &after, "after the measurement");
 	cr_expect(rep.memmap_in_ram, "the guest's namespaces are made with -M mem");

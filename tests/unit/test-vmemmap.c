@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The vmemmap model against the overhead table (per TiB, 64-byte struct
- * page) and odd sizes; the kernel-version rules; the reading of free
- * memory from a fake procfs; and the JSON shape of `daxalloc-ctl vmemmap
- * --size`.
+ * page) and odd sizes; the kernel-version rules; the measurement's
+ * reading of free memory from a fake procfs and its checks of options;
+ * and the JSON shape of `daxalloc-ctl vmemmap --size` and of the
+ * stand-in's measurement.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include "fake-tree.h"
 #include "private.h"
 #include "run-ctl.h"
+#include "vmemmap-measure.h"
 
 #define K (UINT64_C(1) << 10)
 #define M (UINT64_C(1) << 20)
@@ -248,20 +250,20 @@ Test(vmemmap_procfs, memfree_and_per_cpu_lists)
 		       "Node 0, zone      DMA\n  pages free     3840\n  pagesets\n    cpu: 0\n"
 		       "              count: 9\n              high:  5175\n    cpu: 1\n"
 		       "              count: 2364\n              high:  5175\n");
-	cr_expect_eq(procfs_free_memory(&memfree, &pcp), 0);
+	cr_expect_eq(vmemmap_free_memory(&memfree, &pcp), 0);
 	cr_expect_eq(memfree, UINT64_C(3891784) * 1024);
 	cr_expect_eq(pcp, UINT64_C(2373) * (uint64_t)page);
 	/* no zoneinfo: MemFree alone */
 	fake_tree_delete(&t);
 	fake_tree_new(&t);
 	fake_tree_file(&t, "meminfo", "MemFree:  100 kB\n");
-	cr_expect_eq(procfs_free_memory(&memfree, &pcp), 0);
+	cr_expect_eq(vmemmap_free_memory(&memfree, &pcp), 0);
 	cr_expect_eq(memfree, 102400);
 	cr_expect_eq(pcp, 0);
 	/* no meminfo: an error */
 	fake_tree_delete(&t);
 	fake_tree_new(&t);
-	cr_expect_eq(procfs_free_memory(&memfree, &pcp), -ENOENT);
+	cr_expect_eq(vmemmap_free_memory(&memfree, &pcp), -ENOENT);
 	fake_tree_delete(&t);
 }
 
@@ -433,33 +435,55 @@ Test(vmemmap_cli, table_for_a_size)
 	cr_expect(strstr(r.out, "pin path:"), "%s", r.out);
 }
 
-/* ---- sizes of the caller's structs ------------------------------------------ */
+/* ---- the measurement (tools/vmemmap-measure.c) --------------------------------- */
 
 /* Checked before anything else: no root, no device needed. */
-Test(vmemmap, measure_refuses_sizes_it_does_not_know)
+Test(vmemmap, measure_refuses_bad_options_first)
 {
-	struct daxalloc_vmemmap_opts o = { DAXALLOC_VMEMMAP_OPTS_INIT, .cycles = 1 };
-	struct daxalloc_vmemmap_report rep = { DAXALLOC_VMEMMAP_REPORT_INIT };
+	struct vmemmap_opts o = { .cycles = VMEMMAP_MAX_CYCLES + 1 };
+	struct vmemmap_report rep;
 	struct daxalloc_ctx *ctx;
 
 	cr_assert_eq(daxalloc_ctx_new(&ctx), 0, "%s", daxalloc_errmsg());
-	o.struct_size = 0;
-	cr_expect_eq(daxalloc_vmemmap_measure(ctx, "dax0.0", &o, &rep), -EINVAL);
-	cr_expect(strstr(daxalloc_errmsg(), "struct daxalloc_vmemmap_opts: .struct_size is 0") &&
-			  strstr(daxalloc_errmsg(), "DAXALLOC_VMEMMAP_OPTS_INIT"),
-		  "%s", daxalloc_errmsg());
-	o.struct_size = sizeof(o) + 8;
-	cr_expect_eq(daxalloc_vmemmap_measure(ctx, "dax0.0", &o, &rep), -EINVAL);
-	cr_expect(strstr(daxalloc_errmsg(), "a later one"), "%s", daxalloc_errmsg());
-	o.struct_size = sizeof(o);
-	rep.struct_size = 0;
-	cr_expect_eq(daxalloc_vmemmap_measure(ctx, "dax0.0", &o, &rep), -EINVAL);
-	cr_expect(strstr(daxalloc_errmsg(), "struct daxalloc_vmemmap_report: .struct_size is 0"), "%s",
-		  daxalloc_errmsg());
-	/* a known size gets past the check, to the device */
-	rep.struct_size = sizeof(rep);
-	cr_expect_neq(daxalloc_vmemmap_measure(ctx, "dax999.999", &o, &rep), -EINVAL);
-	cr_expect_eq(rep.struct_size, sizeof(rep));
+	cr_expect_eq(vmemmap_measure(ctx, "dax0.0", &o, &rep), -EINVAL);
+	cr_expect(strstr(daxalloc_errmsg(), "17 cycles: between 1 and 16"), "%s", daxalloc_errmsg());
+	o.cycles = 1;
+	o.align = 64 * K;
+	cr_expect_eq(vmemmap_measure(ctx, "dax0.0", &o, &rep), -EINVAL);
+	cr_expect(strstr(daxalloc_errmsg(), "4K, 2M or 1G"), "%s", daxalloc_errmsg());
+	/* good options get past the checks, to the device */
+	o.align = 0;
+	cr_expect_neq(vmemmap_measure(ctx, "dax999.999", &o, &rep), -EINVAL);
 	cr_expect_eq(rep.samples[1].align, DAXALLOC_SIZE_2M);
 	daxalloc_ctx_delete(&ctx);
+}
+
+/*
+ * daxalloc-ctl runs the measurement as daxalloc-vmemmap-measure and reads
+ * its reply: on the stand-in, without pinning, nothing is disabled and no
+ * huge page is taken.
+ */
+Test(vmemmap_cli, measure_of_the_standin_through_its_program)
+{
+	struct json_object *o, *t;
+
+	ctl_run(&r, (const char *const[]){ "vmemmap", "hugetlb:2M:4M", "--measure", "--no-pin",
+					   "--json", NULL }, 0);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	o = json_tokener_parse(r.out);
+	cr_assert_not_null(o, "not JSON: %s", r.out);
+	t = get(o, "targets.0");
+	cr_expect_str_eq(str(t, "name"), "hugetlb:2M:4M");
+	cr_expect(json_object_get_boolean(get(t, "standin")));
+	cr_expect_eq(u64(t, "measured.cycles"), 5);
+	for (int i = 0; i < 3; i++) {
+		char p[64];
+
+		snprintf(p, sizeof(p), "measured.samples.%d.why", i);
+		cr_expect(strstr(str(t, p), "stand-in is RAM"), "%s", str(t, p));
+	}
+	cr_expect_eq(u64(t, "measured.samples.1.align"), DAXALLOC_SIZE_2M);
+	cr_expect(json_object_is_type(get(t, "pin_path.consumer"), json_type_null));
+	cr_expect(strstr(str(t, "pin_path.how"), "hugetlb memory"), "%s", str(t, "pin_path.how"));
+	json_object_put(o);
 }
