@@ -35,8 +35,11 @@ static int fail(const char *what)
 
 static int show_pin(const struct daxalloc_pin_info *i, void *arg)
 {
+	char consumer[128];
+
 	(void)arg;
-	printf("uring-fixed: recorded in the pin ledger: %s, pid %d, 0x%llx +0x%llx\n", i->consumer,
+	daxalloc_pin_info_describe(i, consumer, sizeof(consumer));
+	printf("uring-fixed: recorded in the pin ledger: %s, pid %d, 0x%llx +0x%llx\n", consumer,
 	       i->pid, (unsigned long long)i->offset, (unsigned long long)i->length);
 	return 0;
 }

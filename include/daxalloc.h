@@ -372,6 +372,74 @@ int daxalloc_pool_foreach_region(struct daxalloc_pool *pool,
 /* With REPAIR: allow going back to an older state; every change it loses is named. */
 #define DAXALLOC_CHECK_FORCE	(1u << 1)
 
+enum daxalloc_check_kind {
+	DAXALLOC_CHECK_PROBLEM = 0,	/* damage or an inconsistency */
+	DAXALLOC_CHECK_LOSS = 1,	/* a change a repair back to an older state discards */
+	DAXALLOC_CHECK_NOTE = 2,	/* harmless: a copy caught mid-update, an old format */
+};
+
+/*
+ * What a finding of daxalloc_pool_check() says, with the members of
+ * struct daxalloc_check_finding it sets (the others are -1 or 0).  "Copy"
+ * is one of the pool's two metadata copies, each with two header copies.
+ */
+enum daxalloc_check_code {
+	DAXALLOC_CHECK_CLEAN = 0,		/* nothing to say */
+	DAXALLOC_CHECK_STATE_DAMAGED = 1,	/* the newest state does not read: detail */
+	DAXALLOC_CHECK_HEADER_TORN = 2,		/* note: copy's header cut short; other holds the state */
+	DAXALLOC_CHECK_HEADER_DAMAGED = 3,	/* copy's header damaged, other holds the state; detail */
+	DAXALLOC_CHECK_COPY_STALE = 4,		/* note: copy (sequence) caught mid-update */
+	DAXALLOC_CHECK_LEGACY_DAMAGED = 5,	/* copy of format 1.0 (one header) damaged; detail */
+	DAXALLOC_CHECK_OLD_FORMAT = 6,		/* note: format_major.format_minor, upgraded when written */
+	DAXALLOC_CHECK_JOURNAL_REPAIRABLE = 7,	/* count journal records damaged in one copy only */
+	DAXALLOC_CHECK_JOURNAL_LOST = 8,	/* loss: from record index on; sequence kept */
+	DAXALLOC_CHECK_ENTRY_UNREADABLE = 9,	/* loss: entry index of source does not read; detail */
+	DAXALLOC_CHECK_REGION_DROPPED = 10,	/* loss: source holds region, sequence2 does not */
+	DAXALLOC_CHECK_REGION_REVIVED = 11,	/* loss: source lacks region, sequence2 holds it */
+	DAXALLOC_CHECK_SAME_REGIONS = 12,	/* loss: copies 0 and 1 differ under one sequence */
+	DAXALLOC_CHECK_ENTRY_RESTORED = 13,	/* note: copy's damaged entry restored from other */
+	DAXALLOC_CHECK_CHANGE_UNKNOWN = 14,	/* loss: sequence's change against sequence2 unknown */
+	DAXALLOC_CHECK_COPY_UNREADABLE = 15,	/* loss: copy, unreadable, may be newer than sequence */
+	DAXALLOC_CHECK_ORPHANS = 16,		/* count unnamed regions of dead processes */
+	/* what a report says instead of its first finding */
+	DAXALLOC_CHECK_NO_VALID_COPY = 17,	/* nothing to repair from; detail: its first finding's */
+	DAXALLOC_CHECK_NEEDS_FORCE = 18,	/* a repair would lose count changes (first_loss) */
+};
+
+/* Where a loss is seen (the "source" of a finding). */
+enum daxalloc_check_source {
+	DAXALLOC_CHECK_IN_COPY = 0,		/* copy */
+	DAXALLOC_CHECK_IN_NEWEST = 1,		/* the newest state, at sequence */
+	DAXALLOC_CHECK_IN_UNREADABLE_COPY = 2,	/* copy, whose header does not read */
+};
+
+/* One finding; daxalloc_check_finding_describe() says it in words. */
+struct daxalloc_check_finding {
+	uint32_t struct_size;		/* the library's: read what it covers */
+	enum daxalloc_check_kind kind;
+	enum daxalloc_check_code code;
+	enum daxalloc_check_source source;
+	int copy;			/* metadata copy, 0 or 1; -1: none */
+	int header;			/* header copy of @copy, 0 or 1; -1: none */
+	int other;			/* the header (or copy) that holds the state; -1: none */
+	uint32_t index;			/* table entry or journal record */
+	uint32_t count;
+	uint32_t format_major, format_minor;
+	uint64_t sequence, sequence2;
+	struct {			/* a region a loss names */
+		char name[DAXALLOC_NAME_MAX + 1];	/* "" when unnamed */
+		uint32_t pid;		/* the owner of an unnamed one */
+		uint64_t offset;
+		uint64_t size;
+	} region;
+	/*
+	 * How the metadata is damaged, in the words of the code that reads
+	 * it (a message like daxalloc_errmsg()'s): valid during the callback
+	 * only; NULL in a report, and for codes without one.
+	 */
+	const char *detail;
+};
+
 struct daxalloc_check_report {
 	uint32_t struct_size;	/* DAXALLOC_CHECK_REPORT_INIT */
 	int active_copy;	/* copy holding the newest header: 0 or 1, -1 if neither is valid */
@@ -381,7 +449,13 @@ struct daxalloc_check_report {
 	uint32_t orphans;	/* unnamed regions of dead processes */
 	uint32_t problems;	/* what needs repair, including changes a repair would lose */
 	uint32_t repaired;
-	char first_problem[256];
+	/*
+	 * The first problem or loss found (code DAXALLOC_CHECK_CLEAN: none),
+	 * or what stops a repair (NO_VALID_COPY, NEEDS_FORCE);
+	 * daxalloc_check_report_describe() says it in words.
+	 */
+	struct daxalloc_check_finding first;
+	struct daxalloc_check_finding first_loss;	/* the loss NEEDS_FORCE names */
 };
 #define DAXALLOC_CHECK_REPORT_INIT .struct_size = sizeof(struct daxalloc_check_report)
 /*
@@ -398,19 +472,32 @@ struct daxalloc_check_report {
 int daxalloc_pool_check(struct daxalloc_dev *dev, unsigned int flags,
 			struct daxalloc_check_report *report);
 
-enum daxalloc_check_finding {
-	DAXALLOC_CHECK_PROBLEM = 0,	/* damage or an inconsistency */
-	DAXALLOC_CHECK_LOSS = 1,	/* a change a repair back to an older state discards */
-	DAXALLOC_CHECK_NOTE = 2,	/* harmless: a copy caught mid-update, an old format */
-};
 /*
- * daxalloc_pool_check(), calling @fn (if not NULL) with every finding,
- * one line each, as it is made: every problem, every change a repair
- * would lose (or, with DAXALLOC_CHECK_FORCE, lost), and what is harmless.
+ * daxalloc_pool_check(), calling @fn (if not NULL) with every finding as
+ * it is made: every problem, every change a repair would lose (or, with
+ * DAXALLOC_CHECK_FORCE, lost), and what is harmless.
  */
 int daxalloc_pool_check_each(struct daxalloc_dev *dev, unsigned int flags,
 			     struct daxalloc_check_report *report,
-			     void (*fn)(int kind, const char *finding, void *arg), void *arg);
+			     void (*fn)(const struct daxalloc_check_finding *finding, void *arg),
+			     void *arg);
+/*
+ * A finding in words, one line ("copy 1 (sequence 7) was caught
+ * mid-update: ..."); a code this library does not know is "unknown
+ * problem N".  As snprintf(3): writes at most @len bytes including the
+ * NUL, returns the length of the whole line, or -EINVAL for a NULL
+ * finding or one whose struct_size is not the library's.
+ */
+int daxalloc_check_finding_describe(const struct daxalloc_check_finding *finding, char *buf,
+				    size_t len);
+/*
+ * The report's first finding (.first) in words, as
+ * daxalloc_check_finding_describe() ("" when clean).  NEEDS_FORCE names
+ * .first_loss.  A report carries no detail: to have the metadata's own
+ * words, set .first.detail and .first_loss.detail from the callback's.
+ */
+int daxalloc_check_report_describe(const struct daxalloc_check_report *report, char *buf,
+				   size_t len);
 
 /* ---- pinning ---- */
 
@@ -543,8 +630,24 @@ struct daxalloc_pin_info {
 	int pid;			/* the pinning process */
 	char command[16];		/* its name (comm) */
 	uint64_t since;			/* seconds since the epoch */
-	char consumer[96];		/* "vfio container fd 5, iova 0x1000000" */
+	/* The consumer; daxalloc_pin_info_describe() says it in words. */
+	int fd;				/* VFIO container, iommufd, ring: the pinner's fd; else -1 */
+	uint32_t ioas_id;		/* iommufd */
+	uint64_t iova;			/* VFIO, iommufd: UINT64_MAX when not known (yet) */
+	char rdma_device[64];		/* RDMA: "rxe0" */
+	bool rdma_keys;			/* RDMA: lkey and rkey are known (the pin is done) */
+	uint32_t lkey, rkey;
+	int uring_index;		/* io_uring: the first buffer's index; else -1 */
+	unsigned int uring_count;	/* io_uring: buffers */
 };
+/*
+ * The pin's consumer in words ("vfio container fd 5, iova 0x1000000"),
+ * as snprintf(3): writes at most @len bytes including the NUL, returns
+ * the length of the whole text, or -EINVAL for a NULL info or one whose
+ * struct_size is not the library's.  A record this library cannot read
+ * the consumer of (a later one's) gives the kind's name alone.
+ */
+int daxalloc_pin_info_describe(const struct daxalloc_pin_info *info, char *buf, size_t len);
 /*
  * Calls @fn for every live pin on the pool's device, of every process
  * (of this process only for the stand-in, whose memory nobody else

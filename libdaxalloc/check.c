@@ -6,7 +6,6 @@
  * loses and being forced to (DAXALLOC_CHECK_FORCE).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,52 +14,55 @@
 
 struct ck {
 	struct daxalloc_check_report *rep;
-	void (*fn)(int kind, const char *finding, void *arg);
+	void (*fn)(const struct daxalloc_check_finding *f, void *arg);
 	void *arg;
 	uint32_t losses;
-	char first_loss[200];
 };
 
-/* @src cut to fit @dst. */
-static void copy_cut(char *dst, size_t size, const char *src)
+/* A finding of @code with nothing set yet (-1: no copy, header, other). */
+static struct daxalloc_check_finding finding(enum daxalloc_check_kind kind,
+					     enum daxalloc_check_code code)
 {
-	size_t n = strnlen(src, size - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
+	return (struct daxalloc_check_finding){ .struct_size = sizeof(struct daxalloc_check_finding),
+						.kind = kind, .code = code, .copy = -1,
+						.header = -1, .other = -1 };
 }
 
-DAXALLOC_PRINTF(3, 4)
-static void say(struct ck *k, int kind, const char *fmt, ...)
+/* Count @f, keep the first problem and loss in the report (without detail), hand it on. */
+static void say(struct ck *k, const struct daxalloc_check_finding *f)
 {
-	char line[600];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (kind != DAXALLOC_CHECK_NOTE) {
+	if (f->kind != DAXALLOC_CHECK_NOTE) {
 		k->rep->problems++;
-		if (!k->rep->first_problem[0])
-			copy_cut(k->rep->first_problem, sizeof(k->rep->first_problem), line);
+		if (k->rep->first.code == DAXALLOC_CHECK_CLEAN) {
+			k->rep->first = *f;
+			k->rep->first.detail = NULL;
+		}
 	}
-	if (kind == DAXALLOC_CHECK_LOSS && !k->losses++)
-		copy_cut(k->first_loss, sizeof(k->first_loss), line);
+	if (f->kind == DAXALLOC_CHECK_LOSS && !k->losses++) {
+		k->rep->first_loss = *f;
+		k->rep->first_loss.detail = NULL;
+	}
 	if (k->fn)
-		k->fn(kind, line, k->arg);
+		k->fn(f, k->arg);
 }
 
-static void describe(const struct dxa_entry *e, char *buf, size_t len)
+/* A finding of @code about the entry @e, seen in @source. */
+static void say_region(struct ck *k, enum daxalloc_check_code code,
+		       const struct daxalloc_check_finding *source, const struct dxa_entry *e,
+		       uint64_t to_seq)
 {
-	char sz[32];
+	struct daxalloc_check_finding f = *source;
 
-	daxalloc_size_format(e->length, sz, sizeof(sz));
+	f.code = code;
+	f.sequence2 = to_seq;
 	if (e->flags & DXA_ENTRY_NAMED)
-		snprintf(buf, len, "region '%.63s' (%s at 0x%llx)", e->name, sz,
-			 (unsigned long long)e->offset);
+		snprintf(f.region.name, sizeof(f.region.name), "%.*s", (int)sizeof(f.region.name) - 1,
+			 e->name);
 	else
-		snprintf(buf, len, "an unnamed region of pid %u (%s at 0x%llx)", e->owner_pid, sz,
-			 (unsigned long long)e->offset);
+		f.region.pid = e->owner_pid;
+	f.region.offset = e->offset;
+	f.region.size = e->length;
+	say(k, &f);
 }
 
 static bool same_region(const struct dxa_entry *a, const struct dxa_entry *b)
@@ -74,41 +76,49 @@ static bool same_region(const struct dxa_entry *a, const struct dxa_entry *b)
  * @to loses: regions only @from holds, regions only @to holds (freed or
  * renamed since), entries of @from that do not read.
  */
-static void name_losses(struct ck *k, const struct dxa_geometry *geo, const char *what,
-			const struct dxa_entry *from, uint32_t nfrom, const struct dxa_entry *to,
-			uint32_t nto, uint64_t to_seq)
+static void name_losses(struct ck *k, const struct dxa_geometry *geo,
+			const struct daxalloc_check_finding *what, const struct dxa_entry *from,
+			uint32_t nfrom, const struct dxa_entry *to, uint32_t nto, uint64_t to_seq)
 {
-	char d[160], why[160];
+	char why[160];
 
 	for (uint32_t i = 0; i < nfrom; i++) {
 		bool found = false;
 
 		if (dxa_entry_validate(&from[i], i, 0, 0, geo, why, sizeof(why)) < 0) {
-			say(k, DAXALLOC_CHECK_LOSS, "%s: entry %u does not read (%s): whatever it held is lost",
-			    what, i, why);
+			struct daxalloc_check_finding f = *what;
+
+			f.code = DAXALLOC_CHECK_ENTRY_UNREADABLE;
+			f.index = i;
+			f.detail = why;
+			say(k, &f);
 			continue;
 		}
 		for (uint32_t j = 0; j < nto && !found; j++)
 			found = same_region(&from[i], &to[j]);
-		if (!found) {
-			describe(&from[i], d, sizeof(d));
-			say(k, DAXALLOC_CHECK_LOSS,
-			    "%s holds %s, sequence %llu does not: going back loses it (its allocation or rename)",
-			    what, d, (unsigned long long)to_seq);
-		}
+		if (!found)
+			say_region(k, DAXALLOC_CHECK_REGION_DROPPED, what, &from[i], to_seq);
 	}
 	for (uint32_t j = 0; j < nto; j++) {
 		bool found = false;
 
 		for (uint32_t i = 0; i < nfrom && !found; i++)
 			found = same_region(&from[i], &to[j]);
-		if (!found) {
-			describe(&to[j], d, sizeof(d));
-			say(k, DAXALLOC_CHECK_LOSS,
-			    "%s no longer holds %s: going back to sequence %llu brings it back (undoes its free or rename)",
-			    what, d, (unsigned long long)to_seq);
-		}
+		if (!found)
+			say_region(k, DAXALLOC_CHECK_REGION_REVIVED, what, &to[j], to_seq);
 	}
+}
+
+/* Where name_losses() sees the losses: @source, with its copy and sequence. */
+static struct daxalloc_check_finding loss_in(enum daxalloc_check_source source, int copy,
+					     uint64_t seq)
+{
+	struct daxalloc_check_finding f = finding(DAXALLOC_CHECK_LOSS, DAXALLOC_CHECK_CLEAN);
+
+	f.source = source;
+	f.copy = copy;
+	f.sequence = seq;
+	return f;
 }
 
 /* Could an interrupted write of this header copy explain how it differs from its twin? */
@@ -135,14 +145,18 @@ static void check_header_copies(struct ck *k, const struct dxa_scan *s)
 		for (int x = 0; x < 2; x++) {
 			if (x == c->use || c->hdr_rc[x] == 0 || c->hdr_blank[x])
 				continue;
-			if (c->hdr_rc[x] != -EIO && tear_explains(&c->raw[x], &c->hdr))
-				say(k, DAXALLOC_CHECK_NOTE,
-				    "copy %d: header %d was cut short by an interrupted update (harmless: header %d holds the state)",
-				    slot, x, c->use);
-			else
-				say(k, DAXALLOC_CHECK_PROBLEM,
-				    "%s: damaged; header %d still holds the state (a repair rewrites it)",
-				    c->hdr_why[x], c->use);
+			struct daxalloc_check_finding f;
+
+			if (c->hdr_rc[x] != -EIO && tear_explains(&c->raw[x], &c->hdr)) {
+				f = finding(DAXALLOC_CHECK_NOTE, DAXALLOC_CHECK_HEADER_TORN);
+			} else {
+				f = finding(DAXALLOC_CHECK_PROBLEM, DAXALLOC_CHECK_HEADER_DAMAGED);
+				f.detail = c->hdr_why[x];
+			}
+			f.copy = slot;
+			f.header = x;
+			f.other = c->use;
+			say(k, &f);
 		}
 	}
 }
@@ -163,7 +177,7 @@ static int choose_fallback(struct ck *k, struct daxalloc_pool *pool, const struc
 {
 	const struct dxa_copy *c = s->c;
 	int n = s->newest, o = n < 0 ? -1 : !n;
-	char what[64];
+	struct daxalloc_check_finding f, what;
 
 	*lossy = false;
 	if (n < 0)
@@ -171,41 +185,44 @@ static int choose_fallback(struct ck *k, struct daxalloc_pool *pool, const struc
 	if (s->jdamaged) {
 		/* The checkpoint and the records before the damaged one hold; the rest is gone. */
 		*lossy = true;
-		say(k, DAXALLOC_CHECK_LOSS,
-		    "the changes from sequence %llu on are lost (journal record %u is damaged in both copies); the state up to sequence %llu is kept",
-		    (unsigned long long)(c[n].hdr.seq + 1 + s->jused), s->jused,
-		    (unsigned long long)(c[n].hdr.seq + s->jused));
+		f = finding(DAXALLOC_CHECK_LOSS, DAXALLOC_CHECK_JOURNAL_LOST);
+		f.index = s->jused;
+		f.sequence = c[n].hdr.seq + s->jused;
+		say(k, &f);
 		return n;
 	}
 	if (c[n].state == DXA_COPY_VALID && c[o].state == DXA_COPY_VALID &&
 	    c[n].hdr.seq == c[o].hdr.seq) {
 		/* Two states, one number: keep copy 0, name what copy 1 has that it lacks. */
-		snprintf(what, sizeof(what), "copy %d", o);
+		what = loss_in(DAXALLOC_CHECK_IN_COPY, o, c[o].hdr.seq);
 		*lossy = true;
-		name_losses(k, &pool->geo, what, tab[o], c[o].hdr.nentries, tab[n], c[n].hdr.nentries,
+		name_losses(k, &pool->geo, &what, tab[o], c[o].hdr.nentries, tab[n], c[n].hdr.nentries,
 			    c[n].hdr.seq);
-		if (!k->losses)
-			say(k, DAXALLOC_CHECK_LOSS,
-			    "copies 0 and 1 list the same regions under one sequence number: keeping copy 0 loses nothing named");
+		if (!k->losses) {
+			f = finding(DAXALLOC_CHECK_LOSS, DAXALLOC_CHECK_SAME_REGIONS);
+			say(k, &f);
+		}
 		return n;
 	}
 	if (c[n].table_rc < 0 && c[o].state == DXA_COPY_VALID) {
 		if (c[n].table_rc != -EIO &&
 		    dxa_table_recover(&c[n].hdr, tab[n], tab[o], c[o].hdr.nentries, &pool->geo) == 0) {
-			say(k, DAXALLOC_CHECK_NOTE,
-			    "copy %d: the damaged entry of the newest table is restored exactly from copy %d: nothing is lost",
-			    n, o);
+			f = finding(DAXALLOC_CHECK_NOTE, DAXALLOC_CHECK_ENTRY_RESTORED);
+			f.copy = n;
+			f.other = o;
+			say(k, &f);
 			return n;
 		}
-		snprintf(what, sizeof(what), "the newest state (sequence %llu)",
-			 (unsigned long long)c[n].hdr.seq);
+		what = loss_in(DAXALLOC_CHECK_IN_NEWEST, n, c[n].hdr.seq);
 		*lossy = true;
-		name_losses(k, &pool->geo, what, tab[n], plausible_count(&c[n].hdr), tab[o],
+		name_losses(k, &pool->geo, &what, tab[n], plausible_count(&c[n].hdr), tab[o],
 			    c[o].hdr.nentries, c[o].hdr.seq);
-		if (!k->losses)
-			say(k, DAXALLOC_CHECK_LOSS,
-			    "the newest state (sequence %llu) cannot be told apart from sequence %llu, but its table does not match its checksum: going back may lose its change",
-			    (unsigned long long)c[n].hdr.seq, (unsigned long long)c[o].hdr.seq);
+		if (!k->losses) {
+			f = finding(DAXALLOC_CHECK_LOSS, DAXALLOC_CHECK_CHANGE_UNKNOWN);
+			f.sequence = c[n].hdr.seq;
+			f.sequence2 = c[o].hdr.seq;
+			say(k, &f);
+		}
 		return o;
 	}
 	if (c[n].table_rc < 0)
@@ -220,11 +237,12 @@ static int choose_fallback(struct ck *k, struct daxalloc_pool *pool, const struc
 		*lossy = true;
 		if (meta_read(&pool->mm, dxa_table_offset(o), t, (size_t)cnt * DXA_ENTRY_SIZE) < 0)
 			cnt = 0;
-		snprintf(what, sizeof(what), "unreadable copy %d", o);
-		name_losses(k, &pool->geo, what, t, cnt, tab[n], c[n].hdr.nentries, c[n].hdr.seq);
-		say(k, DAXALLOC_CHECK_LOSS,
-		    "copy %d has no readable header: if it held a newer state than sequence %llu, that change is lost",
-		    o, (unsigned long long)c[n].hdr.seq);
+		what = loss_in(DAXALLOC_CHECK_IN_UNREADABLE_COPY, o, 0);
+		name_losses(k, &pool->geo, &what, t, cnt, tab[n], c[n].hdr.nentries, c[n].hdr.seq);
+		f = finding(DAXALLOC_CHECK_LOSS, DAXALLOC_CHECK_COPY_UNREADABLE);
+		f.copy = o;
+		f.sequence = c[n].hdr.seq;
+		say(k, &f);
 		return n;
 	}
 	return -1;
@@ -232,9 +250,10 @@ static int choose_fallback(struct ck *k, struct daxalloc_pool *pool, const struc
 
 static int check_each(struct daxalloc_dev *dev, unsigned int flags,
 		      struct daxalloc_check_report *rep,
-		      void (*fn)(int kind, const char *finding, void *arg), void *arg)
+		      void (*fn)(const struct daxalloc_check_finding *f, void *arg), void *arg)
 {
 	struct ck k = { .rep = rep, .fn = fn, .arg = arg };
+	struct daxalloc_check_finding f;
 	struct daxalloc_pool *pool;
 	struct dxa_entry *tab[2];
 	struct dxa_scan s;
@@ -245,7 +264,10 @@ static int check_each(struct daxalloc_dev *dev, unsigned int flags,
 	if (!rep)
 		return daxalloc_err(EINVAL, "daxalloc_pool_check: NULL report");
 	memset(rep, 0, sizeof(*rep));
+	rep->struct_size = sizeof(*rep);
 	rep->active_copy = -1;
+	rep->first = finding(DAXALLOC_CHECK_PROBLEM, DAXALLOC_CHECK_CLEAN);
+	rep->first_loss = finding(DAXALLOC_CHECK_LOSS, DAXALLOC_CHECK_CLEAN);
 	if (flags & ~(DAXALLOC_CHECK_REPAIR | DAXALLOC_CHECK_FORCE))
 		return daxalloc_err(EINVAL, "daxalloc_pool_check: unknown flags 0x%x", flags);
 	if ((flags & DAXALLOC_CHECK_FORCE) && !(flags & DAXALLOC_CHECK_REPAIR))
@@ -275,40 +297,45 @@ static int check_each(struct daxalloc_dev *dev, unsigned int flags,
 	if (s.newest >= 0)
 		rep->sequence = s.rc == 0 ? s.seq : s.c[s.newest].hdr.seq;
 	rep->standby_valid = s.newest >= 0 && s.c[!s.newest].state == DXA_COPY_VALID;
-	if (s.rc < 0)
-		say(&k, DAXALLOC_CHECK_PROBLEM, "%s", s.why);
+	if (s.rc < 0) {
+		f = finding(DAXALLOC_CHECK_PROBLEM, DAXALLOC_CHECK_STATE_DAMAGED);
+		f.detail = s.why;
+		say(&k, &f);
+	}
 	check_header_copies(&k, &s);
 	for (int slot = 0; slot < 2; slot++) {
 		const struct dxa_copy *c = &s.c[slot];
 
-		if (c->state == DXA_COPY_STALE && slot != s.newest)
-			say(&k, DAXALLOC_CHECK_NOTE,
-			    "copy %d (sequence %llu) was caught mid-update: harmless, it held the state before the newest",
-			    slot, (unsigned long long)c->hdr.seq);
-		if (c->state == DXA_COPY_LEGACY_DAMAGED)
-			say(&k, DAXALLOC_CHECK_PROBLEM,
-			    "copy %d: %s; written by format 1.0 (one header), an interrupted update cannot be told from damage: if it held the newest state, that change is lost",
-			    slot, c->hdr_why[0]);
+		if (c->state == DXA_COPY_STALE && slot != s.newest) {
+			f = finding(DAXALLOC_CHECK_NOTE, DAXALLOC_CHECK_COPY_STALE);
+			f.copy = slot;
+			f.sequence = c->hdr.seq;
+			say(&k, &f);
+		}
+		if (c->state == DXA_COPY_LEGACY_DAMAGED) {
+			f = finding(DAXALLOC_CHECK_PROBLEM, DAXALLOC_CHECK_LEGACY_DAMAGED);
+			f.copy = slot;
+			f.detail = c->hdr_why[0];
+			say(&k, &f);
+		}
 	}
-	if (s.legacy || (s.newest >= 0 && s.c[s.newest].hdr.version_major < DXA_VERSION_MAJOR))
-		say(&k, DAXALLOC_CHECK_NOTE,
-		    "format %u.%u: the pool is upgraded to format %u.%u when next opened for writing",
-		    s.c[s.newest >= 0 ? s.newest : 0].hdr.version_major,
-		    s.c[s.newest >= 0 ? s.newest : 0].hdr.version_minor, DXA_VERSION_MAJOR,
-		    DXA_VERSION_MINOR);
-	if (s.jrepaired)
-		say(&k, DAXALLOC_CHECK_PROBLEM,
-		    "%u journal record%s damaged in the first copy; the second holds the change (a repair rewrites them)",
-		    s.jrepaired, s.jrepaired == 1 ? " is" : "s are");
+	if (s.legacy || (s.newest >= 0 && s.c[s.newest].hdr.version_major < DXA_VERSION_MAJOR)) {
+		f = finding(DAXALLOC_CHECK_NOTE, DAXALLOC_CHECK_OLD_FORMAT);
+		f.format_major = s.c[s.newest >= 0 ? s.newest : 0].hdr.version_major;
+		f.format_minor = s.c[s.newest >= 0 ? s.newest : 0].hdr.version_minor;
+		say(&k, &f);
+	}
+	if (s.jrepaired) {
+		f = finding(DAXALLOC_CHECK_PROBLEM, DAXALLOC_CHECK_JOURNAL_REPAIRABLE);
+		f.count = s.jrepaired;
+		say(&k, &f);
+	}
 
 	state = s.rc == 0 ? s.newest : choose_fallback(&k, pool, &s, tab, &lossy);
 	if (state < 0) {
-		if (!rep->problems || s.newest < 0) {
-			memset(rep->first_problem, 0, sizeof(rep->first_problem));
-			snprintf(rep->first_problem, sizeof(rep->first_problem),
-				 "neither copy of the metadata is valid (%.100s): format the pool again",
-				 s.why);
-		}
+		/* its detail is the first finding's: s.why */
+		if (!rep->problems || s.newest < 0)
+			rep->first = finding(DAXALLOC_CHECK_PROBLEM, DAXALLOC_CHECK_NO_VALID_COPY);
 		rep->problems = rep->problems ? rep->problems : 1;
 		pool_unlock(pool);
 		pool_detach(pool);
@@ -325,14 +352,14 @@ static int check_each(struct daxalloc_dev *dev, unsigned int flags,
 		if (!(pool->ents[i].flags & DXA_ENTRY_NAMED) &&
 		    !pool_owner_alive(pool, &pool->ents[i]))
 			rep->orphans++;
-	if (rep->orphans)
-		say(&k, DAXALLOC_CHECK_PROBLEM,
-		    "%u unnamed regions belong to processes that died (the next open reclaims them)",
-		    rep->orphans);
+	if (rep->orphans) {
+		f = finding(DAXALLOC_CHECK_PROBLEM, DAXALLOC_CHECK_ORPHANS);
+		f.count = rep->orphans;
+		say(&k, &f);
+	}
 	if ((flags & DAXALLOC_CHECK_REPAIR) && lossy && !(flags & DAXALLOC_CHECK_FORCE)) {
-		snprintf(rep->first_problem, sizeof(rep->first_problem),
-			 "a repair would go back to an older state and lose %u change%s (first: %.100s): nothing written; repair with --force to accept",
-			 k.losses, k.losses == 1 ? "" : "s", k.first_loss);
+		rep->first = finding(DAXALLOC_CHECK_PROBLEM, DAXALLOC_CHECK_NEEDS_FORCE);
+		rep->first.count = k.losses;
 	} else if (flags & DAXALLOC_CHECK_REPAIR) {
 		uint32_t gone = pool_reclaim_orphans(pool);
 
@@ -362,7 +389,8 @@ static int check_each(struct daxalloc_dev *dev, unsigned int flags,
 /* The caller's report as far as its size goes: the check fills a whole one. */
 DAXALLOC_EXPORT int daxalloc_pool_check_each(struct daxalloc_dev *dev, unsigned int flags,
 					     struct daxalloc_check_report *out,
-					     void (*fn)(int kind, const char *finding, void *arg),
+					     void (*fn)(const struct daxalloc_check_finding *f,
+							void *arg),
 					     void *arg)
 {
 	struct daxalloc_check_report all;

@@ -98,7 +98,8 @@ static void pin_info_to_0_1(struct daxalloc_pin_info *o, const struct daxalloc_p
 	o->pid = n->pid;
 	COPY(o, n, command);
 	o->since = n->since;
-	COPY(o, n, consumer);
+	/* 0.1 held the words; 0.2 the numbers they came from */
+	daxalloc_pin_info_describe(n, o->consumer, sizeof(o->consumer));
 }
 
 /* 0.1's info carries no size. */
@@ -148,13 +149,37 @@ FOREACH_0_1(daxregion_foreach, struct daxalloc_ctx, daxregion_info)
 FOREACH_0_1(pool_foreach_region, struct daxalloc_pool, region_info)
 FOREACH_0_1(pool_foreach_pin, struct daxalloc_pool, pin_info)
 
-/* 0.1's report carries no size. */
+/*
+ * The metadata's own words for the first problem and the first loss,
+ * which a report does not keep: 0.1's first_problem quoted them.
+ */
+struct check_words {
+	char first[600], loss[600];
+	bool have_first, have_loss;
+};
+
+static void keep_words(const struct daxalloc_check_finding *f, void *arg)
+{
+	struct check_words *w = arg;
+
+	if (f->kind != DAXALLOC_CHECK_NOTE && !w->have_first) {
+		w->have_first = true;
+		snprintf(w->first, sizeof(w->first), "%s", f->detail ? f->detail : "");
+	}
+	if (f->kind == DAXALLOC_CHECK_LOSS && !w->have_loss) {
+		w->have_loss = true;
+		snprintf(w->loss, sizeof(w->loss), "%s", f->detail ? f->detail : "");
+	}
+}
+
+/* 0.1's report carries no size, and the first problem in words. */
 DAXALLOC_SYMVER(daxalloc_pool_check_0_1, "daxalloc_pool_check@LIBDAXALLOC_0.1")
 int daxalloc_pool_check_0_1(struct daxalloc_dev *dev, unsigned int flags,
 			    struct daxalloc_check_report *rep)
 {
 	struct daxalloc_check_report_new n = { .struct_size = sizeof(n) };
-	int rc = daxalloc_pool_check(dev, flags, rep ? &n : NULL);
+	struct check_words w = { 0 };
+	int rc = daxalloc_pool_check_each(dev, flags, rep ? &n : NULL, keep_words, &w);
 
 	if (!rep)
 		return rc;
@@ -166,7 +191,10 @@ int daxalloc_pool_check_0_1(struct daxalloc_dev *dev, unsigned int flags,
 	rep->orphans = n.orphans;
 	rep->problems = n.problems;
 	rep->repaired = n.repaired;
-	COPY(rep, &n, first_problem);
+	n.first.detail = w.first[0] ? w.first : NULL;
+	n.first_loss.detail = w.loss[0] ? w.loss : NULL;
+	memset(rep->first_problem, 0, sizeof(rep->first_problem));
+	daxalloc_check_report_describe(&n, rep->first_problem, sizeof(rep->first_problem));
 	return rc;
 }
 

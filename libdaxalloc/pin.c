@@ -547,8 +547,7 @@ static int ledger_infos(struct daxalloc_pool *pool, struct pin_list *l)
 		snprintf(i->command, sizeof(i->command), "%.*s", (int)sizeof(r->command) - 1,
 			 r->command);
 		i->since = r->since;
-		snprintf(i->consumer, sizeof(i->consumer), "%.*s", (int)sizeof(r->consumer) - 1,
-			 r->consumer);
+		pin_consumer_parse(r->consumer, i);
 	}
 	free(recs);
 	return 0;

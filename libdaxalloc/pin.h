@@ -135,6 +135,13 @@ struct pin_ledger_rec {
 /* The pinner forked: a child may hold the consumer, and the pin, after the pinner died. */
 #define PIN_REC_FORKED 1u
 
+/*
+ * pin-consumer.c: the consumer fields of @i (of kind i->kind) from the
+ * text of a ledger record; left unknown (fd -1, iova UINT64_MAX) when
+ * the text is not one the back ends write.
+ */
+void pin_consumer_parse(const char *text, struct daxalloc_pin_info *i);
+
 /* Mark this process's records forked (fork() is under way). */
 void pin_ledger_forking(struct pin_ledger_rec *where, uint64_t lease, uint64_t id);
 

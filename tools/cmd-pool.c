@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <syslog.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -257,12 +258,26 @@ int cmd_rename(struct daxalloc_ctx *ctx, struct ctl_args *args)
 	return name_op(ctx, args, true);
 }
 
-static void on_finding(int kind, const char *line, void *arg)
-{
-	static const char *const kinds[] = { "problem", "loss", "note" };
+/* The findings, and the metadata's words for the first problem and loss, which the report quotes. */
+struct check_seen {
+	struct json_object *findings;
+	char *first, *loss;
+	bool have_first, have_loss;
+};
 
-	json_object_array_add(arg, ctl_json_finding(kind >= 0 && kind <= 2 ? kinds[kind] : "problem",
-						    line));
+static void on_finding(const struct daxalloc_check_finding *f, void *arg)
+{
+	struct check_seen *c = arg;
+
+	json_object_array_add(c->findings, ctl_json_finding(f));
+	if (f->kind != DAXALLOC_CHECK_NOTE && !c->have_first) {
+		c->have_first = true;
+		c->first = f->detail ? strdup(f->detail) : NULL;
+	}
+	if (f->kind == DAXALLOC_CHECK_LOSS && !c->have_loss) {
+		c->have_loss = true;
+		c->loss = f->detail ? strdup(f->detail) : NULL;
+	}
 }
 
 /* every finding on standard error, a line each; the summary follows */
@@ -294,11 +309,12 @@ int cmd_check(struct daxalloc_ctx *ctx, struct ctl_args *args)
 {
 	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_dev *dev = NULL;
-	struct json_object *findings, *o;
+	struct check_seen seen = { 0 };
+	struct json_object *o;
 	struct pool_args a;
 	unsigned int flags;
+	char first[256];	/* as long as 0.1's first_problem */
 	int rc;
-
 
 	if ((rc = parse("check", args, 0, &a)))
 		return rc;
@@ -308,24 +324,34 @@ int cmd_check(struct daxalloc_ctx *ctx, struct ctl_args *args)
 	rc = daxalloc_dev_open(ctx, a.dev, &dev);
 	if (rc < 0)
 		return ctl_lib_fail(rc);
-	findings = json_object_new_array();
-	rc = daxalloc_pool_check_each(dev, flags, &rep, on_finding, findings);
+	seen.findings = json_object_new_array();
+	rc = daxalloc_pool_check_each(dev, flags, &rep, on_finding, &seen);
 	daxalloc_dev_close(&dev);
+	rep.first.detail = seen.first;
+	rep.first_loss.detail = seen.loss;
 	if (rc < 0) {
 		if (!a.o->json)
-			print_findings(a.dev, findings);
-		json_object_put(findings);
-		return ctl_lib_fail(rc);
+			print_findings(a.dev, seen.findings);
+		json_object_put(seen.findings);
+		rc = ctl_lib_fail(rc);
+		goto out;
 	}
-	o = ctl_json_check(a.dev, &rep, findings);
+	o = ctl_json_check(a.dev, &rep, seen.findings);
 	if (a.o->json)
 		ctl_json_print(o);
 	else
 		print_check(o);
 	json_object_put(o);
-	if (rep.problems)
-		return ctl_fail(CTL_FAILED, "%s: %u problem(s): %s%s", a.dev, rep.problems,
-				rep.first_problem,
-				a.o->repair || strstr(rep.first_problem, "--force") ? "" : " (run with --repair)");
-	return CTL_OK;
+	rc = CTL_OK;
+	if (rep.problems) {
+		if (daxalloc_check_report_describe(&rep, first, sizeof(first)) < 0)
+			first[0] = '\0';
+		rc = ctl_fail(CTL_FAILED, "%s: %u problem(s): %s%s", a.dev, rep.problems, first,
+			      a.o->repair || rep.first.code == DAXALLOC_CHECK_NEEDS_FORCE ?
+				      "" : " (run with --repair)");
+	}
+out:
+	free(seen.first);
+	free(seen.loss);
+	return rc;
 }

@@ -80,7 +80,7 @@ struct json_object *ctl_json_pool_stats(struct daxalloc_dev *dev,
 struct json_object *ctl_json_region(const struct daxalloc_region_info *ri);
 struct json_object *ctl_json_alloc(struct daxalloc_dev *dev, const char *name,
 				   struct daxalloc_region *r);
-struct json_object *ctl_json_finding(const char *kind, const char *line);
+struct json_object *ctl_json_finding(const struct daxalloc_check_finding *f);
 struct json_object *ctl_json_check(const char *dev, const struct daxalloc_check_report *rep,
 				   struct json_object *findings);
 struct json_object *ctl_json_pin(const struct daxalloc_pin_info *pi);

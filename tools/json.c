@@ -7,6 +7,7 @@
  * also reports, snake_case, raw integers, null for what is not known.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
@@ -187,19 +188,32 @@ struct json_object *ctl_json_alloc(struct daxalloc_dev *dev, const char *name,
 	return o;
 }
 
-struct json_object *ctl_json_finding(const char *kind, const char *line)
+struct json_object *ctl_json_finding(const struct daxalloc_check_finding *f)
 {
+	static const char *const kinds[] = { "problem", "loss", "note" };
 	struct json_object *o = json_object_new_object();
+	int n = daxalloc_check_finding_describe(f, NULL, 0);
+	char *line = malloc(n < 0 ? 1 : (size_t)n + 1);
 
-	add(o, "kind", str(kind));
-	add(o, "text", str(line));
+	if (line && daxalloc_check_finding_describe(f, line, (size_t)n + 1) < 0)
+		line[0] = '\0';
+	add(o, "kind", str(f->kind <= DAXALLOC_CHECK_NOTE ? kinds[f->kind] : "problem"));
+	add(o, "text", str(line ? line : ""));
+	free(line);
 	return o;
 }
 
-/* @findings: taken over. */
+/*
+ * @findings: taken over.  @rep's first findings carry the metadata's words
+ * (.detail) from the callback, for the first problem in words.
+ */
 struct json_object *ctl_json_check(const char *dev, const struct daxalloc_check_report *rep,
 				   struct json_object *findings)
 {
+	char first[256];	/* the length of 0.1's first_problem, which --json kept */
+
+	if (daxalloc_check_report_describe(rep, first, sizeof(first)) < 0)
+		first[0] = '\0';
 	struct json_object *o = json_object_new_object();
 
 	add(o, "device", str(dev));
@@ -211,7 +225,7 @@ struct json_object *ctl_json_check(const char *dev, const struct daxalloc_check_
 	add(o, "orphans", json_object_new_int(rep->orphans));
 	add(o, "problems", json_object_new_int(rep->problems));
 	add(o, "repaired", json_object_new_int(rep->repaired));
-	add(o, "first_problem", str_or_null(rep->first_problem));
+	add(o, "first_problem", str_or_null(first));
 	add(o, "findings", findings);
 	return o;
 }
@@ -219,6 +233,10 @@ struct json_object *ctl_json_check(const char *dev, const struct daxalloc_check_
 struct json_object *ctl_json_pin(const struct daxalloc_pin_info *pi)
 {
 	struct json_object *o = json_object_new_object();
+	char consumer[128];	/* the longest: rdma, a 63-character device name and two keys */
+
+	if (daxalloc_pin_info_describe(pi, consumer, sizeof(consumer)) < 0)
+		consumer[0] = '\0';
 
 	add(o, "region", str_or_null(pi->region));
 	add(o, "region_offset", u64(pi->region_offset));
@@ -228,7 +246,7 @@ struct json_object *ctl_json_pin(const struct daxalloc_pin_info *pi)
 	add(o, "pid", json_object_new_int(pi->pid));
 	add(o, "command", str(pi->command));
 	add(o, "since", u64(pi->since));
-	add(o, "consumer", str(pi->consumer));
+	add(o, "consumer", str(consumer));
 	return o;
 }
 

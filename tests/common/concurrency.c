@@ -112,6 +112,6 @@ void concurrency_run(struct daxalloc_dev *dev)
 	cr_assert_eq(daxalloc_pool_get_stats(pool, &st), 0);
 	cr_expect_eq(st.regions, 0, "%u regions left behind", st.regions);
 	cr_expect_eq(st.free, st.capacity, "capacity lost");
-	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", rep.first_problem);
+	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", th_check_said(&rep));
 	daxalloc_pool_close(&pool);
 }

@@ -325,7 +325,7 @@ void crash_loop_run_delay(struct daxalloc_dev *dev, int default_iterations, int 
 		cr_assert_eq(daxalloc_pool_open(dev, 0, &pool), 0, "iteration %d: %s", it,
 			     daxalloc_errmsg());
 		cr_assert_eq(daxalloc_pool_check(dev, 0, &rep), 0, "iteration %d: %s", it,
-			     rep.first_problem);
+			     th_check_said(&rep));
 		verify(dev, pool, it, &seen);
 		for (int i = 0; i < seen.n; i++)
 			zeroed += seen.r[i].name[0] == 'z';

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -182,4 +183,13 @@ void th_expect_nothing_inherited(const int *base, int nbase)
 			known |= base[i] == fd;
 		cr_expect(known, "fd %d (%s) was inherited across exec", fd, arrow + 4);
 	}
+}
+
+const char *th_check_said(const struct daxalloc_check_report *rep)
+{
+	static __thread char said[256];
+
+	if (daxalloc_check_report_describe(rep, said, sizeof(said)) < 0)
+		snprintf(said, sizeof(said), "(no words: %s)", daxalloc_errmsg());
+	return said;
 }

@@ -37,5 +37,7 @@ int th_inheritable(int *fds, int max);
  * stdio and its own, to be one of the @nbase in @base.
  */
 void th_expect_nothing_inherited(const int *base, int nbase);
+/* The report's first finding in words, for messages (a buffer of the thread's). */
+const char *th_check_said(const struct daxalloc_check_report *rep);
 
 #endif

@@ -437,7 +437,7 @@ void soak_run(struct daxalloc_dev *dev, const struct soak_opts *opts, struct soa
 	/* Nothing is corrupt: at most the unnamed regions of killed workers are left over. */
 	cr_assert_geq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", daxalloc_errmsg());
 	cr_expect(rep.problems == 0 || (rep.problems == 1 && rep.orphans > 0), "%s",
-		  rep.first_problem);
+		  th_check_said(&rep));
 	/* Opening reclaims those; then every named leftover is adopted and freed. */
 	cr_assert_eq(daxalloc_pool_open(dev, 0, &pool), 0, "%s", daxalloc_errmsg());
 	while (adopt(pool, why, sizeof(why)) || why[0]) {
@@ -455,7 +455,7 @@ void soak_run(struct daxalloc_dev *dev, const struct soak_opts *opts, struct soa
 		     (unsigned long long)st.free, (unsigned long long)st.capacity);
 	cr_expect_eq(st.free_extents, 1);
 	daxalloc_pool_close(&pool);
-	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", rep.first_problem);
+	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", th_check_said(&rep));
 	cr_expect_eq(rep.regions, 0);
 
 	res->ops = atomic_load(&sh->ops);

@@ -729,7 +729,7 @@ Test(devdax_bad, nothing_of_ours_is_inherited_across_exec)
 	} else {
 		cr_log_warn("no VFIO group in this guest: checked without a pin");
 	}
-	cr_assert_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", rep.first_problem);
+	cr_assert_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", th_check_said(&rep));
 
 	th_expect_nothing_inherited(base, nbase);
 	daxalloc_unpin(&pin);

@@ -745,7 +745,7 @@ Test(bad_input, api_matrix)
 	{
 		struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 
-		cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", rep.first_problem);
+		cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", th_check_said(&rep));
 		cr_expect_eq(rep.regions, 3, "dup, other, held");
 	}
 }
@@ -970,7 +970,7 @@ Test(cloexec, nothing_of_ours_is_inherited_across_exec)
 	cr_assert_eq(consumer_open(&cons, DAXALLOC_PIN_URING, NULL), 0, "%s", consumer_errmsg());
 	consumer_target(&cons, &t);
 	cr_assert_eq(daxalloc_pin(r, 0, 2 * M, &t, &pin), 0, "%s", daxalloc_errmsg());
-	cr_assert_eq(daxalloc_pool_check(d, 0, &rep), 0, "%s", rep.first_problem);
+	cr_assert_eq(daxalloc_pool_check(d, 0, &rep), 0, "%s", th_check_said(&rep));
 
 	th_expect_nothing_inherited(base, nbase);
 	daxalloc_unpin(&pin);

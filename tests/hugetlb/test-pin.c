@@ -867,6 +867,7 @@ Test(pin, listing_names_region_range_consumer_pid)
 	struct daxalloc_pin *pa, *pb;
 	struct seen s = { 0 };
 	time_t now = time(NULL);
+	char want[64], text[64];
 
 	cr_assert_eq(io_uring_register_buffers_sparse(&ring, 4), 0);
 	pb = pin_slots(b, 0, 2 * M, 3);
@@ -882,17 +883,24 @@ Test(pin, listing_names_region_range_consumer_pid)
 	cr_expect_eq(s.v[0].pid, getpid());
 	cr_expect_neq(s.v[0].command[0], '\0');
 	cr_expect_geq(s.v[0].since + 5, (uint64_t)now);
-	cr_expect(strstr(s.v[0].consumer, "io_uring fd"), "%s", s.v[0].consumer);
-	cr_expect(strstr(s.v[0].consumer, "buffer 0"), "%s", s.v[0].consumer);
+	cr_expect_eq(s.v[0].fd, ring.ring_fd);
+	cr_expect_eq(s.v[0].uring_index, 0);
+	cr_expect_eq(s.v[0].uring_count, 1);
+	cr_expect_eq(s.v[0].iova, UINT64_MAX);
+	snprintf(want, sizeof(want), "io_uring fd %d, buffer 0", ring.ring_fd);
+	cr_expect_eq(daxalloc_pin_info_describe(&s.v[0], text, sizeof(text)), (int)strlen(want));
+	cr_expect_str_eq(text, want);
 	cr_expect_str_eq(s.v[1].region, "");
-	cr_expect(strstr(s.v[1].consumer, "buffer 3"), "%s", s.v[1].consumer);
+	cr_expect_eq(s.v[1].uring_index, 3);
+	daxalloc_pin_info_describe(&s.v[1], text, sizeof(text));
+	cr_expect(strstr(text, "buffer 3"), "%s", text);
 
 	cr_expect_eq(pins_seen_by_a_new_handle(), 2);
 	cr_expect_eq(daxalloc_unpin(&pa), 0);
 	s.n = 0;
 	cr_assert_eq(daxalloc_pool_foreach_pin(pool, collect, &s), 0);
 	cr_assert_eq(s.n, 1);
-	cr_expect(strstr(s.v[0].consumer, "buffer 3"), "%s", s.v[0].consumer);
+	cr_expect_eq(s.v[0].uring_index, 3);
 	cr_expect_eq(daxalloc_unpin(&pb), 0);
 	cr_expect_eq(npins(), 0);
 }

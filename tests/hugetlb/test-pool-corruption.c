@@ -109,7 +109,7 @@ static int newest_slot(void)
 {
 	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 
-	cr_assert_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", rep.first_problem);
+	cr_assert_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", th_check_said(&rep));
 	return rep.active_copy;
 }
 
@@ -126,16 +126,32 @@ static char *table_at(int slot)
 struct findings {
 	int n, losses;
 	char text[8][256];
+	enum daxalloc_check_code code[8];
+	char region[8][DAXALLOC_NAME_MAX + 1];
 };
 
-static void finding(int kind, const char *line, void *arg)
+static void finding(const struct daxalloc_check_finding *x, void *arg)
 {
 	struct findings *f = arg;
 
-	if (kind == DAXALLOC_CHECK_LOSS)
+	if (x->kind == DAXALLOC_CHECK_LOSS)
 		f->losses++;
-	if (f->n < 8)
-		snprintf(f->text[f->n++], sizeof(f->text[0]), "%s", line);
+	if (f->n == 8)
+		return;
+	daxalloc_check_finding_describe(x, f->text[f->n], sizeof(f->text[0]));
+	f->code[f->n] = x->code;
+	snprintf(f->region[f->n], sizeof(f->region[0]), "%s", x->region.name);
+	f->n++;
+}
+
+/* Is there a finding of @code (about region @region, unless NULL)? */
+static bool findings_have(const struct findings *f, enum daxalloc_check_code code,
+			  const char *region)
+{
+	for (int i = 0; i < f->n; i++)
+		if (f->code[i] == code && (!region || strcmp(f->region[i], region) == 0))
+			return true;
+	return false;
 }
 
 static bool findings_say(const struct findings *f, const char *what)
@@ -172,27 +188,33 @@ Test(corruption, newest_table_damaged_refuses_and_names_the_loss)
 
 	/* check names it */
 	cr_expect_gt(daxalloc_pool_check(dev, 0, &rep), 0);
-	cr_expect(strstr(rep.first_problem, "newest"), "%s", rep.first_problem);
+	cr_expect_eq(rep.first.code, DAXALLOC_CHECK_STATE_DAMAGED, "%s", th_check_said(&rep));
+	cr_expect(strstr(th_check_said(&rep), "newest"), "%s", th_check_said(&rep));
 
 	/* repair without force refuses, names the change and changes nothing */
 	cr_expect_gt(daxalloc_pool_check_each(dev, DAXALLOC_CHECK_REPAIR, &rep, finding, &f), 0);
 	cr_expect_eq(rep.repaired, 0);
-	cr_expect(strstr(rep.first_problem, "--force"), "%s", rep.first_problem);
+	cr_expect_eq(rep.first.code, DAXALLOC_CHECK_NEEDS_FORCE, "%s", th_check_said(&rep));
+	cr_expect_eq(rep.first.count, (uint32_t)f.losses);
+	cr_expect(strstr(th_check_said(&rep), "--force"), "%s", th_check_said(&rep));
 	cr_expect_gt(f.losses, 0);
-	cr_expect(findings_say(&f, "second"), "no finding names 'second': %s", f.text[0]);
+	cr_expect(findings_have(&f, DAXALLOC_CHECK_REGION_DROPPED, "second"),
+		  "no finding names 'second': %s", f.text[0]);
+	cr_expect_str_eq(rep.first_loss.region.name, "second");
+	cr_expect(findings_say(&f, "region 'second'"), "%s", f.text[0]);
 	cr_expect_eq(memcmp(snap, meta, DXA_META_USED), 0, "repair without force wrote");
 
 	/* with force it goes back to the older copy, and says so */
 	memset(&f, 0, sizeof(f));
 	cr_expect_eq(daxalloc_pool_check_each(dev, DAXALLOC_CHECK_REPAIR | DAXALLOC_CHECK_FORCE,
-					      &rep, finding, &f), 0, "%s", rep.first_problem);
+					      &rep, finding, &f), 0, "%s", th_check_said(&rep));
 	cr_expect_gt(rep.repaired, 0);
 	cr_expect(findings_say(&f, "second"), "no finding names 'second'");
 	cr_assert_eq(daxalloc_pool_open(dev, 0, &p2), 0, "%s", daxalloc_errmsg());
 	state_of(p2, &after);
 	cr_expect_eq(after.n, before.n - 1);
 	cr_expect_str_eq(after.r[0].name, "first");
-	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", rep.first_problem);
+	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", th_check_said(&rep));
 	daxalloc_pool_close(&p2);
 	free(snap);
 }
@@ -215,7 +237,7 @@ Test(corruption, damaged_old_entry_repairs_without_loss)
 	table_at(slot)[offsetof(struct dxa_entry, created)] ^= 0x10;
 	cr_expect_eq(daxalloc_pool_open(dev, 0, &p2), -EUCLEAN);
 	cr_expect_eq(daxalloc_pool_check_each(dev, DAXALLOC_CHECK_REPAIR, &rep, finding, &f), 0,
-		     "%s", rep.first_problem);
+		     "%s", th_check_said(&rep));
 	cr_expect_eq(f.losses, 0);
 	cr_assert_eq(daxalloc_pool_open(dev, 0, &p2), 0, "%s", daxalloc_errmsg());
 	state_of(p2, &after);
@@ -230,22 +252,28 @@ Test(corruption, damaged_newest_header_loses_nothing)
 	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_pool *p2 = NULL;
 	struct state before, after;
+	int slot;
 
 	alloc_named("first", 2 * M);
 	alloc_named("second", 4 * M);
 	state_of(pool, &before);
+	slot = newest_slot();
 	/* the format time: no interrupted update changes it, so this is damage */
-	((char *)hdr_at(newest_slot(), 0))[offsetof(struct dxa_hdr, format_time)] ^= 0x40;
+	((char *)hdr_at(slot, 0))[offsetof(struct dxa_hdr, format_time)] ^= 0x40;
 	cr_assert_eq(daxalloc_pool_open(dev, 0, &p2), 0, "%s", daxalloc_errmsg());
 	state_of(p2, &after);
 	cr_expect(same_state(&before, &after), "a damaged header copy rolled the pool back");
 	daxalloc_pool_close(&p2);
 	/* check still calls it a problem, and a repair (no loss) fixes it */
 	cr_expect_gt(daxalloc_pool_check(dev, 0, &rep), 0);
-	cr_expect(strstr(rep.first_problem, "header"), "%s", rep.first_problem);
+	cr_expect_eq(rep.first.code, DAXALLOC_CHECK_HEADER_DAMAGED, "%s", th_check_said(&rep));
+	cr_expect_eq(rep.first.copy, slot);
+	cr_expect_eq(rep.first.header, 0);
+	cr_expect_eq(rep.first.other, 1);
+	cr_expect(strstr(th_check_said(&rep), "header"), "%s", th_check_said(&rep));
 	cr_expect_eq(daxalloc_pool_check(dev, DAXALLOC_CHECK_REPAIR, &rep), 0, "%s",
-		     rep.first_problem);
-	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", rep.first_problem);
+		     th_check_said(&rep));
+	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", th_check_said(&rep));
 }
 
 /* Both copies of the newest header damaged: it may have been the newest, refuse. */
@@ -665,7 +693,7 @@ Test(corruption, format_1_0_pool_opens_and_migrates)
 		as_format_1(hdr_at(slot, 0), 0);
 		memset(hdr_at(slot, 1), 0, sizeof(struct dxa_hdr));
 	}
-	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 0, "%s", rep.first_problem);
+	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 0, "%s", th_check_said(&rep));
 	cr_expect(findings_say(&f, "format 1.0"), "check does not say the format is 1.0");
 	cr_assert_eq(daxalloc_pool_open(dev, 0, &p2), 0, "%s", daxalloc_errmsg());
 	state_of(p2, &after);
@@ -675,7 +703,7 @@ Test(corruption, format_1_0_pool_opens_and_migrates)
 		cr_expect_eq(memcmp(hdr_at(slot, 0), hdr_at(slot, 1), sizeof(struct dxa_hdr)), 0,
 			     "copy %d has no second header after the open", slot);
 	memset(&f, 0, sizeof(f));
-	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 0, "%s", rep.first_problem);
+	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 0, "%s", th_check_said(&rep));
 	cr_expect_not(findings_say(&f, "format 1.0"));
 	/* and damage to its newest header is now survived */
 	((char *)hdr_at(newest_slot(), 0))[offsetof(struct dxa_hdr, uuid)] ^= 1;
@@ -715,7 +743,8 @@ Test(corruption, last_journal_record_damaged)
 	meta[dxa_jrec_offset(last, 0) + offsetof(struct dxa_jrec, e) + 8] ^= 0x04;
 	cr_expect_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
 	cr_expect(same_state(&before, &after), "one damaged copy of the last record lost it");
-	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 1, "%s", rep.first_problem);
+	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 1, "%s", th_check_said(&rep));
+	cr_expect(findings_have(&f, DAXALLOC_CHECK_JOURNAL_REPAIRABLE, NULL), "%s", f.text[0]);
 	cr_expect(findings_say(&f, "journal record"), "check does not name the record: %s", f.text[0]);
 	cr_expect_eq(f.losses, 0);
 
@@ -729,11 +758,14 @@ Test(corruption, last_journal_record_damaged)
 	cr_expect_gt(daxalloc_pool_check_each(dev, DAXALLOC_CHECK_REPAIR, &rep, finding, &f), 0);
 	cr_expect_gt(f.losses, 0, "the lost change is not named");
 	cr_expect_eq(rep.repaired, 0);
-	cr_expect(strstr(rep.first_problem, "--force"), "%s", rep.first_problem);
+	cr_expect_eq(rep.first.code, DAXALLOC_CHECK_NEEDS_FORCE, "%s", th_check_said(&rep));
+	cr_expect_eq(rep.first_loss.code, DAXALLOC_CHECK_JOURNAL_LOST);
+	cr_expect_eq(rep.first_loss.index, last);
+	cr_expect(strstr(th_check_said(&rep), "--force"), "%s", th_check_said(&rep));
 	cr_expect_eq(memcmp(snap, meta, DXA_META_USED), 0, "repair without force wrote");
 	/* with force: the state before the damaged record, and the pool opens */
 	cr_expect_eq(daxalloc_pool_check(dev, DAXALLOC_CHECK_REPAIR | DAXALLOC_CHECK_FORCE, &rep), 0,
-		     "%s", rep.first_problem);
+		     "%s", th_check_said(&rep));
 	cr_assert_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
 	cr_expect_eq(after.n, before.n - 1);
 	cr_expect_str_eq(after.r[0].name, "first");
@@ -785,7 +817,7 @@ Test(corruption, format_1_1_pool_upgrades_to_the_journal)
 		for (int c = 0; c < 2; c++)
 			as_format_1(hdr_at(slot, c), 1);
 	memset(meta + DXA_JOURNAL_OFFSET, 0xa5, (size_t)DXA_JOURNAL_CELLS * DXA_JCELL_SIZE);
-	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 0, "%s", rep.first_problem);
+	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 0, "%s", th_check_said(&rep));
 	cr_expect(findings_say(&f, "format 1.1"), "check does not say the format is 1.1");
 
 	/* read-only: opens as it is and changes nothing */
@@ -811,7 +843,7 @@ Test(corruption, format_1_1_pool_upgrades_to_the_journal)
 	cr_assert_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
 	cr_expect_eq(after.n, before.n + 1);
 	memset(&f, 0, sizeof(f));
-	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 0, "%s", rep.first_problem);
+	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 0, "%s", th_check_said(&rep));
 	cr_expect_not(findings_say(&f, "format 1"));
 }
 

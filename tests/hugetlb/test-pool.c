@@ -347,11 +347,11 @@ Test(pool, damaged_standby_table_is_harmless)
 	r = alloc(2 * M, "second");
 	daxalloc_region_close(&r);
 	/* a repair checkpoints the state (journal records) into both tables */
-	cr_assert_eq(daxalloc_pool_check(dev, DAXALLOC_CHECK_REPAIR, &rep), 0, "%s", rep.first_problem);
+	cr_assert_eq(daxalloc_pool_check(dev, DAXALLOC_CHECK_REPAIR, &rep), 0, "%s", th_check_said(&rep));
 	standby = !rep.active_copy;
 	/* the older copy's table: as an interrupted update leaves it */
 	meta[8192 + standby * 256 * 1024 + 8] ^= 0x01;
-	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", rep.first_problem);
+	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", th_check_said(&rep));
 	cr_expect_not(rep.standby_valid);
 	cr_expect_eq(stats().named_regions, 2, "nothing rolled back");
 	cr_expect_eq(daxalloc_pool_check(dev, DAXALLOC_CHECK_REPAIR, &rep), 0);
@@ -372,7 +372,8 @@ Test(pool, both_copies_damaged)
 	cr_expect(strstr(daxalloc_errmsg(), "corrupt"), "%s", daxalloc_errmsg());
 	cr_expect_eq(daxalloc_pool_check(dev, DAXALLOC_CHECK_REPAIR, &rep), 1);
 	cr_expect_eq(rep.active_copy, -1);
-	cr_expect(strstr(rep.first_problem, "neither copy"), "%s", rep.first_problem);
+	cr_expect_eq(rep.first.code, DAXALLOC_CHECK_NO_VALID_COPY, "%s", th_check_said(&rep));
+	cr_expect(strstr(th_check_said(&rep), "neither copy"), "%s", th_check_said(&rep));
 	/* and create without force refuses to paper over it */
 	cr_expect_eq(daxalloc_pool_create(dev, 0, &p2), -EUCLEAN);
 	daxalloc_map_delete(&raw);
@@ -386,9 +387,11 @@ Test(pool, orphans_of_dead_processes_are_reclaimed)
 	th_make_orphan(dev, 4 * M);
 	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 1);
 	cr_expect_eq(rep.orphans, 1);
-	cr_expect(strstr(rep.first_problem, "died"), "%s", rep.first_problem);
+	cr_expect_eq(rep.first.code, DAXALLOC_CHECK_ORPHANS, "%s", th_check_said(&rep));
+	cr_expect_eq(rep.first.count, 1);
+	cr_expect(strstr(th_check_said(&rep), "died"), "%s", th_check_said(&rep));
 	cr_assert_eq(daxalloc_pool_open(dev, 0, &p2), 0);
-	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", rep.first_problem);
+	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", th_check_said(&rep));
 	cr_expect_eq(stats().regions, 0);
 	daxalloc_pool_close(&p2);
 }

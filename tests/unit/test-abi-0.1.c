@@ -12,9 +12,11 @@
 #include <criterion/criterion.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <liburing.h>
 #include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /* A 0.1 program's view: 0.1.0's types (not daxalloc.h's), its calls through dlvsym. */
@@ -25,6 +27,8 @@
 #define PIN_COMPOUND 2		/* PIN_COMPOUND */
 
 struct daxalloc_ctx;
+struct daxalloc_map;
+struct daxalloc_pin;
 /* called directly once: the program links the library, as a 0.1 program did */
 const char *daxalloc_version(void);
 
@@ -162,7 +166,19 @@ static int region_seen(const struct daxalloc_region_info *info, void *arg)
 	return 0;
 }
 
-Test(abi_0_1_pool, stats_check_and_regions_in_0_1_layouts)
+static int pin_seen(const struct daxalloc_pin_info *info, void *arg)
+{
+	struct daxalloc_pin_info *seen = arg;
+
+	*seen = *info;
+	return 0;
+}
+
+/*
+ * 0.2 keeps codes and numbers where 0.1 kept words: a 0.1 program still
+ * gets the words, as 0.1.0 wrote them, in its first_problem and consumer.
+ */
+Test(abi_0_1_pool, stats_check_regions_and_pins_in_0_1_layouts)
 {
 	int (*ctx_new)(struct daxalloc_ctx **) = sym("daxalloc_ctx_new", "LIBDAXALLOC_0.1");
 	void (*ctx_delete)(struct daxalloc_ctx **) = sym("daxalloc_ctx_delete", "LIBDAXALLOC_0.1");
@@ -181,6 +197,24 @@ Test(abi_0_1_pool, stats_check_and_regions_in_0_1_layouts)
 	int (*foreach_region)(struct daxalloc_pool *,
 			      int (*)(const struct daxalloc_region_info *, void *), void *) =
 		sym("daxalloc_pool_foreach_region", "LIBDAXALLOC_0.1");
+	int (*pin)(struct daxalloc_region *, uint64_t, uint64_t, const struct daxalloc_pin_target *,
+		   struct daxalloc_pin **) = sym("daxalloc_pin", "LIBDAXALLOC_0.1");
+	int (*unpin)(struct daxalloc_pin **) = sym("daxalloc_unpin", "LIBDAXALLOC_0.1");
+	int (*foreach_pin)(struct daxalloc_pool *,
+			   int (*)(const struct daxalloc_pin_info *, void *), void *) =
+		sym("daxalloc_pool_foreach_pin", "LIBDAXALLOC_0.1");
+	int (*map_new)(struct daxalloc_dev *, uint64_t, uint64_t, void *, unsigned int,
+		       struct daxalloc_map **) = sym("daxalloc_map_new", "LIBDAXALLOC_0.1");
+	void (*map_delete)(struct daxalloc_map **) = sym("daxalloc_map_delete", "LIBDAXALLOC_0.1");
+	void *(*map_address)(struct daxalloc_map *) = sym("daxalloc_map_get_address",
+							  "LIBDAXALLOC_0.1");
+	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_URING };
+	struct daxalloc_pin_info pin_info = { 0 };
+	struct daxalloc_map *raw = NULL;
+	struct daxalloc_pin *p = NULL;
+	struct io_uring ring;
+	char want[160];
+	char *meta;
 	unsigned char sbuf[GUARD + sizeof(struct daxalloc_pool_stats) + GUARD];
 	unsigned char cbuf[GUARD + sizeof(struct daxalloc_check_report) + GUARD];
 	struct daxalloc_pool_stats *st = (void *)(sbuf + GUARD);
@@ -222,8 +256,30 @@ Test(abi_0_1_pool, stats_check_and_regions_in_0_1_layouts)
 	cr_expect_eq(rep->problems, 0);
 	cr_expect_str_eq(rep->first_problem, "");
 
+	cr_assert_eq(io_uring_queue_init(4, &ring, 0), 0);
+	t.uring.ring = &ring;
+	cr_assert_eq(pin(r, 0, 2ull << 20, &t, &p), 0);
+	cr_assert_eq(foreach_pin(pool, pin_seen, &pin_info), 0);
+	snprintf(want, sizeof(want), "io_uring fd %d, buffer 0", ring.ring_fd);
+	cr_expect_str_eq(pin_info.consumer, want);
+	cr_expect_eq(unpin(&p), 0);
+	io_uring_queue_exit(&ring);
+
+	/* the newest copy's second header damaged (its format time: no update writes it) */
+	cr_assert_eq(map_new(dev, 0, 2ull << 20, NULL, 0, &raw), 0);
+	meta = (char *)map_address(raw) + rep->active_copy * 4096 + 2048 + 88;
+	*meta ^= 0x40;
+	cr_expect_eq(check(dev, 0, rep), 1);
+	snprintf(want, sizeof(want),
+		 "copy %d: header checksum mismatch (second header): damaged; header 0 still holds the state (a repair rewrites it)",
+		 rep->active_copy);
+	cr_expect_str_eq(rep->first_problem, want);
+	*meta ^= 0x40;
+	map_delete(&raw);
+
 	pool_close(&pool);
 	dev_close(&dev);
 	ctx_delete(&ctx);
 }
+
 #endif
