@@ -168,6 +168,7 @@ int dev_rescan(struct daxalloc_ctx *ctx)
 
 DAXALLOC_EXPORT struct daxalloc_dev *daxalloc_dev_get_first(struct daxalloc_ctx *ctx)
 {
+	API_CALL(ctx);
 	if (!ctx || dev_scan(ctx) < 0)
 		return NULL;
 	return ctx->devs;
@@ -309,6 +310,7 @@ static const char *default_standin(void)
 
 DAXALLOC_EXPORT const char *daxalloc_ctx_get_default_device(struct daxalloc_ctx *ctx)
 {
+	API_CALL(ctx);
 	const char *env = secure_getenv("DAXALLOC_DEVICE");
 	struct daxalloc_dev *d;
 
@@ -347,6 +349,7 @@ static int open_default(struct daxalloc_ctx *ctx, struct daxalloc_dev *out)
 DAXALLOC_EXPORT int daxalloc_dev_open(struct daxalloc_ctx *ctx, const char *name,
 				      struct daxalloc_dev **out)
 {
+	API_CALL(ctx);
 	struct daxalloc_dev *d;
 	int rc;
 

@@ -242,6 +242,7 @@ static void ledger_forget(struct daxalloc_pin *p)
 int daxalloc_pin(struct daxalloc_region *region, uint64_t offset, uint64_t length,
 		 const struct daxalloc_pin_target *target, struct daxalloc_pin **out)
 {
+	API_CALL(region_ctx(region));
 	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT };
 	struct daxalloc_pin *p;
 	char before[sizeof(p->consumer)];
@@ -383,6 +384,7 @@ static int release(struct daxalloc_pin *p)
 
 DAXALLOC_EXPORT int daxalloc_unpin(struct daxalloc_pin **pp)
 {
+	API_CALL(NULL);
 	struct daxalloc_pin *p, **link;
 	bool found = false;
 	pid_t owner = 0;
@@ -406,6 +408,7 @@ DAXALLOC_EXPORT int daxalloc_unpin(struct daxalloc_pin **pp)
 		return daxalloc_err(EINVAL,
 				    "daxalloc_unpin: %p is not a live pin (already unpinned, or its region or pool was closed)",
 				    (void *)p);
+	api_call_ctx(p->dev->ctx);
 	if (owner != getpid())
 		return daxalloc_err(EINVAL,
 				    "daxalloc_unpin: the pin belongs to pid %d (made before fork); only it can unpin",
@@ -558,6 +561,7 @@ static int ledger_infos(struct daxalloc_pool *pool, struct pin_list *l)
 int daxalloc_pool_foreach_pin(struct daxalloc_pool *pool,
 			      int (*fn)(const struct daxalloc_pin_info *, void *), void *arg)
 {
+	API_CALL(pool ? pool->ctx : NULL);
 	struct pin_list l = { 0 };
 	int rc;
 

@@ -784,6 +784,7 @@ int rc_check_writable(const char *name, const char *path)
 DAXALLOC_EXPORT int daxalloc_dev_set_align(struct daxalloc_ctx *ctx, const char *arg,
 					   uint64_t align, unsigned int flags)
 {
+	API_CALL(ctx);
 	char name[32], a[32], ns[64], path[PATH_MAX];
 	enum daxalloc_region_kind kind;
 	struct daxalloc_dev *d;

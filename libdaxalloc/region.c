@@ -256,6 +256,7 @@ static int region_publish(struct daxalloc_region *r, const char *name)
 DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, const char *name,
 				   unsigned int flags, struct daxalloc_region **out)
 {
+	API_CALL(pool ? pool->ctx : NULL);
 	struct dxa_entry e = { 0 };
 	uint64_t where = 0;
 	bool reserve;
@@ -354,6 +355,7 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, co
 DAXALLOC_EXPORT int daxalloc_region_open(struct daxalloc_pool *pool, const char *name,
 					 unsigned int flags, struct daxalloc_region **out)
 {
+	API_CALL(pool ? pool->ctx : NULL);
 	struct dxa_entry e;
 	int i;
 
@@ -483,6 +485,7 @@ DAXALLOC_EXPORT void daxalloc_region_close(struct daxalloc_region **pr)
 
 DAXALLOC_EXPORT int daxalloc_region_free(struct daxalloc_region **pr)
 {
+	API_CALL(pr ? region_ctx(*pr) : NULL);
 	struct daxalloc_region *r;
 	struct daxalloc_pool *pool;
 	int rc, i;
@@ -532,6 +535,7 @@ DAXALLOC_EXPORT int daxalloc_region_free(struct daxalloc_region **pr)
 
 DAXALLOC_EXPORT int daxalloc_pool_free_name(struct daxalloc_pool *pool, const char *name)
 {
+	API_CALL(pool ? pool->ctx : NULL);
 	int rc, i;
 
 	if (!pool)
@@ -559,6 +563,7 @@ DAXALLOC_EXPORT int daxalloc_pool_free_name(struct daxalloc_pool *pool, const ch
 DAXALLOC_EXPORT int daxalloc_pool_rename(struct daxalloc_pool *pool, const char *from,
 					 const char *to)
 {
+	API_CALL(pool ? pool->ctx : NULL);
 	struct dxa_entry e;
 	int rc, i;
 
@@ -593,6 +598,7 @@ DAXALLOC_EXPORT int daxalloc_pool_rename(struct daxalloc_pool *pool, const char 
 int daxalloc_pool_foreach_region(struct daxalloc_pool *pool,
 				 int (*fn)(const struct daxalloc_region_info *, void *), void *arg)
 {
+	API_CALL(pool ? pool->ctx : NULL);
 	struct dxa_entry *snap;
 	uint32_t n;
 	int rc;
@@ -625,6 +631,11 @@ int daxalloc_pool_foreach_region(struct daxalloc_pool *pool,
 	}
 	free(snap);
 	return rc;
+}
+
+struct daxalloc_ctx *region_ctx(struct daxalloc_region *r)
+{
+	return r && r->pool ? r->pool->ctx : NULL;
 }
 
 DAXALLOC_EXPORT void *daxalloc_region_get_address(struct daxalloc_region *r)
@@ -690,11 +701,13 @@ static int region_sync(struct daxalloc_region *r, uint64_t off, uint64_t len, bo
 
 DAXALLOC_EXPORT int daxalloc_region_persist(struct daxalloc_region *r, uint64_t off, uint64_t len)
 {
+	API_CALL(region_ctx(r));
 	return region_sync(r, off, len, true, "daxalloc_region_persist");
 }
 
 DAXALLOC_EXPORT int daxalloc_region_flush(struct daxalloc_region *r, uint64_t off, uint64_t len)
 {
+	API_CALL(region_ctx(r));
 	return region_sync(r, off, len, false, "daxalloc_region_flush");
 }
 
