@@ -60,6 +60,20 @@ void api_call_ctx(struct daxalloc_ctx *ctx)
 		call_ctx = ctx;
 }
 
+void api_pause(struct api_saved *s)
+{
+	*s = (struct api_saved){ .ctx = call_ctx, .depth = call_depth, .unlogged = unlogged };
+	call_ctx = NULL;
+	call_depth = 0;
+}
+
+void api_resume(const struct api_saved *s)
+{
+	call_ctx = s->ctx;
+	call_depth = s->depth;
+	unlogged = s->unlogged;
+}
+
 /*
  * A message set during the call and neither wrapped nor cleared since is
  * the one daxalloc_errmsg() gives the caller: the context's log gets it

@@ -563,6 +563,7 @@ int daxalloc_pool_foreach_pin(struct daxalloc_pool *pool,
 {
 	API_CALL(pool ? pool->ctx : NULL);
 	struct pin_list l = { 0 };
+	struct api_saved s;
 	int rc;
 
 	if (!pool || !fn)
@@ -576,8 +577,10 @@ int daxalloc_pool_foreach_pin(struct daxalloc_pool *pool,
 		return rc;
 	qsort(l.v, (size_t)l.n, sizeof(*l.v), cmp_info);
 	/* Callbacks run unlocked, so they may call back into the library. */
+	api_pause(&s);
 	for (int i = 0; i < l.n && rc == 0; i++)
 		rc = fn(&l.v[i], arg);
+	api_resume(&s);
 	free(l.v);
 	return rc;
 }

@@ -90,6 +90,17 @@ int api_enter(struct daxalloc_ctx *ctx);
 void api_leave(int *unused);
 /* The call's context, known only once its object was found live (a pin). */
 void api_call_ctx(struct daxalloc_ctx *ctx);
+/*
+ * Around a caller's callback (the foreach calls): the calls it makes are
+ * the caller's own, each logged as it returns.
+ */
+struct api_saved {
+	struct daxalloc_ctx *ctx;
+	int depth;
+	bool unlogged;
+};
+void api_pause(struct api_saved *s);
+void api_resume(const struct api_saved *s);
 /* region.c: the context of @r's pool; NULL for none, or a region whose pool was closed */
 struct daxalloc_ctx *region_ctx(struct daxalloc_region *r);
 #define API_CALL(ctx) \

@@ -600,6 +600,7 @@ int daxalloc_pool_foreach_region(struct daxalloc_pool *pool,
 {
 	API_CALL(pool ? pool->ctx : NULL);
 	struct dxa_entry *snap;
+	struct api_saved s;
 	uint32_t n;
 	int rc;
 
@@ -617,6 +618,7 @@ int daxalloc_pool_foreach_region(struct daxalloc_pool *pool,
 	memcpy(snap, pool_table(pool), (size_t)n * sizeof(*snap));
 	pool_unlock(pool);
 	/* Callbacks run unlocked, so they may call back into the library. */
+	api_pause(&s);
 	for (uint32_t i = 0; i < n && rc == 0; i++) {
 		struct daxalloc_region_info info = { .struct_size = sizeof(info) };
 		bool named = snap[i].flags & DXA_ENTRY_NAMED;
@@ -629,6 +631,7 @@ int daxalloc_pool_foreach_region(struct daxalloc_pool *pool,
 		info.created = snap[i].created;
 		rc = fn(&info, arg);
 	}
+	api_resume(&s);
 	free(snap);
 	return rc;
 }

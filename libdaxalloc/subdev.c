@@ -85,9 +85,14 @@ static int foreach_one(struct dax_region_layout *rl, void *arg)
 {
 	struct foreach_args *fa = arg;
 	struct daxalloc_daxregion_info info;
+	struct api_saved s;
+	int rc;
 
 	fill_info(rl, &info);
-	return fa->fn(&info, fa->arg);
+	api_pause(&s);
+	rc = fa->fn(&info, fa->arg);
+	api_resume(&s);
+	return rc;
 }
 
 /* Exported through versions.c: 0.1's info had no size (compat-0.1.c). */

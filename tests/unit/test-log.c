@@ -110,6 +110,46 @@ Test(log, success_logs_nothing)
 	cr_expect_eq(caught.errors, 0, "a successful call logged '%s'", caught.last);
 }
 
+struct inside {
+	struct daxalloc_pool *pool;
+	int logged;		/* errors logged when the call in the callback returned */
+};
+
+static int open_missing(const struct daxalloc_region_info *ri, void *arg)
+{
+	struct daxalloc_region *r = NULL;
+	struct inside *in = arg;
+
+	(void)ri;
+	if (daxalloc_region_open(in->pool, "missing", 0, &r) < 0)
+		in->logged = caught.errors;
+	return 0;
+}
+
+/* A callback's calls are the caller's: each logs as it returns, the walk that succeeds logs nothing. */
+Test(log, calls_from_a_callback)
+{
+	struct daxalloc_dev *dev = NULL;
+	struct daxalloc_pool *pool = NULL;
+	struct daxalloc_region *r = NULL;
+	struct inside in = { .logged = -1 };
+	uint64_t unit = 64 << 10;
+
+	cr_assert_eq(testdev_open(ctx, 64ull << 20, unit, &dev), 0, "%s", daxalloc_errmsg());
+	cr_assert_eq(daxalloc_pool_create(dev, 0, &pool), 0, "%s", daxalloc_errmsg());
+	cr_assert_eq(daxalloc_alloc(pool, unit, "here", 0, &r), 0, "%s", daxalloc_errmsg());
+	in.pool = pool;
+	cr_assert_eq(daxalloc_pool_foreach_region(pool, open_missing, &in), 0, "%s",
+		     daxalloc_errmsg());
+	cr_expect_eq(in.logged, 1, "the failed call in the callback logged %d messages as it returned",
+		     in.logged);
+	cr_expect_eq(caught.errors, 1, "%d messages logged in all, expected 1 (last '%s')",
+		     caught.errors, caught.last);
+	daxalloc_region_close(&r);
+	daxalloc_pool_close(&pool);
+	daxalloc_dev_close(&dev);
+}
+
 Test(log, priority_filters_errors)
 {
 	struct daxalloc_dev *dev = NULL;
