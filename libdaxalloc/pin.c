@@ -439,6 +439,7 @@ int pin_release_region(struct daxalloc_region *region)
 		info(p->dev->ctx, "%s: closing the region unpins %s", p->dev->name, p->consumer);
 		if (release(p) < 0) {
 			warn(region->pool->ctx, "%s", daxalloc_errmsg());
+			daxalloc_err_clear();	/* warned: the close goes on */
 			/*
 			 * Back on the list: detach it from the region that goes
 			 * away.  Its record stays in the ledger, under a lease

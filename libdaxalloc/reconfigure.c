@@ -569,9 +569,11 @@ static void rc_keep_idle_down(struct daxalloc_ctx *ctx, const char *name, char (
 			continue;
 		if (rc_disable(ctx, idle[i]) == 0)
 			info(ctx, "%s: bound by the kernel along with %s; disabled again", idle[i], name);
-		else
+		else {
 			warn(ctx, "%s: bound by the kernel along with %s and left enabled: %s", idle[i],
 			     name, daxalloc_errmsg());
+			daxalloc_err_clear();	/* warned: the enable went through */
+		}
 	}
 }
 

@@ -442,8 +442,10 @@ static void region_close_handle(struct daxalloc_region *r, bool keep)
 	 * exits).  In a forked child it is the parent's: the child drops its copy only.
 	 */
 	if (!r->named && !stuck && !pool_is_inherited(r->pool) &&
-	    drop_entry(r->pool, r->offset, false, "") < 0)
-		daxalloc_log(r->pool->ctx, LOG_WARNING, "%s", daxalloc_errmsg());
+	    drop_entry(r->pool, r->offset, false, "") < 0) {
+		warn(r->pool->ctx, "%s", daxalloc_errmsg());
+		daxalloc_err_clear();	/* warned: the close goes on */
+	}
 	region_release(r);
 	if (!keep) {
 		free(r);

@@ -569,6 +569,7 @@ static int dev_destroy(struct daxalloc_ctx *ctx, const char *arg, unsigned int f
 		} else {
 			warn(ctx, "%s: could not enable it to erase its pool (%s); the next device made on its memory by this library erases it",
 			     name, daxalloc_errmsg());
+			daxalloc_err_clear();	/* warned: the destroy goes on */
 		}
 	}
 	rc = rc_daxctl_set(ctx, name, RC_ATTR_SIZE, 0, 0);
