@@ -67,6 +67,8 @@ typedef void (*daxalloc_log_fn)(struct daxalloc_ctx *ctx, int priority,
  * A context holds the libdaxctl/libndctl handles and the logging setup.
  * The initial log priority comes from $DAXALLOC_LOG ("err", "warning",
  * "info", "debug" or a number); the default logger writes to stderr.
+ * A failed call's message (daxalloc_errmsg()) goes to the log function of
+ * its context at LOG_ERR; the default logger leaves it to the caller.
  */
 int daxalloc_ctx_new(struct daxalloc_ctx **ctx);
 void daxalloc_ctx_delete(struct daxalloc_ctx **ctx);

@@ -168,6 +168,7 @@ int dev_rescan(struct daxalloc_ctx *ctx)
 
 DAXALLOC_EXPORT struct daxalloc_dev *daxalloc_dev_get_first(struct daxalloc_ctx *ctx)
 {
+	API_CALL(ctx);
 	if (!ctx || dev_scan(ctx) < 0)
 		return NULL;
 	return ctx->devs;
@@ -341,12 +342,14 @@ static int open_default(struct daxalloc_ctx *ctx, struct daxalloc_dev *out)
 	if (rc < 0)
 		return daxalloc_err(-rc, "no device-dax device, and no stand-in: %s; %s", first,
 				    daxalloc_errmsg());
+	daxalloc_err_clear();	/* the 1G failure is not the caller's */
 	return 0;
 }
 
 DAXALLOC_EXPORT int daxalloc_dev_open(struct daxalloc_ctx *ctx, const char *name,
 				      struct daxalloc_dev **out)
 {
+	API_CALL(ctx);
 	struct daxalloc_dev *d;
 	int rc;
 

@@ -483,6 +483,7 @@ int heap_create_range(void *base, size_t size, unsigned int flags, struct daxall
 DAXALLOC_EXPORT int daxalloc_heap_create(struct daxalloc_region *region, unsigned int flags,
 					 struct daxalloc_heap **heap)
 {
+	API_CALL(region_ctx(region));
 	int rc;
 
 	if (!heap)

@@ -221,45 +221,68 @@ static int cmp_pgoff(const void *a, const void *b)
 	return x->pgoff < y->pgoff ? -1 : x->pgoff > y->pgoff;
 }
 
+/*
+ * @fn for each entry of @dir until it returns non-zero: that, or 0.  The
+ * walks of a device's mappings and of a region's devices stop alike.
+ */
+static int dir_foreach(const char *dir, int (*fn)(const char *dir, const char *name, void *arg),
+		       void *arg)
+{
+	struct dirent *de;
+	int rc = 0;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while (rc == 0 && (de = readdir(d)) != NULL)
+		rc = fn(dir, de->d_name, arg);
+	closedir(d);
+	return rc;
+}
+
+struct pg_ranges {
+	struct pg_range v[LAYOUT_MAX_RANGES];
+	int n;
+};
+
+static int add_mapping(const char *dir, const char *name, void *arg)
+{
+	struct pg_ranges *pr = arg;
+	uint64_t s, e, off;
+	unsigned int id;
+	char extra;
+	int rc;
+
+	if (sscanf(name, "mapping%u%c", &id, &extra) != 1)
+		return 0;
+	if (pr->n == LAYOUT_MAX_RANGES)
+		return -E2BIG;
+	rc = read_attr(dir, name, "start", &s);
+	if (!rc)
+		rc = read_attr(dir, name, "end", &e);
+	if (!rc)
+		rc = read_attr(dir, name, "page_offset", &off);
+	if (rc || e < s)
+		return rc ? rc : -EINVAL;
+	pr->v[pr->n++] = (struct pg_range){ .pgoff = off, .r = { .start = s, .len = e - s + 1 } };
+	return 0;
+}
+
 int layout_dev_ranges(const char *devname, struct dax_range *out, int max)
 {
-	struct pg_range pr[LAYOUT_MAX_RANGES];
+	struct pg_ranges pr = { .n = 0 };
 	char dir[PATH_MAX], p[PATH_MAX + 64];
-	struct dirent *de;
 	uint64_t size, res;
-	int n = 0, rc;
-	DIR *d;
+	int rc;
 
 	rc = dev_dir(devname, dir, sizeof(dir));
 	if (rc)
 		return rc;
-	d = opendir(dir);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d)) != NULL) {
-		uint64_t s, e, off;
-		unsigned int id;
-		char extra;
-
-		if (sscanf(de->d_name, "mapping%u%c", &id, &extra) != 1)
-			continue;
-		if (n == LAYOUT_MAX_RANGES) {
-			closedir(d);
-			return -E2BIG;
-		}
-		rc = read_attr(dir, de->d_name, "start", &s);
-		if (!rc)
-			rc = read_attr(dir, de->d_name, "end", &e);
-		if (!rc)
-			rc = read_attr(dir, de->d_name, "page_offset", &off);
-		if (rc || e < s) {
-			closedir(d);
-			return rc ? rc : -EINVAL;
-		}
-		pr[n++] = (struct pg_range){ .pgoff = off, .r = { .start = s, .len = e - s + 1 } };
-	}
-	closedir(d);
-	if (n == 0) {
+	rc = dir_foreach(dir, add_mapping, &pr);
+	if (rc)
+		return rc;
+	if (pr.n == 0) {
 		/* Kernels before 5.10 list no mappings: one range from resource and size. */
 		snprintf(p, sizeof(p), "%s/size", dir);
 		rc = read_abs_u64(p, &size);
@@ -271,12 +294,12 @@ int layout_dev_ranges(const char *devname, struct dax_range *out, int max)
 		rc = read_abs_u64(p, &res);
 		if (rc)
 			return rc;
-		pr[n++] = (struct pg_range){ .r = { .start = res, .len = size } };
+		pr.v[pr.n++] = (struct pg_range){ .r = { .start = res, .len = size } };
 	}
-	qsort(pr, (size_t)n, sizeof(pr[0]), cmp_pgoff);
-	for (int i = 0; i < n && i < max; i++)
-		out[i] = pr[i].r;
-	return n;
+	qsort(pr.v, (size_t)pr.n, sizeof(pr.v[0]), cmp_pgoff);
+	for (int i = 0; i < pr.n && i < max; i++)
+		out[i] = pr.v[i].r;
+	return pr.n;
 }
 
 int layout_dev_driver(const char *devname, char *buf, size_t len)
@@ -356,13 +379,50 @@ static uint64_t iomem_region_start(const struct dax_region_layout *rl)
 	return found;
 }
 
+struct region_walk {
+	struct dax_region_layout *rl;
+	bool hidden;	/* a device's ranges unreadable: the free pieces unknown */
+};
+
+static int add_dev(const char *dir, const char *name, void *arg)
+{
+	struct region_walk *w = arg;
+	struct dax_region_layout *rl = w->rl;
+	struct dax_range r[LAYOUT_MAX_RANGES];
+	uint64_t size;
+	int n;
+
+	if (!is_dax_name(name))
+		return 0;
+	if (read_attr(dir, name, "size", &size) < 0)
+		return 0;
+	if (size == 0) {
+		/* An empty device reports the region's start as its resource. */
+		if (rl->start == UINT64_MAX && read_attr(dir, name, "resource", &rl->start) < 0)
+			rl->start = UINT64_MAX;
+		return 0;
+	}
+	if (rl->ndevs == LAYOUT_MAX_DEVS)
+		return -E2BIG;
+	snprintf(rl->devs[rl->ndevs++], sizeof(rl->devs[0]), "%s", name);
+	n = layout_dev_ranges(name, r, LAYOUT_MAX_RANGES);
+	if (n == -EACCES || n == -EPERM) {
+		/* Only root reads where memory lies: then nobody knows the free pieces. */
+		w->hidden = true;
+		return 0;
+	}
+	if (n < 0 || rl->nused + n > LAYOUT_MAX_RANGES)
+		return n < 0 ? n : -E2BIG;
+	memcpy(&rl->used[rl->nused], r, (size_t)n * sizeof(r[0]));
+	rl->nused += n;
+	return 0;
+}
+
 int layout_region_read(const char *region_dir, struct dax_region_layout *rl)
 {
 	char p[PATH_MAX + 64], dir[PATH_MAX];
-	bool hidden = false;
-	struct dirent *de;
+	struct region_walk w = { .rl = rl };
 	int rc;
-	DIR *d;
 
 	/* @region_dir may be rl->dir itself. */
 	snprintf(dir, sizeof(dir), "%s", region_dir);
@@ -394,47 +454,12 @@ int layout_region_read(const char *region_dir, struct dax_region_layout *rl)
 		if (rc)
 			return rc;
 	}
-	d = opendir(dir);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d)) != NULL) {
-		struct dax_range r[LAYOUT_MAX_RANGES];
-		uint64_t size;
-		int n;
-
-		if (!is_dax_name(de->d_name))
-			continue;
-		if (read_attr(dir, de->d_name, "size", &size) < 0)
-			continue;
-		if (size == 0) {
-			/* An empty device reports the region's start as its resource. */
-			if (rl->start == UINT64_MAX &&
-			    read_attr(dir, de->d_name, "resource", &rl->start) < 0)
-				rl->start = UINT64_MAX;
-			continue;
-		}
-		if (rl->ndevs == LAYOUT_MAX_DEVS) {
-			closedir(d);
-			return -E2BIG;
-		}
-		snprintf(rl->devs[rl->ndevs++], sizeof(rl->devs[0]), "%s", de->d_name);
-		n = layout_dev_ranges(de->d_name, r, LAYOUT_MAX_RANGES);
-		if (n == -EACCES || n == -EPERM) {
-			/* Only root reads where memory lies: then nobody knows the free pieces. */
-			hidden = true;
-			continue;
-		}
-		if (n < 0 || rl->nused + n > LAYOUT_MAX_RANGES) {
-			closedir(d);
-			return n < 0 ? n : -E2BIG;
-		}
-		memcpy(&rl->used[rl->nused], r, (size_t)n * sizeof(r[0]));
-		rl->nused += n;
-	}
-	closedir(d);
+	rc = dir_foreach(dir, add_dev, &w);
+	if (rc)
+		return rc;
 	qsort(rl->devs, (size_t)rl->ndevs, sizeof(rl->devs[0]), cmp_name);
 	qsort(rl->used, (size_t)rl->nused, sizeof(rl->used[0]), cmp_range);
-	if (hidden)
+	if (w.hidden)
 		rl->start = UINT64_MAX;
 	else if (rl->kind == DAXALLOC_REGION_STATIC && rl->nused)
 		rl->start = rl->used[0].start;

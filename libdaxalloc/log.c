@@ -57,6 +57,18 @@ void daxalloc_log(struct daxalloc_ctx *ctx, int prio, const char *fmt, ...)
 	ctx->log_fn(ctx, prio, msg, ctx->log_userdata);
 }
 
+/*
+ * The caller reads the message from daxalloc_errmsg() and reports it as it
+ * sees fit (daxalloc-ctl prints its own line): the default logger leaves
+ * errors to it, so that programs which set no log function print nothing
+ * more than before.
+ */
+void log_error(struct daxalloc_ctx *ctx, const char *msg)
+{
+	if (ctx->log_fn != log_stderr)
+		daxalloc_log(ctx, LOG_ERR, "%s", msg);
+}
+
 /* A new context logs errors to stderr, or at the level $DAXALLOC_LOG names. */
 void log_setup(struct daxalloc_ctx *ctx)
 {

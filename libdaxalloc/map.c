@@ -150,6 +150,7 @@ DAXALLOC_EXPORT int daxalloc_map_new(struct daxalloc_dev *dev, uint64_t offset,
 				     uint64_t length, void *addr, unsigned int flags,
 				     struct daxalloc_map **out)
 {
+	API_CALL(dev ? dev->ctx : NULL);
 	struct daxalloc_map *m;
 	int prot = PROT_READ, mflags, rc;
 	void *p;
@@ -250,6 +251,7 @@ DAXALLOC_EXPORT struct daxalloc_dev *daxalloc_map_get_dev(struct daxalloc_map *m
 
 DAXALLOC_EXPORT int64_t daxalloc_map_get_kernel_page_size(struct daxalloc_map *map)
 {
+	API_CALL(map ? map->dev->ctx : NULL);
 	uint64_t sz;
 	int rc;
 

@@ -81,6 +81,7 @@ static int to_devdax(struct daxalloc_ctx *ctx, const char *name)
 DAXALLOC_EXPORT int daxalloc_dev_set_mode(struct daxalloc_ctx *ctx, const char *arg,
 					  const char *mode, unsigned int flags)
 {
+	API_CALL(ctx);
 	char name[32], path[PATH_MAX];
 	struct daxalloc_dev *d;
 	bool ram, was_ram, enabled;

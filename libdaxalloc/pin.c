@@ -242,6 +242,7 @@ static void ledger_forget(struct daxalloc_pin *p)
 int daxalloc_pin(struct daxalloc_region *region, uint64_t offset, uint64_t length,
 		 const struct daxalloc_pin_target *target, struct daxalloc_pin **out)
 {
+	API_CALL(region_ctx(region));
 	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT };
 	struct daxalloc_pin *p;
 	char before[sizeof(p->consumer)];
@@ -383,6 +384,7 @@ static int release(struct daxalloc_pin *p)
 
 DAXALLOC_EXPORT int daxalloc_unpin(struct daxalloc_pin **pp)
 {
+	API_CALL(NULL);
 	struct daxalloc_pin *p, **link;
 	bool found = false;
 	pid_t owner = 0;
@@ -406,6 +408,7 @@ DAXALLOC_EXPORT int daxalloc_unpin(struct daxalloc_pin **pp)
 		return daxalloc_err(EINVAL,
 				    "daxalloc_unpin: %p is not a live pin (already unpinned, or its region or pool was closed)",
 				    (void *)p);
+	api_call_ctx(p->dev->ctx);
 	if (owner != getpid())
 		return daxalloc_err(EINVAL,
 				    "daxalloc_unpin: the pin belongs to pid %d (made before fork); only it can unpin",
@@ -436,6 +439,7 @@ int pin_release_region(struct daxalloc_region *region)
 		info(p->dev->ctx, "%s: closing the region unpins %s", p->dev->name, p->consumer);
 		if (release(p) < 0) {
 			warn(region->pool->ctx, "%s", daxalloc_errmsg());
+			daxalloc_err_clear();	/* warned: the close goes on */
 			/*
 			 * Back on the list: detach it from the region that goes
 			 * away.  Its record stays in the ledger, under a lease
@@ -557,7 +561,9 @@ static int ledger_infos(struct daxalloc_pool *pool, struct pin_list *l)
 int daxalloc_pool_foreach_pin(struct daxalloc_pool *pool,
 			      int (*fn)(const struct daxalloc_pin_info *, void *), void *arg)
 {
+	API_CALL(pool ? pool->ctx : NULL);
 	struct pin_list l = { 0 };
+	struct api_saved s;
 	int rc;
 
 	if (!pool || !fn)
@@ -571,8 +577,10 @@ int daxalloc_pool_foreach_pin(struct daxalloc_pool *pool,
 		return rc;
 	qsort(l.v, (size_t)l.n, sizeof(*l.v), cmp_info);
 	/* Callbacks run unlocked, so they may call back into the library. */
+	api_pause(&s);
 	for (int i = 0; i < l.n && rc == 0; i++)
 		rc = fn(&l.v[i], arg);
+	api_resume(&s);
 	free(l.v);
 	return rc;
 }

@@ -82,6 +82,29 @@ const char *size_str(uint64_t v, char *buf, size_t len);
 /* error.c: set the thread's message, return -errnum. */
 int daxalloc_err(int errnum, const char *fmt, ...) DAXALLOC_PRINTF(2, 3);
 void daxalloc_err_clear(void);
+/*
+ * First line of an entry point: the call concerns @ctx (may be NULL).  If
+ * it fails, its message goes to @ctx's log as it returns (error.c).
+ */
+int api_enter(struct daxalloc_ctx *ctx);
+void api_leave(int *unused);
+/* The call's context, known only once its object was found live (a pin). */
+void api_call_ctx(struct daxalloc_ctx *ctx);
+/*
+ * Around a caller's callback (the foreach calls): the calls it makes are
+ * the caller's own, each logged as it returns.
+ */
+struct api_saved {
+	struct daxalloc_ctx *ctx;
+	int depth;
+	bool unlogged;
+};
+void api_pause(struct api_saved *s);
+void api_resume(const struct api_saved *s);
+/* region.c: the context of @r's pool; NULL for none, or a region whose pool was closed */
+struct daxalloc_ctx *region_ctx(struct daxalloc_region *r);
+#define API_CALL(ctx) \
+	int api_call_ __attribute__((cleanup(api_leave), unused)) = api_enter(ctx)
 
 /*
  * The caller's size of a struct that grows (sized.c): bytes to read or
@@ -100,6 +123,8 @@ int map_prefault(struct daxalloc_dev *dev, void *p, uint64_t length, bool write,
 void log_setup(struct daxalloc_ctx *ctx);
 void daxalloc_log(struct daxalloc_ctx *ctx, int prio, const char *fmt, ...)
 	DAXALLOC_PRINTF(3, 4);
+/* A failed call's message, at LOG_ERR, to a log function the caller set. */
+void log_error(struct daxalloc_ctx *ctx, const char *msg);
 #define dbg(ctx, ...) daxalloc_log(ctx, LOG_DEBUG, __VA_ARGS__)
 #define info(ctx, ...) daxalloc_log(ctx, LOG_INFO, __VA_ARGS__)
 #define warn(ctx, ...) daxalloc_log(ctx, LOG_WARNING, __VA_ARGS__)

@@ -577,9 +577,11 @@ static void rc_keep_idle_down(struct daxalloc_ctx *ctx, const char *name, char (
 			continue;
 		if (rc_disable(ctx, idle[i]) == 0)
 			info(ctx, "%s: bound by the kernel along with %s; disabled again", idle[i], name);
-		else
+		else {
 			warn(ctx, "%s: bound by the kernel along with %s and left enabled: %s", idle[i],
 			     name, daxalloc_errmsg());
+			daxalloc_err_clear();	/* warned: the enable went through */
+		}
 	}
 }
 
@@ -792,6 +794,7 @@ int rc_check_writable(const char *name, const char *path)
 DAXALLOC_EXPORT int daxalloc_dev_set_align(struct daxalloc_ctx *ctx, const char *arg,
 					   uint64_t align, unsigned int flags)
 {
+	API_CALL(ctx);
 	char name[32], a[32], ns[64], path[PATH_MAX];
 	enum daxalloc_region_kind kind;
 	struct daxalloc_dev *d;

@@ -256,6 +256,7 @@ static int region_publish(struct daxalloc_region *r, const char *name)
 DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, const char *name,
 				   unsigned int flags, struct daxalloc_region **out)
 {
+	API_CALL(pool ? pool->ctx : NULL);
 	struct dxa_entry e = { 0 };
 	uint64_t where = 0;
 	bool reserve;
@@ -354,6 +355,7 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, co
 DAXALLOC_EXPORT int daxalloc_region_open(struct daxalloc_pool *pool, const char *name,
 					 unsigned int flags, struct daxalloc_region **out)
 {
+	API_CALL(pool ? pool->ctx : NULL);
 	struct dxa_entry e;
 	int i;
 
@@ -440,8 +442,10 @@ static void region_close_handle(struct daxalloc_region *r, bool keep)
 	 * exits).  In a forked child it is the parent's: the child drops its copy only.
 	 */
 	if (!r->named && !stuck && !pool_is_inherited(r->pool) &&
-	    drop_entry(r->pool, r->offset, false, "") < 0)
-		daxalloc_log(r->pool->ctx, LOG_WARNING, "%s", daxalloc_errmsg());
+	    drop_entry(r->pool, r->offset, false, "") < 0) {
+		warn(r->pool->ctx, "%s", daxalloc_errmsg());
+		daxalloc_err_clear();	/* warned: the close goes on */
+	}
 	region_release(r);
 	if (!keep) {
 		free(r);
@@ -483,6 +487,7 @@ DAXALLOC_EXPORT void daxalloc_region_close(struct daxalloc_region **pr)
 
 DAXALLOC_EXPORT int daxalloc_region_free(struct daxalloc_region **pr)
 {
+	API_CALL(pr ? region_ctx(*pr) : NULL);
 	struct daxalloc_region *r;
 	struct daxalloc_pool *pool;
 	int rc, i;
@@ -532,6 +537,7 @@ DAXALLOC_EXPORT int daxalloc_region_free(struct daxalloc_region **pr)
 
 DAXALLOC_EXPORT int daxalloc_pool_free_name(struct daxalloc_pool *pool, const char *name)
 {
+	API_CALL(pool ? pool->ctx : NULL);
 	int rc, i;
 
 	if (!pool)
@@ -559,6 +565,7 @@ DAXALLOC_EXPORT int daxalloc_pool_free_name(struct daxalloc_pool *pool, const ch
 DAXALLOC_EXPORT int daxalloc_pool_rename(struct daxalloc_pool *pool, const char *from,
 					 const char *to)
 {
+	API_CALL(pool ? pool->ctx : NULL);
 	struct dxa_entry e;
 	int rc, i;
 
@@ -593,7 +600,9 @@ DAXALLOC_EXPORT int daxalloc_pool_rename(struct daxalloc_pool *pool, const char 
 int daxalloc_pool_foreach_region(struct daxalloc_pool *pool,
 				 int (*fn)(const struct daxalloc_region_info *, void *), void *arg)
 {
+	API_CALL(pool ? pool->ctx : NULL);
 	struct dxa_entry *snap;
+	struct api_saved s;
 	uint32_t n;
 	int rc;
 
@@ -611,6 +620,7 @@ int daxalloc_pool_foreach_region(struct daxalloc_pool *pool,
 	memcpy(snap, pool_table(pool), (size_t)n * sizeof(*snap));
 	pool_unlock(pool);
 	/* Callbacks run unlocked, so they may call back into the library. */
+	api_pause(&s);
 	for (uint32_t i = 0; i < n && rc == 0; i++) {
 		struct daxalloc_region_info info = { .struct_size = sizeof(info) };
 		bool named = snap[i].flags & DXA_ENTRY_NAMED;
@@ -623,8 +633,14 @@ int daxalloc_pool_foreach_region(struct daxalloc_pool *pool,
 		info.created = snap[i].created;
 		rc = fn(&info, arg);
 	}
+	api_resume(&s);
 	free(snap);
 	return rc;
+}
+
+struct daxalloc_ctx *region_ctx(struct daxalloc_region *r)
+{
+	return r && r->pool ? r->pool->ctx : NULL;
 }
 
 DAXALLOC_EXPORT void *daxalloc_region_get_address(struct daxalloc_region *r)
@@ -690,11 +706,13 @@ static int region_sync(struct daxalloc_region *r, uint64_t off, uint64_t len, bo
 
 DAXALLOC_EXPORT int daxalloc_region_persist(struct daxalloc_region *r, uint64_t off, uint64_t len)
 {
+	API_CALL(region_ctx(r));
 	return region_sync(r, off, len, true, "daxalloc_region_persist");
 }
 
 DAXALLOC_EXPORT int daxalloc_region_flush(struct daxalloc_region *r, uint64_t off, uint64_t len)
 {
+	API_CALL(region_ctx(r));
 	return region_sync(r, off, len, false, "daxalloc_region_flush");
 }
 

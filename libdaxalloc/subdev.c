@@ -85,9 +85,14 @@ static int foreach_one(struct dax_region_layout *rl, void *arg)
 {
 	struct foreach_args *fa = arg;
 	struct daxalloc_daxregion_info info;
+	struct api_saved s;
+	int rc;
 
 	fill_info(rl, &info);
-	return fa->fn(&info, fa->arg);
+	api_pause(&s);
+	rc = fa->fn(&info, fa->arg);
+	api_resume(&s);
+	return rc;
 }
 
 /* Exported through versions.c: 0.1's info had no size (compat-0.1.c). */
@@ -95,6 +100,7 @@ int daxalloc_daxregion_foreach(struct daxalloc_ctx *ctx,
 			       int (*fn)(const struct daxalloc_daxregion_info *info, void *arg),
 			       void *arg)
 {
+	API_CALL(ctx);
 	struct foreach_args fa = { .fn = fn, .arg = arg };
 	int rc;
 
@@ -124,6 +130,7 @@ static int region_get(int region_id, struct dax_region_layout *rl)
 int daxalloc_daxregion_get_info(struct daxalloc_ctx *ctx, int region_id,
 				struct daxalloc_daxregion_info *info)
 {
+	API_CALL(ctx);
 	struct daxalloc_daxregion_info all;
 	struct dax_region_layout rl;
 	int rc, n;
@@ -163,6 +170,7 @@ static int room(const struct dax_region_layout *rl, uint64_t align, struct dax_r
 DAXALLOC_EXPORT int daxalloc_daxregion_get_available(struct daxalloc_ctx *ctx, int region_id,
 						     uint64_t align, uint64_t *bytes)
 {
+	API_CALL(ctx);
 	struct dax_range pieces[LAYOUT_MAX_RANGES];
 	struct dax_region_layout rl;
 	int rc;
@@ -287,6 +295,7 @@ static int pick_region(struct dax_region_layout *rl, void *arg)
 DAXALLOC_EXPORT int daxalloc_dev_create(struct daxalloc_ctx *ctx, int region_id, uint64_t size,
 					uint64_t align, char *name_out, size_t len)
 {
+	API_CALL(ctx);
 	struct dax_region_layout rl;
 	char path[PATH_MAX + 32], seed[32], rel[128], what[48], s[32], a[32];
 	uint64_t got = 0;
@@ -516,6 +525,7 @@ out:
 DAXALLOC_EXPORT int daxalloc_dev_resize(struct daxalloc_ctx *ctx, const char *arg, uint64_t size,
 					unsigned int flags)
 {
+	API_CALL(ctx);
 	return rc_gate_end(ctx, dev_resize(ctx, arg, size, flags));
 }
 
@@ -559,6 +569,7 @@ static int dev_destroy(struct daxalloc_ctx *ctx, const char *arg, unsigned int f
 		} else {
 			warn(ctx, "%s: could not enable it to erase its pool (%s); the next device made on its memory by this library erases it",
 			     name, daxalloc_errmsg());
+			daxalloc_err_clear();	/* warned: the destroy goes on */
 		}
 	}
 	rc = rc_daxctl_set(ctx, name, RC_ATTR_SIZE, 0, 0);
@@ -582,5 +593,6 @@ static int dev_destroy(struct daxalloc_ctx *ctx, const char *arg, unsigned int f
 DAXALLOC_EXPORT int daxalloc_dev_destroy(struct daxalloc_ctx *ctx, const char *arg,
 					 unsigned int flags)
 {
+	API_CALL(ctx);
 	return rc_gate_end(ctx, dev_destroy(ctx, arg, flags));
 }

@@ -13,16 +13,18 @@ static int add_pin(const struct daxalloc_pin_info *pi, void *arg)
 	return 0;
 }
 
-static void print_pin(struct json_object *x, bool first)
+static void print_pin_head(void)
+{
+	printf("%-20s %12s %8s %-8s %7s %-15s %-19s %s\n", "REGION", "OFFSET", "LENGTH", "KIND",
+	       "PID", "COMMAND", "SINCE", "CONSUMER");
+}
+
+static void print_pin(struct json_object *x)
 {
 	char l[32], o[32], when[32];
-	time_t t = (time_t)ctl_ju64(x, "since");
 	const char *region = ctl_jstr(x, "region");
 
-	if (first)
-		printf("%-20s %12s %8s %-8s %7s %-15s %-19s %s\n", "REGION", "OFFSET", "LENGTH", "KIND",
-		       "PID", "COMMAND", "SINCE", "CONSUMER");
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+	ctl_time(ctl_ju64(x, "since"), when, sizeof(when));
 	snprintf(o, sizeof(o), "0x%" PRIx64, ctl_ju64(x, "offset"));
 	printf("%-20s %12s %8s %-8s %7d %-15s %-19s %s\n", region ? region : "(unnamed)", o,
 	       ctl_size(ctl_ju64(x, "length"), l, sizeof(l)), ctl_jstr(x, "kind"),
@@ -34,7 +36,6 @@ int cmd_pins(struct daxalloc_ctx *ctx, struct ctl_args *a)
 	struct daxalloc_dev *dev = NULL;
 	struct daxalloc_pool *pool = NULL;
 	struct json_object *arr;
-	size_t n;
 	const char *name;
 	int rc;
 
@@ -65,13 +66,6 @@ int cmd_pins(struct daxalloc_ctx *ctx, struct ctl_args *a)
 		json_object_put(arr);
 		return ctl_lib_fail(rc);
 	}
-	n = json_object_array_length(arr);
-	if (a->json)
-		ctl_json_print(arr);
-	for (size_t i = 0; !a->json && i < n; i++)
-		print_pin(json_object_array_get_idx(arr, i), i == 0);
-	if (!a->json && n == 0)
-		printf("%s: no pins\n", name);
-	json_object_put(arr);
+	ctl_print_rows(arr, a->json, print_pin_head, print_pin, name, "pins");
 	return CTL_OK;
 }

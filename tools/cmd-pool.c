@@ -57,16 +57,27 @@ static void close_pool(struct daxalloc_dev **dev, struct daxalloc_pool **pool)
 	daxalloc_dev_close(dev);
 }
 
+/* The pool's figures as JSON in @o; closes the pool and its device either way. */
+static int stats_and_close(struct daxalloc_dev **dev, struct daxalloc_pool **pool,
+			   struct json_object **o)
+{
+	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
+	int rc = daxalloc_pool_get_stats(*pool, &st);
+
+	if (rc == 0)
+		*o = ctl_json_pool_stats(*dev, &st);
+	close_pool(dev, pool);
+	return rc < 0 ? ctl_lib_fail(rc) : 0;
+}
+
 int cmd_format(struct daxalloc_ctx *ctx, struct ctl_args *args)
 {
 	struct daxalloc_dev *dev = NULL;
 	struct daxalloc_pool *pool = NULL;
-	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 	struct json_object *o;
 	struct pool_args a;
 	char u[32], c[32];
 	int rc;
-
 
 	if ((rc = parse("format", args, 0, &a)))
 		return rc;
@@ -80,9 +91,8 @@ int cmd_format(struct daxalloc_ctx *ctx, struct ctl_args *args)
 		daxalloc_dev_close(&dev);
 		return ctl_lib_fail(rc);
 	}
-	daxalloc_pool_get_stats(pool, &st);
-	o = ctl_json_pool_stats(dev, &st);
-	close_pool(&dev, &pool);
+	if ((rc = stats_and_close(&dev, &pool, &o)))
+		return rc;
 	if (a.o->json)
 		ctl_json_print(o);
 	else
@@ -97,7 +107,6 @@ int cmd_df(struct daxalloc_ctx *ctx, struct ctl_args *args)
 {
 	struct daxalloc_dev *dev = NULL;
 	struct daxalloc_pool *pool = NULL;
-	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 	struct json_object *o;
 	struct pool_args a;
 	char b[5][32];
@@ -107,13 +116,8 @@ int cmd_df(struct daxalloc_ctx *ctx, struct ctl_args *args)
 		return rc;
 	if ((rc = open_pool(ctx, a.dev, DAXALLOC_POOL_RDONLY, &dev, &pool)))
 		return rc;
-	rc = daxalloc_pool_get_stats(pool, &st);
-	if (rc < 0) {
-		close_pool(&dev, &pool);
-		return ctl_lib_fail(rc);
-	}
-	o = ctl_json_pool_stats(dev, &st);
-	close_pool(&dev, &pool);
+	if ((rc = stats_and_close(&dev, &pool, &o)))
+		return rc;
 	if (a.o->json) {
 		ctl_json_print(o);
 	} else {
@@ -136,15 +140,17 @@ static int add_region(const struct daxalloc_region_info *ri, void *arg)
 	return 0;
 }
 
-static void print_region(struct json_object *x, bool first)
+static void print_region_head(void)
+{
+	printf("%-24s %12s %8s %-20s %s\n", "NAME", "OFFSET", "SIZE", "CREATED", "OWNER");
+}
+
+static void print_region(struct json_object *x)
 {
 	char s[32], o[32], when[32];
-	time_t t = (time_t)ctl_ju64(x, "created");
 	const char *name = ctl_jstr(x, "name");
 
-	if (first)
-		printf("%-24s %12s %8s %-20s %s\n", "NAME", "OFFSET", "SIZE", "CREATED", "OWNER");
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+	ctl_time(ctl_ju64(x, "created"), when, sizeof(when));
 	snprintf(o, sizeof(o), "0x%" PRIx64, ctl_ju64(x, "offset"));
 	ctl_size(ctl_ju64(x, "size"), s, sizeof(s));
 	if (name)
@@ -160,7 +166,6 @@ int cmd_regions(struct daxalloc_ctx *ctx, struct ctl_args *args)
 	struct daxalloc_pool *pool = NULL;
 	struct json_object *arr;
 	struct pool_args a;
-	size_t n;
 	int rc;
 
 	if ((rc = parse("regions", args, 0, &a)))
@@ -174,14 +179,7 @@ int cmd_regions(struct daxalloc_ctx *ctx, struct ctl_args *args)
 		json_object_put(arr);
 		return ctl_lib_fail(rc);
 	}
-	n = json_object_array_length(arr);
-	if (a.o->json)
-		ctl_json_print(arr);
-	for (size_t i = 0; !a.o->json && i < n; i++)
-		print_region(json_object_array_get_idx(arr, i), i == 0);
-	if (!a.o->json && n == 0)
-		printf("%s: no regions\n", a.dev);
-	json_object_put(arr);
+	ctl_print_rows(arr, a.o->json, print_region_head, print_region, a.dev, "regions");
 	return CTL_OK;
 }
 

@@ -51,6 +51,14 @@ int ctl_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 
 int ctl_lib_fail(int rc);
 int ctl_parse_size(const char *opt, const char *arg, uint64_t *out);
 const char *ctl_size(uint64_t v, char *buf, size_t len);
+/* @secs since the epoch as local "YYYY-MM-DD HH:MM:SS"; returns @buf. */
+const char *ctl_time(uint64_t secs, char *buf, size_t len);
+/*
+ * A listing: the JSON array @arr, or @head and a @row a member, or
+ * "DEV: no WHAT"; drops @arr.
+ */
+void ctl_print_rows(struct json_object *arr, bool json, void (*head)(void),
+		    void (*row)(struct json_object *x), const char *dev, const char *what);
 
 /*
  * tools/json.c: every object the commands report.  --json prints it; the

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctl.h"
 
@@ -45,4 +46,28 @@ const char *ctl_size(uint64_t v, char *buf, size_t len)
 	if (daxalloc_size_format(v, buf, len) < 0)
 		snprintf(buf, len, "?");
 	return buf;
+}
+
+const char *ctl_time(uint64_t secs, char *buf, size_t len)
+{
+	time_t t = (time_t)secs;
+
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", localtime(&t));
+	return buf;
+}
+
+void ctl_print_rows(struct json_object *arr, bool json, void (*head)(void),
+		    void (*row)(struct json_object *x), const char *dev, const char *what)
+{
+	size_t n = json_object_array_length(arr);
+
+	if (json)
+		ctl_json_print(arr);
+	if (!json && n)
+		head();
+	for (size_t i = 0; !json && i < n; i++)
+		row(json_object_array_get_idx(arr, i));
+	if (!json && n == 0)
+		printf("%s: no %s\n", dev, what);
+	json_object_put(arr);
 }

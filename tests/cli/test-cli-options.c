@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "ctl-json.h"
 #include "run-ctl.h"
 
 static struct ctl_run r;
@@ -194,9 +195,7 @@ Test(cli_options, json_like_daxctl)
 	struct json_object *o, *v;
 
 	ctl_runl(&r, "info", "hugetlb:2M:4M", "--json", NULL);
-	cr_assert_eq(r.status, 0, "%s", r.err);
-	o = json_tokener_parse(r.out);
-	cr_assert_not_null(o, "%s", r.out);
+	o = ctl_json(&r);
 	cr_assert(json_object_object_get_ex(o, "chardev", &v), "no chardev: %s", r.out);
 	cr_expect_str_eq(json_object_get_string(v), "hugetlb:2M:4M");
 	cr_assert(json_object_object_get_ex(o, "mode", &v), "no mode: %s", r.out);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <unistd.h>
+#include "ctl-json.h"
 #include "run-ctl.h"
 
 static struct ctl_run r;
@@ -38,24 +39,11 @@ static void teardown(void)
 
 TestSuite(cli_standin, .init = setup, .fini = teardown, .timeout = 120);
 
-static uint64_t json_u64(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	cr_assert(json_object_object_get_ex(o, key, &v), "no key %s", key);
-	return json_object_get_uint64(v);
-}
-
 /* Runs daxalloc-ctl ARGS... --json: it must succeed and print one JSON value. */
 static struct json_object *run_json(const char *const *args)
 {
-	struct json_object *o;
-
 	ctl_run(&r, args, 0);
-	cr_assert_eq(r.status, 0, "%s %s: %s", args[0], args[1], r.err);
-	o = json_tokener_parse(r.out);
-	cr_assert_not_null(o, "%s --json printed no JSON: %s", args[0], r.out);
-	return o;
+	return ctl_json(&r);
 }
 
 Test(cli_standin, pool_commands_across_runs)
@@ -66,14 +54,14 @@ Test(cli_standin, pool_commands_across_runs)
 	if (geteuid() != 0)
 		cr_skip_test("keeping a stand-in mounts hugetlbfs: needs root");
 	o = run_json((const char *const[]){ "format", "hugetlb:2M:32M", "--json", NULL });
-	cr_expect_eq(json_u64(o, "unit"), 2u << 20);
-	cr_expect_eq(json_u64(o, "capacity"), 30u << 20);
+	cr_expect_eq(ctl_json_u64(o, "unit"), 2u << 20);
+	cr_expect_eq(ctl_json_u64(o, "capacity"), 30u << 20);
 	json_object_put(o);
 
 	o = run_json((const char *const[]){ "alloc", "hugetlb:2M", "--size", "4M", "--name", "a",
 					    "--json", NULL });
-	cr_expect_eq(json_u64(o, "size"), 4u << 20);
-	cr_expect_eq(json_u64(o, "offset"), 2u << 20);
+	cr_expect_eq(ctl_json_u64(o, "size"), 4u << 20);
+	cr_expect_eq(ctl_json_u64(o, "offset"), 2u << 20);
 	json_object_put(o);
 	ctl_runl(&r, "alloc", "hugetlb:2M", "--size", "2M", "--name", "b", NULL);
 	cr_assert_eq(r.status, 0, "%s", r.err);
@@ -82,8 +70,8 @@ Test(cli_standin, pool_commands_across_runs)
 
 	/* 30M usable from 2M, b at 6M: free 4M before it and 24M after */
 	o = run_json((const char *const[]){ "df", "hugetlb:2M", "--json", NULL });
-	cr_expect_eq(json_u64(o, "free"), 28u << 20);
-	cr_expect_eq(json_u64(o, "largest_free"), 24u << 20);
+	cr_expect_eq(ctl_json_u64(o, "free"), 28u << 20);
+	cr_expect_eq(ctl_json_u64(o, "largest_free"), 24u << 20);
 	json_object_put(o);
 	ctl_runl(&r, "df", "hugetlb:2M", NULL);
 	cr_assert_eq(r.status, 0, "%s", r.err);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "ctl-json.h"
 #include "run-ctl.h"
 
 /* A failure is exactly one line on stderr, naming every @want. */
@@ -96,9 +97,7 @@ Test(cli, info_json_shape)
 	struct json_object *o, *v;
 
 	ctl_runl(&r, "info", "hugetlb:2M:4M", "--json", NULL);
-	cr_assert_eq(r.status, 0, "%s", r.err);
-	o = json_tokener_parse(r.out);
-	cr_assert_not_null(o, "not JSON: %s", r.out);
+	o = ctl_json(&r);
 	for (const char *const *k = dev_keys; *k; k++)
 		cr_expect(json_object_object_get_ex(o, *k, NULL), "missing key %s", *k);
 	json_object_object_get_ex(o, "size", &v);
@@ -120,8 +119,7 @@ Test(cli, list_json_is_an_array_of_devices)
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	if (!r.out[0])
 		return;	/* no devices: nothing, as daxctl (cli_options::json_like_daxctl) */
-	arr = json_tokener_parse(r.out);
-	cr_assert_not_null(arr, "not JSON: %s", r.out);
+	arr = ctl_json(&r);
 	cr_assert(json_object_is_type(arr, json_type_array));
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		struct json_object *d = json_object_array_get_idx(arr, i);
@@ -179,14 +177,6 @@ Test(cli, map_verifies_on_the_default_device, .timeout = 120)
 	cr_expect(strstr(r.out, guest ? "not written, every page read" : "verified"), "%s", r.out);
 }
 
-static uint64_t json_u64(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	cr_assert(json_object_object_get_ex(o, key, &v), "no key %s", key);
-	return json_object_get_uint64(v);
-}
-
 /*
  * The stand-in is fresh memory of this process: no pool to spare, the map
  * starts at 0 (on a real device the pattern starts past the pool metadata:
@@ -197,11 +187,9 @@ Test(cli, map_standin_from_offset_0)
 	struct json_object *o;
 
 	ctl_runl(&r, "map", "hugetlb:2M:8M", "--json", NULL);
-	cr_assert_eq(r.status, 0, "%s", r.err);
-	o = json_tokener_parse(r.out);
-	cr_assert_not_null(o, "not JSON: %s", r.out);
-	cr_expect_eq(json_u64(o, "offset"), 0, "%s", r.out);
-	cr_expect_eq(json_u64(o, "length"), 8u << 20, "%s", r.out);
+	o = ctl_json(&r);
+	cr_expect_eq(ctl_json_u64(o, "offset"), 0, "%s", r.out);
+	cr_expect_eq(ctl_json_u64(o, "length"), 8u << 20, "%s", r.out);
 	json_object_put(o);
 }
 
@@ -210,12 +198,10 @@ Test(cli, map_read_only_writes_nothing)
 	struct json_object *o, *v;
 
 	ctl_runl(&r, "map", "hugetlb:2M:8M", "--read-only", "--json", NULL);
-	cr_assert_eq(r.status, 0, "%s", r.err);
-	o = json_tokener_parse(r.out);
-	cr_assert_not_null(o, "not JSON: %s", r.out);
+	o = ctl_json(&r);
 	cr_expect(json_object_object_get_ex(o, "read_only", &v) && json_object_get_boolean(v), "%s",
 		  r.out);
-	cr_expect_eq(json_u64(o, "bad_pages"), 0);
+	cr_expect_eq(ctl_json_u64(o, "bad_pages"), 0);
 	json_object_put(o);
 	ctl_runl(&r, "map", "hugetlb:2M:8M", "--read-only", "--destroy-data", NULL);
 	expect_one_line_error(&r, 2, (const char *const[]){ "--read-only", "--destroy-data", NULL });

@@ -28,6 +28,7 @@
 #include "daxalloc.h"
 #include "metadata.h"
 #include "pool.h"
+#include "pin-chain.h"
 #include "pool-helpers.h"
 #include "private.h"
 #include "run-ctl.h"
@@ -952,33 +953,16 @@ Test(perm, cli_without_root_says_root)
 Test(cloexec, nothing_of_ours_is_inherited_across_exec)
 {
 	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
-	struct daxalloc_pin_target t;
-	struct daxalloc_pin *pin = NULL;
-	struct daxalloc_region *r = NULL;
-	struct daxalloc_pool *p = NULL;
-	struct daxalloc_dev *d = NULL;
-	struct daxalloc_ctx *c = NULL;
-	struct consumer cons;
+	struct pin_chain c;
 	int base[64], nbase;
 
 	/* What the test harness itself leaves inheritable is not ours. */
 	nbase = th_inheritable(base, 64);
-	cr_assert_eq(daxalloc_ctx_new(&c), 0);
-	d = th_dev_open(c, "hugetlb:2M:16M");
-	p = th_pool_create(d);
-	cr_assert_eq(daxalloc_alloc(p, 4 * M, "kept", 0, &r), 0, "%s", daxalloc_errmsg());
-	cr_assert_eq(consumer_open(&cons, DAXALLOC_PIN_URING, NULL), 0, "%s", consumer_errmsg());
-	consumer_target(&cons, &t);
-	cr_assert_eq(daxalloc_pin(r, 0, 2 * M, &t, &pin), 0, "%s", daxalloc_errmsg());
-	cr_assert_eq(daxalloc_pool_check(d, 0, &rep), 0, "%s", th_check_said(&rep));
+	pin_chain_make(&c, "hugetlb:2M:16M", 4 * M);
+	cr_assert_eq(daxalloc_pool_check(c.dev, 0, &rep), 0, "%s", th_check_said(&rep));
 
 	th_expect_nothing_inherited(base, nbase);
-	daxalloc_unpin(&pin);
-	consumer_close(&cons);
-	daxalloc_region_close(&r);
-	daxalloc_pool_close(&p);
-	daxalloc_dev_close(&d);
-	daxalloc_ctx_delete(&c);
+	pin_chain_close(&c);
 }
 
 /*

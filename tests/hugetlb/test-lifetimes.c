@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "consumers.h"
 #include "daxalloc.h"
+#include "pin-chain.h"
 
 #define M (UINT64_C(1) << 20)
 
@@ -21,53 +21,42 @@ static const char *const names[N] = { "ctx", "dev", "pool", "region", "pin" };
 
 static void close_in(const int order[N])
 {
-	struct daxalloc_ctx *ctx = NULL;
-	struct daxalloc_dev *dev = NULL;
-	struct daxalloc_pool *pool = NULL;
-	struct daxalloc_region *r = NULL;
-	struct daxalloc_pin *p = NULL;
-	struct daxalloc_pin_target t;
-	struct consumer uring;
+	struct pin_chain c;
 	char seq[64] = "";
 
 	for (int i = 0; i < N; i++)
 		snprintf(seq + strlen(seq), sizeof(seq) - strlen(seq), "%s%s", i ? " " : "",
 			 names[order[i]]);
-	cr_assert_eq(consumer_open(&uring, DAXALLOC_PIN_URING, NULL), 0, "%s", consumer_errmsg());
-	consumer_target(&uring, &t);
-	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
-	cr_assert_eq(daxalloc_dev_open(ctx, "hugetlb:2M:8M", &dev), 0, "%s", daxalloc_errmsg());
-	cr_assert_eq(daxalloc_pool_create(dev, 0, &pool), 0, "%s", daxalloc_errmsg());
-	cr_assert_eq(daxalloc_alloc(pool, 2 * M, "kept", 0, &r), 0, "%s", daxalloc_errmsg());
-	cr_assert_eq(daxalloc_pin(r, 0, 2 * M, &t, &p), 0, "%s", daxalloc_errmsg());
+	pin_chain_make(&c, "hugetlb:2M:8M", 2 * M);
 	for (int i = 0; i < N; i++) {
 		switch (order[i]) {
 		case CTX:
-			daxalloc_ctx_delete(&ctx);
+			daxalloc_ctx_delete(&c.ctx);
 			break;
 		case DEV:
-			daxalloc_dev_close(&dev);
+			daxalloc_dev_close(&c.dev);
 			break;
 		case POOL:
-			daxalloc_pool_close(&pool);
+			daxalloc_pool_close(&c.pool);
 			break;
 		case REGION:
 			/* after the pool: a handle whose memory is gone, still closed cleanly */
-			if (!pool)
-				cr_expect_null(daxalloc_region_get_address(r), "%s", seq);
-			daxalloc_region_close(&r);
+			if (!c.pool)
+				cr_expect_null(daxalloc_region_get_address(c.region), "%s", seq);
+			daxalloc_region_close(&c.region);
 			break;
 		case PIN: {
 			/* after its region or pool closed: the pin went with them */
-			int rc = daxalloc_unpin(&p);
+			int rc = daxalloc_unpin(&c.pin);
 
-			cr_expect(rc == 0 || (rc == -EINVAL && (!r || !pool)), "%s: unpin %d: %s",
-				  seq, rc, daxalloc_errmsg());
+			cr_expect(rc == 0 || (rc == -EINVAL && (!c.region || !c.pool)),
+				  "%s: unpin %d: %s", seq, rc, daxalloc_errmsg());
+			c.pin = NULL;	/* gone either way */
 			break;
 		}
 		}
 	}
-	consumer_close(&uring);
+	pin_chain_close(&c);
 }
 
 static bool next_perm(int *a, int n)

@@ -96,30 +96,46 @@ Test(heap, stats_need_their_size)
 	munmap(p, size);
 }
 
+/*
+ * The model on @h: @steps steps from @seed with objects up to @max, each
+ * object and the statistics checked every @every steps (0: at the end
+ * only), all freed whenever more than @most are live (0: never); then
+ * checked, freed and compared again.  Returns the allocations refused.
+ */
+static uint64_t model_run(struct daxalloc_heap *h, uint64_t seed, size_t max, int steps, int every,
+		     size_t most)
+{
+	uint64_t failures;
+	struct hm m;
+
+	hm_init(&m, h, seed, max);
+	for (int i = 0; i < steps; i++) {
+		cr_assert_eq(hm_step(&m), 0, "seed %llu: %s", (unsigned long long)seed, m.err);
+		if (every && i % every == 0) {
+			cr_assert_eq(hm_check_all(&m), 0, "%s", m.err);
+			expect_stats_match(h, &m);
+		}
+		if (most && m.nobjs > most)
+			cr_assert_eq(hm_free_all(&m), 0, "%s", m.err);
+	}
+	cr_assert_eq(hm_check_all(&m), 0, "%s", m.err);
+	expect_stats_match(h, &m);
+	failures = m.failures;
+	cr_assert_eq(hm_free_all(&m), 0, "%s", m.err);
+	expect_stats_match(h, &m);	/* cached objects count as freed */
+	hm_fini(&m);
+	return failures;
+}
+
 Test(heap, model_small_objects, .timeout = 120)
 {
 	size_t size = 256 * MiB;
 	void *p = area(size);
 	struct daxalloc_heap *h = heap_on(p, size, 0);
-	struct hm m;
 
-	for (uint64_t seed = 1; seed <= 4; seed++) {
-		hm_init(&m, h, seed, 4096);
-		for (int i = 0; i < 40000; i++) {
-			cr_assert_eq(hm_step(&m), 0, "seed %llu: %s", (unsigned long long)seed,
-				     m.err);
-			if (i % 5000 == 0) {
-				cr_assert_eq(hm_check_all(&m), 0, "%s", m.err);
-				expect_stats_match(h, &m);
-			}
-		}
-		cr_assert_eq(hm_check_all(&m), 0, "%s", m.err);
-		expect_stats_match(h, &m);
-		cr_assert_eq(m.failures, 0);
-		cr_assert_eq(hm_free_all(&m), 0, "%s", m.err);
-		expect_stats_match(h, &m);
-		hm_fini(&m);
-	}
+	for (uint64_t seed = 1; seed <= 4; seed++)
+		cr_assert_eq(model_run(h, seed, 4096, 40000, 5000, 0), 0, "seed %llu",
+			     (unsigned long long)seed);
 	daxalloc_heap_destroy(&h);
 	cr_assert_null(h);
 	munmap(p, size);
@@ -130,18 +146,9 @@ Test(heap, model_up_to_1m, .timeout = 120)
 	size_t size = 512 * MiB;
 	void *p = area(size);
 	struct daxalloc_heap *h = heap_on(p, size, 0);
-	struct hm m;
 
-	hm_init(&m, h, 99, MiB);
-	for (int i = 0; i < 6000; i++) {
-		cr_assert_eq(hm_step(&m), 0, "%s", m.err);
-		if (m.nobjs > 200)	/* keep the live set below the heap size */
-			cr_assert_eq(hm_free_all(&m), 0, "%s", m.err);
-	}
-	cr_assert_eq(hm_check_all(&m), 0, "%s", m.err);
-	expect_stats_match(h, &m);
-	cr_assert_eq(hm_free_all(&m), 0, "%s", m.err);
-	hm_fini(&m);
+	/* freed above 200 objects: the live set stays below the heap size */
+	model_run(h, 99, MiB, 6000, 0, 200);
 	daxalloc_heap_destroy(&h);
 	munmap(p, size);
 }
@@ -433,20 +440,8 @@ Test(heap, model_large_objects, .timeout = 120)
 	size_t size = 256 * MiB;
 	void *p = area(size);
 	struct daxalloc_heap *h = heap_on(p, size, 0);
-	struct hm m;
 
-	hm_init(&m, h, 7, 64 * 1024);
-	for (int i = 0; i < 20000; i++) {
-		cr_assert_eq(hm_step(&m), 0, "%s", m.err);
-		if (i % 2000 == 0) {
-			cr_assert_eq(hm_check_all(&m), 0, "%s", m.err);
-			expect_stats_match(h, &m);
-		}
-	}
-	cr_assert_eq(m.failures, 0);
-	cr_assert_eq(hm_free_all(&m), 0, "%s", m.err);
-	expect_stats_match(h, &m);	/* cached objects count as freed */
-	hm_fini(&m);
+	cr_assert_eq(model_run(h, 7, 64 * 1024, 20000, 2000, 0), 0);
 	daxalloc_heap_destroy(&h);
 	munmap(p, size);
 }
