@@ -281,7 +281,10 @@ static int check_each(struct daxalloc_dev *dev, unsigned int flags,
 	for (int slot = 0; slot < 2; slot++) {
 		const struct dxa_copy *c = &s.c[slot];
 
-		if (c->state == DXA_COPY_STALE && slot != s.newest)
+		if (c->state == DXA_COPY_STALE && slot != s.newest && c->table_rc == -EIO)
+			say(&k, DAXALLOC_CHECK_PROBLEM,
+			    "%s; the newest copy holds the state (a repair rewrites it)", c->table_why);
+		else if (c->state == DXA_COPY_STALE && slot != s.newest)
 			say(&k, DAXALLOC_CHECK_NOTE,
 			    "copy %d (sequence %llu) was caught mid-update: harmless, it held the state before the newest",
 			    slot, (unsigned long long)c->hdr.seq);

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -182,4 +183,22 @@ void th_expect_nothing_inherited(const int *base, int nbase)
 			known |= base[i] == fd;
 		cr_expect(known, "fd %d (%s) was inherited across exec", fd, arrow + 4);
 	}
+}
+
+void th_finding(int kind, const char *line, void *arg)
+{
+	struct th_findings *f = arg;
+
+	if (kind == DAXALLOC_CHECK_LOSS)
+		f->losses++;
+	if (f->n < 8)
+		snprintf(f->text[f->n++], sizeof(f->text[0]), "%s", line);
+}
+
+bool th_findings_say(const struct th_findings *f, const char *what)
+{
+	for (int i = 0; i < f->n; i++)
+		if (strstr(f->text[i], what))
+			return true;
+	return false;
 }

@@ -3,6 +3,7 @@
 #ifndef POOL_HELPERS_H
 #define POOL_HELPERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -37,5 +38,13 @@ int th_inheritable(int *fds, int max);
  * stdio and its own, to be one of the @nbase in @base.
  */
 void th_expect_nothing_inherited(const int *base, int nbase);
+/* The findings of daxalloc_pool_check_each(): pass th_finding and a zeroed struct. */
+struct th_findings {
+	int n, losses;
+	char text[8][300];
+};
+void th_finding(int kind, const char *line, void *arg);
+/* Does a finding contain @what? */
+bool th_findings_say(const struct th_findings *f, const char *what);
 
 #endif
