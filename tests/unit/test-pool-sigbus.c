@@ -270,6 +270,38 @@ Test(sigbus, unreadable_lease_slots_are_skipped)
 		daxalloc_pool_close(&held[i]);
 }
 
+static int count_pin(const struct daxalloc_pin_info *info, void *arg)
+{
+	(void)info;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Where the pin ledger lies in the lock area (pin-ledger.c). */
+#define LEDGER_OFFSET (DXA_LOCK_OFFSET + (UINT64_C(512) << 10))
+
+Test(sigbus, pin_ledger_unreadable_refuses_frees)
+{
+	struct daxalloc_pool *p = NULL, *f = NULL;
+	int pins = 0;
+
+	make_pool(true);
+	poison(LEDGER_OFFSET);
+	cr_assert_eq(daxalloc_pool_open(dev, 0, &p), 0, "%s", daxalloc_errmsg());
+	cr_expect_eq(daxalloc_pool_foreach_pin(p, count_pin, &pins), -EIO);
+	expect_names_range(daxalloc_errmsg(), LEDGER_OFFSET);
+	/* a pin it cannot see may still reach the memory: no free, no format */
+	cr_expect_eq(daxalloc_pool_free_name(p, "first"), -EIO);
+	expect_names_range(daxalloc_errmsg(), LEDGER_OFFSET);
+	cr_expect_eq(daxalloc_pool_create(dev, DAXALLOC_POOL_FORCE, &f), -EIO);
+	daxalloc_pool_close(&p);
+	cr_expect_eq(open_both(0), 0, "%s", daxalloc_errmsg());
+	unpoison();
+	cr_assert_eq(daxalloc_pool_open(dev, 0, &p), 0, "%s", daxalloc_errmsg());
+	cr_expect_eq(daxalloc_pool_free_name(p, "first"), 0, "%s", daxalloc_errmsg());
+	daxalloc_pool_close(&p);
+}
+
 /* ---- a SIGBUS that is not the library's ---- */
 
 /* Run @fn in a child; its wait status. */
