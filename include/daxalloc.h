@@ -406,6 +406,7 @@ enum daxalloc_check_code {
 	/* what a report says instead of its first finding */
 	DAXALLOC_CHECK_NO_VALID_COPY = 17,	/* nothing to repair from; detail: its first finding's */
 	DAXALLOC_CHECK_NEEDS_FORCE = 18,	/* a repair would lose count changes (first_loss) */
+	DAXALLOC_CHECK_TABLE_UNREADABLE = 19,	/* copy's older table does not read (media); detail */
 };
 
 /* Where a loss is seen (the "source" of a finding). */

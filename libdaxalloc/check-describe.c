@@ -128,6 +128,13 @@ static int describe(const struct daxalloc_check_finding *f,
 					detail);
 		return snprintf(buf, len, "%s",
 				"neither copy of the metadata is valid: format the pool again");
+	case DAXALLOC_CHECK_TABLE_UNREADABLE:
+		if (!detail) {
+			snprintf(d, sizeof(d), "copy %d: its region table does not read", f->copy);
+			detail = d;
+		}
+		return snprintf(buf, len, "%s; the newest copy holds the state (a repair rewrites it)",
+				detail);
 	case DAXALLOC_CHECK_NEEDS_FORCE: {
 		char first[256] = "";
 

@@ -306,7 +306,13 @@ static int check_each(struct daxalloc_dev *dev, unsigned int flags,
 	for (int slot = 0; slot < 2; slot++) {
 		const struct dxa_copy *c = &s.c[slot];
 
-		if (c->state == DXA_COPY_STALE && slot != s.newest) {
+		if (c->state == DXA_COPY_STALE && slot != s.newest && c->table_rc == -EIO) {
+			/* not an interrupted update: media the guarded read could not read */
+			f = finding(DAXALLOC_CHECK_PROBLEM, DAXALLOC_CHECK_TABLE_UNREADABLE);
+			f.copy = slot;
+			f.detail = c->table_why;
+			say(&k, &f);
+		} else if (c->state == DXA_COPY_STALE && slot != s.newest) {
 			f = finding(DAXALLOC_CHECK_NOTE, DAXALLOC_CHECK_COPY_STALE);
 			f.copy = slot;
 			f.sequence = c->hdr.seq;

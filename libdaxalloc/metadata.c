@@ -442,10 +442,17 @@ int dxa_journal_replay(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 			 */
 			break;
 		} else {
-			snprintf(why, whylen,
-				 "journal record %u (sequence %llu) is damaged in both copies: that change and any after it are lost",
-				 cell, (unsigned long long)(h->seq + 1 + cell));
 			rc = io[0] < 0 && io[1] < 0 ? -EIO : -EUCLEAN;
+			if (rc == -EIO)
+				snprintf(why, whylen,
+					 "journal record %u (sequence %llu, bytes 0x%llx-0x%llx) is unreadable in both copies (media error): that change and any after it are lost",
+					 cell, (unsigned long long)(h->seq + 1 + cell),
+					 (unsigned long long)dxa_jrec_offset(cell, 0),
+					 (unsigned long long)dxa_jrec_offset(cell, 1) + DXA_JREC_SIZE - 1);
+			else
+				snprintf(why, whylen,
+					 "journal record %u (sequence %llu) is damaged in both copies: that change and any after it are lost",
+					 cell, (unsigned long long)(h->seq + 1 + cell));
 			break;
 		}
 		rc = jrec_apply(&r[use], geo, h, tab, n, cell, &m, why, whylen);
@@ -471,7 +478,9 @@ static void scan_slot(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
 		if (io < 0) {
 			c->hdr_rc[k] = -EIO;
 			snprintf(c->hdr_why[k], sizeof(c->hdr_why[k]),
-				 "copy %d: header %d is unreadable (media error)", slot, k);
+				 "copy %d: header %d (bytes 0x%llx-0x%llx) is unreadable (media error)", slot,
+				 k, (unsigned long long)dxa_hdr_offset(slot, k),
+				 (unsigned long long)dxa_hdr_offset(slot, k) + sizeof(c->raw[k]) - 1);
 			continue;
 		}
 		c->hdr_rc[k] = dxa_hdr_validate(&c->raw[k], slot, geo, w, sizeof(w));
@@ -497,7 +506,9 @@ static void scan_slot(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
 	c->table_rc = rd(arg, dxa_table_offset(slot), tab, (size_t)c->hdr.nentries * DXA_ENTRY_SIZE);
 	if (c->table_rc < 0)
 		snprintf(c->table_why, sizeof(c->table_why),
-			 "copy %d: region table is unreadable (media error)", slot);
+			 "copy %d: region table (bytes 0x%llx-0x%llx) is unreadable (media error)", slot,
+			 (unsigned long long)dxa_table_offset(slot),
+			 (unsigned long long)(dxa_table_offset(slot) + (uint64_t)c->hdr.nentries * DXA_ENTRY_SIZE - 1));
 	else
 		c->table_rc = dxa_table_validate(&c->hdr, tab, slot, geo, c->table_why,
 						 sizeof(c->table_why));

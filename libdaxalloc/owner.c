@@ -266,18 +266,45 @@ static int area_ready(struct daxalloc_pool *pool)
 }
 
 /* Does @dev hold something that is, or was, a pool?  Only then may we write the area. */
-static bool looks_like_pool(struct daxalloc_pool *pool)
+static int looks_like_pool(struct daxalloc_pool *pool)
 {
-	const char *base = pool->mm.addr;
+	bool unread = false;
 
 	/* Any header copy of either slot: a damaged one may still be repaired. */
 	for (int slot = 0; slot < 2; slot++)
-		for (int copy = 0; copy < 2; copy++)
-			if (memcmp(base + (size_t)slot * DXA_HDR_SLOT_SIZE +
-				   (size_t)copy * DXA_HDR_COPY_OFFSET,
-				   DXA_MAGIC, sizeof(DXA_MAGIC)) == 0)
-				return true;
-	return false;
+		for (int copy = 0; copy < 2; copy++) {
+			char m[sizeof(DXA_MAGIC)];
+
+			if (meta_read(&pool->mm, dxa_hdr_offset(slot, copy), m, sizeof(m)) < 0)
+				unread = true;
+			else if (memcmp(m, DXA_MAGIC, sizeof(m)) == 0)
+				return 1;
+		}
+	if (unread)
+		return daxalloc_err(EIO,
+				    "%s: no pool header is readable (bytes 0x0-0x%x of the device: media error), so whether it holds a pool cannot be told",
+				    pool->dev->name, 2 * DXA_HDR_SLOT_SIZE - 1);
+	return 0;
+}
+
+/*
+ * The lock area is used in place (robust mutexes, atomics): no copy can
+ * stand between it and its users.  Its head and lock instances are read
+ * once, guarded, before a handle first uses them, so that poison nobody
+ * listed there fails the open instead of killing the process.
+ */
+static int area_probe(struct daxalloc_pool *pool)
+{
+	const uint64_t len = offsetof(struct lock_area, owners);
+	char buf[512];
+
+	for (uint64_t at = 0; at < len; at += sizeof(buf))
+		if (meta_read(&pool->mm, DXA_LOCK_OFFSET + at, buf, sizeof(buf)) < 0)
+			return daxalloc_err(EIO,
+					    "%s: the pool lock (bytes 0x%llx-0x%llx of the device) is unreadable (media error): the pool cannot be locked",
+					    pool->dev->name, (unsigned long long)DXA_LOCK_OFFSET,
+					    (unsigned long long)(DXA_LOCK_OFFSET + len - 1));
+	return 0;
 }
 
 /*
@@ -342,10 +369,16 @@ int owner_lock(struct daxalloc_pool *pool)
 	int rc;
 
 	if (!pool->lockm) {
-		if (!pool->creating && !looks_like_pool(pool))
+		rc = pool->creating ? 1 : looks_like_pool(pool);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
 			return daxalloc_err(ENODATA,
 					    "%s: holds no pool; format it with daxalloc_pool_create() or 'daxalloc-ctl format %s'",
 					    pool->dev->name, pool->dev->name);
+		rc = area_probe(pool);
+		if (rc < 0)
+			return rc;
 		rc = area_ready(pool);
 		if (rc < 0)
 			return rc;
@@ -484,6 +517,8 @@ static bool lease_held(pthread_mutex_t *m)
 	return (w & FUTEX_TID_MASK) != 0 && !(w & FUTEX_OWNER_DIED);
 }
 
+static bool slot_readable(struct daxalloc_pool *pool, uint32_t i);
+
 int owner_claim(struct daxalloc_pool *pool)
 {
 	struct lock_area *a = area_of(pool);
@@ -492,6 +527,11 @@ int owner_claim(struct daxalloc_pool *pool)
 	for (uint32_t i = 0; i < LOCK_OWNERS; i++) {
 		struct lock_owner *o = &a->owners[i];
 
+		if (!slot_readable(pool, i)) {
+			info(pool->ctx, "%s: lease slot %u is unreadable (media error): skipped",
+			     pool->dev->name, i);
+			continue;
+		}
 		if (o->gen != pool->lock_gen) {
 			/* Never used this boot: the bytes are anything. */
 			if (robust_init(&o->lease))
@@ -543,18 +583,20 @@ void owner_release(struct daxalloc_pool *pool)
 bool owner_lease_alive(struct daxalloc_pool *pool, uint64_t lease)
 {
 	struct lock_area *a = area_of(pool);
-	struct lock_owner *o;
+	struct lock_owner o;
 	uint32_t slot = (uint32_t)(lease & 0xffff);
 
 	if (!pool->lockm || slot >= LOCK_OWNERS)
 		return false;
 	if (lease == pool->lease)
 		return true;
-	o = &a->owners[slot];
-	if (__atomic_load_n(&o->gen, __ATOMIC_ACQUIRE) != pool->lock_gen ||
-	    __atomic_load_n(&o->id, __ATOMIC_ACQUIRE) != lease)
+	/* Read through a guarded copy: an unreadable lease may be held (fail closed). */
+	if (meta_read(&pool->mm, (uint64_t)((char *)&a->owners[slot] - (char *)pool->mm.addr), &o,
+		      sizeof(o)) < 0)
+		return true;
+	if (o.gen != pool->lock_gen || o.id != lease)
 		return false;
-	return lease_held(&o->lease);
+	return lease_held(&o.lease);
 }
 
 /*
@@ -597,6 +639,17 @@ _Static_assert(MAPS_OFFSET + LOCK_OWNERS * sizeof(struct owner_maps) <=
 static struct owner_maps *maps_of(struct daxalloc_pool *pool, uint32_t slot)
 {
 	return (struct owner_maps *)((char *)pool->mm.addr + MAPS_OFFSET) + slot;
+}
+
+/* Can lease slot @i and its mapping records be read (no media error)?  Never claim one that cannot. */
+static bool slot_readable(struct daxalloc_pool *pool, uint32_t i)
+{
+	uint64_t o = DXA_LOCK_OFFSET + offsetof(struct lock_area, owners) + i * sizeof(struct lock_owner);
+	uint64_t m = (uint64_t)((char *)maps_of(pool, i) - (char *)pool->mm.addr);
+	char buf[sizeof(struct owner_maps)];
+
+	return meta_read(&pool->mm, o, buf, sizeof(struct lock_owner)) == 0 &&
+	       meta_read(&pool->mm, m, buf, sizeof(struct owner_maps)) == 0;
 }
 
 /* The slots this process holds leases in, to skip its own and to mark them at fork. */

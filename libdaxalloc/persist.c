@@ -18,10 +18,12 @@
 
 #include "persist.h"
 #include "private.h"
+#include "sigbus.h"
 
 void (*persist_test_seam)(enum persist_seam_event ev, uint64_t off, uint64_t len);
 const struct meta_bad *persist_test_poison;
 unsigned int persist_test_npoison;
+void (*persist_test_mapped)(const struct meta_map *mm);
 
 static void fence(void)
 {
@@ -124,6 +126,8 @@ int meta_map_open(struct daxalloc_dev *dev, uint64_t len, struct meta_map *mm)
 			mm->flush = cpu_flush_fn;
 			mm->drain = drain_sfence;
 		}
+		if (persist_test_mapped)
+			persist_test_mapped(mm);
 		return 0;
 	}
 	rc = pmem2_source_from_fd(&src, dev->fd);
@@ -222,22 +226,40 @@ static bool known_bad(const struct meta_map *mm, uint64_t a, uint64_t e)
 
 int meta_read(const struct meta_map *mm, uint64_t off, void *dst, size_t len)
 {
+	const char *base = mm->addr;
+	struct sigbus_fault f;
+	uint64_t end = off + len;
+	bool bad = false;
+
 	if (off > mm->len || len > mm->len - off) {
 		memset(dst, 0, len);
 		return -EIO;
 	}
-	if (!known_bad(mm, off, off + len)) {
-		memcpy(dst, (const char *)mm->addr + off, len);
+	if (!known_bad(mm, off, end) && sigbus_copy(dst, base + off, len, &f) == 0)
 		return 0;
-	}
-	/* copy around the lines known bad, never touching them */
-	for (uint64_t l = off & ~(uint64_t)(LINE - 1); l < off + len; l += LINE) {
-		uint64_t a = l < off ? off : l, e = l + LINE > off + len ? off + len : l + LINE;
+	/*
+	 * Line by line, never touching lines known bad; a line that faults
+	 * (poison nobody listed) reads as zero with what its fault covers.
+	 */
+	for (uint64_t l = off & ~(uint64_t)(LINE - 1); l < end;) {
+		uint64_t a = l < off ? off : l, e = l + LINE > end ? end : l + LINE;
 
-		if (known_bad(mm, a, e))
+		if (known_bad(mm, a, e)) {
 			memset((char *)dst + (a - off), 0, e - a);
-		else
-			memcpy((char *)dst + (a - off), (const char *)mm->addr + a, e - a);
+			bad = true;
+		} else if (sigbus_copy((char *)dst + (a - off), base + a, e - a, &f) < 0) {
+			uint64_t fo = f.addr - (uintptr_t)base;
+
+			/* the rest of the granule faults too: skip it */
+			e = (fo & ~(uint64_t)(f.granule - 1)) + f.granule;
+			if (e < l + LINE)
+				e = l + LINE;
+			if (e > end)
+				e = end;
+			memset((char *)dst + (a - off), 0, e - a);
+			bad = true;
+		}
+		l = (e + LINE - 1) & ~(uint64_t)(LINE - 1);
 	}
-	return -EIO;
+	return bad ? -EIO : 0;
 }

@@ -68,5 +68,10 @@ extern void (*persist_test_seam)(enum persist_seam_event ev, uint64_t off, uint6
  */
 extern const struct meta_bad *persist_test_poison;
 extern unsigned int persist_test_npoison;
+/*
+ * Test seam, internal: called with every metadata mapping once made, so a
+ * test can make parts of it fault as unlisted media errors do.
+ */
+extern void (*persist_test_mapped)(const struct meta_map *mm);
 
 #endif

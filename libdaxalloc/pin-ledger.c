@@ -58,16 +58,37 @@ static struct ledger *ledger_of(struct daxalloc_pool *pool)
 	return (struct ledger *)((char *)pool->mm.addr + LEDGER_OFFSET);
 }
 
-/* Records of another boot, or bytes never written: nothing in use. */
-static uint32_t ledger_used(struct daxalloc_pool *pool)
+/*
+ * Reads of the ledger go through guarded copies (meta_read): a record
+ * that does not read may hold a live pin, so it is never taken, and a
+ * look for pins that meets one fails with -EIO naming it.
+ */
+static int unreadable(struct daxalloc_pool *pool, const char *what, uint64_t off, size_t len)
 {
-	struct ledger_head *h = &ledger_of(pool)->head;
-	uint32_t used;
+	return daxalloc_err(EIO,
+			    "%s: the pin ledger's %s (bytes 0x%llx-0x%llx of the device) is unreadable (media error): whether a pin reaches the memory cannot be told",
+			    pool->dev->name, what, (unsigned long long)off,
+			    (unsigned long long)(off + len - 1));
+}
 
-	if (__atomic_load_n(&h->gen, __ATOMIC_ACQUIRE) != pool->lock_gen)
+/* Records in use: 0 for another boot's or bytes never written; -EIO when the head does not read. */
+static int ledger_used(struct daxalloc_pool *pool)
+{
+	struct ledger_head h;
+
+	if (meta_read(&pool->mm, LEDGER_OFFSET, &h, sizeof(h)) < 0)
+		return unreadable(pool, "head", LEDGER_OFFSET, sizeof(h));
+	if (h.gen != pool->lock_gen)
 		return 0;
-	used = __atomic_load_n(&h->used, __ATOMIC_ACQUIRE);
-	return used > LEDGER_RECS ? LEDGER_RECS : used;
+	return h.used > LEDGER_RECS ? (int)LEDGER_RECS : (int)h.used;
+}
+
+/* Record @i copied out of device memory: 0, or -EIO. */
+static int rec_copy(struct daxalloc_pool *pool, uint32_t i, struct pin_ledger_rec *r)
+{
+	uint64_t off = LEDGER_OFFSET + offsetof(struct ledger, rec) + (uint64_t)i * sizeof(*r);
+
+	return meta_read(&pool->mm, off, r, sizeof(*r));
 }
 
 void pin_ledger_forking(struct pin_ledger_rec *where, uint64_t lease, uint64_t id)
@@ -106,13 +127,22 @@ int pin_ledger_add(struct daxalloc_pool *pool, struct pin_ledger_rec *rec,
 		   struct pin_ledger_rec **where)
 {
 	struct ledger *l = ledger_of(pool);
-	uint32_t used = ledger_used(pool), i;
+	int used;
+	uint32_t i;
 
 	if (!pool->lockm || !pool->lease)
 		return daxalloc_err(EIO, "%s: the pool handle holds no lease to record a pin under",
 				    pool->dev->name);
-	for (i = 0; i < used && rec_live(pool, &l->rec[i], NULL); i++)
-		;
+	used = ledger_used(pool);
+	if (used < 0)
+		return used;
+	/* The first record free: neither live nor unreadable. */
+	for (i = 0; i < (uint32_t)used; i++) {
+		struct pin_ledger_rec r;
+
+		if (rec_copy(pool, i, &r) == 0 && !rec_live(pool, &r, NULL))
+			break;
+	}
 	if (i == LEDGER_RECS)
 		return daxalloc_err(ENOSPC, "%s: %u pins are recorded on this device, the most its ledger holds",
 				    pool->dev->name, LEDGER_RECS);
@@ -121,7 +151,7 @@ int pin_ledger_add(struct daxalloc_pool *pool, struct pin_ledger_rec *rec,
 	rec->state = 0;
 	memcpy(&l->rec[i], rec, sizeof(*rec));
 	__atomic_store_n(&l->rec[i].state, PIN_REC_LIVE, __ATOMIC_RELEASE);
-	if (i >= used) {
+	if (i >= (uint32_t)used) {
 		__atomic_store_n(&l->head.used, i + 1, __ATOMIC_RELEASE);
 		__atomic_store_n(&l->head.gen, pool->lock_gen, __ATOMIC_RELEASE);
 	}
@@ -158,29 +188,35 @@ static int by_offset(const void *a, const void *b)
 int pin_ledger_read(struct daxalloc_pool *pool, struct pin_ledger_rec **out)
 {
 	struct ledger *l = ledger_of(pool);
-	uint32_t used = ledger_used(pool);
 	struct pin_ledger_rec *v;
-	int n = 0;
+	int used, n = 0;
 
 	*out = NULL;
-	if (!pool->lockm || used == 0)
+	if (!pool->lockm)
 		return 0;
-	v = calloc(used, sizeof(*v));
+	used = ledger_used(pool);
+	if (used <= 0)
+		return used;
+	v = calloc((size_t)used, sizeof(*v));
 	if (!v)
 		return daxalloc_err(ENOMEM, "out of memory");
-	for (uint32_t i = 0; i < used; i++) {
+	for (uint32_t i = 0; i < (uint32_t)used; i++) {
 		uint32_t live = PIN_REC_LIVE;
 		struct holder h;
 
-		if (__atomic_load_n(&l->rec[i].state, __ATOMIC_ACQUIRE) != PIN_REC_LIVE)
+		if (rec_copy(pool, i, &v[n]) < 0) {
+			free(v);
+			return unreadable(pool, "record", (uint64_t)((char *)&l->rec[i] - (char *)pool->mm.addr),
+					  sizeof(l->rec[i]));
+		}
+		if (v[n].state != PIN_REC_LIVE)
 			continue;
-		if (!rec_live(pool, &l->rec[i], &h)) {
+		if (!rec_live(pool, &v[n], &h)) {
 			/* Dead for good: a later holder of a like file must not revive it. */
 			__atomic_compare_exchange_n(&l->rec[i].state, &live, 0, false,
 						    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 			continue;
 		}
-		v[n] = l->rec[i];
 		if (h.pid) {
 			/* The pinner is gone: name who holds its consumer now. */
 			v[n].pid = (uint32_t)h.pid;

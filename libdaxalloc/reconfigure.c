@@ -625,9 +625,12 @@ void rc_wipe_pool(struct daxalloc_ctx *ctx, const char *name, const char *why)
 	/* Whole units that cover both headers (two units at 4K). */
 	len = (hdrs + dev->align - 1) / dev->align * dev->align;
 	if (len <= dev->size && meta_map_open(dev, len, &mm) == 0) {
-		const char *h = mm.addr;
-		bool had = memcmp(h, DXA_MAGIC, sizeof(DXA_MAGIC)) == 0 ||
-			   memcmp(h + DXA_HDR_SLOT_SIZE, DXA_MAGIC, sizeof(DXA_MAGIC)) == 0;
+		char h[2][sizeof(DXA_MAGIC)];
+		/* An unreadable header (media error) may have been a pool's. */
+		bool had = meta_read(&mm, 0, h[0], sizeof(h[0])) < 0 ||
+			   meta_read(&mm, DXA_HDR_SLOT_SIZE, h[1], sizeof(h[1])) < 0 ||
+			   memcmp(h[0], DXA_MAGIC, sizeof(h[0])) == 0 ||
+			   memcmp(h[1], DXA_MAGIC, sizeof(h[1])) == 0;
 
 		/* Both header copies: the pool then reads as never formatted. */
 		memset(mm.addr, 0, hdrs);

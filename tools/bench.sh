@@ -15,6 +15,8 @@
 #
 # --only LIST (some of pin,alloc,fault,restart) measures only those on the
 # host and replaces their rows in tools/bench/host.json, keeping the rest.
+# --only pool runs only the pool engine on the test device (and its
+# metadata reads): tools/bench/pool.json.
 #
 # --pin-paths boots the guest on each kernel line given (default: Debian's
 # three; 6.12-iommufd, the kernel built with iommufd, only when named),
@@ -162,7 +164,7 @@ if [ -n "$programs" ]; then
 	exit $status
 fi
 
-if [ "$host" = 1 ]; then
+if [ "$host" = 1 ] && [ "$only" != pool ]; then
 	echo "bench: host run (hugetlb stand-in, native speed)"
 	tmp=$(mktemp -d)
 	# 2M first, with all the memory there is (and the 4K cases).
@@ -198,7 +200,7 @@ if [ "$host" = 1 ]; then
 	rm -rf "$tmp"
 fi
 
-if [ "$host" = 1 ] && { [ -z "$only" ] || [[ ",$only," == *,alloc,* ]]; }; then
+if [ "$host" = 1 ] && { [ -z "$only" ] || [[ ",$only," == *,alloc,* || $only == pool ]]; }; then
 	echo "bench: pool engine at many regions held (test device)"
 	build/tools/daxalloc-pool-bench --json $([ ${#quick[@]} -gt 0 ] && echo --regions 0,1000 --repeat 1) \
 		>"$out/pool.json.new" && mv "$out/pool.json.new" "$out/pool.json" ||

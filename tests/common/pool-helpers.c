@@ -193,3 +193,34 @@ const char *th_check_said(const struct daxalloc_check_report *rep)
 		snprintf(said, sizeof(said), "(no words: %s)", daxalloc_errmsg());
 	return said;
 }
+
+void th_finding(const struct daxalloc_check_finding *x, void *arg)
+{
+	struct th_findings *f = arg;
+
+	if (x->kind == DAXALLOC_CHECK_LOSS)
+		f->losses++;
+	if (f->n == 8)
+		return;
+	daxalloc_check_finding_describe(x, f->text[f->n], sizeof(f->text[0]));
+	f->code[f->n] = x->code;
+	snprintf(f->region[f->n], sizeof(f->region[0]), "%s", x->region.name);
+	f->n++;
+}
+
+bool th_findings_have(const struct th_findings *f, enum daxalloc_check_code code,
+		      const char *region)
+{
+	for (int i = 0; i < f->n; i++)
+		if (f->code[i] == code && (!region || strcmp(f->region[i], region) == 0))
+			return true;
+	return false;
+}
+
+bool th_findings_say(const struct th_findings *f, const char *what)
+{
+	for (int i = 0; i < f->n; i++)
+		if (strstr(f->text[i], what))
+			return true;
+	return false;
+}

@@ -3,6 +3,7 @@
 #ifndef POOL_HELPERS_H
 #define POOL_HELPERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -39,5 +40,18 @@ int th_inheritable(int *fds, int max);
 void th_expect_nothing_inherited(const int *base, int nbase);
 /* The report's first finding in words, for messages (a buffer of the thread's). */
 const char *th_check_said(const struct daxalloc_check_report *rep);
+/* The findings of daxalloc_pool_check_each(): pass th_finding and a zeroed struct. */
+struct th_findings {
+	int n, losses;
+	char text[8][300];
+	enum daxalloc_check_code code[8];
+	char region[8][DAXALLOC_NAME_MAX + 1];
+};
+void th_finding(const struct daxalloc_check_finding *x, void *arg);
+/* Is there a finding of @code (about region @region, unless NULL)? */
+bool th_findings_have(const struct th_findings *f, enum daxalloc_check_code code,
+		      const char *region);
+/* Does a finding contain @what? */
+bool th_findings_say(const struct th_findings *f, const char *what);
 
 #endif

@@ -123,52 +123,13 @@ static char *table_at(int slot)
 	return meta + DXA_TABLE0_OFFSET + (size_t)slot * DXA_TABLE_SIZE;
 }
 
-struct findings {
-	int n, losses;
-	char text[8][256];
-	enum daxalloc_check_code code[8];
-	char region[8][DAXALLOC_NAME_MAX + 1];
-};
-
-static void finding(const struct daxalloc_check_finding *x, void *arg)
-{
-	struct findings *f = arg;
-
-	if (x->kind == DAXALLOC_CHECK_LOSS)
-		f->losses++;
-	if (f->n == 8)
-		return;
-	daxalloc_check_finding_describe(x, f->text[f->n], sizeof(f->text[0]));
-	f->code[f->n] = x->code;
-	snprintf(f->region[f->n], sizeof(f->region[0]), "%s", x->region.name);
-	f->n++;
-}
-
-/* Is there a finding of @code (about region @region, unless NULL)? */
-static bool findings_have(const struct findings *f, enum daxalloc_check_code code,
-			  const char *region)
-{
-	for (int i = 0; i < f->n; i++)
-		if (f->code[i] == code && (!region || strcmp(f->region[i], region) == 0))
-			return true;
-	return false;
-}
-
-static bool findings_say(const struct findings *f, const char *what)
-{
-	for (int i = 0; i < f->n; i++)
-		if (strstr(f->text[i], what))
-			return true;
-	return false;
-}
-
 /* ---- one damaged newest table ---- */
 
 Test(corruption, newest_table_damaged_refuses_and_names_the_loss)
 {
 	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_pool *p2 = (void *)1;
-	struct findings f = { 0 };
+	struct th_findings f = { 0 };
 	struct state before, after;
 	char *snap = malloc(DXA_META_USED);
 	int slot;
@@ -192,24 +153,24 @@ Test(corruption, newest_table_damaged_refuses_and_names_the_loss)
 	cr_expect(strstr(th_check_said(&rep), "newest"), "%s", th_check_said(&rep));
 
 	/* repair without force refuses, names the change and changes nothing */
-	cr_expect_gt(daxalloc_pool_check_each(dev, DAXALLOC_CHECK_REPAIR, &rep, finding, &f), 0);
+	cr_expect_gt(daxalloc_pool_check_each(dev, DAXALLOC_CHECK_REPAIR, &rep, th_finding, &f), 0);
 	cr_expect_eq(rep.repaired, 0);
 	cr_expect_eq(rep.first.code, DAXALLOC_CHECK_NEEDS_FORCE, "%s", th_check_said(&rep));
 	cr_expect_eq(rep.first.count, (uint32_t)f.losses);
 	cr_expect(strstr(th_check_said(&rep), "--force"), "%s", th_check_said(&rep));
 	cr_expect_gt(f.losses, 0);
-	cr_expect(findings_have(&f, DAXALLOC_CHECK_REGION_DROPPED, "second"),
+	cr_expect(th_findings_have(&f, DAXALLOC_CHECK_REGION_DROPPED, "second"),
 		  "no finding names 'second': %s", f.text[0]);
 	cr_expect_str_eq(rep.first_loss.region.name, "second");
-	cr_expect(findings_say(&f, "region 'second'"), "%s", f.text[0]);
+	cr_expect(th_findings_say(&f, "region 'second'"), "%s", f.text[0]);
 	cr_expect_eq(memcmp(snap, meta, DXA_META_USED), 0, "repair without force wrote");
 
 	/* with force it goes back to the older copy, and says so */
 	memset(&f, 0, sizeof(f));
 	cr_expect_eq(daxalloc_pool_check_each(dev, DAXALLOC_CHECK_REPAIR | DAXALLOC_CHECK_FORCE,
-					      &rep, finding, &f), 0, "%s", th_check_said(&rep));
+					      &rep, th_finding, &f), 0, "%s", th_check_said(&rep));
 	cr_expect_gt(rep.repaired, 0);
-	cr_expect(findings_say(&f, "second"), "no finding names 'second'");
+	cr_expect(th_findings_say(&f, "second"), "no finding names 'second'");
 	cr_assert_eq(daxalloc_pool_open(dev, 0, &p2), 0, "%s", daxalloc_errmsg());
 	state_of(p2, &after);
 	cr_expect_eq(after.n, before.n - 1);
@@ -224,7 +185,7 @@ Test(corruption, damaged_old_entry_repairs_without_loss)
 {
 	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_pool *p2 = NULL;
-	struct findings f = { 0 };
+	struct th_findings f = { 0 };
 	struct state before, after;
 	int slot;
 
@@ -236,7 +197,7 @@ Test(corruption, damaged_old_entry_repairs_without_loss)
 	/* "first" is the same in both copies: damage it in the newest */
 	table_at(slot)[offsetof(struct dxa_entry, created)] ^= 0x10;
 	cr_expect_eq(daxalloc_pool_open(dev, 0, &p2), -EUCLEAN);
-	cr_expect_eq(daxalloc_pool_check_each(dev, DAXALLOC_CHECK_REPAIR, &rep, finding, &f), 0,
+	cr_expect_eq(daxalloc_pool_check_each(dev, DAXALLOC_CHECK_REPAIR, &rep, th_finding, &f), 0,
 		     "%s", th_check_said(&rep));
 	cr_expect_eq(f.losses, 0);
 	cr_assert_eq(daxalloc_pool_open(dev, 0, &p2), 0, "%s", daxalloc_errmsg());
@@ -624,7 +585,7 @@ static int open_state(struct state *s)
 Test(corruption, media_errors_in_each_copy)
 {
 	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
-	struct findings f = { 0 };
+	struct th_findings f = { 0 };
 	struct state before, after;
 	int n, o;
 
@@ -648,7 +609,7 @@ Test(corruption, media_errors_in_each_copy)
 	poison_at(1, dxa_table_offset(n) + DXA_ENTRY_SIZE);
 	cr_expect_eq(open_state(&after), -EUCLEAN, "opened without its newest table");
 	cr_expect(strstr(daxalloc_errmsg(), "media error"), "%s", daxalloc_errmsg());
-	cr_expect_gt(daxalloc_pool_check_each(dev, DAXALLOC_CHECK_REPAIR, &rep, finding, &f), 0);
+	cr_expect_gt(daxalloc_pool_check_each(dev, DAXALLOC_CHECK_REPAIR, &rep, th_finding, &f), 0);
 	cr_expect_gt(f.losses, 0, "a repair back would lose the unreadable entry: not named");
 	cr_expect_eq(rep.repaired, 0);
 
@@ -681,7 +642,7 @@ Test(corruption, format_1_0_pool_opens_and_migrates)
 {
 	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_pool *p2 = NULL;
-	struct findings f = { 0 };
+	struct th_findings f = { 0 };
 	struct state before, after;
 
 	alloc_named("kept", 2 * M);
@@ -693,8 +654,8 @@ Test(corruption, format_1_0_pool_opens_and_migrates)
 		as_format_1(hdr_at(slot, 0), 0);
 		memset(hdr_at(slot, 1), 0, sizeof(struct dxa_hdr));
 	}
-	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 0, "%s", th_check_said(&rep));
-	cr_expect(findings_say(&f, "format 1.0"), "check does not say the format is 1.0");
+	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, th_finding, &f), 0, "%s", th_check_said(&rep));
+	cr_expect(th_findings_say(&f, "format 1.0"), "check does not say the format is 1.0");
 	cr_assert_eq(daxalloc_pool_open(dev, 0, &p2), 0, "%s", daxalloc_errmsg());
 	state_of(p2, &after);
 	cr_expect(same_state(&before, &after), "the 1.0 pool opened with another state");
@@ -703,8 +664,8 @@ Test(corruption, format_1_0_pool_opens_and_migrates)
 		cr_expect_eq(memcmp(hdr_at(slot, 0), hdr_at(slot, 1), sizeof(struct dxa_hdr)), 0,
 			     "copy %d has no second header after the open", slot);
 	memset(&f, 0, sizeof(f));
-	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 0, "%s", th_check_said(&rep));
-	cr_expect_not(findings_say(&f, "format 1.0"));
+	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, th_finding, &f), 0, "%s", th_check_said(&rep));
+	cr_expect_not(th_findings_say(&f, "format 1.0"));
 	/* and damage to its newest header is now survived */
 	((char *)hdr_at(newest_slot(), 0))[offsetof(struct dxa_hdr, uuid)] ^= 1;
 	cr_expect_eq(daxalloc_pool_open(dev, 0, &p2), 0, "%s", daxalloc_errmsg());
@@ -731,7 +692,7 @@ Test(corruption, last_journal_record_damaged)
 {
 	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_pool *p2 = (void *)1;
-	struct findings f = { 0 };
+	struct th_findings f = { 0 };
 	struct state before, after;
 	struct dxa_scan s;
 	char *snap = malloc(DXA_META_USED);
@@ -743,9 +704,9 @@ Test(corruption, last_journal_record_damaged)
 	meta[dxa_jrec_offset(last, 0) + offsetof(struct dxa_jrec, e) + 8] ^= 0x04;
 	cr_expect_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
 	cr_expect(same_state(&before, &after), "one damaged copy of the last record lost it");
-	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 1, "%s", th_check_said(&rep));
-	cr_expect(findings_have(&f, DAXALLOC_CHECK_JOURNAL_REPAIRABLE, NULL), "%s", f.text[0]);
-	cr_expect(findings_say(&f, "journal record"), "check does not name the record: %s", f.text[0]);
+	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, th_finding, &f), 1, "%s", th_check_said(&rep));
+	cr_expect(th_findings_have(&f, DAXALLOC_CHECK_JOURNAL_REPAIRABLE, NULL), "%s", f.text[0]);
+	cr_expect(th_findings_say(&f, "journal record"), "check does not name the record: %s", f.text[0]);
 	cr_expect_eq(f.losses, 0);
 
 	/* both copies: refused, never rolled back; check names the loss; repair needs force */
@@ -755,7 +716,7 @@ Test(corruption, last_journal_record_damaged)
 	cr_expect_null(p2);
 	cr_expect(strstr(daxalloc_errmsg(), "journal record"), "%s", daxalloc_errmsg());
 	memset(&f, 0, sizeof(f));
-	cr_expect_gt(daxalloc_pool_check_each(dev, DAXALLOC_CHECK_REPAIR, &rep, finding, &f), 0);
+	cr_expect_gt(daxalloc_pool_check_each(dev, DAXALLOC_CHECK_REPAIR, &rep, th_finding, &f), 0);
 	cr_expect_gt(f.losses, 0, "the lost change is not named");
 	cr_expect_eq(rep.repaired, 0);
 	cr_expect_eq(rep.first.code, DAXALLOC_CHECK_NEEDS_FORCE, "%s", th_check_said(&rep));
@@ -805,7 +766,7 @@ Test(corruption, format_1_1_pool_upgrades_to_the_journal)
 {
 	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_pool *p2 = NULL;
-	struct findings f = { 0 };
+	struct th_findings f = { 0 };
 	struct state before, after;
 	struct dxa_scan s;
 
@@ -817,8 +778,8 @@ Test(corruption, format_1_1_pool_upgrades_to_the_journal)
 		for (int c = 0; c < 2; c++)
 			as_format_1(hdr_at(slot, c), 1);
 	memset(meta + DXA_JOURNAL_OFFSET, 0xa5, (size_t)DXA_JOURNAL_CELLS * DXA_JCELL_SIZE);
-	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 0, "%s", th_check_said(&rep));
-	cr_expect(findings_say(&f, "format 1.1"), "check does not say the format is 1.1");
+	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, th_finding, &f), 0, "%s", th_check_said(&rep));
+	cr_expect(th_findings_say(&f, "format 1.1"), "check does not say the format is 1.1");
 
 	/* read-only: opens as it is and changes nothing */
 	cr_assert_eq(daxalloc_pool_open(dev, DAXALLOC_POOL_RDONLY, &p2), 0, "%s", daxalloc_errmsg());
@@ -843,8 +804,8 @@ Test(corruption, format_1_1_pool_upgrades_to_the_journal)
 	cr_assert_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
 	cr_expect_eq(after.n, before.n + 1);
 	memset(&f, 0, sizeof(f));
-	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, finding, &f), 0, "%s", th_check_said(&rep));
-	cr_expect_not(findings_say(&f, "format 1"));
+	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, th_finding, &f), 0, "%s", th_check_said(&rep));
+	cr_expect_not(th_findings_say(&f, "format 1"));
 }
 
 /*

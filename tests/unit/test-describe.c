@@ -13,7 +13,7 @@
 #include "daxalloc.h"
 #include "pin.h"
 
-#define LAST_CODE DAXALLOC_CHECK_NEEDS_FORCE
+#define LAST_CODE DAXALLOC_CHECK_TABLE_UNREADABLE
 
 static struct daxalloc_check_finding finding(enum daxalloc_check_code code)
 {
