@@ -401,6 +401,7 @@ DAXALLOC_EXPORT int daxalloc_pool_check_each(struct daxalloc_dev *dev, unsigned 
 {
 	struct daxalloc_check_report all;
 	int n, rc;
+	API_CALL(dev ? dev->ctx : NULL);
 
 	if (!out)
 		return check_each(dev, flags, NULL, fn, arg);

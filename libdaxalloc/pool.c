@@ -534,6 +534,7 @@ DAXALLOC_EXPORT int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int 
 {
 	struct daxalloc_pool *pool;
 	int rc;
+	API_CALL(dev ? dev->ctx : NULL);
 
 	if (!out)
 		return daxalloc_err(EINVAL, "daxalloc_pool_create: NULL out-pointer");
@@ -576,6 +577,8 @@ DAXALLOC_EXPORT int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int 
 		return daxalloc_err(-rc, "%s; formatting destroys it (force it with DAXALLOC_POOL_FORCE / --force)",
 				    daxalloc_errmsg());
 	}
+	/* No pool, or one forced over: what the look found is no error of this call. */
+	daxalloc_err_clear();
 	/* Formatting frees every region: never under a DMA that still reaches one. */
 	rc = pin_refuse_free(pool, 0, UINT64_MAX, NULL);
 	if (rc < 0) {
@@ -606,6 +609,7 @@ DAXALLOC_EXPORT int daxalloc_pool_open(struct daxalloc_dev *dev, unsigned int fl
 	struct daxalloc_pool *pool;
 	uint32_t gone;
 	int rc;
+	API_CALL(dev ? dev->ctx : NULL);
 
 	if (!out)
 		return daxalloc_err(EINVAL, "daxalloc_pool_open: NULL out-pointer");
@@ -680,6 +684,7 @@ int daxalloc_pool_get_stats(struct daxalloc_pool *pool, struct daxalloc_pool_sta
 	const struct dxa_entry *ents;
 	uint64_t prev, end;
 	int rc, n;
+	API_CALL(pool ? pool->ctx : NULL);
 
 	if (!pool || !out)
 		return daxalloc_err(EINVAL, "daxalloc_pool_get_stats: NULL argument");

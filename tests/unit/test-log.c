@@ -67,6 +67,9 @@ Test(log, device_map_pool_and_region_errors)
 	struct daxalloc_pool *pool = NULL;
 	struct daxalloc_region *r = NULL;
 	struct daxalloc_map *m = NULL;
+	struct daxalloc_pool *pool2 = NULL;
+	struct daxalloc_pool_stats bad_st = { .struct_size = 0 };
+	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	uint64_t unit = 64 << 10;
 
 	expect_logged(daxalloc_dev_open(ctx, "hugetlb:3M", &bad), 0, "dev_open hugetlb:3M");
@@ -79,7 +82,15 @@ Test(log, device_map_pool_and_region_errors)
 	cr_assert_eq(daxalloc_alloc(pool, unit, "here", 0, &r), 0, "%s", daxalloc_errmsg());
 	expect_logged(daxalloc_region_persist(r, 0, 2 * unit), 5, "persist past the end");
 	daxalloc_region_close(&r);
+	expect_logged(daxalloc_pool_create(dev, 0, &pool2), 6, "pool_create over a pool");
+	expect_logged(daxalloc_pool_get_stats(pool, &bad_st), 7, "pool_get_stats of size 0");
 	daxalloc_pool_close(&pool);
+	daxalloc_dev_close(&dev);
+
+	/* A device with no pool: open and check say so to the log too. */
+	cr_assert_eq(testdev_open(ctx, 64ull << 20, unit, &dev), 0, "%s", daxalloc_errmsg());
+	expect_logged(daxalloc_pool_open(dev, 0, &pool), 8, "pool_open without a pool");
+	expect_logged(daxalloc_pool_check(dev, 0, &rep), 9, "pool_check without a pool");
 	daxalloc_dev_close(&dev);
 }
 
