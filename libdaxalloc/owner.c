@@ -518,10 +518,12 @@ static bool lease_held(pthread_mutex_t *m)
 }
 
 static bool slot_readable(struct daxalloc_pool *pool, uint32_t i);
+void (*owner_test_claimed)(struct daxalloc_pool *pool);
 
 int owner_claim(struct daxalloc_pool *pool)
 {
 	struct lock_area *a = area_of(pool);
+	uint64_t id;
 	int rc;
 
 	for (uint32_t i = 0; i < LOCK_OWNERS; i++) {
@@ -538,17 +540,29 @@ int owner_claim(struct daxalloc_pool *pool)
 				continue;
 			o->id = 0;
 			o->gen = pool->lock_gen;
-		} else if (o->id && lease_held(&o->lease)) {
-			continue;
+		} else if (lease_held(&o->lease)) {
+			continue;	/* its owner's, or a claim under way in a dying process */
 		}
+		/*
+		 * The dead owner is forgotten before its lease is taken: the
+		 * threads of a process killed here end one by one, the pool
+		 * lock free before this lease, and for that moment a held
+		 * lease over the dead owner's id and mappings would make them
+		 * look alive.  An id of 0 is nobody's.
+		 */
+		__atomic_store_n(&o->id, 0, __ATOMIC_RELEASE);
+		owner_maps_reset(pool, i);
 		rc = lt_request(1, &o->lease);
 		if (rc < 0)
 			return rc;
-		o->id = __atomic_add_fetch(&a->next_lease, 1, __ATOMIC_ACQ_REL) << 16 | i;
-		if (o->id == 0)
-			o->id = UINT64_C(1) << 16 | i;
+		if (owner_test_claimed)
+			owner_test_claimed(pool);
 		o->pid = (uint32_t)getpid();
-		pool->lease = o->id;
+		id = __atomic_add_fetch(&a->next_lease, 1, __ATOMIC_ACQ_REL) << 16 | i;
+		if (id == 0)
+			id = UINT64_C(1) << 16 | i;
+		__atomic_store_n(&o->id, id, __ATOMIC_RELEASE);
+		pool->lease = id;
 		pool->lease_slot = (int)i;
 		if (a->slots_gen != pool->lock_gen) {
 			a->slots_gen = pool->lock_gen;
@@ -717,12 +731,11 @@ static bool is_mine(const struct owner_maps *m)
 	return yes;
 }
 
-/* A newly claimed slot: forget its last owner's entries, but not what children may map. */
-void owner_maps_claim(struct daxalloc_pool *pool)
+/* A slot about to be claimed: forget its last owner's entries, but not what children may map. */
+void owner_maps_reset(struct daxalloc_pool *pool, uint32_t slot)
 {
-	struct owner_maps *m = maps_of(pool, (uint32_t)pool->lease_slot);
+	struct owner_maps *m = maps_of(pool, slot);
 
-	pthread_once(&maps_once, maps_atfork);
 	if (m->gen != pool->lock_gen) {
 		memset(m, 0, sizeof(*m));	/* another boot's, or anything */
 		m->gen = pool->lock_gen;
@@ -732,7 +745,13 @@ void owner_maps_claim(struct daxalloc_pool *pool)
 			m->off[k] = m->off[k] & MAP_FORKED ? m->off[k] & ~MAP_LIVE : 0;
 		m->overflow = 0;
 	}
-	mine_add(m);
+}
+
+/* A claimed slot's records are this process's own from now on. */
+void owner_maps_claim(struct daxalloc_pool *pool)
+{
+	pthread_once(&maps_once, maps_atfork);
+	mine_add(maps_of(pool, (uint32_t)pool->lease_slot));
 }
 
 void owner_maps_release(struct daxalloc_pool *pool)

@@ -131,6 +131,8 @@ void owner_close_for(struct daxalloc_pool *pool, unsigned int seconds);
 void owner_reopen(struct daxalloc_pool *pool);
 /* Take a lease for @pool (lock held). */
 int owner_claim(struct daxalloc_pool *pool);
+/* Test seam: called in owner_claim() once the lease is taken. */
+extern void (*owner_test_claimed)(struct daxalloc_pool *pool);
 /* Give it back (lock held). */
 void owner_release(struct daxalloc_pool *pool);
 /* Is the owner holding @lease alive? */
@@ -141,6 +143,7 @@ int owner_mapped_get(const struct owner_key *key, uint64_t offset);
 void owner_mapped_put(const struct owner_key *key, uint64_t offset);
 unsigned int owner_mapped_count(const struct owner_key *key, uint64_t offset);
 /* Records in device memory of what each handle maps, for other processes' frees. */
+void owner_maps_reset(struct daxalloc_pool *pool, uint32_t slot);
 void owner_maps_claim(struct daxalloc_pool *pool);
 void owner_maps_release(struct daxalloc_pool *pool);
 void owner_maps_add(struct daxalloc_pool *pool, uint64_t offset);

@@ -114,6 +114,68 @@ Test(ownership, reconfiguration_closes_the_pool)
 	daxalloc_pool_close(&pool);
 }
 
+/* The claimer below: the pool lock is let go, the lease kept, as by a process being killed. */
+static int claim_pipe = -1;
+
+static void claim_then_die_slowly(struct daxalloc_pool *p)
+{
+	char c = 1;
+
+	pool_unlock(p);
+	if (write(claim_pipe, &c, 1) < 0)
+		_exit(2);
+	pause();
+	_exit(3);
+}
+
+/*
+ * Killed, a process's threads end one by one: the pool lock its main
+ * thread held is free before the lease its lease thread holds is.  A
+ * process killed while it claimed a dead owner's slot thus shows, for a
+ * moment, a lease held over what the slot's dead owner mapped: that must
+ * not make a region of the dead owner's look mapped by a live process.
+ */
+Test(ownership, a_claim_cut_short_revives_no_dead_owner)
+{
+	struct daxalloc_pool *pool = th_pool_create(dev), *p = NULL;
+	struct daxalloc_region *r = NULL;
+	int fds[2], st;
+	pid_t a, b;
+	char c;
+
+	daxalloc_pool_close(&pool);
+	/* A maps a named region and is killed. */
+	a = fork();
+	cr_assert_geq(a, 0);
+	if (a == 0) {
+		if (daxalloc_pool_open(dev, 0, &p) < 0 ||
+		    daxalloc_alloc(p, 2 << 20, "kept", 0, &r) < 0)
+			_exit(1);
+		raise(SIGKILL);
+	}
+	cr_assert_eq(waitpid(a, &st, 0), a);
+	cr_assert(WIFSIGNALED(st), "the first child failed: status %#x", st);
+	/* B takes A's slot and is stopped with the lease held and the pool lock free. */
+	cr_assert_eq(pipe(fds), 0);
+	b = fork();
+	cr_assert_geq(b, 0);
+	if (b == 0) {
+		claim_pipe = fds[1];
+		owner_test_claimed = claim_then_die_slowly;
+		daxalloc_pool_open(dev, 0, &p);
+		_exit(4);
+	}
+	cr_assert_eq(read(fds[0], &c, 1), 1, "the second child never claimed a slot");
+	cr_assert_eq(daxalloc_pool_open(dev, 0, &pool), 0, "%s", daxalloc_errmsg());
+	cr_expect_eq(daxalloc_pool_free_name(pool, "kept"), 0,
+		     "a region of a dead process was refused: %s", daxalloc_errmsg());
+	kill(b, SIGKILL);
+	waitpid(b, &st, 0);
+	close(fds[0]);
+	close(fds[1]);
+	daxalloc_pool_close(&pool);
+}
+
 /*
  * A child made without fork()'s handlers (the clone system call itself,
  * as _Fork() and some runtimes do) is still told from its parent: the
