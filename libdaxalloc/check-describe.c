@@ -6,6 +6,7 @@
  * program say a finding alike.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "metadata.h"
@@ -38,6 +39,20 @@ static void region_str(const struct daxalloc_check_finding *f, char *buf, size_t
 			 (unsigned long long)f->region.offset);
 }
 
+/* The reader's words, or these in @d when a report carries none. */
+static DAXALLOC_PRINTF(4, 5) const char *words(const char *detail, char *d, size_t len,
+					       const char *fmt, ...)
+{
+	va_list ap;
+
+	if (detail)
+		return detail;
+	va_start(ap, fmt);
+	vsnprintf(d, len, fmt, ap);
+	va_end(ap);
+	return d;
+}
+
 /* @f in words; @loss: the finding NEEDS_FORCE names, or NULL. */
 static int describe(const struct daxalloc_check_finding *f,
 		    const struct daxalloc_check_finding *loss, char *buf, size_t len)
@@ -56,13 +71,10 @@ static int describe(const struct daxalloc_check_finding *f,
 				"copy %d: header %d was cut short by an interrupted update (harmless: header %d holds the state)",
 				f->copy, f->header, f->other);
 	case DAXALLOC_CHECK_HEADER_DAMAGED:
-		if (!detail) {
-			snprintf(d, sizeof(d), "copy %d: header %d", f->copy, f->header);
-			detail = d;
-		}
 		return snprintf(buf, len,
 				"%s: damaged; header %d still holds the state (a repair rewrites it)",
-				detail, f->other);
+				words(detail, d, sizeof(d), "copy %d: header %d", f->copy, f->header),
+				f->other);
 	case DAXALLOC_CHECK_COPY_STALE:
 		return snprintf(buf, len,
 				"copy %d (sequence %llu) was caught mid-update: harmless, it held the state before the newest",
@@ -129,12 +141,9 @@ static int describe(const struct daxalloc_check_finding *f,
 		return snprintf(buf, len, "%s",
 				"neither copy of the metadata is valid: format the pool again");
 	case DAXALLOC_CHECK_TABLE_UNREADABLE:
-		if (!detail) {
-			snprintf(d, sizeof(d), "copy %d: its region table does not read", f->copy);
-			detail = d;
-		}
 		return snprintf(buf, len, "%s; the newest copy holds the state (a repair rewrites it)",
-				detail);
+				words(detail, d, sizeof(d), "copy %d: its region table does not read",
+				      f->copy));
 	case DAXALLOC_CHECK_NEEDS_FORCE: {
 		char first[256] = "";
 
