@@ -88,7 +88,7 @@ int main(int argc, char **argv)
 		printf("%s: wrote %llu pages of '%s'; crashing now\n", argv[1],
 		       (unsigned long long)pages, argv[3]);
 		fflush(stdout);
-		raise(SIGKILL);	/* no unmap, no close: the pages are all there is */
+		raise(SIGKILL); /* no unmap, no close: the pages are all there is */
 	}
 
 	if (daxalloc_region_open(pool, argv[3], 0, &r) < 0)

@@ -46,8 +46,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	printf("%s: %llu bytes at %p, kernel page size %lld%s\n", daxalloc_dev_get_name(dev),
-	       (unsigned long long)size, (void *)p,
-	       (long long)daxalloc_map_get_kernel_page_size(map),
+	       (unsigned long long)size, (void *)p, (long long)daxalloc_map_get_kernel_page_size(map),
 	       daxalloc_dev_is_standin(dev) ? " (stand-in)" : "");
 	daxalloc_map_delete(&map);
 	daxalloc_dev_close(&dev);

@@ -12,7 +12,7 @@
  * the program says so and exits 0.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE	/* O_DIRECT */
+#define _GNU_SOURCE /* O_DIRECT */
 #endif
 #include <errno.h>
 #include <fcntl.h>
@@ -66,7 +66,8 @@ static int data_file(int *direct)
 	snprintf(path, sizeof(path), "%s/uring-fixed-XXXXXX", tmp);
 	fd = mkstemp(path);
 	if (fd < 0 || !buf) {
-		fprintf(stderr, "uring-fixed: cannot make a data file in %s: %s\n", tmp, strerror(errno));
+		fprintf(stderr, "uring-fixed: cannot make a data file in %s: %s\n", tmp,
+			strerror(errno));
 		exit(1);
 	}
 	for (unsigned int i = 0; i < LEN; i++)
@@ -80,7 +81,7 @@ static int data_file(int *direct)
 	unlink(path);
 	*direct = dfd >= 0;
 	if (dfd < 0)
-		return fd;	/* the filesystem has no O_DIRECT: read through the cache */
+		return fd; /* the filesystem has no O_DIRECT: read through the cache */
 	close(fd);
 	return dfd;
 }

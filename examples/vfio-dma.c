@@ -32,22 +32,22 @@
 
 #include <daxalloc.h>
 
-#define EDU_ID		0x00
-#define EDU_DMA_SRC	0x80
-#define EDU_DMA_DST	0x88
-#define EDU_DMA_CNT	0x90
-#define EDU_DMA_CMD	0x98
-#define EDU_CMD_START	0x1
-#define EDU_CMD_TO_RAM	0x2
-#define EDU_BUF		0x40000
+#define EDU_ID 0x00
+#define EDU_DMA_SRC 0x80
+#define EDU_DMA_DST 0x88
+#define EDU_DMA_CNT 0x90
+#define EDU_DMA_CMD 0x98
+#define EDU_CMD_START 0x1
+#define EDU_CMD_TO_RAM 0x2
+#define EDU_BUF 0x40000
 /*
  * The buffer holds 4K, but QEMU 7.2 stops the whole VM ("hardware error")
  * when a transfer ends exactly at its end: move less.
  */
-#define EDU_XFER	2048
+#define EDU_XFER 2048
 
-#define IOVA		0x1000000ull	/* 16M: below the 28-bit DMA limit */
-#define BACK		0x10000ull	/* where the copy comes back, in the region */
+#define IOVA 0x1000000ull /* 16M: below the 28-bit DMA limit */
+#define BACK 0x10000ull   /* where the copy comes back, in the region */
 
 static int fail(const char *what)
 {
@@ -90,7 +90,8 @@ static int vfio_open(struct vfio *v, const char *group, const char *bdf)
 	if (v->group < 0)
 		return sysfail(group);
 	if (ioctl(v->group, VFIO_GROUP_GET_STATUS, &gs) < 0 || !(gs.flags & VFIO_GROUP_FLAGS_VIABLE)) {
-		fprintf(stderr, "vfio-dma: %s is not viable: bind every device of the group to vfio-pci\n",
+		fprintf(stderr,
+			"vfio-dma: %s is not viable: bind every device of the group to vfio-pci\n",
 			group);
 		return 1;
 	}
@@ -146,8 +147,9 @@ static int edu_dma(struct vfio *v, uint32_t src, uint32_t dst, uint32_t cmd)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (reg_read(v, EDU_DMA_CMD) & EDU_CMD_START) {
 		if (ms_since(&t0) > 10000) {
-			fprintf(stderr, "vfio-dma: the DMA from 0x%x to 0x%x did not finish in 10 s\n",
-				src, dst);
+			fprintf(stderr,
+				"vfio-dma: the DMA from 0x%x to 0x%x did not finish in 10 s\n", src,
+				dst);
 			return -1;
 		}
 		usleep(1000);
@@ -170,7 +172,8 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: vfio-dma DEV GROUP BDF   (e.g. dax0.0 /dev/vfio/1 0000:00:01.0)\n");
+		fprintf(stderr,
+			"usage: vfio-dma DEV GROUP BDF   (e.g. dax0.0 /dev/vfio/1 0000:00:01.0)\n");
 		return 2;
 	}
 	if (daxalloc_ctx_new(&ctx) < 0 || daxalloc_dev_open(ctx, argv[1], &dev) < 0)

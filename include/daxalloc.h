@@ -39,11 +39,13 @@ extern "C" {
  * A compile-time answer: the library loaded says its own with
  * daxalloc_version(), and runs programs built against any older header.
  */
+/* clang-format off */
 #define DAXALLOC_CHECK_VERSION(major, minor, micro)                             \
 	(DAXALLOC_VERSION_MAJOR > (major) ||                                    \
 	 (DAXALLOC_VERSION_MAJOR == (major) &&                                  \
 	  (DAXALLOC_VERSION_MINOR > (minor) ||                                  \
 	   (DAXALLOC_VERSION_MINOR == (minor) && DAXALLOC_VERSION_MICRO >= (micro)))))
+/* clang-format on */
 
 #define DAXALLOC_SIZE_4K (UINT64_C(4) << 10)
 #define DAXALLOC_SIZE_2M (UINT64_C(2) << 20)
@@ -60,8 +62,8 @@ const char *daxalloc_errmsg(void);
 struct daxalloc_ctx;
 
 /* Log priorities follow syslog(3): LOG_ERR=3 ... LOG_DEBUG=7. */
-typedef void (*daxalloc_log_fn)(struct daxalloc_ctx *ctx, int priority,
-				const char *msg, void *userdata);
+typedef void (*daxalloc_log_fn)(struct daxalloc_ctx *ctx, int priority, const char *msg,
+				void *userdata);
 
 /*
  * A context holds the libdaxctl/libndctl handles and the logging setup.
@@ -72,8 +74,7 @@ typedef void (*daxalloc_log_fn)(struct daxalloc_ctx *ctx, int priority,
  */
 int daxalloc_ctx_new(struct daxalloc_ctx **ctx);
 void daxalloc_ctx_delete(struct daxalloc_ctx **ctx);
-void daxalloc_ctx_set_log_fn(struct daxalloc_ctx *ctx, daxalloc_log_fn fn,
-			     void *userdata);
+void daxalloc_ctx_set_log_fn(struct daxalloc_ctx *ctx, daxalloc_log_fn fn, void *userdata);
 void daxalloc_ctx_set_log_priority(struct daxalloc_ctx *ctx, int priority);
 int daxalloc_ctx_get_log_priority(struct daxalloc_ctx *ctx);
 
@@ -94,15 +95,15 @@ bool daxalloc_align_is_valid(uint64_t align);
 struct daxalloc_dev;
 
 enum daxalloc_dev_type {
-	DAXALLOC_DEV_DEVDAX = 1,	/* /dev/daxX.Y */
-	DAXALLOC_DEV_HUGETLB = 2,	/* stand-in: memfd with MFD_HUGETLB */
+	DAXALLOC_DEV_DEVDAX = 1,  /* /dev/daxX.Y */
+	DAXALLOC_DEV_HUGETLB = 2, /* stand-in: memfd with MFD_HUGETLB */
 };
 
 enum daxalloc_region_kind {
 	DAXALLOC_REGION_UNKNOWN = 0,
-	DAXALLOC_REGION_STATIC = 1,	/* pmem namespace: align/size fixed */
-	DAXALLOC_REGION_DYNAMIC = 2,	/* hmem/CXL: devices resizable */
-	DAXALLOC_REGION_NONE = 3,	/* hugetlb stand-in */
+	DAXALLOC_REGION_STATIC = 1,  /* pmem namespace: align/size fixed */
+	DAXALLOC_REGION_DYNAMIC = 2, /* hmem/CXL: devices resizable */
+	DAXALLOC_REGION_NONE = 3,    /* hugetlb stand-in */
 };
 
 /*
@@ -111,9 +112,11 @@ enum daxalloc_region_kind {
  */
 struct daxalloc_dev *daxalloc_dev_get_first(struct daxalloc_ctx *ctx);
 struct daxalloc_dev *daxalloc_dev_get_next(struct daxalloc_dev *dev);
+/* clang-format off */
 #define daxalloc_dev_foreach(ctx, dev)                                      \
 	for (dev = daxalloc_dev_get_first(ctx); dev != NULL;                \
 	     dev = daxalloc_dev_get_next(dev))
+/* clang-format on */
 
 /*
  * Open a device for mapping.  @name is "dax0.0", "/dev/dax0.0",
@@ -126,8 +129,7 @@ struct daxalloc_dev *daxalloc_dev_get_next(struct daxalloc_dev *dev);
  * refused with -ENODEV saying what they are; symbolic links are never
  * followed, and the node opened must be the one sysfs lists.
  */
-int daxalloc_dev_open(struct daxalloc_ctx *ctx, const char *name,
-		      struct daxalloc_dev **dev);
+int daxalloc_dev_open(struct daxalloc_ctx *ctx, const char *name, struct daxalloc_dev **dev);
 /* Drops the caller's reference; maps keep the device alive. */
 void daxalloc_dev_close(struct daxalloc_dev **dev);
 /*
@@ -172,9 +174,9 @@ const char *daxalloc_region_kind_name(enum daxalloc_region_kind kind);
 
 struct daxalloc_map;
 
-#define DAXALLOC_MAP_SYNC	(1u << 0) /* MAP_SYNC (devdax only)  */
-#define DAXALLOC_MAP_POPULATE	(1u << 1) /* fault every page in now */
-#define DAXALLOC_MAP_READONLY	(1u << 2) /* PROT_READ only          */
+#define DAXALLOC_MAP_SYNC (1u << 0)     /* MAP_SYNC (devdax only)  */
+#define DAXALLOC_MAP_POPULATE (1u << 1) /* fault every page in now */
+#define DAXALLOC_MAP_READONLY (1u << 2) /* PROT_READ only          */
 
 /*
  * Map [offset, offset+length) of an open device, MAP_SHARED.  offset,
@@ -184,9 +186,8 @@ struct daxalloc_map;
  * before any system call.  With @addr NULL the library picks an address
  * aligned to the device alignment.
  */
-int daxalloc_map_new(struct daxalloc_dev *dev, uint64_t offset,
-		     uint64_t length, void *addr, unsigned int flags,
-		     struct daxalloc_map **map);
+int daxalloc_map_new(struct daxalloc_dev *dev, uint64_t offset, uint64_t length, void *addr,
+		     unsigned int flags, struct daxalloc_map **map);
 void daxalloc_map_delete(struct daxalloc_map **map);
 void *daxalloc_map_get_address(struct daxalloc_map *map);
 uint64_t daxalloc_map_get_length(struct daxalloc_map *map);
@@ -203,8 +204,8 @@ int64_t daxalloc_map_get_kernel_page_size(struct daxalloc_map *map);
 struct daxalloc_pool;
 struct daxalloc_region;
 
-#define DAXALLOC_POOL_FORCE	(1u << 0) /* create: overwrite an existing pool */
-#define DAXALLOC_POOL_RDONLY	(1u << 1) /* open: look, change no byte of the pool */
+#define DAXALLOC_POOL_FORCE (1u << 0)  /* create: overwrite an existing pool */
+#define DAXALLOC_POOL_RDONLY (1u << 1) /* open: look, change no byte of the pool */
 /*
  * open, for operators: frees through this pool go ahead although another
  * process maps or pins the region (each is logged as a warning).  They
@@ -218,17 +219,17 @@ struct daxalloc_region;
  * later opens of "hugetlb:2M" / "hugetlb:1G" find the pool; released by
  * daxalloc_dev_destroy(ctx, "hugetlb:2M", flags).  No effect on devdax.
  */
-#define DAXALLOC_POOL_KEEP	(1u << 4)
+#define DAXALLOC_POOL_KEEP (1u << 4)
 
 /*
  * Zero the region before returning it; a named region is published only
  * after its zeros are durable (killed before, the extent is an orphan).
  */
-#define DAXALLOC_ALLOC_ZERO	(1u << 0)
-#define DAXALLOC_ALLOC_POPULATE	(1u << 1) /* fault the whole region in now */
+#define DAXALLOC_ALLOC_ZERO (1u << 0)
+#define DAXALLOC_ALLOC_POPULATE (1u << 1) /* fault the whole region in now */
 
-#define DAXALLOC_NAME_MAX 63		/* longest region name */
-#define DAXALLOC_POOL_MAX_REGIONS 2048	/* regions one pool can hold */
+#define DAXALLOC_NAME_MAX 63           /* longest region name */
+#define DAXALLOC_POOL_MAX_REGIONS 2048 /* regions one pool can hold */
 
 /*
  * Format @dev as a pool (the metadata takes the first unit, at least 2M)
@@ -241,8 +242,7 @@ struct daxalloc_region;
  *   if (rc == -ENODATA) rc = daxalloc_pool_create(dev, 0, &p);
  *   if (rc == -EEXIST) rc = daxalloc_pool_open(dev, 0, &p);
  */
-int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int flags,
-			 struct daxalloc_pool **pool);
+int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int flags, struct daxalloc_pool **pool);
 /*
  * Open the pool on @dev.  Any number of processes may have it open.
  * Unnamed regions whose owning process has died are reclaimed here,
@@ -258,8 +258,7 @@ int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int flags,
  * namespaces and device nodes of one device (the lock and owners' leases
  * live in device memory).
  */
-int daxalloc_pool_open(struct daxalloc_dev *dev, unsigned int flags,
-		       struct daxalloc_pool **pool);
+int daxalloc_pool_open(struct daxalloc_dev *dev, unsigned int flags, struct daxalloc_pool **pool);
 /*
  * Unmaps; unnamed regions still open are freed, named ones stay.  Pins
  * still held on its regions are unpinned first.  Freeing a region mapped
@@ -272,17 +271,17 @@ void daxalloc_pool_close(struct daxalloc_pool **pool);
 struct daxalloc_dev *daxalloc_pool_get_dev(struct daxalloc_pool *pool);
 
 struct daxalloc_pool_stats {
-	uint32_t struct_size;	/* DAXALLOC_POOL_STATS_INIT */
-	uint64_t unit;		/* allocation unit (device alignment) */
-	uint64_t capacity;	/* bytes regions can use */
+	uint32_t struct_size; /* DAXALLOC_POOL_STATS_INIT */
+	uint64_t unit;        /* allocation unit (device alignment) */
+	uint64_t capacity;    /* bytes regions can use */
 	uint64_t used;
 	uint64_t free;
-	uint64_t largest_free;	/* biggest region that fits now */
+	uint64_t largest_free; /* biggest region that fits now */
 	uint32_t free_extents;
 	uint32_t regions;
 	uint32_t named_regions;
 	uint32_t max_regions;
-	double fragmentation;	/* 1 - largest_free / free; 0 when free == 0 */
+	double fragmentation; /* 1 - largest_free / free; 0 when free == 0 */
 };
 #define DAXALLOC_POOL_STATS_INIT .struct_size = sizeof(struct daxalloc_pool_stats)
 int daxalloc_pool_get_stats(struct daxalloc_pool *pool, struct daxalloc_pool_stats *st);
@@ -293,11 +292,11 @@ int daxalloc_pool_get_stats(struct daxalloc_pool *pool, struct daxalloc_pool_sta
  * closed or the process dies.  With a name it persists until freed by
  * name; -EEXIST if the name is taken, -ENOSPC if nothing fits.
  */
-int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, const char *name,
-		   unsigned int flags, struct daxalloc_region **region);
+int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, const char *name, unsigned int flags,
+		   struct daxalloc_region **region);
 /* Map an existing named region (same extents, same contents). */
-int daxalloc_region_open(struct daxalloc_pool *pool, const char *name,
-			 unsigned int flags, struct daxalloc_region **region);
+int daxalloc_region_open(struct daxalloc_pool *pool, const char *name, unsigned int flags,
+			 struct daxalloc_region **region);
 /*
  * Unmap (unpinning what is pinned of it); an unnamed region is freed, a
  * named one stays on the device.  Also releases a handle whose pool was
@@ -358,26 +357,26 @@ daxalloc_persist_fn daxalloc_region_get_persist_fn(struct daxalloc_region *regio
 /* Handed to callbacks: .struct_size says which members this library fills. */
 struct daxalloc_region_info {
 	uint32_t struct_size;
-	char name[DAXALLOC_NAME_MAX + 1];	/* "" when unnamed */
+	char name[DAXALLOC_NAME_MAX + 1]; /* "" when unnamed */
 	uint64_t offset;
 	uint64_t size;
-	int owner_pid;		/* unnamed: the owner; named: 0 */
+	int owner_pid; /* unnamed: the owner; named: 0 */
 	bool owner_alive;
-	uint64_t created;	/* seconds since the epoch */
+	uint64_t created; /* seconds since the epoch */
 };
 /* Calls @fn for every region, in device order; stops at a non-zero return. */
 int daxalloc_pool_foreach_region(struct daxalloc_pool *pool,
 				 int (*fn)(const struct daxalloc_region_info *info, void *arg),
 				 void *arg);
 
-#define DAXALLOC_CHECK_REPAIR	(1u << 0)
+#define DAXALLOC_CHECK_REPAIR (1u << 0)
 /* With REPAIR: allow going back to an older state; every change it loses is named. */
-#define DAXALLOC_CHECK_FORCE	(1u << 1)
+#define DAXALLOC_CHECK_FORCE (1u << 1)
 
 enum daxalloc_check_kind {
-	DAXALLOC_CHECK_PROBLEM = 0,	/* damage or an inconsistency */
-	DAXALLOC_CHECK_LOSS = 1,	/* a change a repair back to an older state discards */
-	DAXALLOC_CHECK_NOTE = 2,	/* harmless: a copy caught mid-update, an old format */
+	DAXALLOC_CHECK_PROBLEM = 0, /* damage or an inconsistency */
+	DAXALLOC_CHECK_LOSS = 1,    /* a change a repair back to an older state discards */
+	DAXALLOC_CHECK_NOTE = 2,    /* harmless: a copy caught mid-update, an old format */
 };
 
 /*
@@ -386,52 +385,52 @@ enum daxalloc_check_kind {
  * is one of the pool's two metadata copies, each with two header copies.
  */
 enum daxalloc_check_code {
-	DAXALLOC_CHECK_CLEAN = 0,		/* nothing to say */
-	DAXALLOC_CHECK_STATE_DAMAGED = 1,	/* the newest state does not read: detail */
-	DAXALLOC_CHECK_HEADER_TORN = 2,		/* note: copy's header cut short; other holds the state */
-	DAXALLOC_CHECK_HEADER_DAMAGED = 3,	/* copy's header damaged, other holds the state; detail */
-	DAXALLOC_CHECK_COPY_STALE = 4,		/* note: copy (sequence) caught mid-update */
-	DAXALLOC_CHECK_LEGACY_DAMAGED = 5,	/* copy of format 1.0 (one header) damaged; detail */
-	DAXALLOC_CHECK_OLD_FORMAT = 6,		/* note: format_major.format_minor, upgraded when written */
-	DAXALLOC_CHECK_JOURNAL_REPAIRABLE = 7,	/* count journal records damaged in one copy only */
-	DAXALLOC_CHECK_JOURNAL_LOST = 8,	/* loss: from record index on; sequence kept */
-	DAXALLOC_CHECK_ENTRY_UNREADABLE = 9,	/* loss: entry index of source does not read; detail */
-	DAXALLOC_CHECK_REGION_DROPPED = 10,	/* loss: source holds region, sequence2 does not */
-	DAXALLOC_CHECK_REGION_REVIVED = 11,	/* loss: source lacks region, sequence2 holds it */
-	DAXALLOC_CHECK_SAME_REGIONS = 12,	/* loss: copies 0 and 1 differ under one sequence */
-	DAXALLOC_CHECK_ENTRY_RESTORED = 13,	/* note: copy's damaged entry restored from other */
-	DAXALLOC_CHECK_CHANGE_UNKNOWN = 14,	/* loss: sequence's change against sequence2 unknown */
-	DAXALLOC_CHECK_COPY_UNREADABLE = 15,	/* loss: copy, unreadable, may be newer than sequence */
-	DAXALLOC_CHECK_ORPHANS = 16,		/* count unnamed regions of dead processes */
+	DAXALLOC_CHECK_CLEAN = 0,         /* nothing to say */
+	DAXALLOC_CHECK_STATE_DAMAGED = 1, /* the newest state does not read: detail */
+	DAXALLOC_CHECK_HEADER_TORN = 2,   /* note: copy's header cut short; other holds the state */
+	DAXALLOC_CHECK_HEADER_DAMAGED = 3, /* copy's header damaged, other holds the state; detail */
+	DAXALLOC_CHECK_COPY_STALE = 4,     /* note: copy (sequence) caught mid-update */
+	DAXALLOC_CHECK_LEGACY_DAMAGED = 5, /* copy of format 1.0 (one header) damaged; detail */
+	DAXALLOC_CHECK_OLD_FORMAT = 6, /* note: format_major.format_minor, upgraded when written */
+	DAXALLOC_CHECK_JOURNAL_REPAIRABLE = 7, /* count journal records damaged in one copy only */
+	DAXALLOC_CHECK_JOURNAL_LOST = 8,       /* loss: from record index on; sequence kept */
+	DAXALLOC_CHECK_ENTRY_UNREADABLE = 9, /* loss: entry index of source does not read; detail */
+	DAXALLOC_CHECK_REGION_DROPPED = 10,  /* loss: source holds region, sequence2 does not */
+	DAXALLOC_CHECK_REGION_REVIVED = 11,  /* loss: source lacks region, sequence2 holds it */
+	DAXALLOC_CHECK_SAME_REGIONS = 12,    /* loss: copies 0 and 1 differ under one sequence */
+	DAXALLOC_CHECK_ENTRY_RESTORED = 13,  /* note: copy's damaged entry restored from other */
+	DAXALLOC_CHECK_CHANGE_UNKNOWN = 14,  /* loss: sequence's change against sequence2 unknown */
+	DAXALLOC_CHECK_COPY_UNREADABLE = 15, /* loss: copy, unreadable, may be newer than sequence */
+	DAXALLOC_CHECK_ORPHANS = 16,         /* count unnamed regions of dead processes */
 	/* what a report says instead of its first finding */
-	DAXALLOC_CHECK_NO_VALID_COPY = 17,	/* nothing to repair from; detail: its first finding's */
-	DAXALLOC_CHECK_NEEDS_FORCE = 18,	/* a repair would lose count changes (first_loss) */
-	DAXALLOC_CHECK_TABLE_UNREADABLE = 19,	/* copy's older table does not read (media); detail */
+	DAXALLOC_CHECK_NO_VALID_COPY = 17, /* nothing to repair from; detail: its first finding's */
+	DAXALLOC_CHECK_NEEDS_FORCE = 18,   /* a repair would lose count changes (first_loss) */
+	DAXALLOC_CHECK_TABLE_UNREADABLE = 19, /* copy's older table does not read (media); detail */
 };
 
 /* Where a loss is seen (the "source" of a finding). */
 enum daxalloc_check_source {
-	DAXALLOC_CHECK_IN_COPY = 0,		/* copy */
-	DAXALLOC_CHECK_IN_NEWEST = 1,		/* the newest state, at sequence */
-	DAXALLOC_CHECK_IN_UNREADABLE_COPY = 2,	/* copy, whose header does not read */
+	DAXALLOC_CHECK_IN_COPY = 0,            /* copy */
+	DAXALLOC_CHECK_IN_NEWEST = 1,          /* the newest state, at sequence */
+	DAXALLOC_CHECK_IN_UNREADABLE_COPY = 2, /* copy, whose header does not read */
 };
 
 /* One finding; daxalloc_check_finding_describe() says it in words. */
 struct daxalloc_check_finding {
-	uint32_t struct_size;		/* the library's: read what it covers */
+	uint32_t struct_size; /* the library's: read what it covers */
 	enum daxalloc_check_kind kind;
 	enum daxalloc_check_code code;
 	enum daxalloc_check_source source;
-	int copy;			/* metadata copy, 0 or 1; -1: none */
-	int header;			/* header copy of @copy, 0 or 1; -1: none */
-	int other;			/* the header (or copy) that holds the state; -1: none */
-	uint32_t index;			/* table entry or journal record */
+	int copy;       /* metadata copy, 0 or 1; -1: none */
+	int header;     /* header copy of @copy, 0 or 1; -1: none */
+	int other;      /* the header (or copy) that holds the state; -1: none */
+	uint32_t index; /* table entry or journal record */
 	uint32_t count;
 	uint32_t format_major, format_minor;
 	uint64_t sequence, sequence2;
-	struct {			/* a region a loss names */
-		char name[DAXALLOC_NAME_MAX + 1];	/* "" when unnamed */
-		uint32_t pid;		/* the owner of an unnamed one */
+	struct {                                  /* a region a loss names */
+		char name[DAXALLOC_NAME_MAX + 1]; /* "" when unnamed */
+		uint32_t pid;                     /* the owner of an unnamed one */
 		uint64_t offset;
 		uint64_t size;
 	} region;
@@ -444,13 +443,13 @@ struct daxalloc_check_finding {
 };
 
 struct daxalloc_check_report {
-	uint32_t struct_size;	/* DAXALLOC_CHECK_REPORT_INIT */
-	int active_copy;	/* copy holding the newest header: 0 or 1, -1 if neither is valid */
-	uint64_t sequence;	/* its sequence number */
-	bool standby_valid;	/* false after an interrupted update: harmless */
+	uint32_t struct_size; /* DAXALLOC_CHECK_REPORT_INIT */
+	int active_copy;      /* copy holding the newest header: 0 or 1, -1 if neither is valid */
+	uint64_t sequence;    /* its sequence number */
+	bool standby_valid;   /* false after an interrupted update: harmless */
 	uint32_t regions;
-	uint32_t orphans;	/* unnamed regions of dead processes */
-	uint32_t problems;	/* what needs repair, including changes a repair would lose */
+	uint32_t orphans;  /* unnamed regions of dead processes */
+	uint32_t problems; /* what needs repair, including changes a repair would lose */
 	uint32_t repaired;
 	/*
 	 * The first problem or loss found (code DAXALLOC_CHECK_CLEAN: none),
@@ -458,7 +457,7 @@ struct daxalloc_check_report {
 	 * daxalloc_check_report_describe() says it in words.
 	 */
 	struct daxalloc_check_finding first;
-	struct daxalloc_check_finding first_loss;	/* the loss NEEDS_FORCE names */
+	struct daxalloc_check_finding first_loss; /* the loss NEEDS_FORCE names */
 };
 #define DAXALLOC_CHECK_REPORT_INIT .struct_size = sizeof(struct daxalloc_check_report)
 /*
@@ -499,8 +498,7 @@ int daxalloc_check_finding_describe(const struct daxalloc_check_finding *finding
  * .first_loss.  A report carries no detail: to have the metadata's own
  * words, set .first.detail and .first_loss.detail from the callback's.
  */
-int daxalloc_check_report_describe(const struct daxalloc_check_report *report, char *buf,
-				   size_t len);
+int daxalloc_check_report_describe(const struct daxalloc_check_report *report, char *buf, size_t len);
 
 /* ---- pinning ---- */
 
@@ -519,14 +517,14 @@ struct ibv_mr;
 struct io_uring;
 
 enum daxalloc_pin_kind {
-	DAXALLOC_PIN_VFIO = 1,		/* VFIO type1 container: VFIO_IOMMU_MAP_DMA */
-	DAXALLOC_PIN_IOMMUFD = 2,	/* iommufd IOAS: IOMMU_IOAS_MAP (Linux >= 6.2) */
-	DAXALLOC_PIN_RDMA = 3,		/* libibverbs protection domain: ibv_reg_mr */
-	DAXALLOC_PIN_URING = 4,		/* io_uring fixed buffers */
+	DAXALLOC_PIN_VFIO = 1,    /* VFIO type1 container: VFIO_IOMMU_MAP_DMA */
+	DAXALLOC_PIN_IOMMUFD = 2, /* iommufd IOAS: IOMMU_IOAS_MAP (Linux >= 6.2) */
+	DAXALLOC_PIN_RDMA = 3,    /* libibverbs protection domain: ibv_reg_mr */
+	DAXALLOC_PIN_URING = 4,   /* io_uring fixed buffers */
 };
 
-#define DAXALLOC_PIN_READONLY	 (1u << 0) /* the consumer only reads the memory */
-#define DAXALLOC_PIN_IOVA_AUTO	 (1u << 1) /* iommufd: the kernel picks the IOVA */
+#define DAXALLOC_PIN_READONLY (1u << 0)    /* the consumer only reads the memory */
+#define DAXALLOC_PIN_IOVA_AUTO (1u << 1)   /* iommufd: the kernel picks the IOVA */
 #define DAXALLOC_PIN_URING_SLOTS (1u << 2) /* io_uring: fill slots of the ring's table */
 
 /* io_uring takes at most 1 GiB per fixed buffer: longer ranges are split. */
@@ -534,23 +532,23 @@ enum daxalloc_pin_kind {
 
 /* Who pins, and where.  Zero what you do not use. */
 struct daxalloc_pin_target {
-	uint32_t struct_size;		/* DAXALLOC_PIN_TARGET_INIT */
+	uint32_t struct_size; /* DAXALLOC_PIN_TARGET_INIT */
 	enum daxalloc_pin_kind kind;
-	unsigned int flags;		/* DAXALLOC_PIN_* */
+	unsigned int flags; /* DAXALLOC_PIN_* */
 	struct {
-		int container_fd;	/* after VFIO_SET_IOMMU (type1) */
-		uint64_t iova;		/* IOVA of the range's first byte */
+		int container_fd; /* after VFIO_SET_IOMMU (type1) */
+		uint64_t iova;    /* IOVA of the range's first byte */
 	} vfio;
 	struct {
-		int fd;			/* an open /dev/iommu; the kernel pins
+		int fd; /* an open /dev/iommu; the kernel pins
 					 * the pages when a device is attached
 					 * to the IOAS (at the pin if one is) */
 		uint32_t ioas_id;
-		uint64_t iova;		/* ignored with DAXALLOC_PIN_IOVA_AUTO */
+		uint64_t iova; /* ignored with DAXALLOC_PIN_IOVA_AUTO */
 	} iommufd;
 	struct {
 		struct ibv_pd *pd;
-		int access;		/* ibv_access_flags; 0: local write,
+		int access; /* ibv_access_flags; 0: local write,
 					 * remote read and write (READONLY:
 					 * remote read) */
 	} rdma;
@@ -626,22 +624,22 @@ unsigned int daxalloc_pin_get_uring_count(struct daxalloc_pin *pin);
 struct daxalloc_pin_info {
 	uint32_t struct_size;
 	enum daxalloc_pin_kind kind;
-	char region[DAXALLOC_NAME_MAX + 1];	/* "" when unnamed */
-	uint64_t region_offset;		/* device offset of the region */
-	uint64_t offset;		/* device offset of the pinned range */
+	char region[DAXALLOC_NAME_MAX + 1]; /* "" when unnamed */
+	uint64_t region_offset;             /* device offset of the region */
+	uint64_t offset;                    /* device offset of the pinned range */
 	uint64_t length;
-	int pid;			/* the pinning process */
-	char command[16];		/* its name (comm) */
-	uint64_t since;			/* seconds since the epoch */
+	int pid;          /* the pinning process */
+	char command[16]; /* its name (comm) */
+	uint64_t since;   /* seconds since the epoch */
 	/* The consumer; daxalloc_pin_info_describe() says it in words. */
-	int fd;				/* VFIO container, iommufd, ring: the pinner's fd; else -1 */
-	uint32_t ioas_id;		/* iommufd */
-	uint64_t iova;			/* VFIO, iommufd: UINT64_MAX when not known (yet) */
-	char rdma_device[64];		/* RDMA: "rxe0" */
-	bool rdma_keys;			/* RDMA: lkey and rkey are known (the pin is done) */
+	int fd;               /* VFIO container, iommufd, ring: the pinner's fd; else -1 */
+	uint32_t ioas_id;     /* iommufd */
+	uint64_t iova;        /* VFIO, iommufd: UINT64_MAX when not known (yet) */
+	char rdma_device[64]; /* RDMA: "rxe0" */
+	bool rdma_keys;       /* RDMA: lkey and rkey are known (the pin is done) */
 	uint32_t lkey, rkey;
-	int uring_index;		/* io_uring: the first buffer's index; else -1 */
-	unsigned int uring_count;	/* io_uring: buffers */
+	int uring_index;          /* io_uring: the first buffer's index; else -1 */
+	unsigned int uring_count; /* io_uring: buffers */
 };
 /*
  * The pin's consumer in words ("vfio container fd 5, iova 0x1000000"),
@@ -657,8 +655,7 @@ int daxalloc_pin_info_describe(const struct daxalloc_pin_info *info, char *buf, 
  * sees), by device offset; stops at a non-zero return.
  */
 int daxalloc_pool_foreach_pin(struct daxalloc_pool *pool,
-			      int (*fn)(const struct daxalloc_pin_info *info, void *arg),
-			      void *arg);
+			      int (*fn)(const struct daxalloc_pin_info *info, void *arg), void *arg);
 
 /* ---- reconfiguration ---- */
 
@@ -684,9 +681,9 @@ int daxalloc_pool_foreach_pin(struct daxalloc_pool *pool,
  */
 
 /* Allow losing data: pool regions, and a pmem namespace's contents. */
-#define DAXALLOC_RECONFIG_DESTROY_DATA	(1u << 0)
+#define DAXALLOC_RECONFIG_DESTROY_DATA (1u << 0)
 /* Proceed although processes hold DMA handles (their pins are elsewhere). */
-#define DAXALLOC_RECONFIG_IGNORE_DMA	(1u << 1)
+#define DAXALLOC_RECONFIG_IGNORE_DMA (1u << 1)
 
 /*
  * Change the alignment of device @name ("dax0.1" or "/dev/dax0.1") to
@@ -724,18 +721,18 @@ int daxalloc_dev_set_mode(struct daxalloc_ctx *ctx, const char *name, const char
  * resized and destroyed; a static one is one pmem namespace.
  */
 struct daxalloc_daxregion_info {
-	uint32_t struct_size;	/* DAXALLOC_DAXREGION_INFO_INIT; in callbacks, the library's */
+	uint32_t struct_size; /* DAXALLOC_DAXREGION_INFO_INIT; in callbacks, the library's */
 	int id;
 	enum daxalloc_region_kind kind;
-	uint64_t start;		/* physical address; UINT64_MAX when unknown */
+	uint64_t start; /* physical address; UINT64_MAX when unknown */
 	uint64_t size;
-	uint64_t align;		/* the region's alignment; 0 when unknown */
-	uint64_t available;	/* dynamic: bytes no device uses; static: 0 */
-	uint64_t largest_free;	/* largest free stretch (2M boundaries) */
+	uint64_t align;        /* the region's alignment; 0 when unknown */
+	uint64_t available;    /* dynamic: bytes no device uses; static: 0 */
+	uint64_t largest_free; /* largest free stretch (2M boundaries) */
 	/* Free bytes in whole 1G pieces on 1G boundaries; 0 when start is unknown. */
 	uint64_t available_1g;
 	uint64_t largest_free_1g;
-	unsigned int devices;	/* devices with memory */
+	unsigned int devices; /* devices with memory */
 };
 #define DAXALLOC_DAXREGION_INFO_INIT .struct_size = sizeof(struct daxalloc_daxregion_info)
 /* Calls @fn for every dax region; stops at a non-zero return. */
@@ -782,22 +779,22 @@ int daxalloc_dev_destroy(struct daxalloc_ctx *ctx, const char *name, unsigned in
  * memmap, and nothing is deduplicated.
  */
 enum daxalloc_vmemmap_row {
-	DAXALLOC_VMEMMAP_NO_DEDUP = 0,		/* every struct page has its own memory */
-	DAXALLOC_VMEMMAP_DEDUP_2PAGE = 1,	/* 2 vmemmap pages per compound page (5.19+) */
-	DAXALLOC_VMEMMAP_DEDUP_1PAGE = 2,	/* 1 per compound page (the 2026 series) */
+	DAXALLOC_VMEMMAP_NO_DEDUP = 0,    /* every struct page has its own memory */
+	DAXALLOC_VMEMMAP_DEDUP_2PAGE = 1, /* 2 vmemmap pages per compound page (5.19+) */
+	DAXALLOC_VMEMMAP_DEDUP_1PAGE = 2, /* 1 per compound page (the 2026 series) */
 };
 #define DAXALLOC_VMEMMAP_ROWS 3
 
 struct daxalloc_vmemmap_model {
-	uint32_t struct_size;	/* DAXALLOC_VMEMMAP_MODEL_INIT */
-	uint64_t size;		/* bytes modelled: whole @align units covering the request */
+	uint32_t struct_size; /* DAXALLOC_VMEMMAP_MODEL_INIT */
+	uint64_t size;        /* bytes modelled: whole @align units covering the request */
 	uint64_t align;
-	uint64_t base_pages;	/* 4K pages: one struct page each */
-	uint64_t compound_pages;	/* @align units; 0 at 4K */
+	uint64_t base_pages;     /* 4K pages: one struct page each */
+	uint64_t compound_pages; /* @align units; 0 at 4K */
 	/* Bytes, indexed by enum daxalloc_vmemmap_row: */
-	uint64_t struct_pages[DAXALLOC_VMEMMAP_ROWS];	/* vmemmap pages holding struct pages */
-	uint64_t page_tables[DAXALLOC_VMEMMAP_ROWS];	/* page-table pages mapping them */
-	uint64_t total[DAXALLOC_VMEMMAP_ROWS];		/* both: the RAM an enable takes */
+	uint64_t struct_pages[DAXALLOC_VMEMMAP_ROWS]; /* vmemmap pages holding struct pages */
+	uint64_t page_tables[DAXALLOC_VMEMMAP_ROWS];  /* page-table pages mapping them */
+	uint64_t total[DAXALLOC_VMEMMAP_ROWS];        /* both: the RAM an enable takes */
 };
 #define DAXALLOC_VMEMMAP_MODEL_INIT .struct_size = sizeof(struct daxalloc_vmemmap_model)
 
@@ -826,8 +823,8 @@ int daxalloc_vmemmap_match(const struct daxalloc_vmemmap_model *model, int64_t m
 /* How pinning (GUP) takes references on a device's pages. */
 enum daxalloc_vmemmap_pin_path {
 	DAXALLOC_VMEMMAP_PIN_UNKNOWN = 0,
-	DAXALLOC_VMEMMAP_PIN_BASE_PAGE = 1,	/* one per 4K page, even inside a compound page */
-	DAXALLOC_VMEMMAP_PIN_COMPOUND = 2,	/* one per compound page */
+	DAXALLOC_VMEMMAP_PIN_BASE_PAGE = 1, /* one per 4K page, even inside a compound page */
+	DAXALLOC_VMEMMAP_PIN_COMPOUND = 2,  /* one per compound page */
 };
 /* "unknown", "base_page", "compound_page". */
 const char *daxalloc_vmemmap_pin_path_name(int path);
@@ -879,13 +876,13 @@ struct daxalloc_heap;
  * forking should not write heap memory meanwhile (as for any fork of a
  * threaded program, only the forking thread is copied).
  */
-#define DAXALLOC_HEAP_FORK_COPY	(1u << 0)
+#define DAXALLOC_HEAP_FORK_COPY (1u << 0)
 /*
  * Count the live objects and their bytes (in_use, objects and
  * fragmentation in daxalloc_heap_get_stats()).  The count costs about as
  * much as a small malloc/free pair itself, so it is off by default.
  */
-#define DAXALLOC_HEAP_COUNT	(1u << 1)
+#define DAXALLOC_HEAP_COUNT (1u << 1)
 
 /* -EBUSY if the region already has a heap, -EINVAL for unknown flags. */
 int daxalloc_heap_create(struct daxalloc_region *region, unsigned int flags,
@@ -903,8 +900,7 @@ void daxalloc_heap_destroy(struct daxalloc_heap **heap);
 void *daxalloc_heap_malloc(struct daxalloc_heap *heap, size_t size);
 void *daxalloc_heap_calloc(struct daxalloc_heap *heap, size_t nmemb, size_t size);
 void *daxalloc_heap_realloc(struct daxalloc_heap *heap, void *ptr, size_t size);
-void *daxalloc_heap_aligned_alloc(struct daxalloc_heap *heap, size_t alignment,
-				  size_t size);
+void *daxalloc_heap_aligned_alloc(struct daxalloc_heap *heap, size_t alignment, size_t size);
 void daxalloc_heap_free(struct daxalloc_heap *heap, void *ptr);
 /* Bytes usable at @ptr (at least what was asked); 0 for NULL. */
 size_t daxalloc_heap_usable_size(struct daxalloc_heap *heap, void *ptr);
@@ -913,12 +909,12 @@ bool daxalloc_heap_owns(struct daxalloc_heap *heap, const void *ptr);
 struct daxalloc_region *daxalloc_heap_get_region(struct daxalloc_heap *heap);
 
 struct daxalloc_heap_stats {
-	uint32_t struct_size;	/* DAXALLOC_HEAP_STATS_INIT */
-	uint64_t size;		/* the region's size: the most the heap can map */
-	uint64_t mapped;	/* bytes of the region the allocator has taken */
-	uint64_t in_use;	/* usable bytes of the live objects (DAXALLOC_HEAP_COUNT, else 0) */
-	uint64_t objects;	/* live objects (DAXALLOC_HEAP_COUNT, else 0) */
-	double fragmentation;	/* 1 - in_use / mapped; 0 when nothing is mapped; -1: not counted */
+	uint32_t struct_size; /* DAXALLOC_HEAP_STATS_INIT */
+	uint64_t size;        /* the region's size: the most the heap can map */
+	uint64_t mapped;      /* bytes of the region the allocator has taken */
+	uint64_t in_use;      /* usable bytes of the live objects (DAXALLOC_HEAP_COUNT, else 0) */
+	uint64_t objects;     /* live objects (DAXALLOC_HEAP_COUNT, else 0) */
+	double fragmentation; /* 1 - in_use / mapped; 0 when nothing is mapped; -1: not counted */
 };
 #define DAXALLOC_HEAP_STATS_INIT .struct_size = sizeof(struct daxalloc_heap_stats)
 int daxalloc_heap_get_stats(struct daxalloc_heap *heap, struct daxalloc_heap_stats *st);

@@ -40,8 +40,8 @@ static void region_str(const struct daxalloc_check_finding *f, char *buf, size_t
 }
 
 /* The reader's words, or these in @d when a report carries none. */
-static DAXALLOC_PRINTF(4, 5) const char *words(const char *detail, char *d, size_t len,
-					       const char *fmt, ...)
+static DAXALLOC_PRINTF(4, 5) const
+	char *words(const char *detail, char *d, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -100,8 +100,8 @@ static int describe(const struct daxalloc_check_finding *f,
 	case DAXALLOC_CHECK_ENTRY_UNREADABLE:
 		if (detail)
 			return snprintf(buf, len,
-					"%s: entry %u does not read (%s): whatever it held is lost", src,
-					f->index, detail);
+					"%s: entry %u does not read (%s): whatever it held is lost",
+					src, f->index, detail);
 		return snprintf(buf, len, "%s: entry %u does not read: whatever it held is lost",
 				src, f->index);
 	case DAXALLOC_CHECK_REGION_DROPPED:
@@ -141,9 +141,10 @@ static int describe(const struct daxalloc_check_finding *f,
 		return snprintf(buf, len, "%s",
 				"neither copy of the metadata is valid: format the pool again");
 	case DAXALLOC_CHECK_TABLE_UNREADABLE:
-		return snprintf(buf, len, "%s; the newest copy holds the state (a repair rewrites it)",
-				words(detail, d, sizeof(d), "copy %d: its region table does not read",
-				      f->copy));
+		return snprintf(buf, len,
+				"%s; the newest copy holds the state (a repair rewrites it)",
+				words(detail, d, sizeof(d),
+				      "copy %d: its region table does not read", f->copy));
 	case DAXALLOC_CHECK_NEEDS_FORCE: {
 		char first[256] = "";
 

@@ -24,8 +24,11 @@ static struct daxalloc_check_finding finding(enum daxalloc_check_kind kind,
 					     enum daxalloc_check_code code)
 {
 	return (struct daxalloc_check_finding){ .struct_size = sizeof(struct daxalloc_check_finding),
-						.kind = kind, .code = code, .copy = -1,
-						.header = -1, .other = -1 };
+						.kind = kind,
+						.code = code,
+						.copy = -1,
+						.header = -1,
+						.other = -1 };
 }
 
 /* Count @f, keep the first problem and loss in the report (without detail), hand it on. */
@@ -56,8 +59,8 @@ static void say_region(struct ck *k, enum daxalloc_check_code code,
 	f.code = code;
 	f.sequence2 = to_seq;
 	if (e->flags & DXA_ENTRY_NAMED)
-		snprintf(f.region.name, sizeof(f.region.name), "%.*s", (int)sizeof(f.region.name) - 1,
-			 e->name);
+		snprintf(f.region.name, sizeof(f.region.name), "%.*s",
+			 (int)sizeof(f.region.name) - 1, e->name);
 	else
 		f.region.pid = e->owner_pid;
 	f.region.offset = e->offset;
@@ -110,8 +113,7 @@ static void name_losses(struct ck *k, const struct dxa_geometry *geo,
 }
 
 /* Where name_losses() sees the losses: @source, with its copy and sequence. */
-static struct daxalloc_check_finding loss_in(enum daxalloc_check_source source, int copy,
-					     uint64_t seq)
+static struct daxalloc_check_finding loss_in(enum daxalloc_check_source source, int copy, uint64_t seq)
 {
 	struct daxalloc_check_finding f = finding(DAXALLOC_CHECK_LOSS, DAXALLOC_CHECK_CLEAN);
 
@@ -196,8 +198,8 @@ static int choose_fallback(struct ck *k, struct daxalloc_pool *pool, const struc
 		/* Two states, one number: keep copy 0, name what copy 1 has that it lacks. */
 		what = loss_in(DAXALLOC_CHECK_IN_COPY, o, c[o].hdr.seq);
 		*lossy = true;
-		name_losses(k, &pool->geo, &what, tab[o], c[o].hdr.nentries, tab[n], c[n].hdr.nentries,
-			    c[n].hdr.seq);
+		name_losses(k, &pool->geo, &what, tab[o], c[o].hdr.nentries, tab[n],
+			    c[n].hdr.nentries, c[n].hdr.seq);
 		if (!k->losses) {
 			f = finding(DAXALLOC_CHECK_LOSS, DAXALLOC_CHECK_SAME_REGIONS);
 			say(k, &f);
@@ -205,8 +207,8 @@ static int choose_fallback(struct ck *k, struct daxalloc_pool *pool, const struc
 		return n;
 	}
 	if (c[n].table_rc < 0 && c[o].state == DXA_COPY_VALID) {
-		if (c[n].table_rc != -EIO &&
-		    dxa_table_recover(&c[n].hdr, tab[n], tab[o], c[o].hdr.nentries, &pool->geo) == 0) {
+		if (c[n].table_rc != -EIO && dxa_table_recover(&c[n].hdr, tab[n], tab[o],
+							       c[o].hdr.nentries, &pool->geo) == 0) {
 			f = finding(DAXALLOC_CHECK_NOTE, DAXALLOC_CHECK_ENTRY_RESTORED);
 			f.copy = n;
 			f.other = o;
@@ -248,8 +250,7 @@ static int choose_fallback(struct ck *k, struct daxalloc_pool *pool, const struc
 	return -1;
 }
 
-static int check_each(struct daxalloc_dev *dev, unsigned int flags,
-		      struct daxalloc_check_report *rep,
+static int check_each(struct daxalloc_dev *dev, unsigned int flags, struct daxalloc_check_report *rep,
 		      void (*fn)(const struct daxalloc_check_finding *f, void *arg), void *arg)
 {
 	struct ck k = { .rep = rep, .fn = fn, .arg = arg };
@@ -377,7 +378,8 @@ static int check_each(struct daxalloc_dev *dev, unsigned int flags,
 		pool_checkpoint(pool);
 		pool_checkpoint(pool);
 		if (lossy)
-			info(pool->ctx, "%s: went back to the older metadata copy, losing %u change(s)",
+			info(pool->ctx,
+			     "%s: went back to the older metadata copy, losing %u change(s)",
 			     dev->name, k.losses);
 		rep->repaired = rep->problems;
 		rep->problems = 0;
@@ -393,11 +395,9 @@ static int check_each(struct daxalloc_dev *dev, unsigned int flags,
 }
 
 /* The caller's report as far as its size goes: the check fills a whole one. */
-DAXALLOC_EXPORT int daxalloc_pool_check_each(struct daxalloc_dev *dev, unsigned int flags,
-					     struct daxalloc_check_report *out,
-					     void (*fn)(const struct daxalloc_check_finding *f,
-							void *arg),
-					     void *arg)
+DAXALLOC_EXPORT int daxalloc_pool_check_each(
+	struct daxalloc_dev *dev, unsigned int flags, struct daxalloc_check_report *out,
+	void (*fn)(const struct daxalloc_check_finding *f, void *arg), void *arg)
 {
 	struct daxalloc_check_report all;
 	int n, rc;

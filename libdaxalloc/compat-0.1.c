@@ -120,6 +120,7 @@ int daxalloc_daxregion_get_info_0_1(struct daxalloc_ctx *ctx, int region_id,
  * NAME@LIBDAXALLOC_0.1 (OWNER *, fn, arg): a 0.1 callback gets 0.1's
  * struct daxalloc_TYPE, converted by TYPE_to_0_1().
  */
+/* clang-format off */
 #define FOREACH_0_1(name, owner, type)							\
 	struct type##_cb {								\
 		int (*fn)(const struct daxalloc_##type *info, void *arg);		\
@@ -144,6 +145,7 @@ int daxalloc_daxregion_get_info_0_1(struct daxalloc_ctx *ctx, int region_id,
 											\
 		return daxalloc_##name(o, fn ? type##_one_0_1 : NULL, &a);		\
 	}
+/* clang-format on */
 
 FOREACH_0_1(daxregion_foreach, struct daxalloc_ctx, daxregion_info)
 FOREACH_0_1(pool_foreach_region, struct daxalloc_pool, region_info)

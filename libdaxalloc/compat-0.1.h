@@ -15,7 +15,7 @@
 struct ibv_pd;
 struct io_uring;
 
-#ifndef DAXALLOC_H	/* unchanged since: daxalloc.h's when included */
+#ifndef DAXALLOC_H /* unchanged since: daxalloc.h's when included */
 enum daxalloc_pin_kind {
 	DAXALLOC_PIN_VFIO = 1,
 	DAXALLOC_PIN_IOMMUFD = 2,

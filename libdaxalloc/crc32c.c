@@ -20,8 +20,10 @@ static void table_init(void)
 
 #if defined(__x86_64__)
 /* SSE4.2 computes CRC-32C itself, 8 bytes an instruction. */
+/* clang-format off */
 __attribute__((target("sse4.2")))
 static uint32_t crc32c_hw(uint32_t crc, const unsigned char *p, size_t len)
+/* clang-format on */
 {
 	uint64_t c = ~crc;
 

@@ -30,20 +30,16 @@ DAXALLOC_EXPORT int daxalloc_ctx_new(struct daxalloc_ctx **out)
 	rc = daxctl_new(&ctx->daxctl);
 	if (rc < 0) {
 		free(ctx);
-		return daxalloc_err(-rc, "libdaxctl initialisation failed: %s",
-				    strerror(-rc));
+		return daxalloc_err(-rc, "libdaxctl initialisation failed: %s", strerror(-rc));
 	}
-	daxctl_set_log_priority(ctx->daxctl,
-				ctx->log_priority >= LOG_DEBUG ? LOG_DEBUG : 0);
+	daxctl_set_log_priority(ctx->daxctl, ctx->log_priority >= LOG_DEBUG ? LOG_DEBUG : 0);
 	/* libndctl is optional at run time: without it we lose namespace info. */
 	if (ndctl_new(&ctx->ndctl) < 0)
 		ctx->ndctl = NULL;
 	else
-		ndctl_set_log_priority(ctx->ndctl, ctx->log_priority >= LOG_DEBUG ?
-						   LOG_DEBUG : 0);
+		ndctl_set_log_priority(ctx->ndctl, ctx->log_priority >= LOG_DEBUG ? LOG_DEBUG : 0);
 	*out = ctx;
-	dbg(ctx, "context %p created (libdaxalloc %s)", (void *)ctx,
-	    DAXALLOC_VERSION_STRING);
+	dbg(ctx, "context %p created (libdaxalloc %s)", (void *)ctx, DAXALLOC_VERSION_STRING);
 	return 0;
 }
 

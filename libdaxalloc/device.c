@@ -48,8 +48,7 @@ static void dev_fill_namespace(struct daxalloc_ctx *ctx, struct daxalloc_dev *d)
 				snprintf(d->ns_name, sizeof(d->ns_name), "%s",
 					 ndctl_namespace_get_devname(ns));
 				d->has_ns = true;
-				d->memmap_in_ram = ndctl_dax_get_location(dax) !=
-						   NDCTL_PFN_LOC_PMEM;
+				d->memmap_in_ram = ndctl_dax_get_location(dax) != NDCTL_PFN_LOC_PMEM;
 				d->region_kind = DAXALLOC_REGION_STATIC;
 				return;
 			}
@@ -57,8 +56,7 @@ static void dev_fill_namespace(struct daxalloc_ctx *ctx, struct daxalloc_dev *d)
 	}
 }
 
-static struct daxalloc_dev *dev_from_daxctl(struct daxalloc_ctx *ctx,
-					    struct daxctl_dev *dd)
+static struct daxalloc_dev *dev_from_daxctl(struct daxalloc_ctx *ctx, struct daxctl_dev *dd)
 {
 	struct daxalloc_dev *d = calloc(1, sizeof(*d));
 	unsigned long long res;
@@ -230,7 +228,8 @@ static int explain_not_devdax(const char *name)
 		return daxalloc_err(ENODEV, "%s: is a directory, not a device-dax device", name);
 	if (S_ISREG(st.st_mode))
 		return daxalloc_err(ENODEV, "%s: is a regular file, not a device-dax device", name);
-	return daxalloc_err(ENODEV, "%s: is not a device-dax device (no entry in /sys/bus/dax)", name);
+	return daxalloc_err(ENODEV, "%s: is not a device-dax device (no entry in /sys/bus/dax)",
+			    name);
 }
 
 static int open_devdax(struct daxalloc_ctx *ctx, const char *arg, struct daxalloc_dev *out)
@@ -251,7 +250,8 @@ static int open_devdax(struct daxalloc_ctx *ctx, const char *arg, struct daxallo
 	}
 	d = find_listed(ctx, name);
 	if (!d)
-		return daxalloc_err(ENODEV, "%s: no such device-dax device (see daxalloc-ctl list)", name);
+		return daxalloc_err(ENODEV, "%s: no such device-dax device (see daxalloc-ctl list)",
+				    name);
 	if (d->system_ram)
 		return daxalloc_err(ENXIO,
 				    "%s: is in system-ram mode (its memory is online as RAM, no /dev node); "
@@ -342,7 +342,7 @@ static int open_default(struct daxalloc_ctx *ctx, struct daxalloc_dev *out)
 	if (rc < 0)
 		return daxalloc_err(-rc, "no device-dax device, and no stand-in: %s; %s", first,
 				    daxalloc_errmsg());
-	daxalloc_err_clear();	/* the 1G failure is not the caller's */
+	daxalloc_err_clear(); /* the 1G failure is not the caller's */
 	return 0;
 }
 
@@ -381,8 +381,8 @@ DAXALLOC_EXPORT int daxalloc_dev_open(struct daxalloc_ctx *ctx, const char *name
 	d->opened = true;
 	d->refs = 1;
 	ctx_get(ctx);
-	dbg(ctx, "opened %s (size %llu, align %llu)", d->name,
-	    (unsigned long long)d->size, (unsigned long long)d->align);
+	dbg(ctx, "opened %s (size %llu, align %llu)", d->name, (unsigned long long)d->size,
+	    (unsigned long long)d->align);
 	*out = d;
 	return 0;
 }

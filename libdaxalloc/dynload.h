@@ -19,22 +19,24 @@ struct dyn_fn {
 };
 
 struct dyn_lib {
-	const char *soname;		/* "liburing.so.2" */
-	const char *package;		/* "liburing": named when it is missing */
-	const char *consumer;		/* "io_uring": the message's prefix */
+	const char *soname;   /* "liburing.so.2" */
+	const char *package;  /* "liburing": named when it is missing */
+	const char *consumer; /* "io_uring": the message's prefix */
 	const struct dyn_fn *fns;
 	size_t n;
 	/* dynload.c's own */
-	int state;			/* 0 not tried, 1 loaded, -1 missing */
+	int state; /* 0 not tried, 1 loaded, -1 missing */
 	char why[200];
 };
 
 /* A table entry: @name into field @field of the function table @fns. */
+/* clang-format off */
 #define DYN_FN(fns, field, name) { (void **)&(fns).field, name }
 /* A library of the table @table (an array of struct dyn_fn). */
 #define DYN_LIB(so, pkg, who, table)                                                  \
 	{ .soname = (so), .package = (pkg), .consumer = (who), .fns = (table),           \
 	  .n = sizeof(table) / sizeof((table)[0]) }
+/* clang-format on */
 
 /*
  * Load @lib and fill its table on first use (once per process, whatever the

@@ -52,18 +52,19 @@
 #if __has_attribute(noplt)
 #define NOPLT __attribute__((noplt))
 #else
-#define NOPLT	/* clang: a PLT stub it is */
+#define NOPLT /* clang: a PLT stub it is */
 #endif
 
 struct rml_pool;
 struct rml_policy {
-	void *(*alloc)(intptr_t pool_id, size_t *bytes);	/* size_t &bytes */
+	void *(*alloc)(intptr_t pool_id, size_t *bytes); /* size_t &bytes */
 	int (*free)(intptr_t pool_id, void *ptr, size_t bytes);
 	size_t granularity;
-	int version;		/* TBBMALLOC_POOL_VERSION = 1 */
+	int version; /* TBBMALLOC_POOL_VERSION = 1 */
 	unsigned fixed_pool : 1, keep_all_memory : 1, reserved : 30;
 };
 
+/* clang-format off */
 int rml_pool_create_v1(intptr_t id, const struct rml_policy *policy, struct rml_pool **pool)
 	__asm__("_ZN3rml14pool_create_v1ElPKNS_13MemPoolPolicyEPPNS_10MemoryPoolE");
 bool rml_pool_destroy(struct rml_pool *pool) __asm__("_ZN3rml12pool_destroyEPNS_10MemoryPoolE");
@@ -77,6 +78,7 @@ bool rml_pool_free(struct rml_pool *pool, void *ptr) __asm__("_ZN3rml9pool_freeE
 	NOPLT;
 size_t rml_pool_msize(struct rml_pool *pool, void *ptr)
 	__asm__("_ZN3rml10pool_msizeEPNS_10MemoryPoolEPv");
+/* clang-format on */
 
 /* ---- the heap ------------------------------------------------------------ */
 
@@ -93,16 +95,16 @@ struct stripe {
 };
 
 struct daxalloc_heap {
-	struct stripe stripes[NSTRIPES];	/* first: cache-line aligned */
+	struct stripe stripes[NSTRIPES]; /* first: cache-line aligned */
 	char *base;
 	size_t size;
-	_Atomic size_t top;		/* bytes handed to the pool so far */
+	_Atomic size_t top; /* bytes handed to the pool so far */
 	unsigned int flags;
-	uint64_t gen;			/* unique per heap: stale caches see a new one */
-	_Atomic uint8_t *marks;		/* per 4 KiB: class of our large object there */
+	uint64_t gen;           /* unique per heap: stale caches see a new one */
+	_Atomic uint8_t *marks; /* per 4 KiB: class of our large object there */
 	struct rml_pool *pool;
 	struct daxalloc_region *region;
-	struct daxalloc_heap *next;	/* in the list of all heaps */
+	struct daxalloc_heap *next; /* in the list of all heaps */
 };
 
 /* Every heap of the process: no two on one range, and the fork handlers. */
@@ -124,7 +126,7 @@ static inline void count(struct daxalloc_heap *h, int64_t bytes, int64_t objects
 		my_stripe = i = i < NSTRIPES - 1 ? i : NSTRIPES - 1;
 	}
 	s = &h->stripes[i];
-	if (__builtin_expect(i < NSTRIPES - 1, 1)) {	/* ours alone */
+	if (__builtin_expect(i < NSTRIPES - 1, 1)) { /* ours alone */
 		atomic_store_explicit(&s->bytes,
 				      atomic_load_explicit(&s->bytes, memory_order_relaxed) + bytes,
 				      memory_order_relaxed);
@@ -164,16 +166,16 @@ static inline void count(struct daxalloc_heap *h, int64_t bytes, int64_t objects
  * heaps_lock and only if the heap is still listed; and when a malloc of
  * its heap finds the heap full.
  */
-#define LARGE_MIN 8065			/* tbbmalloc's first large size */
+#define LARGE_MIN 8065 /* tbbmalloc's first large size */
 #define LARGE_MAX (64 * 1024)
 #define CLASS_SHIFT 12
 #define NCLASS ((LARGE_MAX >> CLASS_SHIFT) + 1)
-#define CACHE_BYTES (4u << 20)		/* per thread and heap: 64 of 64 KiB */
-#define NSLOT 4				/* heaps a thread caches for at once */
+#define CACHE_BYTES (4u << 20) /* per thread and heap: 64 of 64 KiB */
+#define NSLOT 4                /* heaps a thread caches for at once */
 #define PAGE_MASK 4095
 
 struct tslot {
-	struct daxalloc_heap *heap;	/* only compared unless gen matches */
+	struct daxalloc_heap *heap; /* only compared unless gen matches */
 	uint64_t gen;
 	size_t bytes;
 	void *list[NCLASS];
@@ -183,7 +185,7 @@ struct tcache {
 	struct tslot slot[NSLOT];
 };
 
-#define TCACHE_GONE ((struct tcache *)1)	/* thread exiting: no cache */
+#define TCACHE_GONE ((struct tcache *)1) /* thread exiting: no cache */
 static __thread struct tcache *my_cache __attribute__((tls_model("initial-exec")));
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
@@ -217,7 +219,7 @@ static inline void mark_clear(struct daxalloc_heap *h, void *p)
 /* The class of a large object of ours at @off, 0 if it is not one. */
 static inline unsigned int marked(const struct daxalloc_heap *h, size_t off)
 {
-	if (off & PAGE_MASK)	/* nearly every small object: no load */
+	if (off & PAGE_MASK) /* nearly every small object: no load */
 		return 0;
 	return atomic_load_explicit(&h->marks[off >> CLASS_SHIFT], memory_order_relaxed);
 }
@@ -249,7 +251,7 @@ static void slot_release(struct tslot *s)
 		if (h == s->heap && h->gen == s->gen)
 			break;
 	if (h)
-		slot_flush(s, h);	/* destroy waits for heaps_lock */
+		slot_flush(s, h); /* destroy waits for heaps_lock */
 	pthread_mutex_unlock(&heaps_lock);
 	memset(s, 0, sizeof(*s));
 }
@@ -281,7 +283,7 @@ static struct tslot *slot_find(struct daxalloc_heap *h, bool claim)
 			if (s->heap == h) {
 				if (__builtin_expect(s->gen == h->gen, 1))
 					return s;
-				memset(s, 0, sizeof(*s));	/* its heap was destroyed */
+				memset(s, 0, sizeof(*s)); /* its heap was destroyed */
 			}
 			if (!s->heap && !free_slot)
 				free_slot = s;
@@ -395,15 +397,19 @@ static void fork_child(void)
 		copy = mmap(NULL, h->size, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (copy == MAP_FAILED) {
-			dprintf(2, "daxalloc: fork: no memory for the child's copy of its heap "
-				   "(%zu bytes): %s\n", heap_mapped(h), strerror(errno));
+			dprintf(2,
+				"daxalloc: fork: no memory for the child's copy of its heap "
+				"(%zu bytes): %s\n",
+				heap_mapped(h), strerror(errno));
 			abort();
 		}
 		memcpy(copy, h->base, atomic_load(&h->top));
 		if (mremap(copy, h->size, h->size, MREMAP_MAYMOVE | MREMAP_FIXED, h->base) ==
 		    MAP_FAILED) {
-			dprintf(2, "daxalloc: fork: cannot put the child's copy of its heap in "
-				   "place: %s\n", strerror(errno));
+			dprintf(2,
+				"daxalloc: fork: cannot put the child's copy of its heap in "
+				"place: %s\n",
+				strerror(errno));
 			abort();
 		}
 	}
@@ -459,8 +465,7 @@ int heap_create_range(void *base, size_t size, unsigned int flags, struct daxall
 			pthread_mutex_unlock(&heaps_lock);
 			munmap(h->marks, (size >> CLASS_SHIFT) * sizeof(*h->marks));
 			free(h);
-			return daxalloc_err(EBUSY, "heap: the region at %p already has a heap",
-					    base);
+			return daxalloc_err(EBUSY, "heap: the region at %p already has a heap", base);
 		}
 	}
 	rc = rml_pool_create_v1((intptr_t)h, &policy, &h->pool);
@@ -545,8 +550,8 @@ DAXALLOC_EXPORT bool daxalloc_heap_owns(struct daxalloc_heap *heap, const void *
 	return heap && owns(heap, ptr);
 }
 
-static void __attribute__((noreturn)) foreign(struct daxalloc_heap *h, const void *ptr,
-					      const char *what)
+static void __attribute__((noreturn))
+foreign(struct daxalloc_heap *h, const void *ptr, const char *what)
 {
 	dprintf(2, "daxalloc: %s(%p): not a pointer of the heap at %p (%zu bytes)\n", what, ptr,
 		(void *)h->base, h->size);
@@ -593,8 +598,8 @@ static void *__attribute__((noinline)) large_malloc(struct daxalloc_heap *heap, 
 	return p;
 }
 
-static void __attribute__((noinline)) large_free(struct daxalloc_heap *heap, void *ptr,
-						 unsigned int cls)
+static void __attribute__((noinline))
+large_free(struct daxalloc_heap *heap, void *ptr, unsigned int cls)
 {
 	struct tslot *s = slot_find(heap, true);
 	size_t bytes = (size_t)cls << CLASS_SHIFT;
@@ -717,7 +722,7 @@ DAXALLOC_EXPORT void *daxalloc_heap_realloc(struct daxalloc_heap *heap, void *pt
 		p = rml_pool_realloc(heap->pool, ptr, round16(size));
 	if (!p) {
 		errno = ENOMEM;
-		return NULL;	/* ptr stays as it was */
+		return NULL; /* ptr stays as it was */
 	}
 	if (heap->flags & DAXALLOC_HEAP_COUNT)
 		count(heap, (int64_t)rml_pool_msize(heap->pool, p) - (int64_t)old, 0);
@@ -779,7 +784,7 @@ DAXALLOC_EXPORT int daxalloc_heap_get_stats(struct daxalloc_heap *heap,
 		st->in_use = st->mapped;
 	st->fragmentation = st->mapped ? 1.0 - (double)st->in_use / (double)st->mapped : 0.0;
 	if (!(heap->flags & DAXALLOC_HEAP_COUNT))
-		st->fragmentation = -1.0;	/* not counted */
+		st->fragmentation = -1.0; /* not counted */
 	sized_copy(out, &all, n);
 	return 0;
 }

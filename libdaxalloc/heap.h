@@ -11,8 +11,7 @@
  * A heap over [base, base + size) (page-aligned), without a region: the
  * preload library and the tests use it; daxalloc_heap_create() calls it.
  */
-int heap_create_range(void *base, size_t size, unsigned int flags,
-		      struct daxalloc_heap **heap);
+int heap_create_range(void *base, size_t size, unsigned int flags, struct daxalloc_heap **heap);
 /* Bytes of the range handed to the allocator so far (the high-water mark). */
 size_t heap_mapped(struct daxalloc_heap *heap);
 void *heap_base(struct daxalloc_heap *heap);

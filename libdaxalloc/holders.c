@@ -33,8 +33,8 @@
 #include "reconfig.h"
 
 struct target {
-	char path[64];		/* "/dev/daxX.Y" */
-	dev_t rdev;		/* 0 when sysfs does not say */
+	char path[64]; /* "/dev/daxX.Y" */
+	dev_t rdev;    /* 0 when sysfs does not say */
 };
 
 static void target_init(const char *devname, struct target *t)
@@ -107,9 +107,8 @@ static int scan_fds(const char *pdir, const struct target *t, struct holder *h)
 		if (n < 0)
 			continue;
 		link[n] = '\0';
-		if (strcmp(link, t->path) == 0 ||
-		    (t->rdev && link[0] == '/' && stat(p, &st) == 0 && S_ISCHR(st.st_mode) &&
-		     st.st_rdev == t->rdev))
+		if (strcmp(link, t->path) == 0 || (t->rdev && link[0] == '/' && stat(p, &st) == 0 &&
+						   S_ISCHR(st.st_mode) && st.st_rdev == t->rdev))
 			h->what |= HOLDER_OPEN;
 		else if (!(h->what & HOLDER_DMA) &&
 			 dma_handle(link, pdir, de->d_name, h->dma, sizeof(h->dma)))
@@ -309,8 +308,9 @@ void holders_describe(const struct holder *h, int n, int found, unsigned int wha
 			how = "holds ";
 		used += (size_t)snprintf(buf + used, len - used, "%spid %d (%s) %s%s",
 					 shown ? ", " : "", h[i].pid, h[i].comm, how,
-					 (h[i].what & what & (HOLDER_MAPPED | HOLDER_OPEN)) ? "" :
-											       h[i].dma);
+					 (h[i].what & what & (HOLDER_MAPPED | HOLDER_OPEN)) ?
+						 "" :
+						 h[i].dma);
 		shown++;
 	}
 	if (found > n && used < len)
@@ -327,14 +327,14 @@ static bool maps_range(const char *pdir, const struct stat *st, uint64_t offset,
 	snprintf(p, sizeof(p), "%s/maps", pdir);
 	f = fopen(p, "re");
 	if (!f)
-		return false;	/* gone, or not ours to read */
+		return false; /* gone, or not ours to read */
 	while (!hit && fgets(line, sizeof(line), f)) {
 		unsigned long long start, end, foff, ino;
 		unsigned int maj, min;
 
 		if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu", &start, &end, &foff, &maj, &min,
-			   &ino) != 6 || ino != (unsigned long long)st->st_ino ||
-		    makedev(maj, min) != st->st_dev)
+			   &ino) != 6 ||
+		    ino != (unsigned long long)st->st_ino || makedev(maj, min) != st->st_dev)
 			continue;
 		hit = foff < offset + length && offset < foff + (end - start);
 	}

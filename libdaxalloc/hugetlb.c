@@ -102,8 +102,8 @@ static int pages_available(struct daxalloc_dev *dev, uint64_t *avail)
 	if (rc == 0)
 		rc = sysfs_hugepages_read(dev->align, "resv_hugepages", &resv);
 	if (rc < 0)
-		return daxalloc_err(-rc, "%s: cannot read the huge page pool: %s",
-				    dev->name, strerror(-rc));
+		return daxalloc_err(-rc, "%s: cannot read the huge page pool: %s", dev->name,
+				    strerror(-rc));
 	*avail = free_p > resv ? free_p - resv : 0;
 	return 0;
 }
@@ -132,7 +132,8 @@ static int no_pages(struct daxalloc_dev *dev, uint64_t pages, uint64_t avail, bo
 			    "%s: needs %llu free %s pages, %llu available; reserve them as root with "
 			    "'echo %llu > /sys/kernel/mm/hugepages/hugepages-%lukB/nr_hugepages'",
 			    dev->name, (unsigned long long)pages, label, (unsigned long long)avail,
-			    (unsigned long long)(nr + pages - avail), (unsigned long)(dev->align >> 10));
+			    (unsigned long long)(nr + pages - avail),
+			    (unsigned long)(dev->align >> 10));
 }
 
 /*
@@ -183,7 +184,7 @@ static int hugetlb_lock(void)
 	snprintf(path, sizeof(path), "%s/hugetlb.lock", daxalloc_rundir());
 	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0 && (errno == EACCES || errno == EROFS))
-		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);	/* flock needs no write */
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC); /* flock needs no write */
 	if (fd < 0)
 		return daxalloc_err(errno, "cannot open the stand-in lock %s: %s", path,
 				    strerror(errno));
@@ -332,13 +333,16 @@ static int open_kept(struct daxalloc_dev *dev, int *fd)
 	if (lstat(file, &st) < 0 || !is_hugetlbfs(dir))
 		return -ENOENT;
 	if (!S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()))
-		return daxalloc_err(EPERM, "%s: %s is not a stand-in kept by root or by this user; refusing it",
+		return daxalloc_err(EPERM,
+				    "%s: %s is not a stand-in kept by root or by this user; refusing it",
 				    dev->name, file);
 	*fd = open(file, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (*fd < 0)
 		return daxalloc_err(errno, "%s: cannot open the kept stand-in %s: %s%s", dev->name,
 				    file, strerror(errno),
-				    errno == EACCES ? " (kept by another user; run as that user or root)" : "");
+				    errno == EACCES ?
+					    " (kept by another user; run as that user or root)" :
+					    "");
 	return 0;
 }
 
@@ -382,7 +386,8 @@ int hugetlb_open(struct daxalloc_ctx *ctx, const char *name, struct daxalloc_dev
 		dev->fd = fd;
 		dev->kept = true;
 		dev->pages_taken = true;
-		warn(ctx, "%s is a stand-in (hugetlb memory, not device-dax), kept until released", name);
+		warn(ctx, "%s is a stand-in (hugetlb memory, not device-dax), kept until released",
+		     name);
 		return 0;
 	}
 	if (rc != -ENOENT)
@@ -434,7 +439,8 @@ int hugetlb_keep(struct daxalloc_dev *dev)
 		snprintf(opts, sizeof(opts), "pagesize=%s,mode=0755", page_label(dev->align));
 		if ((mkdir(dir, 0755) < 0 && errno != EEXIST) ||
 		    mount("daxalloc", dir, "hugetlbfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0) {
-			rc = daxalloc_err(errno, "%s: cannot mount hugetlbfs (%s) at %s to keep the stand-in: %s%s",
+			rc = daxalloc_err(errno,
+					  "%s: cannot mount hugetlbfs (%s) at %s to keep the stand-in: %s%s",
 					  dev->name, opts, dir, strerror(errno),
 					  errno == EPERM ? " (needs root)" : "");
 			goto out;
@@ -444,7 +450,9 @@ int hugetlb_keep(struct daxalloc_dev *dev)
 	if (fd < 0) {
 		rc = daxalloc_err(errno, "%s: cannot create %s: %s%s", dev->name, file,
 				  strerror(errno),
-				  errno == EEXIST ? " (another process kept one meanwhile: open it again)" : "");
+				  errno == EEXIST ?
+					  " (another process kept one meanwhile: open it again)" :
+					  "");
 		goto out;
 	}
 	rc = ftruncate(fd, (off_t)dev->size) < 0 ? -errno : take_pages_locked(dev, fd);
@@ -485,22 +493,25 @@ int hugetlb_release_kept(struct daxalloc_ctx *ctx, const char *name, unsigned in
 		return rc;
 	if (!dev->kept) {
 		daxalloc_dev_close(&dev);
-		return daxalloc_err(ENOENT, "%s: no stand-in is kept (format one with 'daxalloc-ctl format %s')",
+		return daxalloc_err(ENOENT,
+				    "%s: no stand-in is kept (format one with 'daxalloc-ctl format %s')",
 				    name, name);
 	}
 	/* As for a device: a pool's regions go only when the caller says so. */
 	if (daxalloc_pool_check(dev, 0, &rep) >= 0 && rep.regions &&
 	    !(flags & DAXALLOC_RECONFIG_DESTROY_DATA)) {
 		daxalloc_dev_close(&dev);
-		return daxalloc_err(EBUSY, "%s: its pool holds %u regions; releasing destroys them (--destroy-data / DAXALLOC_RECONFIG_DESTROY_DATA)",
+		return daxalloc_err(EBUSY,
+				    "%s: its pool holds %u regions; releasing destroys them (--destroy-data / DAXALLOC_RECONFIG_DESTROY_DATA)",
 				    name, rep.regions);
 	}
 	daxalloc_dev_close(&dev);
 	lk = hugetlb_lock();
 	if (lk < 0)
 		return lk;
-	rc = unlink(file) < 0 ? daxalloc_err(errno, "%s: cannot remove %s: %s", name, file,
-					     strerror(errno)) : 0;
+	rc = unlink(file) < 0 ?
+		     daxalloc_err(errno, "%s: cannot remove %s: %s", name, file, strerror(errno)) :
+		     0;
 	/* Mappings that remain keep their pages until they go; the name is free now. */
 	if (rc == 0 && umount2(dir, MNT_DETACH) == 0)
 		rmdir(dir);

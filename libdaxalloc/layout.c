@@ -40,15 +40,15 @@ int layout_check_size(const char *name, uint64_t size, uint64_t align)
 	if (g == align)
 		snprintf(rule, sizeof(rule), "the alignment %s", a);
 	else
-		snprintf(rule, sizeof(rule), "%s (devices are whole %s hotplug units, even at align %s)",
-			 gs, gs, a);
+		snprintf(rule, sizeof(rule),
+			 "%s (devices are whole %s hotplug units, even at align %s)", gs, gs, a);
 	if (lo)
 		snprintf(near, sizeof(near), "sizes: %s or %s", size_str(lo, l, sizeof(l)),
 			 size_str(hi, h, sizeof(h)));
 	else
 		snprintf(near, sizeof(near), "size: %s", size_str(hi, h, sizeof(h)));
-	return daxalloc_err(EINVAL, "%s: size %s is not a multiple of %s; nearest valid %s", name, s,
-			    rule, near);
+	return daxalloc_err(EINVAL, "%s: size %s is not a multiple of %s; nearest valid %s", name,
+			    s, rule, near);
 }
 
 int layout_check_ranges(const char *name, const struct dax_range *r, int n, uint64_t align)
@@ -381,7 +381,7 @@ static uint64_t iomem_region_start(const struct dax_region_layout *rl)
 
 struct region_walk {
 	struct dax_region_layout *rl;
-	bool hidden;	/* a device's ranges unreadable: the free pieces unknown */
+	bool hidden; /* a device's ranges unreadable: the free pieces unknown */
 };
 
 static int add_dev(const char *dir, const char *name, void *arg)

@@ -9,9 +9,11 @@
 #include "private.h"
 
 static const char *const prio_names[] = {
+	/* clang-format off */
 	[LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",
 	[LOG_ERR] = "err", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
 	[LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+	/* clang-format on */
 };
 
 /* Returns the priority, or -1 if @str is neither a name nor 0..7. */
@@ -36,8 +38,7 @@ int daxalloc_log_parse_priority(const char *str)
 	return (int)v;
 }
 
-static void log_stderr(struct daxalloc_ctx *ctx, int prio, const char *msg,
-		       void *userdata)
+static void log_stderr(struct daxalloc_ctx *ctx, int prio, const char *msg, void *userdata)
 {
 	(void)ctx;
 	(void)userdata;
@@ -82,8 +83,8 @@ void log_setup(struct daxalloc_ctx *ctx)
 			   "DAXALLOC_LOG: unknown level, expected err|warning|info|debug|0-7", NULL);
 }
 
-DAXALLOC_EXPORT void daxalloc_ctx_set_log_fn(struct daxalloc_ctx *ctx,
-					     daxalloc_log_fn fn, void *userdata)
+DAXALLOC_EXPORT void daxalloc_ctx_set_log_fn(struct daxalloc_ctx *ctx, daxalloc_log_fn fn,
+					     void *userdata)
 {
 	if (!ctx)
 		return;
@@ -91,8 +92,7 @@ DAXALLOC_EXPORT void daxalloc_ctx_set_log_fn(struct daxalloc_ctx *ctx,
 	ctx->log_userdata = fn ? userdata : NULL;
 }
 
-DAXALLOC_EXPORT void daxalloc_ctx_set_log_priority(struct daxalloc_ctx *ctx,
-						   int priority)
+DAXALLOC_EXPORT void daxalloc_ctx_set_log_priority(struct daxalloc_ctx *ctx, int priority)
 {
 	if (!ctx)
 		return;

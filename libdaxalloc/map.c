@@ -31,8 +31,8 @@ struct daxalloc_map {
 	uint64_t length;
 };
 
-static int check_request(struct daxalloc_dev *dev, uint64_t offset, uint64_t length,
-			 void *addr, unsigned int flags)
+static int check_request(struct daxalloc_dev *dev, uint64_t offset, uint64_t length, void *addr,
+			 unsigned int flags)
 {
 	char a[32];
 
@@ -137,7 +137,7 @@ int map_prefault(struct daxalloc_dev *dev, void *p, uint64_t length, bool write,
 	if (madvise(p, (size_t)length, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0)
 		return 0;
 	if (errno == EINVAL)
-		return 0;	/* a kernel before 5.14 cannot fault ahead: as before */
+		return 0; /* a kernel before 5.14 cannot fault ahead: as before */
 	if (errno != EFAULT)
 		return daxalloc_err(errno, "%s: cannot fault in %llu bytes ahead: %s", dev->name,
 				    (unsigned long long)length, strerror(errno));
@@ -146,9 +146,8 @@ int map_prefault(struct daxalloc_dev *dev, void *p, uint64_t length, bool write,
 			    dev->name, size_str(dev->align, a, sizeof(a)));
 }
 
-DAXALLOC_EXPORT int daxalloc_map_new(struct daxalloc_dev *dev, uint64_t offset,
-				     uint64_t length, void *addr, unsigned int flags,
-				     struct daxalloc_map **out)
+DAXALLOC_EXPORT int daxalloc_map_new(struct daxalloc_dev *dev, uint64_t offset, uint64_t length,
+				     void *addr, unsigned int flags, struct daxalloc_map **out)
 {
 	API_CALL(dev ? dev->ctx : NULL);
 	struct daxalloc_map *m;
@@ -191,7 +190,8 @@ DAXALLOC_EXPORT int daxalloc_map_new(struct daxalloc_dev *dev, uint64_t offset,
 		if (e == EEXIST)
 			rc = daxalloc_err(e, "%s: address %p is already in use", dev->name, addr);
 		else if (e == ENOMEM && dev->type == DAXALLOC_DEV_HUGETLB)
-			rc = daxalloc_err(e, "%s: the kernel has too few free huge pages for %llu bytes",
+			rc = daxalloc_err(e,
+					  "%s: the kernel has too few free huge pages for %llu bytes",
 					  dev->name, (unsigned long long)length);
 		else
 			rc = daxalloc_err(e, "%s: mmap of [0x%llx, +0x%llx) failed: %s", dev->name,
@@ -210,8 +210,8 @@ DAXALLOC_EXPORT int daxalloc_map_new(struct daxalloc_dev *dev, uint64_t offset,
 	m->addr = p;
 	m->offset = offset;
 	m->length = length;
-	dbg(dev->ctx, "%s: mapped [0x%llx, +0x%llx) at %p", dev->name,
-	    (unsigned long long)offset, (unsigned long long)length, p);
+	dbg(dev->ctx, "%s: mapped [0x%llx, +0x%llx) at %p", dev->name, (unsigned long long)offset,
+	    (unsigned long long)length, p);
 	*out = m;
 	return 0;
 }

@@ -63,14 +63,16 @@ int dxa_name_check(const char *name, char *why, size_t whylen)
 	return 0;
 }
 
+/* clang-format off */
 #define FAIL(err, ...)                                  \
 	do {                                            \
 		snprintf(why, whylen, __VA_ARGS__);     \
 		return -(err);                          \
 	} while (0)
+/* clang-format on */
 
-int dxa_hdr_validate(const struct dxa_hdr *hdr, int slot, const struct dxa_geometry *geo,
-		     char *why, size_t whylen)
+int dxa_hdr_validate(const struct dxa_hdr *hdr, int slot, const struct dxa_geometry *geo, char *why,
+		     size_t whylen)
 {
 	uint64_t want_table = dxa_table_offset(slot);
 
@@ -79,17 +81,20 @@ int dxa_hdr_validate(const struct dxa_hdr *hdr, int slot, const struct dxa_geome
 	if (dxa_hdr_crc(hdr) != hdr->hdr_crc)
 		FAIL(EUCLEAN, "copy %d: header checksum mismatch", slot);
 	if (hdr->version_major > DXA_VERSION_MAJOR || hdr->version_major < DXA_VERSION_OLDEST)
-		FAIL(EPROTONOSUPPORT, "copy %d: format version %u.%u, this library reads %u.x to %u.x",
-		     slot, hdr->version_major, hdr->version_minor, DXA_VERSION_OLDEST,
-		     DXA_VERSION_MAJOR);
+		FAIL(EPROTONOSUPPORT,
+		     "copy %d: format version %u.%u, this library reads %u.x to %u.x", slot,
+		     hdr->version_major, hdr->version_minor, DXA_VERSION_OLDEST, DXA_VERSION_MAJOR);
 	if (hdr->seq >= DXA_SEQ_LIMIT)
-		FAIL(EUCLEAN, "copy %d: sequence number %llu is impossible (2^63 or more updates): the header was altered",
+		FAIL(EUCLEAN,
+		     "copy %d: sequence number %llu is impossible (2^63 or more updates): the header was altered",
 		     slot, (unsigned long long)hdr->seq);
 	if (hdr->unit != geo->unit)
-		FAIL(EXDEV, "copy %d: pool was formatted with %llu-byte units, the device alignment is now %llu",
+		FAIL(EXDEV,
+		     "copy %d: pool was formatted with %llu-byte units, the device alignment is now %llu",
 		     slot, (unsigned long long)hdr->unit, (unsigned long long)geo->unit);
 	if (hdr->dev_size != geo->dev_size)
-		FAIL(EXDEV, "copy %d: pool was formatted on a %llu-byte device, it now has %llu bytes",
+		FAIL(EXDEV,
+		     "copy %d: pool was formatted on a %llu-byte device, it now has %llu bytes",
 		     slot, (unsigned long long)hdr->dev_size, (unsigned long long)geo->dev_size);
 	if (hdr->data_start != geo->meta_size)
 		FAIL(EUCLEAN, "copy %d: data starts at 0x%llx, expected 0x%llx", slot,
@@ -103,7 +108,8 @@ int dxa_hdr_validate(const struct dxa_hdr *hdr, int slot, const struct dxa_geome
 	if (hdr->version_major >= 2 &&
 	    (hdr->journal_offset != DXA_JOURNAL_OFFSET || hdr->journal_cells != DXA_JOURNAL_CELLS ||
 	     hdr->journal_rec != DXA_JREC_SIZE))
-		FAIL(EUCLEAN, "copy %d: journal of %u records of %u bytes at 0x%llx, expected %u of %u at 0x%llx",
+		FAIL(EUCLEAN,
+		     "copy %d: journal of %u records of %u bytes at 0x%llx, expected %u of %u at 0x%llx",
 		     slot, hdr->journal_cells, hdr->journal_rec,
 		     (unsigned long long)hdr->journal_offset, DXA_JOURNAL_CELLS, DXA_JREC_SIZE,
 		     (unsigned long long)DXA_JOURNAL_OFFSET);
@@ -160,7 +166,7 @@ static void names_init(struct name_set *s, const struct dxa_entry *e, uint32_t n
 
 uint32_t dxa_name_hash(const char *name)
 {
-	uint32_t h = 2166136261u;	/* FNV-1a */
+	uint32_t h = 2166136261u; /* FNV-1a */
 
 	while (*name)
 		h = (h ^ (uint8_t)*name++) * 16777619u;
@@ -203,7 +209,8 @@ int dxa_table_validate(const struct dxa_hdr *hdr, const void *table, int slot,
 
 		rc = dxa_entry_validate(x, i, slot, prev_end, geo, why, whylen);
 		if (rc == 0 && (x->flags & DXA_ENTRY_NAMED) && !names_add(&names, i)) {
-			snprintf(why, whylen, "copy %d: region name '%s' appears twice", slot, x->name);
+			snprintf(why, whylen, "copy %d: region name '%s' appears twice", slot,
+				 x->name);
 			rc = -EUCLEAN;
 		}
 		prev_end = x->offset + x->length;
@@ -251,8 +258,7 @@ void dxa_jrec_make(struct dxa_jrec *r, const struct dxa_hdr *h, uint32_t cell, e
 enum jcopy { JC_VALID, JC_UNWRITTEN, JC_BAD };
 
 /* One copy of a record: this checkpoint's record for @cell, never written since, or neither. */
-static enum jcopy jcopy_judge(const struct dxa_jrec *r, int io, const struct dxa_hdr *h,
-			      uint32_t cell)
+static enum jcopy jcopy_judge(const struct dxa_jrec *r, int io, const struct dxa_hdr *h, uint32_t cell)
 {
 	if (io < 0)
 		return JC_BAD;
@@ -263,7 +269,8 @@ static enum jcopy jcopy_judge(const struct dxa_jrec *r, int io, const struct dxa
 	/* Intact: of this pool and checkpoint, or left from an older one (or an older pool). */
 	if (memcmp(r->uuid, h->uuid, sizeof(r->uuid)) != 0 || r->base != h->seq)
 		return r->base < h->seq || memcmp(r->uuid, h->uuid, sizeof(r->uuid)) != 0 ?
-			       JC_UNWRITTEN : JC_BAD;
+			       JC_UNWRITTEN :
+			       JC_BAD;
 	return r->seq == h->seq + 1 + cell ? JC_VALID : JC_BAD;
 }
 
@@ -369,7 +376,8 @@ static int jrec_apply(const struct dxa_jrec *r, const struct dxa_geometry *geo,
 
 	if (r->op == DXA_JOP_DEL) {
 		if (at == *n || tab[at].offset != e->offset || tab[at].length != e->length)
-			FAIL(EUCLEAN, "journal record %u (sequence %llu) removes a region the state does not hold (0x%llx)",
+			FAIL(EUCLEAN,
+			     "journal record %u (sequence %llu) removes a region the state does not hold (0x%llx)",
 			     cell, (unsigned long long)r->seq, (unsigned long long)e->offset);
 		if (m->slot && (tab[at].flags & DXA_ENTRY_NAMED))
 			nmap_del(m, tab[at].name, tab[at].offset);
@@ -382,25 +390,28 @@ static int jrec_apply(const struct dxa_jrec *r, const struct dxa_geometry *geo,
 		     (unsigned long long)r->seq, r->op);
 	prev_end = at ? tab[at - 1].offset + tab[at - 1].length : h->data_start;
 	if (dxa_entry_validate(e, at, 0, prev_end, geo, w, sizeof(w)) < 0)
-		FAIL(EUCLEAN, "journal record %u (sequence %llu): %s", cell, (unsigned long long)r->seq,
-		     w + (strncmp(w, "copy 0: ", 8) == 0 ? 8 : 0));
+		FAIL(EUCLEAN, "journal record %u (sequence %llu): %s", cell,
+		     (unsigned long long)r->seq, w + (strncmp(w, "copy 0: ", 8) == 0 ? 8 : 0));
 	{
 		bool replace = at < *n && tab[at].offset == e->offset;
 		uint32_t next = at + (replace ? 1 : 0);
 
 		if (next < *n && e->offset + e->length > tab[next].offset)
-			FAIL(EUCLEAN, "journal record %u (sequence %llu): region at 0x%llx overlaps the next",
+			FAIL(EUCLEAN,
+			     "journal record %u (sequence %llu): region at 0x%llx overlaps the next",
 			     cell, (unsigned long long)r->seq, (unsigned long long)e->offset);
 		if ((e->flags & DXA_ENTRY_NAMED) && !m->built)
 			nmap_build(m, tab, *n, DXA_JOURNAL_CELLS - cell);
 		if ((e->flags & DXA_ENTRY_NAMED) && name_taken(m, tab, *n, replace ? at : *n, e->name))
-			FAIL(EUCLEAN, "journal record %u (sequence %llu): region name '%s' appears twice",
+			FAIL(EUCLEAN,
+			     "journal record %u (sequence %llu): region name '%s' appears twice",
 			     cell, (unsigned long long)r->seq, e->name);
 		if (m->slot && replace && (tab[at].flags & DXA_ENTRY_NAMED))
 			nmap_del(m, tab[at].name, tab[at].offset);
 		if (!replace) {
 			if (*n >= DXA_MAX_ENTRIES)
-				FAIL(EUCLEAN, "journal record %u (sequence %llu): more than %u regions",
+				FAIL(EUCLEAN,
+				     "journal record %u (sequence %llu): more than %u regions",
 				     cell, (unsigned long long)r->seq, DXA_MAX_ENTRIES);
 			memmove(&tab[at + 1], &tab[at], (size_t)(*n - at) * sizeof(*tab));
 			(*n)++;
@@ -448,7 +459,8 @@ int dxa_journal_replay(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 					 "journal record %u (sequence %llu, bytes 0x%llx-0x%llx) is unreadable in both copies (media error): that change and any after it are lost",
 					 cell, (unsigned long long)(h->seq + 1 + cell),
 					 (unsigned long long)dxa_jrec_offset(cell, 0),
-					 (unsigned long long)dxa_jrec_offset(cell, 1) + DXA_JREC_SIZE - 1);
+					 (unsigned long long)dxa_jrec_offset(cell, 1) +
+						 DXA_JREC_SIZE - 1);
 			else
 				snprintf(why, whylen,
 					 "journal record %u (sequence %llu) is damaged in both copies: that change and any after it are lost",
@@ -478,8 +490,8 @@ static void scan_slot(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
 		if (io < 0) {
 			c->hdr_rc[k] = -EIO;
 			snprintf(c->hdr_why[k], sizeof(c->hdr_why[k]),
-				 "copy %d: header %d (bytes 0x%llx-0x%llx) is unreadable (media error)", slot,
-				 k, (unsigned long long)dxa_hdr_offset(slot, k),
+				 "copy %d: header %d (bytes 0x%llx-0x%llx) is unreadable (media error)",
+				 slot, k, (unsigned long long)dxa_hdr_offset(slot, k),
 				 (unsigned long long)dxa_hdr_offset(slot, k) + sizeof(c->raw[k]) - 1);
 			continue;
 		}
@@ -506,23 +518,26 @@ static void scan_slot(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
 	c->table_rc = rd(arg, dxa_table_offset(slot), tab, (size_t)c->hdr.nentries * DXA_ENTRY_SIZE);
 	if (c->table_rc < 0)
 		snprintf(c->table_why, sizeof(c->table_why),
-			 "copy %d: region table (bytes 0x%llx-0x%llx) is unreadable (media error)", slot,
-			 (unsigned long long)dxa_table_offset(slot),
-			 (unsigned long long)(dxa_table_offset(slot) + (uint64_t)c->hdr.nentries * DXA_ENTRY_SIZE - 1));
+			 "copy %d: region table (bytes 0x%llx-0x%llx) is unreadable (media error)",
+			 slot, (unsigned long long)dxa_table_offset(slot),
+			 (unsigned long long)(dxa_table_offset(slot) +
+					      (uint64_t)c->hdr.nentries * DXA_ENTRY_SIZE - 1));
 	else
 		c->table_rc = dxa_table_validate(&c->hdr, tab, slot, geo, c->table_why,
 						 sizeof(c->table_why));
 	c->state = c->table_rc == 0 ? DXA_COPY_VALID : DXA_COPY_STALE;
 }
 
+/* clang-format off */
 #define SAY(err, ...)                                           \
 	do {                                                    \
 		snprintf(s->why, sizeof(s->why), __VA_ARGS__);  \
 		return s->rc = -(err);                          \
 	} while (0)
+/* clang-format on */
 
-int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
-	     struct dxa_entry *tab[2], struct dxa_scan *s)
+int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struct dxa_entry *tab[2],
+	     struct dxa_scan *s)
 {
 	struct dxa_copy *c = s->c;
 	bool signed_any = false;
@@ -551,8 +566,8 @@ int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
 			SAY(EUCLEAN, "pool metadata is corrupt (%s; %s): an interrupted format?",
 			    c[0].state == DXA_COPY_BLANK ? c[1].hdr_why[0] : c[0].hdr_why[0],
 			    c[0].state == DXA_COPY_BLANK ? c[1].hdr_why[1] : c[0].hdr_why[1]);
-		SAY(EUCLEAN, "pool metadata is corrupt (%.140s; %.140s; %.140s; %.140s)", c[0].hdr_why[0],
-		    c[0].hdr_why[1], c[1].hdr_why[0], c[1].hdr_why[1]);
+		SAY(EUCLEAN, "pool metadata is corrupt (%.140s; %.140s; %.140s; %.140s)",
+		    c[0].hdr_why[0], c[0].hdr_why[1], c[1].hdr_why[0], c[1].hdr_why[1]);
 	}
 	if (c[0].use >= 0 && c[1].use >= 0) {
 		if (c[0].hdr.seq == c[1].hdr.seq) {
@@ -574,7 +589,8 @@ int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
 			    "the newest metadata (copy %d, sequence %llu) is damaged: %s; the older copy (sequence %llu) lacks the last change, so the pool is not opened",
 			    n, (unsigned long long)c[n].hdr.seq, c[n].table_why,
 			    (unsigned long long)c[o].hdr.seq);
-		SAY(EUCLEAN, "the newest metadata (copy %d, sequence %llu) is damaged: %s; the other copy %s",
+		SAY(EUCLEAN,
+		    "the newest metadata (copy %d, sequence %llu) is damaged: %s; the other copy %s",
 		    n, (unsigned long long)c[n].hdr.seq, c[n].table_why,
 		    c[o].state == DXA_COPY_BLANK ? "was never written" : "is unreadable too");
 	}
@@ -600,8 +616,7 @@ int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
 }
 
 int dxa_table_recover(const struct dxa_hdr *nh, struct dxa_entry *newest,
-		      const struct dxa_entry *older, uint32_t nolder,
-		      const struct dxa_geometry *geo)
+		      const struct dxa_entry *older, uint32_t nolder, const struct dxa_geometry *geo)
 {
 	size_t tlen = (size_t)nh->nentries * DXA_ENTRY_SIZE;
 	uint32_t cand[4], ncand = 0;

@@ -56,12 +56,12 @@
  */
 #define DXA_LOCK_OFFSET (UINT64_C(1) << 20)
 
-#define DXA_MAGIC "DAXPOOL"		/* 8 bytes with the NUL */
-#define DXA_VERSION_MAJOR 2u		/* 2.0: the journal */
+#define DXA_MAGIC "DAXPOOL"  /* 8 bytes with the NUL */
+#define DXA_VERSION_MAJOR 2u /* 2.0: the journal */
 #define DXA_VERSION_MINOR 0u
-#define DXA_VERSION_OLDEST 1u		/* 1.x pools are read and upgraded */
+#define DXA_VERSION_OLDEST 1u /* 1.x pools are read and upgraded */
 #define DXA_HDR_SLOT_SIZE 4096u
-#define DXA_HDR_COPY_OFFSET 2048u	/* the second header copy, in its slot */
+#define DXA_HDR_COPY_OFFSET 2048u /* the second header copy, in its slot */
 #define DXA_SEQ_LIMIT (UINT64_C(1) << 63)
 #define DXA_MAX_ENTRIES 2048u
 #define DXA_ENTRY_SIZE 128u
@@ -69,12 +69,11 @@
 #define DXA_TABLE0_OFFSET (2u * DXA_HDR_SLOT_SIZE)
 #define DXA_JOURNAL_OFFSET (DXA_TABLE0_OFFSET + 2u * DXA_TABLE_SIZE)
 #define DXA_JREC_SIZE 256u
-#define DXA_JCELL_SIZE (2u * DXA_JREC_SIZE)	/* a record's two copies */
+#define DXA_JCELL_SIZE (2u * DXA_JREC_SIZE) /* a record's two copies */
 #define DXA_JOURNAL_CELLS ((uint32_t)((DXA_LOCK_OFFSET - DXA_JOURNAL_OFFSET) / DXA_JCELL_SIZE))
 #define DXA_META_USED (DXA_JOURNAL_OFFSET + DXA_JOURNAL_CELLS * DXA_JCELL_SIZE)
 #define DXA_META_MIN (UINT64_C(2) << 20)
 #define DXA_NAME_MAX 63u
-
 
 #define DXA_ENTRY_NAMED 0x1u
 #define DXA_ENTRY_KNOWN_FLAGS DXA_ENTRY_NAMED
@@ -84,51 +83,51 @@ struct dxa_hdr {
 	uint32_t version_major;
 	uint32_t version_minor;
 	uint64_t seq;
-	uint64_t dev_size;	/* device size when formatted */
-	uint64_t unit;		/* allocation unit: the device alignment */
-	uint64_t data_start;	/* first allocatable byte (end of metadata) */
-	uint64_t table_offset;	/* this slot's table, from device start */
+	uint64_t dev_size;     /* device size when formatted */
+	uint64_t unit;         /* allocation unit: the device alignment */
+	uint64_t data_start;   /* first allocatable byte (end of metadata) */
+	uint64_t table_offset; /* this slot's table, from device start */
 	uint32_t table_max;
 	uint32_t nentries;
-	uint32_t table_crc;	/* over nentries * DXA_ENTRY_SIZE bytes */
+	uint32_t table_crc; /* over nentries * DXA_ENTRY_SIZE bytes */
 	uint32_t flags;
 	uint8_t uuid[16];
 	uint64_t format_time;
-	uint64_t journal_offset;	/* 2.0: from device start */
-	uint32_t journal_cells;		/* 2.0: records it holds */
-	uint32_t journal_rec;		/* 2.0: bytes per record copy */
+	uint64_t journal_offset; /* 2.0: from device start */
+	uint32_t journal_cells;  /* 2.0: records it holds */
+	uint32_t journal_rec;    /* 2.0: bytes per record copy */
 	uint8_t reserved[140];
-	uint32_t hdr_crc;	/* over everything above */
+	uint32_t hdr_crc; /* over everything above */
 };
 
 struct dxa_entry {
-	uint64_t offset;	/* from device start, multiple of unit */
-	uint64_t length;	/* multiple of unit, > 0 */
+	uint64_t offset; /* from device start, multiple of unit */
+	uint64_t length; /* multiple of unit, > 0 */
 	uint32_t flags;
-	uint32_t owner_pid;	/* unnamed regions: who may keep them */
-	uint64_t owner_start;	/* the owner's start time (clock ticks since boot) */
-	uint64_t owner_boot;	/* hash of the boot id the owner ran under */
-	uint64_t created;	/* seconds since the epoch */
-	char name[64];		/* NUL-terminated; empty when unnamed */
-	uint64_t owner_lease;	/* unnamed: the owner's lease (owner.c); 0: judge by pid */
+	uint32_t owner_pid;   /* unnamed regions: who may keep them */
+	uint64_t owner_start; /* the owner's start time (clock ticks since boot) */
+	uint64_t owner_boot;  /* hash of the boot id the owner ran under */
+	uint64_t created;     /* seconds since the epoch */
+	char name[64];        /* NUL-terminated; empty when unnamed */
+	uint64_t owner_lease; /* unnamed: the owner's lease (owner.c); 0: judge by pid */
 	uint8_t reserved[8];
 };
 
 #define DXA_JREC_MAGIC "DXJR"
 enum dxa_jop {
-	DXA_JOP_PUT = 1,	/* the entry at e.offset is now e (added or changed) */
-	DXA_JOP_DEL = 2,	/* the entry e (offset and length) is gone */
+	DXA_JOP_PUT = 1, /* the entry at e.offset is now e (added or changed) */
+	DXA_JOP_DEL = 2, /* the entry e (offset and length) is gone */
 };
 
 struct dxa_jrec {
 	char magic[4];
-	uint32_t op;		/* enum dxa_jop */
-	uint8_t uuid[16];	/* the pool's */
-	uint64_t base;		/* sequence number of the checkpoint it follows */
-	uint64_t seq;		/* base + 1 + its cell */
+	uint32_t op;      /* enum dxa_jop */
+	uint8_t uuid[16]; /* the pool's */
+	uint64_t base;    /* sequence number of the checkpoint it follows */
+	uint64_t seq;     /* base + 1 + its cell */
 	struct dxa_entry e;
 	uint8_t reserved[84];
-	uint32_t crc;		/* over everything above */
+	uint32_t crc; /* over everything above */
 };
 
 _Static_assert(sizeof(struct dxa_hdr) == 256, "header is 256 bytes on disk");
@@ -139,7 +138,7 @@ _Static_assert(sizeof(struct dxa_entry) == DXA_ENTRY_SIZE, "entry is 128 bytes o
 struct dxa_geometry {
 	uint64_t dev_size;
 	uint64_t unit;
-	uint64_t meta_size;	/* bytes reserved for metadata, multiple of unit */
+	uint64_t meta_size; /* bytes reserved for metadata, multiple of unit */
 };
 
 /* Metadata size for a device of this alignment. */
@@ -157,8 +156,8 @@ int dxa_slot_validate(const struct dxa_hdr *hdr, const void *table, int slot,
 
 uint32_t dxa_hdr_crc(const struct dxa_hdr *hdr);
 /* The parts of dxa_slot_validate(): one header copy, one table. */
-int dxa_hdr_validate(const struct dxa_hdr *hdr, int slot, const struct dxa_geometry *geo,
-		     char *why, size_t whylen);
+int dxa_hdr_validate(const struct dxa_hdr *hdr, int slot, const struct dxa_geometry *geo, char *why,
+		     size_t whylen);
 int dxa_table_validate(const struct dxa_hdr *hdr, const void *table, int slot,
 		       const struct dxa_geometry *geo, char *why, size_t whylen);
 /* One entry on its own (alignment, bounds, flags, name); @prev_end: end of the one before. */
@@ -197,37 +196,37 @@ void dxa_jrec_make(struct dxa_jrec *r, const struct dxa_hdr *h, uint32_t cell, e
 typedef int (*dxa_read_fn)(void *arg, uint64_t off, void *dst, size_t len);
 
 enum dxa_copy_state {
-	DXA_COPY_BLANK,		/* both header copies all zero: never written */
-	DXA_COPY_VALID,		/* a header and the table it describes */
-	DXA_COPY_STALE,		/* a header, but its table was (being) overwritten */
-	DXA_COPY_DAMAGED,	/* no header copy readable, not blank */
+	DXA_COPY_BLANK,          /* both header copies all zero: never written */
+	DXA_COPY_VALID,          /* a header and the table it describes */
+	DXA_COPY_STALE,          /* a header, but its table was (being) overwritten */
+	DXA_COPY_DAMAGED,        /* no header copy readable, not blank */
 	DXA_COPY_LEGACY_DAMAGED, /* format 1.0 (second copy blank), its one header damaged */
 };
 
 struct dxa_copy {
-	struct dxa_hdr raw[2];	/* the header copies as read */
-	int hdr_rc[2];		/* each copy: 0 or -errno (-ENODATA: no signature) */
-	bool hdr_blank[2];	/* all zero */
+	struct dxa_hdr raw[2]; /* the header copies as read */
+	int hdr_rc[2];         /* each copy: 0 or -errno (-ENODATA: no signature) */
+	bool hdr_blank[2];     /* all zero */
 	char hdr_why[2][160];
-	int use;		/* header copy in use, -1 if none */
-	struct dxa_hdr hdr;	/* that copy */
-	int table_rc;		/* its table: 0 or -errno (valid when use >= 0) */
+	int use;            /* header copy in use, -1 if none */
+	struct dxa_hdr hdr; /* that copy */
+	int table_rc;       /* its table: 0 or -errno (valid when use >= 0) */
 	char table_why[160];
 	enum dxa_copy_state state;
 };
 
 struct dxa_scan {
 	struct dxa_copy c[2];
-	int newest;		/* slot of the newest valid header, -1 if none */
-	int older;		/* the other slot if its header is valid, else -1 */
-	bool legacy;		/* a header copy 1 is blank beside a valid copy 0 */
-	uint32_t n;		/* entries of the state: the newest table after the journal */
-	uint32_t jused;		/* journal records applied after the newest checkpoint */
-	uint32_t jrepaired;	/* of which the first copy was damaged (the second used) */
-	bool jdamaged;		/* rc: a record both of whose copies are damaged */
-	uint64_t seq;		/* the state's sequence number (checkpoint + records) */
-	int rc;			/* 0: the newest copy is the state; else -errno */
-	char why[600];		/* when rc < 0: what is wrong, without the device name */
+	int newest;         /* slot of the newest valid header, -1 if none */
+	int older;          /* the other slot if its header is valid, else -1 */
+	bool legacy;        /* a header copy 1 is blank beside a valid copy 0 */
+	uint32_t n;         /* entries of the state: the newest table after the journal */
+	uint32_t jused;     /* journal records applied after the newest checkpoint */
+	uint32_t jrepaired; /* of which the first copy was damaged (the second used) */
+	bool jdamaged;      /* rc: a record both of whose copies are damaged */
+	uint64_t seq;       /* the state's sequence number (checkpoint + records) */
+	int rc;             /* 0: the newest copy is the state; else -errno */
+	char why[600];      /* when rc < 0: what is wrong, without the device name */
 };
 
 /*
@@ -239,8 +238,8 @@ struct dxa_scan {
  * header that passed its checksum, -EUCLEAN damage that could hide the
  * newest state (s->why says which), else 0.
  */
-int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
-	     struct dxa_entry *tab[2], struct dxa_scan *s);
+int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struct dxa_entry *tab[2],
+	     struct dxa_scan *s);
 
 /*
  * Apply the journal records after checkpoint @h from cell @from on to
@@ -261,8 +260,7 @@ int dxa_journal_replay(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
  * checksum matches.  Returns 0 with @newest repaired in place, or -1.
  */
 int dxa_table_recover(const struct dxa_hdr *nh, struct dxa_entry *newest,
-		      const struct dxa_entry *older, uint32_t nolder,
-		      const struct dxa_geometry *geo);
+		      const struct dxa_entry *older, uint32_t nolder, const struct dxa_geometry *geo);
 /* The hash of a region name the in-memory name sets use. */
 uint32_t dxa_name_hash(const char *name);
 /* A name a region may have: 1..63 of [A-Za-z0-9._:@+-], not starting with '-' or '.'. */

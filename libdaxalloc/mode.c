@@ -37,15 +37,18 @@ static int to_ram(struct daxalloc_ctx *ctx, const char *name, bool enabled, unsi
 		int e = -rc;
 
 		if (enabled && rc_enable(ctx, name) == 0)
-			return daxalloc_err(e, "%s: the kernel refused system-ram mode: %s (is the kmem module there?); it is enabled again in devdax mode",
+			return daxalloc_err(e,
+					    "%s: the kernel refused system-ram mode: %s (is the kmem module there?); it is enabled again in devdax mode",
 					    name, strerror(e));
-		return daxalloc_err(e, "%s: the kernel refused system-ram mode: %s (is the kmem module there?); it is disabled",
+		return daxalloc_err(e,
+				    "%s: the kernel refused system-ram mode: %s (is the kmem module there?); it is disabled",
 				    name, strerror(e));
 	}
 	/* As daxctl does by default: online, movable, so that it can be taken back. */
 	mem = daxctl_dev_get_memory(dd);
 	if (mem && daxctl_memory_is_online(mem) <= 0 && (rc = daxctl_memory_online(mem)) < 0)
-		return daxalloc_err(-rc, "%s: bound to kmem, but its memory could not be put online: %s",
+		return daxalloc_err(-rc,
+				    "%s: bound to kmem, but its memory could not be put online: %s",
 				    name, strerror(-rc));
 	info(ctx, "%s: system-ram mode", name);
 	return dev_rescan(ctx);
@@ -67,7 +70,8 @@ static int to_devdax(struct daxalloc_ctx *ctx, const char *name)
 				    name, strerror(-rc));
 	rc = daxctl_dev_disable(dd);
 	if (rc < 0)
-		return daxalloc_err(-rc, "%s: could not be detached from kmem: %s; its memory is offline",
+		return daxalloc_err(-rc,
+				    "%s: could not be detached from kmem: %s; its memory is offline",
 				    name, strerror(-rc));
 	rc = rc_enable(ctx, name);
 	if (rc < 0)
@@ -90,8 +94,8 @@ DAXALLOC_EXPORT int daxalloc_dev_set_mode(struct daxalloc_ctx *ctx, const char *
 	if (!mode)
 		return daxalloc_err(EINVAL, "daxalloc_dev_set_mode: NULL mode");
 	if (strcmp(mode, "system-ram") != 0 && strcmp(mode, "devdax") != 0)
-		return daxalloc_err(EINVAL, "%s: mode '%s': devdax or system-ram", arg ? arg : "(null)",
-				    mode);
+		return daxalloc_err(EINVAL, "%s: mode '%s': devdax or system-ram",
+				    arg ? arg : "(null)", mode);
 	ram = strcmp(mode, "system-ram") == 0;
 	rc = rc_lookup(ctx, arg, flags, name, sizeof(name), &d);
 	if (rc < 0)

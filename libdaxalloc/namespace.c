@@ -51,14 +51,14 @@ int ns_new_uuid(const char *name, const char *ns_name, unsigned char uu[16])
 				    "%s: cannot make a uuid for a devdax instance of %s: getrandom: %s; it is unchanged",
 				    name, ns_name, n < 0 ? strerror(e) : "short read");
 	}
-	uu[6] = (uu[6] & 0x0f) | 0x40;	/* version 4, random */
+	uu[6] = (uu[6] & 0x0f) | 0x40; /* version 4, random */
 	uu[8] = (uu[8] & 0x3f) | 0x80;
 	return 0;
 }
 
 /* A dax seed of the region takes the namespace with these settings. */
-static int dax_setup(struct ndctl_region *region, struct ndctl_namespace *ndns,
-		     unsigned long align, enum ndctl_pfn_loc loc, uuid_t uu)
+static int dax_setup(struct ndctl_region *region, struct ndctl_namespace *ndns, unsigned long align,
+		     enum ndctl_pfn_loc loc, uuid_t uu)
 {
 	struct ndctl_dax *dax = ndctl_region_get_dax_seed(region);
 	int rc;
@@ -114,8 +114,8 @@ static int check_ns_size(const char *name, const char *ns, uint64_t ns_size, uin
 			    name, ns, s, u, size_str(l, lo, sizeof(lo)), hi, ns, a);
 }
 
-int ns_set_align(struct daxalloc_ctx *ctx, const char *name, const char *ns_name,
-		 uint64_t align, unsigned int flags)
+int ns_set_align(struct daxalloc_ctx *ctx, const char *name, const char *ns_name, uint64_t align,
+		 unsigned int flags)
 {
 	char a[32], o[32], before[32], after[32], reason[200];
 	unsigned long long ns_size, ns_start;
@@ -134,8 +134,8 @@ int ns_set_align(struct daxalloc_ctx *ctx, const char *name, const char *ns_name
 	ndns = find_ns(ctx, ns_name);
 	dax = ndns ? ndctl_namespace_get_dax(ndns) : NULL;
 	if (!dax || !ndctl_dax_is_enabled(dax))
-		return daxalloc_err(EOPNOTSUPP, "%s: libndctl does not show %s in devdax mode", name,
-				    ns_name);
+		return daxalloc_err(EOPNOTSUPP, "%s: libndctl does not show %s in devdax mode",
+				    name, ns_name);
 	region = ndctl_namespace_get_region(ndns);
 	old = ndctl_dax_get_align(dax);
 	loc = ndctl_dax_get_location(dax);
@@ -181,7 +181,8 @@ int ns_set_align(struct daxalloc_ctx *ctx, const char *name, const char *ns_name
 	if (rc < 0) {
 		snprintf(reason, sizeof(reason), "%s", strerror(-rc));
 		if (rc_enable(ctx, name) == 0)
-			return daxalloc_err(-rc, "%s: cannot disable %s: %s; it is enabled again, unchanged",
+			return daxalloc_err(-rc,
+					    "%s: cannot disable %s: %s; it is enabled again, unchanged",
 					    name, ns_name, reason);
 		return daxalloc_err(-rc,
 				    "%s: cannot disable %s: %s, and enabling the device again failed; enable it with 'daxctl enable-device %s'",

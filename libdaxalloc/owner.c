@@ -189,24 +189,24 @@ struct lock_inst {
 
 struct lock_owner {
 	pthread_mutex_t lease;
-	uint64_t gen;		/* area generation this slot was initialized in */
-	uint64_t id;		/* lease id while held, 0 when free */
-	uint32_t pid;		/* as the owner sees itself: for messages only */
+	uint64_t gen; /* area generation this slot was initialized in */
+	uint64_t id;  /* lease id while held, 0 when free */
+	uint32_t pid; /* as the owner sees itself: for messages only */
 	uint8_t pad[128 - sizeof(pthread_mutex_t) - 20];
 };
 
 struct lock_area {
-	uint64_t gen;		/* (boot << 16) | instance + 1 */
+	uint64_t gen; /* (boot << 16) | instance + 1 */
 	uint64_t next_inst;
 	uint64_t next_lease;
-	uint64_t slots_gen;	/* the generation slots_used counts in */
-	uint32_t slots_used;	/* 1 + the highest owner slot claimed (under the pool lock) */
+	uint64_t slots_gen;  /* the generation slots_used counts in */
+	uint32_t slots_used; /* 1 + the highest owner slot claimed (under the pool lock) */
 	/* A reconfiguration under way (owner_close_for); 0: none. */
 	uint32_t closing_pid;
-	uint64_t closing_start;	/* the reconfigurer's start time */
-	uint64_t closing_pidns;	/* and its pid namespace */
-	uint32_t closing_until;	/* CLOCK_REALTIME seconds it lasts at most */
-	uint32_t closing_sum;	/* of the above and the generation: bytes never written are no mark */
+	uint64_t closing_start; /* the reconfigurer's start time */
+	uint64_t closing_pidns; /* and its pid namespace */
+	uint32_t closing_until; /* CLOCK_REALTIME seconds it lasts at most */
+	uint32_t closing_sum; /* of the above and the generation: bytes never written are no mark */
 	struct lock_inst inst[LOCK_INSTANCES];
 	struct lock_owner owners[LOCK_OWNERS];
 };
@@ -256,7 +256,8 @@ static int area_ready(struct daxalloc_pool *pool)
 		}
 		k = __atomic_fetch_add(&a->next_inst, 1, __ATOMIC_ACQ_REL) % LOCK_INSTANCES;
 		if (robust_init(&a->inst[k].m))
-			return daxalloc_err(EIO, "%s: cannot initialize the pool lock", pool->dev->name);
+			return daxalloc_err(EIO, "%s: cannot initialize the pool lock",
+					    pool->dev->name);
 		mine = boot_tag(pool) << 16 | (k + 1);
 		if (__atomic_compare_exchange_n(&a->gen, &g, mine, false, __ATOMIC_ACQ_REL,
 						__ATOMIC_ACQUIRE))
@@ -320,8 +321,7 @@ static int area_probe(struct daxalloc_pool *pool)
 static uint32_t closing_sum(struct daxalloc_pool *pool, uint32_t pid)
 {
 	struct lock_area *a = area_of(pool);
-	uint64_t v[5] = { pid, a->closing_start, a->closing_pidns, a->closing_until,
-			  pool->lock_gen };
+	uint64_t v[5] = { pid, a->closing_start, a->closing_pidns, a->closing_until, pool->lock_gen };
 
 	return daxalloc_crc32c(0x6d61726b, v, sizeof(v));
 }
@@ -333,7 +333,8 @@ static bool closing_live(struct daxalloc_pool *pool, bool *mine)
 	uint64_t start;
 
 	*mine = false;
-	if (!pid || (uint64_t)time(NULL) >= a->closing_until || a->closing_sum != closing_sum(pool, pid))
+	if (!pid || (uint64_t)time(NULL) >= a->closing_until ||
+	    a->closing_sum != closing_sum(pool, pid))
 		return false;
 	if (pid == (uint32_t)getpid() && a->closing_start == pool->my_start) {
 		*mine = true;
@@ -414,12 +415,12 @@ void owner_unlock(struct daxalloc_pool *pool)
  * at a time, and otherwise sleeps.  Started on first use, again in a
  * forked child that opens a pool (fork copies no thread).
  */
-static pthread_mutex_t lt_call = PTHREAD_MUTEX_INITIALIZER;	/* one caller at a time */
+static pthread_mutex_t lt_call = PTHREAD_MUTEX_INITIALIZER; /* one caller at a time */
 static pthread_mutex_t lt_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t lt_cv = PTHREAD_COND_INITIALIZER;
 static pthread_once_t lt_once = PTHREAD_ONCE_INIT;
-static pid_t lt_pid;		/* the process the thread runs in */
-static pthread_mutex_t *lt_mutex;	/* request: lock (lt_op 1) or unlock (2) it */
+static pid_t lt_pid;              /* the process the thread runs in */
+static pthread_mutex_t *lt_mutex; /* request: lock (lt_op 1) or unlock (2) it */
 static int lt_op, lt_rc;
 
 static void *lease_thread(void *arg)
@@ -541,7 +542,7 @@ int owner_claim(struct daxalloc_pool *pool)
 			o->id = 0;
 			o->gen = pool->lock_gen;
 		} else if (lease_held(&o->lease)) {
-			continue;	/* its owner's, or a claim under way in a dying process */
+			continue; /* its owner's, or a claim under way in a dying process */
 		}
 		/*
 		 * The dead owner is forgotten before its lease is taken: the
@@ -637,9 +638,9 @@ bool owner_lease_alive(struct daxalloc_pool *pool, uint64_t lease)
 #define MAP_FLAGS (MAP_LIVE | MAP_FORKED)
 
 struct owner_maps {
-	uint64_t gen;		/* the lock generation the records belong to */
-	uint64_t overflow;	/* live mappings not recorded */
-	uint64_t sticky;	/* forked with unrecorded mappings: look in /proc */
+	uint64_t gen;      /* the lock generation the records belong to */
+	uint64_t overflow; /* live mappings not recorded */
+	uint64_t sticky;   /* forked with unrecorded mappings: look in /proc */
 	uint64_t off[MAPS_PER_OWNER];
 };
 
@@ -658,7 +659,8 @@ static struct owner_maps *maps_of(struct daxalloc_pool *pool, uint32_t slot)
 /* Can lease slot @i and its mapping records be read (no media error)?  Never claim one that cannot. */
 static bool slot_readable(struct daxalloc_pool *pool, uint32_t i)
 {
-	uint64_t o = DXA_LOCK_OFFSET + offsetof(struct lock_area, owners) + i * sizeof(struct lock_owner);
+	uint64_t o =
+		DXA_LOCK_OFFSET + offsetof(struct lock_area, owners) + i * sizeof(struct lock_owner);
 	uint64_t m = (uint64_t)((char *)maps_of(pool, i) - (char *)pool->mm.addr);
 	char buf[sizeof(struct owner_maps)];
 
@@ -737,7 +739,7 @@ void owner_maps_reset(struct daxalloc_pool *pool, uint32_t slot)
 	struct owner_maps *m = maps_of(pool, slot);
 
 	if (m->gen != pool->lock_gen) {
-		memset(m, 0, sizeof(*m));	/* another boot's, or anything */
+		memset(m, 0, sizeof(*m)); /* another boot's, or anything */
 		m->gen = pool->lock_gen;
 	} else {
 		/* What a dead owner's children may map stays, as theirs. */
@@ -805,8 +807,7 @@ void owner_maps_del(struct daxalloc_pool *pool, uint64_t offset)
 }
 
 /* Clear the entries in [offset, +length) that no process can be mapping any more. */
-static void maps_forget(struct daxalloc_pool *pool, uint32_t upto, uint64_t offset,
-			uint64_t length)
+static void maps_forget(struct daxalloc_pool *pool, uint32_t upto, uint64_t offset, uint64_t length)
 {
 	struct lock_area *a = area_of(pool);
 
@@ -819,8 +820,8 @@ static void maps_forget(struct daxalloc_pool *pool, uint32_t upto, uint64_t offs
 
 			if (v && (v & ~MAP_FLAGS) >= offset && (v & ~MAP_FLAGS) < offset + length &&
 			    (!(v & MAP_LIVE) || !alive))
-				__atomic_compare_exchange_n(&m->off[k], &v, 0, false, __ATOMIC_ACQ_REL,
-							    __ATOMIC_ACQUIRE);
+				__atomic_compare_exchange_n(&m->off[k], &v, 0, false,
+							    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 		}
 	}
 }
@@ -830,8 +831,7 @@ static void maps_forget(struct daxalloc_pool *pool, uint32_t upto, uint64_t offs
  * @h naming it, 0 no, or -errno.  From the records; /proc only where they
  * cannot tell (see above).
  */
-int owner_find_mapper(struct daxalloc_pool *pool, uint64_t offset, uint64_t length,
-		      struct holder *h)
+int owner_find_mapper(struct daxalloc_pool *pool, uint64_t offset, uint64_t length, struct holder *h)
 {
 	struct lock_area *a = area_of(pool);
 	uint32_t upto;
@@ -866,7 +866,7 @@ int owner_find_mapper(struct daxalloc_pool *pool, uint64_t offset, uint64_t leng
 		if (own)
 			live_hit = false;
 		else if (__atomic_load_n(&m->overflow, __ATOMIC_ACQUIRE))
-			other_hit = true;	/* its mappings are not all recorded */
+			other_hit = true; /* its mappings are not all recorded */
 		if (!live_hit && !other_hit)
 			continue;
 		alive = __atomic_load_n(&o->id, __ATOMIC_ACQUIRE) &&

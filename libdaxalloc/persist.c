@@ -152,7 +152,8 @@ int meta_map_open(struct daxalloc_dev *dev, uint64_t len, struct meta_map *mm)
 			while (mm->nbad < sizeof(mm->bad) / sizeof(mm->bad[0]) &&
 			       pmem2_badblock_next(bbc, &bb) == 0)
 				if (bb.offset < len)
-					mm->bad[mm->nbad++] = (struct meta_bad){ bb.offset, bb.length };
+					mm->bad[mm->nbad++] =
+						(struct meta_bad){ bb.offset, bb.length };
 			pmem2_badblock_context_delete(&bbc);
 		}
 		mm->addr = pmem2_map_get_address(mm->pmap);
@@ -179,7 +180,8 @@ void meta_map_close(struct meta_map *mm)
 void meta_persist(const struct meta_map *mm, const void *p, size_t n)
 {
 	if (persist_test_seam)
-		persist_test_seam(PERSIST_SEAM_META, (uint64_t)((const char *)p - (const char *)mm->addr), n);
+		persist_test_seam(PERSIST_SEAM_META,
+				  (uint64_t)((const char *)p - (const char *)mm->addr), n);
 	mm->persist(p, n);
 }
 
@@ -214,7 +216,8 @@ void data_zero(const struct meta_map *mm, uint64_t dev_off, void *p, size_t n)
 static bool known_bad(const struct meta_map *mm, uint64_t a, uint64_t e)
 {
 	for (unsigned int i = 0; i < mm->nbad + persist_test_npoison; i++) {
-		const struct meta_bad *b = i < mm->nbad ? &mm->bad[i] : &persist_test_poison[i - mm->nbad];
+		const struct meta_bad *b =
+			i < mm->nbad ? &mm->bad[i] : &persist_test_poison[i - mm->nbad];
 		uint64_t lo = b->off & ~(uint64_t)(LINE - 1);
 		uint64_t hi = (b->off + b->len + LINE - 1) & ~(uint64_t)(LINE - 1);
 

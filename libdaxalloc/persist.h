@@ -15,14 +15,16 @@ struct meta_map {
 	void *addr;
 	uint64_t len;
 	enum daxalloc_durability durability;
-	void (*persist)(const void *p, size_t n);	/* flush + fence */
+	void (*persist)(const void *p, size_t n); /* flush + fence */
 	void (*flush)(const void *p, size_t n);
 	void (*drain)(void);
-	struct pmem2_map *pmap;		/* device-dax on a pmem namespace */
+	struct pmem2_map *pmap; /* device-dax on a pmem namespace */
 	/* media errors in the metadata known at open (libpmem2's bad blocks) */
 	unsigned int nbad;
-	struct meta_bad { uint64_t off, len; } bad[16];
-	struct daxalloc_map *map;	/* everything else */
+	struct meta_bad {
+		uint64_t off, len;
+	} bad[16];
+	struct daxalloc_map *map; /* everything else */
 };
 
 /*
@@ -56,10 +58,10 @@ int meta_read(const struct meta_map *mm, uint64_t off, void *dst, size_t len);
  * use it to know what a power loss at that point would keep.
  */
 enum persist_seam_event {
-	PERSIST_SEAM_META,	/* metadata [off, off+len) flushed and fenced */
-	PERSIST_SEAM_DATA,	/* region data [off, off+len) flushed and fenced */
+	PERSIST_SEAM_META,       /* metadata [off, off+len) flushed and fenced */
+	PERSIST_SEAM_DATA,       /* region data [off, off+len) flushed and fenced */
 	PERSIST_SEAM_DATA_FLUSH, /* region data flushed, not yet fenced */
-	PERSIST_SEAM_DRAIN,	/* the fence after flushes */
+	PERSIST_SEAM_DRAIN,      /* the fence after flushes */
 };
 extern void (*persist_test_seam)(enum persist_seam_event ev, uint64_t off, uint64_t len);
 /*

@@ -82,7 +82,7 @@ void pin_consumer_parse(const char *text, struct daxalloc_pin_info *i)
 		    ALL_READ(text, n)) {
 			i->iova = iova;
 		} else if (n = 0, sscanf(text, "iommufd fd %d, ioas %u%n", &fd, &a, &n) != 2 ||
-			   !ALL_READ(text, n)) {
+					  !ALL_READ(text, n)) {
 			break;
 		}
 		i->fd = fd;
@@ -106,10 +106,12 @@ void pin_consumer_parse(const char *text, struct daxalloc_pin_info *i)
 		snprintf(i->rdma_device, sizeof(i->rdma_device), "%.*s", (int)(keys - text), text);
 		break;
 	case DAXALLOC_PIN_URING:
-		if (sscanf(text, "io_uring fd %d, buffer %u%n", &fd, &a, &n) == 2 && ALL_READ(text, n)) {
+		if (sscanf(text, "io_uring fd %d, buffer %u%n", &fd, &a, &n) == 2 &&
+		    ALL_READ(text, n)) {
 			b = a;
-		} else if (n = 0, sscanf(text, "io_uring fd %d, buffers %u-%u%n", &fd, &a, &b, &n) != 3 ||
-			   !ALL_READ(text, n) || b < a || a > INT32_MAX) {
+		} else if (n = 0,
+			   sscanf(text, "io_uring fd %d, buffers %u-%u%n", &fd, &a, &b, &n) != 3 ||
+				   !ALL_READ(text, n) || b < a || a > INT32_MAX) {
 			break;
 		}
 		i->fd = fd;

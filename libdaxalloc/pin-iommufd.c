@@ -40,11 +40,13 @@ static int iommufd_check(struct daxalloc_pin *p)
 		int e = errno;
 
 		if (e == ENOTTY)
-			return have ? daxalloc_err(ENOTTY, "%s: fd %d is not an iommufd (open /dev/iommu)",
-						   pin_devname(p), fd)
-				    : no_iommufd(p);
+			return have ? daxalloc_err(ENOTTY,
+						   "%s: fd %d is not an iommufd (open /dev/iommu)",
+						   pin_devname(p), fd) :
+				      no_iommufd(p);
 		if (e == ENOENT)
-			return daxalloc_err(ENOENT, "%s: iommufd fd %d has no IOAS %u (IOMMU_IOAS_ALLOC makes one)",
+			return daxalloc_err(ENOENT,
+					    "%s: iommufd fd %d has no IOAS %u (IOMMU_IOAS_ALLOC makes one)",
 					    pin_devname(p), fd, r.ioas_id);
 		return daxalloc_err(e, "%s: IOMMU_IOAS_IOVA_RANGES on iommufd fd %d: %s",
 				    pin_devname(p), fd, strerror(e));
@@ -55,8 +57,8 @@ static int iommufd_check(struct daxalloc_pin *p)
 					    "%s: IOVA 0x%llx is not a multiple of the IOAS alignment 0x%llx",
 					    pin_devname(p), (unsigned long long)iova,
 					    (unsigned long long)r.out_iova_alignment);
-		snprintf(p->consumer, sizeof(p->consumer), "iommufd fd %d, ioas %u, iova 0x%llx", fd,
-			 r.ioas_id, (unsigned long long)iova);
+		snprintf(p->consumer, sizeof(p->consumer), "iommufd fd %d, ioas %u, iova 0x%llx",
+			 fd, r.ioas_id, (unsigned long long)iova);
 	} else {
 		snprintf(p->consumer, sizeof(p->consumer), "iommufd fd %d, ioas %u", fd, r.ioas_id);
 	}
@@ -82,7 +84,8 @@ static int iommufd_pin(struct daxalloc_pin *p)
 		int e = errno;
 
 		if (e == EEXIST)
-			return daxalloc_err(e, "%s: IOVA range [0x%llx, +0x%llx) is already used in IOAS %u",
+			return daxalloc_err(e,
+					    "%s: IOVA range [0x%llx, +0x%llx) is already used in IOAS %u",
 					    pin_devname(p), (unsigned long long)m.iova,
 					    (unsigned long long)m.length, m.ioas_id);
 		return daxalloc_err(e, "%s: IOMMU_IOAS_MAP of 0x%llx bytes into IOAS %u: %s",
@@ -91,8 +94,8 @@ static int iommufd_pin(struct daxalloc_pin *p)
 	}
 	p->iova = m.iova;
 	if (p->target.flags & DAXALLOC_PIN_IOVA_AUTO)
-		snprintf(p->consumer, sizeof(p->consumer), "iommufd fd %d, ioas %u, iova 0x%llx", fd,
-			 m.ioas_id, (unsigned long long)m.iova);
+		snprintf(p->consumer, sizeof(p->consumer), "iommufd fd %d, ioas %u, iova 0x%llx",
+			 fd, m.ioas_id, (unsigned long long)m.iova);
 	return 0;
 }
 
@@ -104,8 +107,8 @@ static int iommufd_unpin(struct daxalloc_pin *p)
 	u.iova = p->iova;
 	u.length = p->length;
 	if (ioctl(p->fd, IOMMU_IOAS_UNMAP, &u) < 0) {
-		return daxalloc_err(errno, "%s: IOMMU_IOAS_UNMAP at IOVA 0x%llx: %s", pin_devname(p),
-				    (unsigned long long)u.iova, strerror(errno));
+		return daxalloc_err(errno, "%s: IOMMU_IOAS_UNMAP at IOVA 0x%llx: %s",
+				    pin_devname(p), (unsigned long long)u.iova, strerror(errno));
 	}
 	return 0;
 }

@@ -39,8 +39,8 @@
 #define LEDGER_RECS 2047u
 
 struct ledger_head {
-	uint64_t gen;		/* the lock generation the records belong to */
-	uint32_t used;		/* 1 + the highest record taken in that generation */
+	uint64_t gen;  /* the lock generation the records belong to */
+	uint32_t used; /* 1 + the highest record taken in that generation */
 	uint8_t reserved[256 - 12];
 };
 
@@ -101,8 +101,7 @@ void pin_ledger_forking(struct pin_ledger_rec *where, uint64_t lease, uint64_t i
  * Is the record live?  @h (may be NULL) names, for a forked record whose
  * pinner is gone, the process holding the consumer (pid 0: cannot tell).
  */
-static bool rec_live(struct daxalloc_pool *pool, const struct pin_ledger_rec *r,
-		     struct holder *h)
+static bool rec_live(struct daxalloc_pool *pool, const struct pin_ledger_rec *r, struct holder *h)
 {
 	struct holder ignored;
 	uint64_t ns;
@@ -110,8 +109,7 @@ static bool rec_live(struct daxalloc_pool *pool, const struct pin_ledger_rec *r,
 	if (!h)
 		h = &ignored;
 	memset(h, 0, sizeof(*h));
-	if (__atomic_load_n(&r->state, __ATOMIC_ACQUIRE) != PIN_REC_LIVE ||
-	    r->gen != pool->lock_gen)
+	if (__atomic_load_n(&r->state, __ATOMIC_ACQUIRE) != PIN_REC_LIVE || r->gen != pool->lock_gen)
 		return false;
 	if (owner_lease_alive(pool, r->lease))
 		return true;
@@ -119,7 +117,7 @@ static bool rec_live(struct daxalloc_pool *pool, const struct pin_ledger_rec *r,
 		return false;
 	ns = procfs_self_pidns();
 	if (!ns || ns != r->pidns)
-		return true;	/* its children are out of sight: fail closed */
+		return true; /* its children are out of sight: fail closed */
 	return holders_find_file(r->cons_dev, r->cons_ino, h) != 0;
 }
 
@@ -144,7 +142,8 @@ int pin_ledger_add(struct daxalloc_pool *pool, struct pin_ledger_rec *rec,
 			break;
 	}
 	if (i == LEDGER_RECS)
-		return daxalloc_err(ENOSPC, "%s: %u pins are recorded on this device, the most its ledger holds",
+		return daxalloc_err(ENOSPC,
+				    "%s: %u pins are recorded on this device, the most its ledger holds",
 				    pool->dev->name, LEDGER_RECS);
 	rec->gen = pool->lock_gen;
 	rec->lease = pool->lease;
@@ -206,7 +205,8 @@ int pin_ledger_read(struct daxalloc_pool *pool, struct pin_ledger_rec **out)
 
 		if (rec_copy(pool, i, &v[n]) < 0) {
 			free(v);
-			return unreadable(pool, "record", (uint64_t)((char *)&l->rec[i] - (char *)pool->mm.addr),
+			return unreadable(pool, "record",
+					  (uint64_t)((char *)&l->rec[i] - (char *)pool->mm.addr),
 					  sizeof(l->rec[i]));
 		}
 		if (v[n].state != PIN_REC_LIVE)
@@ -248,8 +248,7 @@ static void who_line(char *who, size_t len, int count, const char *consumer, int
 	else if (count == 1)
 		snprintf(who, len, "%s, pid %d (%s)", consumer, pid, command);
 	else
-		snprintf(who, len, "%s, pid %d (%s), and %d more", consumer, pid, command,
-			 count - 1);
+		snprintf(who, len, "%s, pid %d (%s), and %d more", consumer, pid, command, count - 1);
 }
 
 int pin_ledger_count(struct daxalloc_pool *pool, char *who, size_t wholen)

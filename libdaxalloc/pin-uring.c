@@ -48,7 +48,8 @@ static int uring_check(struct daxalloc_pin *p)
 	if (n > URING_MAX_BUFFERS)
 		return daxalloc_err(EINVAL,
 				    "%s: 0x%llx bytes would take %u fixed buffers of at most 1G; io_uring holds %u",
-				    pin_devname(p), (unsigned long long)p->length, n, URING_MAX_BUFFERS);
+				    pin_devname(p), (unsigned long long)p->length, n,
+				    URING_MAX_BUFFERS);
 	if (!slots_mode(p))
 		first = 0;
 	else if (first >= URING_MAX_BUFFERS || n > URING_MAX_BUFFERS - first)
@@ -124,7 +125,8 @@ static int uring_pin(struct daxalloc_pin *p)
 
 		iov[i].iov_base = (char *)p->addr + at;
 		iov[i].iov_len = (size_t)(p->length - at < DAXALLOC_PIN_URING_BUF_MAX ?
-						  p->length - at : DAXALLOC_PIN_URING_BUF_MAX);
+						  p->length - at :
+						  DAXALLOC_PIN_URING_BUF_MAX);
 	}
 	if (!slots_mode(p)) {
 		first = 0;

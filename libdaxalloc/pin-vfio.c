@@ -29,15 +29,15 @@ static int vfio_check(struct daxalloc_pin *p)
 				    pin_devname(p), fd);
 	/* The smallest IOMMU page the container supports sets the IOVA rule. */
 	pg = (info.flags & VFIO_IOMMU_INFO_PGSIZES) && info.iova_pgsizes ?
-		     info.iova_pgsizes & -info.iova_pgsizes : 4096;
+		     info.iova_pgsizes & -info.iova_pgsizes :
+		     4096;
 	if (iova % pg)
 		return daxalloc_err(EINVAL,
 				    "%s: IOVA 0x%llx is not a multiple of the IOMMU page size 0x%llx",
 				    pin_devname(p), (unsigned long long)iova, (unsigned long long)pg);
 	if (iova + p->length < iova)
-		return daxalloc_err(EINVAL, "%s: IOVA 0x%llx + 0x%llx wraps around",
-				    pin_devname(p), (unsigned long long)iova,
-				    (unsigned long long)p->length);
+		return daxalloc_err(EINVAL, "%s: IOVA 0x%llx + 0x%llx wraps around", pin_devname(p),
+				    (unsigned long long)iova, (unsigned long long)p->length);
 	snprintf(p->consumer, sizeof(p->consumer), "vfio container fd %d, iova 0x%llx", fd,
 		 (unsigned long long)iova);
 	return pin_dup_fd(p, fd, "VFIO container");
@@ -66,8 +66,10 @@ static int vfio_pin(struct daxalloc_pin *p)
 			return daxalloc_err(e,
 					    "%s: VFIO_IOMMU_MAP_DMA of 0x%llx bytes: out of memory or over RLIMIT_MEMLOCK",
 					    pin_devname(p), (unsigned long long)m.size);
-		return daxalloc_err(e, "%s: VFIO_IOMMU_MAP_DMA of [0x%llx, +0x%llx) at IOVA 0x%llx: %s",
-				    pin_devname(p), (unsigned long long)(p->region->offset + p->offset),
+		return daxalloc_err(e,
+				    "%s: VFIO_IOMMU_MAP_DMA of [0x%llx, +0x%llx) at IOVA 0x%llx: %s",
+				    pin_devname(p),
+				    (unsigned long long)(p->region->offset + p->offset),
 				    (unsigned long long)m.size, (unsigned long long)m.iova,
 				    strerror(e));
 	}

@@ -24,7 +24,7 @@
 #define KNOWN_FLAGS (DAXALLOC_PIN_READONLY | DAXALLOC_PIN_IOVA_AUTO | DAXALLOC_PIN_URING_SLOTS)
 
 static pthread_mutex_t pins_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct daxalloc_pin *pins;	/* every live pin of this process */
+static struct daxalloc_pin *pins; /* every live pin of this process */
 static atomic_uint_fast64_t next_id = 1;
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 
@@ -97,8 +97,8 @@ int pin_dup_fd(struct daxalloc_pin *p, int fd, const char *what)
 {
 	p->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (p->fd < 0)
-		return daxalloc_err(errno, "%s: cannot duplicate %s fd %d: %s", pin_devname(p), what,
-				    fd, strerror(errno));
+		return daxalloc_err(errno, "%s: cannot duplicate %s fd %d: %s", pin_devname(p),
+				    what, fd, strerror(errno));
 	return 0;
 }
 
@@ -175,8 +175,9 @@ static int memlock_refusal(const struct daxalloc_pin *p, uint64_t limit, bool ke
 			    "raise it (ulimit -l, LimitMEMLOCK=) or grant CAP_IPC_LOCK",
 			    pin_devname(p), kernel ? "the kernel refused (ENOMEM): " : "", l,
 			    p->ops->name, (unsigned long long)(have + p->length), h,
-			    p->ops->limit_on_counter ? "" :
-			    ", and the kernel counts what every process of this user has pinned this way",
+			    p->ops->limit_on_counter ?
+				    "" :
+				    ", and the kernel counts what every process of this user has pinned this way",
 			    (unsigned long long)limit);
 }
 
@@ -225,7 +226,8 @@ static int ledger_record(struct daxalloc_pin *p)
 		snprintf(rec.region, sizeof(rec.region), "%s", r->name);
 	prctl(PR_GET_NAME, rec.command);
 	rec.command[sizeof(rec.command) - 1] = '\0';
-	snprintf(rec.consumer, sizeof(rec.consumer), "%.*s", (int)sizeof(rec.consumer) - 1, p->consumer);
+	snprintf(rec.consumer, sizeof(rec.consumer), "%.*s", (int)sizeof(rec.consumer) - 1,
+		 p->consumer);
 	p->lease = r->pool->lease;
 	return pin_ledger_add(r->pool, &rec, &p->rec);
 }
@@ -343,8 +345,8 @@ int daxalloc_pin(struct daxalloc_region *region, uint64_t offset, uint64_t lengt
 	pins = p;
 	pthread_mutex_unlock(&pins_lock);
 	info(p->dev->ctx, "%s: pinned [0x%llx, +0x%llx) for %s in %.3f ms", p->dev->name,
-	     (unsigned long long)(region->offset + offset), (unsigned long long)length,
-	     p->consumer, (double)p->pin_ns / 1e6);
+	     (unsigned long long)(region->offset + offset), (unsigned long long)length, p->consumer,
+	     (double)p->pin_ns / 1e6);
 	*out = p;
 	return 0;
 }
@@ -439,7 +441,7 @@ int pin_release_region(struct daxalloc_region *region)
 		info(p->dev->ctx, "%s: closing the region unpins %s", p->dev->name, p->consumer);
 		if (release(p) < 0) {
 			warn(region->pool->ctx, "%s", daxalloc_errmsg());
-			daxalloc_err_clear();	/* warned: the close goes on */
+			daxalloc_err_clear(); /* warned: the close goes on */
 			/*
 			 * Back on the list: detach it from the region that goes
 			 * away.  Its record stays in the ledger, under a lease
@@ -484,8 +486,7 @@ int pin_find_overlap(struct daxalloc_pool *pool, uint64_t offset, uint64_t lengt
 	return hits;
 }
 
-int pin_refuse_free(struct daxalloc_pool *pool, uint64_t offset, uint64_t length,
-		    const char *name)
+int pin_refuse_free(struct daxalloc_pool *pool, uint64_t offset, uint64_t length, const char *name)
 {
 	struct pin_holder h;
 	char what[96];
@@ -496,7 +497,8 @@ int pin_refuse_free(struct daxalloc_pool *pool, uint64_t offset, uint64_t length
 
 		/* What cannot be checked may be pinned: freeing it could hand DMA memory out again. */
 		snprintf(msg, sizeof(msg), "%s", daxalloc_errmsg());
-		return daxalloc_err(-n, "%s; refusing to free what may be pinned (fix or remove the ledger once no process holds pins)",
+		return daxalloc_err(-n,
+				    "%s; refusing to free what may be pinned (fix or remove the ledger once no process holds pins)",
 				    msg);
 	}
 	if (n == 0)
@@ -542,8 +544,7 @@ static int ledger_infos(struct daxalloc_pool *pool, struct pin_list *l)
 
 		i->struct_size = sizeof(*i);
 		i->kind = (enum daxalloc_pin_kind)r->kind;
-		snprintf(i->region, sizeof(i->region), "%.*s", (int)sizeof(r->region) - 1,
-			 r->region);
+		snprintf(i->region, sizeof(i->region), "%.*s", (int)sizeof(r->region) - 1, r->region);
 		i->region_offset = r->region_offset;
 		i->offset = r->offset;
 		i->length = r->length;

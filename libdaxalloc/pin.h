@@ -41,22 +41,22 @@ extern const struct pin_ops pin_rdma_ops;
 #endif
 
 struct daxalloc_pin {
-	struct daxalloc_pin *next;	/* every live pin of this process */
-	struct daxalloc_region *region;	/* NULL once closed with the pin stuck */
-	struct daxalloc_dev *dev;	/* a reference: a stuck pin outlives its region */
+	struct daxalloc_pin *next;      /* every live pin of this process */
+	struct daxalloc_region *region; /* NULL once closed with the pin stuck */
+	struct daxalloc_dev *dev;       /* a reference: a stuck pin outlives its region */
 	const struct pin_ops *ops;
 	struct daxalloc_pin_target target;
-	uint64_t offset;		/* inside the region */
+	uint64_t offset; /* inside the region */
 	uint64_t length;
-	uint64_t region_offset;		/* device offset of the region */
-	char region_name[DXA_NAME_MAX + 1];	/* "" when unnamed */
-	int fd;				/* our own duplicate of the consumer fd, or -1 */
-	uint64_t cons_dev, cons_ino;	/* the consumer's file, as pin_check_fd() saw it */
+	uint64_t region_offset;             /* device offset of the region */
+	char region_name[DXA_NAME_MAX + 1]; /* "" when unnamed */
+	int fd;                             /* our own duplicate of the consumer fd, or -1 */
+	uint64_t cons_dev, cons_ino;        /* the consumer's file, as pin_check_fd() saw it */
 	void *addr;
-	pid_t pid;			/* the process that pinned */
-	uint64_t id;			/* unique in this process */
-	struct pin_ledger_rec *rec;	/* its record in device memory, NULL: none */
-	uint64_t lease;			/* the lease it is recorded under */
+	pid_t pid;                  /* the process that pinned */
+	uint64_t id;                /* unique in this process */
+	struct pin_ledger_rec *rec; /* its record in device memory, NULL: none */
+	uint64_t lease;             /* the lease it is recorded under */
 	time_t since;
 	uint64_t pin_ns;
 	/* what the back end got */
@@ -65,7 +65,7 @@ struct daxalloc_pin {
 	uint32_t lkey, rkey;
 	int uring_first;
 	unsigned int uring_count;
-	char consumer[96];		/* set by check(), refined by pin() */
+	char consumer[96]; /* set by check(), refined by pin() */
 };
 
 /* The device name a message starts with. */
@@ -87,7 +87,7 @@ struct pin_holder {
 	int pid;
 	char command[16];
 	char consumer[96];
-	int count;			/* overlapping pins in all */
+	int count; /* overlapping pins in all */
 };
 /*
  * Live pins overlapping [offset, offset+length) of @pool's device, of any
@@ -99,8 +99,7 @@ int pin_find_overlap(struct daxalloc_pool *pool, uint64_t offset, uint64_t lengt
  * -EBUSY naming the holder when [offset, +length) is pinned, else 0.
  * @name: the region's name, NULL when unnamed.
  */
-int pin_refuse_free(struct daxalloc_pool *pool, uint64_t offset, uint64_t length,
-		    const char *name);
+int pin_refuse_free(struct daxalloc_pool *pool, uint64_t offset, uint64_t length, const char *name);
 /*
  * Unpin every pin of @region (it is being closed).  Returns how many could
  * not be unpinned: those stay recorded, detached from the region, until
@@ -112,26 +111,26 @@ int pin_release_region(struct daxalloc_region *region);
 #define PIN_LEDGER_CONSUMER_MAX 72
 
 struct pin_ledger_rec {
-	uint32_t state;			/* 0: free, PIN_REC_LIVE */
-	uint32_t pid;			/* as the pinner sees itself: for messages */
-	uint64_t lease;			/* the pool handle's lease it was made under */
-	uint64_t gen;			/* the lock generation (boot) it belongs to */
-	uint64_t id;			/* pin id inside the owner */
-	uint64_t since;			/* seconds since the epoch */
-	uint64_t offset;		/* device offset of the pinned range */
+	uint32_t state;  /* 0: free, PIN_REC_LIVE */
+	uint32_t pid;    /* as the pinner sees itself: for messages */
+	uint64_t lease;  /* the pool handle's lease it was made under */
+	uint64_t gen;    /* the lock generation (boot) it belongs to */
+	uint64_t id;     /* pin id inside the owner */
+	uint64_t since;  /* seconds since the epoch */
+	uint64_t offset; /* device offset of the pinned range */
 	uint64_t length;
 	uint64_t region_offset;
 	uint64_t region_length;
 	uint32_t kind;
-	uint32_t flags;			/* PIN_REC_FORKED */
-	uint64_t cons_dev, cons_ino;	/* the consumer's file (st_dev, st_ino) */
-	uint64_t pidns;			/* the pinner's pid namespace (inode) */
+	uint32_t flags;              /* PIN_REC_FORKED */
+	uint64_t cons_dev, cons_ino; /* the consumer's file (st_dev, st_ino) */
+	uint64_t pidns;              /* the pinner's pid namespace (inode) */
 	char region[64];
 	char command[16];
 	char consumer[PIN_LEDGER_CONSUMER_MAX];
 };
 
-#define PIN_REC_LIVE 0x4c495645u	/* "LIVE" */
+#define PIN_REC_LIVE 0x4c495645u /* "LIVE" */
 /* The pinner forked: a child may hold the consumer, and the pin, after the pinner died. */
 #define PIN_REC_FORKED 1u
 

@@ -209,8 +209,8 @@ static void pix_clear(struct pool_index *x, uint64_t data_start, uint64_t data_e
 	memset(x->hhead, 0xff, ((size_t)x->hmask + 1) * sizeof(*x->hhead));
 }
 
-void pix_build(struct pool_index *x, const struct dxa_entry *ents, uint32_t n,
-	       uint64_t data_start, uint64_t data_end)
+void pix_build(struct pool_index *x, const struct dxa_entry *ents, uint32_t n, uint64_t data_start,
+	       uint64_t data_end)
 {
 	uint64_t prev = data_start;
 
@@ -263,8 +263,7 @@ bool pix_best_fit(const struct pool_index *x, uint64_t size, uint64_t *where)
 }
 
 /* The free extent around @offset: from the end of the entry below to the start of the one above. */
-static void pix_around(const struct pool_index *x, uint64_t offset, uint64_t *start,
-		       uint64_t *end)
+static void pix_around(const struct pool_index *x, uint64_t offset, uint64_t *start, uint64_t *end)
 {
 	uint32_t below = pix_floor_below(x->on, x->oroot, offset, 0);
 	uint32_t above = pix_ceil(x->on, x->oroot, offset + 1, 0);

@@ -23,24 +23,24 @@ struct pix_node {
 };
 
 struct pool_index {
-	uint32_t cap;		/* entries it holds at most */
+	uint32_t cap; /* entries it holds at most */
 	uint32_t n;
-	bool valid;		/* mirrors the pool's state */
+	bool valid; /* mirrors the pool's state */
 	uint64_t data_start, data_end;
-	struct dxa_entry *ent;	/* by slot */
-	struct pix_node *on;	/* by slot: the entries by offset */
-	uint32_t oroot, efree;	/* efree: free slots, linked by on[].l */
-	struct pix_node *gn;	/* free extents by (length, offset): cap + 1 nodes */
+	struct dxa_entry *ent; /* by slot */
+	struct pix_node *on;   /* by slot: the entries by offset */
+	uint32_t oroot, efree; /* efree: free slots, linked by on[].l */
+	struct pix_node *gn;   /* free extents by (length, offset): cap + 1 nodes */
 	uint32_t groot, gfree;
-	uint32_t *hhead, *hnext, hmask;	/* named entries by name */
+	uint32_t *hhead, *hnext, hmask; /* named entries by name */
 	uint32_t rnd;
 };
 
 int pix_init(struct pool_index *x, uint32_t cap);
 void pix_fini(struct pool_index *x);
 /* Rebuild from a valid table (sorted by offset, not overlapping, inside the data area). */
-void pix_build(struct pool_index *x, const struct dxa_entry *ents, uint32_t n,
-	       uint64_t data_start, uint64_t data_end);
+void pix_build(struct pool_index *x, const struct dxa_entry *ents, uint32_t n, uint64_t data_start,
+	       uint64_t data_end);
 /* Slot of the region named @name, of the entry at @offset, or PIX_NIL. */
 uint32_t pix_find_name(const struct pool_index *x, const char *name);
 uint32_t pix_find_offset(const struct pool_index *x, uint64_t offset);

@@ -27,7 +27,8 @@ int pool_check_writable(struct daxalloc_pool *pool, const char *what)
 {
 	if (!pool->rdonly)
 		return 0;
-	return daxalloc_err(EROFS, "%s: the pool was opened read-only (DAXALLOC_POOL_RDONLY); cannot %s",
+	return daxalloc_err(EROFS,
+			    "%s: the pool was opened read-only (DAXALLOC_POOL_RDONLY); cannot %s",
 			    pool->dev->name, what);
 }
 
@@ -85,7 +86,8 @@ int pool_attach(struct daxalloc_dev *dev, struct daxalloc_pool **out)
 	if ((rc = procfs_pid_starttime(getpid(), &pool->my_start)) < 0 ||
 	    (rc = procfs_boot_id_hash(&pool->my_boot)) < 0) {
 		/* The real reason (EMFILE, EACCES...), not a generic EIO. */
-		rc = daxalloc_err(-rc, "cannot read this process's start time or the boot id from /proc: %s",
+		rc = daxalloc_err(-rc,
+				  "cannot read this process's start time or the boot id from /proc: %s",
 				  strerror(-rc));
 		goto fail;
 	}
@@ -322,8 +324,7 @@ void pool_unlock(struct daxalloc_pool *pool)
 	pthread_mutex_unlock(&pool->lock);
 }
 
-static void pool_write_hdr(struct daxalloc_pool *pool, int slot, int copy,
-			   const struct dxa_hdr *h)
+static void pool_write_hdr(struct daxalloc_pool *pool, int slot, int copy, const struct dxa_hdr *h)
 {
 	char *hp = (char *)pool->mm.addr + dxa_hdr_offset(slot, copy);
 
@@ -367,10 +368,10 @@ void pool_checkpoint(struct daxalloc_pool *pool)
 	h.table_crc = daxalloc_crc32c(0, ents, tlen);
 	h.hdr_crc = dxa_hdr_crc(&h);
 	pool_write_hdr(pool, target, 1, &h);
-	pool_write_hdr(pool, target, 0, &h);	/* the commit point is the first durable copy */
+	pool_write_hdr(pool, target, 0, &h); /* the commit point is the first durable copy */
 	pool->hdr = h;
 	pool->active = target;
-	pool->jused = 0;	/* the records before are in the table now */
+	pool->jused = 0; /* the records before are in the table now */
 }
 
 bool pool_test_checkpoint_each;
@@ -523,9 +524,9 @@ static int pool_format(struct daxalloc_pool *pool)
 	pool->ents_stale = false;
 	pool->ix.valid = false;
 	pool->active = 1;
-	pool_journal_clear(pool);	/* records of an earlier pool carry its uuid: cleared anyway */
-	pool_checkpoint(pool);	/* slot 0, seq 1 */
-	pool_checkpoint(pool);	/* slot 1, seq 2: both copies valid */
+	pool_journal_clear(pool); /* records of an earlier pool carry its uuid: cleared anyway */
+	pool_checkpoint(pool);    /* slot 0, seq 1 */
+	pool_checkpoint(pool);    /* slot 1, seq 2: both copies valid */
 	return 0;
 }
 
@@ -574,7 +575,8 @@ DAXALLOC_EXPORT int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int 
 		/* Something pool-like we cannot read: never overwrite it unasked. */
 		pool_unlock(pool);
 		pool_detach(pool);
-		return daxalloc_err(-rc, "%s; formatting destroys it (force it with DAXALLOC_POOL_FORCE / --force)",
+		return daxalloc_err(-rc,
+				    "%s; formatting destroys it (force it with DAXALLOC_POOL_FORCE / --force)",
 				    daxalloc_errmsg());
 	}
 	/* No pool, or one forced over: what the look found is no error of this call. */

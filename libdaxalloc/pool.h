@@ -22,8 +22,8 @@ struct daxalloc_region {
 	uint64_t offset;
 	uint64_t length;
 	bool named;
-	bool counted;		/* in owner.c's count of what this process maps */
-	bool recorded;		/* in the handle's mapping records in device memory */
+	bool counted;  /* in owner.c's count of what this process maps */
+	bool recorded; /* in the handle's mapping records in device memory */
 	char name[DXA_NAME_MAX + 1];
 	struct daxalloc_region *next;
 };
@@ -31,32 +31,32 @@ struct daxalloc_region {
 struct daxalloc_pool {
 	struct daxalloc_dev *dev;
 	struct daxalloc_ctx *ctx;
-	int lockfd;			/* own open file: flock excludes other opens */
-	bool flocked;			/* taken with the lock (pools of format 1.x) */
-	pthread_mutex_t lock;		/* threads of this process */
+	int lockfd;           /* own open file: flock excludes other opens */
+	bool flocked;         /* taken with the lock (pools of format 1.x) */
+	pthread_mutex_t lock; /* threads of this process */
 	struct meta_map mm;
 	struct dxa_geometry geo;
-	int active;			/* slot holding the current state */
-	struct dxa_hdr hdr;		/* copy of the active header */
-	struct dxa_entry *ents;		/* copy of the active table, sorted by offset */
-	bool ents_stale;		/* changed through ix since: pool_table() brings it up to date */
+	int active;             /* slot holding the current state */
+	struct dxa_hdr hdr;     /* copy of the active header */
+	struct dxa_entry *ents; /* copy of the active table, sorted by offset */
+	bool ents_stale;        /* changed through ix since: pool_table() brings it up to date */
 	uint32_t n;
-	struct pool_index ix;		/* the same entries, indexed: valid after a load */
-	uint32_t jused;			/* journal records after the active checkpoint */
-	struct dxa_entry *scratch;	/* the other copy while loading */
-	bool legacy;			/* format 1.0 header copies seen at the last load */
+	struct pool_index ix;      /* the same entries, indexed: valid after a load */
+	uint32_t jused;            /* journal records after the active checkpoint */
+	struct dxa_entry *scratch; /* the other copy while loading */
+	bool legacy;               /* format 1.0 header copies seen at the last load */
 	uint64_t my_pid, my_start, my_boot;
-	struct owner_key key;		/* the device, whichever node opened it */
-	pthread_mutex_t *lockm;		/* the pool lock in device memory (owner.c) */
-	uint64_t lock_gen;		/* the lock area's generation it belongs to */
-	bool creating;			/* may set up the lock area on a device without a pool */
-	uint64_t lease;			/* this handle's lease id, 0: none */
+	struct owner_key key;   /* the device, whichever node opened it */
+	pthread_mutex_t *lockm; /* the pool lock in device memory (owner.c) */
+	uint64_t lock_gen;      /* the lock area's generation it belongs to */
+	bool creating;          /* may set up the lock area on a device without a pool */
+	uint64_t lease;         /* this handle's lease id, 0: none */
 	int lease_slot;
-	unsigned int pins_stuck;	/* pins it could not undo: the lease stays held */
-	pthread_mutex_t open_lock;	/* guards the list below */
-	struct daxalloc_region *open;	/* regions this pool has mapped */
-	bool rdonly;			/* DAXALLOC_POOL_RDONLY: never commit */
-	bool force_free;		/* DAXALLOC_POOL_FORCE_FREE */
+	unsigned int pins_stuck;      /* pins it could not undo: the lease stays held */
+	pthread_mutex_t open_lock;    /* guards the list below */
+	struct daxalloc_region *open; /* regions this pool has mapped */
+	bool rdonly;                  /* DAXALLOC_POOL_RDONLY: never commit */
+	bool force_free;              /* DAXALLOC_POOL_FORCE_FREE */
 };
 
 /* Map the metadata and take the pool's own lock file; no validation. */
@@ -149,7 +149,6 @@ void owner_maps_release(struct daxalloc_pool *pool);
 void owner_maps_add(struct daxalloc_pool *pool, uint64_t offset);
 void owner_maps_del(struct daxalloc_pool *pool, uint64_t offset);
 struct holder;
-int owner_find_mapper(struct daxalloc_pool *pool, uint64_t offset, uint64_t length,
-		      struct holder *h);
+int owner_find_mapper(struct daxalloc_pool *pool, uint64_t offset, uint64_t length, struct holder *h);
 
 #endif

@@ -54,7 +54,7 @@ static bool fail_when_full;
 static bool print_stats;
 static char device_name[128];
 static _Atomic bool said_full;
-static _Atomic unsigned long fallbacks;	/* allocations sent to DRAM when full */
+static _Atomic unsigned long fallbacks; /* allocations sent to DRAM when full */
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Set while this thread is inside the library or the allocator. */
@@ -78,7 +78,7 @@ static _Atomic size_t boot_used;
 
 static void *boot_alloc(size_t size)
 {
-	size_t n = (size + 16 + 15) & ~(size_t)15;	/* 16 bytes: the size */
+	size_t n = (size + 16 + 15) & ~(size_t)15; /* 16 bytes: the size */
 	size_t off = atomic_fetch_add(&boot_used, n);
 
 	if (off + n > sizeof(boot_area) || n < size)
@@ -163,7 +163,8 @@ static void start_heap(void)
 		fail_when_full = true;
 	else if (full && *full && strcmp(full, "dram") != 0)
 		say("daxalloc-preload: DAXALLOC_HEAP_FULL='%s': neither dram nor fail; "
-		    "using dram", full);
+		    "using dram",
+		    full);
 	if (env_size("DAXALLOC_HEAP_THRESHOLD", &thr) < 0)
 		goto fail;
 	threshold = thr;
@@ -179,10 +180,11 @@ static void start_heap(void)
 	snprintf(device_name, sizeof(device_name), "%s", daxalloc_dev_get_name(dev));
 	rc = daxalloc_pool_open(dev, 0, &pool);
 	if (rc == -ENODATA && strncmp(device_name, "hugetlb:", 8) == 0)
-		rc = daxalloc_pool_create(dev, 0, &pool);	/* this process's own memfd */
+		rc = daxalloc_pool_create(dev, 0, &pool); /* this process's own memfd */
 	if (rc == -ENODATA) {
 		say("daxalloc-preload: %s holds no pool: make one with 'daxalloc-ctl format %s' "
-		    "(it erases the device)", device_name, device_name);
+		    "(it erases the device)",
+		    device_name, device_name);
 		goto out;
 	}
 	if (rc < 0)
@@ -193,8 +195,9 @@ static void start_heap(void)
 	if (rc < 0)
 		goto fail;
 	/* counting costs as much as a small malloc: only when the numbers are wanted */
-	rc = daxalloc_heap_create(region, DAXALLOC_HEAP_FORK_COPY |
-					  (print_stats ? DAXALLOC_HEAP_COUNT : 0), &heap);
+	rc = daxalloc_heap_create(region,
+				  DAXALLOC_HEAP_FORK_COPY | (print_stats ? DAXALLOC_HEAP_COUNT : 0),
+				  &heap);
 	if (rc < 0)
 		goto fail;
 	/* The region, pool, device and context stay for the life of the process. */
@@ -238,9 +241,9 @@ __attribute__((destructor)) static void preload_fini(void)
 		return;
 	say("daxalloc-preload: pid %d heap on %s: size %llu, mapped %llu, in use %llu in %llu "
 	    "objects, %lu allocations in DRAM for lack of room",
-	    (int)getpid(), device_name, (unsigned long long)st.size,
-	    (unsigned long long)st.mapped, (unsigned long long)st.in_use,
-	    (unsigned long long)st.objects, (unsigned long)atomic_load(&fallbacks));
+	    (int)getpid(), device_name, (unsigned long long)st.size, (unsigned long long)st.mapped,
+	    (unsigned long long)st.in_use, (unsigned long long)st.objects,
+	    (unsigned long)atomic_load(&fallbacks));
 }
 
 /* ---- the allocator ------------------------------------------------------------ */
@@ -270,8 +273,8 @@ static void *when_full(size_t size, size_t align)
 	if (!atomic_exchange(&said_full, true))
 		say("daxalloc-preload: the heap on %s is full (%zu bytes): %s", device_name,
 		    heap_size(heap),
-		    fail_when_full ? "allocations that do not fit fail (DAXALLOC_HEAP_FULL=fail)"
-				   : "what does not fit goes to DRAM from now on");
+		    fail_when_full ? "allocations that do not fit fail (DAXALLOC_HEAP_FULL=fail)" :
+				     "what does not fit goes to DRAM from now on");
 	if (fail_when_full) {
 		errno = ENOMEM;
 		return NULL;
@@ -323,7 +326,7 @@ PUBLIC void *calloc(size_t nmemb, size_t size)
 	if (!to_device(n)) {
 		resolve_next();
 		if (!next_calloc) {
-			p = boot_alloc(n);	/* static: zero */
+			p = boot_alloc(n); /* static: zero */
 			return p;
 		}
 		return next_calloc(nmemb, size);
@@ -387,11 +390,10 @@ PUBLIC void *realloc(void *ptr, size_t size)
 			when_full(size, 0);
 			return NULL;
 		}
-		return move(ptr, size);	/* to DRAM: the device is full */
+		return move(ptr, size); /* to DRAM: the device is full */
 	}
 	/* A DRAM object that grows past the threshold moves to the device. */
-	if (to_device(size) && !atomic_load(&said_full) &&
-	    usable(ptr) < size)
+	if (to_device(size) && !atomic_load(&said_full) && usable(ptr) < size)
 		return move(ptr, size);
 	resolve_next();
 	return next_realloc(ptr, size);

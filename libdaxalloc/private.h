@@ -21,28 +21,29 @@
 	DAXALLOC_EXPORT __attribute__((symver(name_at_version)))
 #else
 /* clang before 16 has no symver attribute; the assembler's directive is the same */
-#define DAXALLOC_SYMVER(impl, name_at_version) \
-	__asm__(".symver " #impl ", " name_at_version); DAXALLOC_EXPORT
+#define DAXALLOC_SYMVER(impl, name_at_version)          \
+	__asm__(".symver " #impl ", " name_at_version); \
+	DAXALLOC_EXPORT
 #endif
 
 struct daxctl_ctx;
 struct ndctl_ctx;
 
 struct daxalloc_ctx {
-	int refs;			/* the caller's, and one per opened device */
+	int refs; /* the caller's, and one per opened device */
 	int log_priority;
 	daxalloc_log_fn log_fn;
 	void *log_userdata;
 	struct daxctl_ctx *daxctl;
 	struct ndctl_ctx *ndctl;
 	bool scanned;
-	struct daxalloc_dev *devs;	/* enumerated devices, owned here */
+	struct daxalloc_dev *devs; /* enumerated devices, owned here */
 };
 
 struct daxalloc_dev {
 	struct daxalloc_ctx *ctx;
-	struct daxalloc_dev *next;	/* enumeration list */
-	int refs;			/* opened devices only */
+	struct daxalloc_dev *next; /* enumeration list */
+	int refs;                  /* opened devices only */
 	bool opened;
 	int fd;
 	enum daxalloc_dev_type type;
@@ -52,19 +53,19 @@ struct daxalloc_dev {
 	char ns_name[64];
 	bool has_ns;
 	bool memmap_in_ram;
-	bool enabled;		/* bound to device_dax: usable as a device */
-	bool system_ram;	/* bound to kmem: its memory is online as RAM */
+	bool enabled;    /* bound to device_dax: usable as a device */
+	bool system_ram; /* bound to kmem: its memory is online as RAM */
 	uint64_t size;
 	uint64_t align;
 	uint64_t resource;
-	unsigned int major, minor;	/* device-dax: the node's number, 0:0 unknown */
+	unsigned int major, minor; /* device-dax: the node's number, 0:0 unknown */
 	int numa_node;
 	int target_node;
 	int region_id;
 	/* hugetlb stand-in: a file that outlives processes; its pages are taken */
 	bool kept;
 	bool pages_taken;
-	uint64_t kept_size;	/* another size is kept under this page size */
+	uint64_t kept_size; /* another size is kept under this page size */
 };
 
 /* The one clock of the library: CLOCK_MONOTONIC in nanoseconds. */
@@ -103,8 +104,7 @@ void api_pause(struct api_saved *s);
 void api_resume(const struct api_saved *s);
 /* region.c: the context of @r's pool; NULL for none, or a region whose pool was closed */
 struct daxalloc_ctx *region_ctx(struct daxalloc_region *r);
-#define API_CALL(ctx) \
-	int api_call_ __attribute__((cleanup(api_leave), unused)) = api_enter(ctx)
+#define API_CALL(ctx) int api_call_ __attribute__((cleanup(api_leave), unused)) = api_enter(ctx)
 
 /*
  * The caller's size of a struct that grows (sized.c): bytes to read or
@@ -121,8 +121,7 @@ int map_prefault(struct daxalloc_dev *dev, void *p, uint64_t length, bool write,
 /* log.c */
 /* Logging defaults of a new context. */
 void log_setup(struct daxalloc_ctx *ctx);
-void daxalloc_log(struct daxalloc_ctx *ctx, int prio, const char *fmt, ...)
-	DAXALLOC_PRINTF(3, 4);
+void daxalloc_log(struct daxalloc_ctx *ctx, int prio, const char *fmt, ...) DAXALLOC_PRINTF(3, 4);
 /* A failed call's message, at LOG_ERR, to a log function the caller set. */
 void log_error(struct daxalloc_ctx *ctx, const char *msg);
 #define dbg(ctx, ...) daxalloc_log(ctx, LOG_DEBUG, __VA_ARGS__)
@@ -176,8 +175,7 @@ const char *daxalloc_rundir(void);
 
 /* hugetlb.c: the stand-in */
 int hugetlb_parse_name(const char *name, uint64_t *align, uint64_t *size);
-int hugetlb_open(struct daxalloc_ctx *ctx, const char *name,
-		 struct daxalloc_dev *dev);
+int hugetlb_open(struct daxalloc_ctx *ctx, const char *name, struct daxalloc_dev *dev);
 /* Before the first map: every page of the stand-in, taken once. */
 int hugetlb_take_pages(struct daxalloc_dev *dev);
 /*

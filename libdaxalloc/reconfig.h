@@ -19,22 +19,22 @@
 #define LAYOUT_MAX_DEVS 64
 
 struct dax_range {
-	uint64_t start;		/* physical address */
+	uint64_t start; /* physical address */
 	uint64_t len;
 };
 
 struct dax_region_layout {
 	int id;
 	enum daxalloc_region_kind kind;
-	char dir[PATH_MAX];	/* the region's parent device folder */
-	uint64_t start;		/* physical; UINT64_MAX when unknown (then used is too) */
+	char dir[PATH_MAX]; /* the region's parent device folder */
+	uint64_t start;     /* physical; UINT64_MAX when unknown (then used is too) */
 	uint64_t size;
 	uint64_t align;
-	uint64_t available;	/* dynamic regions: bytes no device uses */
+	uint64_t available; /* dynamic regions: bytes no device uses */
 	int ndevs;
-	char devs[LAYOUT_MAX_DEVS][32];	/* daxX.Y with memory, in name order */
+	char devs[LAYOUT_MAX_DEVS][32]; /* daxX.Y with memory, in name order */
 	int nused;
-	struct dax_range used[LAYOUT_MAX_RANGES];	/* sorted by start */
+	struct dax_range used[LAYOUT_MAX_RANGES]; /* sorted by start */
 };
 
 /* ---- layout.c: rules (pure) ---- */
@@ -82,15 +82,15 @@ int layout_region_foreach(int (*fn)(struct dax_region_layout *rl, void *arg), vo
 
 /* ---- holders.c ---- */
 
-#define HOLDER_OPEN	(1u << 0)	/* has the device open */
-#define HOLDER_MAPPED	(1u << 1)	/* has it mapped */
-#define HOLDER_DMA	(1u << 2)	/* holds a handle that can pin memory for DMA */
+#define HOLDER_OPEN (1u << 0)   /* has the device open */
+#define HOLDER_MAPPED (1u << 1) /* has it mapped */
+#define HOLDER_DMA (1u << 2)    /* holds a handle that can pin memory for DMA */
 
 struct holder {
 	int pid;
 	unsigned int what;
 	char comm[32];
-	char dma[48];		/* the DMA handle: "/dev/vfio/vfio", "io_uring" */
+	char dma[48]; /* the DMA handle: "/dev/vfio/vfio", "io_uring" */
 };
 
 /*
@@ -131,16 +131,16 @@ struct daxalloc_dev *rc_find(struct daxalloc_ctx *ctx, const char *name);
  * the name into @name, @flags checked, the context's list read afresh;
  * 0 with *out, or -errno saying which of those failed.
  */
-int rc_lookup(struct daxalloc_ctx *ctx, const char *arg, unsigned int flags, char *name,
-	      size_t len, struct daxalloc_dev **out);
+int rc_lookup(struct daxalloc_ctx *ctx, const char *arg, unsigned int flags, char *name, size_t len,
+	      struct daxalloc_dev **out);
 /* libdaxctl's device @name (the context's lists as they are). */
 struct daxctl_dev;
 struct daxctl_dev *rc_daxctl_find(struct daxalloc_ctx *ctx, const char *name);
 
 enum rc_attr {
-	RC_ATTR_SIZE,		/* @v bytes */
-	RC_ATTR_ALIGN,		/* @v bytes */
-	RC_ATTR_MAPPING,	/* physical [@v, @end], added to the device */
+	RC_ATTR_SIZE,    /* @v bytes */
+	RC_ATTR_ALIGN,   /* @v bytes */
+	RC_ATTR_MAPPING, /* physical [@v, @end], added to the device */
 };
 
 /*
@@ -152,7 +152,7 @@ int rc_daxctl_set(struct daxalloc_ctx *ctx, const char *name, enum rc_attr attr,
 		  uint64_t end);
 
 struct rc_gate {
-	bool had_pool;		/* pool metadata (readable or not) was found */
+	bool had_pool; /* pool metadata (readable or not) was found */
 };
 
 /*
@@ -190,8 +190,8 @@ int rc_timeout_ms(void);
 
 /* ---- namespace.c ---- */
 
-int ns_set_align(struct daxalloc_ctx *ctx, const char *name, const char *ns_name,
-		 uint64_t align, unsigned int flags);
+int ns_set_align(struct daxalloc_ctx *ctx, const char *name, const char *ns_name, uint64_t align,
+		 unsigned int flags);
 /*
  * A random (version 4) uuid for a devdax instance of @ns_name, the
  * namespace of @name: 0, or -errno with a message saying why there is none.

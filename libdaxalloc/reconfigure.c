@@ -202,7 +202,7 @@ int rc_gate_end(struct daxalloc_ctx *ctx, int rc)
 	/* Gone or re-created elsewhere: the mark's deadline ends it. */
 	if (daxalloc_dev_open(ctx, closed_dev, &dev) == 0) {
 		if (pool_attach(dev, &pool) == 0) {
-			pool->creating = true;	/* its pool may be erased by now */
+			pool->creating = true; /* its pool may be erased by now */
 			if (pool_lock(pool) == 0) {
 				owner_reopen(pool);
 				pool_unlock(pool);
@@ -261,7 +261,7 @@ int rc_timeout_ms(void)
 }
 
 struct helper_msg {
-	int kind;		/* 'p': the helper's pid; 'r': the write's errno */
+	int kind; /* 'p': the helper's pid; 'r': the write's errno */
 	int value;
 };
 
@@ -356,7 +356,8 @@ int rc_guarded_write(const char *path, const char *value, const char *undo1, con
 	ssize_t n;
 
 	*helper = -1;
-	a.maxfd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
+	a.maxfd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur :
+									      65536;
 	a.null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (a.null < 0)
 		return -errno;
@@ -576,11 +577,12 @@ static void rc_keep_idle_down(struct daxalloc_ctx *ctx, const char *name, char (
 		if (layout_dev_driver(idle[i], drv, sizeof(drv)) < 0 || !drv[0])
 			continue;
 		if (rc_disable(ctx, idle[i]) == 0)
-			info(ctx, "%s: bound by the kernel along with %s; disabled again", idle[i], name);
+			info(ctx, "%s: bound by the kernel along with %s; disabled again", idle[i],
+			     name);
 		else {
-			warn(ctx, "%s: bound by the kernel along with %s and left enabled: %s", idle[i],
-			     name, daxalloc_errmsg());
-			daxalloc_err_clear();	/* warned: the enable went through */
+			warn(ctx, "%s: bound by the kernel along with %s and left enabled: %s",
+			     idle[i], name, daxalloc_errmsg());
+			daxalloc_err_clear(); /* warned: the enable went through */
 		}
 	}
 }
@@ -685,8 +687,8 @@ static int dynamic_set_align(struct daxalloc_ctx *ctx, const char *name, uint64_
 	if (sysfs_read_u64(rel, &now) < 0)
 		now = 0;
 	if (rc < 0 || now != align) {
-		snprintf(reason, sizeof(reason), "the kernel refused align %s: %s (align reads %llu)", a,
-			 rc < 0 ? strerror(-rc) : "not taken", (unsigned long long)now);
+		snprintf(reason, sizeof(reason), "the kernel refused align %s: %s (align reads %llu)",
+			 a, rc < 0 ? strerror(-rc) : "not taken", (unsigned long long)now);
 		rc = rc < 0 ? rc : -EIO;
 		if (!enabled)
 			return daxalloc_err(-rc, "%s: %s; it is unchanged", name, reason);
@@ -694,7 +696,8 @@ static int dynamic_set_align(struct daxalloc_ctx *ctx, const char *name, uint64_
 		if (rc2 < 0)
 			return daxalloc_err(-rc,
 					    "%s: %s, and enabling it again failed (%s): it is disabled with align %llu; enable it with 'daxctl enable-device %s'",
-					    name, reason, strerror(-rc2), (unsigned long long)now, name);
+					    name, reason, strerror(-rc2), (unsigned long long)now,
+					    name);
 		return daxalloc_err(-rc, "%s: %s; it is enabled again, unchanged (align %s)", name,
 				    reason, o);
 	}
@@ -730,14 +733,15 @@ int rc_parse_name(const char *arg, char *out, size_t len)
 	if (strncmp(arg, "/dev/", 5) == 0)
 		arg += 5;
 	if (sscanf(arg, "dax%u.%u%c", &r, &i, &extra) != 2 || strlen(arg) >= len)
-		return daxalloc_err(EINVAL, "'%s': not a device-dax name; expected daxN.M or /dev/daxN.M",
+		return daxalloc_err(EINVAL,
+				    "'%s': not a device-dax name; expected daxN.M or /dev/daxN.M",
 				    arg);
 	snprintf(out, len, "%s", arg);
 	return 0;
 }
 
-int rc_lookup(struct daxalloc_ctx *ctx, const char *arg, unsigned int flags, char *name,
-	      size_t len, struct daxalloc_dev **out)
+int rc_lookup(struct daxalloc_ctx *ctx, const char *arg, unsigned int flags, char *name, size_t len,
+	      struct daxalloc_dev **out)
 {
 	int rc;
 
@@ -754,7 +758,8 @@ int rc_lookup(struct daxalloc_ctx *ctx, const char *arg, unsigned int flags, cha
 		return rc;
 	*out = rc_find(ctx, name);
 	if (!*out)
-		return daxalloc_err(ENODEV, "%s: no such device-dax device (see daxalloc-ctl list)", name);
+		return daxalloc_err(ENODEV, "%s: no such device-dax device (see daxalloc-ctl list)",
+				    name);
 	return 0;
 }
 
@@ -826,7 +831,8 @@ DAXALLOC_EXPORT int daxalloc_dev_set_align(struct daxalloc_ctx *ctx, const char 
 		return 0;
 	}
 	if (kind == DAXALLOC_REGION_DYNAMIC)
-		return rc_gate_end(ctx, dynamic_set_align(ctx, name, size, old, align, enabled, flags));
+		return rc_gate_end(ctx,
+				   dynamic_set_align(ctx, name, size, old, align, enabled, flags));
 	if (kind == DAXALLOC_REGION_STATIC && ns[0])
 		return rc_gate_end(ctx, ns_set_align(ctx, name, ns, align, flags));
 	return daxalloc_err(EOPNOTSUPP,

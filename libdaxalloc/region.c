@@ -181,8 +181,8 @@ static int drop_entry(struct daxalloc_pool *pool, uint64_t offset, bool named, c
 	i = find_same(pool, offset, named, name);
 	if (i < 0) {
 		pool_unlock(pool);
-		return daxalloc_err(ENOENT, "%s: region at 0x%llx was already freed", pool->dev->name,
-				    (unsigned long long)offset);
+		return daxalloc_err(ENOENT, "%s: region at 0x%llx was already freed",
+				    pool->dev->name, (unsigned long long)offset);
 	}
 	pool_remove_entry(pool, (uint32_t)i);
 	pool_unlock(pool);
@@ -228,13 +228,14 @@ static int region_publish(struct daxalloc_region *r, const char *name)
 	i = find_same(pool, r->offset, false, "");
 	if (i < 0) {
 		pool_unlock(pool);
-		return daxalloc_err(ENOENT, "%s: the extent reserved at 0x%llx for '%s' was freed meanwhile",
+		return daxalloc_err(ENOENT,
+				    "%s: the extent reserved at 0x%llx for '%s' was freed meanwhile",
 				    pool->dev->name, (unsigned long long)r->offset, name);
 	}
 	if (find_name(pool, name) >= 0) {
 		pool_unlock(pool);
-		return daxalloc_err(EEXIST, "%s: a region named '%s' exists already", pool->dev->name,
-				    name);
+		return daxalloc_err(EEXIST, "%s: a region named '%s' exists already",
+				    pool->dev->name, name);
 	}
 	e = *pool_ent(pool, i);
 	e.flags = DXA_ENTRY_NAMED;
@@ -286,8 +287,8 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, co
 		return rc;
 	if (name && find_name(pool, name) >= 0) {
 		pool_unlock(pool);
-		return daxalloc_err(EEXIST, "%s: a region named '%s' exists already", pool->dev->name,
-				    name);
+		return daxalloc_err(EEXIST, "%s: a region named '%s' exists already",
+				    pool->dev->name, name);
 	}
 	/* Space of dead processes is free space: reclaim it before giving up. */
 	if (pool->n >= DXA_MAX_ENTRIES || !best_fit(pool, size, &where)) {
@@ -346,7 +347,7 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, co
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s", daxalloc_errmsg());
-		daxalloc_region_close(out);	/* unnamed: frees the reservation */
+		daxalloc_region_close(out); /* unnamed: frees the reservation */
 		return daxalloc_err(-rc, "%s", msg);
 	}
 	return 0;
@@ -433,7 +434,7 @@ static void region_close_handle(struct daxalloc_region *r, bool keep)
 	stuck = pin_release_region(r);
 	region_uncount(r);
 	if (!r->named && !stuck) {
-		daxalloc_map_delete(&r->map);	/* before its extents are free */
+		daxalloc_map_delete(&r->map); /* before its extents are free */
 		region_unrecord(r);
 	}
 	/*
@@ -444,7 +445,7 @@ static void region_close_handle(struct daxalloc_region *r, bool keep)
 	if (!r->named && !stuck && !pool_is_inherited(r->pool) &&
 	    drop_entry(r->pool, r->offset, false, "") < 0) {
 		warn(r->pool->ctx, "%s", daxalloc_errmsg());
-		daxalloc_err_clear();	/* warned: the close goes on */
+		daxalloc_err_clear(); /* warned: the close goes on */
 	}
 	region_release(r);
 	if (!keep) {
@@ -562,8 +563,7 @@ DAXALLOC_EXPORT int daxalloc_pool_free_name(struct daxalloc_pool *pool, const ch
 	return 0;
 }
 
-DAXALLOC_EXPORT int daxalloc_pool_rename(struct daxalloc_pool *pool, const char *from,
-					 const char *to)
+DAXALLOC_EXPORT int daxalloc_pool_rename(struct daxalloc_pool *pool, const char *from, const char *to)
 {
 	API_CALL(pool ? pool->ctx : NULL);
 	struct dxa_entry e;
@@ -580,8 +580,8 @@ DAXALLOC_EXPORT int daxalloc_pool_rename(struct daxalloc_pool *pool, const char 
 		return i;
 	if (strcmp(from, to) != 0 && find_name(pool, to) >= 0) {
 		pool_unlock(pool);
-		return daxalloc_err(EEXIST, "%s: a region named '%s' exists already", pool->dev->name,
-				    to);
+		return daxalloc_err(EEXIST, "%s: a region named '%s' exists already",
+				    pool->dev->name, to);
 	}
 	e = *pool_ent(pool, i);
 	memset(e.name, 0, sizeof(e.name));

@@ -31,7 +31,7 @@
 
 struct guard {
 	sigjmp_buf jb;
-	uintptr_t lo, hi;	/* the range being copied */
+	uintptr_t lo, hi; /* the range being copied */
 	uintptr_t fault;
 	size_t granule;
 	volatile sig_atomic_t armed;
@@ -69,8 +69,7 @@ static void chain(int sig, siginfo_t *si, void *uc)
 
 	if (!(p.sa_flags & SA_SIGINFO) && p.sa_handler == SIG_IGN && !forced)
 		return;
-	if (!(p.sa_flags & SA_SIGINFO) &&
-	    (p.sa_handler == SIG_DFL || p.sa_handler == SIG_IGN)) {
+	if (!(p.sa_flags & SA_SIGINFO) && (p.sa_handler == SIG_DFL || p.sa_handler == SIG_IGN)) {
 		/* Default: a fault runs again and kills; a sent signal is sent again. */
 		sigaction(SIGBUS, &dfl, NULL);
 		if (!forced)

@@ -8,7 +8,7 @@
 /* Where a guarded copy faulted, and the bytes around it the fault covers. */
 struct sigbus_fault {
 	uintptr_t addr;
-	size_t granule;		/* a power of two: a cache line, or a page */
+	size_t granule; /* a power of two: a cache line, or a page */
 };
 
 /*

@@ -14,10 +14,12 @@ static int unit_shift(const char *suffix)
 		const char *name;
 		int shift;
 	} units[] = {
+		/* clang-format off */
 		{ "", 0 },    { "B", 0 },    { "K", 10 },   { "KiB", 10 },
 		{ "M", 20 },  { "MiB", 20 }, { "G", 30 },   { "GiB", 30 },
 		{ "T", 40 },  { "TiB", 40 }, { "P", 50 },   { "PiB", 50 },
 		{ "E", 60 },  { "EiB", 60 },
+		/* clang-format on */
 	};
 
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
@@ -38,9 +40,11 @@ DAXALLOC_EXPORT int daxalloc_size_parse(const char *str, uint64_t *out)
 	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
 		for (p += 2; isxdigit((unsigned char)*p); p++) {
 			if (v >> 60)
-				return daxalloc_err(ERANGE, "size '%s': larger than 2^64-1 bytes", str);
-			v = v << 4 | (uint64_t)(isdigit((unsigned char)*p) ? *p - '0' :
-						 tolower((unsigned char)*p) - 'a' + 10);
+				return daxalloc_err(ERANGE, "size '%s': larger than 2^64-1 bytes",
+						    str);
+			v = v << 4 | (uint64_t)(isdigit((unsigned char)*p) ?
+							*p - '0' :
+							tolower((unsigned char)*p) - 'a' + 10);
 		}
 		if (p == str + 2 || *p)
 			return daxalloc_err(EINVAL,
@@ -101,8 +105,7 @@ DAXALLOC_EXPORT int daxalloc_size_format(uint64_t size, char *buf, size_t buflen
 
 DAXALLOC_EXPORT bool daxalloc_align_is_valid(uint64_t align)
 {
-	return align == DAXALLOC_SIZE_4K || align == DAXALLOC_SIZE_2M ||
-	       align == DAXALLOC_SIZE_1G;
+	return align == DAXALLOC_SIZE_4K || align == DAXALLOC_SIZE_2M || align == DAXALLOC_SIZE_1G;
 }
 
 const char *size_str(uint64_t v, char *buf, size_t len)

@@ -22,7 +22,8 @@ int sized_check(const char *type, uint32_t size, size_t known)
 		init[i] = (char)toupper((unsigned char)type[i]);
 	init[i] = '\0';
 	if (size == 0)
-		return daxalloc_err(EINVAL, "struct daxalloc_%s: .struct_size is 0: set it with DAXALLOC_%s_INIT",
+		return daxalloc_err(EINVAL,
+				    "struct daxalloc_%s: .struct_size is 0: set it with DAXALLOC_%s_INIT",
 				    type, init);
 	return daxalloc_err(EINVAL,
 			    "struct daxalloc_%s: .struct_size %u: this library knows %zu (DAXALLOC_%s_INIT of its header); built against a later one?",

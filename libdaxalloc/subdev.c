@@ -283,7 +283,7 @@ static int pick_region(struct dax_region_layout *rl, void *arg)
 	if (rl->kind != DAXALLOC_REGION_DYNAMIC)
 		return 0;
 	if (!p->found) {
-		*p->out = *rl;	/* the first dynamic region, for the message */
+		*p->out = *rl; /* the first dynamic region, for the message */
 		p->found = true;
 	}
 	if (room(rl, p->align, pieces, &total) < 0 || total < p->size)
@@ -320,7 +320,8 @@ DAXALLOC_EXPORT int daxalloc_dev_create(struct daxalloc_ctx *ctx, int region_id,
 
 		rc = layout_region_foreach(pick_region, &p);
 		if (rc >= 0 && !p.found)
-			return daxalloc_err(ENODEV, "no dynamic dax region (hmem, CXL RAM) on this machine");
+			return daxalloc_err(ENODEV,
+					    "no dynamic dax region (hmem, CXL RAM) on this machine");
 		rc = rc < 0 ? daxalloc_err(-rc, "cannot list the dax regions: %s", strerror(-rc)) : 0;
 	}
 	if (rc < 0)
@@ -355,9 +356,10 @@ DAXALLOC_EXPORT int daxalloc_dev_create(struct daxalloc_ctx *ctx, int region_id,
 	snprintf(path, sizeof(path), "%s/dax_region/create", rl.dir);
 	rc = layout_write(path, "1");
 	if (rc < 0) {
-		rc = rc == -ENOSPC ? no_room(&rl, size, align, 0, "create") :
-				     daxalloc_err(-rc, "dax region %d: the kernel refused a new device: %s",
-						  rl.id, strerror(-rc));
+		rc = rc == -ENOSPC ?
+			     no_room(&rl, size, align, 0, "create") :
+			     daxalloc_err(-rc, "dax region %d: the kernel refused a new device: %s",
+					  rl.id, strerror(-rc));
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/dax_region/seed", rl.dir);
@@ -447,7 +449,8 @@ static int dev_resize(struct daxalloc_ctx *ctx, const char *arg, uint64_t size, 
 	if (size == d.size)
 		return 0;
 	if (size == 0)
-		return daxalloc_err(EINVAL, "%s: size 0: destroy it instead (daxalloc_dev_destroy)", name);
+		return daxalloc_err(EINVAL, "%s: size 0: destroy it instead (daxalloc_dev_destroy)",
+				    name);
 	rc = layout_check_size(name, size, d.align);
 	if (rc < 0)
 		return rc;
@@ -469,7 +472,8 @@ static int dev_resize(struct daxalloc_ctx *ctx, const char *arg, uint64_t size, 
 		return rc;
 	lock = region_lock(&rl);
 	if (lock < 0)
-		return daxalloc_err(-lock, "dax region %d: cannot lock it: %s", rl.id, strerror(-lock));
+		return daxalloc_err(-lock, "dax region %d: cannot lock it: %s", rl.id,
+				    strerror(-lock));
 	if (d.enabled) {
 		rc = rc_disable(ctx, name);
 		if (rc < 0)
@@ -501,7 +505,8 @@ static int dev_resize(struct daxalloc_ctx *ctx, const char *arg, uint64_t size, 
 					  reason, (unsigned long long)got,
 					  size_str(d.size, o, sizeof(o)), name, name);
 		else if (d.enabled && rc_enable(ctx, name) < 0)
-			rc = daxalloc_err(-rc, "%s; its size is unchanged but it is disabled: 'daxctl enable-device %s'",
+			rc = daxalloc_err(-rc,
+					  "%s; its size is unchanged but it is disabled: 'daxctl enable-device %s'",
 					  reason, name);
 		else
 			rc = daxalloc_err(-rc, "%s; it is unchanged", reason);
@@ -564,12 +569,14 @@ static int dev_destroy(struct daxalloc_ctx *ctx, const char *arg, unsigned int f
 			rc_wipe_pool(ctx, name, "the device is destroyed");
 			rc = rc_disable(ctx, name);
 			if (rc < 0)
-				return daxalloc_err(-rc, "%s; its pool is erased and it is enabled: destroy it again",
+				return daxalloc_err(-rc,
+						    "%s; its pool is erased and it is enabled: destroy it again",
 						    daxalloc_errmsg());
 		} else {
-			warn(ctx, "%s: could not enable it to erase its pool (%s); the next device made on its memory by this library erases it",
+			warn(ctx,
+			     "%s: could not enable it to erase its pool (%s); the next device made on its memory by this library erases it",
 			     name, daxalloc_errmsg());
-			daxalloc_err_clear();	/* warned: the destroy goes on */
+			daxalloc_err_clear(); /* warned: the destroy goes on */
 		}
 	}
 	rc = rc_daxctl_set(ctx, name, RC_ATTR_SIZE, 0, 0);
@@ -577,9 +584,11 @@ static int dev_destroy(struct daxalloc_ctx *ctx, const char *arg, unsigned int f
 		int e = -rc;
 
 		if (d.enabled && rc_enable(ctx, name) == 0)
-			return daxalloc_err(e, "%s: the kernel refused to free its memory: %s; it is enabled again, unchanged",
+			return daxalloc_err(e,
+					    "%s: the kernel refused to free its memory: %s; it is enabled again, unchanged",
 					    name, strerror(e));
-		return daxalloc_err(e, "%s: the kernel refused to free its memory: %s; it is disabled: 'daxctl enable-device %s'",
+		return daxalloc_err(e,
+				    "%s: the kernel refused to free its memory: %s; it is disabled: 'daxctl enable-device %s'",
 				    name, strerror(e), name);
 	}
 	rc = delete_dev(&rl, name);
@@ -590,8 +599,7 @@ static int dev_destroy(struct daxalloc_ctx *ctx, const char *arg, unsigned int f
 	return dev_rescan(ctx);
 }
 
-DAXALLOC_EXPORT int daxalloc_dev_destroy(struct daxalloc_ctx *ctx, const char *arg,
-					 unsigned int flags)
+DAXALLOC_EXPORT int daxalloc_dev_destroy(struct daxalloc_ctx *ctx, const char *arg, unsigned int flags)
 {
 	API_CALL(ctx);
 	return rc_gate_end(ctx, dev_destroy(ctx, arg, flags));

@@ -163,8 +163,7 @@ int sysfs_dax_numa_node(const char *devname, int *node)
 
 static void hugepages_rel(char *rel, size_t len, uint64_t pagesize, const char *attr)
 {
-	snprintf(rel, len, "kernel/mm/hugepages/hugepages-%" PRIu64 "kB/%s",
-		 pagesize >> 10, attr);
+	snprintf(rel, len, "kernel/mm/hugepages/hugepages-%" PRIu64 "kB/%s", pagesize >> 10, attr);
 }
 
 int sysfs_hugepages_read(uint64_t pagesize, const char *attr, uint64_t *out)

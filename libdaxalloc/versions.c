@@ -41,7 +41,8 @@ int daxalloc_pool_check_0_2(struct daxalloc_dev *dev, unsigned int flags,
 
 DAXALLOC_SYMVER(daxalloc_pool_foreach_pin_0_2, "daxalloc_pool_foreach_pin@@LIBDAXALLOC_0.2")
 int daxalloc_pool_foreach_pin_0_2(struct daxalloc_pool *pool,
-				  int (*fn)(const struct daxalloc_pin_info *info, void *arg), void *arg)
+				  int (*fn)(const struct daxalloc_pin_info *info, void *arg),
+				  void *arg)
 {
 	return daxalloc_pool_foreach_pin(pool, fn, arg);
 }

@@ -75,7 +75,8 @@ static int model(uint64_t size, uint64_t align, struct daxalloc_vmemmap_model *m
 		uint64_t pt = div_up(memmap, VM_PTE_SPAN) * VM_PAGE;
 
 		m->compound_pages = units;
-		m->struct_pages[DAXALLOC_VMEMMAP_DEDUP_2PAGE] = units * min_u64(2 * VM_PAGE, per_unit);
+		m->struct_pages[DAXALLOC_VMEMMAP_DEDUP_2PAGE] =
+			units * min_u64(2 * VM_PAGE, per_unit);
 		m->struct_pages[DAXALLOC_VMEMMAP_DEDUP_1PAGE] = units * min_u64(VM_PAGE, per_unit);
 		m->page_tables[DAXALLOC_VMEMMAP_DEDUP_2PAGE] = pt;
 		m->page_tables[DAXALLOC_VMEMMAP_DEDUP_1PAGE] = pt;

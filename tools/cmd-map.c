@@ -38,7 +38,7 @@ static uint64_t pattern_run(volatile uint64_t *base, uint64_t length, uint64_t s
 		if (write)
 			*p = v;
 		else if (!check)
-			(void)*p;	/* read-only: the fault and the read are the test */
+			(void)*p; /* read-only: the fault and the read are the test */
 		else if (*p != v)
 			bad++;
 		if ((off & ((64ull << 20) - 1)) == 0)
@@ -65,7 +65,7 @@ static int refuse_write(struct daxalloc_dev *dev)
 	int rc;
 
 	if (daxalloc_dev_is_standin(dev))
-		return 0;	/* fresh memory of this process: nothing to lose */
+		return 0; /* fresh memory of this process: nothing to lose */
 	rc = daxalloc_pool_check(dev, 0, &rep);
 	if (rc != -ENODATA && rc != -ENOSPC)
 		return ctl_fail(CTL_FAILED,
@@ -89,10 +89,13 @@ static void print_map(struct json_object *o, void *addr)
 	       ctl_jstr(o, "device"), ctl_jbool(o, "standin") ? " (stand-in)" : "",
 	       ctl_size(ctl_ju64(o, "length"), s, sizeof(s)),
 	       ctl_size(ctl_ju64(o, "offset"), a, sizeof(a)), addr,
-	       ctl_jnull(o, "kernel_page_size") ? "unknown" :
-						  ctl_size(ctl_ju64(o, "kernel_page_size"), k, sizeof(k)),
-	       rdonly ? "not written, every page read" :
-	       ctl_ju64(o, "bad_pages") ? "MISMATCH" : "verified", ctl_jdouble(o, "seconds"));
+	       ctl_jnull(o, "kernel_page_size") ?
+		       "unknown" :
+		       ctl_size(ctl_ju64(o, "kernel_page_size"), k, sizeof(k)),
+	       rdonly                   ? "not written, every page read" :
+	       ctl_ju64(o, "bad_pages") ? "MISMATCH" :
+					  "verified",
+	       ctl_jdouble(o, "seconds"));
 }
 
 int cmd_map(struct daxalloc_ctx *ctx, struct ctl_args *opt)
@@ -126,7 +129,8 @@ int cmd_map(struct daxalloc_ctx *ctx, struct ctl_args *opt)
 	if (opt->npos > 1)
 		return ctl_fail(CTL_USAGE, "map: unexpected argument '%s'", opt->pos[1]);
 	if (rdonly && destroy)
-		return ctl_fail(CTL_USAGE, "map: --read-only writes nothing; --destroy-data makes no sense with it");
+		return ctl_fail(CTL_USAGE,
+				"map: --read-only writes nothing; --destroy-data makes no sense with it");
 	rc = daxalloc_dev_open(ctx, name, &dev);
 	if (rc < 0)
 		return ctl_lib_fail(rc);
@@ -175,8 +179,11 @@ int cmd_map(struct daxalloc_ctx *ctx, struct ctl_args *opt)
 	bad = pattern_run(daxalloc_map_get_address(map), size, (uint64_t)t0, false, !rdonly);
 	t1 = now();
 	kps = daxalloc_map_get_kernel_page_size(map);
-	res = (struct ctl_map_result){ .offset = offset, .length = size, .bad_pages = bad,
-				       .kernel_page_size = kps, .read_only = rdonly,
+	res = (struct ctl_map_result){ .offset = offset,
+				       .length = size,
+				       .bad_pages = bad,
+				       .kernel_page_size = kps,
+				       .read_only = rdonly,
 				       .seconds = t1 - t0 };
 	out = ctl_json_map(dev, &res);
 	if (json)
@@ -186,11 +193,13 @@ int cmd_map(struct daxalloc_ctx *ctx, struct ctl_args *opt)
 	json_object_put(out);
 	rc = CTL_OK;
 	if (bad)
-		rc = ctl_fail(CTL_FAILED, "%s: %" PRIu64 " pages read back wrong", daxalloc_dev_get_name(dev), bad);
+		rc = ctl_fail(CTL_FAILED, "%s: %" PRIu64 " pages read back wrong",
+			      daxalloc_dev_get_name(dev), bad);
 	else if (kps < 0)
 		rc = ctl_lib_fail((int)kps);
 	else if ((uint64_t)kps != daxalloc_dev_get_align(dev))
-		rc = ctl_fail(CTL_FAILED, "%s: kernel page size %" PRId64 " differs from the alignment %" PRIu64,
+		rc = ctl_fail(CTL_FAILED,
+			      "%s: kernel page size %" PRId64 " differs from the alignment %" PRIu64,
 			      daxalloc_dev_get_name(dev), kps, daxalloc_dev_get_align(dev));
 	daxalloc_map_delete(&map);
 	daxalloc_dev_close(&dev);

@@ -11,7 +11,7 @@
 
 struct pool_args {
 	const char *dev;
-	const char *pos[2];	/* positional arguments after DEV */
+	const char *pos[2]; /* positional arguments after DEV */
 	int npos;
 	const struct ctl_args *o;
 };
@@ -29,7 +29,8 @@ static int parse(const char *cmd, const struct ctl_args *o, int want_pos, struct
 	while (i < o->npos && a->npos < want_pos)
 		a->pos[a->npos++] = o->pos[i++];
 	if (a->npos < want_pos)
-		return ctl_fail(CTL_USAGE, "%s: missing argument (see '%s help %s')", cmd, ctl_prog, cmd);
+		return ctl_fail(CTL_USAGE, "%s: missing argument (see '%s help %s')", cmd, ctl_prog,
+				cmd);
 	if (i < o->npos)
 		return ctl_fail(CTL_USAGE, "%s: unexpected argument '%s'", cmd, o->pos[i]);
 	return 0;
@@ -121,12 +122,13 @@ int cmd_df(struct daxalloc_ctx *ctx, struct ctl_args *args)
 	if (a.o->json) {
 		ctl_json_print(o);
 	} else {
-		printf("%-10s %6s %10s %10s %10s %12s %8s %7s\n", "DEVICE", "UNIT", "CAPACITY", "USED",
-		       "FREE", "LARGEST-FREE", "REGIONS", "FRAG");
+		printf("%-10s %6s %10s %10s %10s %12s %8s %7s\n", "DEVICE", "UNIT", "CAPACITY",
+		       "USED", "FREE", "LARGEST-FREE", "REGIONS", "FRAG");
 		printf("%-10s %6s %10s %10s %10s %12s %8u %6.1f%%\n", ctl_jstr(o, "device"),
 		       ctl_size(ctl_ju64(o, "unit"), b[0], 32),
 		       ctl_size(ctl_ju64(o, "capacity"), b[1], 32),
-		       ctl_size(ctl_ju64(o, "used"), b[2], 32), ctl_size(ctl_ju64(o, "free"), b[3], 32),
+		       ctl_size(ctl_ju64(o, "used"), b[2], 32),
+		       ctl_size(ctl_ju64(o, "free"), b[3], 32),
 		       ctl_size(ctl_ju64(o, "largest_free"), b[4], 32),
 		       (unsigned int)ctl_ju64(o, "regions"), ctl_jdouble(o, "fragmentation") * 100.0);
 	}
@@ -193,11 +195,11 @@ int cmd_alloc(struct daxalloc_ctx *ctx, struct ctl_args *args)
 	char s[32];
 	int rc;
 
-
 	if ((rc = parse("alloc", args, 0, &a)))
 		return rc;
 	if (!a.o->size_given || !a.o->name)
-		return ctl_fail(CTL_USAGE, "alloc: needs --size SIZE and --name NAME (a region the CLI makes must have a name)");
+		return ctl_fail(CTL_USAGE,
+				"alloc: needs --size SIZE and --name NAME (a region the CLI makes must have a name)");
 	if ((rc = open_pool(ctx, a.dev, 0, &dev, &pool)))
 		return rc;
 	rc = daxalloc_alloc(pool, a.o->size, a.o->name, 0, &r);
@@ -225,13 +227,13 @@ static int name_op(struct daxalloc_ctx *ctx, struct ctl_args *args, bool rename)
 	struct pool_args a;
 	int rc;
 
-
 	if ((rc = parse(rename ? "rename" : "free", args, rename ? 2 : 1, &a)))
 		return rc;
 	/* --force: the library logs who still maps or pins what it frees. */
 	if (a.o->force)
 		daxalloc_ctx_set_log_priority(ctx, LOG_WARNING > daxalloc_ctx_get_log_priority(ctx) ?
-							   LOG_WARNING : daxalloc_ctx_get_log_priority(ctx));
+							   LOG_WARNING :
+							   daxalloc_ctx_get_log_priority(ctx));
 	if ((rc = open_pool(ctx, a.dev, a.o->force ? DAXALLOC_POOL_FORCE_FREE : 0, &dev, &pool)))
 		return rc;
 	rc = rename ? daxalloc_pool_rename(pool, a.pos[0], a.pos[1]) :
@@ -311,7 +313,7 @@ int cmd_check(struct daxalloc_ctx *ctx, struct ctl_args *args)
 	struct json_object *o;
 	struct pool_args a;
 	unsigned int flags;
-	char first[256];	/* as long as 0.1's first_problem */
+	char first[256]; /* as long as 0.1's first_problem */
 	int rc;
 
 	if ((rc = parse("check", args, 0, &a)))
@@ -346,7 +348,8 @@ int cmd_check(struct daxalloc_ctx *ctx, struct ctl_args *args)
 			first[0] = '\0';
 		rc = ctl_fail(CTL_FAILED, "%s: %u problem(s): %s%s", a.dev, rep.problems, first,
 			      a.o->repair || rep.first.code == DAXALLOC_CHECK_NEEDS_FORCE ?
-				      "" : " (run with --repair)");
+				      "" :
+				      " (run with --repair)");
 	}
 out:
 	free(seen.first);

@@ -14,7 +14,7 @@
 
 struct rc_args {
 	const char *dev;
-	uint64_t align;		/* --align, or the command's default */
+	uint64_t align; /* --align, or the command's default */
 	const struct ctl_args *o;
 };
 
@@ -35,7 +35,8 @@ static int parse(const char *cmd, const struct ctl_args *o, bool need_size, bool
 				need_size && !a->o->size_given ? "--size" : "--align", ctl_prog, cmd);
 	if (want_dev) {
 		if (i >= o->npos)
-			return ctl_fail(CTL_USAGE, "%s: missing DEV (a device name such as dax0.1)", cmd);
+			return ctl_fail(CTL_USAGE, "%s: missing DEV (a device name such as dax0.1)",
+					cmd);
 		a->dev = o->pos[i++];
 	}
 	if (i < o->npos)
@@ -120,8 +121,8 @@ static void print_realign(struct json_object *o)
 	if (ctl_ju64(o, "old_align") == ctl_ju64(o, "align"))
 		printf("%s: already at align %s\n", name, a1);
 	else if (ns)
-		printf("%s: align %s -> %s; %s re-created, usable size %s -> %s%s%s%s\n", name, a0, a1,
-		       ns, s0, s1, size < old_size ? " (" : "",
+		printf("%s: align %s -> %s; %s re-created, usable size %s -> %s%s%s%s\n", name, a0,
+		       a1, ns, s0, s1, size < old_size ? " (" : "",
 		       size < old_size ? ctl_size(old_size - size, lost, sizeof(lost)) : "",
 		       size < old_size ? " lost to alignment padding)" : "");
 	else
@@ -135,7 +136,6 @@ int cmd_reconfigure(struct daxalloc_ctx *ctx, struct ctl_args *given)
 	struct rc_args a;
 	int rc;
 
-
 	rc = parse("reconfigure", given, false, false, true, &a);
 	if (rc)
 		return rc;
@@ -144,7 +144,8 @@ int cmd_reconfigure(struct daxalloc_ctx *ctx, struct ctl_args *given)
 	if (a.o->mode)
 		return set_mode(ctx, &a);
 	if (!a.o->align_given)
-		return ctl_fail(CTL_USAGE, "reconfigure: --align or --mode is required (see '%s help reconfigure')",
+		return ctl_fail(CTL_USAGE,
+				"reconfigure: --align or --mode is required (see '%s help reconfigure')",
 				ctl_prog);
 	snap(ctx, a.dev, NULL, &before);
 	rc = daxalloc_dev_set_align(ctx, a.dev, a.align, a.o->reconfig_flags);
@@ -194,7 +195,6 @@ int cmd_create_device(struct daxalloc_ctx *ctx, struct ctl_args *given)
 	struct rc_args a;
 	int rc;
 
-
 	rc = parse("create-device", given, true, false, false, &a);
 	if (rc)
 		return rc;
@@ -211,7 +211,6 @@ int cmd_resize(struct daxalloc_ctx *ctx, struct ctl_args *given)
 	struct rc_args a;
 	int rc;
 
-
 	rc = parse("resize", given, true, false, true, &a);
 	if (rc)
 		return rc;
@@ -227,15 +226,15 @@ int cmd_destroy_device(struct daxalloc_ctx *ctx, struct ctl_args *given)
 	struct rc_args a;
 	int rc;
 
-
 	rc = parse("destroy-device", given, false, false, true, &a);
 	if (rc)
 		return rc;
 	rc = daxalloc_dev_destroy(ctx, a.dev, a.o->reconfig_flags);
 	if (rc < 0)
 		return ctl_lib_fail(rc);
-	printf("%s: %s\n", a.dev, strncmp(a.dev, "hugetlb:", 8) == 0 ?
-	       "released; its huge pages are free again" : "destroyed");
+	printf("%s: %s\n", a.dev,
+	       strncmp(a.dev, "hugetlb:", 8) == 0 ? "released; its huge pages are free again" :
+						    "destroyed");
 	return CTL_OK;
 }
 
@@ -256,8 +255,8 @@ static void print_daxregion(struct json_object *j, bool first)
 		snprintf(st, sizeof(st), "-");
 	else
 		snprintf(st, sizeof(st), "0x%" PRIx64, ctl_ju64(j, "start"));
-	printf("%-6d %-8s %8s %8s %8s %8s %8s %7u %s\n", (int)ctl_ji64(j, "id"), ctl_jstr(j, "kind"),
-	       ctl_size(ctl_ju64(j, "size"), sz, sizeof(sz)),
+	printf("%-6d %-8s %8s %8s %8s %8s %8s %7u %s\n", (int)ctl_ji64(j, "id"),
+	       ctl_jstr(j, "kind"), ctl_size(ctl_ju64(j, "size"), sz, sizeof(sz)),
 	       ctl_size(ctl_ju64(j, "available_size"), fr, sizeof(fr)),
 	       ctl_size(ctl_ju64(j, "largest_free"), lg, sizeof(lg)),
 	       ctl_size(ctl_ju64(j, "available_1g"), f1, sizeof(f1)),
@@ -272,7 +271,6 @@ int cmd_regions_free(struct daxalloc_ctx *ctx, struct ctl_args *given)
 	size_t n;
 	int rc;
 
-
 	rc = parse("regions-free", given, false, false, false, &a);
 	if (rc)
 		return rc;
@@ -283,7 +281,7 @@ int cmd_regions_free(struct daxalloc_ctx *ctx, struct ctl_args *given)
 		return ctl_lib_fail(rc);
 	}
 	n = json_object_array_length(arr);
-	if (a.o->json && n)	/* none: nothing, as daxctl */
+	if (a.o->json && n) /* none: nothing, as daxctl */
 		ctl_json_print(arr);
 	for (size_t i = 0; !a.o->json && i < n; i++)
 		print_daxregion(json_object_array_get_idx(arr, i), i == 0);
@@ -384,7 +382,8 @@ static void print_qemu_args(struct json_object *o)
 
 	json_object_object_get_ex(o, "qemu_args", &args);
 	for (size_t i = 0; i < json_object_array_length(args); i++)
-		printf("%s%s", i ? " " : "", json_object_get_string(json_object_array_get_idx(args, i)));
+		printf("%s%s", i ? " " : "",
+		       json_object_get_string(json_object_array_get_idx(args, i)));
 	printf("\n");
 }
 
@@ -395,14 +394,14 @@ int cmd_vm_backing(struct daxalloc_ctx *ctx, struct ctl_args *given)
 	struct rc_args a;
 	int rc;
 
-
 	rc = parse("vm-backing", given, true, false, false, &a);
 	if (rc)
 		return rc;
 	if (!a.o->align_given)
 		a.align = DAXALLOC_SIZE_1G;
 	if (a.o->id && (!a.o->id[0] || strpbrk(a.o->id, ", =/")))
-		return ctl_fail(CTL_USAGE, "vm-backing: --id '%s': a QEMU object id has no ',', '=', '/' or space",
+		return ctl_fail(CTL_USAGE,
+				"vm-backing: --id '%s': a QEMU object id has no ',', '=', '/' or space",
 				a.o->id);
 	if (a.o->libvirt && a.o->json)
 		return ctl_fail(CTL_USAGE, "vm-backing: --libvirt or --json, one at a time");
@@ -422,15 +421,17 @@ int cmd_vm_backing(struct daxalloc_ctx *ctx, struct ctl_args *given)
 	ctl_size(a.o->size, sz, sizeof(sz));
 	ctl_size(a.align, al, sizeof(al));
 	snprintf(opt[0], sizeof(opt[0]),
-		 "memory-backend-file,id=%s,mem-path=/dev/%s,size=%s,align=%s,share=on", id, name, sz,
-		 al);
+		 "memory-backend-file,id=%s,mem-path=/dev/%s,size=%s,align=%s,share=on", id, name,
+		 sz, al);
 	if (a.o->numa)
 		snprintf(opt[1], sizeof(opt[1]), "node,memdev=%s", id);
 	else
 		snprintf(opt[1], sizeof(opt[1]), "memory-backend=%s", id);
 	snprintf(opt[2], sizeof(opt[2]), "%s", sz);
-	o = ctl_json_vm_backing(name, a.o->size, a.align, id, (const char *const[]){
-		"-object", opt[0], a.o->numa ? "-numa" : "-machine", opt[1], "-m", opt[2], NULL });
+	o = ctl_json_vm_backing(name, a.o->size, a.align, id,
+				(const char *const[]){ "-object", opt[0],
+						       a.o->numa ? "-numa" : "-machine", opt[1],
+						       "-m", opt[2], NULL });
 	if (a.o->libvirt)
 		print_libvirt(o);
 	else if (a.o->json)

@@ -88,13 +88,11 @@
 #define TIB (UINT64_C(1) << 40)
 #define MAX_TARGETS 64
 
-
-
 /* "16.1 MiB": three figures, binary units; negative for noise below zero. */
 static const char *hsize(int64_t v, char *buf, size_t len)
 {
 	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;	/* INT64_MIN too */
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v; /* INT64_MIN too */
 	double d = (double)u;
 	int i = 0;
 
@@ -105,8 +103,11 @@ static const char *hsize(int64_t v, char *buf, size_t len)
 	if (i == 0)
 		snprintf(buf, len, "%s%llu B", v < 0 ? "-" : "", (unsigned long long)u);
 	else
-		snprintf(buf, len, "%s%.*f %s", v < 0 ? "-" : "", d < 9.995 ? 2 : d < 99.95 ? 1 : 0, d,
-			 unit[i]);
+		snprintf(buf, len, "%s%.*f %s", v < 0 ? "-" : "",
+			 d < 9.995 ? 2 :
+			 d < 99.95 ? 1 :
+				     0,
+			 d, unit[i]);
 	return buf;
 }
 
@@ -205,13 +206,16 @@ static void print_model(struct json_object *t)
 	char b[7][32];
 
 	if (name)
-		printf("%s: %s, %s, align %s, struct pages %s\n", name, hsize((int64_t)size, b[0], 32),
+		printf("%s: %s, %s, align %s, struct pages %s\n", name,
+		       hsize((int64_t)size, b[0], 32),
 		       standin ? "hugetlb stand-in" : ctl_jstr(t, "region_kind"),
-		       ctl_size(align, b[1], 32), standin ? "of RAM (from boot)" :
-		       in_ram ? "in RAM" : "on the device (--map=dev)");
+		       ctl_size(align, b[1], 32),
+		       standin ? "of RAM (from boot)" :
+		       in_ram  ? "in RAM" :
+				 "on the device (--map=dev)");
 	else
-		printf("%s (%" PRIu64 " bytes), struct pages in RAM:\n", hsize((int64_t)size, b[0], 32),
-		       size);
+		printf("%s (%" PRIu64 " bytes), struct pages in RAM:\n",
+		       hsize((int64_t)size, b[0], 32), size);
 	if (standin) {
 		printf("  no memmap of its own: enabling costs nothing\n");
 		return;
@@ -230,7 +234,8 @@ static void print_model(struct json_object *t)
 		       hsize(row_value(m, "struct_pages", 1), b[1], 32),
 		       hsize(row_value(m, "struct_pages", 2), b[2], 32),
 		       hsize(row_value(m, "page_tables", row), b[3], 32),
-		       hsize(cost(m, in_ram), b[4], 32), hsize(cost(member(m, "per_tib"), in_ram), b[5], 32));
+		       hsize(cost(m, in_ram), b[4], 32),
+		       hsize(cost(member(m, "per_tib"), in_ram), b[5], 32));
 	}
 	if (in_ram)
 		printf("struct pages per row; THIS KERNEL adds the page tables of its row%s\n",
@@ -251,7 +256,8 @@ static void print_measured(struct json_object *t)
 	for (int i = 0; i < 3; i++) {
 		struct json_object *sm = json_object_array_get_idx(samples, i);
 		struct json_object *m = json_object_array_get_idx(model, i);
-		int64_t median = ctl_ji64(sm, "median"), min = ctl_ji64(sm, "min"), max = ctl_ji64(sm, "max");
+		int64_t median = ctl_ji64(sm, "median"), min = ctl_ji64(sm, "min"),
+			max = ctl_ji64(sm, "max");
 		int match = row_of(ctl_jstr(sm, "match"));
 		const char *why = ctl_jstr(sm, "why");
 
@@ -264,10 +270,12 @@ static void print_measured(struct json_object *t)
 		       hsize(median, b[1], 32), hsize(min, b[2], 32), hsize(max, b[3], 32));
 		if (match < 0) {
 			printf("matches no row (nearest model: %s)\n",
-			       hsize(row_value(m, "total", row_of(ctl_jstr(m, "kernel_row"))), b[4], 32));
+			       hsize(row_value(m, "total", row_of(ctl_jstr(m, "kernel_row"))), b[4],
+				     32));
 			continue;
 		}
-		printf("matches %s (model %s)", row_text(match), hsize(row_value(m, "total", match), b[4], 32));
+		printf("matches %s (model %s)", row_text(match),
+		       hsize(row_value(m, "total", match), b[4], 32));
 		for (int r = 0; ctl_jbool(sm, "ambiguous") && r < DAXALLOC_VMEMMAP_ROWS; r++)
 			if (row_value(m, "total", r) != row_value(m, "total", match) &&
 			    llabs(median - row_value(m, "total", r)) <=
@@ -305,7 +313,8 @@ static void print_vmemmap(struct json_object *o)
 	       row == DAXALLOC_VMEMMAP_NO_DEDUP ? "" :
 						  " at 2M and 1G when the struct pages are in RAM",
 	       strcmp(ctl_jstr(k, "dedup_from"), "measurement") == 0 ?
-		       "measured at 2M" : "from its version: 2-page from Linux 5.19");
+		       "measured at 2M" :
+		       "from its version: 2-page from Linux 5.19");
 	for (size_t i = 0; i < json_object_array_length(targets); i++) {
 		if (i)
 			printf("\n");
@@ -326,11 +335,14 @@ static int parse(const struct ctl_args *o, const char **dev)
 	if (o->size_given && o->size == 0)
 		return ctl_fail(CTL_USAGE, "vmemmap: --size 0: give the size of memory to model");
 	if (o->size_given && *dev)
-		return ctl_fail(CTL_USAGE, "vmemmap: give DEV or --size, not both (--size models memory that is not a device)");
+		return ctl_fail(CTL_USAGE,
+				"vmemmap: give DEV or --size, not both (--size models memory that is not a device)");
 	if (o->measure && !*dev)
-		return ctl_fail(CTL_USAGE, "vmemmap: --measure needs DEV: it disables and enables that device");
+		return ctl_fail(CTL_USAGE,
+				"vmemmap: --measure needs DEV: it disables and enables that device");
 	if (!o->measure && (o->cycles || o->align || o->pin_with || ignore_dma))
-		return ctl_fail(CTL_USAGE, "vmemmap: --cycles, --align, --pin-with and --ignore-dma go with --measure");
+		return ctl_fail(CTL_USAGE,
+				"vmemmap: --cycles, --align, --pin-with and --ignore-dma go with --measure");
 	return 0;
 }
 
@@ -384,7 +396,10 @@ static void pin_from_version(struct ctl_vmemmap_target *t)
 static int measure(const struct ctl_args *a, struct ctl_vmemmap_target *t)
 {
 	struct vmemmap_opts o = {
-		.cycles = a->cycles, .align = a->align, .pin = !a->no_pin, .pin_with = a->pin_with,
+		.cycles = a->cycles,
+		.align = a->align,
+		.pin = !a->no_pin,
+		.pin_with = a->pin_with,
 		.ignore_dma = a->reconfig_flags & DAXALLOC_RECONFIG_IGNORE_DMA,
 	};
 	struct ctl_progress p;

@@ -14,8 +14,8 @@
 /* Exit statuses, documented in the man page and `daxalloc-ctl help`. */
 enum {
 	CTL_OK = 0,
-	CTL_FAILED = 1,	/* the operation failed; the message says why */
-	CTL_USAGE = 2,	/* bad command line */
+	CTL_FAILED = 1, /* the operation failed; the message says why */
+	CTL_USAGE = 2,  /* bad command line */
 	/*
 	 * Not an exit status: the command is done and the run succeeds
 	 * (--help was printed).  ctl_main() turns it into CTL_OK, so option
@@ -28,7 +28,7 @@ struct ctl_cmd {
 	const char *name;
 	/* Called with the options parsed from @opts; what follows them in a->pos. */
 	int (*fn)(struct daxalloc_ctx *ctx, struct ctl_args *a);
-	const char *pos;	/* the arguments after the name: "DEV NAME" */
+	const char *pos; /* the arguments after the name: "DEV NAME" */
 	const struct ctl_opt *opts;
 	const char *summary;
 };
@@ -66,18 +66,18 @@ void ctl_print_rows(struct json_object *arr, bool json, void (*head)(void),
  */
 struct ctl_map_result {
 	uint64_t offset, length, bad_pages;
-	int64_t kernel_page_size;	/* -errno if unknown */
+	int64_t kernel_page_size; /* -errno if unknown */
 	bool read_only;
 	double seconds;
 };
 
 void ctl_json_print(struct json_object *obj);
-const char *ctl_jstr(struct json_object *o, const char *key);	/* NULL: null */
+const char *ctl_jstr(struct json_object *o, const char *key); /* NULL: null */
 uint64_t ctl_ju64(struct json_object *o, const char *key);
 int64_t ctl_ji64(struct json_object *o, const char *key);
 bool ctl_jbool(struct json_object *o, const char *key);
 double ctl_jdouble(struct json_object *o, const char *key);
-bool ctl_jnull(struct json_object *o, const char *key);	/* null or absent */
+bool ctl_jnull(struct json_object *o, const char *key); /* null or absent */
 
 struct json_object *ctl_json_dev(struct daxalloc_dev *dev);
 /* "enabled", "disabled" or "system-ram" (online as RAM: not a device to use). */
@@ -98,16 +98,16 @@ struct json_object *ctl_json_realign(const char *dev, const char *ns, uint64_t o
 struct json_object *ctl_json_daxregion(const struct daxalloc_daxregion_info *r);
 /* What vmemmap reports on: a device, or memory of --size (no name, no align). */
 struct ctl_vmemmap_target {
-	char name[64];		/* "" for --size */
+	char name[64]; /* "" for --size */
 	uint64_t size;
-	uint64_t align;		/* 0 for --size */
+	uint64_t align; /* 0 for --size */
 	enum daxalloc_region_kind kind;
 	bool standin;
 	bool in_ram;
 	bool measured;
 	struct vmemmap_report rep;
-	int row;		/* the dedup its kernel does at 2M and 1G */
-	bool row_measured;	/* @row from its measurement, not the kernel's version */
+	int row;           /* the dedup its kernel does at 2M and 1G */
+	bool row_measured; /* @row from its measurement, not the kernel's version */
 };
 struct json_object *ctl_json_vmemmap(const char *release, int row, bool row_measured, int pin_path,
 				     const struct ctl_vmemmap_target *t, int n, int cycles);

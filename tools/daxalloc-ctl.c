@@ -68,14 +68,15 @@ static const struct ctl_opt reconfigure_opts[] = {
 };
 
 static const struct ctl_opt create_opts[] = {
-	CTL_BASE_OPTIONS, CTL_NEW_DEVICE_OPTIONS("2M"), CTL_OPT_JSON, CTL_OPT_END,
+	CTL_BASE_OPTIONS,
+	CTL_NEW_DEVICE_OPTIONS("2M"),
+	CTL_OPT_JSON,
+	CTL_OPT_END,
 };
 
 static const struct ctl_opt resize_opts[] = {
-	CTL_BASE_OPTIONS,
-	CTL_OPT_SIZE("the new size", CTL_OPT_REQUIRED),
-	CTL_RECONFIG_OPTIONS,
-	CTL_OPT_JSON,
+	CTL_BASE_OPTIONS,     CTL_OPT_SIZE("the new size", CTL_OPT_REQUIRED),
+	CTL_RECONFIG_OPTIONS, CTL_OPT_JSON,
 	CTL_OPT_END,
 };
 
@@ -84,7 +85,8 @@ static const struct ctl_opt destroy_opts[] = { CTL_BASE_OPTIONS, CTL_RECONFIG_OP
 static const struct ctl_opt vm_backing_opts[] = {
 	CTL_BASE_OPTIONS,
 	CTL_NEW_DEVICE_OPTIONS("1G"),
-	CTL_OPT("id", CTL_O_ID, "ID", "the QEMU object id; the same ID gives the same device again", 0),
+	CTL_OPT("id", CTL_O_ID, "ID", "the QEMU object id; the same ID gives the same device again",
+		0),
 	CTL_OPT("numa", CTL_O_NUMA, NULL, "back a guest NUMA node (-numa node,memdev=)", 0),
 	CTL_OPT("libvirt", CTL_O_LIBVIRT, NULL, "print libvirt domain XML instead", 0),
 	CTL_OPT("json", 'j', NULL, "print JSON instead", CTL_OPT_OR),
@@ -94,8 +96,10 @@ static const struct ctl_opt vm_backing_opts[] = {
 static const struct ctl_opt vmemmap_opts[] = {
 	CTL_BASE_OPTIONS,
 	CTL_OPT_SIZE("model memory of this size instead of a device", 0),
-	CTL_OPT("measure", CTL_O_MEASURE, NULL, "disable and enable DEV at each alignment, measuring", 0),
-	CTL_OPT("cycles", CTL_O_CYCLES, "N", "cycles per alignment (default 5)", .within = CTL_O_MEASURE),
+	CTL_OPT("measure", CTL_O_MEASURE, NULL,
+		"disable and enable DEV at each alignment, measuring", 0),
+	CTL_OPT("cycles", CTL_O_CYCLES, "N", "cycles per alignment (default 5)",
+		.within = CTL_O_MEASURE),
 	CTL_OPT_ALIGN("measure at this alignment only", .within = CTL_O_MEASURE),
 	CTL_OPT("pin-with", CTL_O_PIN_WITH, "C", "time pins with io_uring, rdma or vfio:GROUP",
 		.within = CTL_O_MEASURE),
@@ -113,7 +117,8 @@ static const struct ctl_cmd commands[] = {
 	  "map an aligned region, write and verify a pattern (or only read: --read-only), check the kernel page size" },
 	{ "format", cmd_format, "DEV", format_opts,
 	  "make DEV a pool (--force destroys the regions of an existing pool)" },
-	{ "df", cmd_df, "DEV", json_opts, "capacity, free space and fragmentation of the pool on DEV" },
+	{ "df", cmd_df, "DEV", json_opts,
+	  "capacity, free space and fragmentation of the pool on DEV" },
 	{ "regions", cmd_regions, "DEV", json_opts, "list the regions of the pool on DEV" },
 	{ "alloc", cmd_alloc, "DEV", alloc_opts, "allocate a named region" },
 	{ "free", cmd_free, "DEV NAME", free_opts,
@@ -127,7 +132,8 @@ static const struct ctl_cmd commands[] = {
 	  "change DEV's alignment (a pmem namespace is re-created: needs --destroy-data)" },
 	{ "create-device", cmd_create_device, "", create_opts,
 	  "create a devdax device in a dynamic dax region (default align 2M)" },
-	{ "resize", cmd_resize, "DEV", resize_opts, "grow or shrink a device of a dynamic dax region" },
+	{ "resize", cmd_resize, "DEV", resize_opts,
+	  "grow or shrink a device of a dynamic dax region" },
 	{ "destroy-device", cmd_destroy_device, "DEV", destroy_opts,
 	  "destroy a device of a dynamic dax region, freeing its memory" },
 	{ "regions-free", cmd_regions_free, "", json_opts,
@@ -151,13 +157,12 @@ static void print_help(FILE *f)
 		fprintf(f, "  %-9s %s\n            %s\n", commands[i].name, usage,
 			commands[i].summary);
 	}
-	fprintf(f,
-		"\nDEV is a device-dax name (dax0.0), its path (/dev/dax0.0), or the stand-in\n"
-		"hugetlb:2M / hugetlb:1G[:SIZE]; without DEV: $DAXALLOC_DEVICE, else the first\n"
-		"enabled devdax device, else the stand-in.\n"
-		"SIZE: bytes, hex bytes (0x200000) or 4K, 2M, 1G, 2GiB (binary units).\n"
-		"Every command takes --help.\n"
-		"Exit status: 0 success, 1 the operation failed, 2 bad command line.\n");
+	fprintf(f, "\nDEV is a device-dax name (dax0.0), its path (/dev/dax0.0), or the stand-in\n"
+		   "hugetlb:2M / hugetlb:1G[:SIZE]; without DEV: $DAXALLOC_DEVICE, else the first\n"
+		   "enabled devdax device, else the stand-in.\n"
+		   "SIZE: bytes, hex bytes (0x200000) or 4K, 2M, 1G, 2GiB (binary units).\n"
+		   "Every command takes --help.\n"
+		   "Exit status: 0 success, 1 the operation failed, 2 bad command line.\n");
 }
 
 int ctl_help_cmd(const char *cmd)
@@ -166,7 +171,8 @@ int ctl_help_cmd(const char *cmd)
 	char usage[512];
 
 	if (!c)
-		return ctl_fail(CTL_USAGE, "help: unknown command '%s' (see '%s help')", cmd, ctl_prog);
+		return ctl_fail(CTL_USAGE, "help: unknown command '%s' (see '%s help')", cmd,
+				ctl_prog);
 	ctl_usage_line(c->pos, c->opts, usage, sizeof(usage));
 	printf("usage: %s %s %s\n  %s\n", ctl_prog, c->name, usage, c->summary);
 	ctl_print_options(c->opts);

@@ -48,8 +48,7 @@
 enum { A_GLIBC, A_HEAP, A_COUNTED, A_TBB, A_MEMKIND, NALLOC };
 static const char *alloc_name[] = { "glibc (DRAM)", "daxalloc heap", "daxalloc heap, counted",
 				    "tbbmalloc (DRAM)", "memkind fixed" };
-static const char *alloc_key[] = { "glibc", "daxalloc", "daxalloc-counted", "tbbmalloc",
-				   "memkind" };
+static const char *alloc_key[] = { "glibc", "daxalloc", "daxalloc-counted", "tbbmalloc", "memkind" };
 
 /*
  * tbbmalloc's own scalable_malloc on DRAM, the allocator under the heap
@@ -64,7 +63,7 @@ static void (*tbb_free)(void *);
 #define MAXT 64
 #define MAXROUNDS 1001
 
-static int batch = 64;		/* objects allocated, then freed */
+static int batch = 64; /* objects allocated, then freed */
 static bool show_slots;
 static struct daxalloc_heap *heaps[NALLOC];
 #ifdef HAVE_MEMKIND
@@ -73,8 +72,8 @@ static memkind_t kind;
 
 /* What the workers do next; written by the main thread between barriers. */
 static struct {
-	int alloc;		/* -1: exit */
-	size_t size;		/* MIXED: 16 B .. 64 KiB */
+	int alloc;   /* -1: exit */
+	size_t size; /* MIXED: 16 B .. 64 KiB */
 	long batches;
 } job;
 static pthread_barrier_t go, done;
@@ -124,7 +123,7 @@ static void sizes_for(size_t size, unsigned s, size_t sizes[MAXBATCH])
 			continue;
 		}
 		s = s * 1103515245u + 12345u;
-		int bits = 4 + (s >> 16) % 12;	/* 16 .. 32K, then up to 2x */
+		int bits = 4 + (s >> 16) % 12; /* 16 .. 32K, then up to 2x */
 		s = s * 1103515245u + 12345u;
 		sizes[i] = ((size_t)1 << bits) + ((s >> 8) % ((size_t)1 << bits));
 	}
@@ -223,9 +222,9 @@ static double quantile(double *v, int n, double q)
 }
 
 struct result {
-	double pairs_per_s;		/* median */
-	double ratio, ratio_q1, ratio_q3;	/* ÷ glibc */
-	long batches;			/* per thread and slot */
+	double pairs_per_s;               /* median */
+	double ratio, ratio_q1, ratio_q3; /* ÷ glibc */
+	long batches;                     /* per thread and slot */
 	bool done;
 };
 
@@ -359,8 +358,11 @@ int main(int argc, char **argv)
 		if (sizes[i] < 0 || sizes[i] > (1L << 20))
 			return fprintf(stderr, "heap-bench: sizes must be 0 (mixed) .. 1 MiB\n"), 2;
 	if (rounds < 1 || rounds > MAXROUNDS || !(ms > 0) || batch < 1 || batch > MAXBATCH)
-		return fprintf(stderr, "heap-bench: rounds must be 1..%d, slot-ms > 0, "
-				       "batch 1..%d\n", MAXROUNDS, MAXBATCH), 2;
+		return fprintf(stderr,
+			       "heap-bench: rounds must be 1..%d, slot-ms > 0, "
+			       "batch 1..%d\n",
+			       MAXROUNDS, MAXBATCH),
+		       2;
 
 	tbb_malloc = (void *(*)(size_t))dlsym(RTLD_DEFAULT, "scalable_malloc");
 	tbb_free = (void (*)(void *))dlsym(RTLD_DEFAULT, "scalable_free");
@@ -426,15 +428,15 @@ int main(int argc, char **argv)
 					       " \"pairs_per_s\": %.0f, \"ratio\": %.3f,"
 					       " \"ratio_q1\": %.3f, \"ratio_q3\": %.3f,"
 					       " \"batches\": %ld}",
-					       sep, alloc_key[a], threads[ti], sizes[si], x->pairs_per_s,
-					       x->ratio, x->ratio_q1, x->ratio_q3, x->batches);
+					       sep, alloc_key[a], threads[ti], sizes[si],
+					       x->pairs_per_s, x->ratio, x->ratio_q1, x->ratio_q3,
+					       x->batches);
 					sep = ",\n";
 				}
 		printf("\n]}\n");
 	} else {
-		printf("%-7s %-6s %12s %12s %18s %18s %7s %7s\n", "threads", "size",
-		       "glibc/s", "heap/s", "heap/gl (q1-q3)", "cnt/gl (q1-q3)", "tbb/gl",
-		       "mk/gl");
+		printf("%-7s %-6s %12s %12s %18s %18s %7s %7s\n", "threads", "size", "glibc/s",
+		       "heap/s", "heap/gl (q1-q3)", "cnt/gl (q1-q3)", "tbb/gl", "mk/gl");
 		for (int ti = 0; ti < nthreads; ti++)
 			for (int si = 0; si < nsizes; si++) {
 				struct result *x = res[ti][si];

@@ -14,9 +14,8 @@
 
 void ctl_json_print(struct json_object *obj)
 {
-	puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
-						      JSON_C_TO_STRING_SPACED |
-						      JSON_C_TO_STRING_NOSLASHESCAPE));
+	puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+							 JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 /* ---- reading back ------------------------------------------------------------ */
@@ -106,8 +105,7 @@ struct json_object *ctl_json_dev(struct daxalloc_dev *dev)
 	add(o, "numa_node", json_object_new_int(daxalloc_dev_get_numa_node(dev)));
 	add(o, "target_node", json_object_new_int(daxalloc_dev_get_target_node(dev)));
 	add(o, "region_id", json_object_new_int(daxalloc_dev_get_region_id(dev)));
-	add(o, "region_kind",
-	    str(daxalloc_region_kind_name(daxalloc_dev_get_region_kind(dev))));
+	add(o, "region_kind", str(daxalloc_region_kind_name(daxalloc_dev_get_region_kind(dev))));
 	add(o, "resource", res == UINT64_MAX ? NULL : u64(res));
 	add(o, "mode", str(mode));
 	if (!daxalloc_dev_is_enabled(dev) && strcmp(mode, "system-ram") != 0)
@@ -135,8 +133,8 @@ struct json_object *ctl_json_map(struct daxalloc_dev *dev, const struct ctl_map_
 	add(o, "offset", u64(m->offset));
 	add(o, "length", u64(m->length));
 	add(o, "align", u64(daxalloc_dev_get_align(dev)));
-	add(o, "kernel_page_size", m->kernel_page_size < 0 ? NULL :
-							     json_object_new_int64(m->kernel_page_size));
+	add(o, "kernel_page_size",
+	    m->kernel_page_size < 0 ? NULL : json_object_new_int64(m->kernel_page_size));
 	add(o, "read_only", json_object_new_boolean(m->read_only));
 	add(o, "bad_pages", u64(m->bad_pages));
 	add(o, "seconds", json_object_new_double(m->seconds));
@@ -144,8 +142,7 @@ struct json_object *ctl_json_map(struct daxalloc_dev *dev, const struct ctl_map_
 }
 
 /* The pool's figures, as df and format report them. */
-struct json_object *ctl_json_pool_stats(struct daxalloc_dev *dev,
-					const struct daxalloc_pool_stats *st)
+struct json_object *ctl_json_pool_stats(struct daxalloc_dev *dev, const struct daxalloc_pool_stats *st)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -210,7 +207,7 @@ struct json_object *ctl_json_finding(const struct daxalloc_check_finding *f)
 struct json_object *ctl_json_check(const char *dev, const struct daxalloc_check_report *rep,
 				   struct json_object *findings)
 {
-	char first[256];	/* the length of 0.1's first_problem, which --json kept */
+	char first[256]; /* the length of 0.1's first_problem, which --json kept */
 
 	if (daxalloc_check_report_describe(rep, first, sizeof(first)) < 0)
 		first[0] = '\0';
@@ -233,7 +230,7 @@ struct json_object *ctl_json_check(const char *dev, const struct daxalloc_check_
 struct json_object *ctl_json_pin(const struct daxalloc_pin_info *pi)
 {
 	struct json_object *o = json_object_new_object();
-	char consumer[128];	/* the longest: rdma, a 63-character device name and two keys */
+	char consumer[128]; /* the longest: rdma, a 63-character device name and two keys */
 
 	if (daxalloc_pin_info_describe(pi, consumer, sizeof(consumer)) < 0)
 		consumer[0] = '\0';
@@ -332,7 +329,6 @@ static uint64_t device_of(const struct daxalloc_vmemmap_model *m, bool in_ram)
 	return in_ram ? 0 : m->struct_pages[DAXALLOC_VMEMMAP_NO_DEDUP];
 }
 
-
 static struct json_object *jrows(const uint64_t *v)
 {
 	struct json_object *o = json_object_new_object();
@@ -344,7 +340,8 @@ static struct json_object *jrows(const uint64_t *v)
 
 static struct json_object *jmodel(const struct ctl_vmemmap_target *t, uint64_t align)
 {
-	struct daxalloc_vmemmap_model m = { DAXALLOC_VMEMMAP_MODEL_INIT }, tib = { DAXALLOC_VMEMMAP_MODEL_INIT };
+	struct daxalloc_vmemmap_model m = { DAXALLOC_VMEMMAP_MODEL_INIT },
+				      tib = { DAXALLOC_VMEMMAP_MODEL_INIT };
 	struct json_object *o = json_object_new_object(), *pt = json_object_new_object();
 	int row = kernel_row(t, align);
 	bool measured = t->row_measured;
@@ -357,10 +354,12 @@ static struct json_object *jmodel(const struct ctl_vmemmap_target *t, uint64_t a
 	json_object_object_add(o, "struct_pages", jrows(m.struct_pages));
 	json_object_object_add(o, "page_tables", jrows(m.page_tables));
 	json_object_object_add(o, "total", jrows(m.total));
-	json_object_object_add(o, "kernel_row", json_object_new_string(daxalloc_vmemmap_row_name(row)));
+	json_object_object_add(o, "kernel_row",
+			       json_object_new_string(daxalloc_vmemmap_row_name(row)));
 	json_object_object_add(o, "kernel_row_from",
 			       json_object_new_string(align == DAXALLOC_SIZE_4K ? "page_size" :
-						      measured ? "measurement" : "version"));
+						      measured                  ? "measurement" :
+										  "version"));
 	json_object_object_add(o, "ram", json_object_new_uint64(ram_of(&m, row, t->in_ram)));
 	json_object_object_add(o, "device", json_object_new_uint64(device_of(&m, t->in_ram)));
 	json_object_object_add(pt, "struct_pages", jrows(tib.struct_pages));
@@ -385,8 +384,10 @@ static struct json_object *jsample(const struct vmemmap_sample *sm)
 	json_object_object_add(o, "median", sm->measured ? json_object_new_int64(sm->median) : NULL);
 	json_object_object_add(o, "min", sm->measured ? json_object_new_int64(sm->min) : NULL);
 	json_object_object_add(o, "max", sm->measured ? json_object_new_int64(sm->max) : NULL);
-	json_object_object_add(o, "match", sm->measured && sm->match >= 0 ?
-				      json_object_new_string(daxalloc_vmemmap_row_name(sm->match)) : NULL);
+	json_object_object_add(o, "match",
+			       sm->measured && sm->match >= 0 ?
+				       json_object_new_string(daxalloc_vmemmap_row_name(sm->match)) :
+				       NULL);
 	json_object_object_add(o, "ambiguous", json_object_new_boolean(sm->ambiguous));
 	return o;
 }
@@ -396,8 +397,10 @@ static struct json_object *jpin(const struct vmemmap_pin *p)
 	struct json_object *o = json_object_new_object();
 	bool timed = p->ns_4k || p->ns_2m || p->ns_1g;
 
-	json_object_object_add(o, "verdict", json_object_new_string(daxalloc_vmemmap_pin_path_name(p->verdict)));
-	json_object_object_add(o, "expected", json_object_new_string(daxalloc_vmemmap_pin_path_name(p->expected)));
+	json_object_object_add(o, "verdict",
+			       json_object_new_string(daxalloc_vmemmap_pin_path_name(p->verdict)));
+	json_object_object_add(o, "expected",
+			       json_object_new_string(daxalloc_vmemmap_pin_path_name(p->expected)));
 	json_object_object_add(o, "measured", json_object_new_boolean(timed));
 	json_object_object_add(o, "conclusive", json_object_new_boolean(p->conclusive));
 	json_object_object_add(o, "consumer", str_or_null(p->consumer));
@@ -418,11 +421,14 @@ static struct json_object *jtarget(const struct ctl_vmemmap_target *t, int cycle
 	json_object_object_add(o, "name", str_or_null(t->name));
 	json_object_object_add(o, "size", json_object_new_uint64(t->size));
 	json_object_object_add(o, "align", t->align ? json_object_new_uint64(t->align) : NULL);
-	json_object_object_add(o, "region_kind", t->name[0] ?
-				      json_object_new_string(daxalloc_region_kind_name(t->kind)) : NULL);
+	json_object_object_add(o, "region_kind",
+			       t->name[0] ?
+				       json_object_new_string(daxalloc_region_kind_name(t->kind)) :
+				       NULL);
 	json_object_object_add(o, "standin", json_object_new_boolean(t->standin));
-	json_object_object_add(o, "memmap", t->standin ? NULL :
-				      json_object_new_string(t->in_ram ? "ram" : "device"));
+	json_object_object_add(o, "memmap",
+			       t->standin ? NULL :
+					    json_object_new_string(t->in_ram ? "ram" : "device"));
 	for (int i = 0; !t->standin && i < 3; i++)
 		json_object_array_add(model, jmodel(t, aligns[i]));
 	json_object_object_add(o, "model", model);

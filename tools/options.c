@@ -70,8 +70,8 @@ static int refuse(const char *cmd, const struct ctl_opt *opts, int c, char **arg
 	/* "--json=1": getopt refuses a value given to a flag the same way. */
 	for (const struct ctl_opt *o = opts; is_long && o->name; o++)
 		if (strcmp(o->name, word + 2) == 0)
-			return ctl_fail(CTL_USAGE, "%s: %s takes no value (see '%s %s --help')", cmd,
-					word, ctl_prog, cmd);
+			return ctl_fail(CTL_USAGE, "%s: %s takes no value (see '%s %s --help')",
+					cmd, word, ctl_prog, cmd);
 	offered(opts, mine, sizeof(mine));
 	if (owners(is_long ? word + 2 : NULL, is_long ? 0 : optopt, theirs, sizeof(theirs)))
 		return ctl_fail(CTL_USAGE,
@@ -96,6 +96,7 @@ static int number(const char *cmd, const char *opt, const char *arg, long lo, lo
 static int take(const char *cmd, int c, struct ctl_args *a)
 {
 	switch (c) {
+	/* clang-format off */
 	case 'j': a->json = true; break;
 	case 'f': a->force = true; break;
 	case 'n': a->name = optarg; break;
@@ -140,6 +141,7 @@ static int take(const char *cmd, int c, struct ctl_args *a)
 	}
 	case CTL_O_PIN_WITH: a->pin_with = optarg; break;
 	case CTL_O_NO_PIN: a->no_pin = true; break;
+	/* clang-format on */
 	default:
 		return ctl_fail(CTL_USAGE, "%s: option %d not handled", cmd, c);
 	}
@@ -159,20 +161,18 @@ static void getopt_reset(void)
 	getopt(1, none, "");
 }
 
-int ctl_parse(const char *cmd, const struct ctl_opt *opts, int argc, char **argv,
-	      struct ctl_args *a)
+int ctl_parse(const char *cmd, const struct ctl_opt *opts, int argc, char **argv, struct ctl_args *a)
 {
 	struct option lo[MAX_OPTS + 1] = { { 0 } };
-	char shorts[2 * MAX_OPTS + 2] = ":";	/* ':' first: a missing value returns ':' */
+	char shorts[2 * MAX_OPTS + 2] = ":"; /* ':' first: a missing value returns ':' */
 	size_t n = count(opts), ns = 1;
 	int c, rc;
 
 	if (n > MAX_OPTS)
 		return ctl_fail(CTL_FAILED, "%s: %zu options, more than %d", cmd, n, MAX_OPTS);
 	for (size_t i = 0; i < n; i++) {
-		lo[i] = (struct option){ opts[i].name,
-					 opts[i].arg ? required_argument : no_argument, NULL,
-					 opts[i].val };
+		lo[i] = (struct option){ opts[i].name, opts[i].arg ? required_argument : no_argument,
+					 NULL, opts[i].val };
 		if (opts[i].val > 0xff)
 			continue;
 		shorts[ns++] = (char)opts[i].val;
@@ -183,7 +183,7 @@ int ctl_parse(const char *cmd, const struct ctl_opt *opts, int argc, char **argv
 	a->region = -1;
 	getopt_reset();
 	optind = 1;
-	opterr = 0;	/* getopt's own messages take two lines: ours take one */
+	opterr = 0; /* getopt's own messages take two lines: ours take one */
 	while ((c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
 		if (c == 'h')
 			return ctl_help_cmd(cmd) ?: CTL_DONE;
@@ -235,7 +235,8 @@ void ctl_usage_line(const char *pos, const struct ctl_opt *opts, char *buf, size
 			continue;
 		off = put(buf, len, off, "%s%s", off ? " " : "", req ? "" : "[");
 		off = put_opt(buf, len, off, o);
-		for (const struct ctl_opt *alt = o + 1; alt->name && (alt->flags & CTL_OPT_OR); alt++) {
+		for (const struct ctl_opt *alt = o + 1; alt->name && (alt->flags & CTL_OPT_OR);
+		     alt++) {
 			off = put(buf, len, off, "%s", req ? " | " : "|");
 			off = put_opt(buf, len, off, alt);
 		}

@@ -59,8 +59,8 @@ static double pairs(struct daxalloc_pool *pool, struct daxalloc_dev *dev, int wa
 	do {
 		for (int k = 0; k < 64; k++, n++) {
 			if (way == 2) {
-				void *p = mmap(NULL, (size_t)unit, PROT_READ | PROT_WRITE, MAP_SHARED,
-					       fd, (off_t)off);
+				void *p = mmap(NULL, (size_t)unit, PROT_READ | PROT_WRITE,
+					       MAP_SHARED, fd, (off_t)off);
 
 				if (p == MAP_FAILED) {
 					perror("mmap");
@@ -117,7 +117,11 @@ static double reads(const struct meta_map *mm, uint64_t off, void *buf, size_t l
 
 static int meta_read_bench(struct daxalloc_ctx *ctx, int repeat, bool json)
 {
-	static const struct { const char *what; uint64_t off; size_t len; } c[] = {
+	static const struct {
+		const char *what;
+		uint64_t off;
+		size_t len;
+	} c[] = {
 		{ "header", 0, sizeof(struct dxa_hdr) },
 		{ "region table", DXA_TABLE0_OFFSET, DXA_TABLE_SIZE },
 	};
@@ -163,7 +167,8 @@ static int meta_read_bench(struct daxalloc_ctx *ctx, int repeat, bool json)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: daxalloc-pool-bench [--unit SIZE] [--regions N,N,...] [--repeat N] [--json]\n");
+	fprintf(stderr,
+		"usage: daxalloc-pool-bench [--unit SIZE] [--regions N,N,...] [--repeat N] [--json]\n");
 	exit(2);
 }
 
@@ -219,9 +224,9 @@ int main(int argc, char **argv)
 		printf("device: test-only memfd, %llu-byte unit; best of %d runs\n",
 		       (unsigned long long)unit, repeat);
 	if (!json)
-		printf("%-9s %-11s %-11s %-11s %-9s %-9s %-12s %-12s %s\n", "regions", "raw ns/pair",
-	       "unnamed ns", "named ns", "unnamed x", "named x", "unnamed x/x0", "named x/x0",
-	       "open ms");
+		printf("%-9s %-11s %-11s %-11s %-9s %-9s %-12s %-12s %s\n", "regions",
+		       "raw ns/pair", "unnamed ns", "named ns", "unnamed x", "named x",
+		       "unnamed x/x0", "named x/x0", "open ms");
 	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		long count = atol(tok);
 		uint64_t meta = dxa_meta_size(unit), size = meta + (uint64_t)(count + 16) * unit;
@@ -236,13 +241,12 @@ int main(int argc, char **argv)
 		}
 		if (fill(pool, unit, count) < 0) {
 			if (json) {
-				printf("%s\n{\"regions\": %ld, \"not_reached\": \"", first ? "" : ",",
-				       count);
+				printf("%s\n{\"regions\": %ld, \"not_reached\": \"",
+				       first ? "" : ",", count);
 				for (const char *m = daxalloc_errmsg(); *m; m++)
 					printf(*m == '"' || *m == '\\' ? "\\%c" : "%c", *m);
 				printf("\"}");
-			}
-			else
+			} else
 				printf("%-9ld not reached: %s\n", count, daxalloc_errmsg());
 			first = 0;
 			daxalloc_pool_close(&pool);

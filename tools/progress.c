@@ -8,8 +8,8 @@
 #include "ctl.h"
 #include "progress.h"
 
-#define PROGRESS_DELAY 0.5	/* seconds before anything is drawn */
-#define PROGRESS_PERIOD 0.1	/* between redraws: the terminal must not slow the work */
+#define PROGRESS_DELAY 0.5  /* seconds before anything is drawn */
+#define PROGRESS_PERIOD 0.1 /* between redraws: the terminal must not slow the work */
 
 static double now(void)
 {
@@ -71,8 +71,7 @@ void ctl_progress_end(struct ctl_progress *p)
 	p->shown = false;
 }
 
-void ctl_progress_note(struct ctl_progress *p, const char *what, uint64_t total,
-		       uint64_t min_total)
+void ctl_progress_note(struct ctl_progress *p, const char *what, uint64_t total, uint64_t min_total)
 {
 	char t[32];
 

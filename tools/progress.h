@@ -29,7 +29,6 @@ void ctl_progress_end(struct ctl_progress *p);
  * "WHAT SIZE ..." at once when @total is at least @min_total; clear it with
  * ctl_progress_end().
  */
-void ctl_progress_note(struct ctl_progress *p, const char *what, uint64_t total,
-		       uint64_t min_total);
+void ctl_progress_note(struct ctl_progress *p, const char *what, uint64_t total, uint64_t min_total);
 
 #endif

@@ -10,7 +10,8 @@ PKGS=(meson ninja-build pkg-config gcc libc6-dev python3
       libdaxctl-dev libndctl-dev libpmem2-dev libjson-c-dev libcriterion-dev
       liburing-dev libibverbs-dev scdoc libmemkind-dev
       libtbb-dev redis-server redis-tools memcached libmemcached-tools # the heap: its allocator, programs run on it
-      abigail-tools) # abidiff: the ABI check against the previous release
+      abigail-tools # abidiff: the ABI check against the previous release
+      clang-format) # check-format: the layout of the C sources
 
 missing=()
 for p in "${PKGS[@]}"; do

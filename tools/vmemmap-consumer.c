@@ -33,7 +33,8 @@ struct vmemmap_consumer {
 	char spec[80];
 };
 
-static void add_why(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void add_why(char *why, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static void add_why(char *why, size_t len, const char *fmt, ...)
 {
 	size_t used = strlen(why);
@@ -121,8 +122,7 @@ static int uring_open(struct vmemmap_consumer *v, char *why, size_t len)
 	return try_open(v, DAXALLOC_PIN_URING, "io_uring", NULL, why, len);
 }
 
-static int choose(const char *spec, bool devdax, struct vmemmap_consumer *v, char *why,
-		  size_t len)
+static int choose(const char *spec, bool devdax, struct vmemmap_consumer *v, char *why, size_t len)
 {
 	if (spec) {
 		if (strncmp(spec, "vfio:", 5) == 0)
@@ -135,8 +135,8 @@ static int choose(const char *spec, bool devdax, struct vmemmap_consumer *v, cha
 			return rdma_find(v, spec + 5, why, len);
 		if (strcmp(spec, "io_uring") == 0)
 			return uring_open(v, why, len);
-		add_why(why, len, "unknown consumer '%s' (vfio[:/dev/vfio/N], rdma[:DEV] or io_uring)",
-			spec);
+		add_why(why, len,
+			"unknown consumer '%s' (vfio[:/dev/vfio/N], rdma[:DEV] or io_uring)", spec);
 		return -EINVAL;
 	}
 	if (!devdax && uring_open(v, why, len) == 0)
@@ -180,7 +180,8 @@ int vmemmap_consumer_pin_ns(struct vmemmap_consumer *v, void *addr, uint64_t len
 	if (rc < 0)
 		return daxalloc_err(-rc, "%s: %s%s", v->name, consumer_errmsg(),
 				    rc == -EOPNOTSUPP && v->c.kind == DAXALLOC_PIN_URING ?
-					    " (kernels before 6.5 take only anonymous or hugetlb memory)" : "");
+					    " (kernels before 6.5 take only anonymous or hugetlb memory)" :
+					    "");
 	*ns = mono_ns() - t0;
 	rc = consumer_unpin(&v->c, len);
 	if (rc < 0)

@@ -45,7 +45,8 @@ int main(int argc, char **argv)
 	struct daxalloc_ctx *ctx;
 
 	if (argc < 6 || argc > 7 || isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "usage: %s DEV CYCLES ALIGN PIN IGNORE_DMA [PIN_WITH]: run by 'daxalloc-ctl vmemmap --measure', which reads its binary reply\n",
+		fprintf(stderr,
+			"usage: %s DEV CYCLES ALIGN PIN IGNORE_DMA [PIN_WITH]: run by 'daxalloc-ctl vmemmap --measure', which reads its binary reply\n",
 			argv[0]);
 		return 2;
 	}

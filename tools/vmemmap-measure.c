@@ -68,8 +68,9 @@ static uint64_t distance(int64_t a, uint64_t b)
 static const char *expect_text(int path, bool hugetlb)
 {
 	if (hugetlb)
-		return path == DAXALLOC_VMEMMAP_PIN_COMPOUND ? "expects per compound page (hugetlb)" :
-							       "gives no clear expectation for hugetlb";
+		return path == DAXALLOC_VMEMMAP_PIN_COMPOUND ?
+			       "expects per compound page (hugetlb)" :
+			       "gives no clear expectation for hugetlb";
 	switch (path) {
 	case DAXALLOC_VMEMMAP_PIN_BASE_PAGE:
 		return "was expected to pin per base page";
@@ -81,8 +82,7 @@ static const char *expect_text(int path, bool hugetlb)
 }
 
 /* Fill in the verdict once the timings (if any) are in; @why: why some are missing. */
-static void pin_judge(struct vmemmap_pin *p, const char *release, bool hugetlb,
-		      const char *why)
+static void pin_judge(struct vmemmap_pin *p, const char *release, bool hugetlb, const char *why)
 {
 	char l[32];
 	int v, exp = daxalloc_vmemmap_kernel_pin_path(release, hugetlb);
@@ -95,19 +95,20 @@ static void pin_judge(struct vmemmap_pin *p, const char *release, bool hugetlb,
 		p->conclusive = false;
 		snprintf(p->how, sizeof(p->how),
 			 "hugetlb memory: GUP takes one reference per huge page%s%s (kernel %s)",
-			 p->ns_2m ? "; pinned at 2M in a best of " : "",
-			 p->ns_2m ? "9" : "", release);
+			 p->ns_2m ? "; pinned at 2M in a best of " : "", p->ns_2m ? "9" : "",
+			 release);
 		return;
 	}
 	v = daxalloc_vmemmap_pin_verdict(p->ns_4k, p->ns_2m, p->ns_hugetlb_2m);
 	p->conclusive = v != DAXALLOC_VMEMMAP_PIN_UNKNOWN;
 	p->verdict = v;
 	if (p->ns_4k && p->ns_2m) {
-		const char *what = v == DAXALLOC_VMEMMAP_PIN_BASE_PAGE ?
-					   "2M costs most of 4K, so references are taken per 4K page" :
-				   v == DAXALLOC_VMEMMAP_PIN_COMPOUND ?
-					   "2M costs a fraction of 4K, so references are taken per compound page" :
-					   "between the two patterns, inconclusive";
+		const char *what =
+			v == DAXALLOC_VMEMMAP_PIN_BASE_PAGE ?
+				"2M costs most of 4K, so references are taken per 4K page" :
+			v == DAXALLOC_VMEMMAP_PIN_COMPOUND ?
+				"2M costs a fraction of 4K, so references are taken per compound page" :
+				"between the two patterns, inconclusive";
 		char hb[160];
 
 		if (p->ns_hugetlb_2m)
@@ -137,10 +138,10 @@ struct vm_state {
 	const char *name;
 	const struct vmemmap_opts *opts;
 	struct vmemmap_report *rep;
-	uint64_t align;		/* now */
+	uint64_t align; /* now */
 	bool enabled;
-	char pin_why[300];	/* why pinning was not timed at some alignment */
-	char pin_spec[80];	/* the consumer that pinned the device, to pin hugetlb with */
+	char pin_why[300]; /* why pinning was not timed at some alignment */
+	char pin_spec[80]; /* the consumer that pinned the device, to pin hugetlb with */
 };
 
 /* Nobody may have the device open or mapped, or possibly pinned. */
@@ -160,15 +161,15 @@ static int check_users(struct daxalloc_ctx *ctx, const char *name, bool ignore_d
  * while they are read make one reading wrong, which the next one shows.
  */
 struct vm_reading {
-	int64_t free;		/* MemFree */
-	int64_t pcp;		/* on the per-CPU free lists */
-	int64_t held;		/* accounted to a use: the fields of vm_held */
+	int64_t free; /* MemFree */
+	int64_t pcp;  /* on the per-CPU free lists */
+	int64_t held; /* accounted to a use: the fields of vm_held */
 };
 
 /* Page cache, anonymous memory, slab (with kmalloc's large pages), stacks, page tables. */
 static const char *const vm_held[] = {
-	"Buffers", "Cached", "SwapCached", "AnonPages", "Slab", "KernelStack", "PageTables",
-	"SecPageTables",
+	"Buffers", "Cached",      "SwapCached", "AnonPages",
+	"Slab",    "KernelStack", "PageTables", "SecPageTables",
 };
 #define VM_NHELD ((int)(sizeof(vm_held) / sizeof(vm_held[0])))
 
@@ -287,14 +288,16 @@ static int read_steady(struct vm_state *s, const char *when, int64_t *out)
 		if (rc < 0)
 			break;
 		if (agree(&prev, &cur)) {
-			dbg(s->ctx, "%s %s: free %" PRId64 " + per-CPU lists %" PRId64 " + accounted %" PRId64
-				    " = %" PRId64 " (%d readings)",
+			dbg(s->ctx,
+			    "%s %s: free %" PRId64 " + per-CPU lists %" PRId64
+			    " + accounted %" PRId64 " = %" PRId64 " (%d readings)",
 			    s->name, when, cur.free, cur.pcp, cur.held, reading_total(&cur), i + 1);
 			*out = reading_total(&cur);
 			return 0;
 		}
-		dbg(s->ctx, "%s %s: readings differ by free %+" PRId64 ", per-CPU lists %+" PRId64
-			    ", accounted %+" PRId64,
+		dbg(s->ctx,
+		    "%s %s: readings differ by free %+" PRId64 ", per-CPU lists %+" PRId64
+		    ", accounted %+" PRId64,
 		    s->name, when, cur.free - prev.free, cur.pcp - prev.pcp, cur.held - prev.held);
 		prev = cur;
 	}
@@ -339,7 +342,8 @@ static int vm_set_align(struct vm_state *s, uint64_t align)
 	if (sysfs_read_u64(rel, &now) < 0)
 		now = 0;
 	if (rc < 0 || now != align)
-		return daxalloc_err(rc < 0 ? -rc : EIO, "%s: the kernel refused align %s: %s (align reads %llu)",
+		return daxalloc_err(rc < 0 ? -rc : EIO,
+				    "%s: the kernel refused align %s: %s (align reads %llu)",
 				    s->name, size_str(align, a, sizeof(a)),
 				    rc < 0 ? strerror(-rc) : "not taken", (unsigned long long)now);
 	s->align = align;
@@ -439,7 +443,8 @@ static void time_pins(struct vm_state *s, uint64_t align)
 		snprintf(s->pin_why, sizeof(s->pin_why), "no consumer to pin with: %s", why);
 	} else {
 		for (int i = 0; i < VM_PIN_TRIES && rc == 0; i++) {
-			rc = vmemmap_consumer_pin_ns(c, daxalloc_map_get_address(map), VM_PIN_LENGTH, &ns);
+			rc = vmemmap_consumer_pin_ns(c, daxalloc_map_get_address(map),
+						     VM_PIN_LENGTH, &ns);
 			if (rc == 0 && ns < best)
 				best = ns;
 		}
@@ -484,7 +489,8 @@ static uint64_t time_standin(struct daxalloc_ctx *ctx, const char *tag, const ch
 	}
 	if (rc == 0) {
 		for (int t = 0; t < VM_PIN_TRIES && rc == 0; t++) {
-			rc = vmemmap_consumer_pin_ns(c, daxalloc_map_get_address(map), VM_PIN_LENGTH, &ns);
+			rc = vmemmap_consumer_pin_ns(c, daxalloc_map_get_address(map),
+						     VM_PIN_LENGTH, &ns);
 			if (rc == 0 && ns < best)
 				best = ns;
 		}
@@ -508,8 +514,7 @@ static bool cycle_agrees(int64_t took, int64_t gave)
 	return llabs(took - gave) <= (slack > VM_CYCLE_SLACK ? slack : VM_CYCLE_SLACK);
 }
 
-static int measure_align(struct vm_state *s, struct vmemmap_sample *sm, int cycles,
-			 bool pin)
+static int measure_align(struct vm_state *s, struct vmemmap_sample *sm, int cycles, bool pin)
 {
 	int64_t off, on, off2, took, gave;
 	int rc = 0, redo = cycles;
@@ -537,14 +542,16 @@ static int measure_align(struct vm_state *s, struct vmemmap_sample *sm, int cycl
 		off = off2;
 		if (!cycle_agrees(took, gave) && redo > 0) {
 			redo--;
-			info(s->ctx, "%s at %s: enabling took %" PRId64 " bytes, disabling gave back %" PRId64
-				     "; cycle %d again",
+			info(s->ctx,
+			     "%s at %s: enabling took %" PRId64
+			     " bytes, disabling gave back %" PRId64 "; cycle %d again",
 			     s->name, a, took, gave, i + 1);
 			continue;
 		}
 		if (!cycle_agrees(took, gave))
-			info(s->ctx, "%s at %s: enabling took %" PRId64 " bytes, disabling gave back %" PRId64
-				     "; cycle %d kept: no reruns left",
+			info(s->ctx,
+			     "%s at %s: enabling took %" PRId64 " bytes, disabling gave back %" PRId64
+			     "; cycle %d kept: no reruns left",
 			     s->name, a, took, gave, i + 1);
 		sm->bytes[i] = (took + gave) / 2;
 		sm->cycles = ++i;
@@ -583,8 +590,8 @@ static int restore(struct vm_state *s, uint64_t align, bool enabled, int first_r
 	if (rc < 0)
 		return daxalloc_err(-rc,
 				    "%scould not put %s back as it was (align %s, %s): %s; it is %s at align %s",
-				    first, s->name, a, enabled ? "enabled" : "disabled", daxalloc_errmsg(),
-				    s->enabled ? "enabled" : "disabled", now);
+				    first, s->name, a, enabled ? "enabled" : "disabled",
+				    daxalloc_errmsg(), s->enabled ? "enabled" : "disabled", now);
 	if (first_rc < 0)
 		return daxalloc_err(-first_rc, "%s%s is back as it was (align %s, %s)", first,
 				    s->name, a, enabled ? "enabled" : "disabled");
@@ -592,8 +599,8 @@ static int restore(struct vm_state *s, uint64_t align, bool enabled, int first_r
 }
 
 /* The stand-in: no memmap of its own; the pin path through hugetlb memory. */
-static int measure_standin(struct daxalloc_ctx *ctx, const char *name,
-			   const struct vmemmap_opts *o, struct vmemmap_report *rep)
+static int measure_standin(struct daxalloc_ctx *ctx, const char *name, const struct vmemmap_opts *o,
+			   struct vmemmap_report *rep)
 {
 	struct vmemmap_pin *p = &rep->pin;
 	struct daxalloc_dev *dev = NULL;
@@ -641,7 +648,9 @@ int vmemmap_measure(struct daxalloc_ctx *ctx, const char *arg, const struct vmem
 
 	if (!ctx || !arg || !rep)
 		return daxalloc_err(EINVAL, "vmemmap_measure: NULL %s",
-				    !ctx ? "context" : !arg ? "device name" : "report");
+				    !ctx ? "context" :
+				    !arg ? "device name" :
+					   "report");
 	memset(rep, 0, sizeof(*rep));
 	if (opts)
 		o = *opts;
@@ -669,8 +678,9 @@ int vmemmap_measure(struct daxalloc_ctx *ctx, const char *arg, const struct vmem
 	rep->enabled = d->enabled;
 	rep->memmap_in_ram = d->memmap_in_ram;
 	kind = d->region_kind;
-	s = (struct vm_state){ .ctx = ctx, .name = name, .opts = &o, .rep = rep,
-			       .align = d->align, .enabled = d->enabled };
+	s = (struct vm_state){
+		.ctx = ctx, .name = name, .opts = &o, .rep = rep, .align = d->align, .enabled = d->enabled
+	};
 
 	rc = layout_dev_driver(name, drv, sizeof(drv));
 	if (rc < 0)
@@ -704,7 +714,8 @@ int vmemmap_measure(struct daxalloc_ctx *ctx, const char *arg, const struct vmem
 		order[n++] = cur;
 	if (n == 0) {
 		for (int i = 0; i < 3; i++)
-			if (rep->samples[i].why[0] && strcmp(rep->samples[i].why, "not asked for") != 0)
+			if (rep->samples[i].why[0] &&
+			    strcmp(rep->samples[i].why, "not asked for") != 0)
 				return daxalloc_err(EINVAL, "%s: cannot be measured at align %s: %s",
 						    name, size_str(vm_aligns[i], a, sizeof(a)),
 						    rep->samples[i].why);
@@ -729,7 +740,9 @@ int vmemmap_measure(struct daxalloc_ctx *ctx, const char *arg, const struct vmem
 			 size_str(VM_PIN_LENGTH, a, sizeof(a)));
 	if (!s.pin_why[0] && o.pin && (!rep->pin.ns_4k || !rep->pin.ns_2m))
 		snprintf(s.pin_why, sizeof(s.pin_why), "the device was not measured at %s",
-			 rep->pin.ns_4k ? "2M" : rep->pin.ns_2m ? "4K" : "4K or 2M");
+			 rep->pin.ns_4k ? "2M" :
+			 rep->pin.ns_2m ? "4K" :
+					  "4K or 2M");
 	/* The reference: hugetlb 2M pages, pinned by the same consumer. */
 	if (o.pin && rep->pin.ns_4k && rep->pin.ns_2m)
 		rep->pin.ns_hugetlb_2m = time_standin(ctx, "hugetlb:2M:1G", s.pin_spec, NULL, 0,
@@ -737,4 +750,3 @@ int vmemmap_measure(struct daxalloc_ctx *ctx, const char *arg, const struct vmem
 	pin_judge(&rep->pin, rep->release, false, o.pin ? s.pin_why : "pinning was not asked for");
 	return 0;
 }
-

@@ -21,44 +21,44 @@
 
 struct vmemmap_sample {
 	uint64_t align;
-	bool measured;		/* false: @why says why not */
+	bool measured; /* false: @why says why not */
 	char why[240];
 	int cycles;
-	int64_t bytes[VMEMMAP_MAX_CYCLES];	/* RAM one enable took, per cycle */
+	int64_t bytes[VMEMMAP_MAX_CYCLES]; /* RAM one enable took, per cycle */
 	int64_t median, min, max;
-	int match;		/* enum daxalloc_vmemmap_row, or -1 when no row is near */
-	bool ambiguous;		/* another row is as near, within the spread */
+	int match;      /* enum daxalloc_vmemmap_row, or -1 when no row is near */
+	bool ambiguous; /* another row is as near, within the spread */
 };
 
 struct vmemmap_pin {
-	int expected;		/* enum daxalloc_vmemmap_pin_path, from the kernel version */
-	int verdict;		/* from the measurement; UNKNOWN when it does not decide */
-	bool conclusive;	/* the measurement decided */
-	char consumer[64];	/* "vfio /dev/vfio/3", "rdma rxe0", "io_uring"; "" none */
-	uint64_t length;	/* bytes pinned per try */
+	int expected;      /* enum daxalloc_vmemmap_pin_path, from the kernel version */
+	int verdict;       /* from the measurement; UNKNOWN when it does not decide */
+	bool conclusive;   /* the measurement decided */
+	char consumer[64]; /* "vfio /dev/vfio/3", "rdma rxe0", "io_uring"; "" none */
+	uint64_t length;   /* bytes pinned per try */
 	/* best time to pin @length on devdax at 4K, 2M and 1G; 0 when not measured */
 	uint64_t ns_4k, ns_2m, ns_1g;
-	uint64_t ns_hugetlb_2m;	/* ... on hugetlb 2M pages with the same consumer */
-	char how[480];		/* how it was judged, one sentence */
+	uint64_t ns_hugetlb_2m; /* ... on hugetlb 2M pages with the same consumer */
+	char how[480];          /* how it was judged, one sentence */
 };
 
 struct vmemmap_opts {
-	int cycles;		/* enable/disable cycles per alignment; 0: 5 */
-	uint64_t align;		/* 0: each of 4K, 2M, 1G the device can take; else only it */
-	bool pin;		/* also time pinning at 4K, 2M and 1G */
+	int cycles;     /* enable/disable cycles per alignment; 0: 5 */
+	uint64_t align; /* 0: each of 4K, 2M, 1G the device can take; else only it */
+	bool pin;       /* also time pinning at 4K, 2M and 1G */
 	/* "vfio:/dev/vfio/N", "rdma" or "rdma:DEV", "io_uring"; NULL: the first that works */
 	const char *pin_with;
-	bool ignore_dma;	/* as DAXALLOC_RECONFIG_IGNORE_DMA */
+	bool ignore_dma; /* as DAXALLOC_RECONFIG_IGNORE_DMA */
 };
 
 struct vmemmap_report {
 	char name[32];
 	uint64_t size;
 	bool memmap_in_ram;
-	char release[65];	/* the running kernel */
-	uint64_t align;		/* the device's state before, and after: restored */
+	char release[65]; /* the running kernel */
+	uint64_t align;   /* the device's state before, and after: restored */
 	bool enabled;
-	struct vmemmap_sample samples[3];	/* 4K, 2M, 1G */
+	struct vmemmap_sample samples[3]; /* 4K, 2M, 1G */
 	struct vmemmap_pin pin;
 };
 
@@ -96,8 +96,8 @@ struct vmemmap_consumer;
  * memory, whatever the kernel: a kernel that refuses it (before 6.5) says
  * so when pinning).  On failure @why says what was tried.
  */
-int vmemmap_consumer_open(const char *spec, bool devdax, struct vmemmap_consumer **c,
-			  char *why, size_t len);
+int vmemmap_consumer_open(const char *spec, bool devdax, struct vmemmap_consumer **c, char *why,
+			  size_t len);
 /* Pin [@addr, @addr + @len) and unpin it; *@ns gets the time the pin took. */
 int vmemmap_consumer_pin_ns(struct vmemmap_consumer *c, void *addr, uint64_t len, uint64_t *ns);
 /* "vfio /dev/vfio/3", "rdma rxe0", "io_uring" */
@@ -109,14 +109,14 @@ void vmemmap_consumer_close(struct vmemmap_consumer **c);
 /* ---- between daxalloc-ctl and daxalloc-vmemmap-measure (vmemmap-helper.c) ---- */
 
 #define VMEMMAP_HELPER "daxalloc-vmemmap-measure"
-#define VMEMMAP_REPLY_MAGIC 0x766d6d31u	/* "vmm1" */
+#define VMEMMAP_REPLY_MAGIC 0x766d6d31u /* "vmm1" */
 
 /* What the program writes to its standard output, once, at the end. */
 struct vmemmap_reply {
-	uint32_t magic;		/* VMEMMAP_REPLY_MAGIC */
-	uint32_t size;		/* sizeof(struct vmemmap_reply): both from one build */
-	int rc;			/* vmemmap_measure()'s */
-	char msg[512];		/* daxalloc_errmsg() when @rc < 0 */
+	uint32_t magic; /* VMEMMAP_REPLY_MAGIC */
+	uint32_t size;  /* sizeof(struct vmemmap_reply): both from one build */
+	int rc;         /* vmemmap_measure()'s */
+	char msg[512];  /* daxalloc_errmsg() when @rc < 0 */
 	struct vmemmap_report rep;
 };
 

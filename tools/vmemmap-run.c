@@ -58,8 +58,8 @@ static size_t read_all(int fd, void *buf, size_t len)
 	return got;
 }
 
-int vmemmap_measure_run(const char *name, const struct vmemmap_opts *o,
-			struct vmemmap_report *rep, char *msg, size_t len)
+int vmemmap_measure_run(const char *name, const struct vmemmap_opts *o, struct vmemmap_report *rep,
+			char *msg, size_t len)
 {
 	char path[PATH_MAX], cycles[16], align[32];
 	const char *argv[8];
@@ -71,7 +71,8 @@ int vmemmap_measure_run(const char *name, const struct vmemmap_opts *o,
 	helper_path(path, sizeof(path));
 	if (access(path, X_OK) < 0) {
 		rc = -errno;
-		snprintf(msg, len, "vmemmap: cannot run the measurement, %s: %s", path, strerror(-rc));
+		snprintf(msg, len, "vmemmap: cannot run the measurement, %s: %s", path,
+			 strerror(-rc));
 		return rc;
 	}
 	snprintf(cycles, sizeof(cycles), "%d", o->cycles);

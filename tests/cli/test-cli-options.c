@@ -41,8 +41,8 @@ Test(cli_options, every_command_takes_help)
 		ctl_runl(&r, names[i], "--help", NULL);
 		cr_expect_eq(r.status, 0, "%s --help: exit %d, stderr %s", names[i], r.status, r.err);
 		snprintf(want, sizeof(want), "usage: daxalloc-ctl %s", names[i]);
-		cr_expect_eq(strncmp(r.out, want, strlen(want)), 0, "%s --help printed '%s'", names[i],
-			     r.out);
+		cr_expect_eq(strncmp(r.out, want, strlen(want)), 0, "%s --help printed '%s'",
+			     names[i], r.out);
 		cr_expect_str_empty(r.err, "%s --help wrote to stderr: %s", names[i], r.err);
 		/* -h is the same, and --help wins over a missing DEV */
 		ctl_runl(&r, names[i], "-h", NULL);
@@ -58,7 +58,7 @@ Test(cli_options, every_command_takes_help)
 static const struct {
 	const char *args[6];
 	const char *opt;
-	const char *owner;	/* a command that takes it; NULL: none does */
+	const char *owner; /* a command that takes it; NULL: none does */
 } unused[] = {
 	{ { "df", "hugetlb:2M:4M", "--force" }, "--force", "format" },
 	{ { "regions", "hugetlb:2M:4M", "--repair" }, "--repair", "check" },
@@ -88,14 +88,14 @@ Test(cli_options, unused_options_are_refused)
 			     unused[i].opt, r.status, r.err);
 		cr_expect_eq(ctl_lines(r.err), 1, "%s ... %s: stderr not one line: %s",
 			     unused[i].args[0], unused[i].opt, r.err);
-		cr_expect(strstr(r.err, unused[i].opt), "%s: '%s' lacks %s", unused[i].args[0], r.err,
-			  unused[i].opt);
-		cr_expect(strstr(r.err, unused[i].args[0]), "'%s' does not name the command %s", r.err,
-			  unused[i].args[0]);
+		cr_expect(strstr(r.err, unused[i].opt), "%s: '%s' lacks %s", unused[i].args[0],
+			  r.err, unused[i].opt);
+		cr_expect(strstr(r.err, unused[i].args[0]), "'%s' does not name the command %s",
+			  r.err, unused[i].args[0]);
 		if (unused[i].owner)
 			cr_expect(strstr(r.err, unused[i].owner),
-				  "%s ... %s: '%s' does not say that %s takes it", unused[i].args[0],
-				  unused[i].opt, r.err, unused[i].owner);
+				  "%s ... %s: '%s' does not say that %s takes it",
+				  unused[i].args[0], unused[i].opt, r.err, unused[i].owner);
 	}
 }
 

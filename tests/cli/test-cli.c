@@ -39,7 +39,8 @@ Test(cli, help_lists_every_command)
 {
 	ctl_runl(&r, "help", NULL);
 	cr_expect_eq(r.status, 0);
-	for (const char *const *c = (const char *const[]){ "list", "info", "map", "help", NULL }; *c; c++)
+	for (const char *const *c = (const char *const[]){ "list", "info", "map", "help", NULL };
+	     *c; c++)
 		cr_expect(strstr(r.out, *c), "help lacks %s", *c);
 	cr_expect(strstr(r.out, "Exit status"));
 	ctl_runl(&r, "help", "map", NULL);
@@ -72,11 +73,13 @@ Test(cli, bad_sizes_are_refused)
 Test(cli, alignment_rule_names_device_value_rule)
 {
 	ctl_runl(&r, "map", "hugetlb:2M:8M", "--offset", "1M", "--size", "2M", NULL);
-	expect_one_line_error(&r, 1, (const char *const[]){ "hugetlb:2M:8M", "0x100000",
-		"not a multiple of the device alignment 2M", NULL });
+	expect_one_line_error(&r, 1,
+			      (const char *const[]){ "hugetlb:2M:8M", "0x100000",
+						     "not a multiple of the device alignment 2M",
+						     NULL });
 	ctl_runl(&r, "map", "hugetlb:2M:8M", "--size", "16M", NULL);
-	expect_one_line_error(&r, 1, (const char *const[]){ "hugetlb:2M:8M",
-		"outside the device", NULL });
+	expect_one_line_error(&r, 1,
+			      (const char *const[]){ "hugetlb:2M:8M", "outside the device", NULL });
 }
 
 Test(cli, bad_devices)
@@ -89,8 +92,10 @@ Test(cli, bad_devices)
 	expect_one_line_error(&r, 1, (const char *const[]){ "hugetlb:3M", "2M or 1G", NULL });
 }
 
-static const char *const dev_keys[] = { "chardev", "path", "type", "standin", "size", "align",
-	"numa_node", "target_node", "region_id", "region_kind", "resource", "namespace", NULL };
+static const char *const dev_keys[] = { "chardev",   "path",        "type",      "standin",
+					"size",      "align",       "numa_node", "target_node",
+					"region_id", "region_kind", "resource",  "namespace",
+					NULL };
 
 Test(cli, info_json_shape)
 {
@@ -118,14 +123,15 @@ Test(cli, list_json_is_an_array_of_devices)
 	ctl_runl(&r, "list", "--json", NULL);
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	if (!r.out[0])
-		return;	/* no devices: nothing, as daxctl (cli_options::json_like_daxctl) */
+		return; /* no devices: nothing, as daxctl (cli_options::json_like_daxctl) */
 	arr = ctl_json(&r);
 	cr_assert(json_object_is_type(arr, json_type_array));
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		struct json_object *d = json_object_array_get_idx(arr, i);
 
 		for (const char *const *k = dev_keys; *k; k++)
-			cr_expect(json_object_object_get_ex(d, *k, NULL), "device %zu lacks %s", i, *k);
+			cr_expect(json_object_object_get_ex(d, *k, NULL), "device %zu lacks %s", i,
+				  *k);
 		cr_expect(json_object_object_get_ex(d, "memmap", NULL));
 	}
 	json_object_put(arr);

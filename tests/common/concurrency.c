@@ -35,8 +35,9 @@ static void *work(void *arg)
 		if (mine[slot]) {
 			if (th_verify(daxalloc_region_get_address(mine[slot]),
 				      daxalloc_region_get_size(mine[slot]), seeds[slot])) {
-				snprintf(w->why, sizeof(w->why), "p%d t%d: region at 0x%llx was overwritten",
-					 w->proc, w->thread,
+				snprintf(w->why, sizeof(w->why),
+					 "p%d t%d: region at 0x%llx was overwritten", w->proc,
+					 w->thread,
 					 (unsigned long long)daxalloc_region_get_offset(mine[slot]));
 				w->failed = 1;
 				break;
@@ -48,15 +49,17 @@ static void *work(void *arg)
 			}
 		}
 		snprintf(name, sizeof(name), "p%d.t%d.k%d", w->proc, w->thread, k);
-		if (daxalloc_alloc(w->pool, (1 + rand_r(&rs) % 3) * daxalloc_dev_get_align(daxalloc_pool_get_dev(w->pool)),
+		if (daxalloc_alloc(w->pool,
+				   (1 + rand_r(&rs) % 3) *
+					   daxalloc_dev_get_align(daxalloc_pool_get_dev(w->pool)),
 				   rand_r(&rs) % 2 ? name : NULL, 0, &mine[slot]) < 0) {
 			snprintf(w->why, sizeof(w->why), "alloc: %s", daxalloc_errmsg());
 			w->failed = 1;
 			break;
 		}
 		seeds[slot] = ((uint64_t)w->proc << 40) | ((uint64_t)w->thread << 32) | (uint64_t)k;
-		th_fill(daxalloc_region_get_address(mine[slot]), daxalloc_region_get_size(mine[slot]),
-			seeds[slot]);
+		th_fill(daxalloc_region_get_address(mine[slot]),
+			daxalloc_region_get_size(mine[slot]), seeds[slot]);
 	}
 	for (int i = 0; i < KEEP; i++)
 		if (mine[i])
@@ -107,7 +110,8 @@ void concurrency_run(struct daxalloc_dev *dev)
 		int s;
 
 		waitpid(pids[p], &s, 0);
-		cr_expect(WIFEXITED(s) && WEXITSTATUS(s) == 0, "process %d failed (status %#x)", p, s);
+		cr_expect(WIFEXITED(s) && WEXITSTATUS(s) == 0, "process %d failed (status %#x)", p,
+			  s);
 	}
 	cr_assert_eq(daxalloc_pool_get_stats(pool, &st), 0);
 	cr_expect_eq(st.regions, 0, "%u regions left behind", st.regions);

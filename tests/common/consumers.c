@@ -173,7 +173,7 @@ int consumer_iommufd_close(struct consumer_iommufd *u)
 	int rc = 0;
 
 	if (u->dev >= 0)
-		close(u->dev);		/* detaches and unbinds */
+		close(u->dev); /* detaches and unbinds */
 	if (u->fd >= 0) {
 		if (ioctl(u->fd, IOMMU_DESTROY, &d) < 0)
 			rc = fail(errno, "IOMMU_DESTROY of IOAS %u", u->ioas);
@@ -186,10 +186,13 @@ int consumer_iommufd_close(struct consumer_iommufd *u)
 int consumer_iommufd_map(struct consumer_iommufd *u, void *addr, uint64_t len, uint64_t iova)
 {
 	struct iommu_ioas_map m = {
-		.size = sizeof(m), .ioas_id = u->ioas,
+		.size = sizeof(m),
+		.ioas_id = u->ioas,
 		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
 			 IOMMU_IOAS_MAP_WRITEABLE,
-		.user_va = (uintptr_t)addr, .length = len, .iova = iova,
+		.user_va = (uintptr_t)addr,
+		.length = len,
+		.iova = iova,
 	};
 
 	if (ioctl(u->fd, IOMMU_IOAS_MAP, &m) < 0)
@@ -201,7 +204,10 @@ int consumer_iommufd_map(struct consumer_iommufd *u, void *addr, uint64_t len, u
 int consumer_iommufd_unmap(struct consumer_iommufd *u, uint64_t len, uint64_t iova)
 {
 	struct iommu_ioas_unmap m = {
-		.size = sizeof(m), .ioas_id = u->ioas, .iova = iova, .length = len,
+		.size = sizeof(m),
+		.ioas_id = u->ioas,
+		.iova = iova,
+		.length = len,
 	};
 
 	if (ioctl(u->fd, IOMMU_IOAS_UNMAP, &m) < 0)
@@ -311,8 +317,8 @@ int consumer_uring_register(struct io_uring *ring, void *addr, uint64_t len)
 		iov[i].iov_len = (size_t)(rest < GiB ? rest : GiB);
 	}
 	rc = io_uring_register_buffers(ring, iov, n);
-	return rc < 0 ? fail(-rc, "io_uring_register_buffers of %llu bytes",
-			     (unsigned long long)len) : 0;
+	return rc < 0 ? fail(-rc, "io_uring_register_buffers of %llu bytes", (unsigned long long)len) :
+			0;
 }
 
 /* ---- any consumer ------------------------------------------------------------------- */
@@ -395,14 +401,16 @@ int consumer_unpin(struct consumer *c, uint64_t len)
 
 const char *consumer_pin_call(enum daxalloc_pin_kind kind)
 {
-	return kind == DAXALLOC_PIN_URING ? "io_uring_register_buffers" :
-	       kind == DAXALLOC_PIN_VFIO ? "VFIO_IOMMU_MAP_DMA" :
-	       kind == DAXALLOC_PIN_IOMMUFD ? "IOMMU_IOAS_MAP" : "ibv_reg_mr";
+	return kind == DAXALLOC_PIN_URING   ? "io_uring_register_buffers" :
+	       kind == DAXALLOC_PIN_VFIO    ? "VFIO_IOMMU_MAP_DMA" :
+	       kind == DAXALLOC_PIN_IOMMUFD ? "IOMMU_IOAS_MAP" :
+					      "ibv_reg_mr";
 }
 
 const char *consumer_unpin_call(enum daxalloc_pin_kind kind)
 {
-	return kind == DAXALLOC_PIN_URING ? "io_uring_unregister_buffers" :
-	       kind == DAXALLOC_PIN_VFIO ? "VFIO_IOMMU_UNMAP_DMA" :
-	       kind == DAXALLOC_PIN_IOMMUFD ? "IOMMU_IOAS_UNMAP" : "ibv_dereg_mr";
+	return kind == DAXALLOC_PIN_URING   ? "io_uring_unregister_buffers" :
+	       kind == DAXALLOC_PIN_VFIO    ? "VFIO_IOMMU_UNMAP_DMA" :
+	       kind == DAXALLOC_PIN_IOMMUFD ? "IOMMU_IOAS_UNMAP" :
+					      "ibv_dereg_mr";
 }

@@ -27,20 +27,20 @@ struct consumer_vfio {
 };
 
 struct consumer_iommufd {
-	int fd, dev;		/* /dev/iommu and the attached VFIO device cdev */
+	int fd, dev; /* /dev/iommu and the attached VFIO device cdev */
 	uint32_t ioas, devid;
 };
 
 struct consumer_rdma {
 	struct ibv_context *ib;
 	struct ibv_pd *pd;
-	struct ibv_mr *mr;	/* consumer_pin()'s registration */
+	struct ibv_mr *mr; /* consumer_pin()'s registration */
 };
 
 /* One consumer of any kind: only the member of its kind is used. */
 struct consumer {
 	enum daxalloc_pin_kind kind;
-	uint64_t iova;		/* VFIO, iommufd */
+	uint64_t iova; /* VFIO, iommufd */
 	struct consumer_vfio vfio;
 	struct consumer_iommufd iommufd;
 	struct consumer_rdma rdma;

@@ -15,12 +15,12 @@
 
 #define MAX_LIVE 64
 #define MAX_FREED 4096
-#define PATTERN_SEED 0xf0f0f0f0ull	/* what free space holds before each child runs */
+#define PATTERN_SEED 0xf0f0f0f0ull /* what free space holds before each child runs */
 
 struct acked {
 	char name[32];
-	uint64_t seed;	/* 0: allocated with DAXALLOC_ALLOC_ZERO, never written */
-	bool freeing;	/* the child announced a free it may not have finished */
+	uint64_t seed; /* 0: allocated with DAXALLOC_ALLOC_ZERO, never written */
+	bool freeing;  /* the child announced a free it may not have finished */
 };
 
 static struct acked live[MAX_LIVE * 4];
@@ -76,8 +76,8 @@ static void child_loop(struct daxalloc_dev *dev, int fd, unsigned int iter)
 
 			/* "z...": zeroed and never written, so always all zero */
 			snprintf(names[n], sizeof(names[n]), "%c%u.%u", zero ? 'z' : 'c', iter, k);
-			rc = daxalloc_alloc(pool, (1 + (uint64_t)(rand() % 3)) * unit / 2 + 1, names[n],
-					    zero ? DAXALLOC_ALLOC_ZERO : 0, &r);
+			rc = daxalloc_alloc(pool, (1 + (uint64_t)(rand() % 3)) * unit / 2 + 1,
+					    names[n], zero ? DAXALLOC_ALLOC_ZERO : 0, &r);
 			/* a small pool (1G units) fills: then free instead */
 			if (rc == -ENOSPC && n > 0)
 				goto do_free;
@@ -86,7 +86,8 @@ static void child_loop(struct daxalloc_dev *dev, int fd, unsigned int iter)
 			if (rc < 0)
 				_exit(4);
 			if (!zero)
-				th_fill(daxalloc_region_get_address(r), daxalloc_region_get_size(r), seed);
+				th_fill(daxalloc_region_get_address(r), daxalloc_region_get_size(r),
+					seed);
 			daxalloc_region_close(&r);
 			ack(fd, 'A', names[n], zero ? 0 : seed);
 			n++;
@@ -109,7 +110,8 @@ static void apply(char *buf)
 		char kind, name[32];
 		unsigned long long seed;
 
-		cr_assert_eq(sscanf(line, "%c %31s %llu", &kind, name, &seed), 3, "bad ack '%s'", line);
+		cr_assert_eq(sscanf(line, "%c %31s %llu", &kind, name, &seed), 3, "bad ack '%s'",
+			     line);
 		if (kind == 'R')
 			continue;
 		if (kind == 'A') {
@@ -213,15 +215,17 @@ static void verify(struct daxalloc_dev *dev, struct daxalloc_pool *pool, int it,
 			     daxalloc_errmsg());
 		if (live[i].seed)
 			cr_assert_eq(th_verify(daxalloc_region_get_address(reg),
-					       daxalloc_region_get_size(reg), live[i].seed), 0,
-				     "iteration %d: region %s lost its contents", it, live[i].name);
+					       daxalloc_region_get_size(reg), live[i].seed),
+				     0, "iteration %d: region %s lost its contents", it,
+				     live[i].name);
 		daxalloc_region_close(&reg);
 	}
 	memset(s, 0, sizeof(*s));
 	cr_assert_eq(daxalloc_pool_foreach_region(pool, collect, s), 0, "%s", daxalloc_errmsg());
 	/* the killed child's unnamed regions were reclaimed by the open */
-	cr_assert_eq(s->unnamed, 0, "iteration %d: %d unnamed regions of a dead child survived the open",
-		     it, s->unnamed);
+	cr_assert_eq(s->unnamed, 0,
+		     "iteration %d: %d unnamed regions of a dead child survived the open", it,
+		     s->unnamed);
 	for (int i = 0; i < s->n; i++) {
 		struct daxalloc_region *reg = NULL;
 

@@ -10,9 +10,9 @@
 
 struct guest_dev {
 	char label[32];
-	char kind[16];		/* "static" or "dynamic" */
-	char name[32];		/* dax1.0 */
-	char path[64];		/* /dev/dax1.0 */
+	char kind[16]; /* "static" or "dynamic" */
+	char name[32]; /* dax1.0 */
+	char path[64]; /* /dev/dax1.0 */
 	uint64_t size;
 	uint64_t align;
 	int region;

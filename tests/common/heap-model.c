@@ -112,17 +112,17 @@ int hm_step(struct hm *m)
 		x = &m->objs[i];
 		if (verify(m, x, x->size) < 0)
 			return -1;
-		if (op % 4 == 0) {	/* realloc instead of free */
+		if (op % 4 == 0) { /* realloc instead of free */
 			size_t n = pick_size(m);
 			unsigned char *q = daxalloc_heap_realloc(m->heap, x->p, n);
 
-			if (n == 0) {	/* freed */
+			if (n == 0) { /* freed */
 				*x = m->objs[--m->nobjs];
 				return 0;
 			}
 			if (!q) {
 				m->failures++;
-				return verify(m, x, x->size);	/* untouched */
+				return verify(m, x, x->size); /* untouched */
 			}
 			o = *x;
 			o.p = q;
@@ -163,7 +163,7 @@ int hm_step(struct hm *m)
 		}
 		break;
 	default:
-		align = (size_t)1 << (4 + next(m) % 9);	/* 16 .. 4096 */
+		align = (size_t)1 << (4 + next(m) % 9); /* 16 .. 4096 */
 		o.p = daxalloc_heap_aligned_alloc(m->heap, align, o.size);
 		break;
 	}

@@ -15,9 +15,9 @@
 
 struct hm_obj {
 	unsigned char *p;
-	size_t size;		/* asked for */
+	size_t size; /* asked for */
 	size_t usable;
-	uint32_t seed;		/* contents: hm_byte(seed, i) */
+	uint32_t seed; /* contents: hm_byte(seed, i) */
 };
 
 struct hm {
@@ -25,9 +25,9 @@ struct hm {
 	struct hm_obj *objs;
 	size_t nobjs, cap;
 	uint64_t rng;
-	size_t max_size;	/* largest object asked for */
-	uint64_t ops, failures;	/* failures: NULL for lack of room */
-	char err[256];		/* first mismatch, "" if none */
+	size_t max_size;        /* largest object asked for */
+	uint64_t ops, failures; /* failures: NULL for lack of room */
+	char err[256];          /* first mismatch, "" if none */
 };
 
 void hm_init(struct hm *m, struct daxalloc_heap *heap, uint64_t seed, size_t max_size);

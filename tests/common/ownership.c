@@ -68,8 +68,8 @@ void own_create_race(struct daxalloc_dev *dev, int rounds)
 {
 	struct daxalloc_map *raw = NULL;
 	char *meta = th_raw_map(dev, unit_of(dev), &raw);
-	volatile int *barrier = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	volatile int *barrier =
+		mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	int wiped = 0;
 
 	cr_assert_neq((void *)barrier, MAP_FAILED);
@@ -87,7 +87,8 @@ void own_create_race(struct daxalloc_dev *dev, int rounds)
 				_exit(creator(dev, i, round, barrier));
 		}
 		for (int i = 0; i < CREATORS; i++)
-			cr_assert_eq(th_exit_status(pid[i]), 0, "round %d: creator %d failed", round, i);
+			cr_assert_eq(th_exit_status(pid[i]), 0, "round %d: creator %d failed",
+				     round, i);
 		cr_assert_eq(daxalloc_pool_open(dev, 0, &pool), 0, "round %d: %s", round,
 			     daxalloc_errmsg());
 		for (int i = 0; i < CREATORS; i++) {
@@ -101,9 +102,10 @@ void own_create_race(struct daxalloc_dev *dev, int rounds)
 				wiped = 1;
 				continue;
 			}
-			cr_expect_eq(th_verify(daxalloc_region_get_address(r), daxalloc_region_get_size(r),
-					       (uint64_t)round * CREATORS + (uint64_t)i), 0,
-				     "round %d: region '%s' lost its contents", round, name);
+			cr_expect_eq(th_verify(daxalloc_region_get_address(r),
+					       daxalloc_region_get_size(r),
+					       (uint64_t)round * CREATORS + (uint64_t)i),
+				     0, "round %d: region '%s' lost its contents", round, name);
 			daxalloc_region_close(&r);
 		}
 		daxalloc_pool_close(&pool);
@@ -149,7 +151,8 @@ void own_fork_child(struct daxalloc_dev *dev)
 	pid_t pid;
 
 	for (int i = 0; i < 2; i++) {
-		cr_assert_eq(daxalloc_alloc(pool, unit, NULL, 0, &mine[i]), 0, "%s", daxalloc_errmsg());
+		cr_assert_eq(daxalloc_alloc(pool, unit, NULL, 0, &mine[i]), 0, "%s",
+			     daxalloc_errmsg());
 		th_fill(daxalloc_region_get_address(mine[i]), unit, 500 + (uint64_t)i);
 	}
 	pid = fork();
@@ -183,19 +186,21 @@ void own_fork_child(struct daxalloc_dev *dev)
 		} else {
 			th_fill(daxalloc_region_get_address(r), unit, 999);
 		}
-		_exit(bad);	/* dies holding r: an orphan */
+		_exit(bad); /* dies holding r: an orphan */
 	}
-	cr_expect_eq(th_exit_status(pid), 0, "the child was not refused on the inherited handle (see its output)");
+	cr_expect_eq(th_exit_status(pid), 0,
+		     "the child was not refused on the inherited handle (see its output)");
 	for (int i = 0; i < 2; i++) {
 		cr_expect(listed_alive(pool, mine[i]),
 			  "the parent's region at 0x%llx vanished after the child closed the inherited handle",
 			  (unsigned long long)daxalloc_region_get_offset(mine[i]));
-		cr_expect_eq(th_verify(daxalloc_region_get_address(mine[i]), unit, 500 + (uint64_t)i), 0,
-			     "the parent's region %d lost its contents", i);
+		cr_expect_eq(th_verify(daxalloc_region_get_address(mine[i]), unit, 500 + (uint64_t)i),
+			     0, "the parent's region %d lost its contents", i);
 	}
 	/* The next allocations (reclaiming the child's orphan) never hand the parent's out. */
 	for (int k = 0; k < 4; k++) {
-		cr_assert_eq(daxalloc_alloc(pool, unit, NULL, 0, &more[k]), 0, "%s", daxalloc_errmsg());
+		cr_assert_eq(daxalloc_alloc(pool, unit, NULL, 0, &more[k]), 0, "%s",
+			     daxalloc_errmsg());
 		for (int i = 0; i < 2; i++)
 			cr_expect(!overlaps(more[k], mine[i]),
 				  "alloc handed out 0x%llx, the parent's live region",
@@ -389,7 +394,8 @@ void own_container(struct daxalloc_dev *dev, const char *devname, const char *no
 		_exit(inner < 0 ? 21 : th_exit_status(inner));
 	}
 	if (read(ready[0], &c, 1) != 1) {
-		cr_assert_fail("the container process did not start (status %d)", th_exit_status(pid));
+		cr_assert_fail("the container process did not start (status %d)",
+			       th_exit_status(pid));
 	}
 	/* The host opens (reclaims orphans), checks, repairs, allocates all, frees. */
 	cr_assert_eq(daxalloc_pool_open(dev, 0, &host), 0, "%s", daxalloc_errmsg());

@@ -9,8 +9,7 @@ void pin_chain_make(struct pin_chain *c, const char *dev, uint64_t size)
 	struct daxalloc_pin_target t;
 
 	memset(c, 0, sizeof(*c));
-	cr_assert_eq(consumer_open(&c->uring, DAXALLOC_PIN_URING, NULL), 0, "%s",
-		     consumer_errmsg());
+	cr_assert_eq(consumer_open(&c->uring, DAXALLOC_PIN_URING, NULL), 0, "%s", consumer_errmsg());
 	consumer_target(&c->uring, &t);
 	cr_assert_eq(daxalloc_ctx_new(&c->ctx), 0, "%s", daxalloc_errmsg());
 	cr_assert_eq(daxalloc_dev_open(c->ctx, dev, &c->dev), 0, "%s", daxalloc_errmsg());

@@ -14,7 +14,7 @@ struct pin_chain {
 	struct daxalloc_ctx *ctx;
 	struct daxalloc_dev *dev;
 	struct daxalloc_pool *pool;
-	struct daxalloc_region *region;		/* "kept" */
+	struct daxalloc_region *region; /* "kept" */
 	struct daxalloc_pin *pin;
 	struct consumer uring;
 };

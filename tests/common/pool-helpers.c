@@ -208,8 +208,7 @@ void th_finding(const struct daxalloc_check_finding *x, void *arg)
 	f->n++;
 }
 
-bool th_findings_have(const struct th_findings *f, enum daxalloc_check_code code,
-		      const char *region)
+bool th_findings_have(const struct th_findings *f, enum daxalloc_check_code code, const char *region)
 {
 	for (int i = 0; i < f->n; i++)
 		if (f->code[i] == code && (!region || strcmp(f->region[i], region) == 0))

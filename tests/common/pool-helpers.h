@@ -49,8 +49,7 @@ struct th_findings {
 };
 void th_finding(const struct daxalloc_check_finding *x, void *arg);
 /* Is there a finding of @code (about region @region, unless NULL)? */
-bool th_findings_have(const struct th_findings *f, enum daxalloc_check_code code,
-		      const char *region);
+bool th_findings_have(const struct th_findings *f, enum daxalloc_check_code code, const char *region);
 /* Does a finding contain @what? */
 bool th_findings_say(const struct th_findings *f, const char *what);
 

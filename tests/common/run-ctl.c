@@ -26,7 +26,8 @@ void ctl_run(struct ctl_run *r, const char *const *args, unsigned int flags)
 	cr_assert_not_null(bin, "DAXALLOC_CTL must name the built daxalloc-ctl");
 	if (wrap && *wrap) {
 		snprintf(wrapbuf, sizeof(wrapbuf), "%s", wrap);
-		for (char *w = strtok_r(wrapbuf, " ", &save); w && n < 16; w = strtok_r(NULL, " ", &save))
+		for (char *w = strtok_r(wrapbuf, " ", &save); w && n < 16;
+		     w = strtok_r(NULL, " ", &save))
 			argv[n++] = w;
 	}
 	argv[n++] = (char *)bin;

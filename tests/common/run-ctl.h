@@ -10,12 +10,12 @@
 #include <stdbool.h>
 
 struct ctl_run {
-	int status;		/* exit status, or 128 + signal */
+	int status; /* exit status, or 128 + signal */
 	char out[262144];
 	char err[8192];
 };
 
-#define CTL_RUN_AS_NOBODY (1u << 0)	/* the child drops to uid/gid 65534 */
+#define CTL_RUN_AS_NOBODY (1u << 0) /* the child drops to uid/gid 65534 */
 
 /* @args: NULL-terminated arguments after the program name. */
 void ctl_run(struct ctl_run *r, const char *const *args, unsigned int flags);

@@ -30,7 +30,7 @@ struct shared {
 
 struct own {
 	struct daxalloc_region *r;
-	char name[48];		/* "" when unnamed */
+	char name[48]; /* "" when unnamed */
 	uint64_t seed;
 };
 
@@ -46,8 +46,8 @@ struct worker {
 	struct io_uring ring;
 };
 
-static __attribute__((noreturn, format(printf, 2, 3))) void fail(struct worker *w,
-								  const char *fmt, ...)
+static __attribute__((noreturn, format(printf, 2, 3))) void fail(struct worker *w, const char *fmt,
+								 ...)
 {
 	char m[sizeof(w->sh->msg)];
 	va_list ap;
@@ -128,8 +128,7 @@ static void op_alloc(struct worker *w)
 	if (rc < 0)
 		fail(w, "alloc %llu: %s", (unsigned long long)size, daxalloc_errmsg());
 	atomic_fetch_add(&w->sh->allocs, 1);
-	if (daxalloc_region_get_size(r) != units * w->unit ||
-	    daxalloc_region_get_offset(r) % w->unit)
+	if (daxalloc_region_get_size(r) != units * w->unit || daxalloc_region_get_offset(r) % w->unit)
 		fail(w, "alloc %llu gave [0x%llx, +0x%llx)", (unsigned long long)size,
 		     (unsigned long long)daxalloc_region_get_offset(r),
 		     (unsigned long long)daxalloc_region_get_size(r));
@@ -175,7 +174,7 @@ static void free_own(struct worker *w, int i)
 		daxalloc_region_close(&o->r);
 		rc = daxalloc_pool_free_name(w->pool, o->name);
 	} else if (!o->name[0] && rand() % 2) {
-		daxalloc_region_close(&o->r);	/* frees an unnamed region */
+		daxalloc_region_close(&o->r); /* frees an unnamed region */
 		rc = 0;
 	} else {
 		rc = daxalloc_region_free(&o->r);
@@ -200,7 +199,7 @@ static void op_pin(struct worker *w)
 	t.uring.ring = &w->ring;
 	rc = daxalloc_pin(o->r, 0, w->unit, &t, &p);
 	if (rc == -ENOMEM)
-		return;		/* RLIMIT_MEMLOCK without CAP_IPC_LOCK */
+		return; /* RLIMIT_MEMLOCK without CAP_IPC_LOCK */
 	if (rc < 0)
 		fail(w, "pin %s: %s", o->name, daxalloc_errmsg());
 	if (daxalloc_region_free(&o->r) != -EBUSY || !o->r)
@@ -222,9 +221,8 @@ static void op_stats(struct worker *w)
 	if (daxalloc_pool_get_stats(w->pool, &st) < 0)
 		fail(w, "stats: %s", daxalloc_errmsg());
 	if (st.used + st.free != st.capacity || st.largest_free > st.free)
-		fail(w, "stats: used %llu + free %llu != capacity %llu",
-		     (unsigned long long)st.used, (unsigned long long)st.free,
-		     (unsigned long long)st.capacity);
+		fail(w, "stats: used %llu + free %llu != capacity %llu", (unsigned long long)st.used,
+		     (unsigned long long)st.free, (unsigned long long)st.capacity);
 }
 
 struct pick {
@@ -276,7 +274,7 @@ static bool adopt(struct daxalloc_pool *pool, char *why, size_t whylen)
 	make_name(mine, sizeof(mine), &n);
 	rc = daxalloc_pool_rename(pool, pk.name, mine);
 	if (rc == -ENOENT)
-		return true;	/* another adopter was quicker */
+		return true; /* another adopter was quicker */
 	if (rc < 0) {
 		snprintf(why, whylen, "rename %s: %s", pk.name, daxalloc_errmsg());
 		return true;
@@ -400,7 +398,7 @@ void soak_run(struct daxalloc_dev *dev, const struct soak_opts *opts, struct soa
 		kill(pids[i], SIGKILL);
 		cr_assert_eq(waitpid(pids[i], &st_, 0), pids[i]);
 		if (!WIFSIGNALED(st_))
-			break;	/* it failed by itself: reported below */
+			break; /* it failed by itself: reported below */
 		res->kills++;
 		pids[i] = spawn(dev, sh, opts->pin_uring, (unsigned int)rand() + seq++);
 		res->spawned++;

@@ -20,7 +20,7 @@
 struct soak_opts {
 	int default_seconds;
 	int workers;
-	bool pin_uring;		/* io_uring pins work on this device */
+	bool pin_uring; /* io_uring pins work on this device */
 };
 
 struct soak_result {

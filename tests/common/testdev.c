@@ -10,8 +10,7 @@
 #include "private.h"
 #include "testdev.h"
 
-int testdev_open(struct daxalloc_ctx *ctx, uint64_t size, uint64_t unit,
-		 struct daxalloc_dev **out)
+int testdev_open(struct daxalloc_ctx *ctx, uint64_t size, uint64_t unit, struct daxalloc_dev **out)
 {
 	struct daxalloc_dev *d = calloc(1, sizeof(*d));
 

@@ -14,7 +14,6 @@ struct daxalloc_ctx;
 struct daxalloc_dev;
 
 /* A device "testdev:<unit>" of @size bytes; close it with daxalloc_dev_close(). */
-int testdev_open(struct daxalloc_ctx *ctx, uint64_t size, uint64_t unit,
-		 struct daxalloc_dev **out);
+int testdev_open(struct daxalloc_ctx *ctx, uint64_t size, uint64_t unit, struct daxalloc_dev **out);
 
 #endif

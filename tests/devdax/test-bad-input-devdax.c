@@ -41,8 +41,8 @@
 #define DESTROY (DAXALLOC_RECONFIG_DESTROY_DATA | DAXALLOC_RECONFIG_IGNORE_DMA)
 
 static struct daxalloc_ctx *ctx;
-static char scratch[32];		/* daxN.M, 64M at 2M, formatted */
-static char off[32];			/* a second one, disabled */
+static char scratch[32]; /* daxN.M, 64M at 2M, formatted */
+static char off[32];     /* a second one, disabled */
 static char devpath[64];
 static char dir[] = "/tmp/daxalloc-bad-XXXXXX";
 static char before[META_USED];
@@ -128,8 +128,8 @@ static void setup(void)
 	if (daxalloc_dev_get_align(dev) != DAXALLOC_SIZE_2M) {
 		/* a test realigned it */
 		daxalloc_dev_close(&dev);
-		cr_assert_eq(daxalloc_dev_set_align(ctx, scratch, DAXALLOC_SIZE_2M, DESTROY), 0, "%s",
-			     daxalloc_errmsg());
+		cr_assert_eq(daxalloc_dev_set_align(ctx, scratch, DAXALLOC_SIZE_2M, DESTROY), 0,
+			     "%s", daxalloc_errmsg());
 		dev = th_dev_open(ctx, scratch);
 	}
 	pool = th_pool_create(dev);
@@ -281,8 +281,8 @@ Test(devdax_bad, pins_for_consumers_that_are_not_there)
 		t.vfio.iova = 1ull << 32;
 		t.iommufd.fd = rows[i].fd;
 		snap();
-		cr_expect_eq(daxalloc_pin(r, rows[i].off, rows[i].len, &t, &p), -rows[i].err, "%s: %s",
-			     rows[i].what, daxalloc_errmsg());
+		cr_expect_eq(daxalloc_pin(r, rows[i].off, rows[i].len, &t, &p), -rows[i].err,
+			     "%s: %s", rows[i].what, daxalloc_errmsg());
 		cr_expect_null(p);
 		expect_msg(rows[i].what, rows[i].want);
 		expect_msg(rows[i].what, scratch);
@@ -303,12 +303,13 @@ Test(devdax_bad, pins_for_consumers_that_are_not_there)
 
 		cr_assert_geq(pid, 0);
 		if (pid == 0) {
-			daxalloc_region_close(&gone);	/* the inherited mapping */
+			daxalloc_region_close(&gone); /* the inherited mapping */
 			_exit(daxalloc_pool_open(dev, DAXALLOC_POOL_FORCE_FREE, &other) ||
 			      daxalloc_pool_free_name(other, "gone"));
 		}
 		cr_assert_eq(waitpid(pid, &st, 0), pid);
-		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "another process could not force-free 'gone'");
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+			  "another process could not force-free 'gone'");
 	}
 	snap();
 	{
@@ -359,7 +360,8 @@ Test(devdax_bad, alignment_changed_under_the_pool)
 	set_enabled(scratch, false);
 	renew_ctx();
 	cr_assert_eq(daxalloc_dev_set_align(ctx, scratch, DAXALLOC_SIZE_4K,
-					    DAXALLOC_RECONFIG_DESTROY_DATA), 0, "%s", daxalloc_errmsg());
+					    DAXALLOC_RECONFIG_DESTROY_DATA),
+		     0, "%s", daxalloc_errmsg());
 	set_enabled(scratch, true);
 	/* libdaxctl's enable binds every unbound dynamic device: @off too */
 	set_enabled(off, false);
@@ -391,6 +393,7 @@ struct cli_row {
 Test(devdax_bad, cli_against_a_real_pool)
 {
 	const struct cli_row rows[] = {
+		/* clang-format off */
 		{ { "alloc", "@DEV", "--size", "2M", "--name", "dup" }, 1, { "@DEV", "'dup'", "exists" } },
 		{ { "alloc", "@DEV", "--size", "2M", "--name", "a/b" }, 1, { "'/'", "position 1" } },
 		{ { "alloc", "@DEV", "--size", "2M", "--name", "esc\033[2J" }, 1,
@@ -419,6 +422,7 @@ Test(devdax_bad, cli_against_a_real_pool)
 		{ { "format", "@DEV", "--force" }, 1, { "@DEV", "permission denied", "root" }, true },
 		{ { "alloc", "@DEV", "--size", "2M", "--name", "x" }, 1, { "permission denied" }, true },
 		{ { "reconfigure", "@DEV", "--align", "4K" }, 1, { "@DEV", "root" }, true },
+		/* clang-format on */
 	};
 	static struct ctl_run res;
 	unsigned int failed = 0;
@@ -429,7 +433,8 @@ Test(devdax_bad, cli_against_a_real_pool)
 		int n = 0;
 
 		for (const char *const *a = c->args; *a; a++)
-			n += snprintf(what + n, sizeof(what) - (size_t)n, "%s%s", n ? " " : "", path(*a));
+			n += snprintf(what + n, sizeof(what) - (size_t)n, "%s%s", n ? " " : "",
+				      path(*a));
 		memset(&res, 0, sizeof(res));
 		snap();
 		{
@@ -478,8 +483,8 @@ static void expect_ctl(const char *const *args, int status, const char *want)
 	cr_expect_eq(res.status, status, "'%s %s': exit %d, want %d; stderr: %s", a[0], a[1],
 		     res.status, status, res.err);
 	if (want)
-		cr_expect(strstr(status ? res.err : res.out, path(want)), "'%s %s': lacks '%s': %s%s",
-			  a[0], a[1], path(want), res.out, res.err);
+		cr_expect(strstr(status ? res.err : res.out, path(want)),
+			  "'%s %s': lacks '%s': %s%s", a[0], a[1], path(want), res.out, res.err);
 }
 
 Test(devdax_bad, map_never_destroys_a_pool)
@@ -493,11 +498,11 @@ Test(devdax_bad, map_never_destroys_a_pool)
 	expect_ctl((const char *const[]){ "map", "@DEV", "--read-only", NULL }, 0, "not written");
 	cr_expect(unchanged(), "map --read-only changed the metadata");
 	/* Told to destroy data, the default pattern still spares the metadata. */
-	expect_ctl((const char *const[]){ "map", "@DEV", "--size", "2M", "--destroy-data", NULL }, 0,
-		   "verified");
+	expect_ctl((const char *const[]){ "map", "@DEV", "--size", "2M", "--destroy-data", NULL },
+		   0, "verified");
 	cr_expect(unchanged(), "map --destroy-data wrote into the pool metadata");
-	expect_ctl((const char *const[]){ "map", "@DEV", "--size", "64M", "--destroy-data", NULL }, 1,
-		   "does not fit after the first 2M");
+	expect_ctl((const char *const[]){ "map", "@DEV", "--size", "64M", "--destroy-data", NULL },
+		   1, "does not fit after the first 2M");
 	cr_expect(unchanged(), "a refused map changed the metadata");
 	/* Persistent memory: its contents outlive the run, pool or not. */
 	expect_ctl((const char *const[]){ "map", pm->name, "--size", "2M", NULL }, 1, "--read-only");
@@ -518,9 +523,10 @@ static void make_orphan(void)
 Test(devdax_bad, listing_commands_change_nothing)
 {
 	static const char *const rows[][4] = {
-		{ "regions", "@DEV" }, { "regions", "@DEV", "--json" }, { "df", "@DEV" },
-		{ "df", "@DEV", "--json" }, { "pins", "@DEV" }, { "pins", "@DEV", "--json" },
-		{ "info", "@DEV" }, { "list" },
+		{ "regions", "@DEV" }, { "regions", "@DEV", "--json" },
+		{ "df", "@DEV" },      { "df", "@DEV", "--json" },
+		{ "pins", "@DEV" },    { "pins", "@DEV", "--json" },
+		{ "info", "@DEV" },    { "list" },
 	};
 
 	make_orphan();
@@ -618,7 +624,8 @@ Test(devdax_bad, destroy_with_a_refused_disable_keeps_the_pool)
 		struct daxalloc_ctx *c = NULL;
 		int rc;
 
-		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 		    mount("/dev/null", unbind, NULL, MS_BIND, NULL) < 0) {
 			fprintf(stderr, "mount namespace: %s\n", strerror(errno));
 			_exit(3);
@@ -630,8 +637,8 @@ Test(devdax_bad, destroy_with_a_refused_disable_keeps_the_pool)
 		_exit(rc == -EBUSY && strstr(daxalloc_errmsg(), "still bound") ? 0 : 5);
 	}
 	waitpid(pid, &st, 0);
-	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the destroy was not refused as expected: %#x",
-		  st);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		  "the destroy was not refused as expected: %#x", st);
 	cr_expect(bound(scratch), "%s is no longer enabled", scratch);
 	cr_expect(unchanged(), "a destroy whose disable was refused erased the pool");
 }
@@ -776,11 +783,15 @@ int main(int argc, char *argv[])
 				gd = &all[i];
 		if (!gd)
 			setenv("DAXALLOC_TEST_SCRATCH_WHY", "the guest has no recfgdyn device", 1);
-		else if (daxalloc_dev_create(ctx, gd->region, SCRATCH_SIZE, DAXALLOC_SIZE_2M, a, 32) < 0 ||
-			 daxalloc_dev_create(ctx, gd->region, SCRATCH_SIZE, DAXALLOC_SIZE_2M, b, 32) < 0 ||
+		else if (daxalloc_dev_create(ctx, gd->region, SCRATCH_SIZE, DAXALLOC_SIZE_2M, a,
+					     32) < 0 ||
+			 daxalloc_dev_create(ctx, gd->region, SCRATCH_SIZE, DAXALLOC_SIZE_2M, b,
+					     32) < 0 ||
 			 enable(b, false) < 0)
-			setenv("DAXALLOC_TEST_SCRATCH_WHY", daxalloc_errmsg()[0] ? daxalloc_errmsg() :
-				"libdaxctl could not disable the second one", 1);
+			setenv("DAXALLOC_TEST_SCRATCH_WHY",
+			       daxalloc_errmsg()[0] ? daxalloc_errmsg() :
+						      "libdaxctl could not disable the second one",
+			       1);
 		else {
 			setenv("DAXALLOC_TEST_SCRATCH", a, 1);
 			setenv("DAXALLOC_TEST_SCRATCH_OFF", b, 1);
@@ -792,11 +803,13 @@ int main(int argc, char *argv[])
 	criterion_finalize(tests);
 	if ((a[0] || b[0]) && daxalloc_ctx_new(&ctx) == 0) {
 		if (a[0] && daxalloc_dev_destroy(ctx, a, DESTROY) < 0) {
-			fprintf(stderr, "test-guest-bad-input: %s left behind: %s\n", a, daxalloc_errmsg());
+			fprintf(stderr, "test-guest-bad-input: %s left behind: %s\n", a,
+				daxalloc_errmsg());
 			rc = 1;
 		}
 		if (b[0] && daxalloc_dev_destroy(ctx, b, DESTROY) < 0) {
-			fprintf(stderr, "test-guest-bad-input: %s left behind: %s\n", b, daxalloc_errmsg());
+			fprintf(stderr, "test-guest-bad-input: %s left behind: %s\n", b,
+				daxalloc_errmsg());
 			rc = 1;
 		}
 		daxalloc_ctx_delete(&ctx);

@@ -77,10 +77,22 @@ static void check_info(const char *label, enum daxalloc_region_kind kind)
 	daxalloc_dev_close(&dev);
 }
 
-Test(devdax, info_static_2m) { check_info("static2m", DAXALLOC_REGION_STATIC); }
-Test(devdax, info_static_1g) { check_info("static1g", DAXALLOC_REGION_STATIC); }
-Test(devdax, info_dynamic_1g) { check_info("dyn1g", DAXALLOC_REGION_DYNAMIC); }
-Test(devdax, info_dynamic_2m) { check_info("dyn2m", DAXALLOC_REGION_DYNAMIC); }
+Test(devdax, info_static_2m)
+{
+	check_info("static2m", DAXALLOC_REGION_STATIC);
+}
+Test(devdax, info_static_1g)
+{
+	check_info("static1g", DAXALLOC_REGION_STATIC);
+}
+Test(devdax, info_dynamic_1g)
+{
+	check_info("dyn1g", DAXALLOC_REGION_DYNAMIC);
+}
+Test(devdax, info_dynamic_2m)
+{
+	check_info("dyn2m", DAXALLOC_REGION_DYNAMIC);
+}
 
 Test(devdax, enumeration_lists_every_guest_device)
 {
@@ -141,13 +153,34 @@ static void map_region(const char *label, uint64_t len)
 	daxalloc_dev_close(&dev);
 }
 
-Test(devdax, map_2m_static2m) { map_region("static2m", 2u << 20); }
-Test(devdax, map_1g_static2m) { map_region("static2m", 1u << 30); }
-Test(devdax, map_2m_static1g) { map_region("static1g", 2u << 20); }
-Test(devdax, map_1g_static1g) { map_region("static1g", 1u << 30); }
-Test(devdax, map_2m_dyn2m) { map_region("dyn2m", 2u << 20); }
-Test(devdax, map_1g_dyn1g) { map_region("dyn1g", 1u << 30); }
-Test(devdax, map_2m_dyn1g) { map_region("dyn1g", 2u << 20); }
+Test(devdax, map_2m_static2m)
+{
+	map_region("static2m", 2u << 20);
+}
+Test(devdax, map_1g_static2m)
+{
+	map_region("static2m", 1u << 30);
+}
+Test(devdax, map_2m_static1g)
+{
+	map_region("static1g", 2u << 20);
+}
+Test(devdax, map_1g_static1g)
+{
+	map_region("static1g", 1u << 30);
+}
+Test(devdax, map_2m_dyn2m)
+{
+	map_region("dyn2m", 2u << 20);
+}
+Test(devdax, map_1g_dyn1g)
+{
+	map_region("dyn1g", 1u << 30);
+}
+Test(devdax, map_2m_dyn1g)
+{
+	map_region("dyn1g", 2u << 20);
+}
 
 Test(devdax, contents_survive_remap)
 {
@@ -185,7 +218,8 @@ Test(devdax, unaligned_requests_refused_by_library)
 	struct daxalloc_map *map = NULL;
 
 	cr_expect_eq(daxalloc_map_new(dev, 2u << 20, 1u << 30, NULL, 0, &map), -EINVAL);
-	cr_expect(strstr(daxalloc_errmsg(), "offset 0x200000 is not a multiple of the device alignment 1G"),
+	cr_expect(strstr(daxalloc_errmsg(),
+			 "offset 0x200000 is not a multiple of the device alignment 1G"),
 		  "%s", daxalloc_errmsg());
 	cr_expect_eq(daxalloc_map_new(dev, 0, gd->size + (1u << 30), NULL, 0, &map), -EINVAL);
 	cr_expect(strstr(daxalloc_errmsg(), "outside the device"), "%s", daxalloc_errmsg());
@@ -242,7 +276,7 @@ static int thp_off_child(const struct guest_dev *gd)
 	}
 	p = daxalloc_map_get_address(map);
 	for (uint64_t off = 0; off < (4u << 20); off += 4096)
-		p[off] = 1;	/* SIGBUS here, if the kernel refused and the library mapped */
+		p[off] = 1; /* SIGBUS here, if the kernel refused and the library mapped */
 	daxalloc_map_delete(&map);
 	return 20 * raw_refused;
 }
@@ -262,9 +296,11 @@ Test(devdax, thp_off_process_is_told_not_killed)
 	code = WEXITSTATUS(st);
 	cr_assert_neq(code % 20, 12, "the child could not set up");
 	cr_log_info("this kernel %s 2M faults to a process with THP off; the library %s",
-		    code >= 20 ? "refuses" : "allows", code % 20 == 10 ? "refused, saying why" : "mapped");
+		    code >= 20 ? "refuses" : "allows",
+		    code % 20 == 10 ? "refused, saying why" : "mapped");
 	if (code >= 20)
-		cr_expect_eq(code, 30, "the kernel refuses, the library did not say so (code %d)", code);
+		cr_expect_eq(code, 30, "the kernel refuses, the library did not say so (code %d)",
+			     code);
 	else
 		cr_expect_eq(code, 0, "the kernel allows, yet the library refused (code %d)", code);
 }
@@ -305,7 +341,7 @@ Test(devdax, heap_lives_on_after_thp_is_turned_off)
 
 			if (!o)
 				_exit(13);
-			memset(o, i, 1024);	/* SIGBUS on a page not faulted before */
+			memset(o, i, 1024); /* SIGBUS on a page not faulted before */
 			first = first ? first : o;
 		}
 		kid = fork();
@@ -321,5 +357,6 @@ Test(devdax, heap_lives_on_after_thp_is_turned_off)
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 		  "the heap's program %s %d after turning THP off",
-		  WIFSIGNALED(st) ? "died of signal" : "exited", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+		  WIFSIGNALED(st) ? "died of signal" : "exited",
+		  WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 }

@@ -43,12 +43,12 @@ static struct json_object *find(struct json_object *arr, const char *chardev)
 
 Test(list_daxctl, same_keys_same_values)
 {
-	static const char *const keys[] = { "chardev", "size", "align", "target_node",
+	static const char *const keys[] = { "chardev",   "size", "align", "target_node",
 					    "numa_node", "mode", "state", NULL };
 	struct json_object *theirs, *ours;
 	int n, compared = 0;
 
-	guest_devs(&n);	/* skips outside the guest */
+	guest_devs(&n); /* skips outside the guest */
 	theirs = run_daxctl();
 	cr_assert_not_null(theirs, "daxctl printed no JSON: %s", daxctl_out);
 	if (json_object_is_type(theirs, json_type_object)) {
@@ -81,12 +81,14 @@ Test(list_daxctl, same_keys_same_values)
 
 			/* what daxctl says, we say; "state" only when daxctl says it */
 			if (in_t || strcmp(*k, "state") == 0)
-				cr_expect_eq(in_o, in_t, "%s: key %s %s by daxctl, %s by daxalloc-ctl",
-					     name, *k, in_t ? "given" : "not given",
+				cr_expect_eq(in_o, in_t,
+					     "%s: key %s %s by daxctl, %s by daxalloc-ctl", name,
+					     *k, in_t ? "given" : "not given",
 					     in_o ? "given" : "not given");
 			if (in_t && in_o)
-				cr_expect_str_eq(json_object_to_json_string(ov), json_object_to_json_string(tv),
-						 "%s: %s differs", name, *k);
+				cr_expect_str_eq(json_object_to_json_string(ov),
+						 json_object_to_json_string(tv), "%s: %s differs",
+						 name, *k);
 		}
 		compared++;
 	}
@@ -125,8 +127,8 @@ Test(list_daxctl, system_ram_is_never_a_device, .timeout = 300)
 		 g->region);
 	cr_assert_eq(sh(cmd, dev, sizeof(dev)), 0);
 	cr_assert(dev[0], "daxctl created no scratch device in region %d", g->region);
-	snprintf(cmd, sizeof(cmd), "daxctl reconfigure-device -f -N -m system-ram %s >/dev/null 2>&1",
-		 dev);
+	snprintf(cmd, sizeof(cmd),
+		 "daxctl reconfigure-device -f -N -m system-ram %s >/dev/null 2>&1", dev);
 	if (sh(cmd, NULL, 0) != 0) {
 		snprintf(cmd, sizeof(cmd), "daxctl disable-device %s; daxctl destroy-device %s",
 			 dev, dev);
@@ -150,7 +152,8 @@ Test(list_daxctl, system_ram_is_never_a_device, .timeout = 300)
 	ctl_runl(&r, "list", NULL);
 	cr_expect(strstr(r.out, "system-ram"), "%s", r.out);
 	cr_expect(!strstr(r.out, "default device: ") ||
-		  !strstr(strstr(r.out, "default device: "), dev), "%s", r.out);
+			  !strstr(strstr(r.out, "default device: "), dev),
+		  "%s", r.out);
 
 	snprintf(cmd, sizeof(cmd),
 		 "daxctl reconfigure-device -f -m devdax %s >/dev/null 2>&1; daxctl disable-device %s >/dev/null 2>&1; daxctl destroy-device %s >/dev/null 2>&1",

@@ -79,8 +79,7 @@ Test(mode, system_ram_and_back, .timeout = 600)
 	rc = daxalloc_dev_set_mode(ctx, name, "system-ram", DAXALLOC_RECONFIG_DESTROY_DATA);
 	cr_assert_eq(rc, 0, "%s", daxalloc_errmsg());
 	cr_expect_str_eq(mode_of(ctx, name), "system-ram");
-	cr_expect_gt(mem_total(), before, "MemTotal did not grow (%llu)",
-		     (unsigned long long)before);
+	cr_expect_gt(mem_total(), before, "MemTotal did not grow (%llu)", (unsigned long long)before);
 	cr_expect_eq(daxalloc_dev_set_mode(ctx, name, "system-ram", 0), 0, "already: %s",
 		     daxalloc_errmsg());
 	ctl_runl(&r, "list", NULL);

@@ -123,9 +123,11 @@ static void unpin_logged(struct daxalloc_pin **p, const struct setup *s, const c
 }
 
 /* The same case on the 2M and the 1G static device: @size2m, then 1 GiB. */
+/* clang-format off */
 #define ON_2M_AND_1G(name, fn, size2m)                                   \
 	Test(pin, name##_2m, .timeout = 300) { fn("static2m", size2m); } \
 	Test(pin, name##_1g, .timeout = 300) { fn("static1g", G); }
+/* clang-format on */
 
 /* ---- another process: daxalloc-ctl --------------------------------------- */
 
@@ -185,8 +187,7 @@ static void pinned_open(struct pinned *pd, const char *label, uint64_t size, con
 	cr_assert_eq(daxalloc_pin(pd->r, 0, size, &t, &pd->p), 0, "%s", daxalloc_errmsg());
 	j = pins_json(pd->s.gd->name);
 	cr_expect_eq(json_object_array_length(j), 1, "%s", json_object_to_json_string(j));
-	cr_expect_str_eq(jstr(json_object_array_get_idx(j, 0), "kind"),
-			 daxalloc_pin_kind_name(kind));
+	cr_expect_str_eq(jstr(json_object_array_get_idx(j, 0), "kind"), daxalloc_pin_kind_name(kind));
 	json_object_put(j);
 }
 
@@ -278,8 +279,7 @@ static void child_pin(const char *devname, const char *grp, const char *name)
 	struct daxalloc_pin_target t;
 
 	if (daxalloc_ctx_new(&s.ctx) || daxalloc_dev_open(s.ctx, devname, &s.dev) ||
-	    daxalloc_pool_open(s.dev, 0, &s.pool) ||
-	    daxalloc_alloc(s.pool, 2 * M, name, 0, &pd.r))
+	    daxalloc_pool_open(s.dev, 0, &s.pool) || daxalloc_alloc(s.pool, 2 * M, name, 0, &pd.r))
 		_exit(1);
 	if (consumer_open(&pd.c, DAXALLOC_PIN_VFIO, grp))
 		_exit(2);
@@ -317,11 +317,11 @@ Test(pin, vfio_pin_inherited_by_a_child_outlives_its_pinner, .timeout = 300)
 		child_pin(s.gd->name, grp, "inherited");
 		h = fork();
 		if (h == 0) {
-			_exit(read(go[0], &c, 1) < 0);	/* holds the container until told */
+			_exit(read(go[0], &c, 1) < 0); /* holds the container until told */
 		}
 		if (write(up[1], &h, sizeof(h)) != (ssize_t)sizeof(h))
 			_exit(4);
-		_exit(0);	/* dies pinned */
+		_exit(0); /* dies pinned */
 	}
 	close(up[1]);
 	close(go[0]);
@@ -330,7 +330,8 @@ Test(pin, vfio_pin_inherited_by_a_child_outlives_its_pinner, .timeout = 300)
 	/* The record outlives the pinner's lease, naming the heir that holds the container. */
 	snprintf(want, sizeof(want), "in pid %d", heir);
 	ctl_runl(&run, "free", s.gd->name, "inherited", NULL);
-	cr_expect_eq(run.status, 1, "freed while the pinner's heir holds the DMA mapping: %s", run.out);
+	cr_expect_eq(run.status, 1, "freed while the pinner's heir holds the DMA mapping: %s",
+		     run.out);
 	cr_expect(strstr(run.err, "is pinned by vfio"), "%s", run.err);
 	cr_expect(strstr(run.err, want), "%s", run.err);
 	close(go[1]);
@@ -449,8 +450,8 @@ Test(pin, io_uring_answer_matches_the_kernel, .timeout = 120)
 	if (kernel_before(6, 5)) {
 		cr_expect_eq(rc, -EOPNOTSUPP, "io_uring pinned devdax on a kernel before 6.5?");
 		cr_expect(strstr(daxalloc_errmsg(), "refuses to pin file-backed memory") &&
-			  strstr(daxalloc_errmsg(), "need Linux 6.5 or later") &&
-			  strstr(daxalloc_errmsg(), s.gd->name),
+				  strstr(daxalloc_errmsg(), "need Linux 6.5 or later") &&
+				  strstr(daxalloc_errmsg(), s.gd->name),
 			  "not plain enough: %s", daxalloc_errmsg());
 		fprintf(stderr, "pin: io_uring on %s: %s\n", s.gd->name, daxalloc_errmsg());
 		cr_expect_null(p);
@@ -476,12 +477,13 @@ static void uring_read_fixed(const char *label, uint64_t size)
 	struct io_uring_sqe *sqe;
 	struct io_uring_cqe *cqe;
 	char path[] = "/tmp/daxalloc-uring.XXXXXX";
-	const uint64_t io = 4 * M, at = size - io;	/* the last bytes of the last buffer */
+	const uint64_t io = 4 * M, at = size - io; /* the last bytes of the last buffer */
 	unsigned char *buf, *dst;
 	int fd;
 
 	if (kernel_before(6, 5))
-		cr_skip_test("io_uring takes device-dax fixed buffers from Linux 6.5 (refusal tested by io_uring_answer_matches_the_kernel)");
+		cr_skip_test(
+			"io_uring takes device-dax fixed buffers from Linux 6.5 (refusal tested by io_uring_answer_matches_the_kernel)");
 	pinned_open(&pd, label, size, "uring", DAXALLOC_PIN_URING, NULL);
 	cr_expect_eq(daxalloc_pin_get_uring_index(pd.p), 0);
 
@@ -516,7 +518,6 @@ ON_2M_AND_1G(io_uring_read_fixed_into_devdax, uring_read_fixed, 64 * M)
 
 static uint64_t status_bytes(const char *field);
 
-
 Test(pin, iommufd_answer_matches_the_kernel, .timeout = 120)
 {
 	struct setup s;
@@ -535,7 +536,8 @@ Test(pin, iommufd_answer_matches_the_kernel, .timeout = 120)
 	} else {
 		cr_expect_eq(rc, -EOPNOTSUPP);
 		cr_expect(strstr(daxalloc_errmsg(), "has no iommufd") &&
-			  strstr(daxalloc_errmsg(), "Linux 6.2"), "%s", daxalloc_errmsg());
+				  strstr(daxalloc_errmsg(), "Linux 6.2"),
+			  "%s", daxalloc_errmsg());
 	}
 	cr_expect_null(p);
 	fprintf(stderr, "pin: iommufd on %s: %s\n", s.gd->name, daxalloc_errmsg());
@@ -560,9 +562,11 @@ static void iommufd_open(struct iommufd_dev *u)
 
 	guest_devs(&(int){ 0 });
 	if (access("/dev/iommu", F_OK) != 0)
-		cr_skip_test("this kernel has no iommufd (/dev/iommu; no Debian kernel enables CONFIG_IOMMUFD: the guest's 6.12-iommufd kernel does)");
+		cr_skip_test(
+			"this kernel has no iommufd (/dev/iommu; no Debian kernel enables CONFIG_IOMMUFD: the guest's 6.12-iommufd kernel does)");
 	if (!cdev)
-		cr_assert_fail("the kernel has iommufd but the guest found no VFIO device cdev ($DAXALLOC_GUEST_VFIO_CDEV unset)");
+		cr_assert_fail(
+			"the kernel has iommufd but the guest found no VFIO device cdev ($DAXALLOC_GUEST_VFIO_CDEV unset)");
 	cr_assert_eq(consumer_iommufd_open(&u->c, cdev), 0, "%s", consumer_errmsg());
 	/* BAR0 of the edu device, bus mastering on: its DMA engine checks the mapping. */
 	cr_assert_eq(ioctl(u->c.dev, VFIO_DEVICE_GET_REGION_INFO, &cfg), 0, "%s", strerror(errno));
@@ -588,7 +592,7 @@ static void iommufd_close(struct iommufd_dev *u)
 
 /* edu's DMA engine: 0x80 source, 0x88 destination, 0x90 count, 0x98 command. */
 #define EDU_BUF 0x40000u
-#define EDU_XFER 2048u		/* less than its 4K buffer: QEMU 7.2 stops at its end */
+#define EDU_XFER 2048u /* less than its 4K buffer: QEMU 7.2 stops at its end */
 
 static bool edu_dma(struct iommufd_dev *u, uint32_t src, uint32_t dst, bool to_ram)
 {
@@ -625,10 +629,11 @@ static void iommufd_pin_case(const char *label, uint64_t size, uint64_t iova)
 	struct iommufd_dev u;
 	struct daxalloc_region *r;
 	struct daxalloc_pin *p = NULL, *q = NULL;
-	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_IOMMUFD }, bad;
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = DAXALLOC_PIN_IOMMUFD },
+				   bad;
 	struct json_object *j;
 	struct timespec a, b;
-	const uint64_t back = 0x10000;	/* where the copy comes back, in the region */
+	const uint64_t back = 0x10000; /* where the copy comes back, in the region */
 	double pin_ms, unpin_ms, raw_map_ms, raw_unmap_ms;
 	uint64_t pin0;
 	unsigned char *base;
@@ -656,7 +661,7 @@ static void iommufd_pin_case(const char *label, uint64_t size, uint64_t iova)
 		base[i] = (unsigned char)(i * 13 + 5);
 	memset(base + back, 0, EDU_XFER);
 	cr_expect(edu_dma(&u, (uint32_t)iova, EDU_BUF, false) &&
-		  edu_dma(&u, EDU_BUF, (uint32_t)(iova + back), true),
+			  edu_dma(&u, EDU_BUF, (uint32_t)(iova + back), true),
 		  "the edu DMA did not finish in 10 s");
 	cr_expect_eq(memcmp(base, base + back, EDU_XFER), 0,
 		     "the bytes the device copied through IOVA 0x%llx differ",
@@ -672,7 +677,8 @@ static void iommufd_pin_case(const char *label, uint64_t size, uint64_t iova)
 		cr_expect_str_eq(jstr(e, "region"), "iommufd-dma");
 		cr_expect_eq(jint(e, "length"), (int64_t)size);
 		cr_expect(strstr(jstr(e, "consumer"), "iommufd fd") &&
-			  strstr(jstr(e, "consumer"), "ioas"), "%s", jstr(e, "consumer"));
+				  strstr(jstr(e, "consumer"), "ioas"),
+			  "%s", jstr(e, "consumer"));
 	}
 	json_object_put(j);
 	cr_expect_eq(daxalloc_region_free(&r), -EBUSY);
@@ -683,8 +689,7 @@ static void iommufd_pin_case(const char *label, uint64_t size, uint64_t iova)
 	cr_expect(strstr(daxalloc_errmsg(), "already used"), "%s", daxalloc_errmsg());
 	bad = t;
 	bad.iommufd.ioas_id = u.c.ioas + 1000;
-	cr_expect_eq(daxalloc_pin(r, 0, s.gd->align, &bad, &q), -ENOENT, "%s",
-		     daxalloc_errmsg());
+	cr_expect_eq(daxalloc_pin(r, 0, s.gd->align, &bad, &q), -ENOENT, "%s", daxalloc_errmsg());
 	cr_expect(strstr(daxalloc_errmsg(), "has no IOAS"), "%s", daxalloc_errmsg());
 	bad = t;
 	bad.iommufd.iova = iova + size + 1;
@@ -735,12 +740,12 @@ static void iommufd_pin_case(const char *label, uint64_t size, uint64_t iova)
 
 Test(pin, iommufd_pin_devdax_2m, .timeout = 300)
 {
-	iommufd_pin_case("static2m", 64 * M, 0x1000000);	/* 16M: edu drives 28 bits */
+	iommufd_pin_case("static2m", 64 * M, 0x1000000); /* 16M: edu drives 28 bits */
 }
 
 Test(pin, iommufd_pin_devdax_1g, .timeout = 300)
 {
-	iommufd_pin_case("static1g", G, 0);	/* 1G-aligned IOVA, below edu's 256M */
+	iommufd_pin_case("static1g", G, 0); /* 1G-aligned IOVA, below edu's 256M */
 }
 
 /* ---- what each pin is charged, and RLIMIT_MEMLOCK ------------------------ */
@@ -772,14 +777,19 @@ static uint64_t status_bytes(const char *field)
 enum { C_VFIO, C_RDMA, C_URING, C_IOMMUFD, C_N };
 static const char *const cname[C_N] = { "vfio", "rdma", "io_uring", "iommufd" };
 static const enum daxalloc_pin_kind ckind[C_N] = {
-	DAXALLOC_PIN_VFIO, DAXALLOC_PIN_RDMA, DAXALLOC_PIN_URING, DAXALLOC_PIN_IOMMUFD,
+	DAXALLOC_PIN_VFIO,
+	DAXALLOC_PIN_RDMA,
+	DAXALLOC_PIN_URING,
+	DAXALLOC_PIN_IOMMUFD,
 };
 
 /* Consumer @k as the guest offers it (its environment variable); false when absent. */
 static bool memlock_consumer(struct consumer *c, int k)
 {
 	static const char *const env[C_N] = {
-		"DAXALLOC_GUEST_VFIO_GROUP", "DAXALLOC_GUEST_RDMA_DEV", NULL,
+		"DAXALLOC_GUEST_VFIO_GROUP",
+		"DAXALLOC_GUEST_RDMA_DEV",
+		NULL,
 		"DAXALLOC_GUEST_VFIO_CDEV",
 	};
 	const char *where = env[k] ? getenv(env[k]) : NULL;
@@ -789,8 +799,8 @@ static bool memlock_consumer(struct consumer *c, int k)
 
 /* One consumer's answers in the child. */
 struct charge {
-	int raw_over, lib_over;		/* 0 or -errno */
-	long long lck, pin;		/* counters' growth for MEMLOCK_UNDER */
+	int raw_over, lib_over; /* 0 or -errno */
+	long long lck, pin;     /* counters' growth for MEMLOCK_UNDER */
 	char msg[400];
 };
 
@@ -913,13 +923,14 @@ static void memlock_matrix(const char *label)
 			line[strcspn(line, "\n")] = '\0';
 			cr_expect(strncmp(line, "error ", 6) != 0, "%s: %s", what, line);
 			if (strcmp(line, "iommufd none") == 0 && access("/dev/iommu", F_OK) != 0) {
-				fprintf(stderr, "memlock: kernel %s, %s, iommufd: this kernel has none\n",
+				fprintf(stderr,
+					"memlock: kernel %s, %s, iommufd: this kernel has none\n",
 					u.release, what);
 				seen++;
 				continue;
 			}
-			if (sscanf(line, "%15s %d %lld %lld %d %399[^\n]", name, &raw, &lck, &pin, &lib,
-				   msg) < 5) {
+			if (sscanf(line, "%15s %d %lld %lld %d %399[^\n]", name, &raw, &lck, &pin,
+				   &lib, msg) < 5) {
 				fprintf(stderr, "memlock: %s: %s\n", what, line);
 				continue;
 			}
@@ -933,16 +944,18 @@ static void memlock_matrix(const char *label)
 				(unsigned long long)(MEMLOCK_LIMIT >> 20),
 				raw ? strerror(-raw) : "accepts", lib ? strerror(-lib) : "accepts");
 			/* Never refuse what the kernel takes; refuse what it refuses, the same way. */
-			cr_expect_eq(lib, raw, "%s, %s: the kernel answers %s, the library %s (%s)", what,
-				     name, raw ? strerror(-raw) : "yes", lib ? strerror(-lib) : "yes", msg);
+			cr_expect_eq(lib, raw, "%s, %s: the kernel answers %s, the library %s (%s)",
+				     what, name, raw ? strerror(-raw) : "yes",
+				     lib ? strerror(-lib) : "yes", msg);
 			if (lib == -ENOMEM)
 				cr_expect(strstr(msg, "RLIMIT_MEMLOCK") && strstr(msg, "CAP_IPC_LOCK"),
-					  "%s, %s: a refusal over the limit must say so: %s", what, name, msg);
+					  "%s, %s: a refusal over the limit must say so: %s", what,
+					  name, msg);
 		}
 		fclose(in);
 		cr_assert_eq(waitpid(child, &st, 0), child);
-		cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: the child ended with 0x%x", what,
-			  st);
+		cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: the child ended with 0x%x",
+			  what, st);
 	}
 	cr_expect_eq(seen, C_N, "%s: %d of %d consumers reported", what, seen, C_N);
 }
@@ -994,8 +1007,9 @@ Test(pin, pin_path_probe_finds_the_kernels_path, .timeout = 900)
 	cr_expect_gt(jint(pin, "ns_hugetlb_2m"), 0, "%s", how);
 	cr_expect(json_object_object_get_ex(pin, "conclusive", &v) && json_object_get_boolean(v),
 		  "%s", how);
-	cr_expect_str_eq(verdict, daxalloc_vmemmap_pin_path_name(major >= 7 ? DAXALLOC_VMEMMAP_PIN_COMPOUND :
-								  DAXALLOC_VMEMMAP_PIN_BASE_PAGE),
+	cr_expect_str_eq(verdict,
+			 daxalloc_vmemmap_pin_path_name(major >= 7 ? DAXALLOC_VMEMMAP_PIN_COMPOUND :
+								     DAXALLOC_VMEMMAP_PIN_BASE_PAGE),
 			 "kernel %s: %s", u.release, how);
 	json_object_put(o);
 }

@@ -47,7 +47,9 @@ static int reattach_in_other_process(const char *devname, const char *name, uint
 		if (daxalloc_ctx_new(&c) || daxalloc_dev_open(c, devname, &d) ||
 		    daxalloc_pool_open(d, 0, &p) || daxalloc_region_open(p, name, 0, &r))
 			_exit(2);
-		_exit(th_verify(daxalloc_region_get_address(r), daxalloc_region_get_size(r), seed) ? 1 : 0);
+		_exit(th_verify(daxalloc_region_get_address(r), daxalloc_region_get_size(r), seed) ?
+			      1 :
+			      0);
 	}
 	waitpid(pid, &st, 0);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
@@ -75,8 +77,14 @@ static void named_region_survives(const char *label, uint64_t size)
 		     "another process could not reattach 'survivor' intact");
 }
 
-Test(devdax_pool, named_region_survives_2m) { named_region_survives("dyn2m", 64u << 20); }
-Test(devdax_pool, named_region_survives_1g) { named_region_survives("static1g", 1u << 30); }
+Test(devdax_pool, named_region_survives_2m)
+{
+	named_region_survives("dyn2m", 64u << 20);
+}
+Test(devdax_pool, named_region_survives_1g)
+{
+	named_region_survives("static1g", 1u << 30);
+}
 
 Test(devdax_pool, crash_loop_2m)
 {

@@ -41,7 +41,7 @@
 #define DESTROY DAXALLOC_RECONFIG_DESTROY_DATA
 
 static struct daxalloc_ctx *ctx;
-static char before[64][32];	/* devices with memory before the first test */
+static char before[64][32]; /* devices with memory before the first test */
 static int nbefore;
 
 /* ---- sysfs, read directly: what the kernel says, not what the library says */
@@ -105,7 +105,8 @@ static void baseline(void)
 	if (env) {
 		snprintf(list, sizeof(list), "%s", env);
 		nbefore = 0;
-		for (tok = strtok_r(list, " ", &save); tok && nbefore < 64; tok = strtok_r(NULL, " ", &save))
+		for (tok = strtok_r(list, " ", &save); tok && nbefore < 64;
+		     tok = strtok_r(NULL, " ", &save))
 			snprintf(before[nbefore++], 32, "%.31s", tok);
 		return;
 	}
@@ -163,7 +164,8 @@ static int repair(struct daxalloc_ctx *c)
 		if (attr(gds[i].name, "size") == gds[i].size &&
 		    attr(gds[i].name, "align") == gds[i].align && enabled(gds[i].name))
 			continue;
-		fprintf(stderr, "%s (%s): size %llu align %llu %s; the table says %llu, %llu, enabled\n",
+		fprintf(stderr,
+			"%s (%s): size %llu align %llu %s; the table says %llu, %llu, enabled\n",
 			gds[i].name, gds[i].label, (unsigned long long)attr(gds[i].name, "size"),
 			(unsigned long long)attr(gds[i].name, "align"),
 			enabled(gds[i].name) ? "enabled" : "disabled",
@@ -241,8 +243,8 @@ static void check_maps(const char *name, uint64_t align, uint64_t old)
 		cr_assert_geq(fd, 0);
 		errno = 0;
 		raw = mmap(NULL, old, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		cr_expect_eq(raw, MAP_FAILED, "%s: an mmap of %llu bytes worked at align %llu", name,
-			     (unsigned long long)old, (unsigned long long)align);
+		cr_expect_eq(raw, MAP_FAILED, "%s: an mmap of %llu bytes worked at align %llu",
+			     name, (unsigned long long)old, (unsigned long long)align);
 		cr_expect_eq(errno, EINVAL);
 		if (raw != MAP_FAILED)
 			munmap(raw, old);
@@ -381,18 +383,20 @@ Test(reconfigure, pmem_cycle_4k_2m_1g_4k)
 
 			ctl_runf(&run, "reconfigure %s --align 1G --destroy-data", gd->name);
 			cr_assert_eq(run.status, 0, "%s", run.err);
-			cr_expect(strstr(run.out, "usable size 2046M -> 1G (1022M lost to alignment padding)"),
+			cr_expect(strstr(run.out,
+					 "usable size 2046M -> 1G (1022M lost to alignment padding)"),
 				  "%s", run.out);
 			/* another process changed it: a new context lists it as it is now */
 			daxalloc_ctx_delete(&ctx);
 			cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
 		} else {
-			cr_assert_eq(daxalloc_dev_set_align(ctx, gd->name, steps[i], DESTROY), 0, "%s",
-				     daxalloc_errmsg());
+			cr_assert_eq(daxalloc_dev_set_align(ctx, gd->name, steps[i], DESTROY), 0,
+				     "%s", daxalloc_errmsg());
 		}
 		cr_log_info("%s (%s): align %llu -> %llu, usable %llu -> %llu", gd->name, ns,
 			    (unsigned long long)prev, (unsigned long long)steps[i],
-			    (unsigned long long)size_before, (unsigned long long)attr(gd->name, "size"));
+			    (unsigned long long)size_before,
+			    (unsigned long long)attr(gd->name, "size"));
 		cr_expect_eq(attr(gd->name, "align"), steps[i], "the device keeps its name");
 		cr_expect_eq(attr(gd->name, "size"), sizes[i], "usable size at align %llu",
 			     (unsigned long long)steps[i]);
@@ -401,8 +405,8 @@ Test(reconfigure, pmem_cycle_4k_2m_1g_4k)
 		check_maps(gd->name, steps[i], prev);
 		if (i == 0) {
 			cr_assert_eq(daxalloc_dev_open(ctx, gd->name, &dev), 0);
-			cr_expect_eq(daxalloc_pool_open(dev, 0, &pool), -ENODATA, "the pool is gone: %s",
-				     daxalloc_errmsg());
+			cr_expect_eq(daxalloc_pool_open(dev, 0, &pool), -ENODATA,
+				     "the pool is gone: %s", daxalloc_errmsg());
 			daxalloc_pool_close(&pool);
 			daxalloc_dev_close(&dev);
 		}
@@ -586,8 +590,14 @@ static void refused_while_held(bool map)
 	cr_expect_eq(release(pid, go), 0, "the holder lost its mapping");
 }
 
-Test(reconfigure, refused_while_another_process_maps_it) { refused_while_held(true); }
-Test(reconfigure, refused_while_another_process_has_it_open) { refused_while_held(false); }
+Test(reconfigure, refused_while_another_process_maps_it)
+{
+	refused_while_held(true);
+}
+Test(reconfigure, refused_while_another_process_has_it_open)
+{
+	refused_while_held(false);
+}
 
 /*
  * Memory pinned by VFIO and then unmapped from the CPU side: no process
@@ -608,8 +618,8 @@ Test(reconfigure, vfio_pin_after_cpu_unmap_refused_without_hang)
 	cr_assert_eq(daxalloc_dev_open(ctx, name, &dev), 0);
 	cr_assert_eq(daxalloc_map_new(dev, 0, 64 * M, NULL, 0, &map), 0, "%s", daxalloc_errmsg());
 	memset(daxalloc_map_get_address(map), 0x3c, 64 * M);
-	cr_assert_eq(consumer_vfio_map(&v, daxalloc_map_get_address(map), 64 * M, CONSUMER_IOVA),
-		     0, "%s", consumer_errmsg());
+	cr_assert_eq(consumer_vfio_map(&v, daxalloc_map_get_address(map), 64 * M, CONSUMER_IOVA), 0,
+		     "%s", consumer_errmsg());
 	daxalloc_map_delete(&map);
 	daxalloc_dev_close(&dev);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -667,7 +677,8 @@ Test(reconfigure, library_pin_refused_from_the_ledger)
 Test(subdev, round_trip)
 {
 	const struct guest_dev *gd = guest_dev("recfgdyn");
-	struct daxalloc_daxregion_info before_info = { DAXALLOC_DAXREGION_INFO_INIT }, info = before_info;
+	struct daxalloc_daxregion_info before_info = { DAXALLOC_DAXREGION_INFO_INIT },
+				       info = before_info;
 	struct daxalloc_dev *dev = NULL, *d;
 	struct daxalloc_map *map = NULL;
 	char name[32];
@@ -800,8 +811,10 @@ Test(subdev, sizes_that_break_the_alignment_are_refused)
 	struct daxalloc_daxregion_info info = { DAXALLOC_DAXREGION_INFO_INIT };
 	char name[32], s2[32];
 
-	cr_expect_eq(daxalloc_dev_create(ctx, gd->region, 3 * M, DAXALLOC_SIZE_2M, name, 32), -EINVAL);
-	cr_expect(strstr(daxalloc_errmsg(), "nearest valid sizes: 2M or 4M"), "%s", daxalloc_errmsg());
+	cr_expect_eq(daxalloc_dev_create(ctx, gd->region, 3 * M, DAXALLOC_SIZE_2M, name, 32),
+		     -EINVAL);
+	cr_expect(strstr(daxalloc_errmsg(), "nearest valid sizes: 2M or 4M"), "%s",
+		  daxalloc_errmsg());
 	cr_expect_eq(daxalloc_dev_create(ctx, gd->region, 1536 * M, DAXALLOC_SIZE_1G, name, 32),
 		     -EINVAL);
 	cr_expect(strstr(daxalloc_errmsg(), "1G or 2G"), "%s", daxalloc_errmsg());
@@ -816,7 +829,8 @@ Test(subdev, sizes_that_break_the_alignment_are_refused)
 	/* an existing device: realigned or resized against the rules */
 	scratch(64 * M, DAXALLOC_SIZE_2M, s2);
 	cr_expect_eq(daxalloc_dev_set_align(ctx, s2, DAXALLOC_SIZE_1G, 0), -EINVAL);
-	cr_expect(strstr(daxalloc_errmsg(), "size 64M is not a multiple of the alignment 1G; nearest valid size: 1G"),
+	cr_expect(strstr(daxalloc_errmsg(),
+			 "size 64M is not a multiple of the alignment 1G; nearest valid size: 1G"),
 		  "%s", daxalloc_errmsg());
 	cr_expect_eq(daxalloc_dev_resize(ctx, s2, 65 * M, 0), -EINVAL);
 	cr_expect_eq(daxalloc_dev_resize(ctx, s2, 64 * M + info.available + 2 * M, 0), -ENOSPC);
@@ -937,8 +951,8 @@ Test(subdev, one_g_device_backs_qemu_guest_ram)
 	cr_assert_eq(run.status, 0, "%s", run.err);
 	cr_log_info("vm-backing printed: %s", run.out);
 	snprintf(first, sizeof(first), "%.1023s", run.out);
-	cr_assert_eq(sscanf(run.out, "-object memory-backend-file,id=%63[^,],mem-path=/dev/%31[^,],", id,
-			    dev),
+	cr_assert_eq(sscanf(run.out, "-object memory-backend-file,id=%63[^,],mem-path=/dev/%31[^,],",
+			    id, dev),
 		     2, "%s", run.out);
 	cr_expect_eq(attr(dev, "size"), G);
 	cr_expect_eq(attr(dev, "align"), G);
@@ -952,7 +966,8 @@ Test(subdev, one_g_device_backs_qemu_guest_ram)
 			      run.out),
 		     (int)sizeof(line));
 	line[strcspn(line, "\n")] = '\0';
-	for (char *tok = strtok_r(line, " ", &save); tok && argc < 39; tok = strtok_r(NULL, " ", &save))
+	for (char *tok = strtok_r(line, " ", &save); tok && argc < 39;
+	     tok = strtok_r(NULL, " ", &save))
 		argv[argc++] = tok;
 	argv[argc] = NULL;
 	cr_assert_eq(pipe(in), 0);
@@ -985,12 +1000,15 @@ Test(subdev, one_g_device_backs_qemu_guest_ram)
 	/* The same --id again: the same device, nothing created. */
 	ctl_runf(&run, "vm-backing --region %d --size 1G --align 1G --id guestram", gd->region);
 	cr_expect_eq(run.status, 0, "%s", run.err);
-	cr_expect(strncmp(run.out, first, sizeof(first) - 1) == 0, "a second vm-backing --id guestram: %s, first %s", run.out, first);
+	cr_expect(strncmp(run.out, first, sizeof(first) - 1) == 0,
+		  "a second vm-backing --id guestram: %s, first %s", run.out, first);
 	snprintf(want, sizeof(want), "<path>/dev/%s</path>", dev);
 	ctl_runf(&run, "vm-backing --size 1G --align 1G --id guestram --libvirt");
 	cr_expect_eq(run.status, 0, "%s", run.err);
-	cr_expect(strstr(run.out, want) && strstr(run.out, "<memory model='nvdimm' access='shared'>") &&
-		  strstr(run.out, "<size unit='KiB'>1048576</size>"), "%s", run.out);
+	cr_expect(strstr(run.out, want) &&
+			  strstr(run.out, "<memory model='nvdimm' access='shared'>") &&
+			  strstr(run.out, "<size unit='KiB'>1048576</size>"),
+		  "%s", run.out);
 	ctl_runf(&run, "vm-backing --size 2G --align 1G --id guestram");
 	cr_expect_eq(run.status, 1, "another size for the same --id: %s", run.out);
 	cr_expect(strstr(run.err, dev), "%s", run.err);

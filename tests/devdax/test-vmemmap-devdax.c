@@ -59,9 +59,11 @@ static void expect_predicted(const char *dev, const struct vmemmap_sample *sm, i
 {
 	cr_expect_eq(sm->match, row,
 		     "%s at %lluK: measured %lld bytes, nearest the %s row; the model predicts %s "
-		     "for this kernel (%s)", dev, (unsigned long long)(sm->align >> 10),
-		     (long long)sm->median, sm->match >= 0 ? daxalloc_vmemmap_row_name(sm->match) : "no",
-		     daxalloc_vmemmap_row_name(row), sm->ambiguous ? "another row as near" : "unambiguous");
+		     "for this kernel (%s)",
+		     dev, (unsigned long long)(sm->align >> 10), (long long)sm->median,
+		     sm->match >= 0 ? daxalloc_vmemmap_row_name(sm->match) : "no",
+		     daxalloc_vmemmap_row_name(row),
+		     sm->ambiguous ? "another row as near" : "unambiguous");
 	cr_expect_not(sm->ambiguous, "%s at %lluK: another row is as near as %s", dev,
 		      (unsigned long long)(sm->align >> 10),
 		      sm->match >= 0 ? daxalloc_vmemmap_row_name(sm->match) : "none");
@@ -133,7 +135,7 @@ static void expect_same(const char *dev, const struct devstate *a, const struct 
 
 static struct {
 	char dev[32];
-	char spacer[32];	/* "" when nothing was moved */
+	char spacer[32]; /* "" when nothing was moved */
 	uint64_t size;
 } moved;
 
@@ -191,8 +193,8 @@ static void move_to_1g(const char *dev, const struct devstate *st)
 	cr_assert_eq(daxctl_dev_enable_devdax(dd), 0, "enable %s", dev);
 	daxctl_unref(dc);
 	snapshot(dev, &now);
-	cr_assert(now.n == 1 && now.start[0] % G == 0, "%s: still not on a 1G boundary (0x%llx)", dev,
-		  (unsigned long long)now.start[0]);
+	cr_assert(now.n == 1 && now.start[0] % G == 0, "%s: still not on a 1G boundary (0x%llx)",
+		  dev, (unsigned long long)now.start[0]);
 	cr_log_info("%s moved from 0x%llx to 0x%llx behind spacer %s", dev,
 		    (unsigned long long)st->start[0], (unsigned long long)now.start[0], moved.spacer);
 }
@@ -317,12 +319,13 @@ Test(vmemmap, four_gib_at_4k_2m_1g_matches_the_model)
 	}
 	/* 4K: no compound pages, the whole memmap */
 	cr_expect_geq(rep.samples[0].median, (int64_t)(m4.struct_pages[NO] / 10 * 9),
-		      "4K: %lld bytes, below 90%% of the memmap (%llu)", (long long)rep.samples[0].median,
-		      (unsigned long long)m4.struct_pages[NO]);
+		      "4K: %lld bytes, below 90%% of the memmap (%llu)",
+		      (long long)rep.samples[0].median, (unsigned long long)m4.struct_pages[NO]);
 	cr_expect_eq(rep.samples[0].match, NO);
 	expect_near(gd->name, &rep.samples[0], m4.total[NO]);
 	/* 2M: the row the model predicts (where 2-page and 1-page differ by half) */
-	slack = (int64_t)m2.total[row] / 4 > (int64_t)(4 * M) ? (int64_t)m2.total[row] / 4 : (int64_t)(4 * M);
+	slack = (int64_t)m2.total[row] / 4 > (int64_t)(4 * M) ? (int64_t)m2.total[row] / 4 :
+								(int64_t)(4 * M);
 	cr_expect_leq(llabs(rep.samples[1].median - (int64_t)m2.total[row]), slack,
 		      "2M: %lld bytes, model %llu (%s)", (long long)rep.samples[1].median,
 		      (unsigned long long)m2.total[row], daxalloc_vmemmap_row_name(row));
@@ -332,9 +335,9 @@ Test(vmemmap, four_gib_at_4k_2m_1g_matches_the_model)
 	cr_expect_lt(rep.samples[2].median, (int64_t)(4 * M), "1G: %lld bytes",
 		     (long long)rep.samples[2].median);
 	cr_expect_lt(rep.samples[2].median, (int64_t)(m2.total[row] / 4), "1G not well below 2M");
-	cr_log_info("model: 4K %llu, 2M %llu, 1G %llu bytes (%s)",
-		    (unsigned long long)m4.total[NO], (unsigned long long)m2.total[row],
-		    (unsigned long long)m1.total[row], daxalloc_vmemmap_row_name(row));
+	cr_log_info("model: 4K %llu, 2M %llu, 1G %llu bytes (%s)", (unsigned long long)m4.total[NO],
+		    (unsigned long long)m2.total[row], (unsigned long long)m1.total[row],
+		    daxalloc_vmemmap_row_name(row));
 
 	cr_log_info("pin path: %s (%s); %s", daxalloc_vmemmap_pin_path_name(rep.pin.verdict),
 		    rep.pin.conclusive ? "measured" : "from the version", rep.pin.how);
@@ -384,7 +387,8 @@ Test(vmemmap, refuses_a_device_in_use_naming_who)
 	cr_expect(strstr(daxalloc_errmsg(), comm), "'%s' lacks '%s'", daxalloc_errmsg(), comm);
 	cr_expect(strstr(daxalloc_errmsg(), gd->name), "%s", daxalloc_errmsg());
 	/* another process (the CLI) sees this one */
-	ctl_run(&r, (const char *const[]){ "vmemmap", gd->name, "--measure", "--cycles", "1", NULL }, 0);
+	ctl_run(&r,
+		(const char *const[]){ "vmemmap", gd->name, "--measure", "--cycles", "1", NULL }, 0);
 	cr_expect_eq(r.status, 1, "exit %d: %s", r.status, r.err);
 	cr_expect(strstr(r.err, pid), "'%s' lacks '%s'", r.err, pid);
 	cr_expect(strstr(r.err, "has it open"), "%s", r.err);
@@ -429,8 +433,10 @@ Test(vmemmap, disabled_device_stays_disabled_cli_json)
 	cr_assert_eq(daxctl_dev_disable(dctl_find(dc, gd->name)), 0, "disable %s", gd->name);
 	snapshot(gd->name, &before);
 	cr_assert_not(before.enabled);
-	ctl_run(&r, (const char *const[]){ "vmemmap", gd->name, "--measure", "--align", "2M", "--cycles",
-				       "2", "--no-pin", "--json", NULL }, 0);
+	ctl_run(&r,
+		(const char *const[]){ "vmemmap", gd->name, "--measure", "--align", "2M",
+				       "--cycles", "2", "--no-pin", "--json", NULL },
+		0);
 	snapshot(gd->name, &after);
 	daxctl_dev_enable_devdax(dctl_find(dc, gd->name));
 	daxctl_unref(dc);
@@ -452,16 +458,20 @@ Test(vmemmap, disabled_device_stays_disabled_cli_json)
 	cr_assert(json_object_object_get_ex(v, "bytes", &s));
 	cr_expect_eq(json_object_array_length(s), 2);
 	cr_assert(json_object_object_get_ex(v, "match", &s));
-	cr_expect_str_eq(json_object_get_string(s), daxalloc_vmemmap_row_name(predicted()), "%s", r.out);
+	cr_expect_str_eq(json_object_get_string(s), daxalloc_vmemmap_row_name(predicted()), "%s",
+			 r.out);
 	/* The kernel's row comes from that measurement, not from the version. */
 	cr_assert(json_object_object_get_ex(o, "kernel", &v));
-	cr_expect_str_eq(json_object_get_string(json_object_object_get(v, "dedup_from")), "measurement",
-			 "%s", r.out);
+	cr_expect_str_eq(json_object_get_string(json_object_object_get(v, "dedup_from")),
+			 "measurement", "%s", r.out);
 	cr_expect_str_eq(json_object_get_string(json_object_object_get(v, "dedup")),
 			 json_object_get_string(s), "%s", r.out);
-	v = json_object_array_get_idx(json_object_object_get(json_object_object_get(
-			json_object_array_get_idx(json_object_object_get(o, "targets"), 0), "measured"),
-			"samples"), 0);
+	v = json_object_array_get_idx(
+		json_object_object_get(json_object_object_get(json_object_array_get_idx(json_object_object_get(o, "targets"),
+											0),
+							      "measured"),
+				       "samples"),
+		0);
 	cr_expect_str_eq(json_object_get_string(json_object_object_get(v, "why")), "not asked for");
 	json_object_put(o);
 }

@@ -27,8 +27,8 @@ static char run_dir[] = "/tmp/daxalloc-fuzz-run-XXXXXX";
 
 /* Read-only, or confined to this process's memory. */
 static const char *const safe_commands[] = {
-	"list", "info", "map", "df", "regions", "alloc", "free", "rename", "check",
-	"pins", "regions-free", "vmemmap", "help", NULL,
+	"list",   "info",  "map",  "df",           "regions", "alloc", "free",
+	"rename", "check", "pins", "regions-free", "vmemmap", "help",  NULL,
 };
 
 static void cleanup(void)
@@ -85,7 +85,7 @@ static bool allowed(int argc, char **argv)
 		if (names_devdax(argv[i]))
 			return false;
 	if (argc < 2 || !ctl_find(argv[1]))
-		return true;	/* usage errors, --version, --help */
+		return true; /* usage errors, --version, --help */
 	for (const char *const *c = safe_commands; *c; c++)
 		safe |= strcmp(argv[1], *c) == 0;
 	if (!safe)
@@ -111,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	argv[argc] = NULL;
 	if (!allowed(argc, argv))
-		return -1;	/* not kept in the corpus */
+		return -1; /* not kept in the corpus */
 	rc = ctl_main(argc, argv);
 	fflush(stdout);
 	if (rc != CTL_OK && rc != CTL_FAILED && rc != CTL_USAGE) {

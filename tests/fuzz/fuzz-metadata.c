@@ -20,7 +20,7 @@
 static struct dxa_entry table[DXA_MAX_ENTRIES];
 static struct dxa_entry tabs[2][DXA_MAX_ENTRIES];
 static unsigned char image[DXA_META_USED];
-static uint8_t unreadable;	/* bit k: header copy k of slot 0/1 (0-3), bit 4/5: table 0/1 */
+static uint8_t unreadable; /* bit k: header copy k of slot 0/1 (0-3), bit 4/5: table 0/1 */
 
 static int image_read(void *arg, uint64_t off, void *dst, size_t len)
 {

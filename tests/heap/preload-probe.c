@@ -34,8 +34,8 @@ static const char *where(const void *p)
 
 		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2 || (uintptr_t)p < lo || (uintptr_t)p >= hi)
 			continue;
-		if (name && (strncmp(name, "/dev/dax", 8) == 0 ||
-			     strncmp(name, "/memfd:hugetlb", 14) == 0))
+		if (name &&
+		    (strncmp(name, "/dev/dax", 8) == 0 || strncmp(name, "/memfd:hugetlb", 14) == 0))
 			w = "device";
 		break;
 	}
@@ -44,6 +44,7 @@ static const char *where(const void *p)
 	return w;
 }
 
+/* clang-format off */
 #define CHECK(c)                                                                        \
 	do {                                                                            \
 		if (!(c)) {                                                             \
@@ -51,6 +52,7 @@ static const char *where(const void *p)
 			exit(1);                                                        \
 		}                                                                       \
 	} while (0)
+/* clang-format on */
 
 /* Fork once @s is on the device: the child's pid, or 0 in the child. */
 static pid_t fork_from_device(const char *s)
@@ -68,8 +70,7 @@ static void child_ok(pid_t pid)
 {
 	int status;
 
-	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-	      WEXITSTATUS(status) == 0);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 static void *volatile mailbox[16];
@@ -126,7 +127,7 @@ int main(int argc, char **argv)
 
 		if (pid == 0) {
 			CHECK(strcmp(s, "before fork") == 0);
-			strcpy(s, "child wrote");	/* its own copy */
+			strcpy(s, "child wrote"); /* its own copy */
 			for (int i = 0; i < 10000; i++)
 				CHECK(malloc(64));
 			_exit(0);
@@ -185,6 +186,7 @@ int main(int argc, char **argv)
 		free(p);
 		return 0;
 	}
-	fprintf(stderr, "usage: preload-probe where SIZE | threads | fork | exec | fill SIZE | grow\n");
+	fprintf(stderr,
+		"usage: preload-probe where SIZE | threads | fork | exec | fill SIZE | grow\n");
 	return 2;
 }

@@ -98,8 +98,8 @@ Test(preload, full_fails_when_asked)
 {
 	unsigned dev, dram, failed;
 
-	cr_assert_eq(probe("DAXALLOC_HEAP_SIZE=8M DAXALLOC_HEAP_FULL=fail", "fill 25165824"), 0, "%s",
-		     err);
+	cr_assert_eq(probe("DAXALLOC_HEAP_SIZE=8M DAXALLOC_HEAP_FULL=fail", "fill 25165824"), 0,
+		     "%s", err);
 	cr_assert_eq(sscanf(out, "device %u dram %u failed %u", &dev, &dram, &failed), 3, "%s", out);
 	cr_expect(dev >= 4 && dev <= 8, "%u", dev);
 	cr_expect_eq(dram, 0);

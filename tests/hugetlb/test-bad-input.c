@@ -35,24 +35,24 @@
 
 #define M (UINT64_C(1) << 20)
 #define META (2 * M)
-#define META_USED (1024u * 1024)	/* headers, tables and journal */
+#define META_USED (1024u * 1024) /* headers, tables and journal */
 #define STANDIN "hugetlb:2M:64M"
 
 _Static_assert(META_USED == DXA_META_USED, "the snapshot covers the copies and the journal");
 
 /* Consumer fds for pin rows that are not literal numbers. */
-#define FD_RING (-100)		/* the fixture's io_uring */
-#define FD_DEVNULL (-101)	/* open, but no consumer */
-#define FD_CLOSED 1000		/* checked to be closed in setup() */
+#define FD_RING (-100)    /* the fixture's io_uring */
+#define FD_DEVNULL (-101) /* open, but no consumer */
+#define FD_CLOSED 1000    /* checked to be closed in setup() */
 
 static struct daxalloc_ctx *ctx;
 static struct daxalloc_dev *dev;
 static struct daxalloc_pool *pool;
 static struct daxalloc_map *raw;
-static char *meta;			/* the device's metadata, through a raw map */
-static char before[META_USED];		/* snapshot before each row */
-static char saved[META_USED];		/* what a row that damages the metadata restores */
-static struct daxalloc_region *held;	/* "held", 4M, mapped: pins go here */
+static char *meta;                   /* the device's metadata, through a raw map */
+static char before[META_USED];       /* snapshot before each row */
+static char saved[META_USED];        /* what a row that damages the metadata restores */
+static struct daxalloc_region *held; /* "held", 4M, mapped: pins go here */
 static struct io_uring ring;
 static int devnull = -1;
 static char dir[] = "/tmp/daxalloc-bad-XXXXXX";
@@ -91,8 +91,8 @@ static void make_scratch(void)
 
 static void remove_scratch(void)
 {
-	static const char *const names[] = { "@file", "@link-zero", "@link-devdax", "@dax0.0",
-					     "@link-node", NULL };
+	static const char *const names[] = { "@file",   "@link-zero", "@link-devdax",
+					     "@dax0.0", "@link-node", NULL };
 
 	for (const char *const *n = names; *n; n++)
 		unlink(path(*n));
@@ -164,7 +164,8 @@ static void edit_both(edit_fn edit, bool fix_crcs)
 		edit(h, t);
 		if (fix_crcs) {
 			if (h->nentries <= DXA_MAX_ENTRIES)
-				h->table_crc = daxalloc_crc32c(0, t, (size_t)h->nentries * DXA_ENTRY_SIZE);
+				h->table_crc =
+					daxalloc_crc32c(0, t, (size_t)h->nentries * DXA_ENTRY_SIZE);
 			h->hdr_crc = dxa_hdr_crc(h);
 		}
 		/* format 1.1: the header's second copy says the same */
@@ -173,6 +174,7 @@ static void edit_both(edit_fn edit, bool fix_crcs)
 	}
 }
 
+/* clang-format off */
 static void flip_magic(struct dxa_hdr *h, struct dxa_entry *t) { h->magic[1] ^= 0x20; }
 static void flip_seq(struct dxa_hdr *h, struct dxa_entry *t) { h->seq ^= 0x40; }
 static void newer_major(struct dxa_hdr *h, struct dxa_entry *t)
@@ -208,6 +210,7 @@ static void unterminated(struct dxa_hdr *h, struct dxa_entry *t)
 	memset(t[0].name, 'x', sizeof(t[0].name));
 }
 static void unknown_flags(struct dxa_hdr *h, struct dxa_entry *t) { t[0].flags |= 0x80; }
+/* clang-format on */
 
 static int damaged_open(edit_fn edit, bool fix_crcs)
 {
@@ -222,18 +225,54 @@ static int damaged_open(edit_fn edit, bool fix_crcs)
 	return rc;
 }
 
-static int open_flipped_magic(void) { return damaged_open(flip_magic, false); }
-static int open_bad_checksum(void) { return damaged_open(flip_seq, false); }
-static int open_newer(void) { return damaged_open(newer_major, true); }
-static int open_other_unit(void) { return damaged_open(other_unit, true); }
-static int open_too_many(void) { return damaged_open(too_many, true); }
-static int open_cut_table(void) { return damaged_open(cut_table, false); }
-static int open_claims_more(void) { return damaged_open(claims_more, true); }
-static int open_overlap(void) { return damaged_open(overlap, true); }
-static int open_past_end(void) { return damaged_open(past_end, true); }
-static int open_dup_names(void) { return damaged_open(dup_names, true); }
-static int open_unterminated(void) { return damaged_open(unterminated, true); }
-static int open_unknown_flags(void) { return damaged_open(unknown_flags, true); }
+static int open_flipped_magic(void)
+{
+	return damaged_open(flip_magic, false);
+}
+static int open_bad_checksum(void)
+{
+	return damaged_open(flip_seq, false);
+}
+static int open_newer(void)
+{
+	return damaged_open(newer_major, true);
+}
+static int open_other_unit(void)
+{
+	return damaged_open(other_unit, true);
+}
+static int open_too_many(void)
+{
+	return damaged_open(too_many, true);
+}
+static int open_cut_table(void)
+{
+	return damaged_open(cut_table, false);
+}
+static int open_claims_more(void)
+{
+	return damaged_open(claims_more, true);
+}
+static int open_overlap(void)
+{
+	return damaged_open(overlap, true);
+}
+static int open_past_end(void)
+{
+	return damaged_open(past_end, true);
+}
+static int open_dup_names(void)
+{
+	return damaged_open(dup_names, true);
+}
+static int open_unterminated(void)
+{
+	return damaged_open(unterminated, true);
+}
+static int open_unknown_flags(void)
+{
+	return damaged_open(unknown_flags, true);
+}
 
 /* check without repair looks, and changes nothing */
 static int check_newer(void)
@@ -331,12 +370,13 @@ static struct daxalloc_region *freed_elsewhere(const char *name)
 	if (pid == 0) {
 		struct daxalloc_pool *other = NULL;
 
-		daxalloc_region_close(&r);	/* the inherited mapping */
+		daxalloc_region_close(&r); /* the inherited mapping */
 		_exit(daxalloc_pool_open(dev, DAXALLOC_POOL_FORCE_FREE, &other) ||
 		      daxalloc_pool_free_name(other, name));
 	}
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "another process could not force-free '%s'", name);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		  "another process could not force-free '%s'", name);
 	return r;
 }
 
@@ -452,17 +492,17 @@ enum op { DEV_OPEN, MAP, ALLOC, RENAME, FREE_NAME, REGION_OPEN, POOL_OPEN, CHECK
 struct row {
 	const char *what;
 	enum op op;
-	const char *s, *s2;		/* names, paths */
-	uint64_t a, b;			/* offset / size, length */
+	const char *s, *s2; /* names, paths */
+	uint64_t a, b;      /* offset / size, length */
 	unsigned int flags;
-	uintptr_t addr;			/* MAP: the wanted address */
-	enum daxalloc_pin_kind kind;	/* PIN */
-	int fd;				/* PIN: consumer fd, or FD_* */
-	int (*fn)(void);		/* CALL: snap() right before the bad call */
-	bool damages;			/* CALL: metadata is restored afterwards */
-	bool root;			/* needs the node only root can make */
+	uintptr_t addr;              /* MAP: the wanted address */
+	enum daxalloc_pin_kind kind; /* PIN */
+	int fd;                      /* PIN: consumer fd, or FD_* */
+	int (*fn)(void);             /* CALL: snap() right before the bad call */
+	bool damages;                /* CALL: metadata is restored afterwards */
+	bool root;                   /* needs the node only root can make */
 	int err;
-	const char *want[3];		/* in the message */
+	const char *want[3]; /* in the message */
 };
 
 #define U64_MAX_UNITS (UINT64_MAX & ~(2 * M - 1))
@@ -473,7 +513,8 @@ static const struct row rows[] = {
 	  .want = { "/nonexistent/dax0.0", "No such file" } },
 	{ "nonexistent device", DEV_OPEN, "dax99.0", .err = ENODEV, .want = { "dax99.0", "no such" } },
 	{ "nonexistent /dev path", DEV_OPEN, "/dev/dax99.0", .err = ENODEV, .want = { "dax99.0" } },
-	{ "/dev/zero", DEV_OPEN, "/dev/zero", .err = ENODEV, .want = { "/dev/zero", "not a device-dax" } },
+	{ "/dev/zero", DEV_OPEN, "/dev/zero", .err = ENODEV,
+	  .want = { "/dev/zero", "not a device-dax" } },
 	{ "regular file", DEV_OPEN, "@file", .err = ENODEV, .want = { "/file", "regular file" } },
 	{ "directory", DEV_OPEN, "@dir", .err = ENODEV, .want = { "/dir", "directory" } },
 	{ "symlink to /dev/zero", DEV_OPEN, "@link-zero", .err = ENODEV,
@@ -485,15 +526,18 @@ static const struct row rows[] = {
 	{ "symlink to a device node outside /dev", DEV_OPEN, "@link-node", .root = true,
 	  .err = ENODEV, .want = { "link-node", "symbolic link", "not followed" } },
 	{ "empty name", DEV_OPEN, "", .err = EINVAL, .want = { "empty" } },
-	{ "name with a newline", DEV_OPEN, "dax0.0\n", .err = EINVAL, .want = { "not a device name" } },
+	{ "name with a newline", DEV_OPEN, "dax0.0\n", .err = EINVAL,
+	  .want = { "not a device name" } },
 	{ "name with an escape", DEV_OPEN, "\033[2Jdax0.0", .err = EINVAL,
 	  .want = { "?[2Jdax0.0", "not a device name" } },
 	{ "traversal", DEV_OPEN, "dax0.0/../../dev/zero", .err = ENODEV,
 	  .want = { "dax0.0/../../dev/zero" } },
-	{ "stand-in 3M pages", DEV_OPEN, "hugetlb:3M", .err = EINVAL, .want = { "hugetlb:3M", "2M or 1G" } },
+	{ "stand-in 3M pages", DEV_OPEN, "hugetlb:3M", .err = EINVAL,
+	  .want = { "hugetlb:3M", "2M or 1G" } },
 	{ "stand-in size 3M", DEV_OPEN, "hugetlb:2M:3M", .err = EINVAL,
 	  .want = { "hugetlb:2M:3M", "multiple of the page size 2M" } },
-	{ "stand-in size 0", DEV_OPEN, "hugetlb:2M:0", .err = EINVAL, .want = { "hugetlb:2M:0", "non-zero" } },
+	{ "stand-in size 0", DEV_OPEN, "hugetlb:2M:0", .err = EINVAL,
+	  .want = { "hugetlb:2M:0", "non-zero" } },
 	{ "stand-in size 16E", DEV_OPEN, "hugetlb:2M:16E", .err = ERANGE,
 	  .want = { "hugetlb:2M:16E", "larger than" } },
 
@@ -540,8 +584,10 @@ static const struct row rows[] = {
 	  .want = { "0x100" } },
 	{ "rename onto an existing name", RENAME, "dup", "other", .err = EEXIST,
 	  .want = { STANDIN, "'other'", "exists" } },
-	{ "rename to a bad name", RENAME, "dup", "a\tb", .err = EINVAL, .want = { "control character" } },
-	{ "rename a missing region", RENAME, "nope", "x", .err = ENOENT, .want = { STANDIN, "'nope'" } },
+	{ "rename to a bad name", RENAME, "dup", "a\tb", .err = EINVAL,
+	  .want = { "control character" } },
+	{ "rename a missing region", RENAME, "nope", "x", .err = ENOENT,
+	  .want = { STANDIN, "'nope'" } },
 	{ "free a path-like name", FREE_NAME, "x/../dup", .err = EINVAL, .want = { "'/'" } },
 	{ "free a missing region", FREE_NAME, "nope", .err = ENOENT, .want = { STANDIN, "'nope'" } },
 	{ "open a missing region", REGION_OPEN, "nope", .err = ENOENT, .want = { STANDIN, "'nope'" } },
@@ -571,7 +617,8 @@ static const struct row rows[] = {
 
 	/* pins: ranges and consumers */
 	{ "pin offset 1M", PIN, .a = M, .b = 2 * M, .kind = DAXALLOC_PIN_URING, .fd = FD_RING,
-	  .err = EINVAL, .want = { STANDIN, "0x100000", "not a multiple of the device alignment 2M" } },
+	  .err = EINVAL,
+	  .want = { STANDIN, "0x100000", "not a multiple of the device alignment 2M" } },
 	{ "pin length 0", PIN, .a = 0, .b = 0, .kind = DAXALLOC_PIN_URING, .fd = FD_RING,
 	  .err = EINVAL, .want = { STANDIN, "length 0" } },
 	{ "pin past the region", PIN, .a = 2 * M, .b = 4 * M, .kind = DAXALLOC_PIN_URING,
@@ -651,7 +698,8 @@ static int run_row(const struct row *r)
 	struct daxalloc_pool *p = (void *)1;
 	struct daxalloc_pin *pin = (void *)1;
 	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
-	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = r->kind, .flags = r->flags };
+	struct daxalloc_pin_target t = { DAXALLOC_PIN_TARGET_INIT, .kind = r->kind,
+					 .flags = r->flags };
 	struct io_uring bad = ring;
 	int rc = 0;
 
@@ -720,8 +768,9 @@ Test(bad_input, api_matrix)
 		rc = run_row(r);
 		msg = daxalloc_errmsg();
 		if (rc != -r->err) {
-			cr_expect_fail("%s: returned %d (%s), expected -%s; message: %s", r->what, rc,
-				       rc < 0 ? strerrorname_np(-rc) : "-", strerrorname_np(r->err), msg);
+			cr_expect_fail("%s: returned %d (%s), expected -%s; message: %s", r->what,
+				       rc, rc < 0 ? strerrorname_np(-rc) : "-",
+				       strerrorname_np(r->err), msg);
 			ok = false;
 		}
 		if (!*msg || strchr(msg, '\n') || strchr(msg, '\033')) {
@@ -730,7 +779,8 @@ Test(bad_input, api_matrix)
 		}
 		for (int w = 0; w < 3 && r->want[w]; w++)
 			if (!strstr(msg, r->want[w])) {
-				cr_expect_fail("%s: message '%s' lacks '%s'", r->what, msg, r->want[w]);
+				cr_expect_fail("%s: message '%s' lacks '%s'", r->what, msg,
+					       r->want[w]);
 				ok = false;
 			}
 		if (memcmp(before, meta, META_USED) != 0) {
@@ -760,6 +810,7 @@ struct cli_row {
 };
 
 static const struct cli_row cli_rows[] = {
+	/* clang-format off */
 	{ { "info", "/nonexistent/dax0.0" }, 1, { "/nonexistent/dax0.0", "No such file" } },
 	{ { "info", "dax99.0" }, 1, { "dax99.0", "no such device-dax device" } },
 	{ { "info", "/dev/zero" }, 1, { "/dev/zero", "not a device-dax device" } },
@@ -794,6 +845,7 @@ static const struct cli_row cli_rows[] = {
 	{ { "create-device", "--size", "1G", "--region", "x1" }, 2, { "--region x1" } },
 	{ { "frob\nnicate" }, 2, { "unknown command 'frob?nicate'" } },
 	{ { "list", "extra" }, 2, { "unexpected argument 'extra'" } },
+	/* clang-format on */
 };
 
 Test(bad_input, cli_matrix)
@@ -876,7 +928,7 @@ static void as_nobody(int (*fn)(void), struct child_answer *a)
 	cr_assert_eq(n, (ssize_t)sizeof(*a), "the child answered nothing (status %#x)", st);
 }
 
-static uint64_t pages_short;	/* a stand-in this many 2M pages beyond what is free */
+static uint64_t pages_short; /* a stand-in this many 2M pages beyond what is free */
 
 static int open_big_standin(void)
 {

@@ -87,7 +87,7 @@ Test(heap_region, named_region_is_volatile)
 	struct daxalloc_heap *h = NULL;
 	struct daxalloc_heap_stats st = { DAXALLOC_HEAP_STATS_INIT };
 
-	memset(daxalloc_region_get_address(r), 0xa5, 32 * M);	/* garbage */
+	memset(daxalloc_region_get_address(r), 0xa5, 32 * M); /* garbage */
 	h = heap_on(r, DAXALLOC_HEAP_COUNT);
 	cr_assert_eq(daxalloc_heap_get_stats(h, &st), 0);
 	cr_expect_eq(st.size, 32 * M);

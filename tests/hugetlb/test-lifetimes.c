@@ -51,7 +51,7 @@ static void close_in(const int order[N])
 
 			cr_expect(rc == 0 || (rc == -EINVAL && (!c.region || !c.pool)),
 				  "%s: unpin %d: %s", seq, rc, daxalloc_errmsg());
-			c.pin = NULL;	/* gone either way */
+			c.pin = NULL; /* gone either way */
 			break;
 		}
 		}

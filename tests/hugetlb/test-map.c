@@ -60,8 +60,9 @@ static void require_1g_pages(void)
 	if (free_pages > 0)
 		return;
 	cr_assert_null(getenv("DAXALLOC_GUEST"), "the devdax guest reserves a 1G page at boot");
-	cr_skip_test("no free 1G huge page (memory too fragmented to reserve one, or run outside "
-		     "tools/test.sh, which reserves two); the 1G stand-in cases run in the devdax guest");
+	cr_skip_test(
+		"no free 1G huge page (memory too fragmented to reserve one, or run outside "
+		"tools/test.sh, which reserves two); the 1G stand-in cases run in the devdax guest");
 }
 
 static struct daxalloc_dev *open_standin(const char *name)
@@ -164,8 +165,8 @@ static void refuse_all(const char *name, const struct rule_case *c, size_t n)
 		cr_expect_null(map, "case %zu", i);
 		cr_expect(strstr(daxalloc_errmsg(), c[i].says), "case %zu: '%s' lacks '%s'", i,
 			  daxalloc_errmsg(), c[i].says);
-		cr_expect(strstr(daxalloc_errmsg(), name), "case %zu: '%s' does not name the device",
-			  i, daxalloc_errmsg());
+		cr_expect(strstr(daxalloc_errmsg(), name),
+			  "case %zu: '%s' does not name the device", i, daxalloc_errmsg());
 		cr_expect_eq(count_vmas(), before, "case %zu: a mapping was attempted", i);
 	}
 	daxalloc_dev_close(&dev);
@@ -175,12 +176,15 @@ Test(hugetlb, rules_2m)
 {
 	const uint64_t M = 1u << 20;
 	const struct rule_case c[] = {
-		{ 1 * M, 2 * M, 0, 0, EINVAL, "offset 0x100000 is not a multiple of the device alignment 2M" },
+		{ 1 * M, 2 * M, 0, 0, EINVAL,
+		  "offset 0x100000 is not a multiple of the device alignment 2M" },
 		{ 4096, 2 * M, 0, 0, EINVAL, "offset 0x1000 is not a multiple" },
-		{ 0, 3 * M, 0, 0, EINVAL, "length 0x300000 is not a multiple of the device alignment 2M" },
+		{ 0, 3 * M, 0, 0, EINVAL,
+		  "length 0x300000 is not a multiple of the device alignment 2M" },
 		{ 0, 4096, 0, 0, EINVAL, "length 0x1000 is not a multiple" },
 		{ 0, 0, 0, 0, EINVAL, "length 0" },
-		{ 0, 2 * M, 0x7f0000101000, 0, EINVAL, "is not a multiple of the device alignment 2M" },
+		{ 0, 2 * M, 0x7f0000101000, 0, EINVAL,
+		  "is not a multiple of the device alignment 2M" },
 		{ 6 * M, 4 * M, 0, 0, EINVAL, "lies outside the device" },
 		{ 8 * M, 2 * M, 0, 0, EINVAL, "lies outside the device" },
 		{ UINT64_MAX - 2 * M + 1, 4 * M, 0, 0, EINVAL, "lies outside the device" },
@@ -197,8 +201,10 @@ Test(hugetlb, rules_1g)
 	require_1g_pages();
 	const uint64_t M = 1u << 20, G = 1u << 30;
 	const struct rule_case c[] = {
-		{ 2 * M, G, 0, 0, EINVAL, "offset 0x200000 is not a multiple of the device alignment 1G" },
-		{ 0, 2 * M, 0, 0, EINVAL, "length 0x200000 is not a multiple of the device alignment 1G" },
+		{ 2 * M, G, 0, 0, EINVAL,
+		  "offset 0x200000 is not a multiple of the device alignment 1G" },
+		{ 0, 2 * M, 0, 0, EINVAL,
+		  "length 0x200000 is not a multiple of the device alignment 1G" },
 		{ 0, G, 0x7f0000200000, 0, EINVAL, "is not a multiple of the device alignment 1G" },
 		{ G, G, 0, 0, EINVAL, "lies outside the device" },
 	};
@@ -237,20 +243,21 @@ Test(hugetlb, read_only_mapping_faults_on_write)
 	int st = 0;
 	pid_t pid;
 
-	cr_assert_eq(daxalloc_map_new(dev, 0, 2u << 20, NULL, DAXALLOC_MAP_READONLY, &map), 0,
-		     "%s", daxalloc_errmsg());
+	cr_assert_eq(daxalloc_map_new(dev, 0, 2u << 20, NULL, DAXALLOC_MAP_READONLY, &map), 0, "%s",
+		     daxalloc_errmsg());
 	p = daxalloc_map_get_address(map);
 	cr_expect_eq(p[0], p[0]);
 	/* the write happens in a child, so this process still closes cleanly */
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
-		signal(SIGSEGV, SIG_DFL);	/* not a sanitizer's handler */
+		signal(SIGSEGV, SIG_DFL); /* not a sanitizer's handler */
 		p[0] = 1;
 		_exit(0);
 	}
 	waitpid(pid, &st, 0);
-	cr_expect(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "write to a read-only map: status %#x", st);
+	cr_expect(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
+		  "write to a read-only map: status %#x", st);
 	daxalloc_map_delete(&map);
 	daxalloc_dev_close(&dev);
 }

@@ -30,10 +30,22 @@ static void teardown(void)
 
 TestSuite(ownership, .init = setup, .fini = teardown, .timeout = 300);
 
-Test(ownership, concurrent_create_formats_once) { own_create_race(dev, 200); }
-Test(ownership, forked_child_never_frees_the_parents) { own_fork_child(dev); }
-Test(ownership, two_handles_one_process) { own_two_handles(dev); }
-Test(ownership, alloc_reclaims_orphans_before_enospc) { own_enospc_reclaims_orphans(dev); }
+Test(ownership, concurrent_create_formats_once)
+{
+	own_create_race(dev, 200);
+}
+Test(ownership, forked_child_never_frees_the_parents)
+{
+	own_fork_child(dev);
+}
+Test(ownership, two_handles_one_process)
+{
+	own_two_handles(dev);
+}
+Test(ownership, alloc_reclaims_orphans_before_enospc)
+{
+	own_enospc_reclaims_orphans(dev);
+}
 
 static const struct own_pinner uring_pinner = { DAXALLOC_PIN_URING, NULL };
 
@@ -83,7 +95,8 @@ Test(ownership, reconfiguration_closes_the_pool)
 	cr_assert_eq(pool_lock(pool), 0, "%s", daxalloc_errmsg());
 	owner_close_for(pool, 60);
 	pool_unlock(pool);
-	cr_expect_eq(open_elsewhere(-EBUSY, who), 0, "another process opened a pool being reconfigured");
+	cr_expect_eq(open_elsewhere(-EBUSY, who), 0,
+		     "another process opened a pool being reconfigured");
 	cr_expect_eq(daxalloc_pool_open(dev, 0, &again), 0, "the reconfigurer itself: %s",
 		     daxalloc_errmsg());
 	daxalloc_pool_close(&again);

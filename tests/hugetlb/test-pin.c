@@ -245,7 +245,8 @@ Test(pin, bad_arguments)
 	/* a target without its size, or of a later header */
 	t.struct_size = 0;
 	cr_expect_eq(daxalloc_pin(r, 0, 2 * M, &t, &p), -EINVAL);
-	expect_msg("struct daxalloc_pin_target: .struct_size is 0: set it with DAXALLOC_PIN_TARGET_INIT");
+	expect_msg(
+		"struct daxalloc_pin_target: .struct_size is 0: set it with DAXALLOC_PIN_TARGET_INIT");
 	t.struct_size = sizeof(t) + 8;
 	cr_expect_eq(daxalloc_pin(r, 0, 2 * M, &t, &p), -EINVAL);
 	expect_msg("built against a later one?");
@@ -568,7 +569,7 @@ Test(pin, free_of_a_pinned_region_is_refused)
 	expect_msg("region 'held' is pinned by io_uring fd");
 	expect_msg(pid);
 	cr_assert_not_null(r, "a refused free keeps the region");
-	memset(daxalloc_region_get_address(r), 1, 4 * M);	/* still mapped */
+	memset(daxalloc_region_get_address(r), 1, 4 * M); /* still mapped */
 	cr_expect_eq(daxalloc_pool_free_name(pool, "held"), -EBUSY);
 	expect_msg("region 'held' is pinned by io_uring fd");
 	expect_msg(pid);
@@ -604,7 +605,7 @@ Test(pin, failed_unpin_keeps_the_pin)
 	cr_assert_geq(child, 0);
 	if (child == 0) {
 		close(go[1]);
-		_exit(read(go[0], &c, 1) < 0);	/* holds the ring until told */
+		_exit(read(go[0], &c, 1) < 0); /* holds the ring until told */
 	}
 	close(go[0]);
 	io_uring_queue_exit(&ring);
@@ -648,7 +649,7 @@ Test(pin, stuck_pin_seen_by_other_processes_after_close)
 	cr_assert_geq(child, 0);
 	if (child == 0) {
 		close(go[1]);
-		_exit(read(go[0], &c, 1) < 0);	/* holds the ring, and the pin */
+		_exit(read(go[0], &c, 1) < 0); /* holds the ring, and the pin */
 	}
 	close(go[0]);
 	io_uring_queue_exit(&ring);
@@ -656,7 +657,8 @@ Test(pin, stuck_pin_seen_by_other_processes_after_close)
 	cr_expect_lt(daxalloc_unpin(&p), 0, "the unpin of a ring closed here cannot succeed");
 	daxalloc_region_close(&r);
 	daxalloc_pool_close(&pool);
-	cr_expect_eq(pins_seen_by_a_new_handle(), 1, "closing the pool dropped a pin it could not undo");
+	cr_expect_eq(pins_seen_by_a_new_handle(), 1,
+		     "closing the pool dropped a pin it could not undo");
 	cr_expect_eq(go_and_wait(host, go_host), 0,
 		     "another process did not see the pin (see its output)");
 	if (root)
@@ -737,9 +739,9 @@ Test(pin, pin_lives_on_in_a_child_after_the_pinner_exits)
 			h = getpid();
 			if (write(ready[1], &h, sizeof(h)) != sizeof(h))
 				_exit(2);
-			_exit(read(go[0], &c, 1) < 0);	/* holds the ring until told */
+			_exit(read(go[0], &c, 1) < 0); /* holds the ring until told */
 		}
-		_exit(h < 0 ? 3 : 0);	/* exits with the pin made: its lease ends */
+		_exit(h < 0 ? 3 : 0); /* exits with the pin made: its lease ends */
 	}
 	cr_assert_eq(th_exit_status(pinner), 0, "the pinner failed");
 	cr_assert_eq(read(ready[0], &heir, sizeof(heir)), (ssize_t)sizeof(heir));
@@ -914,7 +916,8 @@ Test(pin, only_the_pinning_process_unpins)
 
 	cr_assert_geq(child, 0);
 	if (child == 0)
-		_exit(daxalloc_unpin(&p) == -EINVAL && strstr(daxalloc_errmsg(), "before fork") ? 0 : 1);
+		_exit(daxalloc_unpin(&p) == -EINVAL && strstr(daxalloc_errmsg(), "before fork") ? 0 :
+												  1);
 	cr_assert_eq(waitpid(child, &st, 0), child);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child must be refused");
 	cr_expect_eq(daxalloc_unpin(&p), 0, "%s", daxalloc_errmsg());

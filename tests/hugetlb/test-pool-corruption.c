@@ -42,7 +42,7 @@ static char pristine[DXA_META_USED];
 
 static void setup(void)
 {
-	pool_test_checkpoint_each = true;	/* tests of the journal turn it off */
+	pool_test_checkpoint_each = true; /* tests of the journal turn it off */
 	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
 	dev = th_dev_open(ctx, "hugetlb:2M:64M");
 	pool = th_pool_create(dev);
@@ -83,7 +83,7 @@ static int collect(const struct daxalloc_region_info *ri, void *arg)
 	if (s->n >= MAXR)
 		return -1;
 	s->r[s->n] = *ri;
-	s->r[s->n].owner_alive = false;	/* compared apart */
+	s->r[s->n].owner_alive = false; /* compared apart */
 	s->n++;
 	return 0;
 }
@@ -168,7 +168,8 @@ Test(corruption, newest_table_damaged_refuses_and_names_the_loss)
 	/* with force it goes back to the older copy, and says so */
 	memset(&f, 0, sizeof(f));
 	cr_expect_eq(daxalloc_pool_check_each(dev, DAXALLOC_CHECK_REPAIR | DAXALLOC_CHECK_FORCE,
-					      &rep, th_finding, &f), 0, "%s", th_check_said(&rep));
+					      &rep, th_finding, &f),
+		     0, "%s", th_check_said(&rep));
 	cr_expect_gt(rep.repaired, 0);
 	cr_expect(th_findings_say(&f, "second"), "no finding names 'second'");
 	cr_assert_eq(daxalloc_pool_open(dev, 0, &p2), 0, "%s", daxalloc_errmsg());
@@ -312,15 +313,16 @@ static int live_spans(struct span *sp, uint32_t jused)
 {
 	int n = 0;
 
-	if (jused)	/* both copies of each record, and the cell after the last */
+	if (jused) /* both copies of each record, and the cell after the last */
 		sp[n++] = (struct span){ DXA_JOURNAL_OFFSET,
 					 (size_t)(jused < DXA_JOURNAL_CELLS ? jused + 1 : jused) *
 						 DXA_JCELL_SIZE };
 
 	for (int slot = 0; slot < 2; slot++) {
 		for (int c = 0; c < 2; c++)
-			sp[n++] = (struct span){ slot * DXA_HDR_SLOT_SIZE + c * (DXA_HDR_SLOT_SIZE / 2),
-						 sizeof(struct dxa_hdr) };
+			sp[n++] =
+				(struct span){ slot * DXA_HDR_SLOT_SIZE + c * (DXA_HDR_SLOT_SIZE / 2),
+					       sizeof(struct dxa_hdr) };
 		struct dxa_hdr *h = (struct dxa_hdr *)(pristine + slot * DXA_HDR_SLOT_SIZE);
 		uint32_t ne = h->nentries <= DXA_MAX_ENTRIES ? h->nentries : 0;
 
@@ -441,11 +443,11 @@ static void scan_trials(const char *history, const struct span *sp, size_t total
 			continue;
 		}
 		if (!wrong++)
-			snprintf(first, sizeof(first), "trial %d: copy %d, sequence %llu, %u entries", t,
-				 s.newest, (unsigned long long)s.seq, s.n);
+			snprintf(first, sizeof(first), "trial %d: copy %d, sequence %llu, %u entries",
+				 t, s.newest, (unsigned long long)s.seq, s.n);
 	}
-	cr_log_info("%s: %d trials of the engine alone: %d unchanged, %d refused, %d wrong", history,
-		    trials, same, refused, wrong);
+	cr_log_info("%s: %d trials of the engine alone: %d unchanged, %d refused, %d wrong",
+		    history, trials, same, refused, wrong);
 	cr_expect_eq(wrong, 0, "%s: %d of %d damaged images read as another state; first: %s",
 		     history, wrong, trials, first);
 }
@@ -654,7 +656,8 @@ Test(corruption, format_1_0_pool_opens_and_migrates)
 		as_format_1(hdr_at(slot, 0), 0);
 		memset(hdr_at(slot, 1), 0, sizeof(struct dxa_hdr));
 	}
-	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, th_finding, &f), 0, "%s", th_check_said(&rep));
+	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, th_finding, &f), 0, "%s",
+		     th_check_said(&rep));
 	cr_expect(th_findings_say(&f, "format 1.0"), "check does not say the format is 1.0");
 	cr_assert_eq(daxalloc_pool_open(dev, 0, &p2), 0, "%s", daxalloc_errmsg());
 	state_of(p2, &after);
@@ -664,7 +667,8 @@ Test(corruption, format_1_0_pool_opens_and_migrates)
 		cr_expect_eq(memcmp(hdr_at(slot, 0), hdr_at(slot, 1), sizeof(struct dxa_hdr)), 0,
 			     "copy %d has no second header after the open", slot);
 	memset(&f, 0, sizeof(f));
-	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, th_finding, &f), 0, "%s", th_check_said(&rep));
+	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, th_finding, &f), 0, "%s",
+		     th_check_said(&rep));
 	cr_expect_not(th_findings_say(&f, "format 1.0"));
 	/* and damage to its newest header is now survived */
 	((char *)hdr_at(newest_slot(), 0))[offsetof(struct dxa_hdr, uuid)] ^= 1;
@@ -704,9 +708,11 @@ Test(corruption, last_journal_record_damaged)
 	meta[dxa_jrec_offset(last, 0) + offsetof(struct dxa_jrec, e) + 8] ^= 0x04;
 	cr_expect_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
 	cr_expect(same_state(&before, &after), "one damaged copy of the last record lost it");
-	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, th_finding, &f), 1, "%s", th_check_said(&rep));
+	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, th_finding, &f), 1, "%s",
+		     th_check_said(&rep));
 	cr_expect(th_findings_have(&f, DAXALLOC_CHECK_JOURNAL_REPAIRABLE, NULL), "%s", f.text[0]);
-	cr_expect(th_findings_say(&f, "journal record"), "check does not name the record: %s", f.text[0]);
+	cr_expect(th_findings_say(&f, "journal record"), "check does not name the record: %s",
+		  f.text[0]);
 	cr_expect_eq(f.losses, 0);
 
 	/* both copies: refused, never rolled back; check names the loss; repair needs force */
@@ -725,8 +731,8 @@ Test(corruption, last_journal_record_damaged)
 	cr_expect(strstr(th_check_said(&rep), "--force"), "%s", th_check_said(&rep));
 	cr_expect_eq(memcmp(snap, meta, DXA_META_USED), 0, "repair without force wrote");
 	/* with force: the state before the damaged record, and the pool opens */
-	cr_expect_eq(daxalloc_pool_check(dev, DAXALLOC_CHECK_REPAIR | DAXALLOC_CHECK_FORCE, &rep), 0,
-		     "%s", th_check_said(&rep));
+	cr_expect_eq(daxalloc_pool_check(dev, DAXALLOC_CHECK_REPAIR | DAXALLOC_CHECK_FORCE, &rep),
+		     0, "%s", th_check_said(&rep));
 	cr_assert_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
 	cr_expect_eq(after.n, before.n - 1);
 	cr_expect_str_eq(after.r[0].name, "first");
@@ -778,7 +784,8 @@ Test(corruption, format_1_1_pool_upgrades_to_the_journal)
 		for (int c = 0; c < 2; c++)
 			as_format_1(hdr_at(slot, c), 1);
 	memset(meta + DXA_JOURNAL_OFFSET, 0xa5, (size_t)DXA_JOURNAL_CELLS * DXA_JCELL_SIZE);
-	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, th_finding, &f), 0, "%s", th_check_said(&rep));
+	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, th_finding, &f), 0, "%s",
+		     th_check_said(&rep));
 	cr_expect(th_findings_say(&f, "format 1.1"), "check does not say the format is 1.1");
 
 	/* read-only: opens as it is and changes nothing */
@@ -804,7 +811,8 @@ Test(corruption, format_1_1_pool_upgrades_to_the_journal)
 	cr_assert_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
 	cr_expect_eq(after.n, before.n + 1);
 	memset(&f, 0, sizeof(f));
-	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, th_finding, &f), 0, "%s", th_check_said(&rep));
+	cr_expect_eq(daxalloc_pool_check_each(dev, 0, &rep, th_finding, &f), 0, "%s",
+		     th_check_said(&rep));
 	cr_expect_not(th_findings_say(&f, "format 1"));
 }
 
@@ -827,7 +835,7 @@ Test(corruption, older_cells_cut_short_are_not_damage)
 	b = meta + dxa_jrec_offset(s.jused, 1);
 	/* an earlier checkpoint's record for that cell: whole, then its copy cut short */
 	memcpy(&old, meta + dxa_jrec_offset(0, 0), sizeof(old));
-	old.base = 0;	/* before this pool's first checkpoint */
+	old.base = 0; /* before this pool's first checkpoint */
 	old.seq = old.base + 1 + s.jused;
 	old.crc = dxa_jrec_crc(&old);
 	memcpy(a, &old, sizeof(old));

@@ -14,12 +14,12 @@
 #include "pool-helpers.h"
 
 #define UNIT (UINT64_C(2) << 20)
-#define UNITS 255		/* data units of a 512M stand-in (one for metadata) */
+#define UNITS 255 /* data units of a 512M stand-in (one for metadata) */
 #define OPS 3000
 
 struct live {
 	struct daxalloc_region *r;
-	uint64_t first, n;	/* in units from the start of data */
+	uint64_t first, n; /* in units from the start of data */
 	uint64_t seed;
 };
 
@@ -100,15 +100,16 @@ Test(pool_model, random_sequences_match_the_model, .timeout = 300)
 	struct daxalloc_pool *pool;
 	uint64_t base;
 	int nlive = 0;
-	unsigned int seed = (unsigned int)(getenv("DAXALLOC_TEST_SEED") ?
-					   atoi(getenv("DAXALLOC_TEST_SEED")) : 12345);
+	unsigned int seed =
+		(unsigned int)(getenv("DAXALLOC_TEST_SEED") ? atoi(getenv("DAXALLOC_TEST_SEED")) :
+							      12345);
 
 	cr_log_info("seed %u (set DAXALLOC_TEST_SEED to replay)", seed);
 	srand(seed);
 	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
 	dev = th_dev_open(ctx, "hugetlb:2M:512M");
 	pool = th_pool_create(dev);
-	base = UNIT;	/* metadata takes the first unit */
+	base = UNIT; /* metadata takes the first unit */
 	for (int op = 0; op < OPS; op++) {
 		bool do_alloc = nlive == 0 || (rand() % 100) < 55;
 
@@ -125,15 +126,17 @@ Test(pool_model, random_sequences_match_the_model, .timeout = 300)
 			rc = daxalloc_alloc(pool, n * UNIT - (rand() % 2 ? UNIT / 2 : 0),
 					    named ? name : NULL, 0, &r);
 			if (want < 0) {
-				cr_assert_eq(rc, -ENOSPC, "op %d: model has no room for %llu units, rc %d",
-					     op, (unsigned long long)n, rc);
+				cr_assert_eq(rc, -ENOSPC,
+					     "op %d: model has no room for %llu units, rc %d", op,
+					     (unsigned long long)n, rc);
 				continue;
 			}
 			cr_assert_eq(rc, 0, "op %d: %s", op, daxalloc_errmsg());
 			cr_assert_eq(daxalloc_region_get_size(r), n * UNIT);
 			cr_assert_eq(daxalloc_region_get_offset(r), base + (uint64_t)want * UNIT,
 				     "op %d: not best fit: got unit %llu, model says %lld", op,
-				     (unsigned long long)((daxalloc_region_get_offset(r) - base) / UNIT),
+				     (unsigned long long)((daxalloc_region_get_offset(r) - base) /
+							  UNIT),
 				     (long long)want);
 			for (uint64_t u = 0; u < n; u++) {
 				cr_assert_not(used[want + (int64_t)u], "op %d: overlap at unit %llu",
@@ -147,8 +150,8 @@ Test(pool_model, random_sequences_match_the_model, .timeout = 300)
 			int k = rand() % nlive;
 			struct live l = lives[k];
 
-			cr_assert_eq(th_verify(daxalloc_region_get_address(l.r), l.n * UNIT, l.seed), 0,
-				     "op %d: region of op %llu lost its contents", op,
+			cr_assert_eq(th_verify(daxalloc_region_get_address(l.r), l.n * UNIT, l.seed),
+				     0, "op %d: region of op %llu lost its contents", op,
 				     (unsigned long long)l.seed);
 			cr_assert_eq(daxalloc_region_free(&lives[k].r), 0, "%s", daxalloc_errmsg());
 			for (uint64_t u = 0; u < l.n; u++)
@@ -165,8 +168,9 @@ Test(pool_model, random_sequences_match_the_model, .timeout = 300)
 			cr_assert_eq(st.free, fu * UNIT, "op %d: free %llu, model %llu", op,
 				     (unsigned long long)st.free, (unsigned long long)(fu * UNIT));
 			cr_assert_eq(st.used + st.free, st.capacity);
-			cr_assert_eq(st.free_extents, ext, "op %d: %u free extents, model %u (coalescing)",
-				     op, st.free_extents, ext);
+			cr_assert_eq(st.free_extents, ext,
+				     "op %d: %u free extents, model %u (coalescing)", op,
+				     st.free_extents, ext);
 			cr_assert_eq(st.largest_free, lg * UNIT);
 			cr_assert_eq(st.regions, (uint32_t)nlive);
 		}

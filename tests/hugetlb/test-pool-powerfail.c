@@ -31,8 +31,8 @@
 #define LINE 64
 #define NLINES (DXA_META_USED / LINE)
 
-static char *meta;			/* the device as the CPU sees it */
-static char durable[DXA_META_USED];	/* what a power loss keeps */
+static char *meta;                  /* the device as the CPU sees it */
+static char durable[DXA_META_USED]; /* what a power loss keeps */
 static char image[DXA_META_USED];
 static struct dxa_entry tabs[2][DXA_MAX_ENTRIES];
 static uint32_t dirty[NLINES];
@@ -45,8 +45,8 @@ struct state {
 static struct state before, after, got;
 
 struct point {
-	bool ok;		/* opened */
-	bool zero_durable;	/* the new region's zeros were durable by then */
+	bool ok;           /* opened */
+	bool zero_durable; /* the new region's zeros were durable by then */
 	struct state *s;
 	char why[160];
 };
@@ -56,8 +56,8 @@ static struct point points[MAX_POINTS];
 static struct state point_states[MAX_POINTS];
 static int npoints;
 static long total_points;
-static bool data_seen;			/* a durable data range covered the new region */
-static uint64_t pending_off, pending_len;	/* the zeroed region being made, if known */
+static bool data_seen;                    /* a durable data range covered the new region */
+static uint64_t pending_off, pending_len; /* the zeroed region being made, if known */
 
 static int image_read(void *arg, uint64_t off, void *dst, size_t len)
 {
@@ -188,8 +188,8 @@ static void check_points(int op, const char *what, const char *zeroed_name)
 	for (int i = 0; i < npoints; i++) {
 		struct point *p = &points[i];
 
-		cr_assert(p->ok, "op %d (%s), crash point %d: the pool would not open: %s", op, what,
-			  i, p->why);
+		cr_assert(p->ok, "op %d (%s), crash point %d: the pool would not open: %s", op,
+			  what, i, p->why);
 		cr_assert(same(p->s, &before) || same(p->s, &after) ||
 				  reservation_of(p->s, zeroed_name),
 			  "op %d (%s), crash point %d: %u regions, neither the state before (%u) nor after (%u)",
@@ -201,8 +201,7 @@ static void check_points(int op, const char *what, const char *zeroed_name)
 	}
 	/* acknowledged: durable already, with nothing more flushed */
 	cr_assert_eq(scan(durable, &got, why, sizeof(why)), 0, "op %d (%s): %s", op, what, why);
-	cr_assert(same(&got, &after), "op %d (%s) returned, but a power loss now loses it", op,
-		  what);
+	cr_assert(same(&got, &after), "op %d (%s) returned, but a power loss now loses it", op, what);
 }
 
 #define MAXNAMES 24
@@ -242,9 +241,10 @@ Test(powerfail, every_persist_point, .timeout = 280)
 			bool zero = k < 2;
 
 			snprintf(names[nnames], sizeof(names[0]), "r%d", op);
-			snprintf(what, sizeof(what), "alloc%s %s", zero ? " zeroed" : "", names[nnames]);
-			rc = daxalloc_alloc(pool, (1 + (uint64_t)(rand() % 3)) * 2 * M, names[nnames],
-					    zero ? DAXALLOC_ALLOC_ZERO : 0, &r);
+			snprintf(what, sizeof(what), "alloc%s %s", zero ? " zeroed" : "",
+				 names[nnames]);
+			rc = daxalloc_alloc(pool, (1 + (uint64_t)(rand() % 3)) * 2 * M,
+					    names[nnames], zero ? DAXALLOC_ALLOC_ZERO : 0, &r);
 			if (rc == 0) {
 				zeroed = zero ? names[nnames] : NULL;
 				nnames++;
@@ -270,8 +270,8 @@ Test(powerfail, every_persist_point, .timeout = 280)
 				daxalloc_region_close(&anon[i]);
 			} else {
 				snprintf(what, sizeof(what), "alloc unnamed");
-				rc = daxalloc_alloc(pool, 2 * M, NULL, rand() % 2 ? DAXALLOC_ALLOC_ZERO : 0,
-						    &anon[i]);
+				rc = daxalloc_alloc(pool, 2 * M, NULL,
+						    rand() % 2 ? DAXALLOC_ALLOC_ZERO : 0, &anon[i]);
 			}
 		}
 		cr_assert(rc == 0 || rc == -ENOSPC, "op %d (%s): %s", op, what, daxalloc_errmsg());

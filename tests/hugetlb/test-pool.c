@@ -146,8 +146,8 @@ Test(pool, best_fit_picks_the_tightest_hole)
 	struct daxalloc_region *e = alloc(2 * M, "e"), *x;
 	uint64_t b_off = daxalloc_region_get_offset(b);
 
-	daxalloc_region_free(&d);	/* 6M hole */
-	daxalloc_region_free(&b);	/* 4M hole */
+	daxalloc_region_free(&d); /* 6M hole */
+	daxalloc_region_free(&b); /* 4M hole */
 	cr_expect_eq(stats().free_extents, 3);
 	x = alloc(4 * M, "x");
 	cr_expect_eq(daxalloc_region_get_offset(x), b_off, "4M went to 0x%llx, not the 4M hole",
@@ -174,7 +174,7 @@ Test(pool, free_coalesces)
 	st = stats();
 	cr_expect_eq(st.free_extents, 3);
 	cr_expect_gt(st.fragmentation, 0.0);
-	daxalloc_region_free(&r[2]);	/* joins the holes of 1 and 3 */
+	daxalloc_region_free(&r[2]); /* joins the holes of 1 and 3 */
 	st = stats();
 	cr_expect_eq(st.free_extents, 2);
 	cr_expect_eq(st.largest_free, 52 * M);
@@ -244,14 +244,18 @@ Test(pool, region_freed_elsewhere)
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		daxalloc_region_close(&a);
-		if (daxalloc_pool_open(dev, 0, &other) || daxalloc_pool_free_name(other, "a") != -EBUSY)
+		if (daxalloc_pool_open(dev, 0, &other) ||
+		    daxalloc_pool_free_name(other, "a") != -EBUSY)
 			_exit(1);
 		daxalloc_pool_close(&other);
 		_exit(daxalloc_pool_open(dev, DAXALLOC_POOL_FORCE_FREE, &other) ||
-		      daxalloc_pool_free_name(other, "a") ? 2 : 0);
+				      daxalloc_pool_free_name(other, "a") ?
+			      2 :
+			      0);
 	}
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child: %d (1: plain free not refused, 2: forced free failed)",
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		  "child: %d (1: plain free not refused, 2: forced free failed)",
 		  WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	cr_expect_eq(daxalloc_region_free(&a), -ENOENT);
 	cr_expect(strstr(daxalloc_errmsg(), "already freed"), "%s", daxalloc_errmsg());
@@ -333,7 +337,10 @@ static void put_header(char *meta, int slot, void (*change)(char *hdr))
 	change(meta + slot * 4096 + 2048);
 }
 
-static void flip(char *hdr) { hdr[20] ^= 0x40; }
+static void flip(char *hdr)
+{
+	hdr[20] ^= 0x40;
+}
 
 Test(pool, damaged_standby_table_is_harmless)
 {
@@ -347,7 +354,8 @@ Test(pool, damaged_standby_table_is_harmless)
 	r = alloc(2 * M, "second");
 	daxalloc_region_close(&r);
 	/* a repair checkpoints the state (journal records) into both tables */
-	cr_assert_eq(daxalloc_pool_check(dev, DAXALLOC_CHECK_REPAIR, &rep), 0, "%s", th_check_said(&rep));
+	cr_assert_eq(daxalloc_pool_check(dev, DAXALLOC_CHECK_REPAIR, &rep), 0, "%s",
+		     th_check_said(&rep));
 	standby = !rep.active_copy;
 	/* the older copy's table: as an interrupted update leaves it */
 	meta[8192 + standby * 256 * 1024 + 8] ^= 0x01;

@@ -57,8 +57,8 @@ TestSuite(standin, .init = setup, .fini = teardown, .timeout = 120);
 /* Pages taken since: free ones used plus surplus ones made. */
 static int64_t taken(uint64_t free0, uint64_t surplus0)
 {
-	return (int64_t)free0 - (int64_t)hp("free_hugepages") +
-	       (int64_t)hp("surplus_hugepages") - (int64_t)surplus0;
+	return (int64_t)free0 - (int64_t)hp("free_hugepages") + (int64_t)hp("surplus_hugepages") -
+	       (int64_t)surplus0;
 }
 
 /* A stand-in larger than the free pages: the rest must come as surplus. */
@@ -126,8 +126,8 @@ Test(standin, sigkill_gives_pages_back)
 	}
 	close(p[1]);
 	cr_assert_eq(read(p[0], &c, 1), 1, "the child could not map %s", name);
-	cr_expect_geq(hp("nr_hugepages"), nr0 + 8, "the child holds %llu pages beyond the free ones",
-		      (unsigned long long)8);
+	cr_expect_geq(hp("nr_hugepages"), nr0 + 8,
+		      "the child holds %llu pages beyond the free ones", (unsigned long long)8);
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
 	close(p[0]);
@@ -242,7 +242,8 @@ Test(standin, a_held_lock_is_waited_for_a_bounded_time)
 	cr_expect(strstr(daxalloc_errmsg(), want), "%s", daxalloc_errmsg());
 	cr_assert_eq(write(go[1], "g", 1), 1);
 	waitpid(holder, NULL, 0);
-	cr_expect_eq(daxalloc_map_new(dev, 0, 2 << 20, NULL, 0, &m), 0, "once let go: %s", daxalloc_errmsg());
+	cr_expect_eq(daxalloc_map_new(dev, 0, 2 << 20, NULL, 0, &m), 0, "once let go: %s",
+		     daxalloc_errmsg());
 	daxalloc_map_delete(&m);
 	daxalloc_dev_close(&dev);
 	daxalloc_ctx_delete(&ctx);

@@ -23,8 +23,8 @@
 #include "compat-0.1.h"
 
 #define SIZE_4K 4096ull
-#define PIN_UNKNOWN 0		/* PIN_UNKNOWN */
-#define PIN_COMPOUND 2		/* PIN_COMPOUND */
+#define PIN_UNKNOWN 0  /* PIN_UNKNOWN */
+#define PIN_COMPOUND 2 /* PIN_COMPOUND */
 
 struct daxalloc_ctx;
 struct daxalloc_map;
@@ -47,8 +47,8 @@ static void expect_guards(const unsigned char *buf, size_t size, const char *wha
 {
 	for (size_t i = 0; i < GUARD; i++) {
 		cr_assert_eq(buf[i], 0xa5, "byte %zu before the %s was written", GUARD - i, what);
-		cr_assert_eq(buf[GUARD + size + i], 0xa5, "byte %zu after the 0.1 %s was written", i,
-			     what);
+		cr_assert_eq(buf[GUARD + size + i], 0xa5, "byte %zu after the 0.1 %s was written",
+			     i, what);
 	}
 }
 
@@ -65,7 +65,8 @@ static void expect_guards(const unsigned char *buf, size_t size, const char *wha
 Test(abi_0_1, vmemmap_measure_refuses_and_names_the_command)
 {
 	int (*measure)(struct daxalloc_ctx *, const char *, const struct daxalloc_vmemmap_opts *,
-		       struct daxalloc_vmemmap_report *) = sym("daxalloc_vmemmap_measure", "LIBDAXALLOC_0.1");
+		       struct daxalloc_vmemmap_report *) =
+		sym("daxalloc_vmemmap_measure", "LIBDAXALLOC_0.1");
 	int (*ctx_new)(struct daxalloc_ctx **) = sym("daxalloc_ctx_new", "LIBDAXALLOC_0.1");
 	void (*ctx_delete)(struct daxalloc_ctx **) = sym("daxalloc_ctx_delete", "LIBDAXALLOC_0.1");
 	const char *(*errmsg)(void) = sym("daxalloc_errmsg", "LIBDAXALLOC_0.1");
@@ -122,13 +123,15 @@ Test(abi_0_1, vmemmap_pin_verdict_takes_two_times)
 {
 	int (*verdict)(uint64_t, uint64_t) = sym("daxalloc_vmemmap_pin_verdict", "LIBDAXALLOC_0.1");
 	static const uint64_t t[][2] = {
-		{ 1000, 1 }, { 4200000, 4100000 }, { 157000000, 129000000 }, { 1, 1000 },
+		{ 1000, 1 },
+		{ 4200000, 4100000 },
+		{ 157000000, 129000000 },
+		{ 1, 1000 },
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		cr_expect_eq(verdict(t[i][0], t[i][1]), PIN_UNKNOWN,
-			     "2M %llu ns, 1G %llu ns", (unsigned long long)t[i][0],
-			     (unsigned long long)t[i][1]);
+		cr_expect_eq(verdict(t[i][0], t[i][1]), PIN_UNKNOWN, "2M %llu ns, 1G %llu ns",
+			     (unsigned long long)t[i][0], (unsigned long long)t[i][1]);
 }
 
 /* What a program built now binds: the 0.2 entry points; 0.2 has no measure. */
@@ -143,8 +146,8 @@ Test(abi_0_1, new_programs_bind_0_2)
 		cr_expect_neq(sym(changed[i], "LIBDAXALLOC_0.1"), v02, "%s", changed[i]);
 	}
 	cr_expect_null(dlvsym(RTLD_DEFAULT, "daxalloc_vmemmap_measure", "LIBDAXALLOC_0.2"));
-	cr_expect_str_eq(daxalloc_version(), ((const char *(*)(void))sym("daxalloc_version",
-									  "LIBDAXALLOC_0.1"))());
+	cr_expect_str_eq(daxalloc_version(),
+			 ((const char *(*)(void))sym("daxalloc_version", "LIBDAXALLOC_0.1"))());
 	/* 7.2's io_uring pins, 4K and 2M: per compound page */
 	cr_expect_eq(((int (*)(uint64_t, uint64_t, uint64_t))sym("daxalloc_vmemmap_pin_verdict",
 								 "LIBDAXALLOC_0.2"))(167, 4, 0),
@@ -200,14 +203,13 @@ Test(abi_0_1_pool, stats_check_regions_and_pins_in_0_1_layouts)
 	int (*pin)(struct daxalloc_region *, uint64_t, uint64_t, const struct daxalloc_pin_target *,
 		   struct daxalloc_pin **) = sym("daxalloc_pin", "LIBDAXALLOC_0.1");
 	int (*unpin)(struct daxalloc_pin **) = sym("daxalloc_unpin", "LIBDAXALLOC_0.1");
-	int (*foreach_pin)(struct daxalloc_pool *,
-			   int (*)(const struct daxalloc_pin_info *, void *), void *) =
-		sym("daxalloc_pool_foreach_pin", "LIBDAXALLOC_0.1");
+	int (*foreach_pin)(struct daxalloc_pool *, int (*)(const struct daxalloc_pin_info *, void *),
+			   void *) = sym("daxalloc_pool_foreach_pin", "LIBDAXALLOC_0.1");
 	int (*map_new)(struct daxalloc_dev *, uint64_t, uint64_t, void *, unsigned int,
 		       struct daxalloc_map **) = sym("daxalloc_map_new", "LIBDAXALLOC_0.1");
 	void (*map_delete)(struct daxalloc_map **) = sym("daxalloc_map_delete", "LIBDAXALLOC_0.1");
-	void *(*map_address)(struct daxalloc_map *) = sym("daxalloc_map_get_address",
-							  "LIBDAXALLOC_0.1");
+	void *(*map_address)(struct daxalloc_map *) =
+		sym("daxalloc_map_get_address", "LIBDAXALLOC_0.1");
 	struct daxalloc_pin_target t = { .kind = DAXALLOC_PIN_URING };
 	struct daxalloc_pin_info pin_info = { 0 };
 	struct daxalloc_map *raw = NULL;

@@ -18,10 +18,17 @@
 static struct daxalloc_check_finding finding(enum daxalloc_check_code code)
 {
 	return (struct daxalloc_check_finding){ .struct_size = sizeof(struct daxalloc_check_finding),
-						.kind = DAXALLOC_CHECK_PROBLEM, .code = code,
-						.copy = 1, .header = 0, .other = 1, .index = 3,
-						.count = 2, .format_major = 1, .format_minor = 1,
-						.sequence = 7, .sequence2 = 6 };
+						.kind = DAXALLOC_CHECK_PROBLEM,
+						.code = code,
+						.copy = 1,
+						.header = 0,
+						.other = 1,
+						.index = 3,
+						.count = 2,
+						.format_major = 1,
+						.format_minor = 1,
+						.sequence = 7,
+						.sequence2 = 6 };
 }
 
 static const char *said(const struct daxalloc_check_finding *f)
@@ -62,7 +69,7 @@ Test(describe, unknown_check_code)
 
 	snprintf(want, sizeof(want), "unknown problem %d", LAST_CODE + 1);
 	cr_expect_str_eq(said(&f), want);
-	f.code = (enum daxalloc_check_code)-4;
+	f.code = (enum daxalloc_check_code) - 4;
 	cr_expect_str_eq(said(&f), "unknown problem -4");
 }
 
@@ -133,7 +140,8 @@ Test(describe, report_names_its_first_loss)
 Test(describe, cut_like_snprintf)
 {
 	struct daxalloc_check_finding f = finding(DAXALLOC_CHECK_ORPHANS);
-	const char *whole = "2 unnamed regions belong to processes that died (the next open reclaims them)";
+	const char *whole =
+		"2 unnamed regions belong to processes that died (the next open reclaims them)";
 	char buf[8];
 
 	memset(buf, 'x', sizeof(buf));
@@ -168,7 +176,9 @@ Test(describe, refuses_what_it_cannot_read)
 static struct daxalloc_pin_info pin_info(enum daxalloc_pin_kind kind)
 {
 	return (struct daxalloc_pin_info){ .struct_size = sizeof(struct daxalloc_pin_info),
-					   .kind = kind, .fd = -1, .iova = UINT64_MAX,
+					   .kind = kind,
+					   .fd = -1,
+					   .iova = UINT64_MAX,
 					   .uring_index = -1 };
 }
 

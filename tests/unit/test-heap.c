@@ -103,7 +103,7 @@ Test(heap, stats_need_their_size)
  * checked, freed and compared again.  Returns the allocations refused.
  */
 static uint64_t model_run(struct daxalloc_heap *h, uint64_t seed, size_t max, int steps, int every,
-		     size_t most)
+			  size_t most)
 {
 	uint64_t failures;
 	struct hm m;
@@ -122,7 +122,7 @@ static uint64_t model_run(struct daxalloc_heap *h, uint64_t seed, size_t max, in
 	expect_stats_match(h, &m);
 	failures = m.failures;
 	cr_assert_eq(hm_free_all(&m), 0, "%s", m.err);
-	expect_stats_match(h, &m);	/* cached objects count as freed */
+	expect_stats_match(h, &m); /* cached objects count as freed */
 	hm_fini(&m);
 	return failures;
 }
@@ -158,7 +158,7 @@ Test(heap, model_up_to_1m, .timeout = 120)
 static struct daxalloc_heap *shared_heap;
 static _Atomic(void *) mailbox[64];
 static _Atomic int thread_errors;
-static size_t worker_max;	/* largest object of the model and the mailbox */
+static size_t worker_max; /* largest object of the model and the mailbox */
 
 static void *worker(void *arg)
 {
@@ -173,8 +173,8 @@ static void *worker(void *arg)
 			break;
 		}
 		/* Hand an object of our own to another thread, free one we got. */
-		size_t n = worker_max > 8192 && i % 4 == 0 ? 8100 + (size_t)i * 37 % 57000
-							    : 24 + (size_t)i % 200;
+		size_t n = worker_max > 8192 && i % 4 == 0 ? 8100 + (size_t)i * 37 % 57000 :
+							     24 + (size_t)i % 200;
 		void *mine = daxalloc_heap_malloc(shared_heap, n);
 		if (!mine) {
 			thread_errors++;
@@ -279,7 +279,7 @@ Test(heap, edge_cases)
 	a = daxalloc_heap_malloc(h, 0);
 	b = daxalloc_heap_malloc(h, 0);
 	cr_expect(a && b && a != b);
-	cr_expect_null(daxalloc_heap_realloc(h, a, 0));	/* frees a */
+	cr_expect_null(daxalloc_heap_realloc(h, a, 0)); /* frees a */
 	daxalloc_heap_free(h, b);
 	daxalloc_heap_free(h, NULL);
 	cr_expect_eq(daxalloc_heap_usable_size(h, NULL), 0);
@@ -291,7 +291,7 @@ Test(heap, edge_cases)
 	cr_expect_not_null(a);
 	cr_expect_eq((uintptr_t)a % (2 * MiB), 0);
 	daxalloc_heap_free(h, a);
-	a = daxalloc_heap_realloc(h, NULL, 100);	/* malloc */
+	a = daxalloc_heap_realloc(h, NULL, 100); /* malloc */
 	cr_expect(daxalloc_heap_owns(h, a));
 	cr_expect_not(daxalloc_heap_owns(h, &h));
 	/* The range's bounds, as the inlined check of every free sees them. */
@@ -301,9 +301,9 @@ Test(heap, edge_cases)
 	cr_expect_not(daxalloc_heap_owns(h, (char *)p - 1));
 	cr_expect_not(daxalloc_heap_owns(NULL, p));
 	daxalloc_heap_free(h, a);
-	cr_expect_null(daxalloc_heap_get_region(h));	/* made on a range */
+	cr_expect_null(daxalloc_heap_get_region(h)); /* made on a range */
 	daxalloc_heap_destroy(&h);
-	daxalloc_heap_destroy(&h);	/* NULL: nothing */
+	daxalloc_heap_destroy(&h); /* NULL: nothing */
 	/* The range is free for a new heap. */
 	h = heap_on(p, size, 0);
 	daxalloc_heap_destroy(&h);
@@ -345,8 +345,8 @@ Test(heap, process_malloc_not_replaced)
 	size_t size = 16 * MiB;
 	void *p = area(size);
 	struct daxalloc_heap *h = heap_on(p, size, 0);
-	const char *names[] = { "malloc", "free", "calloc", "realloc", "posix_memalign",
-				"malloc_usable_size" };
+	const char *names[] = { "malloc",  "free",           "calloc",
+				"realloc", "posix_memalign", "malloc_usable_size" };
 	void *obj = malloc(100);
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -403,7 +403,7 @@ static void fork_case(unsigned flags)
 			for (int i = 0; i < 16; i++)
 				daxalloc_heap_free(h, big[i]);
 		} else {
-			strcpy(s, "shared");	/* the parent's memory */
+			strcpy(s, "shared"); /* the parent's memory */
 		}
 		_exit(ok ? 0 : 1);
 	}
@@ -462,7 +462,7 @@ Test(heap, large_object_reused)
 	cr_expect_geq(us, 10000);
 	daxalloc_heap_free(h, a);
 	expect_empty(h);
-	b = daxalloc_heap_malloc(h, 9000);	/* same 4 KiB class: from the cache */
+	b = daxalloc_heap_malloc(h, 9000); /* same 4 KiB class: from the cache */
 	cr_expect_eq(b, a);
 	cr_expect_eq(daxalloc_heap_usable_size(h, b), us);
 	cr_assert_eq(daxalloc_heap_get_stats(h, &st), 0);
@@ -513,9 +513,9 @@ static void *cache_and_exit(void *arg)
 	void *objs[64];
 
 	for (int i = 0; i < 64; i++)
-		objs[i] = daxalloc_heap_malloc(h, 64 * 1024);	/* from the pool */
+		objs[i] = daxalloc_heap_malloc(h, 64 * 1024); /* from the pool */
 	for (int i = 0; i < 64; i++)
-		daxalloc_heap_free(h, objs[i]);	/* 4 MiB in this thread's cache */
+		daxalloc_heap_free(h, objs[i]); /* 4 MiB in this thread's cache */
 	return NULL;
 }
 
@@ -571,12 +571,12 @@ static void *cache_then_use_new(void *arg)
 {
 	void *objs[32];
 
-	pthread_barrier_wait(&stale_step);	/* main makes the heap */
+	pthread_barrier_wait(&stale_step); /* main makes the heap */
 	for (int i = 0; i < 32; i++)
 		objs[i] = daxalloc_heap_malloc(stale_heap, 20000);
 	for (int i = 0; i < 32; i++)
 		daxalloc_heap_free(stale_heap, objs[i]);
-	pthread_barrier_wait(&stale_step);	/* main destroys, makes the new heap */
+	pthread_barrier_wait(&stale_step); /* main destroys, makes the new heap */
 	pthread_barrier_wait(&stale_step);
 	for (int i = 0; i < 32; i++) {
 		objs[i] = daxalloc_heap_malloc(stale_heap, 20000);
@@ -614,7 +614,7 @@ Test(heap, destroyed_under_a_thread_cache, .timeout = 60)
 		cr_assert_eq(hm_step(&m), 0, "%s", m.err);
 	stale_heap = h;
 	pthread_barrier_wait(&stale_step);
-	pthread_join(t, NULL);	/* and its cache goes at exit, to no dead pool */
+	pthread_join(t, NULL); /* and its cache goes at exit, to no dead pool */
 	cr_assert_eq(hm_check_all(&m), 0, "%s", m.err);
 	expect_stats_match(h, &m);
 	cr_assert_eq(hm_free_all(&m), 0, "%s", m.err);

@@ -60,7 +60,8 @@ static void setup(void)
 	fd(400, 6, "/dev/vfio/12");
 	proc(500, "uring\n");
 	fd(500, 7, "anon_inode:[io_uring]");
-	fake_tree_file(&t, "500/fdinfo/7", "SqMask:\t0x3f\nUserFiles:\t0\nUserBufs:\t2\n    0: 0x7f00/1073741824\n");
+	fake_tree_file(&t, "500/fdinfo/7",
+		       "SqMask:\t0x3f\nUserFiles:\t0\nUserBufs:\t2\n    0: 0x7f00/1073741824\n");
 	proc(501, "uring-nobufs\n");
 	fd(501, 7, "anon_inode:[io_uring]");
 	fake_tree_file(&t, "501/fdinfo/7", "SqMask:\t0x3f\nUserBufs:\t0\n");
@@ -142,7 +143,8 @@ Test(holders, count_beyond_the_array)
 	cr_expect_eq(h[0].pid, 100);
 	cr_expect_eq(h[1].pid, 200);
 	holders_describe(h, 2, n, HOLDER_OPEN | HOLDER_MAPPED, buf, sizeof(buf));
-	cr_expect_str_eq(buf, "pid 100 (opener) has it open, pid 200 (mapper) has it mapped and 3 more");
+	cr_expect_str_eq(buf,
+			 "pid 100 (opener) has it open, pid 200 (mapper) has it mapped and 3 more");
 }
 
 Test(holders, users_of_the_device_are_kept_before_dma_handles)

@@ -19,6 +19,7 @@
 #define HP2M "kernel/mm/hugepages/hugepages-2048kB/"
 
 /* The 2M pool's @file holds @want; else say so with @fmt (one %s: what it holds). */
+/* clang-format off */
 #define expect_hp2m(file, want, fmt)                                        \
 	do {                                                                \
 		char buf_[32];                                              \
@@ -26,6 +27,7 @@
 		fake_tree_read(&t, HP2M file, buf_, sizeof(buf_));          \
 		cr_expect_eq(atoi(buf_), want, fmt, buf_);                  \
 	} while (0)
+/* clang-format on */
 
 static struct fake_tree t;
 static struct daxalloc_ctx *ctx;

@@ -17,9 +17,10 @@
 #include "daxalloc.h"
 #include "testdev.h"
 
-struct catch {
-	int errors;		/* messages at LOG_ERR */
-	char last[1024];	/* the last of them */
+struct catch
+{
+	int errors;      /* messages at LOG_ERR */
+	char last[1024]; /* the last of them */
 };
 
 static void catch_log(struct daxalloc_ctx *c, int prio, const char *msg, void *ud)
@@ -56,9 +57,10 @@ TestSuite(log, .init = setup, .fini = teardown);
 static void expect_logged(int rc, int before, const char *what)
 {
 	cr_assert_lt(rc, 0, "%s should fail", what);
-	cr_expect_eq(caught.errors, before + 1, "%s: %d messages logged, expected 1",
-		     what, caught.errors - before);
-	cr_expect_str_eq(caught.last, daxalloc_errmsg(), "%s: log and daxalloc_errmsg() differ", what);
+	cr_expect_eq(caught.errors, before + 1, "%s: %d messages logged, expected 1", what,
+		     caught.errors - before);
+	cr_expect_str_eq(caught.last, daxalloc_errmsg(), "%s: log and daxalloc_errmsg() differ",
+			 what);
 }
 
 Test(log, device_map_pool_and_region_errors)
@@ -123,7 +125,7 @@ Test(log, success_logs_nothing)
 
 struct inside {
 	struct daxalloc_pool *pool;
-	int logged;		/* errors logged when the call in the callback returned */
+	int logged; /* errors logged when the call in the callback returned */
 };
 
 static int open_missing(const struct daxalloc_region_info *ri, void *arg)
@@ -152,8 +154,8 @@ Test(log, calls_from_a_callback)
 	in.pool = pool;
 	cr_assert_eq(daxalloc_pool_foreach_region(pool, open_missing, &in), 0, "%s",
 		     daxalloc_errmsg());
-	cr_expect_eq(in.logged, 1, "the failed call in the callback logged %d messages as it returned",
-		     in.logged);
+	cr_expect_eq(in.logged, 1,
+		     "the failed call in the callback logged %d messages as it returned", in.logged);
 	cr_expect_eq(caught.errors, 1, "%d messages logged in all, expected 1 (last '%s')",
 		     caught.errors, caught.last);
 	daxalloc_region_close(&r);
@@ -230,8 +232,9 @@ static void *work(void *arg)
 		w->rc = daxalloc_dev_open(c, name, &dev);
 		if (w->rc >= 0 || strcmp(w->caught.last, daxalloc_errmsg()) != 0 ||
 		    !strstr(w->caught.last, name)) {
-			snprintf(w->msg, sizeof(w->msg), "round %d: rc %d, logged '%.400s', errmsg '%.400s'",
-				 i, w->rc, w->caught.last, daxalloc_errmsg());
+			snprintf(w->msg, sizeof(w->msg),
+				 "round %d: rc %d, logged '%.400s', errmsg '%.400s'", i, w->rc,
+				 w->caught.last, daxalloc_errmsg());
 			break;
 		}
 	}

@@ -71,7 +71,10 @@ static void expect(int err, const char *says)
 		cr_expect(strstr(why, says), "'%s' lacks '%s'", why, says);
 }
 
-Test(metadata, valid_slot_passes) { expect(0, NULL); }
+Test(metadata, valid_slot_passes)
+{
+	expect(0, NULL);
+}
 
 Test(metadata, meta_size_per_unit)
 {
@@ -276,9 +279,17 @@ struct name_case {
 Test(metadata, name_rules)
 {
 	static const struct name_case cases[] = {
-		{ "db.pool-0", 0 }, { "a", 0 }, { "vm:guest@1+x_y", 0 },
-		{ "", EINVAL }, { "-x", EINVAL }, { ".hidden", EINVAL }, { "a b", EINVAL },
-		{ "a/b", EINVAL }, { "ä", EINVAL }, { "x\n", EINVAL }, { "x\x7f", EINVAL },
+		{ "db.pool-0", 0 },
+		{ "a", 0 },
+		{ "vm:guest@1+x_y", 0 },
+		{ "", EINVAL },
+		{ "-x", EINVAL },
+		{ ".hidden", EINVAL },
+		{ "a b", EINVAL },
+		{ "a/b", EINVAL },
+		{ "ä", EINVAL },
+		{ "x\n", EINVAL },
+		{ "x\x7f", EINVAL },
 		{ "123456789012345678901234567890123456789012345678901234567890123", 0 },
 		{ "1234567890123456789012345678901234567890123456789012345678901234", ENAMETOOLONG },
 	};
@@ -351,17 +362,17 @@ Test(metadata, replay_follows_names_through_records)
 
 	memset(image, 0, sizeof(image));
 	h.uuid[0] = 1;
-	record(0, DXA_JOP_PUT, UNIT, UNIT, "gamma");	/* alpha renamed */
+	record(0, DXA_JOP_PUT, UNIT, UNIT, "gamma"); /* alpha renamed */
 	record(1, DXA_JOP_PUT, 2 * UNIT, UNIT, "alpha");
 	record(2, DXA_JOP_DEL, 4 * UNIT, 2 * UNIT, NULL);
 	record(3, DXA_JOP_PUT, 4 * UNIT, UNIT, "delta");
-	record(4, DXA_JOP_PUT, 4 * UNIT, UNIT, "epsilon");	/* delta renamed */
+	record(4, DXA_JOP_PUT, 4 * UNIT, UNIT, "epsilon"); /* delta renamed */
 	record(5, DXA_JOP_PUT, 6 * UNIT, UNIT, "delta");
 	cr_expect_eq(replay(&n, &used), 0, "%s", why);
 	cr_expect_eq(used, 6);
 	cr_expect_eq(n, 5);
 	record(6, DXA_JOP_PUT, 7 * UNIT, UNIT, "gamma");
-	setup();	/* the checkpoint's table again */
+	setup(); /* the checkpoint's table again */
 	h.uuid[0] = 1;
 	cr_expect_eq(replay(&n, &used), -EUCLEAN, "a second 'gamma' was applied");
 	cr_expect(strstr(why, "'gamma' appears twice"), "%s", why);

@@ -206,7 +206,8 @@ Test(sigbus, header_page_unreadable_refuses)
 	for (int slot = 0; slot < 2; slot++) {
 		unpoison();
 		poison(dxa_hdr_offset(slot, 0));
-		cr_expect_eq(open_both(DAXALLOC_POOL_RDONLY), -EUCLEAN, "slot %d (newest %d)", slot, n);
+		cr_expect_eq(open_both(DAXALLOC_POOL_RDONLY), -EUCLEAN, "slot %d (newest %d)", slot,
+			     n);
 		expect_names_range(daxalloc_errmsg(), dxa_hdr_offset(slot, 0));
 		cr_expect_gt(daxalloc_pool_check(dev, 0, &rep), 0);
 	}
@@ -416,7 +417,8 @@ Test(sigbus, other_faults_end_the_process_as_without_the_library)
 	plain = in_child(touch_own_hole);
 	cr_expect(WIFSIGNALED(plain) || WEXITSTATUS(plain) != 0, "a fault did not end the child");
 	expect_same_end(plain, in_child(use_library_then_touch), "a fault elsewhere");
-	expect_same_end(plain, in_child(touch_metadata_hole), "a fault in the metadata outside a read");
+	expect_same_end(plain, in_child(touch_metadata_hole),
+			"a fault in the metadata outside a read");
 	expect_same_end(in_child(raise_sigbus), in_child(use_library_then_raise), "a SIGBUS sent");
 }
 
@@ -461,7 +463,7 @@ static void with_handler_after_ours(void)
 	if (open_both(DAXALLOC_POOL_RDONLY) != 0)
 		_exit(3);
 	sigaction(SIGBUS, &sa, NULL);
-	want_page = NULL;	/* the metadata mapping the next open makes */
+	want_page = NULL; /* the metadata mapping the next open makes */
 	open_both(DAXALLOC_POOL_RDONLY);
 	_exit(4);
 }
@@ -477,8 +479,8 @@ Test(sigbus, other_faults_reach_the_programs_handler)
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 43, "plain handler not reached (%#x)", st);
 	/* as the manual page says: then its reads fault as before */
 	st = in_child(with_handler_after_ours);
-	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 42, "a later handler missed a read's fault (%#x)",
-		  st);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 42,
+		  "a later handler missed a read's fault (%#x)", st);
 }
 
 static void guard_off_then_open(void)

@@ -518,7 +518,7 @@ Test(guard, helper_keeps_no_descriptor_of_the_caller, .timeout = 30)
 
 	fake_tree_new(&t);
 	paths(fifo, u1, u2, sizeof(fifo));
-	cr_assert_eq(pipe(pipefd), 0);	/* without O_CLOEXEC, as a careless caller has */
+	cr_assert_eq(pipe(pipefd), 0); /* without O_CLOEXEC, as a careless caller has */
 	cr_expect_eq(rc_guarded_write(fifo, "dax0.7", u1, u2, 300, &helper), -ETIMEDOUT);
 	close(pipefd[1]);
 	p = (struct pollfd){ .fd = pipefd[0], .events = POLLIN };
@@ -602,7 +602,8 @@ Test(layout, without_root_says_so_and_hides_nothing_else)
 	root_only(HMEM "/dax0.2/mapping3/start");
 	root_only(HMEM "/dax0.2/align");
 	cr_assert_eq(chmod(t.root, 0755), 0, "mkdtemp made it private");
-	cr_assert_lt(snprintf(path, sizeof(path), "%s/" HMEM "/dax0.2/align", t.root), (int)sizeof(path));
+	cr_assert_lt(snprintf(path, sizeof(path), "%s/" HMEM "/dax0.2/align", t.root),
+		     (int)sizeof(path));
 	/* a child gives up root, so that this process can still clean up */
 	pid = fork();
 	cr_assert_geq(pid, 0);
@@ -611,8 +612,8 @@ Test(layout, without_root_says_so_and_hides_nothing_else)
 			_exit(64);
 		if (layout_region_by_id(0, &rl) != 0)
 			_exit(1);
-		bad |= rl.start != UINT64_MAX ? 2 : 0;	/* unknown, not guessed */
-		bad |= rl.available != G ? 4 : 0;	/* what everybody may read */
+		bad |= rl.start != UINT64_MAX ? 2 : 0; /* unknown, not guessed */
+		bad |= rl.available != G ? 4 : 0;      /* what everybody may read */
 		bad |= rl.ndevs != 2 ? 8 : 0;
 		bad |= rc_check_writable("dax0.2", path) != -EACCES ? 16 : 0;
 		bad |= !strstr(daxalloc_errmsg(), "dax0.2: reconfiguring needs root") ? 32 : 0;

@@ -27,7 +27,7 @@ static const struct good goods[] = {
 	{ "18446744073709551615", UINT64_MAX },
 	{ "17179869183G", 17179869183ull << 30 },
 	{ "512B", 512 },
-	{ "1024P", 1ull << 60 },	/* prints as 1E: found by fuzzing */
+	{ "1024P", 1ull << 60 }, /* prints as 1E: found by fuzzing */
 	{ "15E", 15ull << 60 },
 	/* hex, as the messages print offsets; no unit after hex digits */
 	{ "0x400000", 4u << 20 },
@@ -98,8 +98,9 @@ Test(size, parse_null_arguments)
 
 Test(size, format_round_trips)
 {
-	static const uint64_t vals[] = { 0, 1, 4095, 4096, 6144, 2u << 20, 1536u << 20,
-					 1ull << 30, 3ull << 30, 1ull << 40, UINT64_MAX };
+	static const uint64_t vals[] = { 0,          1,          4095,        4096,
+					 6144,       2u << 20,   1536u << 20, 1ull << 30,
+					 3ull << 30, 1ull << 40, UINT64_MAX };
 	char buf[32];
 
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {

@@ -27,7 +27,11 @@
 #define G (UINT64_C(1) << 30)
 #define T (UINT64_C(1) << 40)
 
-enum { NO = DAXALLOC_VMEMMAP_NO_DEDUP, TWO = DAXALLOC_VMEMMAP_DEDUP_2PAGE, ONE = DAXALLOC_VMEMMAP_DEDUP_1PAGE };
+enum {
+	NO = DAXALLOC_VMEMMAP_NO_DEDUP,
+	TWO = DAXALLOC_VMEMMAP_DEDUP_2PAGE,
+	ONE = DAXALLOC_VMEMMAP_DEDUP_1PAGE
+};
 
 static struct daxalloc_vmemmap_model model(uint64_t size, uint64_t align)
 {
@@ -58,11 +62,14 @@ Test(vmemmap_model, per_tib_matches_the_table)
 		cr_expect_eq(m.size, T);
 		cr_expect_eq(m.base_pages, T / (4 * K));
 		cr_expect_eq(m.struct_pages[NO], table[i].no, "align %llu: no dedup %llu",
-			     (unsigned long long)table[i].align, (unsigned long long)m.struct_pages[NO]);
+			     (unsigned long long)table[i].align,
+			     (unsigned long long)m.struct_pages[NO]);
 		cr_expect_eq(m.struct_pages[TWO], table[i].two, "align %llu: 2-page %llu",
-			     (unsigned long long)table[i].align, (unsigned long long)m.struct_pages[TWO]);
+			     (unsigned long long)table[i].align,
+			     (unsigned long long)m.struct_pages[TWO]);
 		cr_expect_eq(m.struct_pages[ONE], table[i].one, "align %llu: 1-page %llu",
-			     (unsigned long long)table[i].align, (unsigned long long)m.struct_pages[ONE]);
+			     (unsigned long long)table[i].align,
+			     (unsigned long long)m.struct_pages[ONE]);
 	}
 }
 
@@ -204,10 +211,13 @@ Test(vmemmap_kernel, match_picks_the_nearest_row)
 
 Test(vmemmap_kernel, pin_path)
 {
-	cr_expect_eq(daxalloc_vmemmap_kernel_pin_path("6.1.0-56-amd64", false), DAXALLOC_VMEMMAP_PIN_BASE_PAGE);
-	cr_expect_eq(daxalloc_vmemmap_kernel_pin_path("6.14.2", false), DAXALLOC_VMEMMAP_PIN_BASE_PAGE);
+	cr_expect_eq(daxalloc_vmemmap_kernel_pin_path("6.1.0-56-amd64", false),
+		     DAXALLOC_VMEMMAP_PIN_BASE_PAGE);
+	cr_expect_eq(daxalloc_vmemmap_kernel_pin_path("6.14.2", false),
+		     DAXALLOC_VMEMMAP_PIN_BASE_PAGE);
 	cr_expect_eq(daxalloc_vmemmap_kernel_pin_path("6.15.0", false), DAXALLOC_VMEMMAP_PIN_UNKNOWN);
-	cr_expect_eq(daxalloc_vmemmap_kernel_pin_path("6.17.1", false), DAXALLOC_VMEMMAP_PIN_COMPOUND);
+	cr_expect_eq(daxalloc_vmemmap_kernel_pin_path("6.17.1", false),
+		     DAXALLOC_VMEMMAP_PIN_COMPOUND);
 	cr_expect_eq(daxalloc_vmemmap_kernel_pin_path("6.1.0", true), DAXALLOC_VMEMMAP_PIN_COMPOUND);
 	cr_expect_eq(daxalloc_vmemmap_kernel_pin_path("x", true), -EINVAL);
 	/* same cost per GiB at 2M and 1G: per base page; 1G twice as cheap: per compound page */
@@ -231,7 +241,8 @@ Test(vmemmap_kernel, pin_path)
 	cr_expect_eq(daxalloc_vmemmap_pin_verdict(200, 150, 140), DAXALLOC_VMEMMAP_PIN_UNKNOWN);
 	cr_expect_eq(daxalloc_vmemmap_pin_verdict(0, 100, 10), DAXALLOC_VMEMMAP_PIN_UNKNOWN);
 	cr_expect_eq(daxalloc_vmemmap_pin_verdict(100, 0, 10), DAXALLOC_VMEMMAP_PIN_UNKNOWN);
-	cr_expect_str_eq(daxalloc_vmemmap_pin_path_name(DAXALLOC_VMEMMAP_PIN_COMPOUND), "compound_page");
+	cr_expect_str_eq(daxalloc_vmemmap_pin_path_name(DAXALLOC_VMEMMAP_PIN_COMPOUND),
+			 "compound_page");
 	cr_expect_str_eq(daxalloc_vmemmap_row_name(TWO), "dedup_2page");
 	cr_expect_str_eq(daxalloc_vmemmap_row_name(7), "unknown");
 }
@@ -303,7 +314,8 @@ static struct json_object *get(struct json_object *o, const char *path)
 		struct json_object *next = NULL;
 
 		if (k[0] >= '0' && k[0] <= '9') {
-			cr_assert(json_object_is_type(o, json_type_array), "%s: not an array at %s", path, k);
+			cr_assert(json_object_is_type(o, json_type_array), "%s: not an array at %s",
+				  path, k);
 			next = json_object_array_get_idx(o, (size_t)atoi(k));
 		} else {
 			cr_assert(json_object_object_get_ex(o, k, &next), "%s: no key '%s'", path, k);
@@ -360,7 +372,8 @@ Test(vmemmap_cli, json_shape_for_a_tib)
 	cr_expect_str_eq(str(t, "memmap"), "ram");
 	cr_assert_eq(json_object_array_length(get(t, "model")), 3);
 	for (int i = 0; i < 3; i++) {
-		cr_expect_eq(u64(t, (snprintf(p, sizeof(p), "model.%d.align", i), p)), table[i].align);
+		cr_expect_eq(u64(t, (snprintf(p, sizeof(p), "model.%d.align", i), p)),
+			     table[i].align);
 		for (int k = 0; k < 3; k++) {
 			uint64_t want = k == 0 ? table[i].no : k == 1 ? table[i].two : table[i].one;
 
@@ -467,8 +480,10 @@ Test(vmemmap_cli, measure_of_the_standin_through_its_program)
 {
 	struct json_object *o, *t;
 
-	ctl_run(&r, (const char *const[]){ "vmemmap", "hugetlb:2M:4M", "--measure", "--no-pin",
-					   "--json", NULL }, 0);
+	ctl_run(&r,
+		(const char *const[]){ "vmemmap", "hugetlb:2M:4M", "--measure", "--no-pin",
+				       "--json", NULL },
+		0);
 	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
 	o = json_tokener_parse(r.out);
 	cr_assert_not_null(o, "not JSON: %s", r.out);

@@ -29,10 +29,10 @@ struct worker {
 	struct bench_dev *d;
 	bool named;
 	int idx, rc;
-	long done;		/* pairs completed */
-	uint64_t budget;	/* ns to keep going for, at least 3 pairs */
+	long done;       /* pairs completed */
+	uint64_t budget; /* ns to keep going for, at least 3 pairs */
 	uint64_t off;
-	uint64_t t0, t1;	/* this worker's own run */
+	uint64_t t0, t1; /* this worker's own run */
 	char err[256];
 };
 
@@ -136,7 +136,7 @@ static void one_pair(struct worker *w, const char *name, struct pmem2_config *cf
 				 strerror(-w->rc));
 	}
 #endif
-		break;
+	break;
 	case W_N:
 		break;
 	}
@@ -273,7 +273,8 @@ static void alloc_full_pool(struct bench *b, const char *spec, int reps, int cou
 
 		for (int nm = 0; nm < 2; nm++)
 			lib[nm][rep] = lerr[nm][0] ? NAN :
-				alloc_run(&d, W_LIB, nm, 1, ns, lerr[nm], sizeof(lerr[nm]));
+						     alloc_run(&d, W_LIB, nm, 1, ns, lerr[nm],
+							       sizeof(lerr[nm]));
 		base[rep] = berr[0] ? NAN : alloc_run(&d, W_MMAP, false, 1, ns, berr, sizeof(berr));
 	}
 	for (int nm = 0; nm < 2; nm++) {
@@ -298,8 +299,8 @@ fail:
 }
 
 /* memkind's hugetlb kind takes 2M pages from the kernel's pool: can it have them? */
-static void memkind_ready(struct bench *b, struct bench_dev *d, int threads, bool *try,
-			  char *err, size_t len)
+static void memkind_ready(struct bench *b, struct bench_dev *d, int threads, bool *try, char *err,
+			  size_t len)
 {
 #ifdef HAVE_MEMKIND
 	uint64_t pages = (uint64_t)threads * (d->align / (2 * MiB) + 1) + 16;
@@ -321,7 +322,8 @@ static void memkind_ready(struct bench *b, struct bench_dev *d, int threads, boo
 static void alloc_threads(struct bench *b, struct bench_dev *d, int th, int reps)
 {
 	static const char *const way_name[] = {
-		[W_MMAP] = "mmap+munmap", [W_PMEM2] = "pmem2_map_new+delete",
+		[W_MMAP] = "mmap+munmap",
+		[W_PMEM2] = "pmem2_map_new+delete",
 		[W_MEMKIND] = "memkind hugetlb",
 	};
 	uint64_t ns = b->quick ? 20000000 : 200000000;
@@ -335,11 +337,13 @@ static void alloc_threads(struct bench *b, struct bench_dev *d, int th, int reps
 	for (int rep = 0; rep < reps; rep++) {
 		for (int nm = 0; nm < 2; nm++)
 			lib[nm][rep] = lerr[nm][0] ? NAN :
-				alloc_run(d, W_LIB, nm, th, ns, lerr[nm], sizeof(lerr[nm]));
+						     alloc_run(d, W_LIB, nm, th, ns, lerr[nm],
+							       sizeof(lerr[nm]));
 		for (int wy = W_MMAP; wy <= W_MEMKIND; wy++)
-			base[wy][rep] = !try_way[wy] || berr[wy][0] ? NAN :
-				alloc_run(d, (enum alloc_way)wy, false, th, ns, berr[wy],
-					  sizeof(berr[wy]));
+			base[wy][rep] = !try_way[wy] || berr[wy][0] ?
+						NAN :
+						alloc_run(d, (enum alloc_way)wy, false, th, ns,
+							  berr[wy], sizeof(berr[wy]));
 	}
 	for (int nm = 0; nm < 2; nm++) {
 		snprintf(variant, sizeof(variant), "%s %s units, %d thread%s",
@@ -350,14 +354,15 @@ static void alloc_threads(struct bench *b, struct bench_dev *d, int th, int reps
 			if (wy == W_MEMKIND && !d->standin)
 				continue;
 			r = add_result(b, "alloc", variant, d->name, way_name[wy],
-				       best_high(lib[nm], reps), best_high(base[wy], reps), "pairs/s",
-				       true, reps);
+				       best_high(lib[nm], reps), best_high(base[wy], reps),
+				       "pairs/s", true, reps);
 			if (lerr[nm][0])
 				note(r, "library: %s", lerr[nm]);
 			if (berr[wy][0])
 				note(r, "baseline: %s", berr[wy]);
 			if (wy == W_PMEM2 && berr[wy][0] && d->standin && d->align == GiB)
-				note(r, "libpmem2 places mappings on 2M boundaries, a 1G hugetlb file needs 1G ones");
+				note(r,
+				     "libpmem2 places mappings on 2M boundaries, a 1G hugetlb file needs 1G ones");
 			else if (wy == W_MEMKIND && !try_way[wy])
 				note(r, "baseline: built without memkind");
 			if (wy == W_MEMKIND && !berr[wy][0] && try_way[wy])
@@ -400,5 +405,5 @@ void bench_alloc_dev(struct bench *b, const char *spec)
 	bench_dev_close(&d);
 	alloc_full_pool(b, spec, reps, b->quick ? 32 : 512);
 	if (!b->quick)
-		alloc_full_pool(b, spec, reps, 2000);	/* near the table's 2048 */
+		alloc_full_pool(b, spec, reps, 2000); /* near the table's 2048 */
 }

@@ -32,7 +32,7 @@ struct result {
 	char variant[96];
 	char device[64];
 	char baseline[64];
-	double lib, base;	/* NAN: not measured */
+	double lib, base; /* NAN: not measured */
 	const char *unit;
 	bool higher_better;
 	int iterations;
@@ -41,24 +41,24 @@ struct result {
 
 struct bench {
 	bool json, quick, format;
-	int iters;		/* 0: each metric's default */
+	int iters; /* 0: each metric's default */
 	int threads;
-	uint64_t size;		/* pin, fault and restart size */
-	uint64_t pin_max;	/* the large pin: at most this */
+	uint64_t size;    /* pin, fault and restart size */
+	uint64_t pin_max; /* the large pin: at most this */
 	const char *devs[MAX_DEVS];
 	int ndevs;
 	unsigned int only;
 	const char *vfio_group, *rdma_dev, *tmpdir;
-	const char *iommufd_cdev;	/* a VFIO device cdev to attach to the IOAS */
+	const char *iommufd_cdev; /* a VFIO device cdev to attach to the IOAS */
 	struct daxalloc_ctx *ctx;
 	struct result *res;
 	size_t nres, capres;
 	char machine[192], kernel[128];
-	bool saw_4k;		/* a 4K device was measured: no anonymous stand-in */
-	bool no_4k;		/* --no-4k: not even then */
-	bool no_held;		/* --no-held: no pins on a pool holding many regions */
-	bool hp2m_raised;	/* the 2M overcommit limit was raised for memkind */
-	uint64_t hp2m_overcommit;	/* its value before */
+	bool saw_4k;              /* a 4K device was measured: no anonymous stand-in */
+	bool no_4k;               /* --no-4k: not even then */
+	bool no_held;             /* --no-held: no pins on a pool holding many regions */
+	bool hp2m_raised;         /* the 2M overcommit limit was raised for memkind */
+	uint64_t hp2m_overcommit; /* its value before */
 };
 
 /* A device with a pool, and the same memory opened by hand. */
@@ -67,7 +67,7 @@ struct bench_dev {
 	struct daxalloc_dev *dev;
 	struct daxalloc_pool *pool;
 	uint64_t align;
-	uint64_t data;		/* where regions start: the metadata before */
+	uint64_t data; /* where regions start: the metadata before */
 	bool standin;
 	int rawfd;
 };
@@ -101,8 +101,8 @@ uint64_t hugetlb_free_bytes(uint64_t align);
  * stand-in is sized for the need; a real device must hold a pool already,
  * or --format makes one.  0 or -errno with a reason in @why.
  */
-int bench_dev_open(struct bench *b, const char *spec, uint64_t need, struct bench_dev *d,
-		   char *why, size_t whylen);
+int bench_dev_open(struct bench *b, const char *spec, uint64_t need, struct bench_dev *d, char *why,
+		   size_t whylen);
 /* The same for @len bytes; a quick run that cannot have them tries 1G. */
 int bench_dev_open_len(struct bench *b, const char *spec, uint64_t *len, struct bench_dev *d,
 		       char *why, size_t whylen);

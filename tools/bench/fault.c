@@ -65,8 +65,8 @@ static void touch_timed(char *p, uint64_t len, uint64_t stride, uint64_t t0, lon
 }
 
 /* Map, touch every page, unmap: the timed part is the touch (or the populating map). */
-static int fault_raw(int fd, uint64_t off, uint64_t len, uint64_t stride, bool populate,
-		     double *ms, double *faults)
+static int fault_raw(int fd, uint64_t off, uint64_t len, uint64_t stride, bool populate, double *ms,
+		     double *faults)
 {
 	int flags = fd < 0 ? MAP_PRIVATE | MAP_ANONYMOUS : MAP_SHARED;
 	uint64_t t0 = 0;
@@ -157,8 +157,8 @@ void bench_fault_dev(struct bench *b, const char *spec)
 					rc = fault_raw(d.rawfd, off, len, d.align, k, &m2, &f2);
 			}
 			if (rc < 0) {
-				snprintf(why, sizeof(why), "%s", daxalloc_errmsg()[0] ? daxalloc_errmsg() :
-					 strerror(-rc));
+				snprintf(why, sizeof(why), "%s",
+					 daxalloc_errmsg()[0] ? daxalloc_errmsg() : strerror(-rc));
 				break;
 			}
 			if (i < 0)
@@ -171,8 +171,8 @@ void bench_fault_dev(struct bench *b, const char *spec)
 	}
 	if (why[0])
 		for (int i = 0; i < n; i++)
-			lt[i][0] = lt[i][1] = bt[i][0] = bt[i][1] = lf[i][0] = lf[i][1] =
-				bf[i][0] = bf[i][1] = NAN;
+			lt[i][0] = lt[i][1] = bt[i][0] = bt[i][1] = lf[i][0] = lf[i][1] = bf[i][0] =
+				bf[i][1] = NAN;
 	fault_rows(b, szs(d.align, al, sizeof(al)), ls, d.name, "mmap of the device", lt, lf, bt,
 		   bf, n, why[0] ? why : NULL);
 	bench_dev_close(&d);

@@ -158,8 +158,7 @@ void note(struct result *r, const char *fmt, ...)
 void skip_result(struct bench *b, const char *metric, const char *variant, const char *device,
 		 const char *unit, bool higher_better, const char *why)
 {
-	note(add_result(b, metric, variant, device, "", NAN, NAN, unit, higher_better, 0), "%s",
-	     why);
+	note(add_result(b, metric, variant, device, "", NAN, NAN, unit, higher_better, 0), "%s", why);
 }
 
 uint64_t meminfo_bytes(const char *field)
@@ -198,9 +197,8 @@ static void describe_machine(struct bench *b)
 	if (f)
 		fclose(f);
 	uname(&u);
-	snprintf(b->machine, sizeof(b->machine), "%s, %ld CPUs, %s, %" PRIu64 " GiB RAM",
-		 u.machine, sysconf(_SC_NPROCESSORS_ONLN), cpu,
-		 (meminfo_bytes("MemTotal") + GiB / 2) / GiB);
+	snprintf(b->machine, sizeof(b->machine), "%s, %ld CPUs, %s, %" PRIu64 " GiB RAM", u.machine,
+		 sysconf(_SC_NPROCESSORS_ONLN), cpu, (meminfo_bytes("MemTotal") + GiB / 2) / GiB);
 	snprintf(b->kernel, sizeof(b->kernel), "Linux %s", u.release);
 }
 
@@ -288,8 +286,8 @@ static int open_raw(struct bench_dev *d)
 	return fd < 0 ? -errno : fd;
 }
 
-int bench_dev_open(struct bench *b, const char *spec, uint64_t need, struct bench_dev *d,
-		   char *why, size_t whylen)
+int bench_dev_open(struct bench *b, const char *spec, uint64_t need, struct bench_dev *d, char *why,
+		   size_t whylen)
 {
 	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 	char name[96], s[32];
@@ -316,7 +314,8 @@ int bench_dev_open(struct bench *b, const char *spec, uint64_t need, struct benc
 		if (rc < 0 && b->format)
 			rc = daxalloc_pool_create(d->dev, DAXALLOC_POOL_FORCE, &d->pool);
 		else if (rc == -ENODATA) {
-			snprintf(why, whylen, "%s holds no pool: format it (daxalloc-ctl format) or pass --format",
+			snprintf(why, whylen,
+				 "%s holds no pool: format it (daxalloc-ctl format) or pass --format",
 				 spec);
 			bench_dev_close(d);
 			return rc;
@@ -343,7 +342,8 @@ int bench_dev_open(struct bench *b, const char *spec, uint64_t need, struct benc
 	d->rawfd = open_raw(d);
 	if (d->rawfd < 0) {
 		rc = d->rawfd;
-		snprintf(why, whylen, "%s: cannot open the device by hand: %s", d->name, strerror(-rc));
+		snprintf(why, whylen, "%s: cannot open the device by hand: %s", d->name,
+			 strerror(-rc));
 		bench_dev_close(d);
 		return rc;
 	}
@@ -393,7 +393,8 @@ static void print_json(const struct bench *b)
 	struct json_object *devs = json_object_new_array();
 
 	for (int i = 0; i < b->ndevs; i++)
-		json_object_array_add(devs, json_object_new_string(b->devs[i] ? b->devs[i] : "default"));
+		json_object_array_add(devs,
+				      json_object_new_string(b->devs[i] ? b->devs[i] : "default"));
 	put_str(o, "tool", "daxalloc-bench");
 	put_str(o, "version", daxalloc_version());
 	json_object_object_add(o, "quick", json_object_new_boolean(b->quick));
@@ -413,7 +414,8 @@ static void print_json(const struct bench *b)
 		put_num(row, "baseline_value", r->base);
 		put_str(row, "unit", r->unit);
 		put_num(row, "ratio", ratio(r));
-		json_object_object_add(row, "higher_is_better", json_object_new_boolean(r->higher_better));
+		json_object_object_add(row, "higher_is_better",
+				       json_object_new_boolean(r->higher_better));
 		json_object_object_add(row, "iterations", json_object_new_int(r->iterations));
 		put_str(row, "stat", "best");
 		put_str(row, "machine", b->machine);
@@ -423,7 +425,7 @@ static void print_json(const struct bench *b)
 	}
 	json_object_object_add(o, "results", rows);
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-							  JSON_C_TO_STRING_NOSLASHESCAPE));
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 }
 
@@ -462,11 +464,12 @@ static void print_text(const struct bench *b)
 static const struct bench_option {
 	const char *name;
 	int val;
-	const char *arg;	/* NULL: takes none */
-	const char *help;	/* NULL: in the synopsis only; "\n" continues a line */
+	const char *arg;  /* NULL: takes none */
+	const char *help; /* NULL: in the synopsis only; "\n" continues a line */
 } options[] = {
-	{ "device", 'd', "DEV", "a device to measure (repeatable; default: the library's default\n"
-				"device); the stand-in hugetlb:2M / hugetlb:1G is sized as needed" },
+	{ "device", 'd', "DEV",
+	  "a device to measure (repeatable; default: the library's default\n"
+	  "device); the stand-in hugetlb:2M / hugetlb:1G is sized as needed" },
 	{ "only", 'o', "LIST", "some of pin,alloc,fault,restart (default: all)" },
 	{ "quick", 'q', NULL, "smoke run: smallest sizes, 2 iterations" },
 	{ "iterations", 'n', "N", "runs per value (the best is reported)" },
@@ -475,12 +478,15 @@ static const struct bench_option {
 	{ "pin-max", 'P', "SIZE", "the large pin: the largest that fits, at most SIZE (default 16G)" },
 	{ "vfio-group", 'V', "G", "also pin for VFIO type1 through group G" },
 	{ "rdma", 'R', "IBDEV", "also pin for RDMA (ibv_reg_mr) on IBDEV" },
-	{ "iommufd-cdev", 'I', "D", "also pin for iommufd (IOMMU_IOAS_MAP), VFIO device cdev D attached" },
-	{ "tmpdir", 'T', "DIR", "where the O_DIRECT file of the restart run goes (default $TMPDIR\n"
-				"or /var/tmp)" },
+	{ "iommufd-cdev", 'I', "D",
+	  "also pin for iommufd (IOMMU_IOAS_MAP), VFIO device cdev D attached" },
+	{ "tmpdir", 'T', "DIR",
+	  "where the O_DIRECT file of the restart run goes (default $TMPDIR\n"
+	  "or /var/tmp)" },
 	{ "format", 'F', NULL, "a real device without a pool gets one (destroys its regions)" },
-	{ "no-4k", '4', NULL, "without a 4K device, skip the kernel-only 4K cases (anonymous\n"
-			      "and shmem memory) that otherwise stand in for it" },
+	{ "no-4k", '4', NULL,
+	  "without a 4K device, skip the kernel-only 4K cases (anonymous\n"
+	  "and shmem memory) that otherwise stand in for it" },
 	{ "no-held", 'H', NULL, "skip the pins on a pool holding 512 other regions" },
 	{ "json", 'j', NULL, NULL },
 	{ "help", 'h', NULL, NULL },
@@ -500,7 +506,8 @@ static int usage(FILE *f, int status)
 
 		if (!o->help)
 			continue;
-		snprintf(left, sizeof(left), "%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		snprintf(left, sizeof(left), "%s%s%s", o->name, o->arg ? " " : "",
+			 o->arg ? o->arg : "");
 		fprintf(f, "  --%-14s ", left);
 		/* continuation lines under the first line's text */
 		for (const char *c = o->help; *c; c++) {

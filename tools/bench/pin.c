@@ -16,8 +16,7 @@
 #include "consumers.h"
 
 /* The consumers asked for: io_uring always, the others when named. */
-static int consumers_list(const struct bench *b, enum daxalloc_pin_kind *kinds,
-			  const char **where)
+static int consumers_list(const struct bench *b, enum daxalloc_pin_kind *kinds, const char **where)
 {
 	int n = 0;
 
@@ -86,8 +85,8 @@ static void pin_pair(struct bench *b, struct consumer *c, struct daxalloc_region
 				t1 = now_ns();
 				/* The library's share: its wall time less the kernel call. */
 				if (rc == 0 && i >= 0)
-					own[i] = (double)(t1 - t0 -
-							  daxalloc_pin_get_pin_time_ns(p)) / 1e3;
+					own[i] = (double)(t1 - t0 - daxalloc_pin_get_pin_time_ns(p)) /
+						 1e3;
 				if (rc == 0)
 					rc = daxalloc_unpin(&p);
 				t2 = now_ns();
@@ -125,8 +124,8 @@ static void pin_pair(struct bench *b, struct consumer *c, struct daxalloc_region
 			rp[i] = ru[i] = NAN;
 	pr = add_result(b, "pin", variant, device, consumer_pin_call(c->kind), best_low(lp, n),
 			best_low(rp, n), "ms/GiB", false, n);
-	ur = add_result(b, "unpin", variant, device, consumer_unpin_call(c->kind),
-			best_low(lu, n), best_low(ru, n), "ms/GiB", false, n);
+	ur = add_result(b, "unpin", variant, device, consumer_unpin_call(c->kind), best_low(lu, n),
+			best_low(ru, n), "ms/GiB", false, n);
 	if (r && !lib_rc) {
 		double o = best_low(own, n);
 
@@ -152,9 +151,9 @@ static void pin_pair(struct bench *b, struct consumer *c, struct daxalloc_region
  * or NULL: the kernel alone, @nolib says why); the variant is the
  * consumer's name and @suffix.
  */
-static void pin_each_consumer(struct bench *b, struct daxalloc_region *r, void *addr,
-			      uint64_t len, const char *device, const char *where,
-			      const char *nolib, const char *suffix)
+static void pin_each_consumer(struct bench *b, struct daxalloc_region *r, void *addr, uint64_t len,
+			      const char *device, const char *where, const char *nolib,
+			      const char *suffix)
 {
 	enum daxalloc_pin_kind kinds[4];
 	const char *at[4];
@@ -228,9 +227,10 @@ static int pin_sizes(const struct bench *b, uint64_t align, uint64_t room, uint6
  */
 static void *hugetlb_map(uint64_t align, uint64_t len)
 {
-	int huge = align == GiB ? 30 : 21;	/* MAP_HUGE_1GB, MAP_HUGE_2MB */
+	int huge = align == GiB ? 30 : 21; /* MAP_HUGE_1GB, MAP_HUGE_2MB */
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE | (huge << MAP_HUGE_SHIFT),
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE |
+			       (huge << MAP_HUGE_SHIFT),
 		       -1, 0);
 
 	return p == MAP_FAILED ? NULL : p;
@@ -354,8 +354,8 @@ void bench_pin_anon(struct bench *b)
 		struct consumer c;
 		char *p;
 
-		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-			 -1, 0);
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		snprintf(variant, sizeof(variant), "io_uring 4K %s", szs(len, s, sizeof(s)));
 		if (p == MAP_FAILED) {
 			skip_result(b, "pin", variant, "anonymous", "ms/GiB", false, strerror(errno));
@@ -365,7 +365,8 @@ void bench_pin_anon(struct bench *b)
 		madvise(p, len, MADV_NOHUGEPAGE);
 		touch_write(p, len, PAGE_4K);
 		if (consumer_open(&c, DAXALLOC_PIN_URING, NULL) < 0) {
-			skip_result(b, "pin", variant, "anonymous", "ms/GiB", false, consumer_errmsg());
+			skip_result(b, "pin", variant, "anonymous", "ms/GiB", false,
+				    consumer_errmsg());
 		} else {
 			say("pin: %s on anonymous memory", variant);
 			pin_pair(b, &c, NULL, p, len, variant, "anonymous",

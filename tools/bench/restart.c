@@ -49,7 +49,8 @@ static int make_file(const char *path, const char *data, uint64_t len)
 /* A restarted program without the library: a fresh buffer, filled from the file. */
 static int reread(const char *path, uint64_t len, uint64_t *sum)
 {
-	char *buf = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *buf =
+		mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	uint64_t done = 0;
 	int fd, rc = 0;
 
