@@ -114,6 +114,42 @@ static uint32_t pix_hash(const struct pool_index *x, const char *name)
 	return dxa_name_hash(name) & x->hmask;
 }
 
+static void pix_name_link(struct pool_index *x, uint32_t slot)
+{
+	uint32_t b = pix_hash(x, x->ent[slot].name);
+
+	x->hnext[slot] = x->hhead[b];
+	x->hhead[b] = slot;
+}
+
+static void pix_relink(struct pool_index *x, uint32_t t)
+{
+	while (t != PIX_NIL) {
+		pix_relink(x, x->on[t].l);
+		if (x->ent[t].flags & DXA_ENTRY_NAMED)
+			pix_name_link(x, t);
+		t = x->on[t].r;
+	}
+}
+
+/* Heads for twice @n names at least; without memory the chains get longer, nothing fails. */
+static void pix_hash_size(struct pool_index *x, uint32_t n)
+{
+	uint32_t size = 1024, *h;
+
+	while (size < 2 * (uint64_t)n && size < (UINT32_C(1) << 31))
+		size *= 2;
+	if (x->hhead && size <= x->hmask + 1)
+		return;
+	h = realloc(x->hhead, (size_t)size * sizeof(*h));
+	if (!h)
+		return;
+	x->hhead = h;
+	x->hmask = size - 1;
+	memset(x->hhead, 0xff, (size_t)size * sizeof(*h));
+	pix_relink(x, x->oroot);
+}
+
 static void pix_name_add(struct pool_index *x, uint32_t slot)
 {
 	uint32_t b;
@@ -138,13 +174,24 @@ static void pix_name_del(struct pool_index *x, uint32_t slot)
 		}
 }
 
+/* A node of @v: a freed one, else the first never used. */
+static uint32_t pix_alloc(struct pix_node *v, uint32_t *freed, uint32_t *top)
+{
+	uint32_t s = *freed;
+
+	if (s == PIX_NIL)
+		return (*top)++;
+	*freed = v[s].l;
+	return s;
+}
+
 static void pix_gap_add(struct pool_index *x, uint64_t start, uint64_t end)
 {
-	uint32_t g = x->gfree;
+	uint32_t g;
 
 	if (end <= start)
 		return;
-	x->gfree = x->gn[g].l;
+	g = pix_alloc(x->gn, &x->gfree, &x->gtop);
 	x->gn[g].k1 = end - start;
 	x->gn[g].k2 = start;
 	pix_tree_add(x, x->gn, &x->groot, g);
@@ -164,18 +211,14 @@ static void pix_gap_del(struct pool_index *x, uint64_t start, uint64_t end)
 
 int pix_init(struct pool_index *x, uint32_t cap)
 {
-	uint32_t hsize = 16;
-
 	memset(x, 0, sizeof(*x));
-	while (hsize < 2 * cap)
-		hsize *= 2;
 	x->cap = cap;
-	x->hmask = hsize - 1;
 	x->ent = calloc(cap, sizeof(*x->ent));
 	x->on = calloc(cap, sizeof(*x->on));
 	x->gn = calloc((size_t)cap + 1, sizeof(*x->gn));
-	x->hhead = calloc(hsize, sizeof(*x->hhead));
 	x->hnext = calloc(cap, sizeof(*x->hnext));
+	x->oroot = PIX_NIL;
+	pix_hash_size(x, 0);
 	if (!x->ent || !x->on || !x->gn || !x->hhead || !x->hnext) {
 		pix_fini(x);
 		return -1;
@@ -200,12 +243,8 @@ static void pix_clear(struct pool_index *x, uint64_t data_start, uint64_t data_e
 	x->data_end = data_end;
 	x->rnd = 2463534242u;
 	x->oroot = x->groot = PIX_NIL;
-	for (uint32_t i = 0; i < x->cap; i++)
-		x->on[i].l = i + 1 < x->cap ? i + 1 : PIX_NIL;
-	x->efree = x->cap ? 0 : PIX_NIL;
-	for (uint32_t i = 0; i <= x->cap; i++)
-		x->gn[i].l = i < x->cap ? i + 1 : PIX_NIL;
-	x->gfree = 0;
+	x->efree = x->gfree = PIX_NIL;
+	x->etop = x->gtop = 0;
 	memset(x->hhead, 0xff, ((size_t)x->hmask + 1) * sizeof(*x->hhead));
 }
 
@@ -215,10 +254,10 @@ void pix_build(struct pool_index *x, const struct dxa_entry *ents, uint32_t n, u
 	uint64_t prev = data_start;
 
 	pix_clear(x, data_start, data_end);
+	pix_hash_size(x, n);
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t s = x->efree;
+		uint32_t s = pix_alloc(x->on, &x->efree, &x->etop);
 
-		x->efree = x->on[s].l;
 		x->ent[s] = ents[i];
 		x->on[s].k1 = ents[i].offset;
 		x->on[s].k2 = 0;
@@ -275,19 +314,21 @@ static void pix_around(const struct pool_index *x, uint64_t offset, uint64_t *st
 uint32_t pix_insert(struct pool_index *x, const struct dxa_entry *e)
 {
 	uint64_t start, end;
-	uint32_t s = x->efree;
+	uint32_t s;
 
 	pix_around(x, e->offset, &start, &end);
 	pix_gap_del(x, start, end);
 	pix_gap_add(x, start, e->offset);
 	pix_gap_add(x, e->offset + e->length, end);
-	x->efree = x->on[s].l;
+	s = pix_alloc(x->on, &x->efree, &x->etop);
 	x->ent[s] = *e;
 	x->on[s].k1 = e->offset;
 	x->on[s].k2 = 0;
 	pix_tree_add(x, x->on, &x->oroot, s);
 	pix_name_add(x, s);
 	x->n++;
+	if (x->n > (x->hmask + 1) / 2)
+		pix_hash_size(x, x->n);
 	return s;
 }
 

@@ -29,13 +29,18 @@ struct pool_index {
 	uint64_t data_start, data_end;
 	struct dxa_entry *ent; /* by slot */
 	struct pix_node *on;   /* by slot: the entries by offset */
-	uint32_t oroot, efree; /* efree: free slots, linked by on[].l */
+	uint32_t oroot, efree; /* efree: freed slots, linked by on[].l */
+	uint32_t etop;         /* slots above it never used since the last build */
 	struct pix_node *gn;   /* free extents by (length, offset): cap + 1 nodes */
-	uint32_t groot, gfree;
-	uint32_t *hhead, *hnext, hmask; /* named entries by name */
+	uint32_t groot, gfree, gtop;
+	uint32_t *hhead, *hnext, hmask; /* named entries by name: sized by n, not cap */
 	uint32_t rnd;
 };
 
+/*
+ * Room for @cap entries.  The arrays are only reserved (calloc): what a
+ * build or a change costs follows the entries held, not @cap.
+ */
 int pix_init(struct pool_index *x, uint32_t cap);
 void pix_fini(struct pool_index *x);
 /* Rebuild from a valid table (sorted by offset, not overlapping, inside the data area). */

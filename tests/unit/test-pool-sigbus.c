@@ -88,7 +88,9 @@ static void make_pool(bool checkpoints)
 static void setup(void)
 {
 	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
-	cr_assert_eq(testdev_open(ctx, 64 * M, K, &dev), 0, "%s", daxalloc_errmsg());
+	/* 2,048 units of data: the 2.0 layout, whose places the cases name */
+	cr_assert_eq(testdev_open(ctx, dxa_meta_size(K) + DXA_MAX_ENTRIES * K, K, &dev), 0, "%s",
+		     daxalloc_errmsg());
 	persist_test_mapped = on_mapped;
 }
 
