@@ -43,9 +43,14 @@ void dxa_layout(uint32_t table_max, uint64_t unit, struct dxa_layout *l)
 	/* Past the lock area, which stays where every version looks for it. */
 	l->table_offset[0] = DXA_BIG_TABLE_OFFSET;
 	l->table_offset[1] = DXA_BIG_TABLE_OFFSET + tlen;
-	l->journal_offset = DXA_BIG_JOURNAL_OFFSET;
-	l->journal_cells = DXA_BIG_JOURNAL_CELLS;
-	l->meta_size = (DXA_BIG_TABLE_OFFSET + 2 * tlen + unit - 1) / unit * unit;
+	l->journal_offset = DXA_BIG_TABLE_OFFSET + 2 * tlen;
+	l->journal_cells = table_max / 4;
+	if (l->journal_cells < DXA_BIG_JOURNAL_MIN)
+		l->journal_cells = DXA_BIG_JOURNAL_MIN;
+	if (l->journal_cells > DXA_BIG_JOURNAL_MAX)
+		l->journal_cells = DXA_BIG_JOURNAL_MAX;
+	l->meta_size = l->journal_offset + (uint64_t)l->journal_cells * DXA_JCELL_SIZE;
+	l->meta_size = (l->meta_size + unit - 1) / unit * unit;
 }
 
 uint32_t dxa_hdr_crc(const struct dxa_hdr *hdr)
@@ -542,11 +547,6 @@ struct jlast {
 	bool present;    /* an entry after it (put) or none (removed) */
 };
 
-struct jread {
-	struct dxa_entry e;
-	uint32_t cell;
-};
-
 static struct jlast *jlast_find(struct jlast *m, uint32_t mask, uint64_t offset)
 {
 	uint32_t i = (uint32_t)((offset / 4096) * 2654435761u) & mask;
@@ -556,11 +556,40 @@ static struct jlast *jlast_find(struct jlast *m, uint32_t mask, uint64_t offset)
 	return &m[i];
 }
 
-static int jread_cmp(const void *a, const void *b)
+static int entry_cmp(const void *a, const void *b)
 {
-	const struct jread *x = a, *y = b;
+	const struct dxa_entry *x = a, *y = b;
 
-	return x->e.offset < y->e.offset ? -1 : x->e.offset > y->e.offset;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* Does an entry of the set hold @name? */
+static bool names_has(const struct name_set *s, const char *name)
+{
+	for (uint32_t h = dxa_name_hash(name) & s->mask; s->slot[h]; h = (h + 1) & s->mask)
+		if (strcmp(s->e[s->slot[h] - 1].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* End of the entry of the table before @offset that no record touched, or @start. */
+static uint64_t kept_end_below(const struct dxa_entry *tab, uint32_t n, uint64_t offset,
+			       struct jlast *m, uint32_t mask, uint64_t start)
+{
+	for (uint32_t i = tab_lower(tab, n, offset); i-- > 0;)
+		if (!jlast_find(m, mask, tab[i].offset)->offset)
+			return tab[i].offset + tab[i].length;
+	return start;
+}
+
+/* Start of the first untouched entry of the table after @offset, or @end. */
+static uint64_t kept_start_above(const struct dxa_entry *tab, uint32_t n, uint64_t offset,
+				 struct jlast *m, uint32_t mask, uint64_t end)
+{
+	for (uint32_t i = tab_lower(tab, n, offset + 1); i < n; i++)
+		if (!jlast_find(m, mask, tab[i].offset)->offset)
+			return tab[i].offset;
+	return end;
 }
 
 /* 0 with the table replaced, 1 when the exact replay must decide, -ENOMEM. */
@@ -569,13 +598,11 @@ static int replay_fast(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 		       uint32_t *repaired)
 {
 	uint32_t cells = h->journal_cells > from ? h->journal_cells - from : 0;
-	uint32_t size = 16, mask, nrec = 0, nput = 0, cur = *n, cell, k, out = 0;
-	struct jread *rec = NULL, *put = NULL;
-	struct dxa_entry *res = NULL;
-	struct jlast *m = NULL;
+	uint32_t size = 16, mask, nrec = 0, nput = 0, cur = *n, cell, w, i;
+	struct dxa_entry *rec = NULL, *put = NULL;
 	struct name_set names = { 0 };
-	uint64_t prev_end;
-	char w[300];
+	struct jlast *m = NULL;
+	char w2[300];
 	int rc = 1;
 
 	while (size < 2 * cells)
@@ -591,7 +618,7 @@ static int replay_fast(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 		struct dxa_jrec r[2];
 		const struct dxa_entry *e, *now = NULL;
 		struct jlast *l;
-		int use, got = jrec_read(h, rd, arg, cell, r, &use, repaired, w, sizeof(w));
+		int use, got = jrec_read(h, rd, arg, cell, r, &use, repaired, w2, sizeof(w2));
 
 		if (got < 0)
 			goto out;
@@ -602,7 +629,7 @@ static int replay_fast(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 			goto out;
 		l = jlast_find(m, mask, e->offset);
 		if (l->offset) {
-			now = l->present ? &rec[l->rec].e : NULL;
+			now = l->present ? &rec[l->rec] : NULL;
 		} else {
 			uint32_t at = tab_lower(tab, *n, e->offset);
 
@@ -613,13 +640,12 @@ static int replay_fast(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 				goto out;
 			cur--;
 		} else {
-			if (dxa_entry_validate(e, 0, 0, h->data_start, geo, w, sizeof(w)) < 0)
+			if (dxa_entry_validate(e, 0, 0, h->data_start, geo, w2, sizeof(w2)) < 0)
 				goto out;
 			if (!now && ++cur > h->table_max)
 				goto out;
 		}
-		rec[nrec].e = *e;
-		rec[nrec].cell = cell;
+		rec[nrec] = *e;
 		l->offset = e->offset;
 		l->rec = nrec++;
 		l->present = r[use].op == DXA_JOP_PUT;
@@ -629,50 +655,67 @@ static int replay_fast(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 		rc = 0;
 		goto out;
 	}
-	/* The entries the records leave, in offset order, merged with the rest of the table. */
+	/* The entries the records leave, in offset order. */
 	put = malloc((size_t)nrec * sizeof(*put));
-	res = malloc(((size_t)*n + nrec) * sizeof(*res));
-	if (!put || !res) {
+	if (!put) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	for (uint32_t i = 0; i < size; i++)
+	for (i = 0; i < size; i++)
 		if (m[i].offset && m[i].present)
 			put[nput++] = rec[m[i].rec];
-	qsort(put, nput, sizeof(*put), jread_cmp);
-	for (uint32_t i = 0, p = 0; i < *n || p < nput;) {
-		if (p < nput && (i == *n || put[p].e.offset <= tab[i].offset)) {
-			if (i < *n && tab[i].offset == put[p].e.offset)
-				i++;
-			res[out++] = put[p++].e;
-		} else if (jlast_find(m, mask, tab[i].offset)->offset) {
-			i++; /* removed */
-		} else {
-			res[out++] = tab[i++];
-		}
-	}
-	if (out != cur)
+	qsort(put, nput, sizeof(*put), entry_cmp);
+	/*
+	 * Checked before anything moves (the exact replay needs the table
+	 * untouched): each of them against its neighbours, their names among
+	 * themselves and against the entries no record touched.
+	 */
+	names_init(&names, put, nput);
+	if (!names.slot)
 		goto out;
-	names_init(&names, res, out);
-	prev_end = h->data_start;
-	for (k = 0; k < out; k++) {
-		if (res[k].offset < prev_end)
+	for (i = 0; i < nput; i++) {
+		uint64_t lo = kept_end_below(tab, *n, put[i].offset, m, mask, h->data_start);
+		uint64_t hi = kept_start_above(tab, *n, put[i].offset, m, mask, UINT64_MAX);
+
+		if (i && put[i - 1].offset + put[i - 1].length > lo)
+			lo = put[i - 1].offset + put[i - 1].length;
+		if (i + 1 < nput && put[i + 1].offset < hi)
+			hi = put[i + 1].offset;
+		if (put[i].offset < lo || put[i].offset + put[i].length > hi)
 			goto out;
-		if ((res[k].flags & DXA_ENTRY_NAMED) && !names_add(&names, k))
+		if ((put[i].flags & DXA_ENTRY_NAMED) && !names_add(&names, i))
 			goto out;
-		prev_end = res[k].offset + res[k].length;
 	}
-	memcpy(tab, res, (size_t)out * sizeof(*res));
-	*n = out;
+	for (i = 0, w = 0; i < *n; i++) {
+		if (jlast_find(m, mask, tab[i].offset)->offset)
+			continue;
+		if ((tab[i].flags & DXA_ENTRY_NAMED) && names_has(&names, tab[i].name))
+			goto out;
+		w++;
+	}
+	if (w + nput != cur)
+		goto out;
+	/* Now in place: the untouched entries close up, then the new ones merge in from the end. */
+	for (i = 0, w = 0; i < *n; i++)
+		if (!jlast_find(m, mask, tab[i].offset)->offset)
+			tab[w++] = tab[i];
+	for (uint32_t k = cur, p = nput; p > 0;) {
+		if (w > 0 && tab[w - 1].offset > put[p - 1].offset)
+			tab[--k] = tab[--w];
+		else
+			tab[--k] = put[--p];
+	}
+	*n = cur;
 	rc = 0;
 out:
 	free(names.slot);
 	free(m);
 	free(rec);
 	free(put);
-	free(res);
 	return rc;
 }
+
+bool dxa_test_replay_exact;
 
 int dxa_journal_replay(const struct dxa_hdr *h, const struct dxa_geometry *geo, dxa_read_fn rd,
 		       void *arg, struct dxa_entry *tab, uint32_t *n, uint32_t from, uint32_t *used,
@@ -680,16 +723,16 @@ int dxa_journal_replay(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 {
 	uint32_t fixed = 0;
 
-	if (replay_fast(h, geo, rd, arg, tab, n, from, used, &fixed) == 0) {
+	if (!dxa_test_replay_exact && replay_fast(h, geo, rd, arg, tab, n, from, used, &fixed) == 0) {
 		*repaired += fixed;
 		return 0;
 	}
 	return replay_exact(h, geo, rd, arg, tab, n, from, used, repaired, why, whylen);
 }
 
-/* Read both header copies of @slot, pick the one in use, read and check its table. */
+/* Read both header copies of @slot and pick the one in use. */
 static void scan_slot(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, int slot,
-		      struct dxa_entry *tab, struct dxa_copy *c)
+		      struct dxa_copy *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->use = -1;
@@ -726,6 +769,13 @@ static void scan_slot(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
 		return;
 	}
 	c->hdr = c->raw[c->use];
+	c->state = DXA_COPY_NOT_READ;
+}
+
+/* Read and check the table of a slot with a header in use. */
+static void scan_table(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, int slot,
+		       struct dxa_entry *tab, struct dxa_copy *c)
+{
 	c->table_rc = rd(arg, c->hdr.table_offset, tab, (size_t)c->hdr.nentries * DXA_ENTRY_SIZE);
 	if (c->table_rc < 0)
 		snprintf(c->table_why, sizeof(c->table_why),
@@ -747,8 +797,8 @@ static void scan_slot(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
 	} while (0)
 /* clang-format on */
 
-int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struct dxa_entry *tab[2],
-	     struct dxa_scan *s)
+static int scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struct dxa_entry *tab[2],
+		struct dxa_scan *s, bool both)
 {
 	struct dxa_copy *c = s->c;
 	bool signed_any = false;
@@ -757,7 +807,12 @@ int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struct d
 	memset(s, 0, sizeof(*s));
 	s->newest = s->older = -1;
 	for (int slot = 0; slot < 2; slot++)
-		scan_slot(geo, rd, arg, slot, tab[slot], &c[slot]);
+		scan_slot(geo, rd, arg, slot, &c[slot]);
+	/* The older table only for check: opening needs the newest alone. */
+	for (int slot = 0; slot < 2; slot++)
+		if (c[slot].use >= 0 &&
+		    (both || c[!slot].use < 0 || c[slot].hdr.seq >= c[!slot].hdr.seq))
+			scan_table(geo, rd, arg, slot, tab[slot], &c[slot]);
 	for (int slot = 0; slot < 2; slot++)
 		for (int k = 0; k < 2; k++) {
 			signed_any |= c[slot].hdr_rc[k] != -ENODATA;
@@ -824,6 +879,18 @@ int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struct d
 		}
 	}
 	return s->rc = 0;
+}
+
+int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struct dxa_entry *tab[2],
+	     struct dxa_scan *s)
+{
+	return scan(geo, rd, arg, tab, s, true);
+}
+
+int dxa_scan_newest(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
+		    struct dxa_entry *tab[2], struct dxa_scan *s)
+{
+	return scan(geo, rd, arg, tab, s, false);
 }
 
 int dxa_table_recover(const struct dxa_hdr *nh, struct dxa_entry *newest,

@@ -46,9 +46,11 @@
  * fixed at format from the device's size and unit (dxa_capacity_for()):
  * 2,048 entries (the 2.0 layout, byte for byte) unless the device has more
  * units than that; then both tables lie past the lock area, from 2 MiB on,
- * the journal takes the first MiB after the header slots, and the data
- * starts after the tables (dxa_layout()).  Every place is in the header and
- * checked against the layout its table_max gives.  A 2.0 pool keeps its
+ * a journal of a quarter as many records as the table has entries (2,048
+ * to 32,768) after them, and the data after the journal (dxa_layout()): a
+ * checkpoint rewrites the table, so the records between two of them grow
+ * with it and what a change costs does not.  Every place is in the header
+ * and checked against the layout its table_max gives.  A 2.0 pool keeps its
  * 2,048 entries (data may lie where larger tables would go) and is written
  * as 2.1 at its next checkpoint; 2.0 was never a released format, so no
  * reader that refuses the larger layout exists.
@@ -77,9 +79,8 @@
 #define DXA_MAX_ENTRIES 2048u /* the table of 1.x and 2.0, and of 2.1 on small devices */
 #define DXA_CAPACITY_LIMIT (UINT32_C(1) << 20)   /* entries a table of 2.1 holds at most */
 #define DXA_BIG_TABLE_OFFSET (UINT64_C(2) << 20) /* 2.1, capacity above 2,048: table 0 */
-#define DXA_BIG_JOURNAL_OFFSET (2u * DXA_HDR_SLOT_SIZE)
-#define DXA_BIG_JOURNAL_CELLS \
-	((uint32_t)((DXA_LOCK_OFFSET - DXA_BIG_JOURNAL_OFFSET) / DXA_JCELL_SIZE))
+#define DXA_BIG_JOURNAL_MIN 2048u                /* 2.1, capacity above 2,048: records at least */
+#define DXA_BIG_JOURNAL_MAX 32768u               /* and at most (16 MiB) */
 #define DXA_ENTRY_SIZE 128u
 #define DXA_TABLE_SIZE (DXA_MAX_ENTRIES * DXA_ENTRY_SIZE)
 #define DXA_TABLE0_OFFSET (2u * DXA_HDR_SLOT_SIZE)
@@ -241,6 +242,7 @@ enum dxa_copy_state {
 	DXA_COPY_STALE,          /* a header, but its table was (being) overwritten */
 	DXA_COPY_DAMAGED,        /* no header copy readable, not blank */
 	DXA_COPY_LEGACY_DAMAGED, /* format 1.0 (second copy blank), its one header damaged */
+	DXA_COPY_NOT_READ,       /* a header; its table not read (dxa_scan_newest(), older copy) */
 };
 
 struct dxa_copy {
@@ -280,6 +282,9 @@ struct dxa_scan {
  */
 int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struct dxa_entry *tab[2],
 	     struct dxa_scan *s);
+/* The same without reading the older copy's table (what opening needs; check reads both). */
+int dxa_scan_newest(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
+		    struct dxa_entry *tab[2], struct dxa_scan *s);
 
 /*
  * Apply the journal records after checkpoint @h from cell @from on to
@@ -292,6 +297,8 @@ int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struct d
 int dxa_journal_replay(const struct dxa_hdr *h, const struct dxa_geometry *geo, dxa_read_fn rd,
 		       void *arg, struct dxa_entry *tab, uint32_t *n, uint32_t from, uint32_t *used,
 		       uint32_t *repaired, char *why, size_t whylen);
+/* Test seam: replay record by record only (the reference the faster replay is tested against). */
+extern bool dxa_test_replay_exact;
 
 /*
  * The newest table failed its checksum and @older is the older copy's

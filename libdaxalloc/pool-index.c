@@ -4,8 +4,10 @@
  * O(log n) whatever order regions come and go in, and split and merge
  * keep insertion and removal to a few lines.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "pool-index.h"
 
@@ -209,14 +211,30 @@ static void pix_gap_del(struct pool_index *x, uint64_t start, uint64_t end)
 	x->gfree = g;
 }
 
+void *pix_reserve(size_t n, size_t size)
+{
+	const uintptr_t huge = UINT64_C(2) << 20;
+	char *p = calloc(n, size);
+
+	/* A hint only: the 2 MiB pieces inside, where transparent huge pages are on "madvise". */
+	if (p && n * size >= 2 * huge) {
+		uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+		uintptr_t e = ((uintptr_t)p + n * size) & ~(huge - 1);
+
+		if (e > a)
+			madvise((void *)a, e - a, MADV_HUGEPAGE);
+	}
+	return p;
+}
+
 int pix_init(struct pool_index *x, uint32_t cap)
 {
 	memset(x, 0, sizeof(*x));
 	x->cap = cap;
-	x->ent = calloc(cap, sizeof(*x->ent));
-	x->on = calloc(cap, sizeof(*x->on));
-	x->gn = calloc((size_t)cap + 1, sizeof(*x->gn));
-	x->hnext = calloc(cap, sizeof(*x->hnext));
+	x->ent = pix_reserve(cap, sizeof(*x->ent));
+	x->on = pix_reserve(cap, sizeof(*x->on));
+	x->gn = pix_reserve((size_t)cap + 1, sizeof(*x->gn));
+	x->hnext = pix_reserve(cap, sizeof(*x->hnext));
 	x->oroot = PIX_NIL;
 	pix_hash_size(x, 0);
 	if (!x->ent || !x->on || !x->gn || !x->hhead || !x->hnext) {
@@ -238,7 +256,7 @@ void pix_fini(struct pool_index *x)
 
 static void pix_clear(struct pool_index *x, uint64_t data_start, uint64_t data_end)
 {
-	x->n = 0;
+	x->n = x->unnamed = 0;
 	x->data_start = data_start;
 	x->data_end = data_end;
 	x->rnd = 2463534242u;
@@ -248,27 +266,103 @@ static void pix_clear(struct pool_index *x, uint64_t data_start, uint64_t data_e
 	memset(x->hhead, 0xff, ((size_t)x->hmask + 1) * sizeof(*x->hhead));
 }
 
+static int pix_key_cmp(const void *a, const void *b)
+{
+	const struct pix_node *x = a, *y = b;
+
+	return pix_cmp(x, y->k1, y->k2);
+}
+
+/*
+ * A treap of nodes 0..n-1 of @v, already in key order, in O(n): each node
+ * pops the nodes of lower priority off the right spine (@stack) and takes
+ * them as its left subtree.  Returns the root.
+ */
+static uint32_t pix_tree_build(struct pool_index *x, struct pix_node *v, uint32_t n, uint32_t *stack)
+{
+	uint32_t top = 0;
+
+	for (uint32_t t = 0; t < n; t++) {
+		uint32_t last = PIX_NIL;
+
+		v[t].pri = pix_rand(x);
+		v[t].r = PIX_NIL;
+		while (top && v[stack[top - 1]].pri < v[t].pri)
+			last = stack[--top];
+		v[t].l = last;
+		if (top)
+			v[stack[top - 1]].r = t;
+		stack[top++] = t;
+	}
+	return top ? stack[0] : PIX_NIL;
+}
+
 void pix_build(struct pool_index *x, const struct dxa_entry *ents, uint32_t n, uint64_t data_start,
 	       uint64_t data_end)
 {
+	uint32_t *stack = malloc(((size_t)n + 1) * sizeof(*stack));
 	uint64_t prev = data_start;
+	uint32_t g = 0;
 
 	pix_clear(x, data_start, data_end);
 	pix_hash_size(x, n);
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t s = pix_alloc(x->on, &x->efree, &x->etop);
+	if (!stack) {
+		/* one at a time: slower, the same trees */
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t s = pix_alloc(x->on, &x->efree, &x->etop);
 
-		x->ent[s] = ents[i];
-		x->on[s].k1 = ents[i].offset;
-		x->on[s].k2 = 0;
-		pix_tree_add(x, x->on, &x->oroot, s);
-		pix_name_add(x, s);
-		pix_gap_add(x, prev, ents[i].offset);
+			if (x->ent != ents)
+				x->ent[s] = ents[i];
+			x->unnamed += !(ents[i].flags & DXA_ENTRY_NAMED);
+			x->on[s].k1 = ents[i].offset;
+			x->on[s].k2 = 0;
+			pix_tree_add(x, x->on, &x->oroot, s);
+			pix_name_add(x, s);
+			pix_gap_add(x, prev, ents[i].offset);
+			prev = ents[i].offset + ents[i].length;
+		}
+		pix_gap_add(x, prev, data_end);
+		x->n = n;
+		x->valid = true;
+		return;
+	}
+	/* Slots 0..n-1 in offset order, and the free extents between them. */
+	for (uint32_t i = 0; i <= n; i++) {
+		uint64_t next = i < n ? ents[i].offset : data_end;
+
+		if (next > prev) {
+			x->gn[g].k1 = next - prev;
+			x->gn[g++].k2 = prev;
+		}
+		if (i == n)
+			break;
+		if (x->ent != ents)
+			x->ent[i] = ents[i];
+		x->unnamed += !(ents[i].flags & DXA_ENTRY_NAMED);
+		x->on[i].k1 = ents[i].offset;
+		x->on[i].k2 = 0;
+		pix_name_add(x, i);
 		prev = ents[i].offset + ents[i].length;
 	}
-	pix_gap_add(x, prev, data_end);
+	x->etop = n;
+	x->oroot = pix_tree_build(x, x->on, n, stack);
+	qsort(x->gn, g, sizeof(*x->gn), pix_key_cmp);
+	x->gtop = g;
+	x->groot = pix_tree_build(x, x->gn, g, stack);
+	free(stack);
 	x->n = n;
 	x->valid = true;
+}
+
+void pix_build_take(struct pool_index *x, struct dxa_entry **ents, uint32_t n, uint64_t data_start,
+		    uint64_t data_end)
+{
+	struct dxa_entry *t = x->ent;
+
+	/* slot i is entry i after a build: the sorted table is the slot array as it is */
+	x->ent = *ents;
+	*ents = t;
+	pix_build(x, x->ent, n, data_start, data_end);
 }
 
 uint32_t pix_find_name(const struct pool_index *x, const char *name)
@@ -322,6 +416,7 @@ uint32_t pix_insert(struct pool_index *x, const struct dxa_entry *e)
 	pix_gap_add(x, e->offset + e->length, end);
 	s = pix_alloc(x->on, &x->efree, &x->etop);
 	x->ent[s] = *e;
+	x->unnamed += !(e->flags & DXA_ENTRY_NAMED);
 	x->on[s].k1 = e->offset;
 	x->on[s].k2 = 0;
 	pix_tree_add(x, x->on, &x->oroot, s);
@@ -338,6 +433,7 @@ void pix_remove(struct pool_index *x, uint32_t slot)
 	uint64_t start, end;
 
 	pix_name_del(x, slot);
+	x->unnamed -= !(e->flags & DXA_ENTRY_NAMED);
 	pix_tree_del(x->on, &x->oroot, e->offset, 0);
 	pix_around(x, e->offset, &start, &end);
 	pix_gap_del(x, start, e->offset);
@@ -351,6 +447,8 @@ void pix_remove(struct pool_index *x, uint32_t slot)
 void pix_update(struct pool_index *x, uint32_t slot, const struct dxa_entry *e)
 {
 	pix_name_del(x, slot);
+	x->unnamed += !(e->flags & DXA_ENTRY_NAMED);
+	x->unnamed -= !(x->ent[slot].flags & DXA_ENTRY_NAMED);
 	x->ent[slot] = *e;
 	pix_name_add(x, slot);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,8 +54,8 @@ int pool_attach(struct daxalloc_dev *dev, struct daxalloc_pool **out)
 		return daxalloc_err(ENOMEM, "out of memory");
 	/* Reserved, touched as entries come: a large device's room costs nothing until used. */
 	pool->geo.table_cap = dxa_capacity_for(dev->size, dev->align);
-	pool->ents = calloc(pool->geo.table_cap, sizeof(*pool->ents));
-	pool->scratch = calloc(pool->geo.table_cap, sizeof(*pool->scratch));
+	pool->ents = pix_reserve(pool->geo.table_cap, sizeof(*pool->ents));
+	pool->scratch = pix_reserve(pool->geo.table_cap, sizeof(*pool->scratch));
 	if (!pool->ents || !pool->scratch || pix_init(&pool->ix, pool->geo.table_cap) < 0) {
 		free(pool->ents);
 		free(pool->scratch);
@@ -159,6 +160,12 @@ int pool_meta_read(void *arg, uint64_t off, void *dst, size_t len)
 		memset(dst, 0, len);
 		return -EIO;
 	}
+	if (len >= (UINT64_C(1) << 20)) {
+		/* a large table: its pages mapped in one call, not one fault each (a hint) */
+		uintptr_t a = (uintptr_t)pool_meta_ptr(pool, off) & ~(uintptr_t)4095;
+
+		madvise((void *)a, (uintptr_t)pool_meta_ptr(pool, off) + len - a, MADV_POPULATE_READ);
+	}
 	return meta_read(pool_map_of(pool, off), off, dst, len);
 }
 
@@ -226,8 +233,11 @@ struct dxa_entry *pool_table(struct daxalloc_pool *pool)
 
 void pool_index(struct daxalloc_pool *pool)
 {
-	if (!pool->ix.valid)
-		pix_build(&pool->ix, pool->ents, pool->n, pool->hdr.data_start, pool_data_end(pool));
+	if (!pool->ix.valid) {
+		pix_build_take(&pool->ix, &pool->ents, pool->n, pool->hdr.data_start,
+			       pool_data_end(pool));
+		pool->ents_stale = true; /* the index has its entries: exported when next asked */
+	}
 }
 
 /* Has anyone appended a record at the journal's next cell since? */
@@ -238,7 +248,7 @@ static bool pool_journal_grew(struct daxalloc_pool *pool)
 	if (pool->jused >= pool->hdr.journal_cells)
 		return false;
 	for (int k = 0; k < 2; k++)
-		if (meta_read(&pool->mm, dxa_jrec_at(&pool->hdr, pool->jused, k), &r, sizeof(r)) < 0 ||
+		if (pool_meta_read(pool, dxa_jrec_at(&pool->hdr, pool->jused, k), &r, sizeof(r)) < 0 ||
 		    !dxa_jrec_clean(&r, &pool->hdr, pool->jused))
 			return true;
 	return false;
@@ -273,7 +283,11 @@ static int pool_load(struct daxalloc_pool *pool)
 		}
 		/* damaged: the whole scan says how */
 	}
-	pool_scan(pool, &s);
+	{
+		struct dxa_entry *tab[2] = { pool->ents, pool->scratch };
+
+		dxa_scan_newest(&pool->geo, pool_meta_read, pool, tab, &s);
+	}
 	pool->legacy = s.legacy;
 	if (s.rc == 0) {
 		pool_adopt(pool, &s, s.newest);
@@ -380,11 +394,11 @@ static void pool_journal_clear(struct daxalloc_pool *pool)
 	size_t len;
 
 	dxa_layout(pool->hdr.table_max, pool->geo.unit, &l);
-	j = (char *)pool->mm.addr + l.journal_offset;
+	j = pool_meta_ptr(pool, l.journal_offset);
 	len = (size_t)l.journal_cells * DXA_JCELL_SIZE;
 
 	memset(j, 0, len);
-	meta_persist(&pool->mm, j, len);
+	meta_persist(pool_map_of(pool, l.journal_offset), j, len);
 	pool->jused = 0;
 }
 
@@ -438,20 +452,22 @@ void pool_log(struct daxalloc_pool *pool, enum dxa_jop op, const struct dxa_entr
 	 * A second copy an older append left cut short is cleared first: a
 	 * first copy cut short beside it would look like damage.
 	 */
-	if (meta_read(&pool->mm, dxa_jrec_at(&pool->hdr, pool->jused, 1), &r, sizeof(r)) < 0 ||
+	if (pool_meta_read(pool, dxa_jrec_at(&pool->hdr, pool->jused, 1), &r, sizeof(r)) < 0 ||
 	    !dxa_jrec_clean(&r, &pool->hdr, pool->jused)) {
-		char *b = (char *)pool->mm.addr + dxa_jrec_at(&pool->hdr, pool->jused, 1);
+		uint64_t o = dxa_jrec_at(&pool->hdr, pool->jused, 1);
+		char *b = pool_meta_ptr(pool, o);
 
 		memset(b, 0, sizeof(r));
-		meta_persist(&pool->mm, b, sizeof(r));
+		meta_persist(pool_map_of(pool, o), b, sizeof(r));
 	}
 	dxa_jrec_make(&r, &pool->hdr, pool->jused, op, e);
 	/* the first copy durable before the second: one of them is always whole */
 	for (int k = 0; k < 2; k++) {
-		char *p = (char *)pool->mm.addr + dxa_jrec_at(&pool->hdr, pool->jused, k);
+		uint64_t o = dxa_jrec_at(&pool->hdr, pool->jused, k);
+		char *p = pool_meta_ptr(pool, o);
 
 		memcpy(p, &r, sizeof(r));
-		meta_persist(&pool->mm, p, sizeof(r));
+		meta_persist(pool_map_of(pool, o), p, sizeof(r));
 	}
 	pool->jused++;
 }
@@ -517,6 +533,8 @@ uint32_t pool_reclaim_orphans(struct daxalloc_pool *pool)
 	uint32_t gone = 0, slot;
 
 	pool_index(pool);
+	if (!pool->ix.unnamed)
+		return 0; /* named regions are never orphans: nothing to walk */
 	/* In offset order through the index: a removal (or checkpoint) leaves the walk valid. */
 	for (slot = pix_next(&pool->ix, 0); slot != PIX_NIL;) {
 		struct dxa_entry *e = pool_ent(pool, slot);

@@ -12,7 +12,7 @@
  * runs against mmap + munmap of one unit of the same memfd, alternately,
  * best of --repeat runs of 0.2 s each.  Before that, the pool is closed
  * and daxalloc_pool_open timed (best of --repeat), with the journal the
- * fill left: up to 1,007 records to replay (2,031 in a large table's).  Ratios are cost ratios:
+ * fill left: up to 1,007 records to replay (in a large table's, one per four entries).  Ratios are cost ratios:
  * time per library pair over time per raw pair.  --json: the same values
  * for tools/bench/report.py (tools/bench/pool.json).
  *
@@ -232,9 +232,12 @@ int main(int argc, char **argv)
 		uint64_t data = (uint64_t)(count + 16) * unit, size;
 		struct dxa_layout l;
 
-		/* the table a device of that size gets, and the data beside it */
-		dxa_layout(dxa_capacity_for(dxa_meta_size(unit) + data, unit), unit, &l);
-		size = l.meta_size + data;
+		/* a device whose data area, beside the table it gets, holds @count + 16 units */
+		size = dxa_meta_size(unit) + data;
+		for (int k = 0; k < 4; k++) {
+			dxa_layout(dxa_capacity_for(size, unit), unit, &l);
+			size = l.meta_size + data;
+		}
 		double raw = 1e18, lib[2] = { 1e18, 1e18 }, open_ms = 1e18, x[2];
 		struct daxalloc_pool *pool;
 		struct daxalloc_dev *dev;
