@@ -476,13 +476,14 @@ static int jrec_read(const struct dxa_hdr *h, dxa_read_fn rd, void *arg, uint32_
 	enum jcopy j[2];
 	int io[2];
 
+	/* the second copy matters only when the first is not valid */
 	for (int k = 0; k < 2; k++) {
 		io[k] = rd(arg, dxa_jrec_at(h, cell, k), &r[k], sizeof(r[k]));
 		j[k] = jcopy_judge(&r[k], io[k], h, cell);
-	}
-	if (j[0] == JC_VALID) {
-		*use = 0;
-		return 1;
+		if (k == 0 && j[0] == JC_VALID) {
+			*use = 0;
+			return 1;
+		}
 	}
 	if (j[1] == JC_VALID) {
 		*use = 1;
@@ -541,26 +542,20 @@ static int replay_exact(const struct dxa_hdr *h, const struct dxa_geometry *geo,
  * names in the end.  Anything wrong, and the exact replay runs instead
  * on the untouched table to say which record and how.
  */
-struct jlast {
-	uint64_t offset; /* 0: an empty slot (offset 0 holds the metadata, never an entry) */
-	uint32_t rec;    /* the last record for it, in the order read */
-	bool present;    /* an entry after it (put) or none (removed) */
+/* A record read, in the order read. */
+struct jput {
+	struct dxa_entry e;
+	uint32_t order;
+	bool del;
 };
 
-static struct jlast *jlast_find(struct jlast *m, uint32_t mask, uint64_t offset)
+static int jput_cmp(const void *a, const void *b)
 {
-	uint32_t i = (uint32_t)((offset / 4096) * 2654435761u) & mask;
+	const struct jput *x = a, *y = b;
 
-	while (m[i].offset && m[i].offset != offset)
-		i = (i + 1) & mask;
-	return &m[i];
-}
-
-static int entry_cmp(const void *a, const void *b)
-{
-	const struct dxa_entry *x = a, *y = b;
-
-	return x->offset < y->offset ? -1 : x->offset > y->offset;
+	if (x->e.offset != y->e.offset)
+		return x->e.offset < y->e.offset ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
 }
 
 /* Does an entry of the set hold @name? */
@@ -572,144 +567,139 @@ static bool names_has(const struct name_set *s, const char *name)
 	return false;
 }
 
-/* End of the entry of the table before @offset that no record touched, or @start. */
-static uint64_t kept_end_below(const struct dxa_entry *tab, uint32_t n, uint64_t offset,
-			       struct jlast *m, uint32_t mask, uint64_t start)
-{
-	for (uint32_t i = tab_lower(tab, n, offset); i-- > 0;)
-		if (!jlast_find(m, mask, tab[i].offset)->offset)
-			return tab[i].offset + tab[i].length;
-	return start;
-}
-
-/* Start of the first untouched entry of the table after @offset, or @end. */
-static uint64_t kept_start_above(const struct dxa_entry *tab, uint32_t n, uint64_t offset,
-				 struct jlast *m, uint32_t mask, uint64_t end)
-{
-	for (uint32_t i = tab_lower(tab, n, offset + 1); i < n; i++)
-		if (!jlast_find(m, mask, tab[i].offset)->offset)
-			return tab[i].offset;
-	return end;
-}
-
-/* 0 with the table replaced, 1 when the exact replay must decide, -ENOMEM. */
+/*
+ * The same result as record by record without moving the table for each
+ * record: the records sorted by offset (then order), each offset's chain
+ * checked against what the table holds there, the entries they leave
+ * merged into the table in place once, the outcome checked where it
+ * changed (neighbours of new entries; their names against all others).
+ * Anything wrong, and the exact replay runs on the untouched table to say
+ * which record and how.  Returns 0 with the table replaced, 1 when the
+ * exact replay must decide, -ENOMEM.
+ */
 static int replay_fast(const struct dxa_hdr *h, const struct dxa_geometry *geo, dxa_read_fn rd,
 		       void *arg, struct dxa_entry *tab, uint32_t *n, uint32_t from, uint32_t *used,
 		       uint32_t *repaired)
 {
 	uint32_t cells = h->journal_cells > from ? h->journal_cells - from : 0;
-	uint32_t size = 16, mask, nrec = 0, nput = 0, cur = *n, cell, w, i;
-	struct dxa_entry *rec = NULL, *put = NULL;
+	uint32_t nrec = 0, nput = 0, cur = *n, kept = 0, cell, i, k, w;
+	struct jput *rec = NULL;
+	struct dxa_entry *put = NULL;
 	struct name_set names = { 0 };
-	struct jlast *m = NULL;
+	uint64_t prev_end;
 	char w2[300];
 	int rc = 1;
 
-	while (size < 2 * cells)
-		size *= 2;
-	mask = size - 1;
-	m = calloc(size, sizeof(*m));
 	rec = malloc((size_t)(cells ? cells : 1) * sizeof(*rec));
-	if (!m || !rec) {
-		rc = -ENOMEM;
-		goto out;
-	}
+	if (!rec)
+		return -ENOMEM;
 	for (cell = from; cell < h->journal_cells; cell++) {
 		struct dxa_jrec r[2];
-		const struct dxa_entry *e, *now = NULL;
-		struct jlast *l;
 		int use, got = jrec_read(h, rd, arg, cell, r, &use, repaired, w2, sizeof(w2));
 
 		if (got < 0)
 			goto out;
 		if (got == 0)
 			break;
-		e = &r[use].e;
-		if (e->offset == 0 || (r[use].op != DXA_JOP_PUT && r[use].op != DXA_JOP_DEL))
+		if (r[use].e.offset == 0 || (r[use].op != DXA_JOP_PUT && r[use].op != DXA_JOP_DEL))
 			goto out;
-		l = jlast_find(m, mask, e->offset);
-		if (l->offset) {
-			now = l->present ? &rec[l->rec] : NULL;
-		} else {
-			uint32_t at = tab_lower(tab, *n, e->offset);
-
-			now = at < *n && tab[at].offset == e->offset ? &tab[at] : NULL;
-		}
-		if (r[use].op == DXA_JOP_DEL) {
-			if (!now || now->length != e->length)
-				goto out;
-			cur--;
-		} else {
-			if (dxa_entry_validate(e, 0, 0, h->data_start, geo, w2, sizeof(w2)) < 0)
-				goto out;
-			if (!now && ++cur > h->table_max)
-				goto out;
-		}
-		rec[nrec] = *e;
-		l->offset = e->offset;
-		l->rec = nrec++;
-		l->present = r[use].op == DXA_JOP_PUT;
+		if (r[use].op == DXA_JOP_PUT &&
+		    dxa_entry_validate(&r[use].e, 0, 0, h->data_start, geo, w2, sizeof(w2)) < 0)
+			goto out;
+		rec[nrec].e = r[use].e;
+		rec[nrec].order = nrec;
+		rec[nrec].del = r[use].op == DXA_JOP_DEL;
+		nrec++;
 	}
 	*used = cell;
 	if (nrec == 0) {
 		rc = 0;
 		goto out;
 	}
-	/* The entries the records leave, in offset order. */
+	qsort(rec, nrec, sizeof(*rec), jput_cmp);
 	put = malloc((size_t)nrec * sizeof(*put));
 	if (!put) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < size; i++)
-		if (m[i].offset && m[i].present)
-			put[nput++] = rec[m[i].rec];
-	qsort(put, nput, sizeof(*put), entry_cmp);
+	/* Each offset's records in order, against what the table holds there (one pass). */
+	for (i = 0, k = 0; i < nrec;) {
+		uint64_t off = rec[i].e.offset;
+		const struct dxa_entry *now;
+
+		while (k < *n && tab[k].offset < off)
+			k++;
+		now = k < *n && tab[k].offset == off ? &tab[k] : NULL;
+		for (; i < nrec && rec[i].e.offset == off; i++) {
+			if (rec[i].del) {
+				if (!now || now->length != rec[i].e.length)
+					goto out;
+				now = NULL;
+				cur--;
+			} else {
+				cur += !now;
+				now = &rec[i].e;
+			}
+		}
+		if (now && now != &tab[k])
+			put[nput++] = *now;
+	}
+	if (cur > h->table_max)
+		goto out;
 	/*
 	 * Checked before anything moves (the exact replay needs the table
-	 * untouched): each of them against its neighbours, their names among
-	 * themselves and against the entries no record touched.
+	 * untouched): the whole outcome in offset order, and the new names
+	 * against each other and every name no record touched.
 	 */
 	names_init(&names, put, nput);
 	if (!names.slot)
 		goto out;
-	for (i = 0; i < nput; i++) {
-		uint64_t lo = kept_end_below(tab, *n, put[i].offset, m, mask, h->data_start);
-		uint64_t hi = kept_start_above(tab, *n, put[i].offset, m, mask, UINT64_MAX);
-
-		if (i && put[i - 1].offset + put[i - 1].length > lo)
-			lo = put[i - 1].offset + put[i - 1].length;
-		if (i + 1 < nput && put[i + 1].offset < hi)
-			hi = put[i + 1].offset;
-		if (put[i].offset < lo || put[i].offset + put[i].length > hi)
-			goto out;
+	for (i = 0; i < nput; i++)
 		if ((put[i].flags & DXA_ENTRY_NAMED) && !names_add(&names, i))
 			goto out;
-	}
-	for (i = 0, w = 0; i < *n; i++) {
-		if (jlast_find(m, mask, tab[i].offset)->offset)
+	prev_end = h->data_start;
+	for (i = 0, k = 0, w = 0; i < *n || k < nput;) {
+		const struct dxa_entry *e;
+
+		/* skip what a record touched: the next record offset at or above it */
+		while (w < nrec && i < *n && rec[w].e.offset < tab[i].offset)
+			w++;
+		if (i < *n && w < nrec && rec[w].e.offset == tab[i].offset) {
+			i++;
 			continue;
-		if ((tab[i].flags & DXA_ENTRY_NAMED) && names_has(&names, tab[i].name))
+		}
+		if (k < nput && (i == *n || put[k].offset < tab[i].offset)) {
+			e = &put[k++];
+		} else {
+			e = &tab[i++];
+			kept++;
+			if ((e->flags & DXA_ENTRY_NAMED) && nput && names_has(&names, e->name))
+				goto out;
+		}
+		if (e->offset < prev_end)
 			goto out;
-		w++;
+		prev_end = e->offset + e->length;
 	}
-	if (w + nput != cur)
+	if (kept + nput != cur)
 		goto out;
 	/* Now in place: the untouched entries close up, then the new ones merge in from the end. */
-	for (i = 0, w = 0; i < *n; i++)
-		if (!jlast_find(m, mask, tab[i].offset)->offset)
-			tab[w++] = tab[i];
-	for (uint32_t k = cur, p = nput; p > 0;) {
-		if (w > 0 && tab[w - 1].offset > put[p - 1].offset)
-			tab[--k] = tab[--w];
+	for (i = 0, k = 0, w = 0; i < *n; i++) {
+		while (w < nrec && rec[w].e.offset < tab[i].offset)
+			w++;
+		if (w < nrec && rec[w].e.offset == tab[i].offset)
+			continue;
+		tab[k++] = tab[i];
+	}
+	for (uint32_t t = cur, p = nput; p > 0;) {
+		if (k > 0 && tab[k - 1].offset > put[p - 1].offset)
+			tab[--t] = tab[--k];
 		else
-			tab[--k] = put[--p];
+			tab[--t] = put[--p];
 	}
 	*n = cur;
 	rc = 0;
 out:
 	free(names.slot);
-	free(m);
 	free(rec);
 	free(put);
 	return rc;
