@@ -280,7 +280,7 @@ struct daxalloc_pool_stats {
 	uint32_t free_extents;
 	uint32_t regions;
 	uint32_t named_regions;
-	uint32_t max_regions;
+	uint32_t max_regions; /* the table's capacity: from the device at format (format 2.1) */
 	double fragmentation; /* 1 - largest_free / free; 0 when free == 0 */
 };
 #define DAXALLOC_POOL_STATS_INIT .struct_size = sizeof(struct daxalloc_pool_stats)

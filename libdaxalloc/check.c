@@ -164,9 +164,9 @@ static void check_header_copies(struct ck *k, const struct dxa_scan *s)
 }
 
 /* Entries of a table that cannot be trusted: as many as the header says, within bounds. */
-static uint32_t plausible_count(const struct dxa_hdr *h)
+static uint32_t plausible_count(const struct dxa_hdr *h, const struct dxa_geometry *geo)
 {
-	return h->nentries <= DXA_MAX_ENTRIES ? h->nentries : 0;
+	return h->nentries <= h->table_max && h->table_max <= dxa_geo_cap(geo) ? h->nentries : 0;
 }
 
 /*
@@ -217,8 +217,8 @@ static int choose_fallback(struct ck *k, struct daxalloc_pool *pool, const struc
 		}
 		what = loss_in(DAXALLOC_CHECK_IN_NEWEST, n, c[n].hdr.seq);
 		*lossy = true;
-		name_losses(k, &pool->geo, &what, tab[n], plausible_count(&c[n].hdr), tab[o],
-			    c[o].hdr.nentries, c[o].hdr.seq);
+		name_losses(k, &pool->geo, &what, tab[n], plausible_count(&c[n].hdr, &pool->geo),
+			    tab[o], c[o].hdr.nentries, c[o].hdr.seq);
 		if (!k->losses) {
 			f = finding(DAXALLOC_CHECK_LOSS, DAXALLOC_CHECK_CHANGE_UNKNOWN);
 			f.sequence = c[n].hdr.seq;
@@ -234,10 +234,15 @@ static int choose_fallback(struct ck *k, struct daxalloc_pool *pool, const struc
 		/* The unreadable copy may have been newer: name what its table says, if it reads. */
 		const struct dxa_hdr *h = c[o].hdr_rc[0] != -EIO ? &c[o].raw[0] : &c[o].raw[1];
 		struct dxa_entry *t = tab[o];
-		uint32_t cnt = plausible_count(h);
+		uint32_t cnt = plausible_count(h, &pool->geo);
+		struct dxa_layout l;
 
+		/* where the newest copy's layout puts it */
+		dxa_layout(c[n].hdr.table_max, pool->geo.unit, &l);
+		if (cnt > c[n].hdr.table_max)
+			cnt = c[n].hdr.table_max;
 		*lossy = true;
-		if (meta_read(&pool->mm, dxa_table_offset(o), t, (size_t)cnt * DXA_ENTRY_SIZE) < 0)
+		if (pool_meta_read(pool, l.table_offset[o], t, (size_t)cnt * DXA_ENTRY_SIZE) < 0)
 			cnt = 0;
 		what = loss_in(DAXALLOC_CHECK_IN_UNREADABLE_COPY, o, 0);
 		name_losses(k, &pool->geo, &what, t, cnt, tab[n], c[n].hdr.nentries, c[n].hdr.seq);

@@ -18,6 +18,41 @@ uint64_t dxa_meta_size(uint64_t unit)
 	return (need + unit - 1) / unit * unit;
 }
 
+uint32_t dxa_capacity_for(uint64_t dev_size, uint64_t unit)
+{
+	uint64_t meta = dxa_meta_size(unit);
+	uint64_t units = dev_size > meta ? (dev_size - meta) / unit : 0;
+
+	if (units <= DXA_MAX_ENTRIES)
+		return DXA_MAX_ENTRIES;
+	return units < DXA_CAPACITY_LIMIT ? (uint32_t)units : DXA_CAPACITY_LIMIT;
+}
+
+void dxa_layout(uint32_t table_max, uint64_t unit, struct dxa_layout *l)
+{
+	uint64_t tlen = (uint64_t)table_max * DXA_ENTRY_SIZE;
+
+	if (table_max <= DXA_MAX_ENTRIES) {
+		l->table_offset[0] = dxa_table_offset(0);
+		l->table_offset[1] = dxa_table_offset(1);
+		l->journal_offset = DXA_JOURNAL_OFFSET;
+		l->journal_cells = DXA_JOURNAL_CELLS;
+		l->meta_size = dxa_meta_size(unit);
+		return;
+	}
+	/* Past the lock area, which stays where every version looks for it. */
+	l->table_offset[0] = DXA_BIG_TABLE_OFFSET;
+	l->table_offset[1] = DXA_BIG_TABLE_OFFSET + tlen;
+	l->journal_offset = DXA_BIG_TABLE_OFFSET + 2 * tlen;
+	l->journal_cells = table_max / 4;
+	if (l->journal_cells < DXA_BIG_JOURNAL_MIN)
+		l->journal_cells = DXA_BIG_JOURNAL_MIN;
+	if (l->journal_cells > DXA_BIG_JOURNAL_MAX)
+		l->journal_cells = DXA_BIG_JOURNAL_MAX;
+	l->meta_size = l->journal_offset + (uint64_t)l->journal_cells * DXA_JCELL_SIZE;
+	l->meta_size = (l->meta_size + unit - 1) / unit * unit;
+}
+
 uint32_t dxa_hdr_crc(const struct dxa_hdr *hdr)
 {
 	return daxalloc_crc32c(0, hdr, offsetof(struct dxa_hdr, hdr_crc));
@@ -74,7 +109,8 @@ int dxa_name_check(const char *name, char *why, size_t whylen)
 int dxa_hdr_validate(const struct dxa_hdr *hdr, int slot, const struct dxa_geometry *geo, char *why,
 		     size_t whylen)
 {
-	uint64_t want_table = dxa_table_offset(slot);
+	bool grows = hdr->version_major > 2 || (hdr->version_major == 2 && hdr->version_minor >= 1);
+	struct dxa_layout l;
 
 	if (memcmp(hdr->magic, DXA_MAGIC, sizeof(hdr->magic)) != 0)
 		FAIL(ENODATA, "copy %d: no pool signature", slot);
@@ -96,23 +132,30 @@ int dxa_hdr_validate(const struct dxa_hdr *hdr, int slot, const struct dxa_geome
 		FAIL(EXDEV,
 		     "copy %d: pool was formatted on a %llu-byte device, it now has %llu bytes",
 		     slot, (unsigned long long)hdr->dev_size, (unsigned long long)geo->dev_size);
-	if (hdr->data_start != geo->meta_size)
-		FAIL(EUCLEAN, "copy %d: data starts at 0x%llx, expected 0x%llx", slot,
-		     (unsigned long long)hdr->data_start, (unsigned long long)geo->meta_size);
-	if (hdr->table_offset != want_table)
-		FAIL(EUCLEAN, "copy %d: table at 0x%llx, expected 0x%llx", slot,
-		     (unsigned long long)hdr->table_offset, (unsigned long long)want_table);
-	if (hdr->table_max != DXA_MAX_ENTRIES || hdr->nentries > hdr->table_max)
+	/* 2,048 entries, or (2.1) what the device gave at format: nothing else is written. */
+	if ((hdr->table_max != DXA_MAX_ENTRIES &&
+	     (!grows || hdr->table_max != dxa_capacity_for(hdr->dev_size, hdr->unit))) ||
+	    hdr->nentries > hdr->table_max)
 		FAIL(EUCLEAN, "copy %d: %u entries in a table of %u", slot, hdr->nentries,
 		     hdr->table_max);
+	if (hdr->table_max > dxa_geo_cap(geo))
+		FAIL(ENOMEM, "copy %d: a table of %u entries; this reader holds %u", slot,
+		     hdr->table_max, dxa_geo_cap(geo));
+	dxa_layout(hdr->table_max, hdr->unit, &l);
+	if (hdr->data_start != l.meta_size)
+		FAIL(EUCLEAN, "copy %d: data starts at 0x%llx, expected 0x%llx", slot,
+		     (unsigned long long)hdr->data_start, (unsigned long long)l.meta_size);
+	if (hdr->table_offset != l.table_offset[slot])
+		FAIL(EUCLEAN, "copy %d: table at 0x%llx, expected 0x%llx", slot,
+		     (unsigned long long)hdr->table_offset, (unsigned long long)l.table_offset[slot]);
 	if (hdr->version_major >= 2 &&
-	    (hdr->journal_offset != DXA_JOURNAL_OFFSET || hdr->journal_cells != DXA_JOURNAL_CELLS ||
+	    (hdr->journal_offset != l.journal_offset || hdr->journal_cells != l.journal_cells ||
 	     hdr->journal_rec != DXA_JREC_SIZE))
 		FAIL(EUCLEAN,
 		     "copy %d: journal of %u records of %u bytes at 0x%llx, expected %u of %u at 0x%llx",
 		     slot, hdr->journal_cells, hdr->journal_rec,
-		     (unsigned long long)hdr->journal_offset, DXA_JOURNAL_CELLS, DXA_JREC_SIZE,
-		     (unsigned long long)DXA_JOURNAL_OFFSET);
+		     (unsigned long long)hdr->journal_offset, l.journal_cells, DXA_JREC_SIZE,
+		     (unsigned long long)l.journal_offset);
 	return 0;
 }
 
@@ -401,7 +444,7 @@ static int jrec_apply(const struct dxa_jrec *r, const struct dxa_geometry *geo,
 			     "journal record %u (sequence %llu): region at 0x%llx overlaps the next",
 			     cell, (unsigned long long)r->seq, (unsigned long long)e->offset);
 		if ((e->flags & DXA_ENTRY_NAMED) && !m->built)
-			nmap_build(m, tab, *n, DXA_JOURNAL_CELLS - cell);
+			nmap_build(m, tab, *n, h->journal_cells - cell);
 		if ((e->flags & DXA_ENTRY_NAMED) && name_taken(m, tab, *n, replace ? at : *n, e->name))
 			FAIL(EUCLEAN,
 			     "journal record %u (sequence %llu): region name '%s' appears twice",
@@ -409,10 +452,10 @@ static int jrec_apply(const struct dxa_jrec *r, const struct dxa_geometry *geo,
 		if (m->slot && replace && (tab[at].flags & DXA_ENTRY_NAMED))
 			nmap_del(m, tab[at].name, tab[at].offset);
 		if (!replace) {
-			if (*n >= DXA_MAX_ENTRIES)
+			if (*n >= h->table_max)
 				FAIL(EUCLEAN,
 				     "journal record %u (sequence %llu): more than %u regions",
-				     cell, (unsigned long long)r->seq, DXA_MAX_ENTRIES);
+				     cell, (unsigned long long)r->seq, h->table_max);
 			memmove(&tab[at + 1], &tab[at], (size_t)(*n - at) * sizeof(*tab));
 			(*n)++;
 		}
@@ -423,50 +466,64 @@ static int jrec_apply(const struct dxa_jrec *r, const struct dxa_geometry *geo,
 	return 0;
 }
 
-int dxa_journal_replay(const struct dxa_hdr *h, const struct dxa_geometry *geo, dxa_read_fn rd,
-		       void *arg, struct dxa_entry *tab, uint32_t *n, uint32_t from, uint32_t *used,
-		       uint32_t *repaired, char *why, size_t whylen)
+/*
+ * Read the record of @cell: 1 with the copy to use in *@use, 0 at the end
+ * of the records, or -errno with @why when both copies are damaged.
+ */
+static int jrec_read(const struct dxa_hdr *h, dxa_read_fn rd, void *arg, uint32_t cell,
+		     struct dxa_jrec r[2], int *use, uint32_t *repaired, char *why, size_t whylen)
+{
+	enum jcopy j[2];
+	int io[2];
+
+	/* the second copy matters only when the first is not valid */
+	for (int k = 0; k < 2; k++) {
+		io[k] = rd(arg, dxa_jrec_at(h, cell, k), &r[k], sizeof(r[k]));
+		j[k] = jcopy_judge(&r[k], io[k], h, cell);
+		if (k == 0 && j[0] == JC_VALID) {
+			*use = 0;
+			return 1;
+		}
+	}
+	if (j[1] == JC_VALID) {
+		*use = 1;
+		(*repaired)++;
+		return 1;
+	}
+	/*
+	 * Nothing of this checkpoint's here (whatever the second copy holds
+	 * from before), or an append cut short in its first copy: the end.
+	 * An append makes its second copy clean first.
+	 */
+	if (j[0] == JC_UNWRITTEN || j[1] == JC_UNWRITTEN)
+		return 0;
+	if (io[0] < 0 && io[1] < 0)
+		FAIL(EIO,
+		     "journal record %u (sequence %llu, bytes 0x%llx-0x%llx) is unreadable in both copies (media error): that change and any after it are lost",
+		     cell, (unsigned long long)(h->seq + 1 + cell),
+		     (unsigned long long)dxa_jrec_at(h, cell, 0),
+		     (unsigned long long)dxa_jrec_at(h, cell, 1) + DXA_JREC_SIZE - 1);
+	FAIL(EUCLEAN,
+	     "journal record %u (sequence %llu) is damaged in both copies: that change and any after it are lost",
+	     cell, (unsigned long long)(h->seq + 1 + cell));
+}
+
+/* Record by record, each checked against the state it follows: the rules' reference. */
+static int replay_exact(const struct dxa_hdr *h, const struct dxa_geometry *geo, dxa_read_fn rd,
+			void *arg, struct dxa_entry *tab, uint32_t *n, uint32_t from,
+			uint32_t *used, uint32_t *repaired, char *why, size_t whylen)
 {
 	struct name_map m = { 0 };
 	uint32_t cell;
 	int rc = 0;
 
-	for (cell = from; cell < DXA_JOURNAL_CELLS; cell++) {
+	for (cell = from; cell < h->journal_cells; cell++) {
 		struct dxa_jrec r[2];
-		enum jcopy j[2];
-		int io[2], use;
+		int use;
 
-		for (int k = 0; k < 2; k++) {
-			io[k] = rd(arg, dxa_jrec_offset(cell, k), &r[k], sizeof(r[k]));
-			j[k] = jcopy_judge(&r[k], io[k], h, cell);
-		}
-		if (j[0] == JC_VALID) {
-			use = 0;
-		} else if (j[1] == JC_VALID) {
-			use = 1;
-			(*repaired)++;
-		} else if (j[0] == JC_UNWRITTEN || j[1] == JC_UNWRITTEN) {
-			/*
-			 * Nothing of this checkpoint's here (whatever the second copy
-			 * holds from before), or an append cut short in its first copy:
-			 * the end.  An append makes its second copy clean first.
-			 */
+		rc = jrec_read(h, rd, arg, cell, r, &use, repaired, why, whylen);
+		if (rc <= 0)
 			break;
-		} else {
-			rc = io[0] < 0 && io[1] < 0 ? -EIO : -EUCLEAN;
-			if (rc == -EIO)
-				snprintf(why, whylen,
-					 "journal record %u (sequence %llu, bytes 0x%llx-0x%llx) is unreadable in both copies (media error): that change and any after it are lost",
-					 cell, (unsigned long long)(h->seq + 1 + cell),
-					 (unsigned long long)dxa_jrec_offset(cell, 0),
-					 (unsigned long long)dxa_jrec_offset(cell, 1) +
-						 DXA_JREC_SIZE - 1);
-			else
-				snprintf(why, whylen,
-					 "journal record %u (sequence %llu) is damaged in both copies: that change and any after it are lost",
-					 cell, (unsigned long long)(h->seq + 1 + cell));
-			break;
-		}
 		rc = jrec_apply(&r[use], geo, h, tab, n, cell, &m, why, whylen);
 		if (rc < 0)
 			break;
@@ -476,9 +533,196 @@ int dxa_journal_replay(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 	return rc;
 }
 
-/* Read both header copies of @slot, pick the one in use, read and check its table. */
+/*
+ * The same result without moving the table for every record: the last
+ * record for each offset, kept in a hash, then merged into the table once
+ * and the outcome checked as a whole.  The checks per record that need no
+ * neighbours (a removal of what is not there, an entry invalid on its
+ * own, too many regions) are made as records come; overlaps and repeated
+ * names in the end.  Anything wrong, and the exact replay runs instead
+ * on the untouched table to say which record and how.
+ */
+/* A record read, in the order read. */
+struct jput {
+	struct dxa_entry e;
+	uint32_t order;
+	bool del;
+};
+
+static int jput_cmp(const void *a, const void *b)
+{
+	const struct jput *x = a, *y = b;
+
+	if (x->e.offset != y->e.offset)
+		return x->e.offset < y->e.offset ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Does an entry of the set hold @name? */
+static bool names_has(const struct name_set *s, const char *name)
+{
+	for (uint32_t h = dxa_name_hash(name) & s->mask; s->slot[h]; h = (h + 1) & s->mask)
+		if (strcmp(s->e[s->slot[h] - 1].name, name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The same result as record by record without moving the table for each
+ * record: the records sorted by offset (then order), each offset's chain
+ * checked against what the table holds there, the entries they leave
+ * merged into the table in place once, the outcome checked where it
+ * changed (neighbours of new entries; their names against all others).
+ * Anything wrong, and the exact replay runs on the untouched table to say
+ * which record and how.  Returns 0 with the table replaced, 1 when the
+ * exact replay must decide, -ENOMEM.
+ */
+static int replay_fast(const struct dxa_hdr *h, const struct dxa_geometry *geo, dxa_read_fn rd,
+		       void *arg, struct dxa_entry *tab, uint32_t *n, uint32_t from, uint32_t *used,
+		       uint32_t *repaired)
+{
+	uint32_t cells = h->journal_cells > from ? h->journal_cells - from : 0;
+	uint32_t nrec = 0, nput = 0, cur = *n, kept = 0, cell, i, k, w;
+	struct jput *rec = NULL;
+	struct dxa_entry *put = NULL;
+	struct name_set names = { 0 };
+	uint64_t prev_end;
+	char w2[300];
+	int rc = 1;
+
+	rec = malloc((size_t)(cells ? cells : 1) * sizeof(*rec));
+	if (!rec)
+		return -ENOMEM;
+	for (cell = from; cell < h->journal_cells; cell++) {
+		struct dxa_jrec r[2];
+		int use, got = jrec_read(h, rd, arg, cell, r, &use, repaired, w2, sizeof(w2));
+
+		if (got < 0)
+			goto out;
+		if (got == 0)
+			break;
+		if (r[use].e.offset == 0 || (r[use].op != DXA_JOP_PUT && r[use].op != DXA_JOP_DEL))
+			goto out;
+		if (r[use].op == DXA_JOP_PUT &&
+		    dxa_entry_validate(&r[use].e, 0, 0, h->data_start, geo, w2, sizeof(w2)) < 0)
+			goto out;
+		rec[nrec].e = r[use].e;
+		rec[nrec].order = nrec;
+		rec[nrec].del = r[use].op == DXA_JOP_DEL;
+		nrec++;
+	}
+	*used = cell;
+	if (nrec == 0) {
+		rc = 0;
+		goto out;
+	}
+	qsort(rec, nrec, sizeof(*rec), jput_cmp);
+	put = malloc((size_t)nrec * sizeof(*put));
+	if (!put) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* Each offset's records in order, against what the table holds there (one pass). */
+	for (i = 0, k = 0; i < nrec;) {
+		uint64_t off = rec[i].e.offset;
+		const struct dxa_entry *now;
+
+		while (k < *n && tab[k].offset < off)
+			k++;
+		now = k < *n && tab[k].offset == off ? &tab[k] : NULL;
+		for (; i < nrec && rec[i].e.offset == off; i++) {
+			if (rec[i].del) {
+				if (!now || now->length != rec[i].e.length)
+					goto out;
+				now = NULL;
+				cur--;
+			} else {
+				cur += !now;
+				now = &rec[i].e;
+			}
+		}
+		if (now && now != &tab[k])
+			put[nput++] = *now;
+	}
+	if (cur > h->table_max)
+		goto out;
+	/*
+	 * Checked before anything moves (the exact replay needs the table
+	 * untouched): the whole outcome in offset order, and the new names
+	 * against each other and every name no record touched.
+	 */
+	names_init(&names, put, nput);
+	if (!names.slot)
+		goto out;
+	for (i = 0; i < nput; i++)
+		if ((put[i].flags & DXA_ENTRY_NAMED) && !names_add(&names, i))
+			goto out;
+	prev_end = h->data_start;
+	for (i = 0, k = 0, w = 0; i < *n || k < nput;) {
+		const struct dxa_entry *e;
+
+		/* skip what a record touched: the next record offset at or above it */
+		while (w < nrec && i < *n && rec[w].e.offset < tab[i].offset)
+			w++;
+		if (i < *n && w < nrec && rec[w].e.offset == tab[i].offset) {
+			i++;
+			continue;
+		}
+		if (k < nput && (i == *n || put[k].offset < tab[i].offset)) {
+			e = &put[k++];
+		} else {
+			e = &tab[i++];
+			kept++;
+			if ((e->flags & DXA_ENTRY_NAMED) && nput && names_has(&names, e->name))
+				goto out;
+		}
+		if (e->offset < prev_end)
+			goto out;
+		prev_end = e->offset + e->length;
+	}
+	if (kept + nput != cur)
+		goto out;
+	/* Now in place: the untouched entries close up, then the new ones merge in from the end. */
+	for (i = 0, k = 0, w = 0; i < *n; i++) {
+		while (w < nrec && rec[w].e.offset < tab[i].offset)
+			w++;
+		if (w < nrec && rec[w].e.offset == tab[i].offset)
+			continue;
+		tab[k++] = tab[i];
+	}
+	for (uint32_t t = cur, p = nput; p > 0;) {
+		if (k > 0 && tab[k - 1].offset > put[p - 1].offset)
+			tab[--t] = tab[--k];
+		else
+			tab[--t] = put[--p];
+	}
+	*n = cur;
+	rc = 0;
+out:
+	free(names.slot);
+	free(rec);
+	free(put);
+	return rc;
+}
+
+bool dxa_test_replay_exact;
+
+int dxa_journal_replay(const struct dxa_hdr *h, const struct dxa_geometry *geo, dxa_read_fn rd,
+		       void *arg, struct dxa_entry *tab, uint32_t *n, uint32_t from, uint32_t *used,
+		       uint32_t *repaired, char *why, size_t whylen)
+{
+	uint32_t fixed = 0;
+
+	if (!dxa_test_replay_exact && replay_fast(h, geo, rd, arg, tab, n, from, used, &fixed) == 0) {
+		*repaired += fixed;
+		return 0;
+	}
+	return replay_exact(h, geo, rd, arg, tab, n, from, used, repaired, why, whylen);
+}
+
+/* Read both header copies of @slot and pick the one in use. */
 static void scan_slot(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, int slot,
-		      struct dxa_entry *tab, struct dxa_copy *c)
+		      struct dxa_copy *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->use = -1;
@@ -515,12 +759,19 @@ static void scan_slot(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
 		return;
 	}
 	c->hdr = c->raw[c->use];
-	c->table_rc = rd(arg, dxa_table_offset(slot), tab, (size_t)c->hdr.nentries * DXA_ENTRY_SIZE);
+	c->state = DXA_COPY_NOT_READ;
+}
+
+/* Read and check the table of a slot with a header in use. */
+static void scan_table(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, int slot,
+		       struct dxa_entry *tab, struct dxa_copy *c)
+{
+	c->table_rc = rd(arg, c->hdr.table_offset, tab, (size_t)c->hdr.nentries * DXA_ENTRY_SIZE);
 	if (c->table_rc < 0)
 		snprintf(c->table_why, sizeof(c->table_why),
 			 "copy %d: region table (bytes 0x%llx-0x%llx) is unreadable (media error)",
-			 slot, (unsigned long long)dxa_table_offset(slot),
-			 (unsigned long long)(dxa_table_offset(slot) +
+			 slot, (unsigned long long)c->hdr.table_offset,
+			 (unsigned long long)(c->hdr.table_offset +
 					      (uint64_t)c->hdr.nentries * DXA_ENTRY_SIZE - 1));
 	else
 		c->table_rc = dxa_table_validate(&c->hdr, tab, slot, geo, c->table_why,
@@ -536,8 +787,8 @@ static void scan_slot(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
 	} while (0)
 /* clang-format on */
 
-int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struct dxa_entry *tab[2],
-	     struct dxa_scan *s)
+static int scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struct dxa_entry *tab[2],
+		struct dxa_scan *s, bool both)
 {
 	struct dxa_copy *c = s->c;
 	bool signed_any = false;
@@ -546,7 +797,12 @@ int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struct d
 	memset(s, 0, sizeof(*s));
 	s->newest = s->older = -1;
 	for (int slot = 0; slot < 2; slot++)
-		scan_slot(geo, rd, arg, slot, tab[slot], &c[slot]);
+		scan_slot(geo, rd, arg, slot, &c[slot]);
+	/* The older table only for check: opening needs the newest alone. */
+	for (int slot = 0; slot < 2; slot++)
+		if (c[slot].use >= 0 &&
+		    (both || c[!slot].use < 0 || c[slot].hdr.seq >= c[!slot].hdr.seq))
+			scan_table(geo, rd, arg, slot, tab[slot], &c[slot]);
 	for (int slot = 0; slot < 2; slot++)
 		for (int k = 0; k < 2; k++) {
 			signed_any |= c[slot].hdr_rc[k] != -ENODATA;
@@ -615,6 +871,18 @@ int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struct d
 	return s->rc = 0;
 }
 
+int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struct dxa_entry *tab[2],
+	     struct dxa_scan *s)
+{
+	return scan(geo, rd, arg, tab, s, true);
+}
+
+int dxa_scan_newest(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
+		    struct dxa_entry *tab[2], struct dxa_scan *s)
+{
+	return scan(geo, rd, arg, tab, s, false);
+}
+
 int dxa_table_recover(const struct dxa_hdr *nh, struct dxa_entry *newest,
 		      const struct dxa_entry *older, uint32_t nolder, const struct dxa_geometry *geo)
 {
@@ -624,11 +892,10 @@ int dxa_table_recover(const struct dxa_hdr *nh, struct dxa_entry *newest,
 
 	/* Entries of the newest table found nowhere in the older one. */
 	for (uint32_t i = 0; i < nh->nentries; i++) {
-		bool found = false;
+		/* the older table is valid: sorted by offset */
+		uint32_t j = tab_lower(older, nolder, newest[i].offset);
 
-		for (uint32_t j = 0; j < nolder && !found; j++)
-			found = memcmp(&newest[i], &older[j], sizeof(older[j])) == 0;
-		if (found)
+		if (j < nolder && memcmp(&newest[i], &older[j], sizeof(older[j])) == 0)
 			continue;
 		if (ncand == 4)
 			return -1;

@@ -41,6 +41,19 @@
  * cut short (zeros, durable), so "both cut short" never comes from crashes.
  * 1.x readers refuse 2.0 (major version), so none of them can miss the
  * journal; a 1.x pool is upgraded when first opened for writing.
+ *
+ * Format 2.1: the table follows the device.  Its capacity (table_max) is
+ * fixed at format from the device's size and unit (dxa_capacity_for()):
+ * 2,048 entries (the 2.0 layout, byte for byte) unless the device has more
+ * units than that; then both tables lie past the lock area, from 2 MiB on,
+ * a journal of a quarter as many records as the table has entries (2,048
+ * to 32,768) after them, and the data after the journal (dxa_layout()): a
+ * checkpoint rewrites the table, so the records between two of them grow
+ * with it and what a change costs does not.  Every place is in the header
+ * and checked against the layout its table_max gives.  A 2.0 pool keeps its
+ * 2,048 entries (data may lie where larger tables would go) and is written
+ * as 2.1 at its next checkpoint; 2.0 was never a released format, so no
+ * reader that refuses the larger layout exists.
  */
 #ifndef DAXALLOC_METADATA_H
 #define DAXALLOC_METADATA_H
@@ -56,14 +69,18 @@
  */
 #define DXA_LOCK_OFFSET (UINT64_C(1) << 20)
 
-#define DXA_MAGIC "DAXPOOL"  /* 8 bytes with the NUL */
-#define DXA_VERSION_MAJOR 2u /* 2.0: the journal */
-#define DXA_VERSION_MINOR 0u
+#define DXA_MAGIC "DAXPOOL"   /* 8 bytes with the NUL */
+#define DXA_VERSION_MAJOR 2u  /* 2.0: the journal */
+#define DXA_VERSION_MINOR 1u  /* 2.1: the table follows the device */
 #define DXA_VERSION_OLDEST 1u /* 1.x pools are read and upgraded */
 #define DXA_HDR_SLOT_SIZE 4096u
 #define DXA_HDR_COPY_OFFSET 2048u /* the second header copy, in its slot */
 #define DXA_SEQ_LIMIT (UINT64_C(1) << 63)
-#define DXA_MAX_ENTRIES 2048u
+#define DXA_MAX_ENTRIES 2048u /* the table of 1.x and 2.0, and of 2.1 on small devices */
+#define DXA_CAPACITY_LIMIT (UINT32_C(1) << 20)   /* entries a table of 2.1 holds at most */
+#define DXA_BIG_TABLE_OFFSET (UINT64_C(2) << 20) /* 2.1, capacity above 2,048: table 0 */
+#define DXA_BIG_JOURNAL_MIN 2048u                /* 2.1, capacity above 2,048: records at least */
+#define DXA_BIG_JOURNAL_MAX 32768u               /* and at most (16 MiB) */
 #define DXA_ENTRY_SIZE 128u
 #define DXA_TABLE_SIZE (DXA_MAX_ENTRIES * DXA_ENTRY_SIZE)
 #define DXA_TABLE0_OFFSET (2u * DXA_HDR_SLOT_SIZE)
@@ -138,11 +155,29 @@ _Static_assert(sizeof(struct dxa_entry) == DXA_ENTRY_SIZE, "entry is 128 bytes o
 struct dxa_geometry {
 	uint64_t dev_size;
 	uint64_t unit;
-	uint64_t meta_size; /* bytes reserved for metadata, multiple of unit */
+	uint64_t meta_size; /* bytes of metadata mapped: the 2.0 size, or more (dxa_layout()) */
+	uint32_t table_cap; /* entries the reader's tables hold; 0: DXA_MAX_ENTRIES */
 };
 
-/* Metadata size for a device of this alignment. */
+/* Metadata size of the 2.0 layout (2,048 entries) for a device of this alignment. */
 uint64_t dxa_meta_size(uint64_t unit);
+
+/* Where a table of @table_max entries puts its parts (format 2.x). */
+struct dxa_layout {
+	uint64_t table_offset[2];
+	uint64_t journal_offset;
+	uint32_t journal_cells;
+	uint64_t meta_size; /* the data start: a multiple of the unit */
+};
+
+/* The capacity a pool formatted now on this device gets. */
+uint32_t dxa_capacity_for(uint64_t dev_size, uint64_t unit);
+void dxa_layout(uint32_t table_max, uint64_t unit, struct dxa_layout *l);
+/* Entries a reader with this geometry can hold. */
+static inline uint32_t dxa_geo_cap(const struct dxa_geometry *geo)
+{
+	return geo->table_cap ? geo->table_cap : DXA_MAX_ENTRIES;
+}
 
 /*
  * Validate one slot copied out of the device: header (magic, version,
@@ -164,7 +199,7 @@ int dxa_table_validate(const struct dxa_hdr *hdr, const void *table, int slot,
 int dxa_entry_validate(const struct dxa_entry *e, uint32_t i, int slot, uint64_t prev_end,
 		       const struct dxa_geometry *geo, char *why, size_t whylen);
 
-/* Offset of header copy @copy of slot @slot, and of a slot's table, from device start. */
+/* Offset of header copy @copy of slot @slot, and of a slot's table (2.0 layout), from device start. */
 static inline uint64_t dxa_hdr_offset(int slot, int copy)
 {
 	return (uint64_t)slot * DXA_HDR_SLOT_SIZE + (uint64_t)copy * DXA_HDR_COPY_OFFSET;
@@ -175,10 +210,16 @@ static inline uint64_t dxa_table_offset(int slot)
 	return DXA_TABLE0_OFFSET + (uint64_t)slot * DXA_TABLE_SIZE;
 }
 
-/* Offset of copy @copy of journal record @cell, from device start. */
+/* Offset of copy @copy of journal record @cell (2.0 layout), from device start. */
 static inline uint64_t dxa_jrec_offset(uint32_t cell, int copy)
 {
 	return DXA_JOURNAL_OFFSET + (uint64_t)cell * DXA_JCELL_SIZE + (uint64_t)copy * DXA_JREC_SIZE;
+}
+
+/* The same, in the journal header @h describes (any layout). */
+static inline uint64_t dxa_jrec_at(const struct dxa_hdr *h, uint32_t cell, int copy)
+{
+	return h->journal_offset + (uint64_t)cell * DXA_JCELL_SIZE + (uint64_t)copy * DXA_JREC_SIZE;
 }
 
 uint32_t dxa_jrec_crc(const struct dxa_jrec *r);
@@ -201,6 +242,7 @@ enum dxa_copy_state {
 	DXA_COPY_STALE,          /* a header, but its table was (being) overwritten */
 	DXA_COPY_DAMAGED,        /* no header copy readable, not blank */
 	DXA_COPY_LEGACY_DAMAGED, /* format 1.0 (second copy blank), its one header damaged */
+	DXA_COPY_NOT_READ,       /* a header; its table not read (dxa_scan_newest(), older copy) */
 };
 
 struct dxa_copy {
@@ -233,13 +275,16 @@ struct dxa_scan {
  * Read and classify both slots, and decide which is the state: the
  * newest valid header, whose table must be intact, and (format 2.0) the
  * journal records after it, applied to its table (s->n entries).  Tables
- * land in @tab[slot] (DXA_MAX_ENTRIES entries each).  Returns s->rc:
+ * land in @tab[slot] (dxa_geo_cap(@geo) entries each).  Returns s->rc:
  * -ENODATA no pool signature anywhere, -EPROTONOSUPPORT or -EXDEV from a
  * header that passed its checksum, -EUCLEAN damage that could hide the
  * newest state (s->why says which), else 0.
  */
 int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struct dxa_entry *tab[2],
 	     struct dxa_scan *s);
+/* The same without reading the older copy's table (what opening needs; check reads both). */
+int dxa_scan_newest(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
+		    struct dxa_entry *tab[2], struct dxa_scan *s);
 
 /*
  * Apply the journal records after checkpoint @h from cell @from on to
@@ -252,6 +297,8 @@ int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struct d
 int dxa_journal_replay(const struct dxa_hdr *h, const struct dxa_geometry *geo, dxa_read_fn rd,
 		       void *arg, struct dxa_entry *tab, uint32_t *n, uint32_t from, uint32_t *used,
 		       uint32_t *repaired, char *why, size_t whylen);
+/* Test seam: replay record by record only (the reference the faster replay is tested against). */
+extern bool dxa_test_replay_exact;
 
 /*
  * The newest table failed its checksum and @older is the older copy's

@@ -102,6 +102,11 @@ enum daxalloc_durability persist_durability_for(enum daxalloc_dev_type type,
 
 int meta_map_open(struct daxalloc_dev *dev, uint64_t len, struct meta_map *mm)
 {
+	return meta_map_open_at(dev, 0, len, mm);
+}
+
+int meta_map_open_at(struct daxalloc_dev *dev, uint64_t off, uint64_t len, struct meta_map *mm)
+{
 	struct pmem2_config *cfg = NULL;
 	struct pmem2_source *src = NULL;
 	int rc;
@@ -110,11 +115,12 @@ int meta_map_open(struct daxalloc_dev *dev, uint64_t len, struct meta_map *mm)
 	mm->durability = persist_durability_for(dev->type, dev->region_kind);
 	if (mm->durability == DAXALLOC_DURABILITY_VOLATILE ||
 	    dev->region_kind != DAXALLOC_REGION_STATIC) {
-		rc = daxalloc_map_new(dev, 0, len, NULL, 0, &mm->map);
+		rc = daxalloc_map_new(dev, off, len, NULL, 0, &mm->map);
 		if (rc < 0)
 			return rc;
 		mm->addr = daxalloc_map_get_address(mm->map);
 		mm->len = len;
+		mm->dev_off = off;
 		if (mm->durability == DAXALLOC_DURABILITY_VOLATILE) {
 			mm->persist = persist_nop;
 			mm->flush = flush_nop;
@@ -136,6 +142,8 @@ int meta_map_open(struct daxalloc_dev *dev, uint64_t len, struct meta_map *mm)
 	if (rc == 0)
 		rc = pmem2_config_set_required_store_granularity(cfg, PMEM2_GRANULARITY_PAGE);
 	if (rc == 0)
+		rc = pmem2_config_set_offset(cfg, (size_t)off);
+	if (rc == 0)
 		rc = pmem2_config_set_length(cfg, (size_t)len);
 	if (rc == 0)
 		rc = pmem2_map_new(&mm->pmap, cfg, src);
@@ -151,13 +159,14 @@ int meta_map_open(struct daxalloc_dev *dev, uint64_t len, struct meta_map *mm)
 		if (pmem2_badblock_context_new(&bbc, src) == 0) {
 			while (mm->nbad < sizeof(mm->bad) / sizeof(mm->bad[0]) &&
 			       pmem2_badblock_next(bbc, &bb) == 0)
-				if (bb.offset < len)
+				if (bb.offset < off + len && bb.offset + bb.length > off)
 					mm->bad[mm->nbad++] =
 						(struct meta_bad){ bb.offset, bb.length };
 			pmem2_badblock_context_delete(&bbc);
 		}
 		mm->addr = pmem2_map_get_address(mm->pmap);
 		mm->len = len;
+		mm->dev_off = off;
 		mm->persist = pmem2_get_persist_fn(mm->pmap);
 		mm->flush = pmem2_get_flush_fn(mm->pmap);
 		mm->drain = pmem2_get_drain_fn(mm->pmap);
@@ -181,7 +190,8 @@ void meta_persist(const struct meta_map *mm, const void *p, size_t n)
 {
 	if (persist_test_seam)
 		persist_test_seam(PERSIST_SEAM_META,
-				  (uint64_t)((const char *)p - (const char *)mm->addr), n);
+				  mm->dev_off + (uint64_t)((const char *)p - (const char *)mm->addr),
+				  n);
 	mm->persist(p, n);
 }
 
@@ -229,16 +239,16 @@ static bool known_bad(const struct meta_map *mm, uint64_t a, uint64_t e)
 
 int meta_read(const struct meta_map *mm, uint64_t off, void *dst, size_t len)
 {
-	const char *base = mm->addr;
+	const char *base = mm->addr; /* device offset dev_off */
 	struct sigbus_fault f;
 	uint64_t end = off + len;
 	bool bad = false;
 
-	if (off > mm->len || len > mm->len - off) {
+	if (off < mm->dev_off || off - mm->dev_off > mm->len || len > mm->len - (off - mm->dev_off)) {
 		memset(dst, 0, len);
 		return -EIO;
 	}
-	if (!known_bad(mm, off, end) && sigbus_copy(dst, base + off, len, &f) == 0)
+	if (!known_bad(mm, off, end) && sigbus_copy(dst, base + (off - mm->dev_off), len, &f) == 0)
 		return 0;
 	/*
 	 * Line by line, never touching lines known bad; a line that faults
@@ -250,8 +260,9 @@ int meta_read(const struct meta_map *mm, uint64_t off, void *dst, size_t len)
 		if (known_bad(mm, a, e)) {
 			memset((char *)dst + (a - off), 0, e - a);
 			bad = true;
-		} else if (sigbus_copy((char *)dst + (a - off), base + a, e - a, &f) < 0) {
-			uint64_t fo = f.addr - (uintptr_t)base;
+		} else if (sigbus_copy((char *)dst + (a - off), base + (a - mm->dev_off), e - a,
+				       &f) < 0) {
+			uint64_t fo = f.addr - (uintptr_t)base + mm->dev_off;
 
 			/* the rest of the granule faults too: skip it */
 			e = (fo & ~(uint64_t)(f.granule - 1)) + f.granule;

@@ -14,6 +14,7 @@ struct daxalloc_dev;
 struct meta_map {
 	void *addr;
 	uint64_t len;
+	uint64_t dev_off; /* where addr lies in the device */
 	enum daxalloc_durability durability;
 	void (*persist)(const void *p, size_t n); /* flush + fence */
 	void (*flush)(const void *p, size_t n);
@@ -36,6 +37,8 @@ enum daxalloc_durability persist_durability_for(enum daxalloc_dev_type type,
 						enum daxalloc_region_kind kind);
 
 int meta_map_open(struct daxalloc_dev *dev, uint64_t len, struct meta_map *mm);
+/* The same for [@off, @off + @len) of the device (@off a multiple of its alignment). */
+int meta_map_open_at(struct daxalloc_dev *dev, uint64_t off, uint64_t len, struct meta_map *mm);
 void meta_map_close(struct meta_map *mm);
 /* Make [p, p+n) of the metadata durable (flush + fence, or a fence on RAM). */
 void meta_persist(const struct meta_map *mm, const void *p, size_t n);
@@ -46,7 +49,7 @@ void data_drain(const struct meta_map *mm);
 /* Zero region data and make it durable before returning. */
 void data_zero(const struct meta_map *mm, uint64_t dev_off, void *p, size_t n);
 /*
- * Copy [off, off+len) of the metadata into @dst: 0, or -EIO when part of
+ * Copy [off, off+len) of the metadata (device offsets) into @dst: 0, or -EIO when part of
  * it is unreadable (a media error); those bytes read as zero.
  */
 int meta_read(const struct meta_map *mm, uint64_t off, void *dst, size_t len);

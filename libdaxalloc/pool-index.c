@@ -4,8 +4,10 @@
  * O(log n) whatever order regions come and go in, and split and merge
  * keep insertion and removal to a few lines.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "pool-index.h"
 
@@ -114,6 +116,42 @@ static uint32_t pix_hash(const struct pool_index *x, const char *name)
 	return dxa_name_hash(name) & x->hmask;
 }
 
+static void pix_name_link(struct pool_index *x, uint32_t slot)
+{
+	uint32_t b = pix_hash(x, x->ent[slot].name);
+
+	x->hnext[slot] = x->hhead[b];
+	x->hhead[b] = slot;
+}
+
+static void pix_relink(struct pool_index *x, uint32_t t)
+{
+	while (t != PIX_NIL) {
+		pix_relink(x, x->on[t].l);
+		if (x->ent[t].flags & DXA_ENTRY_NAMED)
+			pix_name_link(x, t);
+		t = x->on[t].r;
+	}
+}
+
+/* Heads for twice @n names at least; without memory the chains get longer, nothing fails. */
+static void pix_hash_size(struct pool_index *x, uint32_t n)
+{
+	uint32_t size = 1024, *h;
+
+	while (size < 2 * (uint64_t)n && size < (UINT32_C(1) << 31))
+		size *= 2;
+	if (x->hhead && size <= x->hmask + 1)
+		return;
+	h = realloc(x->hhead, (size_t)size * sizeof(*h));
+	if (!h)
+		return;
+	x->hhead = h;
+	x->hmask = size - 1;
+	memset(x->hhead, 0xff, (size_t)size * sizeof(*h));
+	pix_relink(x, x->oroot);
+}
+
 static void pix_name_add(struct pool_index *x, uint32_t slot)
 {
 	uint32_t b;
@@ -138,13 +176,24 @@ static void pix_name_del(struct pool_index *x, uint32_t slot)
 		}
 }
 
+/* A node of @v: a freed one, else the first never used. */
+static uint32_t pix_alloc(struct pix_node *v, uint32_t *freed, uint32_t *top)
+{
+	uint32_t s = *freed;
+
+	if (s == PIX_NIL)
+		return (*top)++;
+	*freed = v[s].l;
+	return s;
+}
+
 static void pix_gap_add(struct pool_index *x, uint64_t start, uint64_t end)
 {
-	uint32_t g = x->gfree;
+	uint32_t g;
 
 	if (end <= start)
 		return;
-	x->gfree = x->gn[g].l;
+	g = pix_alloc(x->gn, &x->gfree, &x->gtop);
 	x->gn[g].k1 = end - start;
 	x->gn[g].k2 = start;
 	pix_tree_add(x, x->gn, &x->groot, g);
@@ -162,20 +211,32 @@ static void pix_gap_del(struct pool_index *x, uint64_t start, uint64_t end)
 	x->gfree = g;
 }
 
+void *pix_reserve(size_t n, size_t size)
+{
+	const uintptr_t huge = UINT64_C(2) << 20;
+	char *p = calloc(n, size);
+
+	/* A hint only: the 2 MiB pieces inside, where transparent huge pages are on "madvise". */
+	if (p && n * size >= 2 * huge) {
+		uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+		uintptr_t e = ((uintptr_t)p + n * size) & ~(huge - 1);
+
+		if (e > a)
+			madvise((void *)a, e - a, MADV_HUGEPAGE);
+	}
+	return p;
+}
+
 int pix_init(struct pool_index *x, uint32_t cap)
 {
-	uint32_t hsize = 16;
-
 	memset(x, 0, sizeof(*x));
-	while (hsize < 2 * cap)
-		hsize *= 2;
 	x->cap = cap;
-	x->hmask = hsize - 1;
-	x->ent = calloc(cap, sizeof(*x->ent));
-	x->on = calloc(cap, sizeof(*x->on));
-	x->gn = calloc((size_t)cap + 1, sizeof(*x->gn));
-	x->hhead = calloc(hsize, sizeof(*x->hhead));
-	x->hnext = calloc(cap, sizeof(*x->hnext));
+	x->ent = pix_reserve(cap, sizeof(*x->ent));
+	x->on = pix_reserve(cap, sizeof(*x->on));
+	x->gn = pix_reserve((size_t)cap + 1, sizeof(*x->gn));
+	x->hnext = pix_reserve(cap, sizeof(*x->hnext));
+	x->oroot = PIX_NIL;
+	pix_hash_size(x, 0);
 	if (!x->ent || !x->on || !x->gn || !x->hhead || !x->hnext) {
 		pix_fini(x);
 		return -1;
@@ -195,41 +256,113 @@ void pix_fini(struct pool_index *x)
 
 static void pix_clear(struct pool_index *x, uint64_t data_start, uint64_t data_end)
 {
-	x->n = 0;
+	x->n = x->unnamed = 0;
 	x->data_start = data_start;
 	x->data_end = data_end;
 	x->rnd = 2463534242u;
 	x->oroot = x->groot = PIX_NIL;
-	for (uint32_t i = 0; i < x->cap; i++)
-		x->on[i].l = i + 1 < x->cap ? i + 1 : PIX_NIL;
-	x->efree = x->cap ? 0 : PIX_NIL;
-	for (uint32_t i = 0; i <= x->cap; i++)
-		x->gn[i].l = i < x->cap ? i + 1 : PIX_NIL;
-	x->gfree = 0;
+	x->efree = x->gfree = PIX_NIL;
+	x->etop = x->gtop = 0;
 	memset(x->hhead, 0xff, ((size_t)x->hmask + 1) * sizeof(*x->hhead));
+}
+
+static int pix_key_cmp(const void *a, const void *b)
+{
+	const struct pix_node *x = a, *y = b;
+
+	return pix_cmp(x, y->k1, y->k2);
+}
+
+/*
+ * A treap of nodes 0..n-1 of @v, already in key order, in O(n): each node
+ * pops the nodes of lower priority off the right spine (@stack) and takes
+ * them as its left subtree.  Returns the root.
+ */
+static uint32_t pix_tree_build(struct pool_index *x, struct pix_node *v, uint32_t n, uint32_t *stack)
+{
+	uint32_t top = 0;
+
+	for (uint32_t t = 0; t < n; t++) {
+		uint32_t last = PIX_NIL;
+
+		v[t].pri = pix_rand(x);
+		v[t].r = PIX_NIL;
+		while (top && v[stack[top - 1]].pri < v[t].pri)
+			last = stack[--top];
+		v[t].l = last;
+		if (top)
+			v[stack[top - 1]].r = t;
+		stack[top++] = t;
+	}
+	return top ? stack[0] : PIX_NIL;
 }
 
 void pix_build(struct pool_index *x, const struct dxa_entry *ents, uint32_t n, uint64_t data_start,
 	       uint64_t data_end)
 {
+	uint32_t *stack = malloc(((size_t)n + 1) * sizeof(*stack));
 	uint64_t prev = data_start;
+	uint32_t g = 0;
 
 	pix_clear(x, data_start, data_end);
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t s = x->efree;
+	pix_hash_size(x, n);
+	if (!stack) {
+		/* one at a time: slower, the same trees */
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t s = pix_alloc(x->on, &x->efree, &x->etop);
 
-		x->efree = x->on[s].l;
-		x->ent[s] = ents[i];
-		x->on[s].k1 = ents[i].offset;
-		x->on[s].k2 = 0;
-		pix_tree_add(x, x->on, &x->oroot, s);
-		pix_name_add(x, s);
-		pix_gap_add(x, prev, ents[i].offset);
+			if (x->ent != ents)
+				x->ent[s] = ents[i];
+			x->unnamed += !(ents[i].flags & DXA_ENTRY_NAMED);
+			x->on[s].k1 = ents[i].offset;
+			x->on[s].k2 = 0;
+			pix_tree_add(x, x->on, &x->oroot, s);
+			pix_name_add(x, s);
+			pix_gap_add(x, prev, ents[i].offset);
+			prev = ents[i].offset + ents[i].length;
+		}
+		pix_gap_add(x, prev, data_end);
+		x->n = n;
+		x->valid = true;
+		return;
+	}
+	/* Slots 0..n-1 in offset order, and the free extents between them. */
+	for (uint32_t i = 0; i <= n; i++) {
+		uint64_t next = i < n ? ents[i].offset : data_end;
+
+		if (next > prev) {
+			x->gn[g].k1 = next - prev;
+			x->gn[g++].k2 = prev;
+		}
+		if (i == n)
+			break;
+		if (x->ent != ents)
+			x->ent[i] = ents[i];
+		x->unnamed += !(ents[i].flags & DXA_ENTRY_NAMED);
+		x->on[i].k1 = ents[i].offset;
+		x->on[i].k2 = 0;
+		pix_name_add(x, i);
 		prev = ents[i].offset + ents[i].length;
 	}
-	pix_gap_add(x, prev, data_end);
+	x->etop = n;
+	x->oroot = pix_tree_build(x, x->on, n, stack);
+	qsort(x->gn, g, sizeof(*x->gn), pix_key_cmp);
+	x->gtop = g;
+	x->groot = pix_tree_build(x, x->gn, g, stack);
+	free(stack);
 	x->n = n;
 	x->valid = true;
+}
+
+void pix_build_take(struct pool_index *x, struct dxa_entry **ents, uint32_t n, uint64_t data_start,
+		    uint64_t data_end)
+{
+	struct dxa_entry *t = x->ent;
+
+	/* slot i is entry i after a build: the sorted table is the slot array as it is */
+	x->ent = *ents;
+	*ents = t;
+	pix_build(x, x->ent, n, data_start, data_end);
 }
 
 uint32_t pix_find_name(const struct pool_index *x, const char *name)
@@ -275,19 +408,22 @@ static void pix_around(const struct pool_index *x, uint64_t offset, uint64_t *st
 uint32_t pix_insert(struct pool_index *x, const struct dxa_entry *e)
 {
 	uint64_t start, end;
-	uint32_t s = x->efree;
+	uint32_t s;
 
 	pix_around(x, e->offset, &start, &end);
 	pix_gap_del(x, start, end);
 	pix_gap_add(x, start, e->offset);
 	pix_gap_add(x, e->offset + e->length, end);
-	x->efree = x->on[s].l;
+	s = pix_alloc(x->on, &x->efree, &x->etop);
 	x->ent[s] = *e;
+	x->unnamed += !(e->flags & DXA_ENTRY_NAMED);
 	x->on[s].k1 = e->offset;
 	x->on[s].k2 = 0;
 	pix_tree_add(x, x->on, &x->oroot, s);
 	pix_name_add(x, s);
 	x->n++;
+	if (x->n > (x->hmask + 1) / 2)
+		pix_hash_size(x, x->n);
 	return s;
 }
 
@@ -297,6 +433,7 @@ void pix_remove(struct pool_index *x, uint32_t slot)
 	uint64_t start, end;
 
 	pix_name_del(x, slot);
+	x->unnamed -= !(e->flags & DXA_ENTRY_NAMED);
 	pix_tree_del(x->on, &x->oroot, e->offset, 0);
 	pix_around(x, e->offset, &start, &end);
 	pix_gap_del(x, start, e->offset);
@@ -310,6 +447,8 @@ void pix_remove(struct pool_index *x, uint32_t slot)
 void pix_update(struct pool_index *x, uint32_t slot, const struct dxa_entry *e)
 {
 	pix_name_del(x, slot);
+	x->unnamed += !(e->flags & DXA_ENTRY_NAMED);
+	x->unnamed -= !(x->ent[slot].flags & DXA_ENTRY_NAMED);
 	x->ent[slot] = *e;
 	pix_name_add(x, slot);
 }

@@ -25,22 +25,33 @@ struct pix_node {
 struct pool_index {
 	uint32_t cap; /* entries it holds at most */
 	uint32_t n;
-	bool valid; /* mirrors the pool's state */
+	uint32_t unnamed; /* of them without a name: what orphan reclaim looks at */
+	bool valid;       /* mirrors the pool's state */
 	uint64_t data_start, data_end;
 	struct dxa_entry *ent; /* by slot */
 	struct pix_node *on;   /* by slot: the entries by offset */
-	uint32_t oroot, efree; /* efree: free slots, linked by on[].l */
+	uint32_t oroot, efree; /* efree: freed slots, linked by on[].l */
+	uint32_t etop;         /* slots above it never used since the last build */
 	struct pix_node *gn;   /* free extents by (length, offset): cap + 1 nodes */
-	uint32_t groot, gfree;
-	uint32_t *hhead, *hnext, hmask; /* named entries by name */
+	uint32_t groot, gfree, gtop;
+	uint32_t *hhead, *hnext, hmask; /* named entries by name: sized by n, not cap */
 	uint32_t rnd;
 };
 
+/*
+ * Room for @cap entries.  The arrays are only reserved (calloc): what a
+ * build or a change costs follows the entries held, not @cap.
+ */
 int pix_init(struct pool_index *x, uint32_t cap);
+/* calloc() for the pool's tables: large ones asked to use huge pages (fewer faults as they fill). */
+void *pix_reserve(size_t n, size_t size);
 void pix_fini(struct pool_index *x);
 /* Rebuild from a valid table (sorted by offset, not overlapping, inside the data area). */
 void pix_build(struct pool_index *x, const struct dxa_entry *ents, uint32_t n, uint64_t data_start,
 	       uint64_t data_end);
+/* The same, taking @ents (cap entries, from pix_reserve()) as its own and giving back its old array. */
+void pix_build_take(struct pool_index *x, struct dxa_entry **ents, uint32_t n, uint64_t data_start,
+		    uint64_t data_end);
 /* Slot of the region named @name, of the entry at @offset, or PIX_NIL. */
 uint32_t pix_find_name(const struct pool_index *x, const char *name);
 uint32_t pix_find_offset(const struct pool_index *x, uint64_t offset);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,9 +52,11 @@ int pool_attach(struct daxalloc_dev *dev, struct daxalloc_pool **out)
 	pool = calloc(1, sizeof(*pool));
 	if (!pool)
 		return daxalloc_err(ENOMEM, "out of memory");
-	pool->ents = calloc(DXA_MAX_ENTRIES, sizeof(*pool->ents));
-	pool->scratch = calloc(DXA_MAX_ENTRIES, sizeof(*pool->scratch));
-	if (!pool->ents || !pool->scratch || pix_init(&pool->ix, DXA_MAX_ENTRIES) < 0) {
+	/* Reserved, touched as entries come: a large device's room costs nothing until used. */
+	pool->geo.table_cap = dxa_capacity_for(dev->size, dev->align);
+	pool->ents = pix_reserve(pool->geo.table_cap, sizeof(*pool->ents));
+	pool->scratch = pix_reserve(pool->geo.table_cap, sizeof(*pool->scratch));
+	if (!pool->ents || !pool->scratch || pix_init(&pool->ix, pool->geo.table_cap) < 0) {
 		free(pool->ents);
 		free(pool->scratch);
 		free(pool);
@@ -104,6 +107,8 @@ void pool_detach(struct daxalloc_pool *pool)
 		return;
 	if (pool->mm.addr)
 		meta_map_close(&pool->mm);
+	if (pool->tm.addr)
+		meta_map_close(&pool->tm);
 	if (pool->lockfd >= 0)
 		close(pool->lockfd);
 	pthread_mutex_destroy(&pool->lock);
@@ -115,11 +120,53 @@ void pool_detach(struct daxalloc_pool *pool)
 	free(pool);
 }
 
-static int pool_meta_read(void *arg, uint64_t off, void *dst, size_t len)
+/*
+ * The tables of a large 2.1 pool lie past the first map.  They are mapped
+ * only once a header names them: on a device whose pool keeps 2,048
+ * entries the same bytes hold regions, which this process must not map
+ * (a mapping there would count as a user of them).
+ */
+static int pool_tables_map(struct daxalloc_pool *pool)
+{
+	struct dxa_layout l;
+
+	dxa_layout(pool->geo.table_cap, pool->geo.unit, &l);
+	if (pool->tm.addr || l.meta_size <= pool->mm.len)
+		return 0;
+	return meta_map_open_at(pool->dev, pool->mm.len, l.meta_size - pool->mm.len, &pool->tm);
+}
+
+static struct meta_map *pool_map_of(struct daxalloc_pool *pool, uint64_t off)
+{
+	return off < pool->mm.len ? &pool->mm : &pool->tm;
+}
+
+static char *pool_meta_ptr(struct daxalloc_pool *pool, uint64_t off)
+{
+	struct meta_map *m = pool_map_of(pool, off);
+
+	return (char *)m->addr + (off - m->dev_off);
+}
+
+int pool_meta_read(void *arg, uint64_t off, void *dst, size_t len)
 {
 	struct daxalloc_pool *pool = arg;
 
-	return meta_read(&pool->mm, off, dst, len);
+	if (off + len > pool->mm.len && off < pool->mm.len) {
+		memset(dst, 0, len);
+		return -EIO; /* no read spans the two maps */
+	}
+	if (off >= pool->mm.len && pool_tables_map(pool) < 0) {
+		memset(dst, 0, len);
+		return -EIO;
+	}
+	if (len >= (UINT64_C(1) << 20)) {
+		/* a large table: its pages mapped in one call, not one fault each (a hint) */
+		uintptr_t a = (uintptr_t)pool_meta_ptr(pool, off) & ~(uintptr_t)4095;
+
+		madvise((void *)a, (uintptr_t)pool_meta_ptr(pool, off) + len - a, MADV_POPULATE_READ);
+	}
+	return meta_read(pool_map_of(pool, off), off, dst, len);
 }
 
 void pool_scan(struct daxalloc_pool *pool, struct dxa_scan *s)
@@ -186,8 +233,11 @@ struct dxa_entry *pool_table(struct daxalloc_pool *pool)
 
 void pool_index(struct daxalloc_pool *pool)
 {
-	if (!pool->ix.valid)
-		pix_build(&pool->ix, pool->ents, pool->n, pool->geo.meta_size, pool_data_end(pool));
+	if (!pool->ix.valid) {
+		pix_build_take(&pool->ix, &pool->ents, pool->n, pool->hdr.data_start,
+			       pool_data_end(pool));
+		pool->ents_stale = true; /* the index has its entries: exported when next asked */
+	}
 }
 
 /* Has anyone appended a record at the journal's next cell since? */
@@ -195,10 +245,10 @@ static bool pool_journal_grew(struct daxalloc_pool *pool)
 {
 	struct dxa_jrec r;
 
-	if (pool->jused >= DXA_JOURNAL_CELLS)
+	if (pool->jused >= pool->hdr.journal_cells)
 		return false;
 	for (int k = 0; k < 2; k++)
-		if (meta_read(&pool->mm, dxa_jrec_offset(pool->jused, k), &r, sizeof(r)) < 0 ||
+		if (pool_meta_read(pool, dxa_jrec_at(&pool->hdr, pool->jused, k), &r, sizeof(r)) < 0 ||
 		    !dxa_jrec_clean(&r, &pool->hdr, pool->jused))
 			return true;
 	return false;
@@ -233,7 +283,11 @@ static int pool_load(struct daxalloc_pool *pool)
 		}
 		/* damaged: the whole scan says how */
 	}
-	pool_scan(pool, &s);
+	{
+		struct dxa_entry *tab[2] = { pool->ents, pool->scratch };
+
+		dxa_scan_newest(&pool->geo, pool_meta_read, pool, tab, &s);
+	}
 	pool->legacy = s.legacy;
 	if (s.rc == 0) {
 		pool_adopt(pool, &s, s.newest);
@@ -335,35 +389,43 @@ static void pool_write_hdr(struct daxalloc_pool *pool, int slot, int copy, const
 /* Clear the journal (format, upgrade from 1.x): no old bytes may look like a damaged record. */
 static void pool_journal_clear(struct daxalloc_pool *pool)
 {
-	char *j = (char *)pool->mm.addr + DXA_JOURNAL_OFFSET;
-	size_t len = (size_t)DXA_JOURNAL_CELLS * DXA_JCELL_SIZE;
+	struct dxa_layout l;
+	char *j;
+	size_t len;
+
+	dxa_layout(pool->hdr.table_max, pool->geo.unit, &l);
+	j = pool_meta_ptr(pool, l.journal_offset);
+	len = (size_t)l.journal_cells * DXA_JCELL_SIZE;
 
 	memset(j, 0, len);
-	meta_persist(&pool->mm, j, len);
+	meta_persist(pool_map_of(pool, l.journal_offset), j, len);
 	pool->jused = 0;
 }
 
 void pool_checkpoint(struct daxalloc_pool *pool)
 {
 	int target = pool->active == 0 ? 1 : 0;
-	char *tbl = (char *)pool->mm.addr + dxa_table_offset(target);
 	struct dxa_entry *ents = pool_table(pool);
 	size_t tlen = (size_t)pool->n * DXA_ENTRY_SIZE;
 	struct dxa_hdr h = pool->hdr;
+	struct dxa_layout l;
+	char *tbl;
 
+	dxa_layout(h.table_max, h.unit, &l);
+	tbl = pool_meta_ptr(pool, l.table_offset[target]);
 	if (h.version_major < 2)
 		pool_journal_clear(pool);
 	/* 1: the standby table, durable before any header names it */
 	memcpy(tbl, ents, tlen);
-	meta_persist(&pool->mm, tbl, tlen ? tlen : 1);
+	meta_persist(pool_map_of(pool, l.table_offset[target]), tbl, tlen ? tlen : 1);
 	/* 2: its header, numbered above every record: the second copy, then the first */
 	h.seq = pool->hdr.seq + pool->jused + 1;
 	h.version_major = DXA_VERSION_MAJOR;
 	h.version_minor = DXA_VERSION_MINOR;
-	h.journal_offset = DXA_JOURNAL_OFFSET;
-	h.journal_cells = DXA_JOURNAL_CELLS;
+	h.journal_offset = l.journal_offset;
+	h.journal_cells = l.journal_cells;
 	h.journal_rec = DXA_JREC_SIZE;
-	h.table_offset = dxa_table_offset(target);
+	h.table_offset = l.table_offset[target];
 	h.nentries = pool->n;
 	h.table_crc = daxalloc_crc32c(0, ents, tlen);
 	h.hdr_crc = dxa_hdr_crc(&h);
@@ -381,7 +443,7 @@ void pool_log(struct daxalloc_pool *pool, enum dxa_jop op, const struct dxa_entr
 	struct dxa_jrec r;
 
 	/* 1.x (upgraded at the first write) or a full journal: the whole state at once */
-	if (pool->hdr.version_major < 2 || pool->jused >= DXA_JOURNAL_CELLS ||
+	if (pool->hdr.version_major < 2 || pool->jused >= pool->hdr.journal_cells ||
 	    pool_test_checkpoint_each) {
 		pool_checkpoint(pool);
 		return;
@@ -390,20 +452,22 @@ void pool_log(struct daxalloc_pool *pool, enum dxa_jop op, const struct dxa_entr
 	 * A second copy an older append left cut short is cleared first: a
 	 * first copy cut short beside it would look like damage.
 	 */
-	if (meta_read(&pool->mm, dxa_jrec_offset(pool->jused, 1), &r, sizeof(r)) < 0 ||
+	if (pool_meta_read(pool, dxa_jrec_at(&pool->hdr, pool->jused, 1), &r, sizeof(r)) < 0 ||
 	    !dxa_jrec_clean(&r, &pool->hdr, pool->jused)) {
-		char *b = (char *)pool->mm.addr + dxa_jrec_offset(pool->jused, 1);
+		uint64_t o = dxa_jrec_at(&pool->hdr, pool->jused, 1);
+		char *b = pool_meta_ptr(pool, o);
 
 		memset(b, 0, sizeof(r));
-		meta_persist(&pool->mm, b, sizeof(r));
+		meta_persist(pool_map_of(pool, o), b, sizeof(r));
 	}
 	dxa_jrec_make(&r, &pool->hdr, pool->jused, op, e);
 	/* the first copy durable before the second: one of them is always whole */
 	for (int k = 0; k < 2; k++) {
-		char *p = (char *)pool->mm.addr + dxa_jrec_offset(pool->jused, k);
+		uint64_t o = dxa_jrec_at(&pool->hdr, pool->jused, k);
+		char *p = pool_meta_ptr(pool, o);
 
 		memcpy(p, &r, sizeof(r));
-		meta_persist(&pool->mm, p, sizeof(r));
+		meta_persist(pool_map_of(pool, o), p, sizeof(r));
 	}
 	pool->jused++;
 }
@@ -412,13 +476,13 @@ void pool_upgrade(struct daxalloc_pool *pool)
 {
 	unsigned int from_major = pool->hdr.version_major, from_minor = pool->hdr.version_minor;
 
-	/* Two checkpoints: both slots in format 2.0, which 1.x readers refuse. */
+	/* Two checkpoints: both slots in format 2.x, which 1.x readers refuse. */
 	pool_checkpoint(pool);
 	pool_checkpoint(pool);
 	pool->legacy = false;
 	info(pool->ctx, "%s: pool format %u.%u upgraded to %u.%u (a journal of %u records)",
 	     pool->dev->name, from_major, from_minor, DXA_VERSION_MAJOR, DXA_VERSION_MINOR,
-	     DXA_JOURNAL_CELLS);
+	     pool->hdr.journal_cells);
 }
 
 bool pool_owner_alive(struct daxalloc_pool *pool, const struct dxa_entry *e)
@@ -469,6 +533,8 @@ uint32_t pool_reclaim_orphans(struct daxalloc_pool *pool)
 	uint32_t gone = 0, slot;
 
 	pool_index(pool);
+	if (!pool->ix.unnamed)
+		return 0; /* named regions are never orphans: nothing to walk */
 	/* In offset order through the index: a removal (or checkpoint) leaves the walk valid. */
 	for (slot = pix_next(&pool->ix, 0); slot != PIX_NIL;) {
 		struct dxa_entry *e = pool_ent(pool, slot);
@@ -497,13 +563,18 @@ static int pool_format(struct daxalloc_pool *pool)
 {
 	char *base = pool->mm.addr;
 	struct dxa_hdr *h = &pool->hdr;
+	struct dxa_layout l;
 	uint8_t uuid[16];
+	int rc;
 
 	/* The pool's identity tells its journal records from an earlier pool's: never a constant. */
 	if (getrandom(uuid, sizeof(uuid), 0) != (ssize_t)sizeof(uuid))
 		return daxalloc_err(errno, "%s: cannot make the pool's uuid: getrandom: %s",
 				    pool->dev->name, strerror(errno));
 
+	dxa_layout(pool->geo.table_cap, pool->geo.unit, &l);
+	if (l.meta_size > pool->mm.len && (rc = pool_tables_map(pool)) < 0)
+		return rc;
 	/* Invalidate both copies first, so a torn format never looks like a pool. */
 	memset(base, 0, 2 * DXA_HDR_SLOT_SIZE);
 	meta_persist(&pool->mm, base, 2 * DXA_HDR_SLOT_SIZE);
@@ -513,12 +584,12 @@ static int pool_format(struct daxalloc_pool *pool)
 	h->version_minor = DXA_VERSION_MINOR;
 	h->dev_size = pool->geo.dev_size;
 	h->unit = pool->geo.unit;
-	h->data_start = pool->geo.meta_size;
-	h->table_max = DXA_MAX_ENTRIES;
+	h->data_start = l.meta_size;
+	h->table_max = pool->geo.table_cap;
 	h->format_time = (uint64_t)time(NULL);
 	memcpy(h->uuid, uuid, sizeof(h->uuid));
-	h->journal_offset = DXA_JOURNAL_OFFSET;
-	h->journal_cells = DXA_JOURNAL_CELLS;
+	h->journal_offset = l.journal_offset;
+	h->journal_cells = l.journal_cells;
 	h->journal_rec = DXA_JREC_SIZE;
 	pool->n = 0;
 	pool->ents_stale = false;
@@ -699,10 +770,10 @@ int daxalloc_pool_get_stats(struct daxalloc_pool *pool, struct daxalloc_pool_sta
 	ents = pool_table(pool);
 	memset(st, 0, sizeof(*st));
 	st->unit = pool->geo.unit;
-	st->max_regions = DXA_MAX_ENTRIES;
+	st->max_regions = pool->hdr.table_max;
 	end = pool_data_end(pool);
-	st->capacity = end - pool->geo.meta_size;
-	prev = pool->geo.meta_size;
+	st->capacity = end - pool->hdr.data_start;
+	prev = pool->hdr.data_start;
 	for (uint32_t i = 0; i <= pool->n; i++) {
 		uint64_t next = i < pool->n ? ents[i].offset : end;
 

@@ -35,11 +35,12 @@ struct daxalloc_pool {
 	bool flocked;         /* taken with the lock (pools of format 1.x) */
 	pthread_mutex_t lock; /* threads of this process */
 	struct meta_map mm;
-	struct dxa_geometry geo;
-	int active;             /* slot holding the current state */
-	struct dxa_hdr hdr;     /* copy of the active header */
-	struct dxa_entry *ents; /* copy of the active table, sorted by offset */
-	bool ents_stale;        /* changed through ix since: pool_table() brings it up to date */
+	struct meta_map tm; /* tables past mm (format 2.1, large ones): mapped when a header names them */
+	struct dxa_geometry geo; /* table_cap: the largest table this device's pool may have */
+	int active;              /* slot holding the current state */
+	struct dxa_hdr hdr;      /* copy of the active header */
+	struct dxa_entry *ents;  /* copy of the active table, sorted by offset */
+	bool ents_stale;         /* changed through ix since: pool_table() brings it up to date */
 	uint32_t n;
 	struct pool_index ix;      /* the same entries, indexed: valid after a load */
 	uint32_t jused;            /* journal records after the active checkpoint */
@@ -86,6 +87,8 @@ void pool_log(struct daxalloc_pool *pool, enum dxa_jop op, const struct dxa_entr
 extern bool pool_test_checkpoint_each;
 /* Write pool->ents/n as the new state (standby copy, then its header); the journal restarts. */
 void pool_checkpoint(struct daxalloc_pool *pool);
+/* dxa_read_fn over both maps (@arg: the pool). */
+int pool_meta_read(void *arg, uint64_t off, void *dst, size_t len);
 /* Read and classify both copies: slot 0's table into ents, slot 1's into scratch. */
 void pool_scan(struct daxalloc_pool *pool, struct dxa_scan *s);
 /* The error (and message) for a scan that found no usable state. */

@@ -291,7 +291,7 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, co
 				    pool->dev->name, name);
 	}
 	/* Space of dead processes is free space: reclaim it before giving up. */
-	if (pool->n >= DXA_MAX_ENTRIES || !best_fit(pool, size, &where)) {
+	if (pool->n >= pool->hdr.table_max || !best_fit(pool, size, &where)) {
 		uint32_t gone = pool_reclaim_orphans(pool);
 
 		if (gone) {
@@ -299,10 +299,10 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, co
 			     pool->dev->name, gone);
 		}
 	}
-	if (pool->n >= DXA_MAX_ENTRIES) {
+	if (pool->n >= pool->hdr.table_max) {
 		pool_unlock(pool);
 		return daxalloc_err(ENOSPC, "%s: the pool holds the maximum of %u regions",
-				    pool->dev->name, DXA_MAX_ENTRIES);
+				    pool->dev->name, pool->hdr.table_max);
 	}
 	if (!best_fit(pool, size, &where)) {
 		pool_unlock(pool);

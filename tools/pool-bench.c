@@ -12,7 +12,7 @@
  * runs against mmap + munmap of one unit of the same memfd, alternately,
  * best of --repeat runs of 0.2 s each.  Before that, the pool is closed
  * and daxalloc_pool_open timed (best of --repeat), with the journal the
- * fill left: up to 1,007 records to replay.  Ratios are cost ratios:
+ * fill left: up to 1,007 records to replay (in a large table's, one per four entries).  Ratios are cost ratios:
  * time per library pair over time per raw pair.  --json: the same values
  * for tools/bench/report.py (tools/bench/pool.json).
  *
@@ -229,7 +229,15 @@ int main(int argc, char **argv)
 		       "unnamed x/x0", "named x/x0", "open ms");
 	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		long count = atol(tok);
-		uint64_t meta = dxa_meta_size(unit), size = meta + (uint64_t)(count + 16) * unit;
+		uint64_t data = (uint64_t)(count + 16) * unit, size;
+		struct dxa_layout l;
+
+		/* a device whose data area, beside the table it gets, holds @count + 16 units */
+		size = dxa_meta_size(unit) + data;
+		for (int k = 0; k < 4; k++) {
+			dxa_layout(dxa_capacity_for(size, unit), unit, &l);
+			size = l.meta_size + data;
+		}
 		double raw = 1e18, lib[2] = { 1e18, 1e18 }, open_ms = 1e18, x[2];
 		struct daxalloc_pool *pool;
 		struct daxalloc_dev *dev;
@@ -270,7 +278,7 @@ int main(int argc, char **argv)
 		}
 		for (int rep = 0; rep < repeat; rep++) {
 			/* the raw pairs map the unit past the filled ones, which the library allocates */
-			double v = pairs(pool, dev, 2, meta + (uint64_t)count * unit);
+			double v = pairs(pool, dev, 2, l.meta_size + (uint64_t)count * unit);
 
 			raw = v < raw ? v : raw;
 			for (int way = 0; way < 2; way++) {

@@ -12,7 +12,10 @@
  * (for a zeroed named region also the unnamed reservation between);
  * after each operation returns, the shadow alone must hold its result;
  * a zeroed region visible by name must have had its zeros made durable
- * before.  Crash points: $DAXALLOC_POWERFAIL_OPS operations' worth.
+ * before.  Crash points: $DAXALLOC_POWERFAIL_OPS operations' worth, on a
+ * pool of 2,048 entries (the stand-in) and on one whose table follows its
+ * device past the first map (format 2.1, the test-only memfd device),
+ * half as many there.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -26,16 +29,18 @@
 #include "metadata.h"
 #include "persist.h"
 #include "pool-helpers.h"
+#include "pool.h"
+#include "testdev.h"
 
 #define M (UINT64_C(1) << 20)
 #define LINE 64
-#define NLINES (DXA_META_USED / LINE)
 
-static char *meta;                  /* the device as the CPU sees it */
-static char durable[DXA_META_USED]; /* what a power loss keeps */
-static char image[DXA_META_USED];
-static struct dxa_entry tabs[2][DXA_MAX_ENTRIES];
-static uint32_t dirty[NLINES];
+static char *meta;            /* the device as the CPU sees it */
+static char *durable, *image; /* what a power loss keeps; what one leaves */
+static uint64_t meta_len, nlines;
+static struct dxa_geometry pgeo; /* the pool's, as its next open reads it */
+static struct dxa_entry *tabs[2];
+static uint32_t *dirty;
 
 /* The states an image may show during the operation in progress. */
 struct state {
@@ -67,11 +72,10 @@ static int image_read(void *arg, uint64_t off, void *dst, size_t len)
 
 static int scan(const char *img, struct state *s, char *why, size_t whylen)
 {
-	struct dxa_geometry geo = { 64 * M, 2 * M, 2 * M };
 	struct dxa_entry *tab[2] = { tabs[0], tabs[1] };
 	struct dxa_scan sc;
 
-	if (dxa_scan(&geo, image_read, (void *)img, tab, &sc) < 0) {
+	if (dxa_scan(&pgeo, image_read, (void *)img, tab, &sc) < 0) {
 		snprintf(why, whylen, "%.150s", sc.why);
 		return -1;
 	}
@@ -108,17 +112,17 @@ static void seam(enum persist_seam_event ev, uint64_t off, uint64_t len)
 	}
 	if (ev != PERSIST_SEAM_META)
 		return;
-	for (uint32_t l = 0; l < NLINES; l++)
+	for (uint32_t l = 0; l < nlines; l++)
 		if (memcmp(meta + l * LINE, durable + l * LINE, LINE) != 0)
 			dirty[nd++] = l;
 	/* power lost just before this flush: none, all, or some unflushed lines got out */
-	memcpy(image, durable, sizeof(image));
+	memcpy(image, durable, meta_len);
 	judge();
 	for (uint32_t i = 0; i < nd; i++)
 		memcpy(image + dirty[i] * LINE, meta + dirty[i] * LINE, LINE);
 	judge();
 	for (int k = 0; k < 3 && nd; k++) {
-		memcpy(image, durable, sizeof(image));
+		memcpy(image, durable, meta_len);
 		for (uint32_t i = 0; i < nd; i++) {
 			char *to = image + dirty[i] * LINE, *from = meta + dirty[i] * LINE;
 
@@ -136,7 +140,7 @@ static void seam(enum persist_seam_event ev, uint64_t off, uint64_t len)
 		judge();
 	}
 	/* the flush itself */
-	for (uint64_t l = off / LINE; l * LINE < off + len && l < NLINES; l++)
+	for (uint64_t l = off / LINE; l * LINE < off + len && l < nlines; l++)
 		memcpy(durable + l * LINE, meta + l * LINE, LINE);
 }
 
@@ -207,27 +211,45 @@ static void check_points(int op, const char *what, const char *zeroed_name)
 #define MAXNAMES 24
 #define MAXANON 4
 
-Test(powerfail, every_persist_point, .timeout = 280)
+static int ops_wanted(void)
 {
 	const char *env = getenv("DAXALLOC_POWERFAIL_OPS");
-	int ops = env ? atoi(env) : 5000;
-	struct daxalloc_ctx *ctx = NULL;
+
+	return env ? atoi(env) : 5000;
+}
+
+/*
+ * @ops operations on a pool of @dev, regions of 1-3 @grain, its metadata
+ * [0, @len) simulated; @cap: the entries its table may have; every
+ * @checkpoints-th operation (if not 0) a checkpoint, whatever the journal holds.
+ */
+static void run_ops(struct daxalloc_dev *dev, uint64_t grain, uint64_t len, uint32_t cap, int ops,
+		    int checkpoints)
+{
 	struct daxalloc_region *anon[MAXANON] = { NULL };
 	struct daxalloc_map *raw = NULL;
-	struct daxalloc_dev *dev;
 	struct daxalloc_pool *pool;
 	char names[MAXNAMES][16];
 	int nnames = 0;
 	char why[160];
 
 	srand((unsigned int)time(NULL));
-	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
-	dev = th_dev_open(ctx, "hugetlb:2M:64M");
+	pgeo = (struct dxa_geometry){ daxalloc_dev_get_size(dev), daxalloc_dev_get_align(dev),
+				      dxa_meta_size(daxalloc_dev_get_align(dev)), cap };
+	meta_len = len;
+	nlines = len / LINE;
+	durable = malloc(len);
+	image = malloc(len);
+	dirty = malloc(nlines * sizeof(*dirty));
+	tabs[0] = calloc(cap, sizeof(*tabs[0]));
+	tabs[1] = calloc(cap, sizeof(*tabs[1]));
+	cr_assert(durable && image && dirty && tabs[0] && tabs[1]);
 	pool = th_pool_create(dev);
-	meta = th_raw_map(dev, 2 * M, &raw);
-	memcpy(durable, meta, sizeof(durable));
+	meta = th_raw_map(dev, (len + pgeo.unit - 1) / pgeo.unit * pgeo.unit, &raw);
+	memcpy(durable, meta, len);
 	persist_test_seam = seam;
 	for (int op = 0; op < ops; op++) {
+		pool_test_checkpoint_each = checkpoints && op % checkpoints == 0;
 		struct daxalloc_region *r = NULL;
 		const char *zeroed = NULL;
 		char what[48];
@@ -243,7 +265,7 @@ Test(powerfail, every_persist_point, .timeout = 280)
 			snprintf(names[nnames], sizeof(names[0]), "r%d", op);
 			snprintf(what, sizeof(what), "alloc%s %s", zero ? " zeroed" : "",
 				 names[nnames]);
-			rc = daxalloc_alloc(pool, (1 + (uint64_t)(rand() % 3)) * 2 * M,
+			rc = daxalloc_alloc(pool, (1 + (uint64_t)(rand() % 3)) * grain,
 					    names[nnames], zero ? DAXALLOC_ALLOC_ZERO : 0, &r);
 			if (rc == 0) {
 				zeroed = zero ? names[nnames] : NULL;
@@ -270,7 +292,7 @@ Test(powerfail, every_persist_point, .timeout = 280)
 				daxalloc_region_close(&anon[i]);
 			} else {
 				snprintf(what, sizeof(what), "alloc unnamed");
-				rc = daxalloc_alloc(pool, 2 * M, NULL,
+				rc = daxalloc_alloc(pool, grain, NULL,
 						    rand() % 2 ? DAXALLOC_ALLOC_ZERO : 0, &anon[i]);
 			}
 		}
@@ -279,11 +301,50 @@ Test(powerfail, every_persist_point, .timeout = 280)
 		check_points(op, what, zeroed);
 	}
 	persist_test_seam = NULL;
+	pool_test_checkpoint_each = false;
 	cr_log_info("%d operations, %ld crash points judged", ops, total_points);
 	for (int i = 0; i < MAXANON; i++)
 		daxalloc_region_close(&anon[i]);
 	daxalloc_map_delete(&raw);
 	daxalloc_pool_close(&pool);
+	free(durable);
+	free(image);
+	free(dirty);
+	free(tabs[0]);
+	free(tabs[1]);
+}
+
+Test(powerfail, every_persist_point, .timeout = 280)
+{
+	struct daxalloc_ctx *ctx = NULL;
+	struct daxalloc_dev *dev;
+
+	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
+	dev = th_dev_open(ctx, "hugetlb:2M:64M");
+	run_ops(dev, 2 * M, DXA_META_USED, DXA_MAX_ENTRIES, ops_wanted(), 0);
+	daxalloc_dev_close(&dev);
+	daxalloc_ctx_delete(&ctx);
+}
+
+/* Tables and journal past the first map: every place the header names. */
+Test(powerfail, every_persist_point_large_table, .timeout = 280)
+{
+	const uint64_t unit = 4096, grain = 4 * unit;
+	uint64_t size = dxa_meta_size(unit) + 2600 * unit;
+	struct daxalloc_ctx *ctx = NULL;
+	struct daxalloc_dev *dev;
+	struct dxa_layout l;
+
+	/* a device whose table (capacity 2,600) and journal lie past 2 MiB */
+	dxa_layout(dxa_capacity_for(size, unit), unit, &l);
+	size = l.meta_size + 2600 * unit;
+	dxa_layout(dxa_capacity_for(size, unit), unit, &l);
+	cr_assert_gt(dxa_capacity_for(size, unit), DXA_MAX_ENTRIES);
+	cr_assert_geq(l.table_offset[0], dxa_meta_size(unit));
+	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
+	cr_assert_eq(testdev_open(ctx, size, unit, &dev), 0, "%s", daxalloc_errmsg());
+	/* its journal holds 2,048 records: checkpoints made often, not only when it fills */
+	run_ops(dev, grain, l.meta_size, dxa_capacity_for(size, unit), ops_wanted() / 2, 8);
 	daxalloc_dev_close(&dev);
 	daxalloc_ctx_delete(&ctx);
 }

@@ -112,7 +112,7 @@ Test(describe, check_words)
 			 "copy 1: entry 3 does not read (copy 0: region 3 has unknown flags 0x2): whatever it held is lost");
 	f = finding(DAXALLOC_CHECK_OLD_FORMAT);
 	cr_expect_str_eq(said(&f),
-			 "format 1.1: the pool is upgraded to format 2.0 when next opened for writing");
+			 "format 1.1: the pool is upgraded to format 2.1 when next opened for writing");
 }
 
 Test(describe, report_names_its_first_loss)

@@ -378,3 +378,111 @@ Test(metadata, replay_follows_names_through_records)
 	cr_expect(strstr(why, "'gamma' appears twice"), "%s", why);
 	cr_expect_eq(used, 6);
 }
+
+/* ---- the replay that merges once against the one that applies record by record ---- */
+
+static struct dxa_entry model[64], got_fast[DXA_MAX_ENTRIES], got_exact[DXA_MAX_ENTRIES];
+static uint32_t nmodel;
+
+/* A record: mostly what the library writes (a new region in free space, a rename, a free), some not. */
+static void random_record(uint32_t cell)
+{
+	static const char *const names[] = { "a", "b", "c", "d", "e", "alpha", "beta.v2" };
+	const char *name = rand() % 4 ? names[rand() % 7] : NULL;
+	int kind = rand() % 10;
+
+	if (kind < 5 || nmodel == 0) {
+		uint64_t off = (1 + (uint64_t)(rand() % 31)) * UNIT, len = (1 + rand() % 3) * UNIT;
+
+		record(cell, DXA_JOP_PUT, off, len, name);
+	} else if (kind < 7) {
+		const struct dxa_entry *e = &model[rand() % nmodel];
+
+		record(cell, DXA_JOP_PUT, e->offset, e->length, name);
+	} else if (kind < 9) {
+		const struct dxa_entry *e = &model[rand() % nmodel];
+
+		record(cell, DXA_JOP_DEL, e->offset, e->length, NULL);
+	} else if (rand() % 2) {
+		const struct dxa_entry *e = &model[rand() % nmodel];
+
+		/* the right region, the wrong length */
+		record(cell, DXA_JOP_DEL, e->offset, e->length + UNIT, NULL);
+	} else {
+		record(cell, DXA_JOP_DEL, (1 + (uint64_t)(rand() % 31)) * UNIT,
+		       (1 + rand() % 3) * UNIT, NULL);
+	}
+}
+
+Test(metadata, merged_replay_gives_what_record_by_record_gives, .timeout = 120)
+{
+	uint32_t agree = 0, accepted_only_merged = 0;
+
+	srand(12345);
+	for (int trial = 0; trial < 4000; trial++) {
+		uint32_t nf, ne, uf = 0, ue = 0, rep = 0, k = 1 + (uint32_t)(rand() % 24);
+		char why_f[256], why_e[256];
+		int rf, re;
+
+		setup();
+		h.uuid[0] = 1;
+		memset(image, 0, sizeof(image));
+		nmodel = h.nentries;
+		memcpy(model, t, nmodel * sizeof(model[0]));
+		for (uint32_t c = 0; c < k; c++) {
+			random_record(c);
+			/* the model follows what the exact replay accepts so far */
+			ne = h.nentries;
+			memcpy(got_exact, t, ne * sizeof(t[0]));
+			dxa_test_replay_exact = true;
+			if (dxa_journal_replay(&h, &geo, image_read, NULL, got_exact, &ne, 0, &ue,
+					       &rep, why_e, sizeof(why_e)) == 0) {
+				nmodel = ne < 64 ? ne : 64;
+				memcpy(model, got_exact, nmodel * sizeof(model[0]));
+			}
+		}
+		ne = nf = h.nentries;
+		memcpy(got_exact, t, ne * sizeof(t[0]));
+		memcpy(got_fast, t, nf * sizeof(t[0]));
+		dxa_test_replay_exact = true;
+		re = dxa_journal_replay(&h, &geo, image_read, NULL, got_exact, &ne, 0, &ue, &rep,
+					why_e, sizeof(why_e));
+		dxa_test_replay_exact = false;
+		rf = dxa_journal_replay(&h, &geo, image_read, NULL, got_fast, &nf, 0, &uf, &rep,
+					why_f, sizeof(why_f));
+		if (re == 0 || rf != 0) {
+			/* the same outcome, the same words */
+			cr_assert_eq(rf, re, "trial %d: merged %d, record by record %d (%s)", trial,
+				     rf, re, re ? why_e : why_f);
+			cr_assert_eq(uf, ue, "trial %d", trial);
+			cr_assert_eq(nf, ne, "trial %d", trial);
+			if (re == 0)
+				cr_assert_eq(memcmp(got_fast, got_exact, nf * sizeof(t[0])), 0,
+					     "trial %d: the tables differ", trial);
+			else
+				cr_assert_str_eq(why_f, why_e, "trial %d", trial);
+			agree++;
+		} else {
+			/*
+			 * A change undone by a later one: only an overlap, a name or a
+			 * count that no longer holds in the end; the state left whole.
+			 */
+			struct dxa_hdr fh = h;
+
+			cr_assert(strstr(why_e, "overlaps") || strstr(why_e, "appears twice") ||
+					  strstr(why_e, "more than"),
+				  "trial %d: merged replay accepted what record by record refuses: %s",
+				  trial, why_e);
+
+			fh.nentries = nf;
+			fh.table_crc = daxalloc_crc32c(0, got_fast, (size_t)nf * DXA_ENTRY_SIZE);
+			cr_assert_eq(dxa_table_validate(&fh, got_fast, 0, &geo, why, sizeof(why)), 0,
+				     "trial %d: merged replay accepted a state that is not whole: %s",
+				     trial, why);
+			accepted_only_merged++;
+		}
+	}
+	cr_log_info("%u trials agree, %u accepted by the merged replay alone", agree,
+		    accepted_only_merged);
+	cr_expect_gt(agree, 3000);
+}

@@ -64,9 +64,14 @@ static void agree(void)
 	static struct dxa_entry out[CAP];
 	uint32_t n = pix_export(&x, out);
 
+	uint32_t unnamed = 0;
+
 	cr_assert_eq(n, mn);
 	cr_assert_eq(x.n, mn);
 	cr_assert(memcmp(out, model, (size_t)n * sizeof(out[0])) == 0, "tables differ");
+	for (uint32_t i = 0; i < mn; i++)
+		unnamed += !(model[i].flags & DXA_ENTRY_NAMED);
+	cr_assert_eq(x.unnamed, unnamed, "unnamed: %u, model %u", x.unnamed, unnamed);
 	for (uint64_t size = UNIT; size <= 64u * UNIT; size *= 2) {
 		uint64_t w1 = 0, w2 = 0;
 		uint32_t at;
@@ -144,6 +149,15 @@ Test(pool_index, agrees_with_a_scanned_table)
 		if (step % 1000 == 999) {
 			/* a reload: rebuilt from the table, the same answers */
 			pix_build(&x, model, mn, START, END);
+			agree();
+		} else if (step % 1000 == 499) {
+			/* the same, the table's array taken over as the index's own */
+			struct dxa_entry *t = pix_reserve(CAP, sizeof(*t));
+
+			cr_assert(t);
+			memcpy(t, model, (size_t)mn * sizeof(*t));
+			pix_build_take(&x, &t, mn, START, END);
+			free(t);
 			agree();
 		}
 	}
