@@ -13,6 +13,18 @@
 
 #include "pool-helpers.h"
 
+struct daxalloc_ctx *th_ctx;
+
+void th_ctx_setup(void)
+{
+	cr_assert_eq(daxalloc_ctx_new(&th_ctx), 0, "%s", daxalloc_errmsg());
+}
+
+void th_ctx_teardown(void)
+{
+	daxalloc_ctx_delete(&th_ctx);
+}
+
 struct daxalloc_dev *th_dev_open(struct daxalloc_ctx *ctx, const char *name)
 {
 	struct daxalloc_dev *dev = NULL;

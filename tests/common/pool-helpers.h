@@ -11,6 +11,13 @@
 #include "daxalloc.h"
 #include "handshake.h"
 
+/*
+ * The context of a suite whose cases open their own devices:
+ * TestSuite(NAME, .init = th_ctx_setup, .fini = th_ctx_teardown).
+ */
+extern struct daxalloc_ctx *th_ctx;
+void th_ctx_setup(void);
+void th_ctx_teardown(void);
 /* Open @name (stand-in spec or devdax name); asserts on failure. */
 struct daxalloc_dev *th_dev_open(struct daxalloc_ctx *ctx, const char *name);
 /* Format a fresh pool on @dev (forcing); asserts on failure. */

@@ -17,19 +17,7 @@
 #include "guest-devices.h"
 #include "pool-helpers.h"
 
-static struct daxalloc_ctx *ctx;
-
-static void setup(void)
-{
-	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
-}
-
-static void teardown(void)
-{
-	daxalloc_ctx_delete(&ctx);
-}
-
-TestSuite(devdax_pool, .init = setup, .fini = teardown, .timeout = 600);
+TestSuite(devdax_pool, .init = th_ctx_setup, .fini = th_ctx_teardown, .timeout = 600);
 
 struct reattach {
 	const char *devname, *name;
@@ -55,7 +43,7 @@ static int reattach(const void *arg)
 static void named_region_survives(const char *label, uint64_t size)
 {
 	const struct guest_dev *gd = guest_dev(label);
-	struct daxalloc_dev *dev = th_dev_open(ctx, gd->name);
+	struct daxalloc_dev *dev = th_dev_open(th_ctx, gd->name);
 	struct daxalloc_pool *pool = th_pool_create(dev);
 	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 	struct daxalloc_region *r = NULL;
@@ -86,7 +74,7 @@ Test(devdax_pool, named_region_survives_1g)
 /* @rounds kills, each within @delay_us: the child needs longer under emulation. */
 static void crash_loop_on(const char *label, int rounds, int delay_us)
 {
-	struct daxalloc_dev *dev = th_dev_formatted(ctx, guest_dev(label)->name);
+	struct daxalloc_dev *dev = th_dev_formatted(th_ctx, guest_dev(label)->name);
 
 	crash_loop_run_delay(dev, rounds, delay_us);
 	daxalloc_dev_close(&dev);
@@ -108,7 +96,7 @@ Test(devdax_pool, crash_loop_1g)
 Test(devdax_pool, processes_and_threads_never_overlap_2m)
 {
 	const struct guest_dev *gd = guest_dev("dyn2m");
-	struct daxalloc_dev *dev = th_dev_open(ctx, gd->name);
+	struct daxalloc_dev *dev = th_dev_open(th_ctx, gd->name);
 
 	concurrency_run(dev);
 	daxalloc_dev_close(&dev);
