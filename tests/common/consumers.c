@@ -40,6 +40,17 @@ static int fail(int e, const char *fmt, ...)
 	return -e;
 }
 
+/* A consumer's map or unmap ioctl @req of a range; a failure names the call and the range. */
+#define RANGE_IOCTL(fd, req, arg, len, iova) range_ioctl(fd, req, #req, arg, len, iova)
+static int range_ioctl(int fd, unsigned long req, const char *call, void *arg, uint64_t len,
+		       uint64_t iova)
+{
+	if (ioctl(fd, req, arg) < 0)
+		return fail(errno, "%s of %llu bytes at IOVA 0x%llx", call, (unsigned long long)len,
+			    (unsigned long long)iova);
+	return 0;
+}
+
 /* ---- VFIO type1 ------------------------------------------------------------ */
 
 int consumer_vfio_open(struct consumer_vfio *v, const char *group_path)
@@ -76,11 +87,7 @@ int consumer_vfio_open(struct consumer_vfio *v, const char *group_path)
 		return 0;
 fail:
 	e = errno;
-	if (v->group >= 0)
-		close(v->group);
-	if (v->container >= 0)
-		close(v->container);
-	v->group = v->container = -1;
+	consumer_vfio_close(v);
 	return fail(e, "VFIO group %s: %s", group_path, step);
 }
 
@@ -105,19 +112,16 @@ int consumer_vfio_map(struct consumer_vfio *v, void *addr, uint64_t len, uint64_
 		.size = len,
 	};
 
-	if (ioctl(v->container, VFIO_IOMMU_MAP_DMA, &m) < 0)
-		return fail(errno, "VFIO_IOMMU_MAP_DMA of %llu bytes at IOVA 0x%llx",
-			    (unsigned long long)len, (unsigned long long)iova);
-	return 0;
+	return RANGE_IOCTL(v->container, VFIO_IOMMU_MAP_DMA, &m, len, iova);
 }
 
 int consumer_vfio_unmap(struct consumer_vfio *v, uint64_t len, uint64_t iova)
 {
 	struct vfio_iommu_type1_dma_unmap u = { .argsz = sizeof(u), .iova = iova, .size = len };
+	int rc = RANGE_IOCTL(v->container, VFIO_IOMMU_UNMAP_DMA, &u, len, iova);
 
-	if (ioctl(v->container, VFIO_IOMMU_UNMAP_DMA, &u) < 0)
-		return fail(errno, "VFIO_IOMMU_UNMAP_DMA of %llu bytes at IOVA 0x%llx",
-			    (unsigned long long)len, (unsigned long long)iova);
+	if (rc < 0)
+		return rc;
 	if (u.size != len)
 		return fail(EIO, "VFIO_IOMMU_UNMAP_DMA at IOVA 0x%llx unmapped %llu bytes of %llu",
 			    (unsigned long long)iova, (unsigned long long)u.size,
@@ -159,11 +163,8 @@ int consumer_iommufd_open(struct consumer_iommufd *u, const char *cdev)
 		return 0;
 fail:
 	e = errno;
-	if (u->dev >= 0)
-		close(u->dev);
-	if (u->fd >= 0)
-		close(u->fd);
-	u->dev = u->fd = -1;
+	/* its message is replaced by the step's below */
+	consumer_iommufd_close(u);
 	return fail(e, "iommufd with %s: %s", cdev, step);
 }
 
@@ -195,10 +196,7 @@ int consumer_iommufd_map(struct consumer_iommufd *u, void *addr, uint64_t len, u
 		.iova = iova,
 	};
 
-	if (ioctl(u->fd, IOMMU_IOAS_MAP, &m) < 0)
-		return fail(errno, "IOMMU_IOAS_MAP of %llu bytes at IOVA 0x%llx",
-			    (unsigned long long)len, (unsigned long long)iova);
-	return 0;
+	return RANGE_IOCTL(u->fd, IOMMU_IOAS_MAP, &m, len, iova);
 }
 
 int consumer_iommufd_unmap(struct consumer_iommufd *u, uint64_t len, uint64_t iova)
@@ -210,10 +208,7 @@ int consumer_iommufd_unmap(struct consumer_iommufd *u, uint64_t len, uint64_t io
 		.length = len,
 	};
 
-	if (ioctl(u->fd, IOMMU_IOAS_UNMAP, &m) < 0)
-		return fail(errno, "IOMMU_IOAS_UNMAP of %llu bytes at IOVA 0x%llx",
-			    (unsigned long long)len, (unsigned long long)iova);
-	return 0;
+	return RANGE_IOCTL(u->fd, IOMMU_IOAS_UNMAP, &m, len, iova);
 }
 
 /* ---- RDMA ------------------------------------------------------------------------ */

@@ -272,7 +272,7 @@ void own_enospc_reclaims_orphans(struct daxalloc_dev *dev)
 
 /* The container side: new pid + mount namespaces, own /proc, own device node. */
 static int in_container(struct daxalloc_dev *dev, const char *devname, const char *node,
-			const struct own_pinner *pinner, int ready_fd, int go_fd)
+			const struct own_pinner *pinner, struct handshake *h)
 {
 	struct daxalloc_ctx *ctx = NULL;
 	struct daxalloc_dev *d = dev;
@@ -282,7 +282,6 @@ static int in_container(struct daxalloc_dev *dev, const char *devname, const cha
 	struct daxalloc_pin *pin = NULL;
 	uint64_t unit = unit_of(dev);
 	struct consumer cons;
-	char c;
 	int bad = 0;
 
 	if (consumer_open(&cons, pinner->kind, pinner->where) < 0) {
@@ -330,7 +329,7 @@ static int in_container(struct daxalloc_dev *dev, const char *devname, const cha
 		fprintf(stderr, "container: pin: %s\n", daxalloc_errmsg());
 		return 17;
 	}
-	if (write(ready_fd, "r", 1) != 1 || read(go_fd, &c, 1) != 1)
+	if (handshake_ready(h, NULL, 0) < 0 || handshake_wait_go(h) < 0)
 		return 16;
 	if (daxalloc_unpin(&pin) < 0) {
 		fprintf(stderr, "container: unpin: %s\n", daxalloc_errmsg());
@@ -372,15 +371,12 @@ void own_container(struct daxalloc_dev *dev, const char *devname, const char *no
 	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 	struct pins_seen seen = { 0 };
-	int ready[2], go[2], n = 0;
+	struct handshake h;
+	int n = 0;
 	pid_t pid;
-	char c;
 
 	daxalloc_pool_close(&pool);
-	cr_assert_eq(pipe(ready), 0);
-	cr_assert_eq(pipe(go), 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
+	pid = handshake_fork(&h);
 	if (pid == 0) {
 		pid_t inner;
 
@@ -390,13 +386,12 @@ void own_container(struct daxalloc_dev *dev, const char *devname, const char *no
 		}
 		inner = fork();
 		if (inner == 0)
-			_exit(in_container(dev, devname, node_in_ns, pinner, ready[1], go[0]));
+			_exit(in_container(dev, devname, node_in_ns, pinner, &h));
 		_exit(inner < 0 ? 21 : th_exit_status(inner));
 	}
-	if (read(ready[0], &c, 1) != 1) {
+	if (!handshake_wait_ready(&h, NULL, 0))
 		cr_assert_fail("the container process did not start (status %d)",
 			       th_exit_status(pid));
-	}
 	/* The host opens (reclaims orphans), checks, repairs, allocates all, frees. */
 	cr_assert_eq(daxalloc_pool_open(dev, 0, &host), 0, "%s", daxalloc_errmsg());
 	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0, "check: %s", th_check_said(&rep));
@@ -429,12 +424,9 @@ void own_container(struct daxalloc_dev *dev, const char *devname, const char *no
 	for (int i = 0; i < n; i++)
 		daxalloc_region_free(&got[i]);
 	daxalloc_pool_close(&host);
-	cr_assert_eq(write(go[1], "g", 1), 1);
+	cr_assert_eq(handshake_go(&h), 0);
 	cr_expect_eq(th_exit_status(pid), 0, "the container lost regions (see its output)");
-	close(ready[0]);
-	close(ready[1]);
-	close(go[0]);
-	close(go[1]);
+	handshake_close(&h);
 	/* Everything is free again: the container closed what it held. */
 	cr_assert_eq(daxalloc_pool_open(dev, 0, &host), 0, "%s", daxalloc_errmsg());
 	cr_assert_eq(daxalloc_pool_get_stats(host, &st), 0);

@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,6 +12,18 @@
 #include <unistd.h>
 
 #include "pool-helpers.h"
+
+struct daxalloc_ctx *th_ctx;
+
+void th_ctx_setup(void)
+{
+	cr_assert_eq(daxalloc_ctx_new(&th_ctx), 0, "%s", daxalloc_errmsg());
+}
+
+void th_ctx_teardown(void)
+{
+	daxalloc_ctx_delete(&th_ctx);
+}
 
 struct daxalloc_dev *th_dev_open(struct daxalloc_ctx *ctx, const char *name)
 {
@@ -27,6 +40,15 @@ struct daxalloc_pool *th_pool_create(struct daxalloc_dev *dev)
 	cr_assert_eq(daxalloc_pool_create(dev, DAXALLOC_POOL_FORCE, &pool), 0, "%s",
 		     daxalloc_errmsg());
 	return pool;
+}
+
+struct daxalloc_dev *th_dev_formatted(struct daxalloc_ctx *ctx, const char *name)
+{
+	struct daxalloc_dev *dev = th_dev_open(ctx, name);
+	struct daxalloc_pool *pool = th_pool_create(dev);
+
+	daxalloc_pool_close(&pool);
+	return dev;
 }
 
 struct daxalloc_region *th_alloc(struct daxalloc_pool *pool, uint64_t size, const char *name)
@@ -61,42 +83,29 @@ void th_make_orphan(struct daxalloc_dev *dev, uint64_t size)
 	cr_assert_eq(st, 0, "the child could not make an orphan");
 }
 
-pid_t th_hold_region(struct daxalloc_dev *dev, const char *name, int *go)
+pid_t th_hold_region(struct daxalloc_dev *dev, const char *name, struct handshake *h)
 {
-	int ready[2], g[2];
-	char c = 0;
-	pid_t pid;
+	pid_t pid = handshake_fork(h);
 
-	cr_assert_eq(pipe(ready), 0);
-	cr_assert_eq(pipe(g), 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		struct daxalloc_pool *mine = NULL;
 		struct daxalloc_region *r = NULL;
 
-		close(g[1]);
 		if (daxalloc_pool_open(dev, 0, &mine) || daxalloc_region_open(mine, name, 0, &r))
 			_exit(1);
-		if (write(ready[1], "r", 1) != 1 || read(g[0], &c, 1) < 0)
+		if (handshake_ready(h, NULL, 0) < 0 || handshake_wait_go(h) < 0)
 			_exit(2);
 		_exit(0);
 	}
-	close(g[0]);
-	close(ready[1]);
-	cr_assert_eq(read(ready[0], &c, 1), 1, "the child did not map region '%s'", name);
-	close(ready[0]);
-	*go = g[1];
+	cr_assert(handshake_wait_ready(h, NULL, 0), "the child did not map region '%s'", name);
 	return pid;
 }
 
-int th_release_region(pid_t pid, int go)
+int th_release_region(pid_t pid, struct handshake *h)
 {
-	int st;
-
-	close(go);
-	waitpid(pid, &st, 0);
-	return st;
+	handshake_go(h);
+	handshake_close(h);
+	return th_exit_status(pid);
 }
 
 void th_fill(void *p, uint64_t len, uint64_t seed)
@@ -121,6 +130,16 @@ int th_exit_status(pid_t pid)
 	if (waitpid(pid, &st, 0) != pid)
 		return 128;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+int th_in_child(int (*fn)(const void *arg), const void *arg)
+{
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		_exit(fn(arg));
+	return th_exit_status(pid);
 }
 
 int th_inheritable(int *fds, int max)
@@ -183,6 +202,36 @@ void th_expect_nothing_inherited(const int *base, int nbase)
 			known |= base[i] == fd;
 		cr_expect(known, "fd %d (%s) was inherited across exec", fd, arrow + 4);
 	}
+}
+
+void th_as_nobody(int (*fn)(void), struct th_answer *a)
+{
+	int p[2], st;
+	ssize_t n;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to become another user");
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct th_answer c = { 0 };
+
+		if (setegid(65534) < 0 || seteuid(65534) < 0) {
+			c.rc = -errno;
+			snprintf(c.msg, sizeof(c.msg), "seteuid: %s", strerror(errno));
+		} else {
+			c.rc = fn();
+			snprintf(c.msg, sizeof(c.msg), "%s", daxalloc_errmsg());
+		}
+		_exit(write(p[1], &c, sizeof(c)) == sizeof(c) ? 0 : 1);
+	}
+	close(p[1]);
+	n = read(p[0], a, sizeof(*a));
+	close(p[0]);
+	waitpid(pid, &st, 0);
+	cr_assert_eq(n, (ssize_t)sizeof(*a), "the child answered nothing (status %#x)", st);
 }
 
 const char *th_check_said(const struct daxalloc_check_report *rep)

@@ -9,11 +9,24 @@
 #include <sys/types.h>
 
 #include "daxalloc.h"
+#include "handshake.h"
 
+/*
+ * The context of a suite whose cases open their own devices:
+ * TestSuite(NAME, .init = th_ctx_setup, .fini = th_ctx_teardown).
+ */
+extern struct daxalloc_ctx *th_ctx;
+void th_ctx_setup(void);
+void th_ctx_teardown(void);
 /* Open @name (stand-in spec or devdax name); asserts on failure. */
 struct daxalloc_dev *th_dev_open(struct daxalloc_ctx *ctx, const char *name);
 /* Format a fresh pool on @dev (forcing); asserts on failure. */
 struct daxalloc_pool *th_pool_create(struct daxalloc_dev *dev);
+/*
+ * Open @name and format a fresh pool on it, its handle closed again: a
+ * device for children to open the pool on (they inherit the stand-in's memfd).
+ */
+struct daxalloc_dev *th_dev_formatted(struct daxalloc_ctx *ctx, const char *name);
 /* A region of @size from @pool, named @name (or unnamed); asserts on failure. */
 struct daxalloc_region *th_alloc(struct daxalloc_pool *pool, uint64_t size, const char *name);
 /* A writable window on the first @len bytes of @dev: the raw metadata. */
@@ -22,12 +35,14 @@ void *th_raw_map(struct daxalloc_dev *dev, uint64_t len, struct daxalloc_map **m
 void th_make_orphan(struct daxalloc_dev *dev, uint64_t size);
 /*
  * A child maps region @name of the pool on @dev and holds it until
- * th_release_region() (which returns its wait status); *go is the handle.
+ * th_release_region() (which returns th_exit_status()).
  */
-pid_t th_hold_region(struct daxalloc_dev *dev, const char *name, int *go);
-int th_release_region(pid_t pid, int go);
+pid_t th_hold_region(struct daxalloc_dev *dev, const char *name, struct handshake *h);
+int th_release_region(pid_t pid, struct handshake *h);
 /* Wait for child @pid: its exit code, 128 + the signal that killed it, or 128. */
 int th_exit_status(pid_t pid);
+/* Runs @fn(@arg) in a child process and waits for it: th_exit_status(). */
+int th_in_child(int (*fn)(const void *arg), const void *arg);
 /* Fill / verify a region with a pattern derived from @seed (one word per 4K). */
 void th_fill(void *p, uint64_t len, uint64_t seed);
 int th_verify(const void *p, uint64_t len, uint64_t seed);
@@ -38,6 +53,16 @@ int th_inheritable(int *fds, int max);
  * stdio and its own, to be one of the @nbase in @base.
  */
 void th_expect_nothing_inherited(const int *base, int nbase);
+/* What th_as_nobody()'s child answered: @fn's return value and message. */
+struct th_answer {
+	int rc;
+	char msg[512];
+};
+/*
+ * Runs @fn in a child whose effective uid is 65534 (nobody), as a program
+ * started by an ordinary user would run it.  Skips the test unless root.
+ */
+void th_as_nobody(int (*fn)(void), struct th_answer *a);
 /* The report's first finding in words, for messages (a buffer of the thread's). */
 const char *th_check_said(const struct daxalloc_check_report *rep);
 /* The findings of daxalloc_pool_check_each(): pass th_finding and a zeroed struct. */

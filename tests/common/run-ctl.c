@@ -13,6 +13,17 @@
 
 #define MAX_ARGS 48
 
+/* Append what @fd has to @buf (of @size, one byte kept for the NUL); false at its end. */
+static bool read_more(int fd, char *buf, size_t size, size_t *n)
+{
+	ssize_t got = read(fd, buf + *n, size - 1 - *n);
+
+	if (got <= 0)
+		return false;
+	*n += (size_t)got;
+	return true;
+}
+
 void ctl_run(struct ctl_run *r, const char *const *args, unsigned int flags)
 {
 	const char *bin = getenv("DAXALLOC_CTL");
@@ -52,24 +63,13 @@ void ctl_run(struct ctl_run *r, const char *const *args, unsigned int flags)
 	while (o_open || e_open) {
 		struct pollfd p[2] = { { o_open ? po[0] : -1, POLLIN, 0 },
 				       { e_open ? pe[0] : -1, POLLIN, 0 } };
-		ssize_t got;
 
 		if (poll(p, 2, 300000) <= 0)
 			break;
-		if (p[0].revents) {
-			got = read(po[0], r->out + no, sizeof(r->out) - 1 - no);
-			if (got > 0)
-				no += (size_t)got;
-			else
-				o_open = false;
-		}
-		if (p[1].revents) {
-			got = read(pe[0], r->err + ne, sizeof(r->err) - 1 - ne);
-			if (got > 0)
-				ne += (size_t)got;
-			else
-				e_open = false;
-		}
+		if (p[0].revents)
+			o_open = read_more(po[0], r->out, sizeof(r->out), &no);
+		if (p[1].revents)
+			e_open = read_more(pe[0], r->err, sizeof(r->err), &ne);
 	}
 	r->out[no] = r->err[ne] = '\0';
 	close(po[0]);
@@ -107,6 +107,36 @@ void ctl_runf(struct ctl_run *r, const char *fmt, ...)
 		args[n++] = tok;
 	args[n] = NULL;
 	ctl_run(r, args, 0);
+}
+
+bool ctl_expect_refusal(const struct ctl_refusal *c, const char *(*name)(const char *))
+{
+	static struct ctl_run res;
+	const char *args[16];
+	char what[200];
+	int k = 0, n = 0;
+
+	for (const char *const *a = c->args; *a && k < 15; a++) {
+		args[k++] = name(*a);
+		if (n < (int)sizeof(what) - 2)
+			n += snprintf(what + n, sizeof(what) - (size_t)n, "%s%s", n ? " " : "",
+				      args[k - 1]);
+	}
+	args[k] = NULL;
+	memset(&res, 0, sizeof(res));
+	ctl_run(&res, args, c->nobody ? CTL_RUN_AS_NOBODY : 0);
+	if (res.status != c->status || ctl_lines(res.err) != 1 ||
+	    strncmp(res.err, "daxalloc-ctl: ", 14) != 0 || strchr(res.err, '\033')) {
+		cr_expect_fail("'%s'%s: exit %d (want %d), stderr '%s'", what,
+			       c->nobody ? " as nobody" : "", res.status, c->status, res.err);
+		return false;
+	}
+	for (int w = 0; w < 3 && c->want[w]; w++)
+		if (!strstr(res.err, name(c->want[w]))) {
+			cr_expect_fail("'%s': '%s' lacks '%s'", what, res.err, name(c->want[w]));
+			return false;
+		}
+	return true;
 }
 
 int ctl_lines(const char *s)

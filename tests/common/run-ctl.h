@@ -26,4 +26,20 @@ void ctl_runf(struct ctl_run *r, const char *fmt, ...) __attribute__((format(pri
 /* How many lines @s holds (a failure must be exactly one on stderr). */
 int ctl_lines(const char *s);
 
+/* A command that must be refused: exit @status, one line holding @want. */
+struct ctl_refusal {
+	const char *args[10];
+	int status;
+	const char *want[3];
+	bool nobody; /* run as uid 65534 */
+};
+
+/*
+ * Runs @c, its arguments and words passed through @name (which may name
+ * places: "@DEV"), and expects its exit status and one line on stderr,
+ * "daxalloc-ctl: ...", holding each word.  False, and the test failed
+ * naming the command, if not.
+ */
+bool ctl_expect_refusal(const struct ctl_refusal *c, const char *(*name)(const char *));
+
 #endif

@@ -383,16 +383,9 @@ Test(devdax_bad, alignment_changed_under_the_pool)
 
 /* ---- daxalloc-ctl against a real pool ------------------------------------- */
 
-struct cli_row {
-	const char *args[10];
-	int status;
-	const char *want[3];
-	bool nobody;
-};
-
 Test(devdax_bad, cli_against_a_real_pool)
 {
-	const struct cli_row rows[] = {
+	const struct ctl_refusal rows[] = {
 		/* clang-format off */
 		{ { "alloc", "@DEV", "--size", "2M", "--name", "dup" }, 1, { "@DEV", "'dup'", "exists" } },
 		{ { "alloc", "@DEV", "--size", "2M", "--name", "a/b" }, 1, { "'/'", "position 1" } },
@@ -424,44 +417,15 @@ Test(devdax_bad, cli_against_a_real_pool)
 		{ { "reconfigure", "@DEV", "--align", "4K" }, 1, { "@DEV", "root" }, true },
 		/* clang-format on */
 	};
-	static struct ctl_run res;
 	unsigned int failed = 0;
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		const struct cli_row *c = &rows[i];
-		char what[200];
-		int n = 0;
-
-		for (const char *const *a = c->args; *a; a++)
-			n += snprintf(what + n, sizeof(what) - (size_t)n, "%s%s", n ? " " : "",
-				      path(*a));
-		memset(&res, 0, sizeof(res));
 		snap();
-		{
-			const char *args[16];
-			int k = 0;
-
-			for (const char *const *a = c->args; *a && k < 15; a++)
-				args[k++] = path(*a);
-			args[k] = NULL;
-			ctl_run(&res, args, c->nobody ? CTL_RUN_AS_NOBODY : 0);
-		}
-		if (res.status != c->status || ctl_lines(res.err) != 1 ||
-		    strncmp(res.err, "daxalloc-ctl: ", 14) != 0 || strchr(res.err, '\033')) {
-			cr_expect_fail("'%s'%s: exit %d (want %d), stderr '%s'", what,
-				       c->nobody ? " as nobody" : "", res.status, c->status, res.err);
+		if (!ctl_expect_refusal(&rows[i], path))
 			failed++;
-		} else {
-			for (int w = 0; w < 3 && c->want[w]; w++)
-				if (!strstr(res.err, path(c->want[w]))) {
-					cr_expect_fail("'%s': '%s' lacks '%s'", what, res.err,
-						       path(c->want[w]));
-					failed++;
-					break;
-				}
-		}
 		if (!unchanged()) {
-			cr_expect_fail("'%s': the metadata changed", what);
+			cr_expect_fail("row %zu ('%s ...'): the metadata changed", i,
+				       rows[i].args[0]);
 			failed++;
 		}
 	}
@@ -593,14 +557,14 @@ Test(devdax_bad, free_refused_while_another_process_maps_it)
 	struct daxalloc_dev *d = th_dev_open(ctx, scratch);
 	char want[48];
 	pid_t child;
-	int go;
+	struct handshake go;
 
 	child = th_hold_region(d, "held", &go);
 	snap();
 	snprintf(want, sizeof(want), "mapped by pid %d", child);
 	expect_ctl((const char *const[]){ "free", "@DEV", "held", NULL }, 1, want);
 	cr_expect(unchanged(), "a refused free changed the metadata");
-	cr_expect_eq(th_release_region(child, go), 0);
+	cr_expect_eq(th_release_region(child, &go), 0);
 	expect_ctl((const char *const[]){ "free", "@DEV", "held", NULL }, 0, "freed");
 	daxalloc_dev_close(&d);
 }
@@ -645,36 +609,6 @@ Test(devdax_bad, destroy_with_a_refused_disable_keeps_the_pool)
 
 /* ---- without root --------------------------------------------------------- */
 
-struct answer {
-	int rc;
-	char msg[512];
-};
-
-static void as_nobody(int (*fn)(void), struct answer *a)
-{
-	int p[2], st;
-	pid_t pid;
-
-	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		struct answer c = { 0 };
-
-		if (setegid(65534) < 0 || seteuid(65534) < 0) {
-			c.rc = -errno;
-		} else {
-			c.rc = fn();
-			snprintf(c.msg, sizeof(c.msg), "%s", daxalloc_errmsg());
-		}
-		_exit(write(p[1], &c, sizeof(c)) == sizeof(c) ? 0 : 1);
-	}
-	close(p[1]);
-	cr_assert_eq(read(p[0], a, sizeof(*a)), (ssize_t)sizeof(*a));
-	close(p[0]);
-	waitpid(pid, &st, 0);
-}
-
 static int open_scratch(void)
 {
 	struct daxalloc_dev *d = NULL;
@@ -692,14 +626,14 @@ static int realign_scratch(void)
 Test(devdax_bad, without_root)
 {
 	struct stat st0, st1;
-	struct answer a;
+	struct th_answer a;
 
 	cr_assert_eq(stat(devpath, &st0), 0);
 	snap();
-	as_nobody(open_scratch, &a);
+	th_as_nobody(open_scratch, &a);
 	cr_expect_eq(a.rc, -EACCES, "open: %d %s", a.rc, a.msg);
 	cr_expect(strstr(a.msg, scratch) && strstr(a.msg, "needs root"), "%s", a.msg);
-	as_nobody(realign_scratch, &a);
+	th_as_nobody(realign_scratch, &a);
 	cr_expect(a.rc == -EACCES || a.rc == -EPERM, "realign: %d %s", a.rc, a.msg);
 	cr_expect(strstr(a.msg, scratch) && strstr(a.msg, "root"), "%s", a.msg);
 	cr_expect(unchanged());
@@ -752,11 +686,9 @@ Test(devdax_bad, soak_on_real_devdax, .timeout = 3600)
 {
 	/* io_uring cannot pin device-dax before 6.5: no pins here */
 	const struct soak_opts opts = { .default_seconds = 10, .workers = 4, .pin_uring = false };
-	struct daxalloc_dev *dev = th_dev_open(ctx, scratch);
-	struct daxalloc_pool *pool = th_pool_create(dev);
+	struct daxalloc_dev *dev = th_dev_formatted(ctx, scratch);
 	struct soak_result res;
 
-	daxalloc_pool_close(&pool);
 	soak_run(dev, &opts, &res);
 	cr_expect_gt(res.kills, 0);
 	cr_expect_gt(res.allocs, 0);

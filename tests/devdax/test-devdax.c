@@ -17,6 +17,7 @@
 
 #include "daxalloc.h"
 #include "guest-devices.h"
+#include "pool-helpers.h"
 
 static struct daxalloc_ctx *ctx;
 
@@ -77,22 +78,16 @@ static void check_info(const char *label, enum daxalloc_region_kind kind)
 	daxalloc_dev_close(&dev);
 }
 
-Test(devdax, info_static_2m)
-{
-	check_info("static2m", DAXALLOC_REGION_STATIC);
-}
-Test(devdax, info_static_1g)
-{
-	check_info("static1g", DAXALLOC_REGION_STATIC);
-}
-Test(devdax, info_dynamic_1g)
-{
-	check_info("dyn1g", DAXALLOC_REGION_DYNAMIC);
-}
-Test(devdax, info_dynamic_2m)
-{
-	check_info("dyn2m", DAXALLOC_REGION_DYNAMIC);
-}
+#define INFO_CASE(name, label, kind)      \
+	Test(devdax, info_##name)         \
+	{                                 \
+		check_info(#label, kind); \
+	}
+
+INFO_CASE(static_2m, static2m, DAXALLOC_REGION_STATIC)
+INFO_CASE(static_1g, static1g, DAXALLOC_REGION_STATIC)
+INFO_CASE(dynamic_1g, dyn1g, DAXALLOC_REGION_DYNAMIC)
+INFO_CASE(dynamic_2m, dyn2m, DAXALLOC_REGION_DYNAMIC)
 
 Test(devdax, enumeration_lists_every_guest_device)
 {
@@ -153,34 +148,20 @@ static void map_region(const char *label, uint64_t len)
 	daxalloc_dev_close(&dev);
 }
 
-Test(devdax, map_2m_static2m)
-{
-	map_region("static2m", 2u << 20);
-}
-Test(devdax, map_1g_static2m)
-{
-	map_region("static2m", 1u << 30);
-}
-Test(devdax, map_2m_static1g)
-{
-	map_region("static1g", 2u << 20);
-}
-Test(devdax, map_1g_static1g)
-{
-	map_region("static1g", 1u << 30);
-}
-Test(devdax, map_2m_dyn2m)
-{
-	map_region("dyn2m", 2u << 20);
-}
-Test(devdax, map_1g_dyn1g)
-{
-	map_region("dyn1g", 1u << 30);
-}
-Test(devdax, map_2m_dyn1g)
-{
-	map_region("dyn1g", 2u << 20);
-}
+/* One case per device and size, named after both. */
+#define MAP_CASE(size, label, len)         \
+	Test(devdax, map_##size##_##label) \
+	{                                  \
+		map_region(#label, len);   \
+	}
+
+MAP_CASE(2m, static2m, 2u << 20)
+MAP_CASE(1g, static2m, 1u << 30)
+MAP_CASE(2m, static1g, 2u << 20)
+MAP_CASE(1g, static1g, 1u << 30)
+MAP_CASE(2m, dyn2m, 2u << 20)
+MAP_CASE(1g, dyn1g, 1u << 30)
+MAP_CASE(2m, dyn1g, 2u << 20)
 
 Test(devdax, contents_survive_remap)
 {
@@ -251,8 +232,9 @@ Test(devdax, kernel_refuses_unaligned_mmap_too)
  * 0 mapped and every page touched, 10 refused saying why, 11 refused
  * otherwise, 12 setup failed; +20 when the raw populate failed.
  */
-static int thp_off_child(const struct guest_dev *gd)
+static int thp_off_child(const void *arg)
 {
+	const struct guest_dev *gd = arg;
 	struct daxalloc_dev *dev = NULL;
 	struct daxalloc_map *map = NULL;
 	int fd, raw_refused, rc;
@@ -283,17 +265,10 @@ static int thp_off_child(const struct guest_dev *gd)
 
 Test(devdax, thp_off_process_is_told_not_killed)
 {
-	const struct guest_dev *gd = guest_dev("static2m");
-	int st, code;
-	pid_t pid = fork();
+	int code = th_in_child(thp_off_child, guest_dev("static2m"));
 
-	cr_assert_geq(pid, 0);
-	if (pid == 0)
-		_exit(thp_off_child(gd));
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	cr_assert(WIFEXITED(st), "the child died of signal %d (a SIGBUS is what must not happen)",
-		  WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-	code = WEXITSTATUS(st);
+	cr_assert_lt(code, 128, "the child died of signal %d (a SIGBUS is what must not happen)",
+		     code - 128);
 	cr_assert_neq(code % 20, 12, "the child could not set up");
 	cr_log_info("this kernel %s 2M faults to a process with THP off; the library %s",
 		    code >= 20 ? "refuses" : "allows",
@@ -310,53 +285,49 @@ Test(devdax, thp_off_process_is_told_not_killed)
  * (redis-server's order), and in a child it forks (redis' BGSAVE): the
  * child gets no page tables for the device and no device-dax faults.
  */
+static int heap_after_thp_off(const void *arg)
+{
+	const struct guest_dev *gd = arg;
+	char *first = NULL;
+	pid_t kid;
+	int kst;
+	struct daxalloc_dev *dev = NULL;
+	struct daxalloc_pool *pool = NULL;
+	struct daxalloc_region *r = NULL;
+	struct daxalloc_heap *h = NULL;
+
+	if (daxalloc_dev_open(ctx, gd->name, &dev) < 0 ||
+	    daxalloc_pool_create(dev, DAXALLOC_POOL_FORCE, &pool) < 0 ||
+	    daxalloc_alloc(pool, 64u << 20, NULL, 0, &r) < 0 ||
+	    daxalloc_heap_create(r, DAXALLOC_HEAP_FORK_COPY, &h) < 0) {
+		fprintf(stderr, "setup: %s\n", daxalloc_errmsg());
+		return 12;
+	}
+	if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0)
+		return 12;
+	for (int i = 0; i < 40000; i++) {
+		char *o = daxalloc_heap_malloc(h, 1024);
+
+		if (!o)
+			return 13;
+		memset(o, i, 1024); /* SIGBUS on a page not faulted before */
+		first = first ? first : o;
+	}
+	kid = fork();
+	if (kid == 0) {
+		char *o = daxalloc_heap_malloc(h, 1024);
+
+		_exit(first[0] == 0 && first[1023] == 0 && o && memset(o, 7, 1024) ? 0 : 14);
+	}
+	if (kid < 0 || waitpid(kid, &kst, 0) != kid)
+		return 12;
+	return WIFEXITED(kst) ? WEXITSTATUS(kst) : 100 + WTERMSIG(kst);
+}
+
 Test(devdax, heap_lives_on_after_thp_is_turned_off)
 {
-	const struct guest_dev *gd = guest_dev("dyn2m");
-	int st;
-	pid_t pid = fork();
+	int code = th_in_child(heap_after_thp_off, guest_dev("dyn2m"));
 
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		struct daxalloc_dev *dev = NULL;
-		struct daxalloc_pool *pool = NULL;
-		struct daxalloc_region *r = NULL;
-		struct daxalloc_heap *h = NULL;
-
-		if (daxalloc_dev_open(ctx, gd->name, &dev) < 0 ||
-		    daxalloc_pool_create(dev, DAXALLOC_POOL_FORCE, &pool) < 0 ||
-		    daxalloc_alloc(pool, 64u << 20, NULL, 0, &r) < 0 ||
-		    daxalloc_heap_create(r, DAXALLOC_HEAP_FORK_COPY, &h) < 0) {
-			fprintf(stderr, "setup: %s\n", daxalloc_errmsg());
-			_exit(12);
-		}
-		if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0)
-			_exit(12);
-		char *first = NULL;
-		pid_t kid;
-		int kst;
-
-		for (int i = 0; i < 40000; i++) {
-			char *o = daxalloc_heap_malloc(h, 1024);
-
-			if (!o)
-				_exit(13);
-			memset(o, i, 1024); /* SIGBUS on a page not faulted before */
-			first = first ? first : o;
-		}
-		kid = fork();
-		if (kid == 0) {
-			char *o = daxalloc_heap_malloc(h, 1024);
-
-			_exit(first[0] == 0 && first[1023] == 0 && o && memset(o, 7, 1024) ? 0 : 14);
-		}
-		if (kid < 0 || waitpid(kid, &kst, 0) != kid)
-			_exit(12);
-		_exit(WIFEXITED(kst) ? WEXITSTATUS(kst) : 100 + WTERMSIG(kst));
-	}
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		  "the heap's program %s %d after turning THP off",
-		  WIFSIGNALED(st) ? "died of signal" : "exited",
-		  WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	cr_expect_eq(code, 0, "the heap's program %s %d after turning THP off",
+		     code >= 128 ? "died of signal" : "exited", code >= 128 ? code - 128 : code);
 }

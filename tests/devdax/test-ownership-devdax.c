@@ -13,25 +13,13 @@
 #include "ownership.h"
 #include "pool-helpers.h"
 
-static struct daxalloc_ctx *ctx;
-
-static void setup(void)
-{
-	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
-}
-
-static void teardown(void)
-{
-	daxalloc_ctx_delete(&ctx);
-}
-
-TestSuite(devdax_ownership, .init = setup, .fini = teardown, .timeout = 900);
+TestSuite(devdax_ownership, .init = th_ctx_setup, .fini = th_ctx_teardown, .timeout = 900);
 
 /* clang-format off */
 #define ON(label, body)                                                 \
 	do {                                                            \
 		const struct guest_dev *gd = guest_dev(label);          \
-		struct daxalloc_dev *dev = th_dev_open(ctx, gd->name);  \
+		struct daxalloc_dev *dev = th_dev_open(th_ctx, gd->name);  \
 		body;                                                   \
 		daxalloc_dev_close(&dev);                               \
 	} while (0)

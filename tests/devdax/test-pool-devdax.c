@@ -17,48 +17,33 @@
 #include "guest-devices.h"
 #include "pool-helpers.h"
 
-static struct daxalloc_ctx *ctx;
+TestSuite(devdax_pool, .init = th_ctx_setup, .fini = th_ctx_teardown, .timeout = 600);
 
-static void setup(void)
-{
-	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
-}
-
-static void teardown(void)
-{
-	daxalloc_ctx_delete(&ctx);
-}
-
-TestSuite(devdax_pool, .init = setup, .fini = teardown, .timeout = 600);
+struct reattach {
+	const char *devname, *name;
+	uint64_t seed;
+};
 
 /* A fresh process (fork + its own context) finds the region by name. */
-static int reattach_in_other_process(const char *devname, const char *name, uint64_t seed)
+static int reattach(const void *arg)
 {
-	int st;
-	pid_t pid = fork();
+	const struct reattach *a = arg;
+	struct daxalloc_ctx *c = NULL;
+	struct daxalloc_dev *d = NULL;
+	struct daxalloc_pool *p = NULL;
+	struct daxalloc_region *r = NULL;
 
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		struct daxalloc_ctx *c = NULL;
-		struct daxalloc_dev *d = NULL;
-		struct daxalloc_pool *p = NULL;
-		struct daxalloc_region *r = NULL;
-
-		if (daxalloc_ctx_new(&c) || daxalloc_dev_open(c, devname, &d) ||
-		    daxalloc_pool_open(d, 0, &p) || daxalloc_region_open(p, name, 0, &r))
-			_exit(2);
-		_exit(th_verify(daxalloc_region_get_address(r), daxalloc_region_get_size(r), seed) ?
-			      1 :
-			      0);
-	}
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+	if (daxalloc_ctx_new(&c) || daxalloc_dev_open(c, a->devname, &d) ||
+	    daxalloc_pool_open(d, 0, &p) || daxalloc_region_open(p, a->name, 0, &r))
+		return 2;
+	/* 1: found, but not intact */
+	return th_verify(daxalloc_region_get_address(r), daxalloc_region_get_size(r), a->seed) < 0;
 }
 
 static void named_region_survives(const char *label, uint64_t size)
 {
 	const struct guest_dev *gd = guest_dev(label);
-	struct daxalloc_dev *dev = th_dev_open(ctx, gd->name);
+	struct daxalloc_dev *dev = th_dev_open(th_ctx, gd->name);
 	struct daxalloc_pool *pool = th_pool_create(dev);
 	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 	struct daxalloc_region *r = NULL;
@@ -73,7 +58,7 @@ static void named_region_survives(const char *label, uint64_t size)
 	daxalloc_region_close(&r);
 	daxalloc_pool_close(&pool);
 	daxalloc_dev_close(&dev);
-	cr_expect_eq(reattach_in_other_process(gd->name, "survivor", 77), 0,
+	cr_expect_eq(th_in_child(reattach, &(struct reattach){ gd->name, "survivor", 77 }), 0,
 		     "another process could not reattach 'survivor' intact");
 }
 
@@ -86,35 +71,32 @@ Test(devdax_pool, named_region_survives_1g)
 	named_region_survives("static1g", 1u << 30);
 }
 
+/* @rounds kills, each within @delay_us: the child needs longer under emulation. */
+static void crash_loop_on(const char *label, int rounds, int delay_us)
+{
+	struct daxalloc_dev *dev = th_dev_formatted(th_ctx, guest_dev(label)->name);
+
+	crash_loop_run_delay(dev, rounds, delay_us);
+	daxalloc_dev_close(&dev);
+}
+
 Test(devdax_pool, crash_loop_2m)
 {
-	const struct guest_dev *gd = guest_dev("dyn2m");
-	struct daxalloc_dev *dev = th_dev_open(ctx, gd->name);
-	struct daxalloc_pool *pool = th_pool_create(dev);
-
-	daxalloc_pool_close(&pool);
 	/* emulated CPU: give the child up to 60 ms, so kills land mid-operation */
-	crash_loop_run_delay(dev, 150, 60000);
-	daxalloc_dev_close(&dev);
+	crash_loop_on("dyn2m", 150, 60000);
 }
 
 /* 1G units: the guest's 1G devices hold one data unit after the metadata. */
 Test(devdax_pool, crash_loop_1g)
 {
-	const struct guest_dev *gd = guest_dev("static1g");
-	struct daxalloc_dev *dev = th_dev_open(ctx, gd->name);
-	struct daxalloc_pool *pool = th_pool_create(dev);
-
-	daxalloc_pool_close(&pool);
 	/* filling 1G under emulation takes a while: kill within 300 ms */
-	crash_loop_run_delay(dev, 30, 300000);
-	daxalloc_dev_close(&dev);
+	crash_loop_on("static1g", 30, 300000);
 }
 
 Test(devdax_pool, processes_and_threads_never_overlap_2m)
 {
 	const struct guest_dev *gd = guest_dev("dyn2m");
-	struct daxalloc_dev *dev = th_dev_open(ctx, gd->name);
+	struct daxalloc_dev *dev = th_dev_open(th_ctx, gd->name);
 
 	concurrency_run(dev);
 	daxalloc_dev_close(&dev);

@@ -738,6 +738,27 @@ static uint64_t jget(struct json_object *o, const char *key)
 	return json_object_get_uint64(v);
 }
 
+/* What `daxalloc-ctl regions-free --json` says dynamic region @region has free. */
+static uint64_t region_free(int region)
+{
+	static struct ctl_run run;
+	struct json_object *o, *v;
+	uint64_t avail = 0;
+
+	ctl_runf(&run, "regions-free --json");
+	cr_assert_eq(run.status, 0, "%s", run.err);
+	o = parse_json(run.out);
+	for (size_t i = 0; i < json_object_array_length(o); i++) {
+		struct json_object *r = json_object_array_get_idx(o, i);
+
+		if ((int)jget(r, "id") == region && json_object_object_get_ex(r, "kind", &v) &&
+		    strcmp(json_object_get_string(v), "dynamic") == 0)
+			avail = jget(r, "available_size");
+	}
+	json_object_put(o);
+	return avail;
+}
+
 Test(subdev, cli_round_trip)
 {
 	const struct guest_dev *gd = guest_dev("recfgdyn");
@@ -746,17 +767,7 @@ Test(subdev, cli_round_trip)
 	char name[32];
 	static struct ctl_run run;
 
-	ctl_runf(&run, "regions-free --json");
-	cr_assert_eq(run.status, 0, "%s", run.err);
-	o = parse_json(run.out);
-	for (size_t i = 0; i < json_object_array_length(o); i++) {
-		struct json_object *r = json_object_array_get_idx(o, i);
-
-		if ((int)jget(r, "id") == gd->region && json_object_object_get_ex(r, "kind", &v) &&
-		    strcmp(json_object_get_string(v), "dynamic") == 0)
-			free_before = jget(r, "available_size");
-	}
-	json_object_put(o);
+	free_before = region_free(gd->region);
 	cr_assert_gt(free_before, 64 * M);
 	ctl_runf(&run, "create-device --region %d --size 64M --json", gd->region);
 	cr_assert_eq(run.status, 0, "%s", run.err);
@@ -788,16 +799,7 @@ Test(subdev, cli_round_trip)
 	ctl_runf(&run, "destroy-device %s", name);
 	cr_expect_eq(run.status, 0, "%s", run.err);
 	cr_expect(strstr(run.out, "destroyed"), "%s", run.out);
-	ctl_runf(&run, "regions-free --json");
-	o = parse_json(run.out);
-	for (size_t i = 0; i < json_object_array_length(o); i++) {
-		struct json_object *r = json_object_array_get_idx(o, i);
-
-		if ((int)jget(r, "id") == gd->region && json_object_object_get_ex(r, "kind", &v) &&
-		    strcmp(json_object_get_string(v), "dynamic") == 0)
-			free_after = jget(r, "available_size");
-	}
-	json_object_put(o);
+	free_after = region_free(gd->region);
 	cr_expect_eq(free_after, free_before);
 	ctl_runf(&run, "reconfigure %s --align 3M", gd->name);
 	cr_expect_eq(run.status, 2, "a bad command line");

@@ -144,12 +144,6 @@ static void snap(void)
 	memcpy(before, meta, META_USED);
 }
 
-/* Rows that damage the metadata: keep the good copy, and snap the damage. */
-static void damage_begin(void)
-{
-	memcpy(saved, meta, META_USED);
-}
-
 /* ---- damaged metadata: edit both copies, optionally keeping checksums valid ---- */
 
 typedef void (*edit_fn)(struct dxa_hdr *h, struct dxa_entry *t);
@@ -211,106 +205,6 @@ static void unterminated(struct dxa_hdr *h, struct dxa_entry *t)
 }
 static void unknown_flags(struct dxa_hdr *h, struct dxa_entry *t) { t[0].flags |= 0x80; }
 /* clang-format on */
-
-static int damaged_open(edit_fn edit, bool fix_crcs)
-{
-	struct daxalloc_pool *p = (void *)1;
-	int rc;
-
-	damage_begin();
-	edit_both(edit, fix_crcs);
-	snap();
-	rc = daxalloc_pool_open(dev, 0, &p);
-	cr_expect_null(p);
-	return rc;
-}
-
-static int open_flipped_magic(void)
-{
-	return damaged_open(flip_magic, false);
-}
-static int open_bad_checksum(void)
-{
-	return damaged_open(flip_seq, false);
-}
-static int open_newer(void)
-{
-	return damaged_open(newer_major, true);
-}
-static int open_other_unit(void)
-{
-	return damaged_open(other_unit, true);
-}
-static int open_too_many(void)
-{
-	return damaged_open(too_many, true);
-}
-static int open_cut_table(void)
-{
-	return damaged_open(cut_table, false);
-}
-static int open_claims_more(void)
-{
-	return damaged_open(claims_more, true);
-}
-static int open_overlap(void)
-{
-	return damaged_open(overlap, true);
-}
-static int open_past_end(void)
-{
-	return damaged_open(past_end, true);
-}
-static int open_dup_names(void)
-{
-	return damaged_open(dup_names, true);
-}
-static int open_unterminated(void)
-{
-	return damaged_open(unterminated, true);
-}
-static int open_unknown_flags(void)
-{
-	return damaged_open(unknown_flags, true);
-}
-
-/* check without repair looks, and changes nothing */
-static int check_newer(void)
-{
-	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
-
-	damage_begin();
-	edit_both(newer_major, true);
-	snap();
-	return daxalloc_pool_check(dev, 0, &rep);
-}
-
-/* format without force must not overwrite what it cannot read */
-static int create_over_newer(void)
-{
-	struct daxalloc_pool *p = (void *)1;
-	int rc;
-
-	damage_begin();
-	edit_both(newer_major, true);
-	snap();
-	rc = daxalloc_pool_create(dev, 0, &p);
-	cr_expect_null(p);
-	return rc;
-}
-
-static int create_over_corrupt(void)
-{
-	struct daxalloc_pool *p = (void *)1;
-	int rc;
-
-	damage_begin();
-	edit_both(flip_seq, false);
-	snap();
-	rc = daxalloc_pool_create(dev, 0, &p);
-	cr_expect_null(p);
-	return rc;
-}
 
 /* A pool's metadata on a device that is now smaller (truncated). */
 static int open_on_smaller_device(void)
@@ -474,20 +368,21 @@ static int free_name_pinned(void)
 	return rc;
 }
 
-static int create_over_pool(void)
-{
-	struct daxalloc_pool *p = (void *)1;
-	int rc;
-
-	snap();
-	rc = daxalloc_pool_create(dev, 0, &p);
-	cr_expect_null(p);
-	return rc;
-}
-
 /* ---- the table ---- */
 
-enum op { DEV_OPEN, MAP, ALLOC, RENAME, FREE_NAME, REGION_OPEN, POOL_OPEN, CHECK, PIN, CALL };
+enum op {
+	DEV_OPEN,
+	MAP,
+	ALLOC,
+	RENAME,
+	FREE_NAME,
+	REGION_OPEN,
+	POOL_OPEN,
+	CREATE,
+	CHECK,
+	PIN,
+	CALL
+};
 
 struct row {
 	const char *what;
@@ -499,7 +394,8 @@ struct row {
 	enum daxalloc_pin_kind kind; /* PIN */
 	int fd;                      /* PIN: consumer fd, or FD_* */
 	int (*fn)(void);             /* CALL: snap() right before the bad call */
-	bool damages;                /* CALL: metadata is restored afterwards */
+	edit_fn edit;                /* damages both copies first; restored after the row */
+	bool fix_crcs;               /* ... with their checksums made valid again */
 	bool root;                   /* needs the node only root can make */
 	int err;
 	const char *want[3]; /* in the message */
@@ -593,7 +489,7 @@ static const struct row rows[] = {
 	{ "open a missing region", REGION_OPEN, "nope", .err = ENOENT, .want = { STANDIN, "'nope'" } },
 	{ "pool open unknown flags", POOL_OPEN, .flags = 0x40, .err = EINVAL, .want = { "0x40" } },
 	{ "check unknown flags", CHECK, .flags = 0x8, .err = EINVAL, .want = { "0x8" } },
-	{ "format over a pool without force", CALL, .fn = create_over_pool, .err = EEXIST,
+	{ "format over a pool without force", CREATE, .err = EEXIST,
 	  .want = { STANDIN, "already holds a pool", "--force" } },
 
 	/* freed twice, pins of freed regions, unpinned twice */
@@ -642,38 +538,38 @@ static const struct row rows[] = {
 	  .fd = FD_DEVNULL, .err = ENOTTY, .want = { STANDIN, "not a VFIO container" } },
 
 	/* hostile metadata: every open is refused and writes nothing */
-	{ "both copies without signature", CALL, .fn = open_flipped_magic, .damages = true,
-	  .err = ENODATA, .want = { STANDIN, "holds no pool" } },
-	{ "both headers fail their checksum", CALL, .fn = open_bad_checksum, .damages = true,
-	  .err = EUCLEAN, .want = { STANDIN, "corrupt", "checksum" } },
-	{ "metadata from a newer version", CALL, .fn = open_newer, .damages = true,
+	{ "both copies without signature", POOL_OPEN, .edit = flip_magic, .err = ENODATA,
+	  .want = { STANDIN, "holds no pool" } },
+	{ "both headers fail their checksum", POOL_OPEN, .edit = flip_seq, .err = EUCLEAN,
+	  .want = { STANDIN, "corrupt", "checksum" } },
+	{ "metadata from a newer version", POOL_OPEN, .edit = newer_major, .fix_crcs = true,
 	  .err = EPROTONOSUPPORT, .want = { STANDIN, "version 3.0", "reads 1.x to 2.x" } },
-	{ "check of a newer version", CALL, .fn = check_newer, .damages = true,
+	{ "check of a newer version", CHECK, .edit = newer_major, .fix_crcs = true,
 	  .err = EPROTONOSUPPORT, .want = { STANDIN, "version 3.0" } },
-	{ "format over a newer version", CALL, .fn = create_over_newer, .damages = true,
+	{ "format over a newer version", CREATE, .edit = newer_major, .fix_crcs = true,
 	  .err = EPROTONOSUPPORT, .want = { STANDIN, "version 3.0", "--force" } },
-	{ "format over corrupt metadata", CALL, .fn = create_over_corrupt, .damages = true,
-	  .err = EUCLEAN, .want = { STANDIN, "corrupt", "--force" } },
-	{ "pool formatted at another alignment", CALL, .fn = open_other_unit, .damages = true,
+	{ "format over corrupt metadata", CREATE, .edit = flip_seq, .err = EUCLEAN,
+	  .want = { STANDIN, "corrupt", "--force" } },
+	{ "pool formatted at another alignment", POOL_OPEN, .edit = other_unit, .fix_crcs = true,
 	  .err = EXDEV, .want = { STANDIN, "1073741824-byte units", "now 2097152" } },
 	{ "pool formatted on a larger device", CALL, .fn = open_on_smaller_device, .err = EXDEV,
 	  .want = { "hugetlb:2M:32M", "67108864-byte device", "now has 33554432" } },
-	{ "more entries than the table", CALL, .fn = open_too_many, .damages = true, .err = EUCLEAN,
-	  .want = { STANDIN, "2049 entries in a table of 2048" } },
-	{ "table cut short", CALL, .fn = open_cut_table, .damages = true, .err = EUCLEAN,
+	{ "more entries than the table", POOL_OPEN, .edit = too_many, .fix_crcs = true,
+	  .err = EUCLEAN, .want = { STANDIN, "2049 entries in a table of 2048" } },
+	{ "table cut short", POOL_OPEN, .edit = cut_table, .err = EUCLEAN,
 	  .want = { STANDIN, "table checksum mismatch" } },
-	{ "header claims an unwritten entry", CALL, .fn = open_claims_more, .damages = true,
+	{ "header claims an unwritten entry", POOL_OPEN, .edit = claims_more, .fix_crcs = true,
 	  .err = EUCLEAN, .want = { STANDIN, "not unit-aligned" } },
-	{ "overlapping regions", CALL, .fn = open_overlap, .damages = true, .err = EUCLEAN,
+	{ "overlapping regions", POOL_OPEN, .edit = overlap, .fix_crcs = true, .err = EUCLEAN,
 	  .want = { STANDIN, "overlaps" } },
-	{ "region past the device", CALL, .fn = open_past_end, .damages = true, .err = EUCLEAN,
+	{ "region past the device", POOL_OPEN, .edit = past_end, .fix_crcs = true, .err = EUCLEAN,
 	  .want = { STANDIN, "runs past the device" } },
-	{ "duplicate region names", CALL, .fn = open_dup_names, .damages = true, .err = EUCLEAN,
+	{ "duplicate region names", POOL_OPEN, .edit = dup_names, .fix_crcs = true, .err = EUCLEAN,
 	  .want = { STANDIN, "appears twice" } },
-	{ "unterminated region name", CALL, .fn = open_unterminated, .damages = true,
+	{ "unterminated region name", POOL_OPEN, .edit = unterminated, .fix_crcs = true,
 	  .err = EUCLEAN, .want = { STANDIN, "not terminated" } },
-	{ "unknown region flags", CALL, .fn = open_unknown_flags, .damages = true, .err = EUCLEAN,
-	  .want = { STANDIN, "unknown flags 0x81" } },
+	{ "unknown region flags", POOL_OPEN, .edit = unknown_flags, .fix_crcs = true,
+	  .err = EUCLEAN, .want = { STANDIN, "unknown flags 0x81" } },
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -703,6 +599,10 @@ static int run_row(const struct row *r)
 	struct io_uring bad = ring;
 	int rc = 0;
 
+	if (r->edit) {
+		memcpy(saved, meta, META_USED);
+		edit_both(r->edit, r->fix_crcs);
+	}
 	if (r->op != CALL)
 		snap();
 	switch (r->op) {
@@ -730,6 +630,10 @@ static int run_row(const struct row *r)
 		break;
 	case POOL_OPEN:
 		rc = daxalloc_pool_open(dev, r->flags, &p);
+		cr_expect_null(p, "%s: out-pointer not cleared", r->what);
+		break;
+	case CREATE:
+		rc = daxalloc_pool_create(dev, r->flags, &p);
 		cr_expect_null(p, "%s: out-pointer not cleared", r->what);
 		break;
 	case CHECK:
@@ -787,7 +691,7 @@ Test(bad_input, api_matrix)
 			cr_expect_fail("%s: the metadata changed", r->what);
 			ok = false;
 		}
-		if (r->damages)
+		if (r->edit)
 			memcpy(meta, saved, META_USED);
 		failed += !ok;
 	}
@@ -803,13 +707,7 @@ Test(bad_input, api_matrix)
 
 /* ---- the CLI ---------------------------------------------------------------- */
 
-struct cli_row {
-	const char *args[10];
-	int status;
-	const char *want[3];
-};
-
-static const struct cli_row cli_rows[] = {
+static const struct ctl_refusal cli_rows[] = {
 	/* clang-format off */
 	{ { "info", "/nonexistent/dax0.0" }, 1, { "/nonexistent/dax0.0", "No such file" } },
 	{ { "info", "dax99.0" }, 1, { "dax99.0", "no such device-dax device" } },
@@ -850,83 +748,14 @@ static const struct cli_row cli_rows[] = {
 
 Test(bad_input, cli_matrix)
 {
-	static struct ctl_run res;
 	unsigned int failed = 0;
 
-	for (size_t i = 0; i < sizeof(cli_rows) / sizeof(cli_rows[0]); i++) {
-		const struct cli_row *c = &cli_rows[i];
-		char what[160];
-		int n = 0;
-
-		for (const char *const *a = c->args; *a && n < (int)sizeof(what) - 2; a++)
-			n += snprintf(what + n, sizeof(what) - (size_t)n, "%s%s", n ? " " : "", *a);
-		memset(&res, 0, sizeof(res));
-		{
-			const char *args[16];
-			int k = 0;
-
-			for (const char *const *a = c->args; *a && k < 15; a++)
-				args[k++] = path(*a);
-			args[k] = NULL;
-			ctl_run(&res, args, 0);
-		}
-		if (res.status != c->status || ctl_lines(res.err) != 1 ||
-		    strncmp(res.err, "daxalloc-ctl: ", 14) != 0 || strchr(res.err, '\033')) {
-			cr_expect_fail("'%s': exit %d (want %d), stderr '%s'", what, res.status,
-				       c->status, res.err);
-			failed++;
-			continue;
-		}
-		for (int w = 0; w < 3 && c->want[w]; w++)
-			if (!strstr(res.err, c->want[w])) {
-				cr_expect_fail("'%s': '%s' lacks '%s'", what, res.err, c->want[w]);
-				failed++;
-				break;
-			}
-	}
+	for (size_t i = 0; i < sizeof(cli_rows) / sizeof(cli_rows[0]); i++)
+		failed += !ctl_expect_refusal(&cli_rows[i], path);
 	cr_log_info("%zu CLI rows, %u failed", sizeof(cli_rows) / sizeof(cli_rows[0]), failed);
 }
 
 /* ---- without root: what needs root says so ---------------------------------- */
-
-struct child_answer {
-	int rc;
-	char msg[512];
-};
-
-/*
- * Runs @fn in a child whose effective uid is 65534 (nobody), as a program
- * started by an ordinary user would run it; returns what it answered.
- */
-static void as_nobody(int (*fn)(void), struct child_answer *a)
-{
-	int p[2], st;
-	ssize_t n;
-	pid_t pid;
-
-	if (geteuid() != 0)
-		cr_skip_test("needs root to become another user");
-	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		struct child_answer c = { 0 };
-
-		if (setegid(65534) < 0 || seteuid(65534) < 0) {
-			c.rc = -errno;
-			snprintf(c.msg, sizeof(c.msg), "seteuid: %s", strerror(errno));
-		} else {
-			c.rc = fn();
-			snprintf(c.msg, sizeof(c.msg), "%s", daxalloc_errmsg());
-		}
-		_exit(write(p[1], &c, sizeof(c)) == sizeof(c) ? 0 : 1);
-	}
-	close(p[1]);
-	n = read(p[0], a, sizeof(*a));
-	close(p[0]);
-	waitpid(pid, &st, 0);
-	cr_assert_eq(n, (ssize_t)sizeof(*a), "the child answered nothing (status %#x)", st);
-}
 
 static uint64_t pages_short; /* a stand-in this many 2M pages beyond what is free */
 
@@ -948,14 +777,14 @@ static int open_big_standin(void)
 
 Test(perm, reserving_huge_pages_says_root)
 {
-	struct child_answer a;
+	struct th_answer a;
 	uint64_t free_p = 0, resv = 0;
 
 	if (sysfs_hugepages_read(DAXALLOC_SIZE_2M, "free_hugepages", &free_p) < 0 ||
 	    sysfs_hugepages_read(DAXALLOC_SIZE_2M, "resv_hugepages", &resv) < 0)
 		cr_skip_test("this kernel offers no 2M huge pages");
 	pages_short = (free_p > resv ? free_p - resv : 0) + 16;
-	as_nobody(open_big_standin, &a);
+	th_as_nobody(open_big_standin, &a);
 	cr_expect_eq(a.rc, -ENOMEM, "rc %d: %s", a.rc, a.msg);
 	cr_expect(strstr(a.msg, "as root"), "%s", a.msg);
 	cr_expect(strstr(a.msg, "nr_hugepages"), "%s", a.msg);
@@ -965,11 +794,9 @@ Test(perm, reserving_huge_pages_says_root)
 /* The CLI as an ordinary user: the same answer, exit status 1. */
 Test(perm, cli_without_root_says_root)
 {
+	static struct ctl_run res;
 	uint64_t free_p = 0, resv = 0;
-	char size[32], err[1024] = "";
-	int p[2], st;
-	ssize_t n, got = 0;
-	pid_t pid;
+	char size[32];
 
 	if (geteuid() != 0)
 		cr_skip_test("needs root to become another user");
@@ -978,26 +805,10 @@ Test(perm, cli_without_root_says_root)
 		cr_skip_test("this kernel offers no 2M huge pages");
 	snprintf(size, sizeof(size), "hugetlb:2M:%lluM",
 		 (unsigned long long)((free_p > resv ? free_p - resv : 0) + 16) * 2);
-	cr_assert_not_null(getenv("DAXALLOC_CTL"));
-	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		dup2(p[1], 2);
-		if (setgid(65534) < 0 || setuid(65534) < 0)
-			_exit(99);
-		execl(getenv("DAXALLOC_CTL"), "daxalloc-ctl", "map", size, "--size", "2M", NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	while ((n = read(p[0], err + got, sizeof(err) - 1 - (size_t)got)) > 0)
-		got += n;
-	err[got] = '\0';
-	close(p[0]);
-	waitpid(pid, &st, 0);
-	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %#x: %s", st, err);
-	cr_expect(strstr(err, size) && strstr(err, "as root"), "%s", err);
-	cr_expect_eq(ctl_lines(err), 1, "%s", err);
+	ctl_run(&res, (const char *const[]){ "map", size, "--size", "2M", NULL }, CTL_RUN_AS_NOBODY);
+	cr_expect_eq(res.status, 1, "status %d: %s", res.status, res.err);
+	cr_expect(strstr(res.err, size) && strstr(res.err, "as root"), "%s", res.err);
+	cr_expect_eq(ctl_lines(res.err), 1, "%s", res.err);
 }
 
 /* ---- nothing of ours survives exec ------------------------------------------ */

@@ -507,23 +507,17 @@ static int enter_container(void)
  * *go, it checks that the pin of region @name is listed and that its free
  * and a format are refused naming io_uring.  Exit 0 when all held.
  */
-static pid_t expect_pinned_elsewhere(const char *name, bool container, int *go)
+static pid_t expect_pinned_elsewhere(const char *name, bool container, struct handshake *go)
 {
-	int fds[2];
-	pid_t pid;
+	pid_t pid = handshake_fork(go);
 
-	cr_assert_eq(pipe(fds), 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		struct daxalloc_pool *p = NULL, *fresh = NULL;
 		int n = 0, rc;
-		char c;
 
-		close(fds[1]);
 		if (container && (rc = enter_container()) != 0)
 			_exit(rc);
-		if (read(fds[0], &c, 1) != 1)
+		if (handshake_wait_go(go) < 0)
 			_exit(24);
 		if (daxalloc_pool_open(dev, 0, &p) < 0)
 			_exit(23);
@@ -544,17 +538,15 @@ static pid_t expect_pinned_elsewhere(const char *name, bool container, int *go)
 		}
 		_exit(0);
 	}
-	close(fds[0]);
-	*go = fds[1];
 	return pid;
 }
 
-static int go_and_wait(pid_t pid, int go)
+static int go_and_wait(pid_t pid, struct handshake *go)
 {
-	if (write(go, "g", 1) != 1)
-		return 127;
-	close(go);
-	return th_exit_status(pid);
+	int rc = handshake_go(go);
+
+	handshake_close(go);
+	return rc < 0 ? 127 : th_exit_status(pid);
 }
 
 Test(pin, free_of_a_pinned_region_is_refused)
@@ -596,18 +588,11 @@ Test(pin, failed_unpin_keeps_the_pin)
 	struct daxalloc_region *r = alloc(4 * M, "dma");
 	struct daxalloc_pin *p = pin(r, 0, 2 * M, uring_target(&ring));
 	struct daxalloc_pool *again = NULL;
-	int go[2], st;
-	char c = 0;
-	pid_t child;
+	struct handshake go;
+	pid_t child = handshake_fork(&go);
 
-	cr_assert_eq(pipe(go), 0);
-	child = fork();
-	cr_assert_geq(child, 0);
-	if (child == 0) {
-		close(go[1]);
-		_exit(read(go[0], &c, 1) < 0); /* holds the ring until told */
-	}
-	close(go[0]);
+	if (child == 0)
+		_exit(handshake_wait_go(&go) < 0); /* holds the ring until told */
 	io_uring_queue_exit(&ring);
 	ring_up = false;
 	cr_expect_lt(daxalloc_unpin(&p), 0, "the unpin of a ring closed here cannot succeed");
@@ -623,8 +608,9 @@ Test(pin, failed_unpin_keeps_the_pin)
 		     "formatting over a pin");
 	cr_expect(strstr(daxalloc_errmsg(), "pinned by io_uring"), "%s", daxalloc_errmsg());
 	cr_expect_null(again);
-	close(go[1]);
-	waitpid(child, &st, 0);
+	handshake_go(&go);
+	handshake_close(&go);
+	th_exit_status(child);
 }
 
 /*
@@ -635,23 +621,17 @@ Test(pin, failed_unpin_keeps_the_pin)
 Test(pin, stuck_pin_seen_by_other_processes_after_close)
 {
 	bool root = geteuid() == 0;
-	int go[2], go_host, go_ns = -1;
+	struct handshake go, go_host, go_ns;
 	pid_t child, host = expect_pinned_elsewhere("dma", false, &go_host), ns = 0;
 	struct daxalloc_region *r = alloc(4 * M, "dma");
 	struct daxalloc_pin *p;
-	char c = 0;
 
 	if (root)
 		ns = expect_pinned_elsewhere("dma", true, &go_ns);
 	p = pin(r, 0, 2 * M, uring_target(&ring));
-	cr_assert_eq(pipe(go), 0);
-	child = fork();
-	cr_assert_geq(child, 0);
-	if (child == 0) {
-		close(go[1]);
-		_exit(read(go[0], &c, 1) < 0); /* holds the ring, and the pin */
-	}
-	close(go[0]);
+	child = handshake_fork(&go);
+	if (child == 0)
+		_exit(handshake_wait_go(&go) < 0); /* holds the ring, and the pin */
 	io_uring_queue_exit(&ring);
 	ring_up = false;
 	cr_expect_lt(daxalloc_unpin(&p), 0, "the unpin of a ring closed here cannot succeed");
@@ -659,12 +639,13 @@ Test(pin, stuck_pin_seen_by_other_processes_after_close)
 	daxalloc_pool_close(&pool);
 	cr_expect_eq(pins_seen_by_a_new_handle(), 1,
 		     "closing the pool dropped a pin it could not undo");
-	cr_expect_eq(go_and_wait(host, go_host), 0,
+	cr_expect_eq(go_and_wait(host, &go_host), 0,
 		     "another process did not see the pin (see its output)");
 	if (root)
-		cr_expect_eq(go_and_wait(ns, go_ns), 0,
+		cr_expect_eq(go_and_wait(ns, &go_ns), 0,
 			     "a process in a container did not see the pin (see its output)");
-	close(go[1]);
+	handshake_go(&go);
+	handshake_close(&go);
 	cr_expect_eq(th_exit_status(child), 0);
 }
 
@@ -685,23 +666,18 @@ static void pin_as_another_process(const char *name)
 /* A pinner killed by SIGKILL: its lease ends, and so does its record. */
 Test(pin, pins_of_a_killed_process_end_with_it)
 {
-	int ready[2];
-	char c;
-	pid_t child;
+	struct handshake h;
+	pid_t child = handshake_fork(&h);
 
-	cr_assert_eq(pipe(ready), 0);
-	child = fork();
-	cr_assert_geq(child, 0);
 	if (child == 0) {
 		pin_as_another_process("victim");
-		if (write(ready[1], "r", 1) != 1)
+		if (handshake_ready(&h, NULL, 0) < 0)
 			_exit(2);
 		pause();
 		_exit(0);
 	}
-	close(ready[1]);
-	cr_assert_eq(read(ready[0], &c, 1), 1, "the pinner did not start (status %d)",
-		     th_exit_status(child));
+	cr_assert(handshake_wait_ready(&h, NULL, 0), "the pinner did not start (status %d)",
+		  th_exit_status(child));
 	cr_expect_eq(npins(), 1, "the other process's pin is not listed");
 	cr_expect_eq(daxalloc_pool_free_name(pool, "victim"), -EBUSY, "%s", daxalloc_errmsg());
 	expect_msg("pinned by io_uring");
@@ -709,6 +685,7 @@ Test(pin, pins_of_a_killed_process_end_with_it)
 	cr_expect_eq(th_exit_status(child), 128 + SIGKILL);
 	cr_expect_eq(npins(), 0, "a dead process's pin is still listed");
 	cr_expect_eq(daxalloc_pool_free_name(pool, "victim"), 0, "%s", daxalloc_errmsg());
+	handshake_close(&h);
 }
 
 /*
@@ -718,33 +695,28 @@ Test(pin, pins_of_a_killed_process_end_with_it)
  */
 Test(pin, pin_lives_on_in_a_child_after_the_pinner_exits)
 {
-	int ready[2], go[2];
+	struct handshake go;
 	pid_t pinner, heir = 0;
 	char want[32];
 
 	/* The heir is re-parented to this process when the pinner exits. */
 	cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-	cr_assert_eq(pipe(ready), 0);
-	cr_assert_eq(pipe(go), 0);
-	pinner = fork();
-	cr_assert_geq(pinner, 0);
+	pinner = handshake_fork(&go);
 	if (pinner == 0) {
 		pid_t h;
 
 		pin_as_another_process("heirloom");
 		h = fork();
 		if (h == 0) {
-			char c;
-
 			h = getpid();
-			if (write(ready[1], &h, sizeof(h)) != sizeof(h))
+			if (handshake_ready(&go, &h, sizeof(h)) < 0)
 				_exit(2);
-			_exit(read(go[0], &c, 1) < 0); /* holds the ring until told */
+			_exit(handshake_wait_go(&go) < 0); /* holds the ring until told */
 		}
 		_exit(h < 0 ? 3 : 0); /* exits with the pin made: its lease ends */
 	}
 	cr_assert_eq(th_exit_status(pinner), 0, "the pinner failed");
-	cr_assert_eq(read(ready[0], &heir, sizeof(heir)), (ssize_t)sizeof(heir));
+	cr_assert(handshake_wait_ready(&go, &heir, sizeof(heir)), "the heir did not start");
 	/* This process's own ring is no holder. */
 	io_uring_queue_exit(&ring);
 	ring_up = false;
@@ -753,7 +725,8 @@ Test(pin, pin_lives_on_in_a_child_after_the_pinner_exits)
 	cr_expect_eq(daxalloc_pool_free_name(pool, "heirloom"), -EBUSY, "%s", daxalloc_errmsg());
 	expect_msg("pinned by io_uring");
 	expect_msg(want);
-	cr_assert_eq(write(go[1], "g", 1), 1);
+	cr_assert_eq(handshake_go(&go), 0);
+	handshake_close(&go);
 	cr_expect_eq(th_exit_status(heir), 0);
 	cr_expect_eq(npins(), 0, "the pin outlived the last holder of the ring");
 	cr_expect_eq(daxalloc_pool_free_name(pool, "heirloom"), 0, "%s", daxalloc_errmsg());

@@ -9,13 +9,9 @@ Test(pool_crash, sigkill_anywhere_loses_nothing_acknowledged, .timeout = 900)
 {
 	struct daxalloc_ctx *ctx = NULL;
 	struct daxalloc_dev *dev;
-	struct daxalloc_pool *pool;
 
 	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
-	/* the memfd is inherited by the children: one device, many processes */
-	dev = th_dev_open(ctx, "hugetlb:2M:512M");
-	pool = th_pool_create(dev);
-	daxalloc_pool_close(&pool);
+	dev = th_dev_formatted(ctx, "hugetlb:2M:512M");
 	crash_loop_run(dev, 500);
 	daxalloc_dev_close(&dev);
 	daxalloc_ctx_delete(&ctx);

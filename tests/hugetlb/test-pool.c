@@ -471,7 +471,7 @@ Test(pool, free_refused_while_another_process_maps_it)
 	struct daxalloc_pool *forced = NULL;
 	char pid[32];
 	pid_t child;
-	int go;
+	struct handshake go;
 
 	daxalloc_region_close(&r);
 	child = th_hold_region(dev, "shared", &go);
@@ -487,7 +487,7 @@ Test(pool, free_refused_while_another_process_maps_it)
 	cr_assert_eq(daxalloc_pool_open(dev, DAXALLOC_POOL_FORCE_FREE, &forced), 0);
 	cr_expect_eq(daxalloc_pool_free_name(forced, "shared"), 0, "%s", daxalloc_errmsg());
 	daxalloc_pool_close(&forced);
-	cr_expect_eq(th_release_region(child, go), 0);
+	cr_expect_eq(th_release_region(child, &go), 0);
 	cr_expect_eq(daxalloc_pool_free_name(pool, "shared"), -ENOENT);
 }
 
@@ -551,20 +551,13 @@ Test(pool, free_refused_from_another_pid_namespace)
 Test(pool, free_refused_while_a_forked_child_maps_it)
 {
 	struct daxalloc_region *r = alloc(4 * M, "inherited");
-	int go[2];
+	struct handshake go;
 	char want[48];
 	pid_t child;
 
-	cr_assert_eq(pipe(go), 0);
-	child = fork();
-	cr_assert_geq(child, 0);
-	if (child == 0) {
-		char c;
-
-		close(go[1]);
-		_exit(read(go[0], &c, 1) < 0);
-	}
-	close(go[0]);
+	child = handshake_fork(&go);
+	if (child == 0)
+		_exit(handshake_wait_go(&go) < 0);
 	daxalloc_region_close(&r);
 	snprintf(want, sizeof(want), "mapped by pid %d", child);
 	cr_expect_eq(daxalloc_pool_free_name(pool, "inherited"), -EBUSY,
@@ -572,7 +565,8 @@ Test(pool, free_refused_while_a_forked_child_maps_it)
 	cr_expect(strstr(daxalloc_errmsg(), want), "%s", daxalloc_errmsg());
 	cr_expect_eq(th_exit_status(try_free_elsewhere("inherited", want, false)), 0,
 		     "another process freed what a forked child maps");
-	close(go[1]);
+	handshake_go(&go);
+	handshake_close(&go);
 	cr_expect_eq(th_exit_status(child), 0);
 	cr_expect_eq(daxalloc_pool_free_name(pool, "inherited"), 0, "%s", daxalloc_errmsg());
 }

@@ -15,13 +15,9 @@ Test(soak, kill_storm_leaves_a_clean_pool, .timeout = 3600)
 	struct daxalloc_ctx *ctx = NULL;
 	struct soak_result res;
 	struct daxalloc_dev *dev;
-	struct daxalloc_pool *pool;
 
 	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
-	/* the memfd is inherited by the workers: one device, many processes */
-	dev = th_dev_open(ctx, "hugetlb:2M:64M");
-	pool = th_pool_create(dev);
-	daxalloc_pool_close(&pool);
+	dev = th_dev_formatted(ctx, "hugetlb:2M:64M");
 	soak_run(dev, &opts, &res);
 	cr_expect_gt(res.kills, 0);
 	cr_expect_gt(res.allocs, 0);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "daxalloc.h"
+#include "handshake.h"
 
 #define HP "/sys/kernel/mm/hugepages/hugepages-2048kB/"
 
@@ -216,23 +217,20 @@ Test(standin, a_held_lock_is_waited_for_a_bounded_time)
 	struct daxalloc_dev *dev = NULL;
 	struct daxalloc_map *m = NULL;
 	char path[256], want[32];
-	int ready[2], go[2], rc;
+	struct handshake h;
 	pid_t holder;
-	char c;
+	int rc;
 
 	snprintf(path, sizeof(path), "%s/hugetlb.lock", rundir);
-	cr_assert_eq(pipe(ready), 0);
-	cr_assert_eq(pipe(go), 0);
-	holder = fork();
-	cr_assert_geq(holder, 0);
+	holder = handshake_fork(&h);
 	if (holder == 0) {
 		int fd = open(path, O_RDWR | O_CREAT, 0644);
 
-		if (fd < 0 || flock(fd, LOCK_EX) < 0 || write(ready[1], "r", 1) != 1)
+		if (fd < 0 || flock(fd, LOCK_EX) < 0 || handshake_ready(&h, NULL, 0) < 0)
 			_exit(1);
-		_exit(read(go[0], &c, 1) < 0);
+		_exit(handshake_wait_go(&h) < 0);
 	}
-	cr_assert_eq(read(ready[0], &c, 1), 1);
+	cr_assert(handshake_wait_ready(&h, NULL, 0));
 	setenv("DAXALLOC_LOCK_TIMEOUT", "1", 1);
 	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
 	cr_assert_eq(daxalloc_dev_open(ctx, "hugetlb:2M:4M", &dev), 0, "%s", daxalloc_errmsg());
@@ -240,7 +238,8 @@ Test(standin, a_held_lock_is_waited_for_a_bounded_time)
 	cr_expect_eq(rc, -EBUSY, "%s", daxalloc_errmsg());
 	snprintf(want, sizeof(want), "held by pid %d", holder);
 	cr_expect(strstr(daxalloc_errmsg(), want), "%s", daxalloc_errmsg());
-	cr_assert_eq(write(go[1], "g", 1), 1);
+	cr_assert_eq(handshake_go(&h), 0);
+	handshake_close(&h);
 	waitpid(holder, NULL, 0);
 	cr_expect_eq(daxalloc_map_new(dev, 0, 2 << 20, NULL, 0, &m), 0, "once let go: %s",
 		     daxalloc_errmsg());
