@@ -12,6 +12,15 @@
 #define DAXALLOC_EXPORT __attribute__((visibility("default")))
 #define DAXALLOC_PRINTF(f, a) __attribute__((format(printf, f, a)))
 /*
+ * The exported getter daxalloc_OBJ_get_NAME: member @m of the handle, or
+ * @none for a NULL handle, the one rule every getter keeps.
+ */
+#define DAXALLOC_GETTER(type, obj, name, m, none)                                  \
+	DAXALLOC_EXPORT type daxalloc_##obj##_get_##name(struct daxalloc_##obj *h) \
+	{                                                                          \
+		return h ? h->m : none;                                            \
+	}
+/*
  * IMPL exported as NAME@VERSION ("@@": the default that new programs bind):
  * for entry points whose types or parameters changed after a release, see
  * versions.c and compat-0.1.c.
