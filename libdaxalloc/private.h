@@ -184,6 +184,8 @@ const char *daxalloc_rundir(void);
 
 /* hugetlb.c: the stand-in */
 int hugetlb_parse_name(const char *name, uint64_t *align, uint64_t *size);
+/* What a stand-in is, whatever memory it has: in no dax region, on no known node, enabled. */
+void hugetlb_dev_facts(struct daxalloc_dev *dev);
 int hugetlb_open(struct daxalloc_ctx *ctx, const char *name, struct daxalloc_dev *dev);
 /* Before the first map: every page of the stand-in, taken once. */
 int hugetlb_take_pages(struct daxalloc_dev *dev);
