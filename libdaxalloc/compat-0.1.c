@@ -21,6 +21,7 @@
 #define daxalloc_pool_stats daxalloc_pool_stats_new
 #define daxalloc_vmemmap_model daxalloc_vmemmap_model_new
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "private.h"
@@ -36,7 +37,126 @@
 /* daxalloc.h's function of the model's name went with the rename above. */
 int daxalloc_vmemmap_model(uint64_t size, uint64_t align, struct daxalloc_vmemmap_model_new *m);
 
-#define COPY(dst, src, member) memcpy((dst)->member, (src)->member, sizeof((dst)->member))
+/*
+ * A member a 0.1 type shares with its 0.2 type: the same name and size
+ * (the build fails otherwise), at its offset in each.  A list of them
+ * says what one conversion copies, either way.
+ */
+struct member {
+	size_t at_0_1, at_0_2, size;
+};
+
+#define OLD(type) struct daxalloc_##type
+#define NEW(type) struct daxalloc_##type##_new
+#define SIZE_OF(t, m) sizeof(((t *)0)->m)
+/* 0, or a build failure (an array of size -1) where the sizes differ */
+#define SIZES_AGREE(type, m) \
+	(0 * sizeof(char[SIZE_OF(OLD(type), m) == SIZE_OF(NEW(type), m) ? 1 : -1]))
+#define MEMBER(type, m)                                              \
+	{                                                            \
+		offsetof(OLD(type), m), offsetof(NEW(type), m),      \
+			SIZE_OF(OLD(type), m) + SIZES_AGREE(type, m) \
+	}
+
+enum direction { TO_0_1, FROM_0_1 };
+
+static void convert(enum direction dir, void *dst, const void *src, const struct member *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t to = dir == TO_0_1 ? m[i].at_0_1 : m[i].at_0_2;
+		size_t from = dir == TO_0_1 ? m[i].at_0_2 : m[i].at_0_1;
+
+		memcpy((char *)dst + to, (const char *)src + from, m[i].size);
+	}
+}
+
+#define CONVERT(dir, dst, src, members) \
+	convert(dir, dst, src, members, sizeof(members) / sizeof(members[0]))
+
+/* One member a line. */
+/* clang-format off */
+static const struct member pin_target_members[] = {
+	MEMBER(pin_target, kind),
+	MEMBER(pin_target, flags),
+	MEMBER(pin_target, vfio.container_fd),
+	MEMBER(pin_target, vfio.iova),
+	MEMBER(pin_target, iommufd.fd),
+	MEMBER(pin_target, iommufd.ioas_id),
+	MEMBER(pin_target, iommufd.iova),
+	MEMBER(pin_target, rdma.pd),
+	MEMBER(pin_target, rdma.access),
+	MEMBER(pin_target, uring.ring),
+	MEMBER(pin_target, uring.first_index),
+};
+
+static const struct member daxregion_info_members[] = {
+	MEMBER(daxregion_info, id),
+	MEMBER(daxregion_info, kind),
+	MEMBER(daxregion_info, start),
+	MEMBER(daxregion_info, size),
+	MEMBER(daxregion_info, align),
+	MEMBER(daxregion_info, available),
+	MEMBER(daxregion_info, largest_free),
+	MEMBER(daxregion_info, available_1g),
+	MEMBER(daxregion_info, largest_free_1g),
+	MEMBER(daxregion_info, devices),
+};
+
+static const struct member region_info_members[] = {
+	MEMBER(region_info, name),
+	MEMBER(region_info, offset),
+	MEMBER(region_info, size),
+	MEMBER(region_info, owner_pid),
+	MEMBER(region_info, owner_alive),
+	MEMBER(region_info, created),
+};
+
+/* and the consumer in words */
+static const struct member pin_info_members[] = {
+	MEMBER(pin_info, kind),
+	MEMBER(pin_info, region),
+	MEMBER(pin_info, region_offset),
+	MEMBER(pin_info, offset),
+	MEMBER(pin_info, length),
+	MEMBER(pin_info, pid),
+	MEMBER(pin_info, command),
+	MEMBER(pin_info, since),
+};
+
+/* and the first problem in words */
+static const struct member check_report_members[] = {
+	MEMBER(check_report, active_copy),
+	MEMBER(check_report, sequence),
+	MEMBER(check_report, standby_valid),
+	MEMBER(check_report, regions),
+	MEMBER(check_report, orphans),
+	MEMBER(check_report, problems),
+	MEMBER(check_report, repaired),
+};
+
+static const struct member pool_stats_members[] = {
+	MEMBER(pool_stats, unit),
+	MEMBER(pool_stats, capacity),
+	MEMBER(pool_stats, used),
+	MEMBER(pool_stats, free),
+	MEMBER(pool_stats, largest_free),
+	MEMBER(pool_stats, free_extents),
+	MEMBER(pool_stats, regions),
+	MEMBER(pool_stats, named_regions),
+	MEMBER(pool_stats, max_regions),
+	MEMBER(pool_stats, fragmentation),
+};
+
+static const struct member vmemmap_model_members[] = {
+	MEMBER(vmemmap_model, size),
+	MEMBER(vmemmap_model, align),
+	MEMBER(vmemmap_model, base_pages),
+	MEMBER(vmemmap_model, compound_pages),
+	MEMBER(vmemmap_model, struct_pages),
+	MEMBER(vmemmap_model, page_tables),
+	MEMBER(vmemmap_model, total),
+};
+/* clang-format on */
 
 /* 0.1's target carries no size. */
 DAXALLOC_SYMVER(daxalloc_pin_0_1, "daxalloc_pin@LIBDAXALLOC_0.1")
@@ -48,56 +168,25 @@ int daxalloc_pin_0_1(struct daxalloc_region *region, uint64_t offset, uint64_t l
 
 	if (!target)
 		return daxalloc_pin(region, offset, length, NULL, pin);
-	t.kind = target->kind;
-	t.flags = target->flags;
-	t.vfio.container_fd = target->vfio.container_fd;
-	t.vfio.iova = target->vfio.iova;
-	t.iommufd.fd = target->iommufd.fd;
-	t.iommufd.ioas_id = target->iommufd.ioas_id;
-	t.iommufd.iova = target->iommufd.iova;
-	t.rdma.pd = target->rdma.pd;
-	t.rdma.access = target->rdma.access;
-	t.uring.ring = target->uring.ring;
-	t.uring.first_index = target->uring.first_index;
+	CONVERT(FROM_0_1, &t, target, pin_target_members);
 	return daxalloc_pin(region, offset, length, &t, pin);
 }
 
 static void daxregion_info_to_0_1(struct daxalloc_daxregion_info *o,
 				  const struct daxalloc_daxregion_info_new *n)
 {
-	o->id = n->id;
-	o->kind = n->kind;
-	o->start = n->start;
-	o->size = n->size;
-	o->align = n->align;
-	o->available = n->available;
-	o->largest_free = n->largest_free;
-	o->available_1g = n->available_1g;
-	o->largest_free_1g = n->largest_free_1g;
-	o->devices = n->devices;
+	CONVERT(TO_0_1, o, n, daxregion_info_members);
 }
 
 static void region_info_to_0_1(struct daxalloc_region_info *o,
 			       const struct daxalloc_region_info_new *n)
 {
-	COPY(o, n, name);
-	o->offset = n->offset;
-	o->size = n->size;
-	o->owner_pid = n->owner_pid;
-	o->owner_alive = n->owner_alive;
-	o->created = n->created;
+	CONVERT(TO_0_1, o, n, region_info_members);
 }
 
 static void pin_info_to_0_1(struct daxalloc_pin_info *o, const struct daxalloc_pin_info_new *n)
 {
-	o->kind = n->kind;
-	COPY(o, n, region);
-	o->region_offset = n->region_offset;
-	o->offset = n->offset;
-	o->length = n->length;
-	o->pid = n->pid;
-	COPY(o, n, command);
-	o->since = n->since;
+	CONVERT(TO_0_1, o, n, pin_info_members);
 	/* 0.1 held the words; 0.2 the numbers they came from */
 	daxalloc_pin_info_describe(n, o->consumer, sizeof(o->consumer));
 }
@@ -186,13 +275,7 @@ int daxalloc_pool_check_0_1(struct daxalloc_dev *dev, unsigned int flags,
 	if (!rep)
 		return rc;
 	/* filled on failure too, as 0.1 did */
-	rep->active_copy = n.active_copy;
-	rep->sequence = n.sequence;
-	rep->standby_valid = n.standby_valid;
-	rep->regions = n.regions;
-	rep->orphans = n.orphans;
-	rep->problems = n.problems;
-	rep->repaired = n.repaired;
+	CONVERT(TO_0_1, rep, &n, check_report_members);
 	n.first.detail = w.first[0] ? w.first : NULL;
 	n.first_loss.detail = w.loss[0] ? w.loss : NULL;
 	memset(rep->first_problem, 0, sizeof(rep->first_problem));
@@ -209,16 +292,7 @@ int daxalloc_pool_get_stats_0_1(struct daxalloc_pool *pool, struct daxalloc_pool
 
 	if (rc < 0)
 		return rc;
-	st->unit = n.unit;
-	st->capacity = n.capacity;
-	st->used = n.used;
-	st->free = n.free;
-	st->largest_free = n.largest_free;
-	st->free_extents = n.free_extents;
-	st->regions = n.regions;
-	st->named_regions = n.named_regions;
-	st->max_regions = n.max_regions;
-	st->fragmentation = n.fragmentation;
+	CONVERT(TO_0_1, st, &n, pool_stats_members);
 	return 0;
 }
 
@@ -227,13 +301,7 @@ static void model_from_0_1(struct daxalloc_vmemmap_model_new *n,
 			   const struct daxalloc_vmemmap_model *m)
 {
 	n->struct_size = sizeof(*n);
-	n->size = m->size;
-	n->align = m->align;
-	n->base_pages = m->base_pages;
-	n->compound_pages = m->compound_pages;
-	COPY(n, m, struct_pages);
-	COPY(n, m, page_tables);
-	COPY(n, m, total);
+	CONVERT(FROM_0_1, n, m, vmemmap_model_members);
 }
 
 DAXALLOC_SYMVER(daxalloc_vmemmap_model_0_1, "daxalloc_vmemmap_model@LIBDAXALLOC_0.1")
@@ -244,13 +312,7 @@ int daxalloc_vmemmap_model_0_1(uint64_t size, uint64_t align, struct daxalloc_vm
 
 	if (!m)
 		return rc;
-	m->size = n.size;
-	m->align = n.align;
-	m->base_pages = n.base_pages;
-	m->compound_pages = n.compound_pages;
-	COPY(m, &n, struct_pages);
-	COPY(m, &n, page_tables);
-	COPY(m, &n, total);
+	CONVERT(TO_0_1, m, &n, vmemmap_model_members);
 	return rc;
 }
 

@@ -416,60 +416,27 @@ DAXALLOC_EXPORT void daxalloc_dev_close(struct daxalloc_dev **pdev)
 	*pdev = NULL;
 }
 
-DAXALLOC_EXPORT const char *daxalloc_dev_get_name(struct daxalloc_dev *dev)
-{
-	return dev ? dev->name : NULL;
-}
+DAXALLOC_GETTER(const char *, dev, name, name, NULL)
 
 DAXALLOC_EXPORT const char *daxalloc_dev_get_path(struct daxalloc_dev *dev)
 {
 	return dev && dev->type == DAXALLOC_DEV_DEVDAX ? dev->path : NULL;
 }
 
-DAXALLOC_EXPORT enum daxalloc_dev_type daxalloc_dev_get_type(struct daxalloc_dev *dev)
-{
-	return dev ? dev->type : 0;
-}
+DAXALLOC_GETTER(enum daxalloc_dev_type, dev, type, type, 0)
 
 DAXALLOC_EXPORT bool daxalloc_dev_is_standin(struct daxalloc_dev *dev)
 {
 	return dev && dev->type == DAXALLOC_DEV_HUGETLB;
 }
 
-DAXALLOC_EXPORT uint64_t daxalloc_dev_get_size(struct daxalloc_dev *dev)
-{
-	return dev ? dev->size : 0;
-}
-
-DAXALLOC_EXPORT uint64_t daxalloc_dev_get_align(struct daxalloc_dev *dev)
-{
-	return dev ? dev->align : 0;
-}
-
-DAXALLOC_EXPORT int daxalloc_dev_get_numa_node(struct daxalloc_dev *dev)
-{
-	return dev ? dev->numa_node : -1;
-}
-
-DAXALLOC_EXPORT int daxalloc_dev_get_target_node(struct daxalloc_dev *dev)
-{
-	return dev ? dev->target_node : -1;
-}
-
-DAXALLOC_EXPORT int daxalloc_dev_get_region_id(struct daxalloc_dev *dev)
-{
-	return dev ? dev->region_id : -1;
-}
-
-DAXALLOC_EXPORT enum daxalloc_region_kind daxalloc_dev_get_region_kind(struct daxalloc_dev *dev)
-{
-	return dev ? dev->region_kind : DAXALLOC_REGION_UNKNOWN;
-}
-
-DAXALLOC_EXPORT uint64_t daxalloc_dev_get_resource(struct daxalloc_dev *dev)
-{
-	return dev ? dev->resource : UINT64_MAX;
-}
+DAXALLOC_GETTER(uint64_t, dev, size, size, 0)
+DAXALLOC_GETTER(uint64_t, dev, align, align, 0)
+DAXALLOC_GETTER(int, dev, numa_node, numa_node, -1)
+DAXALLOC_GETTER(int, dev, target_node, target_node, -1)
+DAXALLOC_GETTER(int, dev, region_id, region_id, -1)
+DAXALLOC_GETTER(enum daxalloc_region_kind, dev, region_kind, region_kind, DAXALLOC_REGION_UNKNOWN)
+DAXALLOC_GETTER(uint64_t, dev, resource, resource, UINT64_MAX)
 
 DAXALLOC_EXPORT bool daxalloc_dev_is_enabled(struct daxalloc_dev *dev)
 {

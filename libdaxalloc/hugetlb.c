@@ -346,6 +346,17 @@ static int open_kept(struct daxalloc_dev *dev, int *fd)
 	return 0;
 }
 
+void hugetlb_dev_facts(struct daxalloc_dev *dev)
+{
+	dev->type = DAXALLOC_DEV_HUGETLB;
+	dev->region_kind = DAXALLOC_REGION_NONE;
+	dev->region_id = -1;
+	dev->numa_node = -1;
+	dev->target_node = -1;
+	dev->resource = UINT64_MAX;
+	dev->enabled = true;
+}
+
 int hugetlb_open(struct daxalloc_ctx *ctx, const char *name, struct daxalloc_dev *dev)
 {
 	unsigned int flags = MFD_CLOEXEC | MFD_HUGETLB;
@@ -357,15 +368,9 @@ int hugetlb_open(struct daxalloc_ctx *ctx, const char *name, struct daxalloc_dev
 	rc = hugetlb_parse_name(name, &align, &size);
 	if (rc < 0)
 		return rc;
-	dev->type = DAXALLOC_DEV_HUGETLB;
+	hugetlb_dev_facts(dev);
 	dev->align = align;
 	dev->size = size;
-	dev->region_kind = DAXALLOC_REGION_NONE;
-	dev->region_id = -1;
-	dev->numa_node = -1;
-	dev->target_node = -1;
-	dev->resource = UINT64_MAX;
-	dev->enabled = true;
 	dev->ctx = ctx;
 	snprintf(dev->name, sizeof(dev->name), "%s", name);
 	rc = pages_available(dev, &avail);

@@ -229,25 +229,10 @@ DAXALLOC_EXPORT void daxalloc_map_delete(struct daxalloc_map **pm)
 	*pm = NULL;
 }
 
-DAXALLOC_EXPORT void *daxalloc_map_get_address(struct daxalloc_map *map)
-{
-	return map ? map->addr : NULL;
-}
-
-DAXALLOC_EXPORT uint64_t daxalloc_map_get_length(struct daxalloc_map *map)
-{
-	return map ? map->length : 0;
-}
-
-DAXALLOC_EXPORT uint64_t daxalloc_map_get_offset(struct daxalloc_map *map)
-{
-	return map ? map->offset : 0;
-}
-
-DAXALLOC_EXPORT struct daxalloc_dev *daxalloc_map_get_dev(struct daxalloc_map *map)
-{
-	return map ? map->dev : NULL;
-}
+DAXALLOC_GETTER(void *, map, address, addr, NULL)
+DAXALLOC_GETTER(uint64_t, map, length, length, 0)
+DAXALLOC_GETTER(uint64_t, map, offset, offset, 0)
+DAXALLOC_GETTER(struct daxalloc_dev *, map, dev, dev, NULL)
 
 DAXALLOC_EXPORT int64_t daxalloc_map_get_kernel_page_size(struct daxalloc_map *map)
 {

@@ -113,12 +113,4 @@ static int iommufd_unpin(struct daxalloc_pin *p)
 	return 0;
 }
 
-const struct pin_ops pin_iommufd_ops = {
-	.name = "iommufd",
-	.charged_as = "VmPin",
-	.limit_on_counter = false,
-	.devdax_uncharged = false,
-	.check = iommufd_check,
-	.pin = iommufd_pin,
-	.unpin = iommufd_unpin,
-};
+const struct pin_back_end pin_iommufd_back_end = { iommufd_check, iommufd_pin, iommufd_unpin };

@@ -74,12 +74,4 @@ static int rdma_unpin(struct daxalloc_pin *p)
 	return 0;
 }
 
-const struct pin_ops pin_rdma_ops = {
-	.name = "rdma",
-	.charged_as = "VmPin",
-	.limit_on_counter = true,
-	.devdax_uncharged = false,
-	.check = rdma_check,
-	.pin = rdma_pin,
-	.unpin = rdma_unpin,
-};
+const struct pin_back_end pin_rdma_back_end = { rdma_check, rdma_pin, rdma_unpin };

@@ -177,12 +177,4 @@ static int uring_unpin(struct daxalloc_pin *p)
 	return 0;
 }
 
-const struct pin_ops pin_uring_ops = {
-	.name = "io_uring",
-	.charged_as = "VmPin",
-	.limit_on_counter = false,
-	.devdax_uncharged = false,
-	.check = uring_check,
-	.pin = uring_pin,
-	.unpin = uring_unpin,
-};
+const struct pin_back_end pin_uring_back_end = { uring_check, uring_pin, uring_unpin };

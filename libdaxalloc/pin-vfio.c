@@ -96,12 +96,4 @@ static int vfio_unpin(struct daxalloc_pin *p)
 	return 0;
 }
 
-const struct pin_ops pin_vfio_ops = {
-	.name = "vfio",
-	.charged_as = "VmLck",
-	.limit_on_counter = true,
-	.devdax_uncharged = true,
-	.check = vfio_check,
-	.pin = vfio_pin,
-	.unpin = vfio_unpin,
-};
+const struct pin_back_end pin_vfio_back_end = { vfio_check, vfio_pin, vfio_unpin };

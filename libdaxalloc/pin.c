@@ -47,38 +47,41 @@ static void pins_atfork(void)
 	pthread_atfork(pins_forking, NULL, NULL);
 }
 
+/* The consumers by kind; names known also where a back end is not built in. */
+#ifdef DAXALLOC_HAVE_RDMA
+#define RDMA_BACK_END (&pin_rdma_back_end)
+#else
+#define RDMA_BACK_END NULL
+#endif
+/* clang-format off */
+static const struct pin_ops kinds[] = {
+	[DAXALLOC_PIN_VFIO] =    { "vfio",     "VmLck", true,  true,  &pin_vfio_back_end },
+	[DAXALLOC_PIN_IOMMUFD] = { "iommufd",  "VmPin", false, false, &pin_iommufd_back_end },
+	[DAXALLOC_PIN_RDMA] =    { "rdma",     "VmPin", true,  false, RDMA_BACK_END },
+	[DAXALLOC_PIN_URING] =   { "io_uring", "VmPin", false, false, &pin_uring_back_end },
+};
+/* clang-format on */
+
+static const struct pin_ops *kind_ops(enum daxalloc_pin_kind kind)
+{
+	if ((unsigned int)kind >= sizeof(kinds) / sizeof(kinds[0]) || !kinds[kind].name)
+		return NULL;
+	return &kinds[kind];
+}
+
+/* The back end of @kind; NULL: unknown, or not built in. */
 static const struct pin_ops *ops_for(enum daxalloc_pin_kind kind)
 {
-	switch (kind) {
-	case DAXALLOC_PIN_VFIO:
-		return &pin_vfio_ops;
-	case DAXALLOC_PIN_IOMMUFD:
-		return &pin_iommufd_ops;
-	case DAXALLOC_PIN_URING:
-		return &pin_uring_ops;
-	case DAXALLOC_PIN_RDMA:
-#ifdef DAXALLOC_HAVE_RDMA
-		return &pin_rdma_ops;
-#else
-		return NULL;
-#endif
-	}
-	return NULL;
+	const struct pin_ops *ops = kind_ops(kind);
+
+	return ops && ops->back_end ? ops : NULL;
 }
 
 DAXALLOC_EXPORT const char *daxalloc_pin_kind_name(enum daxalloc_pin_kind kind)
 {
-	switch (kind) {
-	case DAXALLOC_PIN_VFIO:
-		return "vfio";
-	case DAXALLOC_PIN_IOMMUFD:
-		return "iommufd";
-	case DAXALLOC_PIN_RDMA:
-		return "rdma";
-	case DAXALLOC_PIN_URING:
-		return "io_uring";
-	}
-	return "unknown";
+	const struct pin_ops *ops = kind_ops(kind);
+
+	return ops ? ops->name : "unknown";
 }
 
 int pin_check_fd(struct daxalloc_pin *p, int fd, const char *what)
@@ -309,7 +312,7 @@ int daxalloc_pin(struct daxalloc_region *region, uint64_t offset, uint64_t lengt
 	 */
 	rc = region_lock_live(region);
 	if (rc == 0) {
-		rc = p->ops->check(p);
+		rc = p->ops->back_end->check(p);
 		if (rc == 0)
 			rc = check_memlock(p);
 		if (rc == 0)
@@ -322,7 +325,7 @@ int daxalloc_pin(struct daxalloc_region *region, uint64_t offset, uint64_t lengt
 	}
 	snprintf(before, sizeof(before), "%s", p->consumer);
 	t0 = mono_ns();
-	rc = p->ops->pin(p);
+	rc = p->ops->back_end->pin(p);
 	p->pin_ns = mono_ns() - t0;
 	if (rc < 0) {
 		char msg[512];
@@ -368,7 +371,7 @@ static int release(struct daxalloc_pin *p)
 {
 	int rc;
 
-	rc = p->ops->unpin(p);
+	rc = p->ops->back_end->unpin(p);
 	if (rc < 0) {
 		char msg[512];
 
@@ -586,62 +589,15 @@ int daxalloc_pool_foreach_pin(struct daxalloc_pool *pool,
 	return rc;
 }
 
-DAXALLOC_EXPORT enum daxalloc_pin_kind daxalloc_pin_get_kind(struct daxalloc_pin *p)
-{
-	return p ? p->target.kind : 0;
-}
-
-DAXALLOC_EXPORT struct daxalloc_region *daxalloc_pin_get_region(struct daxalloc_pin *p)
-{
-	return p ? p->region : NULL;
-}
-
-DAXALLOC_EXPORT void *daxalloc_pin_get_address(struct daxalloc_pin *p)
-{
-	return p ? p->addr : NULL;
-}
-
-DAXALLOC_EXPORT uint64_t daxalloc_pin_get_offset(struct daxalloc_pin *p)
-{
-	return p ? p->offset : 0;
-}
-
-DAXALLOC_EXPORT uint64_t daxalloc_pin_get_length(struct daxalloc_pin *p)
-{
-	return p ? p->length : 0;
-}
-
-DAXALLOC_EXPORT uint64_t daxalloc_pin_get_pin_time_ns(struct daxalloc_pin *p)
-{
-	return p ? p->pin_ns : 0;
-}
-
-DAXALLOC_EXPORT uint64_t daxalloc_pin_get_iova(struct daxalloc_pin *p)
-{
-	return p ? p->iova : UINT64_MAX;
-}
-
-DAXALLOC_EXPORT struct ibv_mr *daxalloc_pin_get_mr(struct daxalloc_pin *p)
-{
-	return p ? p->mr : NULL;
-}
-
-DAXALLOC_EXPORT uint32_t daxalloc_pin_get_lkey(struct daxalloc_pin *p)
-{
-	return p ? p->lkey : 0;
-}
-
-DAXALLOC_EXPORT uint32_t daxalloc_pin_get_rkey(struct daxalloc_pin *p)
-{
-	return p ? p->rkey : 0;
-}
-
-DAXALLOC_EXPORT int daxalloc_pin_get_uring_index(struct daxalloc_pin *p)
-{
-	return p ? p->uring_first : -1;
-}
-
-DAXALLOC_EXPORT unsigned int daxalloc_pin_get_uring_count(struct daxalloc_pin *p)
-{
-	return p ? p->uring_count : 0;
-}
+DAXALLOC_GETTER(enum daxalloc_pin_kind, pin, kind, target.kind, 0)
+DAXALLOC_GETTER(struct daxalloc_region *, pin, region, region, NULL)
+DAXALLOC_GETTER(void *, pin, address, addr, NULL)
+DAXALLOC_GETTER(uint64_t, pin, offset, offset, 0)
+DAXALLOC_GETTER(uint64_t, pin, length, length, 0)
+DAXALLOC_GETTER(uint64_t, pin, pin_time_ns, pin_ns, 0)
+DAXALLOC_GETTER(uint64_t, pin, iova, iova, UINT64_MAX)
+DAXALLOC_GETTER(struct ibv_mr *, pin, mr, mr, NULL)
+DAXALLOC_GETTER(uint32_t, pin, lkey, lkey, 0)
+DAXALLOC_GETTER(uint32_t, pin, rkey, rkey, 0)
+DAXALLOC_GETTER(int, pin, uring_index, uring_first, -1)
+DAXALLOC_GETTER(unsigned int, pin, uring_count, uring_count, 0)

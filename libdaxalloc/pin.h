@@ -10,7 +10,22 @@
 
 struct daxalloc_pin;
 
-/* One consumer: how to check it, pin for it and unpin. */
+/* How a consumer is pinned: one file each (pin-vfio.c ...). */
+struct pin_back_end {
+	/* Is the consumer usable?  No side effects; sets the error message. */
+	int (*check)(struct daxalloc_pin *p);
+	int (*pin)(struct daxalloc_pin *p);
+	int (*unpin)(struct daxalloc_pin *p);
+};
+
+extern const struct pin_back_end pin_vfio_back_end;
+extern const struct pin_back_end pin_iommufd_back_end;
+extern const struct pin_back_end pin_uring_back_end;
+#ifdef DAXALLOC_HAVE_RDMA
+extern const struct pin_back_end pin_rdma_back_end;
+#endif
+
+/* One consumer: its name, how the kernel charges its pins, its back end. */
 struct pin_ops {
 	const char *name;
 	/*
@@ -27,18 +42,8 @@ struct pin_ops {
 	const char *charged_as;
 	bool limit_on_counter;
 	bool devdax_uncharged;
-	/* Is the consumer usable?  No side effects; sets the error message. */
-	int (*check)(struct daxalloc_pin *p);
-	int (*pin)(struct daxalloc_pin *p);
-	int (*unpin)(struct daxalloc_pin *p);
+	const struct pin_back_end *back_end; /* NULL: not built in */
 };
-
-extern const struct pin_ops pin_vfio_ops;
-extern const struct pin_ops pin_iommufd_ops;
-extern const struct pin_ops pin_uring_ops;
-#ifdef DAXALLOC_HAVE_RDMA
-extern const struct pin_ops pin_rdma_ops;
-#endif
 
 struct daxalloc_pin {
 	struct daxalloc_pin *next;      /* every live pin of this process */

@@ -12,6 +12,15 @@
 #define DAXALLOC_EXPORT __attribute__((visibility("default")))
 #define DAXALLOC_PRINTF(f, a) __attribute__((format(printf, f, a)))
 /*
+ * The exported getter daxalloc_OBJ_get_NAME: member @m of the handle, or
+ * @none for a NULL handle, the one rule every getter keeps.
+ */
+#define DAXALLOC_GETTER(type, obj, name, m, none)                                  \
+	DAXALLOC_EXPORT type daxalloc_##obj##_get_##name(struct daxalloc_##obj *h) \
+	{                                                                          \
+		return h ? h->m : none;                                            \
+	}
+/*
  * IMPL exported as NAME@VERSION ("@@": the default that new programs bind):
  * for entry points whose types or parameters changed after a release, see
  * versions.c and compat-0.1.c.
@@ -175,6 +184,8 @@ const char *daxalloc_rundir(void);
 
 /* hugetlb.c: the stand-in */
 int hugetlb_parse_name(const char *name, uint64_t *align, uint64_t *size);
+/* What a stand-in is, whatever memory it has: in no dax region, on no known node, enabled. */
+void hugetlb_dev_facts(struct daxalloc_dev *dev);
 int hugetlb_open(struct daxalloc_ctx *ctx, const char *name, struct daxalloc_dev *dev);
 /* Before the first map: every page of the stand-in, taken once. */
 int hugetlb_take_pages(struct daxalloc_dev *dev);

@@ -271,40 +271,16 @@ int procfs_boot_id_hash(uint64_t *hash)
 	return 0;
 }
 
-int procfs_self_status_bytes(const char *field, uint64_t *out)
-{
-	char line[256];
-	size_t flen = strlen(field);
-	FILE *f;
-	int rc;
-
-	f = procfs_fopen("self/status", &rc);
-	if (!f)
-		return rc;
-	rc = -ENOENT;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long kb;
-
-		if (strncmp(line, field, flen) == 0 && line[flen] == ':' &&
-		    sscanf(line + flen + 1, " %llu kB", &kb) == 1) {
-			*out = (uint64_t)kb << 10;
-			rc = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return rc;
-}
-
 /*
- * Fields of one read of /proc/meminfo ("Name:   N kB"), in bytes, in the
- * order of @fields; a field this kernel does not have reads 0.  -ENOENT
- * when none of them is there.
+ * Fields of one read of procfs file @rel ("Name:   N kB" lines, as
+ * meminfo and status have them), in bytes, in the order of @fields; a
+ * field this kernel does not have reads 0.  -ENOENT when none of them is
+ * there.
  */
-int procfs_meminfo(const char *const *fields, int n, uint64_t *out)
+static int procfs_kb_fields(const char *rel, const char *const *fields, int n, uint64_t *out)
 {
 	char buf[8192];
-	ssize_t len = read_file(procfs_root(), "meminfo", buf, sizeof(buf));
+	ssize_t len = read_file(procfs_root(), rel, buf, sizeof(buf));
 	int found = 0;
 
 	if (len < 0)
@@ -326,6 +302,16 @@ int procfs_meminfo(const char *const *fields, int n, uint64_t *out)
 		}
 	}
 	return found ? 0 : -ENOENT;
+}
+
+int procfs_meminfo(const char *const *fields, int n, uint64_t *out)
+{
+	return procfs_kb_fields("meminfo", fields, n, out);
+}
+
+int procfs_self_status_bytes(const char *field, uint64_t *out)
+{
+	return procfs_kb_fields("self/status", &field, 1, out);
 }
 
 uint64_t procfs_self_pidns(void)

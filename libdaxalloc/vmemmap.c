@@ -102,18 +102,21 @@ int daxalloc_vmemmap_model(uint64_t size, uint64_t align, struct daxalloc_vmemma
 	return rc;
 }
 
+/* @names[@i], or "unknown" where the table has none. */
+static const char *name_in(const char *const *names, int n, int i)
+{
+	return i >= 0 && i < n && names[i] ? names[i] : "unknown";
+}
+
 DAXALLOC_EXPORT const char *daxalloc_vmemmap_row_name(int row)
 {
-	switch (row) {
-	case DAXALLOC_VMEMMAP_NO_DEDUP:
-		return "no_dedup";
-	case DAXALLOC_VMEMMAP_DEDUP_2PAGE:
-		return "dedup_2page";
-	case DAXALLOC_VMEMMAP_DEDUP_1PAGE:
-		return "dedup_1page";
-	default:
-		return "unknown";
-	}
+	static const char *const names[DAXALLOC_VMEMMAP_ROWS] = {
+		[DAXALLOC_VMEMMAP_NO_DEDUP] = "no_dedup",
+		[DAXALLOC_VMEMMAP_DEDUP_2PAGE] = "dedup_2page",
+		[DAXALLOC_VMEMMAP_DEDUP_1PAGE] = "dedup_1page",
+	};
+
+	return name_in(names, DAXALLOC_VMEMMAP_ROWS, row);
 }
 
 /* "6.1.0-56-amd64" -> 6, 1; -EINVAL when it does not start with a version. */
@@ -124,26 +127,26 @@ static int vm_parse_release(const char *release, unsigned int *major, unsigned i
 	return 0;
 }
 
-static const char *running_release(char *buf, size_t len)
+/* MAJOR.MINOR of kernel @release, NULL: the running one. */
+static int kernel_version(const char *release, unsigned int *major, unsigned int *minor)
 {
 	struct utsname u;
 
-	if (uname(&u) < 0)
-		return NULL;
-	snprintf(buf, len, "%s", u.release);
-	return buf;
+	if (!release && uname(&u) == 0)
+		release = u.release;
+	if (vm_parse_release(release, major, minor) < 0)
+		return daxalloc_err(EINVAL, "kernel release '%s': expected MAJOR.MINOR...",
+				    release ? release : "(unknown)");
+	return 0;
 }
 
 DAXALLOC_EXPORT int daxalloc_vmemmap_kernel_row(const char *release, bool memmap_in_ram)
 {
 	unsigned int major, minor;
-	char buf[65];
+	int rc = kernel_version(release, &major, &minor);
 
-	if (!release)
-		release = running_release(buf, sizeof(buf));
-	if (vm_parse_release(release, &major, &minor) < 0)
-		return daxalloc_err(EINVAL, "kernel release '%s': expected MAJOR.MINOR...",
-				    release ? release : "(unknown)");
+	if (rc < 0)
+		return rc;
 	/* Compound devmaps with tail-page reuse came with 5.19; never with an altmap. */
 	if (major < 5 || (major == 5 && minor < 19) || !memmap_in_ram)
 		return DAXALLOC_VMEMMAP_NO_DEDUP;
@@ -185,26 +188,21 @@ int daxalloc_vmemmap_match(const struct daxalloc_vmemmap_model *m, int64_t measu
 
 DAXALLOC_EXPORT const char *daxalloc_vmemmap_pin_path_name(int path)
 {
-	switch (path) {
-	case DAXALLOC_VMEMMAP_PIN_BASE_PAGE:
-		return "base_page";
-	case DAXALLOC_VMEMMAP_PIN_COMPOUND:
-		return "compound_page";
-	default:
-		return "unknown";
-	}
+	static const char *const names[] = {
+		[DAXALLOC_VMEMMAP_PIN_BASE_PAGE] = "base_page",
+		[DAXALLOC_VMEMMAP_PIN_COMPOUND] = "compound_page",
+	};
+
+	return name_in(names, (int)(sizeof(names) / sizeof(names[0])), path);
 }
 
 DAXALLOC_EXPORT int daxalloc_vmemmap_kernel_pin_path(const char *release, bool hugetlb)
 {
 	unsigned int major, minor, v;
-	char buf[65];
+	int rc = kernel_version(release, &major, &minor);
 
-	if (!release)
-		release = running_release(buf, sizeof(buf));
-	if (vm_parse_release(release, &major, &minor) < 0)
-		return daxalloc_err(EINVAL, "kernel release '%s': expected MAJOR.MINOR...",
-				    release ? release : "(unknown)");
+	if (rc < 0)
+		return rc;
 	v = major * 1000 + minor;
 	/* hugetlb: GUP takes the head page once per huge page. */
 	if (hugetlb)

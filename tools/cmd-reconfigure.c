@@ -19,20 +19,20 @@ struct rc_args {
 };
 
 /*
- * DEV when @want_dev, and nothing else after the options;
- * @need_size, @need_align: that option is required.
+ * DEV when @want_dev, and nothing else after the options; --size is
+ * required with @need_size; --align, when not given, is @align (if not 0).
  */
-static int parse(const char *cmd, const struct ctl_args *o, bool need_size, bool need_align,
-		 bool want_dev, struct rc_args *a)
+static int parse(const char *cmd, const struct ctl_args *o, bool need_size, bool want_dev,
+		 uint64_t align, struct rc_args *a)
 {
 	int i = 0;
 
 	memset(a, 0, sizeof(*a));
 	a->o = o;
-	a->align = o->align;
-	if ((need_size && !a->o->size_given) || (need_align && !a->o->align_given))
-		return ctl_fail(CTL_USAGE, "%s: %s is required (see '%s help %s')", cmd,
-				need_size && !a->o->size_given ? "--size" : "--align", ctl_prog, cmd);
+	a->align = !o->align_given && align ? align : o->align;
+	if (need_size && !a->o->size_given)
+		return ctl_fail(CTL_USAGE, "%s: --size is required (see '%s help %s')", cmd,
+				ctl_prog, cmd);
 	if (want_dev) {
 		if (i >= o->npos)
 			return ctl_fail(CTL_USAGE, "%s: missing DEV (a device name such as dax0.1)",
@@ -136,7 +136,7 @@ int cmd_reconfigure(struct daxalloc_ctx *ctx, struct ctl_args *given)
 	struct rc_args a;
 	int rc;
 
-	rc = parse("reconfigure", given, false, false, true, &a);
+	rc = parse("reconfigure", given, false, true, 0, &a);
 	if (rc)
 		return rc;
 	if (a.o->mode && a.o->align_given)
@@ -195,11 +195,9 @@ int cmd_create_device(struct daxalloc_ctx *ctx, struct ctl_args *given)
 	struct rc_args a;
 	int rc;
 
-	rc = parse("create-device", given, true, false, false, &a);
+	rc = parse("create-device", given, true, false, DAXALLOC_SIZE_2M, &a);
 	if (rc)
 		return rc;
-	if (!a.o->align_given)
-		a.align = DAXALLOC_SIZE_2M;
 	rc = daxalloc_dev_create(ctx, a.o->region, a.o->size, a.align, name, sizeof(name));
 	if (rc < 0)
 		return ctl_lib_fail(rc);
@@ -211,7 +209,7 @@ int cmd_resize(struct daxalloc_ctx *ctx, struct ctl_args *given)
 	struct rc_args a;
 	int rc;
 
-	rc = parse("resize", given, true, false, true, &a);
+	rc = parse("resize", given, true, true, 0, &a);
 	if (rc)
 		return rc;
 	rc = daxalloc_dev_resize(ctx, a.dev, a.o->size, a.o->reconfig_flags);
@@ -226,7 +224,7 @@ int cmd_destroy_device(struct daxalloc_ctx *ctx, struct ctl_args *given)
 	struct rc_args a;
 	int rc;
 
-	rc = parse("destroy-device", given, false, false, true, &a);
+	rc = parse("destroy-device", given, false, true, 0, &a);
 	if (rc)
 		return rc;
 	rc = daxalloc_dev_destroy(ctx, a.dev, a.o->reconfig_flags);
@@ -271,7 +269,7 @@ int cmd_regions_free(struct daxalloc_ctx *ctx, struct ctl_args *given)
 	size_t n;
 	int rc;
 
-	rc = parse("regions-free", given, false, false, false, &a);
+	rc = parse("regions-free", given, false, false, 0, &a);
 	if (rc)
 		return rc;
 	arr = json_object_new_array();
@@ -394,11 +392,9 @@ int cmd_vm_backing(struct daxalloc_ctx *ctx, struct ctl_args *given)
 	struct rc_args a;
 	int rc;
 
-	rc = parse("vm-backing", given, true, false, false, &a);
+	rc = parse("vm-backing", given, true, false, DAXALLOC_SIZE_1G, &a);
 	if (rc)
 		return rc;
-	if (!a.o->align_given)
-		a.align = DAXALLOC_SIZE_1G;
 	if (a.o->id && (!a.o->id[0] || strpbrk(a.o->id, ", =/")))
 		return ctl_fail(CTL_USAGE,
 				"vm-backing: --id '%s': a QEMU object id has no ',', '=', '/' or space",

@@ -113,28 +113,22 @@ static const char *hsize(int64_t v, char *buf, size_t len)
 
 static const char *row_text(int row)
 {
-	switch (row) {
-	case DAXALLOC_VMEMMAP_NO_DEDUP:
-		return "no dedup";
-	case DAXALLOC_VMEMMAP_DEDUP_2PAGE:
-		return "2-page dedup";
-	case DAXALLOC_VMEMMAP_DEDUP_1PAGE:
-		return "1-page dedup";
-	default:
-		return "no row";
-	}
+	static const char *const text[DAXALLOC_VMEMMAP_ROWS] = {
+		[DAXALLOC_VMEMMAP_NO_DEDUP] = "no dedup",
+		[DAXALLOC_VMEMMAP_DEDUP_2PAGE] = "2-page dedup",
+		[DAXALLOC_VMEMMAP_DEDUP_1PAGE] = "1-page dedup",
+	};
+
+	return row >= 0 && row < DAXALLOC_VMEMMAP_ROWS ? text[row] : "no row";
 }
 
 static const char *path_text(int path)
 {
-	switch (path) {
-	case DAXALLOC_VMEMMAP_PIN_BASE_PAGE:
+	if (path == DAXALLOC_VMEMMAP_PIN_BASE_PAGE)
 		return "per base page (one reference per 4K page)";
-	case DAXALLOC_VMEMMAP_PIN_COMPOUND:
+	if (path == DAXALLOC_VMEMMAP_PIN_COMPOUND)
 		return "per compound page (one reference per 2M or 1G page)";
-	default:
-		return "unknown";
-	}
+	return "unknown";
 }
 
 /*

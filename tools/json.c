@@ -6,6 +6,7 @@
  * Keys follow the schema in the manual page: daxctl's names for what daxctl
  * also reports, snake_case, raw integers, null for what is not known.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,56 @@ static struct json_object *str_or_null(const char *s)
 }
 
 /*
+ * A member of a library struct reported as it is, under @key: a table of
+ * them says which members of a struct an object carries, in their order.
+ */
+struct jfield {
+	const char *key;
+	enum { J_U64, J_INT, J_BOOL, J_DOUBLE } kind;
+	size_t at;
+};
+
+/*
+ * FIELD(key, member) of the struct T the table is for; the kind follows
+ * the member's type, and a type not listed fails the build.
+ */
+#define FIELD(key, m)                                  \
+	{                                              \
+		key,                                   \
+			_Generic(((T *)0)->m, uint64_t \
+				 : J_U64, int          \
+				 : J_INT, uint32_t     \
+				 : J_INT, bool         \
+				 : J_BOOL, double      \
+				 : J_DOUBLE),          \
+			offsetof(T, m)                 \
+	}
+
+static struct json_object *field_value(const struct jfield *f, const void *from)
+{
+	const void *v = (const char *)from + f->at;
+
+	switch (f->kind) {
+	case J_U64:
+		return u64(*(const uint64_t *)v);
+	case J_BOOL:
+		return json_object_new_boolean(*(const bool *)v);
+	case J_DOUBLE:
+		return json_object_new_double(*(const double *)v);
+	default:
+		return json_object_new_int(*(const int *)v);
+	}
+}
+
+static void add_fields(struct json_object *o, const void *from, const struct jfield *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		add(o, f[i].key, field_value(&f[i], from));
+}
+
+#define ADD_FIELDS(o, from, fields) add_fields(o, from, fields, sizeof(fields) / sizeof(fields[0]))
+
+/*
  * A device: chardev, size, align, target_node, numa_node, mode as daxctl
  * says them (state only when disabled: a disabled device is in mode devdax,
  * with "state": "disabled").
@@ -146,17 +197,23 @@ struct json_object *ctl_json_pool_stats(struct daxalloc_dev *dev, const struct d
 {
 	struct json_object *o = json_object_new_object();
 
+#define T struct daxalloc_pool_stats
+	static const struct jfield fields[] = {
+		FIELD("unit", unit),
+		FIELD("capacity", capacity),
+		FIELD("used", used),
+		FIELD("free", free),
+		FIELD("largest_free", largest_free),
+		FIELD("free_extents", free_extents),
+		FIELD("regions", regions),
+		FIELD("named_regions", named_regions),
+		FIELD("max_regions", max_regions),
+		FIELD("fragmentation", fragmentation),
+	};
+#undef T
+
 	add(o, "device", str(daxalloc_dev_get_name(dev)));
-	add(o, "unit", u64(st->unit));
-	add(o, "capacity", u64(st->capacity));
-	add(o, "used", u64(st->used));
-	add(o, "free", u64(st->free));
-	add(o, "largest_free", u64(st->largest_free));
-	add(o, "free_extents", json_object_new_int(st->free_extents));
-	add(o, "regions", json_object_new_int(st->regions));
-	add(o, "named_regions", json_object_new_int(st->named_regions));
-	add(o, "max_regions", json_object_new_int(st->max_regions));
-	add(o, "fragmentation", json_object_new_double(st->fragmentation));
+	ADD_FIELDS(o, st, fields);
 	return o;
 }
 
@@ -207,6 +264,17 @@ struct json_object *ctl_json_finding(const struct daxalloc_check_finding *f)
 struct json_object *ctl_json_check(const char *dev, const struct daxalloc_check_report *rep,
 				   struct json_object *findings)
 {
+#define T struct daxalloc_check_report
+	static const struct jfield fields[] = {
+		FIELD("active_copy", active_copy),
+		FIELD("sequence", sequence),
+		FIELD("standby_valid", standby_valid),
+		FIELD("regions", regions),
+		FIELD("orphans", orphans),
+		FIELD("problems", problems),
+		FIELD("repaired", repaired),
+	};
+#undef T
 	char first[256]; /* the length of 0.1's first_problem, which --json kept */
 
 	if (daxalloc_check_report_describe(rep, first, sizeof(first)) < 0)
@@ -215,13 +283,7 @@ struct json_object *ctl_json_check(const char *dev, const struct daxalloc_check_
 
 	add(o, "device", str(dev));
 	add(o, "clean", json_object_new_boolean(rep->problems == 0));
-	add(o, "active_copy", json_object_new_int(rep->active_copy));
-	add(o, "sequence", u64(rep->sequence));
-	add(o, "standby_valid", json_object_new_boolean(rep->standby_valid));
-	add(o, "regions", json_object_new_int(rep->regions));
-	add(o, "orphans", json_object_new_int(rep->orphans));
-	add(o, "problems", json_object_new_int(rep->problems));
-	add(o, "repaired", json_object_new_int(rep->repaired));
+	ADD_FIELDS(o, rep, fields);
 	add(o, "first_problem", str_or_null(first));
 	add(o, "findings", findings);
 	return o;
@@ -275,18 +337,23 @@ struct json_object *ctl_json_realign(const char *dev, const char *ns, uint64_t o
 
 struct json_object *ctl_json_daxregion(const struct daxalloc_daxregion_info *r)
 {
+#define T struct daxalloc_daxregion_info
+	static const struct jfield fields[] = {
+		FIELD("size", size),
+		FIELD("align", align),
+		FIELD("available_size", available),
+		FIELD("largest_free", largest_free),
+		FIELD("available_1g", available_1g),
+		FIELD("largest_free_1g", largest_free_1g),
+		FIELD("devices", devices),
+	};
+#undef T
 	struct json_object *o = json_object_new_object();
 
 	add(o, "id", json_object_new_int(r->id));
 	add(o, "kind", str(daxalloc_region_kind_name(r->kind)));
 	add(o, "start", r->start == UINT64_MAX ? NULL : u64(r->start));
-	add(o, "size", u64(r->size));
-	add(o, "align", u64(r->align));
-	add(o, "available_size", u64(r->available));
-	add(o, "largest_free", u64(r->largest_free));
-	add(o, "available_1g", u64(r->available_1g));
-	add(o, "largest_free_1g", u64(r->largest_free_1g));
-	add(o, "devices", json_object_new_int((int)r->devices));
+	ADD_FIELDS(o, r, fields);
 	return o;
 }
 

@@ -27,13 +27,7 @@ int testdev_open(struct daxalloc_ctx *ctx, uint64_t size, uint64_t unit, struct 
 		return daxalloc_err(e, "testdev: %s", strerror(e));
 	}
 	/* The stand-in's rules (volatile, no device-dax faults ahead), pages already "taken". */
-	d->type = DAXALLOC_DEV_HUGETLB;
-	d->region_kind = DAXALLOC_REGION_NONE;
-	d->region_id = -1;
-	d->numa_node = -1;
-	d->target_node = -1;
-	d->resource = UINT64_MAX;
-	d->enabled = true;
+	hugetlb_dev_facts(d);
 	d->pages_taken = true;
 	d->size = size;
 	d->align = unit;

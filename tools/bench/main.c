@@ -24,6 +24,7 @@
 #include <json-c/json.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -460,35 +461,44 @@ static void print_text(const struct bench *b)
 
 /* ---- main ------------------------------------------------------------------------ */
 
+/* Where a plain option goes in struct bench: a flag set, or its argument kept. */
+#define FLAG(member) .kind = OPT_FLAG, .at = offsetof(struct bench, member)
+#define STRING(member) .kind = OPT_STRING, .at = offsetof(struct bench, member)
+
 /* Every option: getopt's tables and the lines of --help are made from this. */
 static const struct bench_option {
 	const char *name;
 	int val;
 	const char *arg;  /* NULL: takes none */
 	const char *help; /* NULL: in the synopsis only; "\n" continues a line */
+	enum { OPT_OTHER, OPT_FLAG, OPT_STRING } kind; /* OPT_OTHER: parse_args() handles it */
+	size_t at;
 } options[] = {
 	{ "device", 'd', "DEV",
 	  "a device to measure (repeatable; default: the library's default\n"
 	  "device); the stand-in hugetlb:2M / hugetlb:1G is sized as needed" },
 	{ "only", 'o', "LIST", "some of pin,alloc,fault,restart (default: all)" },
-	{ "quick", 'q', NULL, "smoke run: smallest sizes, 2 iterations" },
+	{ "quick", 'q', NULL, "smoke run: smallest sizes, 2 iterations", FLAG(quick) },
 	{ "iterations", 'n', "N", "runs per value (the best is reported)" },
 	{ "threads", 't', "N", "threads of the concurrent alloc run (default 4)" },
 	{ "size", 's', "SIZE", "pin, fault and restart size (default 1G)" },
 	{ "pin-max", 'P', "SIZE", "the large pin: the largest that fits, at most SIZE (default 16G)" },
-	{ "vfio-group", 'V', "G", "also pin for VFIO type1 through group G" },
+	{ "vfio-group", 'V', "G", "also pin for VFIO type1 through group G", STRING(vfio_group) },
 	{ "rdma", 'R', "IBDEV", "also pin for RDMA (ibv_reg_mr) on IBDEV" },
 	{ "iommufd-cdev", 'I', "D",
-	  "also pin for iommufd (IOMMU_IOAS_MAP), VFIO device cdev D attached" },
+	  "also pin for iommufd (IOMMU_IOAS_MAP), VFIO device cdev D attached", STRING(iommufd_cdev) },
 	{ "tmpdir", 'T', "DIR",
 	  "where the O_DIRECT file of the restart run goes (default $TMPDIR\n"
-	  "or /var/tmp)" },
-	{ "format", 'F', NULL, "a real device without a pool gets one (destroys its regions)" },
+	  "or /var/tmp)",
+	  STRING(tmpdir) },
+	{ "format", 'F', NULL, "a real device without a pool gets one (destroys its regions)",
+	  FLAG(format) },
 	{ "no-4k", '4', NULL,
 	  "without a 4K device, skip the kernel-only 4K cases (anonymous\n"
-	  "and shmem memory) that otherwise stand in for it" },
-	{ "no-held", 'H', NULL, "skip the pins on a pool holding 512 other regions" },
-	{ "json", 'j', NULL, NULL },
+	  "and shmem memory) that otherwise stand in for it",
+	  FLAG(no_4k) },
+	{ "no-held", 'H', NULL, "skip the pins on a pool holding 512 other regions", FLAG(no_held) },
+	{ "json", 'j', NULL, NULL, FLAG(json) },
 	{ "help", 'h', NULL, NULL },
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -555,6 +565,14 @@ static int parse_size(const char *arg, uint64_t *out)
 	return 0;
 }
 
+static const struct bench_option *option_of(int val)
+{
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (options[i].val == val)
+			return &options[i];
+	return NULL;
+}
+
 /* The options into @b: 0 to run, -1 to exit with 0 (--help), else the exit status. */
 static int parse_args(struct bench *b, int argc, char **argv)
 {
@@ -573,13 +591,17 @@ static int parse_args(struct bench *b, int argc, char **argv)
 	}
 	*sp = '\0';
 	while (!rc && (c = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
+		const struct bench_option *o = option_of(c);
+
+		if (o && o->kind == OPT_FLAG) {
+			*(bool *)((char *)b + o->at) = true;
+			continue;
+		}
+		if (o && o->kind == OPT_STRING) {
+			*(const char **)((char *)b + o->at) = optarg;
+			continue;
+		}
 		switch (c) {
-		case 'j':
-			b->json = true;
-			break;
-		case 'q':
-			b->quick = true;
-			break;
 		case 'd':
 			if (b->ndevs == MAX_DEVS)
 				return usage(stderr, 2);
@@ -608,30 +630,12 @@ static int parse_args(struct bench *b, int argc, char **argv)
 		case 'P':
 			rc = parse_size(optarg, &b->pin_max);
 			break;
-		case 'V':
-			b->vfio_group = optarg;
-			break;
-		case 'I':
-			b->iommufd_cdev = optarg;
-			break;
 		case 'R':
 #ifndef HAVE_IBVERBS
 			say("built without libibverbs: no RDMA");
 			return 2;
 #endif
 			b->rdma_dev = optarg;
-			break;
-		case 'T':
-			b->tmpdir = optarg;
-			break;
-		case 'F':
-			b->format = true;
-			break;
-		case '4':
-			b->no_4k = true;
-			break;
-		case 'H':
-			b->no_held = true;
 			break;
 		case 'h':
 			usage(stdout, 0);

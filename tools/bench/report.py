@@ -401,7 +401,7 @@ def main():
                          "device-dax namespaces.")
                 L.append("")
         if key == "alloc":
-            L.extend(pool_section(os.path.join(os.path.dirname(a.host), "pool.json")))
+            L.extend(pool_section(load(os.path.join(os.path.dirname(a.host), "pool.json"))))
         png = plot(key, title.split(". ", 1)[-1], host, guest, a.plots)
         if png:
             L.append(f"![{title}]({os.path.join(rel, os.path.basename(png))})")
@@ -413,7 +413,7 @@ def main():
                                                         "pin-paths-*.json"))))
     L.extend(pin_paths.section(docs, a.plots, rel))
     pin_paths.report_claims(docs)
-    L.extend(heap_section(os.path.join(os.path.dirname(a.host), "heap.json")))
+    L.extend(heap_section(load(os.path.join(os.path.dirname(a.host), "heap.json"))))
     # The heap's programs come from the guest too (tools/bench.sh --programs),
     # one JSON file per kernel.
     L.extend(programs.section(programs.load(sorted(glob.glob(os.path.join(
@@ -428,9 +428,8 @@ def main():
     return 0
 
 
-def pool_section(path):
+def pool_section(doc):
     """The pool engine at many regions held, from daxalloc-pool-bench --json (tools/bench/pool.json)."""
-    doc = load(path) if os.path.exists(path) else None
     if not doc:
         return []
     L = ["### Pool engine, many regions held (test device)", ""]
@@ -482,9 +481,8 @@ def pool_section(path):
     return L
 
 
-def heap_section(path):
+def heap_section(doc):
     """The heap's section, from daxalloc-heap-bench --json (tools/bench/heap.json)."""
-    doc = load(path) if os.path.exists(path) else None
     if not doc:
         return []
     L = ["## Heap: malloc/free pairs per second", ""]
