@@ -228,8 +228,11 @@ struct daxalloc_region;
 #define DAXALLOC_ALLOC_ZERO (1u << 0)
 #define DAXALLOC_ALLOC_POPULATE (1u << 1) /* fault the whole region in now */
 
-#define DAXALLOC_NAME_MAX 63           /* longest region name */
-#define DAXALLOC_POOL_MAX_REGIONS 2048 /* regions one pool can hold */
+#define DAXALLOC_NAME_MAX 63 /* longest region name */
+/* Regions a pool holds on a device of at most 2,048 units (and any pool formatted before
+ * 0.2); a larger device's pool holds one per unit, up to 1,048,576: see
+ * daxalloc_pool_get_stats()'s max_regions. */
+#define DAXALLOC_POOL_MAX_REGIONS 2048
 
 /*
  * Format @dev as a pool (the metadata takes the first unit, at least 2M)

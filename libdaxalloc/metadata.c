@@ -188,12 +188,14 @@ int dxa_entry_validate(const struct dxa_entry *x, uint32_t i, int slot, uint64_t
 
 /*
  * The names of a table seen so far, so that telling whether a name repeats
- * does not compare every pair: open addressing over entry numbers + 1.
- * Without memory for it, every pair is compared.
+ * does not compare every pair: open addressing, each slot the name's hash
+ * (high half, so that most mismatches need no string compare) and its
+ * entry number + 1.  Without memory for it, every pair is compared.
  */
 struct name_set {
 	const struct dxa_entry *e;
-	uint32_t *slot, mask;
+	uint64_t *slot;
+	uint32_t mask, n;
 };
 
 static void names_init(struct name_set *s, const struct dxa_entry *e, uint32_t n)
@@ -203,6 +205,7 @@ static void names_init(struct name_set *s, const struct dxa_entry *e, uint32_t n
 	while (size < 2 * n)
 		size *= 2;
 	s->e = e;
+	s->n = 0;
 	s->mask = size - 1;
 	s->slot = calloc(size, sizeof(*s->slot));
 }
@@ -216,11 +219,23 @@ uint32_t dxa_name_hash(const char *name)
 	return h;
 }
 
+/* The entry holding @name (hash @h), or -1. */
+static int64_t names_find(const struct name_set *s, const char *name, uint32_t h)
+{
+	for (uint32_t i = h & s->mask; s->slot[i]; i = (i + 1) & s->mask) {
+		uint32_t at = (uint32_t)s->slot[i] - 1;
+
+		if ((uint32_t)(s->slot[i] >> 32) == h && strcmp(s->e[at].name, name) == 0)
+			return at;
+	}
+	return -1;
+}
+
 /* Add entry @i's name; false when an earlier entry has it. */
 static bool names_add(struct name_set *s, uint32_t i)
 {
 	const char *name = s->e[i].name;
-	uint32_t h;
+	uint32_t h, k;
 
 	if (!s->slot) {
 		for (uint32_t j = 0; j < i; j++)
@@ -228,15 +243,20 @@ static bool names_add(struct name_set *s, uint32_t i)
 				return false;
 		return true;
 	}
-	for (h = dxa_name_hash(name) & s->mask; s->slot[h]; h = (h + 1) & s->mask)
-		if (strcmp(s->e[s->slot[h] - 1].name, name) == 0)
-			return false;
-	s->slot[h] = i + 1;
+	h = dxa_name_hash(name);
+	if (names_find(s, name, h) >= 0)
+		return false;
+	for (k = h & s->mask; s->slot[k]; k = (k + 1) & s->mask)
+		;
+	s->slot[k] = (uint64_t)h << 32 | (i + 1);
+	s->n++;
 	return true;
 }
 
-int dxa_table_validate(const struct dxa_hdr *hdr, const void *table, int slot,
-		       const struct dxa_geometry *geo, char *why, size_t whylen)
+/* dxa_table_validate(), the names of a valid table kept in @keep (free its slot) if asked. */
+static int table_validate(const struct dxa_hdr *hdr, const void *table, int slot,
+			  const struct dxa_geometry *geo, char *why, size_t whylen,
+			  struct name_set *keep)
 {
 	const struct dxa_entry *e = table;
 	struct name_set names;
@@ -258,8 +278,17 @@ int dxa_table_validate(const struct dxa_hdr *hdr, const void *table, int slot,
 		}
 		prev_end = x->offset + x->length;
 	}
-	free(names.slot);
+	if (keep && rc == 0 && names.slot)
+		*keep = names;
+	else
+		free(names.slot);
 	return rc;
+}
+
+int dxa_table_validate(const struct dxa_hdr *hdr, const void *table, int slot,
+		       const struct dxa_geometry *geo, char *why, size_t whylen)
+{
+	return table_validate(hdr, table, slot, geo, why, whylen, NULL);
 }
 
 int dxa_slot_validate(const struct dxa_hdr *hdr, const void *table, int slot,
@@ -558,15 +587,6 @@ static int jput_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* Does an entry of the set hold @name? */
-static bool names_has(const struct name_set *s, const char *name)
-{
-	for (uint32_t h = dxa_name_hash(name) & s->mask; s->slot[h]; h = (h + 1) & s->mask)
-		if (strcmp(s->e[s->slot[h] - 1].name, name) == 0)
-			return true;
-	return false;
-}
-
 /*
  * The same result as record by record without moving the table for each
  * record: the records sorted by offset (then order), each offset's chain
@@ -577,15 +597,32 @@ static bool names_has(const struct name_set *s, const char *name)
  * which record and how.  Returns 0 with the table replaced, 1 when the
  * exact replay must decide, -ENOMEM.
  */
+/* Does a record of @rec (sorted by offset) touch @offset? */
+static bool rec_touches(const struct jput *rec, uint32_t nrec, uint64_t offset)
+{
+	uint32_t lo = 0, hi = nrec;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (rec[mid].e.offset < offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < nrec && rec[lo].e.offset == offset;
+}
+
+/* @base: the names of @tab as validated, or NULL (then every name is hashed here). */
 static int replay_fast(const struct dxa_hdr *h, const struct dxa_geometry *geo, dxa_read_fn rd,
 		       void *arg, struct dxa_entry *tab, uint32_t *n, uint32_t from, uint32_t *used,
-		       uint32_t *repaired)
+		       uint32_t *repaired, const struct name_set *base)
 {
 	uint32_t cells = h->journal_cells > from ? h->journal_cells - from : 0;
 	uint32_t nrec = 0, nput = 0, cur = *n, kept = 0, cell, i, k, w;
 	struct jput *rec = NULL;
 	struct dxa_entry *put = NULL;
-	struct name_set names = { 0 };
+	struct name_set names = { 0 }, own = { 0 };
 	uint64_t prev_end;
 	char w2[300];
 	int rc = 1;
@@ -654,9 +691,28 @@ static int replay_fast(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 	names_init(&names, put, nput);
 	if (!names.slot)
 		goto out;
-	for (i = 0; i < nput; i++)
-		if ((put[i].flags & DXA_ENTRY_NAMED) && !names_add(&names, i))
+	if (!base || !base->slot) {
+		/* the table's names, as validation would have kept them */
+		names_init(&own, tab, *n);
+		if (!own.slot)
 			goto out;
+		for (i = 0; i < *n; i++)
+			if ((tab[i].flags & DXA_ENTRY_NAMED) && !names_add(&own, i))
+				goto out;
+		base = &own;
+	}
+	for (i = 0; i < nput; i++) {
+		int64_t j;
+
+		if (!(put[i].flags & DXA_ENTRY_NAMED))
+			continue;
+		if (!names_add(&names, i))
+			goto out;
+		/* a name the table holds at an offset no record touched */
+		j = names_find(base, put[i].name, dxa_name_hash(put[i].name));
+		if (j >= 0 && !rec_touches(rec, nrec, tab[j].offset))
+			goto out;
+	}
 	prev_end = h->data_start;
 	for (i = 0, k = 0, w = 0; i < *n || k < nput;) {
 		const struct dxa_entry *e;
@@ -673,8 +729,6 @@ static int replay_fast(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 		} else {
 			e = &tab[i++];
 			kept++;
-			if ((e->flags & DXA_ENTRY_NAMED) && nput && names_has(&names, e->name))
-				goto out;
 		}
 		if (e->offset < prev_end)
 			goto out;
@@ -700,6 +754,7 @@ static int replay_fast(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 	rc = 0;
 out:
 	free(names.slot);
+	free(own.slot);
 	free(rec);
 	free(put);
 	return rc;
@@ -707,17 +762,26 @@ out:
 
 bool dxa_test_replay_exact;
 
-int dxa_journal_replay(const struct dxa_hdr *h, const struct dxa_geometry *geo, dxa_read_fn rd,
-		       void *arg, struct dxa_entry *tab, uint32_t *n, uint32_t from, uint32_t *used,
-		       uint32_t *repaired, char *why, size_t whylen)
+static int journal_replay(const struct dxa_hdr *h, const struct dxa_geometry *geo, dxa_read_fn rd,
+			  void *arg, struct dxa_entry *tab, uint32_t *n, uint32_t from,
+			  uint32_t *used, uint32_t *repaired, char *why, size_t whylen,
+			  const struct name_set *base)
 {
 	uint32_t fixed = 0;
 
-	if (!dxa_test_replay_exact && replay_fast(h, geo, rd, arg, tab, n, from, used, &fixed) == 0) {
+	if (!dxa_test_replay_exact &&
+	    replay_fast(h, geo, rd, arg, tab, n, from, used, &fixed, base) == 0) {
 		*repaired += fixed;
 		return 0;
 	}
 	return replay_exact(h, geo, rd, arg, tab, n, from, used, repaired, why, whylen);
+}
+
+int dxa_journal_replay(const struct dxa_hdr *h, const struct dxa_geometry *geo, dxa_read_fn rd,
+		       void *arg, struct dxa_entry *tab, uint32_t *n, uint32_t from, uint32_t *used,
+		       uint32_t *repaired, char *why, size_t whylen)
+{
+	return journal_replay(h, geo, rd, arg, tab, n, from, used, repaired, why, whylen, NULL);
 }
 
 /* Read both header copies of @slot and pick the one in use. */
@@ -764,7 +828,7 @@ static void scan_slot(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
 
 /* Read and check the table of a slot with a header in use. */
 static void scan_table(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, int slot,
-		       struct dxa_entry *tab, struct dxa_copy *c)
+		       struct dxa_entry *tab, struct dxa_copy *c, struct name_set *names)
 {
 	c->table_rc = rd(arg, c->hdr.table_offset, tab, (size_t)c->hdr.nentries * DXA_ENTRY_SIZE);
 	if (c->table_rc < 0)
@@ -774,8 +838,8 @@ static void scan_table(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg
 			 (unsigned long long)(c->hdr.table_offset +
 					      (uint64_t)c->hdr.nentries * DXA_ENTRY_SIZE - 1));
 	else
-		c->table_rc = dxa_table_validate(&c->hdr, tab, slot, geo, c->table_why,
-						 sizeof(c->table_why));
+		c->table_rc = table_validate(&c->hdr, tab, slot, geo, c->table_why,
+					     sizeof(c->table_why), names);
 	c->state = c->table_rc == 0 ? DXA_COPY_VALID : DXA_COPY_STALE;
 }
 
@@ -787,8 +851,9 @@ static void scan_table(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg
 	} while (0)
 /* clang-format on */
 
-static int scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struct dxa_entry *tab[2],
-		struct dxa_scan *s, bool both)
+/* @names: each slot's table's names, kept for the replay (the caller frees them). */
+static int scan_in(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg,
+		   struct dxa_entry *tab[2], struct dxa_scan *s, bool both, struct name_set names[2])
 {
 	struct dxa_copy *c = s->c;
 	bool signed_any = false;
@@ -802,7 +867,7 @@ static int scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struc
 	for (int slot = 0; slot < 2; slot++)
 		if (c[slot].use >= 0 &&
 		    (both || c[!slot].use < 0 || c[slot].hdr.seq >= c[!slot].hdr.seq))
-			scan_table(geo, rd, arg, slot, tab[slot], &c[slot]);
+			scan_table(geo, rd, arg, slot, tab[slot], &c[slot], &names[slot]);
 	for (int slot = 0; slot < 2; slot++)
 		for (int k = 0; k < 2; k++) {
 			signed_any |= c[slot].hdr_rc[k] != -ENODATA;
@@ -858,8 +923,8 @@ static int scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struc
 	s->seq = c[n].hdr.seq;
 	if (c[n].hdr.version_major >= 2) {
 		char w[300];
-		int rc = dxa_journal_replay(&c[n].hdr, geo, rd, arg, tab[n], &s->n, 0, &s->jused,
-					    &s->jrepaired, w, sizeof(w));
+		int rc = journal_replay(&c[n].hdr, geo, rd, arg, tab[n], &s->n, 0, &s->jused,
+					&s->jrepaired, w, sizeof(w), &names[n]);
 
 		s->seq += s->jused;
 		if (rc < 0) {
@@ -869,6 +934,17 @@ static int scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struc
 		}
 	}
 	return s->rc = 0;
+}
+
+static int scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struct dxa_entry *tab[2],
+		struct dxa_scan *s, bool both)
+{
+	struct name_set names[2] = { { 0 }, { 0 } };
+	int rc = scan_in(geo, rd, arg, tab, s, both, names);
+
+	free(names[0].slot);
+	free(names[1].slot);
+	return rc;
 }
 
 int dxa_scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struct dxa_entry *tab[2],
