@@ -131,12 +131,7 @@ static int check_range(struct daxalloc_region *r, uint64_t offset, uint64_t leng
 		return daxalloc_err(EINVAL,
 				    "%s: pin length 0x%llx is not a multiple of the device alignment %s",
 				    dev, (unsigned long long)length, a);
-	if (offset > r->length || length > r->length - offset)
-		return daxalloc_err(EINVAL,
-				    "%s: pin range [0x%llx, +0x%llx) lies outside the region (size 0x%llx)",
-				    dev, (unsigned long long)offset, (unsigned long long)length,
-				    (unsigned long long)r->length);
-	return 0;
+	return region_inside(r, offset, length, dev, "pin range ");
 }
 
 static bool has_cap_ipc_lock(void)
@@ -570,9 +565,7 @@ int daxalloc_pool_foreach_pin(struct daxalloc_pool *pool,
 	struct api_saved s;
 	int rc;
 
-	if (!pool || !fn)
-		return daxalloc_err(EINVAL, "daxalloc_pool_foreach_pin: NULL argument");
-	rc = pool_lock(pool);
+	rc = pool_lock_foreach(pool, fn != NULL, "daxalloc_pool_foreach_pin", false);
 	if (rc < 0)
 		return rc;
 	rc = ledger_infos(pool, &l);

@@ -370,6 +370,13 @@ int pool_lock_load(struct daxalloc_pool *pool)
 	return rc;
 }
 
+int pool_lock_foreach(struct daxalloc_pool *pool, bool have_fn, const char *what, bool load)
+{
+	if (!pool || !have_fn)
+		return daxalloc_err(EINVAL, "%s: NULL argument", what);
+	return load ? pool_lock_load(pool) : pool_lock(pool);
+}
+
 void pool_unlock(struct daxalloc_pool *pool)
 {
 	if (pool->flocked)
@@ -601,6 +608,18 @@ static int pool_format(struct daxalloc_pool *pool)
 	return 0;
 }
 
+/* The out-pointer (cleared) and the flags of @fn, an entry point that makes a handle. */
+static int pool_args(const char *fn, struct daxalloc_pool **out, unsigned int flags,
+		     unsigned int known)
+{
+	if (!out)
+		return daxalloc_err(EINVAL, "%s: NULL out-pointer", fn);
+	*out = NULL;
+	if (flags & ~known)
+		return daxalloc_err(EINVAL, "%s: unknown flags 0x%x", fn, flags);
+	return 0;
+}
+
 DAXALLOC_EXPORT int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int flags,
 					 struct daxalloc_pool **out)
 {
@@ -608,11 +627,9 @@ DAXALLOC_EXPORT int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int 
 	int rc;
 	API_CALL(dev ? dev->ctx : NULL);
 
-	if (!out)
-		return daxalloc_err(EINVAL, "daxalloc_pool_create: NULL out-pointer");
-	*out = NULL;
-	if (flags & ~(DAXALLOC_POOL_FORCE | DAXALLOC_POOL_KEEP))
-		return daxalloc_err(EINVAL, "daxalloc_pool_create: unknown flags 0x%x", flags);
+	rc = pool_args("daxalloc_pool_create", out, flags, DAXALLOC_POOL_FORCE | DAXALLOC_POOL_KEEP);
+	if (rc < 0)
+		return rc;
 	if ((flags & DAXALLOC_POOL_KEEP) && dev && dev->type == DAXALLOC_DEV_HUGETLB &&
 	    (rc = hugetlb_keep(dev)) < 0)
 		return rc;
@@ -684,11 +701,10 @@ DAXALLOC_EXPORT int daxalloc_pool_open(struct daxalloc_dev *dev, unsigned int fl
 	int rc;
 	API_CALL(dev ? dev->ctx : NULL);
 
-	if (!out)
-		return daxalloc_err(EINVAL, "daxalloc_pool_open: NULL out-pointer");
-	*out = NULL;
-	if (flags & ~(DAXALLOC_POOL_RDONLY | DAXALLOC_POOL_FORCE_FREE))
-		return daxalloc_err(EINVAL, "daxalloc_pool_open: unknown flags 0x%x", flags);
+	rc = pool_args("daxalloc_pool_open", out, flags,
+		       DAXALLOC_POOL_RDONLY | DAXALLOC_POOL_FORCE_FREE);
+	if (rc < 0)
+		return rc;
 	if ((rc = hugetlb_no_pool_yet(dev)) < 0)
 		return rc;
 	rc = pool_attach(dev, &pool);

@@ -78,6 +78,8 @@ int pool_lock_load(struct daxalloc_pool *pool);
 /* Lock only. */
 int pool_lock(struct daxalloc_pool *pool);
 void pool_unlock(struct daxalloc_pool *pool);
+/* A foreach's arguments (@have_fn: a callback given) checked, then the lock (@load: and the table). */
+int pool_lock_foreach(struct daxalloc_pool *pool, bool have_fn, const char *what, bool load);
 /*
  * Make a change durable (lock held, the index and n already changed): @op
  * on @e as one journal record, or a checkpoint when the journal is full.
@@ -122,6 +124,9 @@ int pool_check_writable(struct daxalloc_pool *pool, const char *what);
  * another handle or process): 0 with the lock held, or -ENOENT.
  */
 int region_lock_live(struct daxalloc_region *r);
+/* 0 when [@off, +@len) lies inside @r, else -EINVAL naming @who and @what ("" or "pin range "). */
+int region_inside(struct daxalloc_region *r, uint64_t off, uint64_t len, const char *who,
+		  const char *what);
 /* The pool closes: unmap @r, unpin, free it if unnamed; the handle stays the caller's to close. */
 void region_orphan(struct daxalloc_region *r);
 

@@ -606,9 +606,7 @@ int daxalloc_pool_foreach_region(struct daxalloc_pool *pool,
 	uint32_t n;
 	int rc;
 
-	if (!pool || !fn)
-		return daxalloc_err(EINVAL, "daxalloc_pool_foreach_region: NULL argument");
-	rc = pool_lock_load(pool);
+	rc = pool_lock_foreach(pool, fn != NULL, "daxalloc_pool_foreach_region", true);
 	if (rc < 0)
 		return rc;
 	n = pool->n;
@@ -673,18 +671,24 @@ DAXALLOC_EXPORT enum daxalloc_durability daxalloc_region_get_durability(struct d
 	return r && r->pool ? r->pool->mm.durability : DAXALLOC_DURABILITY_VOLATILE;
 }
 
+int region_inside(struct daxalloc_region *r, uint64_t off, uint64_t len, const char *who,
+		  const char *what)
+{
+	if (off > r->length || len > r->length - off)
+		return daxalloc_err(EINVAL,
+				    "%s: %s[0x%llx, +0x%llx) is not inside the region of %llu bytes",
+				    who, what, (unsigned long long)off, (unsigned long long)len,
+				    (unsigned long long)r->length);
+	return 0;
+}
+
 static int region_range(struct daxalloc_region *r, uint64_t off, uint64_t len, const char *fn)
 {
 	if (!r)
 		return daxalloc_err(EINVAL, "%s: NULL region", fn);
 	if (!r->pool)
 		return orphaned(fn);
-	if (off > r->length || len > r->length - off)
-		return daxalloc_err(EINVAL,
-				    "%s: [0x%llx, +0x%llx) is not inside the region of %llu bytes",
-				    fn, (unsigned long long)off, (unsigned long long)len,
-				    (unsigned long long)r->length);
-	return 0;
+	return region_inside(r, off, len, fn, "");
 }
 
 /* Flush (and with @fence, fence) a checked range of @r. */

@@ -204,36 +204,36 @@ int cmd_create_device(struct daxalloc_ctx *ctx, struct ctl_args *given)
 	return print_dev(ctx, name, a.o->json, "created");
 }
 
-int cmd_resize(struct daxalloc_ctx *ctx, struct ctl_args *given)
+/* resize and destroy-device: a device of a dynamic dax region, changed by name. */
+static int dev_change(struct daxalloc_ctx *ctx, struct ctl_args *given, bool resize)
 {
 	struct rc_args a;
 	int rc;
 
-	rc = parse("resize", given, true, true, 0, &a);
+	rc = parse(resize ? "resize" : "destroy-device", given, resize, true, 0, &a);
 	if (rc)
 		return rc;
-	rc = daxalloc_dev_resize(ctx, a.dev, a.o->size, a.o->reconfig_flags);
+	rc = resize ? daxalloc_dev_resize(ctx, a.dev, a.o->size, a.o->reconfig_flags) :
+		      daxalloc_dev_destroy(ctx, a.dev, a.o->reconfig_flags);
 	if (rc < 0)
 		return ctl_lib_fail(rc);
-	return print_dev(ctx, strncmp(a.dev, "/dev/", 5) == 0 ? a.dev + 5 : a.dev, a.o->json,
-			 "resized");
-}
-
-int cmd_destroy_device(struct daxalloc_ctx *ctx, struct ctl_args *given)
-{
-	struct rc_args a;
-	int rc;
-
-	rc = parse("destroy-device", given, false, true, 0, &a);
-	if (rc)
-		return rc;
-	rc = daxalloc_dev_destroy(ctx, a.dev, a.o->reconfig_flags);
-	if (rc < 0)
-		return ctl_lib_fail(rc);
+	if (resize)
+		return print_dev(ctx, strncmp(a.dev, "/dev/", 5) == 0 ? a.dev + 5 : a.dev,
+				 a.o->json, "resized");
 	printf("%s: %s\n", a.dev,
 	       strncmp(a.dev, "hugetlb:", 8) == 0 ? "released; its huge pages are free again" :
 						    "destroyed");
 	return CTL_OK;
+}
+
+int cmd_resize(struct daxalloc_ctx *ctx, struct ctl_args *given)
+{
+	return dev_change(ctx, given, true);
+}
+
+int cmd_destroy_device(struct daxalloc_ctx *ctx, struct ctl_args *given)
+{
+	return dev_change(ctx, given, false);
 }
 
 static int add_daxregion(const struct daxalloc_daxregion_info *r, void *arg)

@@ -265,7 +265,7 @@ Test(devdax_bad, pins_for_consumers_that_are_not_there)
 		{ "pin offset 4K", DAXALLOC_PIN_VFIO, devnull, 4096, 2 * M, EINVAL,
 		  "not a multiple of the device alignment 2M" },
 		{ "pin past the region", DAXALLOC_PIN_VFIO, devnull, 2 * M, 4 * M, EINVAL,
-		  "outside the region" },
+		  "not inside the region" },
 	};
 	int n;
 
