@@ -6,7 +6,7 @@
 # 6.12-iommufd kernel), through daxalloc_pin /
 # daxalloc_unpin and through the consumer's own call, on device-dax at 4K, 2M
 # and 1G and on hugetlb 2M and 1G pages (daxalloc-bench --only pin, one run
-# per kind of memory), then asks the library's pin-path probe
+# per kind of memory), then asks daxalloc-ctl's pin-path probe
 # (daxalloc-ctl vmemmap --measure --pin-with) which path each consumer takes.
 # Writes one JSON document to OUT; tools/bench/report.py makes the
 # "Pin path per kernel" section of BENCHMARKS.md from it.

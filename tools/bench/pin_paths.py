@@ -295,7 +295,7 @@ def section(docs, plots, rel):
         "alternately (`daxalloc-bench --only pin`), on device-dax at 4K, 2M and 1G (pmem "
         "namespaces) and on hugetlb 2M and 1G pages (the stand-in, or pages mapped by hand "
         f"when it cannot be had), best of {'/'.join(map(str, n)) or '–'}; "
-        "then the library's pin-path probe (`daxalloc-ctl vmemmap DEV --measure --pin-with "
+        "then daxalloc-ctl's pin-path probe (`daxalloc-ctl vmemmap DEV --measure --pin-with "
         "CONSUMER`), which pins the same GiB with the same consumer on one hmem device "
         "realigned to 4K and 2M and on hugetlb 2M pages, and says which path the kernel takes.")
     L.append("")
