@@ -60,8 +60,14 @@ uint32_t dxa_hdr_crc(const struct dxa_hdr *hdr)
 
 static bool name_char_ok(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '_' || c == '-' || c == ':' || c == '@' || c == '+';
+	/* a table: every name of every table is checked at open */
+	static const bool ok[256] = {
+		['a' ... 'z'] = true, ['A' ... 'Z'] = true, ['0' ... '9'] = true,
+		['.'] = true,         ['_'] = true,         ['-'] = true,
+		[':'] = true,         ['@'] = true,         ['+'] = true,
+	};
+
+	return ok[(unsigned char)c];
 }
 
 int dxa_name_check(const char *name, char *why, size_t whylen)
@@ -571,6 +577,8 @@ static int replay_exact(const struct dxa_hdr *h, const struct dxa_geometry *geo,
  * names in the end.  Anything wrong, and the exact replay runs instead
  * on the untouched table to say which record and how.
  */
+#define JBATCH 64u /* journal cells read at once (both copies: 32 KiB) */
+
 /* A record read, in the order read. */
 struct jput {
 	struct dxa_entry e;
@@ -619,7 +627,9 @@ static int replay_fast(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 		       uint32_t *repaired, const struct name_set *base)
 {
 	uint32_t cells = h->journal_cells > from ? h->journal_cells - from : 0;
-	uint32_t nrec = 0, nput = 0, cur = *n, kept = 0, cell, i, k, w;
+	uint32_t nrec = 0, nput = 0, cur = *n, kept = 0, cell, i, k, w, bfrom = 0, bn = 0;
+	struct dxa_jrec *batch = NULL;
+	bool bok = false;
 	struct jput *rec = NULL;
 	struct dxa_entry *put = NULL;
 	struct name_set names = { 0 }, own = { 0 };
@@ -628,12 +638,32 @@ static int replay_fast(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 	int rc = 1;
 
 	rec = malloc((size_t)(cells ? cells : 1) * sizeof(*rec));
-	if (!rec)
+	batch = malloc(2 * JBATCH * sizeof(*batch));
+	if (!rec || !batch) {
+		free(rec);
+		free(batch);
 		return -ENOMEM;
+	}
 	for (cell = from; cell < h->journal_cells; cell++) {
 		struct dxa_jrec r[2];
-		int use, got = jrec_read(h, rd, arg, cell, r, &use, repaired, w2, sizeof(w2));
+		int use = 0, got;
 
+		/*
+		 * Cells read JBATCH at a time.  A cell whose first copy is not
+		 * valid, or of a batch with an unreadable line, is read on its own.
+		 */
+		if (cell >= bfrom + bn) {
+			bfrom = cell;
+			bn = h->journal_cells - cell < JBATCH ? h->journal_cells - cell : JBATCH;
+			bok = rd(arg, dxa_jrec_at(h, cell, 0), batch, (size_t)bn * DXA_JCELL_SIZE) ==
+			      0;
+		}
+		if (bok && jcopy_judge(&batch[2 * (cell - bfrom)], 0, h, cell) == JC_VALID) {
+			r[0] = batch[2 * (cell - bfrom)];
+			got = 1;
+		} else {
+			got = jrec_read(h, rd, arg, cell, r, &use, repaired, w2, sizeof(w2));
+		}
 		if (got < 0)
 			goto out;
 		if (got == 0)
@@ -755,6 +785,7 @@ static int replay_fast(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 out:
 	free(names.slot);
 	free(own.slot);
+	free(batch);
 	free(rec);
 	free(put);
 	return rc;
