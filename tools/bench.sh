@@ -202,7 +202,7 @@ fi
 
 if [ "$host" = 1 ] && { [ -z "$only" ] || [[ ",$only," == *,alloc,* || $only == pool ]]; }; then
 	echo "bench: pool engine at many regions held (test device)"
-	build/tools/daxalloc-pool-bench --json $([ ${#quick[@]} -gt 0 ] && echo --regions 0,1000 --repeat 1) \
+	build/tools/daxalloc-pool-bench --json $([ ${#quick[@]} -gt 0 ] && echo --regions 0,1000 --repeat 1 || echo --repeat 12) \
 		>"$out/pool.json.new" && mv "$out/pool.json.new" "$out/pool.json" ||
 		{ echo "bench: pool engine run failed" >&2; rm -f "$out/pool.json.new"; status=1; }
 fi
