@@ -40,6 +40,31 @@ static int fail(int e, const char *fmt, ...)
 	return -e;
 }
 
+/*
+ * The end of an open that failed at @step, errno saying why: @undo(@c)
+ * closes what it had opened (a message of its own is replaced), and the
+ * message names @what, @name and the step.  Returns -errno.
+ */
+static int open_failed(void (*undo)(void *c), void *c, const char *what, const char *name,
+		       const char *step)
+{
+	int e = errno;
+
+	undo(c);
+	return fail(e, "%s %s: %s", what, name, step);
+}
+
+/* The undo of open_failed(): the consumer's own close. */
+static void vfio_undo(void *v)
+{
+	consumer_vfio_close(v);
+}
+
+static void iommufd_undo(void *u)
+{
+	consumer_iommufd_close(u);
+}
+
 /* A consumer's map or unmap ioctl @req of a range; a failure names the call and the range. */
 #define RANGE_IOCTL(fd, req, arg, len, iova) range_ioctl(fd, req, #req, arg, len, iova)
 static int range_ioctl(int fd, unsigned long req, const char *call, void *arg, uint64_t len,
@@ -57,7 +82,6 @@ int consumer_vfio_open(struct consumer_vfio *v, const char *group_path)
 {
 	struct vfio_group_status st = { .argsz = sizeof(st) };
 	const char *step = "/dev/vfio/vfio";
-	int e;
 
 	v->group = -1;
 	v->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
@@ -86,9 +110,7 @@ int consumer_vfio_open(struct consumer_vfio *v, const char *group_path)
 	    ioctl(v->container, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU) == 0)
 		return 0;
 fail:
-	e = errno;
-	consumer_vfio_close(v);
-	return fail(e, "VFIO group %s: %s", group_path, step);
+	return open_failed(vfio_undo, v, "VFIO group", group_path, step);
 }
 
 void consumer_vfio_close(struct consumer_vfio *v)
@@ -137,7 +159,6 @@ int consumer_iommufd_open(struct consumer_iommufd *u, const char *cdev)
 	struct vfio_device_bind_iommufd b = { .argsz = sizeof(b) };
 	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
 	const char *step = "/dev/iommu";
-	int e;
 
 	memset(u, 0, sizeof(*u));
 	u->dev = -1;
@@ -162,10 +183,7 @@ int consumer_iommufd_open(struct consumer_iommufd *u, const char *cdev)
 	if (ioctl(u->dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at) == 0)
 		return 0;
 fail:
-	e = errno;
-	/* its message is replaced by the step's below */
-	consumer_iommufd_close(u);
-	return fail(e, "iommufd with %s: %s", cdev, step);
+	return open_failed(iommufd_undo, u, "iommufd with", cdev, step);
 }
 
 int consumer_iommufd_close(struct consumer_iommufd *u)

@@ -25,6 +25,23 @@ void th_ctx_teardown(void)
 	daxalloc_ctx_delete(&th_ctx);
 }
 
+struct daxalloc_dev *th_dev;
+struct daxalloc_pool *th_pool;
+
+void th_pool_setup(const char *name)
+{
+	cr_assert_eq(daxalloc_ctx_new(&th_ctx), 0);
+	th_dev = th_dev_open(th_ctx, name);
+	th_pool = th_pool_create(th_dev);
+}
+
+void th_pool_teardown(void)
+{
+	daxalloc_pool_close(&th_pool);
+	daxalloc_dev_close(&th_dev);
+	daxalloc_ctx_delete(&th_ctx);
+}
+
 struct daxalloc_dev *th_dev_open(struct daxalloc_ctx *ctx, const char *name)
 {
 	struct daxalloc_dev *dev = NULL;

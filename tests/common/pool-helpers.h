@@ -18,6 +18,15 @@
 extern struct daxalloc_ctx *th_ctx;
 void th_ctx_setup(void);
 void th_ctx_teardown(void);
+/*
+ * The context (th_ctx), device and fresh pool of a suite whose cases share
+ * one pool: th_pool_setup(@name) from the suite's .init, .fini =
+ * th_pool_teardown, which closes the pool, the device and the context.
+ */
+extern struct daxalloc_dev *th_dev;
+extern struct daxalloc_pool *th_pool;
+void th_pool_setup(const char *name);
+void th_pool_teardown(void);
 /* Open @name (stand-in spec or devdax name); asserts on failure. */
 struct daxalloc_dev *th_dev_open(struct daxalloc_ctx *ctx, const char *name);
 /* Format a fresh pool on @dev (forcing); asserts on failure. */

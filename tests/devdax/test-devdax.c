@@ -34,13 +34,16 @@ static void teardown(void)
 
 TestSuite(devdax, .init = setup, .fini = teardown, .timeout = 300);
 
-static struct daxalloc_dev *open_label(const char *label, const struct guest_dev **gd)
+/* The guest's device @label, opened; its row in *@gdp unless @gdp is NULL. */
+static struct daxalloc_dev *open_label(const char *label, const struct guest_dev **gdp)
 {
+	const struct guest_dev *gd = guest_dev(label);
 	struct daxalloc_dev *dev = NULL;
 
-	*gd = guest_dev(label);
-	cr_assert_eq(daxalloc_dev_open(ctx, (*gd)->name, &dev), 0, "%s: %s", (*gd)->name,
+	cr_assert_eq(daxalloc_dev_open(ctx, gd->name, &dev), 0, "%s: %s", gd->name,
 		     daxalloc_errmsg());
+	if (gdp)
+		*gdp = gd;
 	return dev;
 }
 
@@ -165,8 +168,7 @@ MAP_CASE(2m, dyn1g, 2u << 20)
 
 Test(devdax, contents_survive_remap)
 {
-	const struct guest_dev *gd;
-	struct daxalloc_dev *dev = open_label("dyn2m", &gd);
+	struct daxalloc_dev *dev = open_label("dyn2m", NULL);
 	struct daxalloc_map *a = NULL, *b = NULL;
 
 	cr_assert_eq(daxalloc_map_new(dev, 2u << 20, 2u << 20, NULL, 0, &a), 0, "%s",
@@ -182,8 +184,7 @@ Test(devdax, contents_survive_remap)
 
 Test(devdax, map_sync_is_accepted)
 {
-	const struct guest_dev *gd;
-	struct daxalloc_dev *dev = open_label("static2m", &gd);
+	struct daxalloc_dev *dev = open_label("static2m", NULL);
 	struct daxalloc_map *map = NULL;
 
 	cr_expect_eq(daxalloc_map_new(dev, 0, 2u << 20, NULL, DAXALLOC_MAP_SYNC, &map), 0, "%s",

@@ -16,25 +16,12 @@
 
 #define M (UINT64_C(1) << 20)
 
-static struct daxalloc_ctx *ctx;
-static struct daxalloc_dev *dev;
-static struct daxalloc_pool *pool;
-
 static void setup(void)
 {
-	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
-	dev = th_dev_open(ctx, "hugetlb:2M:256M");
-	pool = th_pool_create(dev);
+	th_pool_setup("hugetlb:2M:256M");
 }
 
-static void teardown(void)
-{
-	daxalloc_pool_close(&pool);
-	daxalloc_dev_close(&dev);
-	daxalloc_ctx_delete(&ctx);
-}
-
-TestSuite(heap_region, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(heap_region, .init = setup, .fini = th_pool_teardown, .timeout = 120);
 
 /* A heap on @r; asserts. */
 static struct daxalloc_heap *heap_on(struct daxalloc_region *r, unsigned int flags)
@@ -65,7 +52,7 @@ static void model_run(struct daxalloc_heap *h, uint64_t seed, int steps)
 
 Test(heap_region, unnamed_region)
 {
-	struct daxalloc_region *r = th_alloc(pool, 64 * M, NULL);
+	struct daxalloc_region *r = th_alloc(th_pool, 64 * M, NULL);
 	struct daxalloc_heap *h = heap_on(r, DAXALLOC_HEAP_COUNT), *h2 = NULL;
 
 	cr_expect_eq(daxalloc_heap_get_region(h), r);
@@ -83,7 +70,7 @@ Test(heap_region, unnamed_region)
 /* A heap on a named region starts empty: whatever the region held is not read. */
 Test(heap_region, named_region_is_volatile)
 {
-	struct daxalloc_region *r = th_alloc(pool, 32 * M, "heap");
+	struct daxalloc_region *r = th_alloc(th_pool, 32 * M, "heap");
 	struct daxalloc_heap *h = NULL;
 	struct daxalloc_heap_stats st = { DAXALLOC_HEAP_STATS_INIT };
 
@@ -103,7 +90,7 @@ Test(heap_region, named_region_is_volatile)
 
 Test(heap_region, full_region)
 {
-	struct daxalloc_region *r = th_alloc(pool, 4 * M, NULL);
+	struct daxalloc_region *r = th_alloc(th_pool, 4 * M, NULL);
 	struct daxalloc_heap *h = heap_on(r, DAXALLOC_HEAP_COUNT);
 	struct daxalloc_heap_stats st = { DAXALLOC_HEAP_STATS_INIT };
 	int n = 0;
@@ -122,7 +109,7 @@ Test(heap_region, full_region)
 /* Not counted (the default): the same heap, statistics say "not counted" instead of a guess. */
 Test(heap_region, uncounted_by_default)
 {
-	struct daxalloc_region *r = th_alloc(pool, 8 * M, NULL);
+	struct daxalloc_region *r = th_alloc(th_pool, 8 * M, NULL);
 	struct daxalloc_heap *h = heap_on(r, 0);
 	struct daxalloc_heap_stats st = { DAXALLOC_HEAP_STATS_INIT };
 	void *p[64];
@@ -182,7 +169,7 @@ static int fit_64k(struct daxalloc_heap *h)
 
 Test(heap_region, large_objects_threads)
 {
-	struct daxalloc_region *r = th_alloc(pool, 64 * M, NULL);
+	struct daxalloc_region *r = th_alloc(th_pool, 64 * M, NULL);
 	struct daxalloc_heap *h = heap_on(r, DAXALLOC_HEAP_COUNT);
 	struct daxalloc_heap_stats st = { DAXALLOC_HEAP_STATS_INIT };
 	pthread_t t[3];

@@ -333,6 +333,29 @@ static int live_spans(struct span *sp, uint32_t jused)
 	return n;
 }
 
+/*
+ * @buf (the live metadata, or a copy) made pristine again, then 1 to 4
+ * random bytes of the spans @sp (@total bytes in all) flipped; their
+ * offsets are appended to @where (@wlen bytes) unless it is NULL.
+ */
+static void damage(char *buf, const struct span *sp, size_t total, char *where, size_t wlen)
+{
+	int k = 1 + rand() % 4;
+
+	memcpy(buf, pristine, DXA_META_USED);
+	for (int i = 0; i < k; i++) {
+		size_t at = (size_t)rand() % total;
+		int s = 0;
+
+		while (at >= sp[s].len)
+			at -= sp[s++].len;
+		buf[sp[s].off + at] ^= (char)(1 + rand() % 255);
+		if (where)
+			snprintf(where + strlen(where), wlen - strlen(where), " 0x%zx",
+				 sp[s].off + at);
+	}
+}
+
 struct tally {
 	int trials, same, refused, rollbacks, other, check_silent;
 	char first[300];
@@ -343,20 +366,10 @@ static void one_trial(const struct state *want, const struct span *sp, int nsp, 
 {
 	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_pool *p2 = NULL;
-	int k = 1 + rand() % 4, rc;
 	char where[120] = "";
+	int rc;
 
-	memcpy(meta, pristine, DXA_META_USED);
-	for (int i = 0; i < k; i++) {
-		size_t at = (size_t)rand() % total;
-		int s = 0;
-
-		while (at >= sp[s].len)
-			at -= sp[s++].len;
-		meta[sp[s].off + at] ^= (char)(1 + rand() % 255);
-		snprintf(where + strlen(where), sizeof(where) - strlen(where), " 0x%zx",
-			 sp[s].off + at);
-	}
+	damage(meta, sp, total, where, sizeof(where));
 	t->trials++;
 	rc = daxalloc_pool_open(dev, 0, &p2);
 	if (rc == 0) {
@@ -423,17 +436,7 @@ static void scan_trials(const char *history, const struct span *sp, size_t total
 	nwant = s.n;
 	memcpy(want, tabs[s.newest], nwant * sizeof(want[0]));
 	for (int t = 0; t < trials; t++) {
-		int k = 1 + rand() % 4;
-
-		memcpy(image, pristine, DXA_META_USED);
-		for (int i = 0; i < k; i++) {
-			size_t at = (size_t)rand() % total;
-			int x = 0;
-
-			while (at >= sp[x].len)
-				at -= sp[x++].len;
-			image[sp[x].off + at] ^= (char)(1 + rand() % 255);
-		}
+		damage(image, sp, total, NULL, 0);
 		if (scan_image(&s) < 0) {
 			refused++;
 			continue;

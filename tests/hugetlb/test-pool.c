@@ -24,23 +24,16 @@
 #define META (2 * M)
 #define META_USED DXA_META_USED
 
-static struct daxalloc_ctx *ctx;
-static struct daxalloc_dev *dev;
-static struct daxalloc_pool *pool;
-
 static void setup(void)
 {
-	cr_assert_eq(daxalloc_ctx_new(&ctx), 0);
-	dev = th_dev_open(ctx, "hugetlb:2M:64M");
-	pool = th_pool_create(dev);
+	th_pool_setup("hugetlb:2M:64M");
 }
 
 static void teardown(void)
 {
-	daxalloc_pool_close(&pool);
-	cr_expect_null(pool);
-	daxalloc_dev_close(&dev);
-	daxalloc_ctx_delete(&ctx);
+	daxalloc_pool_close(&th_pool);
+	cr_expect_null(th_pool);
+	th_pool_teardown();
 }
 
 TestSuite(pool, .init = setup, .fini = teardown, .timeout = 120);
@@ -49,7 +42,7 @@ static struct daxalloc_region *alloc(uint64_t size, const char *name)
 {
 	struct daxalloc_region *r = NULL;
 
-	cr_assert_eq(daxalloc_alloc(pool, size, name, 0, &r), 0, "alloc %llu '%s': %s",
+	cr_assert_eq(daxalloc_alloc(th_pool, size, name, 0, &r), 0, "alloc %llu '%s': %s",
 		     (unsigned long long)size, name ? name : "", daxalloc_errmsg());
 	return r;
 }
@@ -58,7 +51,7 @@ static struct daxalloc_pool_stats stats(void)
 {
 	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 
-	cr_assert_eq(daxalloc_pool_get_stats(pool, &st), 0, "%s", daxalloc_errmsg());
+	cr_assert_eq(daxalloc_pool_get_stats(th_pool, &st), 0, "%s", daxalloc_errmsg());
 	return st;
 }
 
@@ -74,7 +67,7 @@ Test(pool, fresh_pool_stats)
 	cr_expect_eq(st.regions, 0);
 	cr_expect_eq(st.max_regions, DAXALLOC_POOL_MAX_REGIONS);
 	cr_expect_eq(st.fragmentation, 0.0);
-	cr_expect_eq(daxalloc_pool_get_dev(pool), dev);
+	cr_expect_eq(daxalloc_pool_get_dev(th_pool), th_dev);
 }
 
 Test(pool, named_region_round_trip)
@@ -87,20 +80,20 @@ Test(pool, named_region_round_trip)
 	cr_expect_eq(off % (2 * M), 0);
 	cr_expect_geq(off, META);
 	cr_expect_str_eq(daxalloc_region_get_name(r), "buffers");
-	cr_expect_eq(daxalloc_region_get_pool(r), pool);
+	cr_expect_eq(daxalloc_region_get_pool(r), th_pool);
 	cr_expect_eq((uintptr_t)daxalloc_region_get_address(r) % (2 * M), 0);
 	th_fill(daxalloc_region_get_address(r), 6 * M, 42);
 	daxalloc_region_close(&r);
 	cr_expect_null(r);
 	cr_expect_eq(stats().used, 6 * M, "closing a named region keeps it");
-	cr_assert_eq(daxalloc_region_open(pool, "buffers", DAXALLOC_ALLOC_POPULATE, &again), 0,
+	cr_assert_eq(daxalloc_region_open(th_pool, "buffers", DAXALLOC_ALLOC_POPULATE, &again), 0,
 		     "%s", daxalloc_errmsg());
 	cr_expect_eq(daxalloc_region_get_offset(again), off);
 	cr_expect_eq(th_verify(daxalloc_region_get_address(again), 6 * M, 42), 0);
 	cr_expect_eq(daxalloc_region_free(&again), 0, "%s", daxalloc_errmsg());
 	cr_expect_null(again);
 	cr_expect_eq(stats().used, 0);
-	cr_expect_eq(daxalloc_region_open(pool, "buffers", 0, &again), -ENOENT);
+	cr_expect_eq(daxalloc_region_open(th_pool, "buffers", 0, &again), -ENOENT);
 }
 
 Test(pool, unnamed_region_is_freed_on_close)
@@ -119,8 +112,8 @@ Test(pool, close_pool_frees_unnamed_keeps_named)
 
 	alloc(2 * M, NULL);
 	alloc(2 * M, "keep");
-	daxalloc_pool_close(&pool);
-	cr_assert_eq(daxalloc_pool_open(dev, 0, &pool), 0, "%s", daxalloc_errmsg());
+	daxalloc_pool_close(&th_pool);
+	cr_assert_eq(daxalloc_pool_open(th_dev, 0, &th_pool), 0, "%s", daxalloc_errmsg());
 	st = stats();
 	cr_expect_eq(st.regions, 1);
 	cr_expect_eq(st.named_regions, 1);
@@ -133,7 +126,7 @@ Test(pool, zero_flag_zeroes)
 
 	memset(daxalloc_region_get_address(r), 0xff, 2 * M);
 	daxalloc_region_free(&r);
-	cr_assert_eq(daxalloc_alloc(pool, 2 * M, "z", DAXALLOC_ALLOC_ZERO, &z), 0);
+	cr_assert_eq(daxalloc_alloc(th_pool, 2 * M, "z", DAXALLOC_ALLOC_ZERO, &z), 0);
 	for (uint64_t i = 0; i < 2 * M; i += 4096)
 		cr_assert_eq(((unsigned char *)daxalloc_region_get_address(z))[i], 0);
 	daxalloc_region_close(&z);
@@ -190,10 +183,10 @@ Test(pool, full_pool_says_so)
 {
 	struct daxalloc_region *big = alloc(62 * M, "all"), *r = NULL;
 
-	cr_expect_eq(daxalloc_alloc(pool, 2 * M, NULL, 0, &r), -ENOSPC);
+	cr_expect_eq(daxalloc_alloc(th_pool, 2 * M, NULL, 0, &r), -ENOSPC);
 	cr_expect(strstr(daxalloc_errmsg(), "no free extent of 2M"), "%s", daxalloc_errmsg());
 	cr_expect_null(r);
-	cr_expect_eq(daxalloc_alloc(pool, 1ull << 40, NULL, 0, &r), -ENOSPC);
+	cr_expect_eq(daxalloc_alloc(th_pool, 1ull << 40, NULL, 0, &r), -ENOSPC);
 	daxalloc_region_close(&big);
 }
 
@@ -202,14 +195,14 @@ Test(pool, rename_rules)
 	struct daxalloc_region *a = alloc(2 * M, "a");
 	struct daxalloc_region *b = alloc(2 * M, "b");
 
-	cr_expect_eq(daxalloc_pool_rename(pool, "a", "b"), -EEXIST);
-	cr_expect_eq(daxalloc_pool_rename(pool, "nope", "c"), -ENOENT);
-	cr_expect_eq(daxalloc_pool_rename(pool, "a", "bad/name"), -EINVAL);
-	cr_expect_eq(daxalloc_pool_rename(pool, "a", "c"), 0, "%s", daxalloc_errmsg());
+	cr_expect_eq(daxalloc_pool_rename(th_pool, "a", "b"), -EEXIST);
+	cr_expect_eq(daxalloc_pool_rename(th_pool, "nope", "c"), -ENOENT);
+	cr_expect_eq(daxalloc_pool_rename(th_pool, "a", "bad/name"), -EINVAL);
+	cr_expect_eq(daxalloc_pool_rename(th_pool, "a", "c"), 0, "%s", daxalloc_errmsg());
 	cr_expect_str_eq(daxalloc_region_get_name(a), "c");
 	daxalloc_region_close(&a);
 	daxalloc_region_close(&b);
-	cr_expect_eq(daxalloc_region_open(pool, "c", 0, &a), 0);
+	cr_expect_eq(daxalloc_region_open(th_pool, "c", 0, &a), 0);
 	daxalloc_region_close(&a);
 }
 
@@ -217,11 +210,11 @@ Test(pool, free_by_name_rules)
 {
 	struct daxalloc_region *a = alloc(2 * M, "a");
 
-	cr_expect_eq(daxalloc_pool_free_name(pool, "a"), -EBUSY);
+	cr_expect_eq(daxalloc_pool_free_name(th_pool, "a"), -EBUSY);
 	cr_expect(strstr(daxalloc_errmsg(), "mapped by this process"), "%s", daxalloc_errmsg());
 	daxalloc_region_close(&a);
-	cr_expect_eq(daxalloc_pool_free_name(pool, "a"), 0, "%s", daxalloc_errmsg());
-	cr_expect_eq(daxalloc_pool_free_name(pool, "a"), -ENOENT);
+	cr_expect_eq(daxalloc_pool_free_name(th_pool, "a"), 0, "%s", daxalloc_errmsg());
+	cr_expect_eq(daxalloc_pool_free_name(th_pool, "a"), -ENOENT);
 	cr_expect_eq(daxalloc_region_free(&a), -EINVAL, "a freed handle is NULL");
 }
 
@@ -233,7 +226,7 @@ Test(pool, region_freed_elsewhere)
 	int st;
 
 	/* Another handle of this process may not free it while a maps it... */
-	cr_assert_eq(daxalloc_pool_open(dev, 0, &other), 0);
+	cr_assert_eq(daxalloc_pool_open(th_dev, 0, &other), 0);
 	cr_expect_eq(daxalloc_pool_free_name(other, "a"), -EBUSY);
 	daxalloc_pool_close(&other);
 	/*
@@ -244,11 +237,11 @@ Test(pool, region_freed_elsewhere)
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		daxalloc_region_close(&a);
-		if (daxalloc_pool_open(dev, 0, &other) ||
+		if (daxalloc_pool_open(th_dev, 0, &other) ||
 		    daxalloc_pool_free_name(other, "a") != -EBUSY)
 			_exit(1);
 		daxalloc_pool_close(&other);
-		_exit(daxalloc_pool_open(dev, DAXALLOC_POOL_FORCE_FREE, &other) ||
+		_exit(daxalloc_pool_open(th_dev, DAXALLOC_POOL_FORCE_FREE, &other) ||
 				      daxalloc_pool_free_name(other, "a") ?
 			      2 :
 			      0);
@@ -285,19 +278,19 @@ Test(pool, refusals_leave_metadata_identical)
 	};
 	struct daxalloc_region *dup = alloc(2 * M, "dup");
 	struct daxalloc_map *raw = NULL;
-	char *meta = th_raw_map(dev, META, &raw), *before = malloc(META_USED);
+	char *meta = th_raw_map(th_dev, META, &raw), *before = malloc(META_USED);
 
 	memcpy(before, meta, META_USED);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct daxalloc_region *r = NULL;
 
-		cr_expect_eq(daxalloc_alloc(pool, bad[i].size, bad[i].name, bad[i].flags, &r),
+		cr_expect_eq(daxalloc_alloc(th_pool, bad[i].size, bad[i].name, bad[i].flags, &r),
 			     -bad[i].err, "case %zu: %s", i, daxalloc_errmsg());
 		cr_expect_null(r);
 		cr_expect_eq(memcmp(before, meta, META_USED), 0, "case %zu changed the metadata", i);
 	}
-	cr_expect_eq(daxalloc_pool_rename(pool, "dup", "a\tb"), -EINVAL);
-	cr_expect_eq(daxalloc_pool_free_name(pool, "../dup"), -EINVAL);
+	cr_expect_eq(daxalloc_pool_rename(th_pool, "dup", "a\tb"), -EINVAL);
+	cr_expect_eq(daxalloc_pool_free_name(th_pool, "../dup"), -EINVAL);
 	cr_expect_eq(memcmp(before, meta, META_USED), 0);
 	free(before);
 	daxalloc_map_delete(&raw);
@@ -309,23 +302,23 @@ Test(pool, create_refuses_existing_pool)
 	struct daxalloc_pool *p2 = NULL;
 
 	alloc(2 * M, "precious");
-	cr_expect_eq(daxalloc_pool_create(dev, 0, &p2), -EEXIST);
+	cr_expect_eq(daxalloc_pool_create(th_dev, 0, &p2), -EEXIST);
 	cr_expect(strstr(daxalloc_errmsg(), "1 regions (1 named)"), "%s", daxalloc_errmsg());
 	cr_expect_null(p2);
 	cr_expect_eq(stats().named_regions, 1);
-	cr_expect_eq(daxalloc_pool_create(dev, 0x8, &p2), -EINVAL);
+	cr_expect_eq(daxalloc_pool_create(th_dev, 0x8, &p2), -EINVAL);
 }
 
 Test(pool, unformatted_device)
 {
-	struct daxalloc_dev *d2 = th_dev_open(ctx, "hugetlb:2M:8M");
+	struct daxalloc_dev *d2 = th_dev_open(th_ctx, "hugetlb:2M:8M");
 	struct daxalloc_pool *p2 = NULL;
 
 	cr_expect_eq(daxalloc_pool_open(d2, 0, &p2), -ENODATA);
 	cr_expect(strstr(daxalloc_errmsg(), "holds no pool"), "%s", daxalloc_errmsg());
 	cr_expect_null(p2);
 	daxalloc_dev_close(&d2);
-	d2 = th_dev_open(ctx, "hugetlb:2M:2M");
+	d2 = th_dev_open(th_ctx, "hugetlb:2M:2M");
 	cr_expect_eq(daxalloc_pool_create(d2, 0, &p2), -ENOSPC, "no room for data");
 	daxalloc_dev_close(&d2);
 }
@@ -345,7 +338,7 @@ static void flip(char *hdr)
 Test(pool, damaged_standby_table_is_harmless)
 {
 	struct daxalloc_map *raw = NULL;
-	char *meta = th_raw_map(dev, META, &raw);
+	char *meta = th_raw_map(th_dev, META, &raw);
 	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_region *r;
 	int standby;
@@ -354,15 +347,15 @@ Test(pool, damaged_standby_table_is_harmless)
 	r = alloc(2 * M, "second");
 	daxalloc_region_close(&r);
 	/* a repair checkpoints the state (journal records) into both tables */
-	cr_assert_eq(daxalloc_pool_check(dev, DAXALLOC_CHECK_REPAIR, &rep), 0, "%s",
+	cr_assert_eq(daxalloc_pool_check(th_dev, DAXALLOC_CHECK_REPAIR, &rep), 0, "%s",
 		     th_check_said(&rep));
 	standby = !rep.active_copy;
 	/* the older copy's table: as an interrupted update leaves it */
 	meta[8192 + standby * 256 * 1024 + 8] ^= 0x01;
-	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", th_check_said(&rep));
+	cr_expect_eq(daxalloc_pool_check(th_dev, 0, &rep), 0, "%s", th_check_said(&rep));
 	cr_expect_not(rep.standby_valid);
 	cr_expect_eq(stats().named_regions, 2, "nothing rolled back");
-	cr_expect_eq(daxalloc_pool_check(dev, DAXALLOC_CHECK_REPAIR, &rep), 0);
+	cr_expect_eq(daxalloc_pool_check(th_dev, DAXALLOC_CHECK_REPAIR, &rep), 0);
 	cr_expect(rep.standby_valid);
 	daxalloc_map_delete(&raw);
 }
@@ -370,20 +363,20 @@ Test(pool, damaged_standby_table_is_harmless)
 Test(pool, both_copies_damaged)
 {
 	struct daxalloc_map *raw = NULL;
-	char *meta = th_raw_map(dev, META, &raw);
+	char *meta = th_raw_map(th_dev, META, &raw);
 	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_pool *p2 = NULL;
 
 	put_header(meta, 0, flip);
 	put_header(meta, 1, flip);
-	cr_expect_eq(daxalloc_pool_open(dev, 0, &p2), -EUCLEAN);
+	cr_expect_eq(daxalloc_pool_open(th_dev, 0, &p2), -EUCLEAN);
 	cr_expect(strstr(daxalloc_errmsg(), "corrupt"), "%s", daxalloc_errmsg());
-	cr_expect_eq(daxalloc_pool_check(dev, DAXALLOC_CHECK_REPAIR, &rep), 1);
+	cr_expect_eq(daxalloc_pool_check(th_dev, DAXALLOC_CHECK_REPAIR, &rep), 1);
 	cr_expect_eq(rep.active_copy, -1);
 	cr_expect_eq(rep.first.code, DAXALLOC_CHECK_NO_VALID_COPY, "%s", th_check_said(&rep));
 	cr_expect(strstr(th_check_said(&rep), "neither copy"), "%s", th_check_said(&rep));
 	/* and create without force refuses to paper over it */
-	cr_expect_eq(daxalloc_pool_create(dev, 0, &p2), -EUCLEAN);
+	cr_expect_eq(daxalloc_pool_create(th_dev, 0, &p2), -EUCLEAN);
 	daxalloc_map_delete(&raw);
 }
 
@@ -392,14 +385,14 @@ Test(pool, orphans_of_dead_processes_are_reclaimed)
 	struct daxalloc_check_report rep = { DAXALLOC_CHECK_REPORT_INIT };
 	struct daxalloc_pool *p2 = NULL;
 
-	th_make_orphan(dev, 4 * M);
-	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 1);
+	th_make_orphan(th_dev, 4 * M);
+	cr_expect_eq(daxalloc_pool_check(th_dev, 0, &rep), 1);
 	cr_expect_eq(rep.orphans, 1);
 	cr_expect_eq(rep.first.code, DAXALLOC_CHECK_ORPHANS, "%s", th_check_said(&rep));
 	cr_expect_eq(rep.first.count, 1);
 	cr_expect(strstr(th_check_said(&rep), "died"), "%s", th_check_said(&rep));
-	cr_assert_eq(daxalloc_pool_open(dev, 0, &p2), 0);
-	cr_expect_eq(daxalloc_pool_check(dev, 0, &rep), 0, "%s", th_check_said(&rep));
+	cr_assert_eq(daxalloc_pool_open(th_dev, 0, &p2), 0);
+	cr_expect_eq(daxalloc_pool_check(th_dev, 0, &rep), 0, "%s", th_check_said(&rep));
 	cr_expect_eq(stats().regions, 0);
 	daxalloc_pool_close(&p2);
 }
@@ -426,17 +419,18 @@ static int count_pin(const struct daxalloc_pin_info *pi, void *arg)
 Test(pool, read_only_open_changes_nothing)
 {
 	struct daxalloc_map *raw = NULL;
-	char *meta = th_raw_map(dev, META, &raw), *before = malloc(META_USED);
+	char *meta = th_raw_map(th_dev, META, &raw), *before = malloc(META_USED);
 	struct daxalloc_region *named = alloc(2 * M, "kept"), *r = (void *)1;
 	struct daxalloc_pool *ro = NULL, *rw = NULL;
 	struct daxalloc_pool_stats st = { DAXALLOC_POOL_STATS_INIT };
 	int n = 0, pins = 0;
 
-	th_make_orphan(dev, 4 * M);
+	th_make_orphan(th_dev, 4 * M);
 	daxalloc_region_close(&named);
 	memcpy(before, meta, META_USED);
 
-	cr_assert_eq(daxalloc_pool_open(dev, DAXALLOC_POOL_RDONLY, &ro), 0, "%s", daxalloc_errmsg());
+	cr_assert_eq(daxalloc_pool_open(th_dev, DAXALLOC_POOL_RDONLY, &ro), 0, "%s",
+		     daxalloc_errmsg());
 	cr_expect_eq(daxalloc_pool_get_stats(ro, &st), 0);
 	cr_expect_eq(st.regions, 2, "the orphan is still listed");
 	cr_expect_eq(daxalloc_pool_foreach_region(ro, count_region, &n), 0);
@@ -456,10 +450,10 @@ Test(pool, read_only_open_changes_nothing)
 	cr_expect_eq(memcmp(before, meta, META_USED), 0, "a read-only open changed the metadata");
 
 	/* The test can fail: a writer's open reclaims the orphan, which changes it. */
-	cr_assert_eq(daxalloc_pool_open(dev, 0, &rw), 0);
+	cr_assert_eq(daxalloc_pool_open(th_dev, 0, &rw), 0);
 	cr_expect_neq(memcmp(before, meta, META_USED), 0);
 	daxalloc_pool_close(&rw);
-	cr_expect_eq(daxalloc_pool_open(dev, 0x80, &ro), -EINVAL);
+	cr_expect_eq(daxalloc_pool_open(th_dev, 0x80, &ro), -EINVAL);
 	free(before);
 	daxalloc_map_delete(&raw);
 }
@@ -474,21 +468,21 @@ Test(pool, free_refused_while_another_process_maps_it)
 	struct handshake go;
 
 	daxalloc_region_close(&r);
-	child = th_hold_region(dev, "shared", &go);
+	child = th_hold_region(th_dev, "shared", &go);
 	snprintf(pid, sizeof(pid), "mapped by pid %d", child);
-	cr_expect_eq(daxalloc_pool_free_name(pool, "shared"), -EBUSY);
+	cr_expect_eq(daxalloc_pool_free_name(th_pool, "shared"), -EBUSY);
 	cr_expect(strstr(daxalloc_errmsg(), pid), "%s", daxalloc_errmsg());
 	cr_expect(strstr(daxalloc_errmsg(), "'shared'"), "%s", daxalloc_errmsg());
-	cr_expect_eq(daxalloc_region_open(pool, "shared", 0, &r), 0);
+	cr_expect_eq(daxalloc_region_open(th_pool, "shared", 0, &r), 0);
 	cr_expect_eq(daxalloc_region_free(&r), -EBUSY, "%s", daxalloc_errmsg());
 	cr_expect_not_null(r);
 	daxalloc_region_close(&r);
 	/* The operator's override: freed although the child still maps it. */
-	cr_assert_eq(daxalloc_pool_open(dev, DAXALLOC_POOL_FORCE_FREE, &forced), 0);
+	cr_assert_eq(daxalloc_pool_open(th_dev, DAXALLOC_POOL_FORCE_FREE, &forced), 0);
 	cr_expect_eq(daxalloc_pool_free_name(forced, "shared"), 0, "%s", daxalloc_errmsg());
 	daxalloc_pool_close(&forced);
 	cr_expect_eq(th_release_region(child, &go), 0);
-	cr_expect_eq(daxalloc_pool_free_name(pool, "shared"), -ENOENT);
+	cr_expect_eq(daxalloc_pool_free_name(th_pool, "shared"), -ENOENT);
 }
 
 /* In a new process: open the pool and free @name; exit 0 if refused with -EBUSY naming @want. */
@@ -514,7 +508,7 @@ static pid_t try_free_elsewhere(const char *name, const char *want, bool new_pid
 			    mount("proc", "/proc", "proc", 0, NULL) < 0)
 				_exit(22);
 		}
-		if (daxalloc_pool_open(dev, 0, &p) < 0)
+		if (daxalloc_pool_open(th_dev, 0, &p) < 0)
 			_exit(23);
 		rc = daxalloc_pool_free_name(p, name);
 		if (rc != -EBUSY || (want && !strstr(daxalloc_errmsg(), want))) {
@@ -560,7 +554,7 @@ Test(pool, free_refused_while_a_forked_child_maps_it)
 		_exit(handshake_wait_go(&go) < 0);
 	daxalloc_region_close(&r);
 	snprintf(want, sizeof(want), "mapped by pid %d", child);
-	cr_expect_eq(daxalloc_pool_free_name(pool, "inherited"), -EBUSY,
+	cr_expect_eq(daxalloc_pool_free_name(th_pool, "inherited"), -EBUSY,
 		     "the parent freed what its child maps");
 	cr_expect(strstr(daxalloc_errmsg(), want), "%s", daxalloc_errmsg());
 	cr_expect_eq(th_exit_status(try_free_elsewhere("inherited", want, false)), 0,
@@ -568,7 +562,7 @@ Test(pool, free_refused_while_a_forked_child_maps_it)
 	handshake_go(&go);
 	handshake_close(&go);
 	cr_expect_eq(th_exit_status(child), 0);
-	cr_expect_eq(daxalloc_pool_free_name(pool, "inherited"), 0, "%s", daxalloc_errmsg());
+	cr_expect_eq(daxalloc_pool_free_name(th_pool, "inherited"), 0, "%s", daxalloc_errmsg());
 }
 
 /*
@@ -579,7 +573,7 @@ Test(pool, free_refused_while_a_forked_child_maps_it)
 Test(pool, format_without_random_bytes_fails)
 {
 	struct daxalloc_map *raw = NULL;
-	char *meta = th_raw_map(dev, META, &raw), *before = malloc(META_USED);
+	char *meta = th_raw_map(th_dev, META, &raw), *before = malloc(META_USED);
 	pid_t pid;
 	int st;
 
@@ -592,7 +586,7 @@ Test(pool, format_without_random_bytes_fails)
 
 		if (refuse_syscall(SYS_getrandom, ENOSYS) < 0)
 			_exit(3);
-		rc = daxalloc_pool_create(dev, DAXALLOC_POOL_FORCE, &p);
+		rc = daxalloc_pool_create(th_dev, DAXALLOC_POOL_FORCE, &p);
 		if (rc != -ENOSYS || !strstr(daxalloc_errmsg(), "uuid") || p)
 			fprintf(stderr, "format: %d %s\n", rc, daxalloc_errmsg());
 		_exit(rc == -ENOSYS && strstr(daxalloc_errmsg(), "uuid") && !p ? 0 : 1);

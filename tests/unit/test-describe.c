@@ -75,44 +75,53 @@ Test(describe, unknown_check_code)
 
 Test(describe, check_words)
 {
-	struct daxalloc_check_finding f = finding(DAXALLOC_CHECK_COPY_STALE);
+	/* each finding() of the code, with the fields given */
+	static const struct {
+		enum daxalloc_check_code code;
+		const char *detail;
+		enum daxalloc_check_source source;
+		const char *region; /* its name */
+		uint32_t pid;
+		uint64_t offset, size;
+		const char *want;
+	} cases[] = {
+		{ DAXALLOC_CHECK_COPY_STALE, NULL, 0, NULL, 0, 0, 0,
+		  "copy 1 (sequence 7) was caught mid-update: harmless, it held the state before the newest" },
+		{ DAXALLOC_CHECK_HEADER_DAMAGED, "copy 1: header checksum mismatch (second header)",
+		  0, NULL, 0, 0, 0,
+		  "copy 1: header checksum mismatch (second header): damaged; header 1 still holds the state (a repair rewrites it)" },
+		{ DAXALLOC_CHECK_HEADER_DAMAGED, NULL, 0, NULL, 0, 0, 0,
+		  "copy 1: header 0: damaged; header 1 still holds the state (a repair rewrites it)" },
+		{ DAXALLOC_CHECK_JOURNAL_LOST, NULL, 0, NULL, 0, 0, 0,
+		  "the changes from sequence 8 on are lost (journal record 3 is damaged in both copies); the state up to sequence 7 is kept" },
+		{ DAXALLOC_CHECK_REGION_DROPPED, NULL, DAXALLOC_CHECK_IN_NEWEST, "second", 0,
+		  0x400000, 4 << 20,
+		  "the newest state (sequence 7) holds region 'second' (4M at 0x400000), sequence 6 does not: going back loses it (its allocation or rename)" },
+		{ DAXALLOC_CHECK_REGION_REVIVED, NULL, DAXALLOC_CHECK_IN_UNREADABLE_COPY, NULL, 42,
+		  0x800000, 2 << 20,
+		  "unreadable copy 1 no longer holds an unnamed region of pid 42 (2M at 0x800000): going back to sequence 6 brings it back (undoes its free or rename)" },
+		{ DAXALLOC_CHECK_ENTRY_UNREADABLE, "copy 0: region 3 has unknown flags 0x2", 0,
+		  NULL, 0, 0, 0,
+		  "copy 1: entry 3 does not read (copy 0: region 3 has unknown flags 0x2): whatever it held is lost" },
+		{ DAXALLOC_CHECK_OLD_FORMAT, NULL, 0, NULL, 0, 0, 0,
+		  "format 1.1: the pool is upgraded to format 2.1 when next opened for writing" },
+	};
+	struct daxalloc_check_finding f;
 
-	cr_expect_str_eq(said(&f),
-			 "copy 1 (sequence 7) was caught mid-update: harmless, it held the state before the newest");
-	f = finding(DAXALLOC_CHECK_HEADER_DAMAGED);
-	f.detail = "copy 1: header checksum mismatch (second header)";
-	cr_expect_str_eq(said(&f),
-			 "copy 1: header checksum mismatch (second header): damaged; header 1 still holds the state (a repair rewrites it)");
-	f.detail = NULL;
-	cr_expect_str_eq(said(&f),
-			 "copy 1: header 0: damaged; header 1 still holds the state (a repair rewrites it)");
-	f = finding(DAXALLOC_CHECK_JOURNAL_LOST);
-	cr_expect_str_eq(said(&f),
-			 "the changes from sequence 8 on are lost (journal record 3 is damaged in both copies); the state up to sequence 7 is kept");
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		f = finding(cases[k].code);
+		f.detail = cases[k].detail;
+		f.source = cases[k].source;
+		if (cases[k].region)
+			snprintf(f.region.name, sizeof(f.region.name), "%s", cases[k].region);
+		f.region.pid = cases[k].pid;
+		f.region.offset = cases[k].offset;
+		f.region.size = cases[k].size;
+		cr_expect_str_eq(said(&f), cases[k].want);
+	}
 	f = finding(DAXALLOC_CHECK_JOURNAL_REPAIRABLE);
 	f.count = 1;
 	cr_expect(strstr(said(&f), "1 journal record is damaged"), "%s", said(&f));
-	f = finding(DAXALLOC_CHECK_REGION_DROPPED);
-	f.source = DAXALLOC_CHECK_IN_NEWEST;
-	snprintf(f.region.name, sizeof(f.region.name), "second");
-	f.region.offset = 0x400000;
-	f.region.size = 4 << 20;
-	cr_expect_str_eq(said(&f),
-			 "the newest state (sequence 7) holds region 'second' (4M at 0x400000), sequence 6 does not: going back loses it (its allocation or rename)");
-	f = finding(DAXALLOC_CHECK_REGION_REVIVED);
-	f.source = DAXALLOC_CHECK_IN_UNREADABLE_COPY;
-	f.region.pid = 42;
-	f.region.offset = 0x800000;
-	f.region.size = 2 << 20;
-	cr_expect_str_eq(said(&f),
-			 "unreadable copy 1 no longer holds an unnamed region of pid 42 (2M at 0x800000): going back to sequence 6 brings it back (undoes its free or rename)");
-	f = finding(DAXALLOC_CHECK_ENTRY_UNREADABLE);
-	f.detail = "copy 0: region 3 has unknown flags 0x2";
-	cr_expect_str_eq(said(&f),
-			 "copy 1: entry 3 does not read (copy 0: region 3 has unknown flags 0x2): whatever it held is lost");
-	f = finding(DAXALLOC_CHECK_OLD_FORMAT);
-	cr_expect_str_eq(said(&f),
-			 "format 1.1: the pool is upgraded to format 2.1 when next opened for writing");
 }
 
 Test(describe, report_names_its_first_loss)
@@ -204,35 +213,41 @@ static void says_and_reads_back(const struct daxalloc_pin_info *i, const char *w
 
 Test(describe, pin_consumers)
 {
-	struct daxalloc_pin_info i = pin_info(DAXALLOC_PIN_VFIO);
+	/* each as pin_info() makes it, the consumer's numbers set */
+	static const struct {
+		struct daxalloc_pin_info i;
+		const char *want;
+	} cases[] = {
+		/* clang-format off */
+		{ { .kind = DAXALLOC_PIN_VFIO, .fd = 5, .iova = 0x1000000, .uring_index = -1 },
+		  "vfio container fd 5, iova 0x1000000" },
+		{ { .kind = DAXALLOC_PIN_IOMMUFD, .fd = 7, .ioas_id = 2, .iova = UINT64_MAX,
+		    .uring_index = -1 },
+		  "iommufd fd 7, ioas 2" },
+		{ { .kind = DAXALLOC_PIN_IOMMUFD, .fd = 7, .ioas_id = 2, .iova = 0x200000,
+		    .uring_index = -1 },
+		  "iommufd fd 7, ioas 2, iova 0x200000" },
+		{ { .kind = DAXALLOC_PIN_RDMA, .fd = -1, .iova = UINT64_MAX, .rdma_device = "rxe0",
+		    .uring_index = -1 },
+		  "rdma rxe0" },
+		{ { .kind = DAXALLOC_PIN_RDMA, .fd = -1, .iova = UINT64_MAX, .rdma_device = "rxe0",
+		    .rdma_keys = true, .lkey = 0x1234, .rkey = 0xabcd, .uring_index = -1 },
+		  "rdma rxe0, lkey 0x1234, rkey 0xabcd" },
+		{ { .kind = DAXALLOC_PIN_URING, .fd = 9, .iova = UINT64_MAX, .uring_index = 3,
+		    .uring_count = 1 },
+		  "io_uring fd 9, buffer 3" },
+		{ { .kind = DAXALLOC_PIN_URING, .fd = 9, .iova = UINT64_MAX, .uring_index = 0,
+		    .uring_count = 4 },
+		  "io_uring fd 9, buffers 0-3" },
+		/* clang-format on */
+	};
 
-	i.fd = 5;
-	i.iova = 0x1000000;
-	says_and_reads_back(&i, "vfio container fd 5, iova 0x1000000");
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct daxalloc_pin_info i = cases[k].i;
 
-	i = pin_info(DAXALLOC_PIN_IOMMUFD);
-	i.fd = 7;
-	i.ioas_id = 2;
-	says_and_reads_back(&i, "iommufd fd 7, ioas 2");
-	i.iova = 0x200000;
-	says_and_reads_back(&i, "iommufd fd 7, ioas 2, iova 0x200000");
-
-	i = pin_info(DAXALLOC_PIN_RDMA);
-	snprintf(i.rdma_device, sizeof(i.rdma_device), "rxe0");
-	says_and_reads_back(&i, "rdma rxe0");
-	i.rdma_keys = true;
-	i.lkey = 0x1234;
-	i.rkey = 0xabcd;
-	says_and_reads_back(&i, "rdma rxe0, lkey 0x1234, rkey 0xabcd");
-
-	i = pin_info(DAXALLOC_PIN_URING);
-	i.fd = 9;
-	i.uring_index = 3;
-	i.uring_count = 1;
-	says_and_reads_back(&i, "io_uring fd 9, buffer 3");
-	i.uring_index = 0;
-	i.uring_count = 4;
-	says_and_reads_back(&i, "io_uring fd 9, buffers 0-3");
+		i.struct_size = sizeof(i);
+		says_and_reads_back(&i, cases[k].want);
+	}
 }
 
 /* A record of a later library, or cut short: the kind's name, never a guess. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "daxalloc.h"
+#include "refusal.h"
 
 struct good {
 	const char *in;
@@ -47,44 +48,33 @@ Test(size, parse_accepts_binary_units)
 	}
 }
 
-struct bad {
-	const char *in;
+/* Refused inputs, grouped by the errno and the words of their refusal. */
+static const struct {
 	int err;
 	const char *says;
-};
-
-static const struct bad bads[] = {
-	{ "", EINVAL, "must start with a digit" },
-	{ "G", EINVAL, "must start with a digit" },
-	{ "-1", EINVAL, "must start with a digit" },
-	{ " 4K", EINVAL, "must start with a digit" },
-	{ "4K ", EINVAL, "unknown unit" },
-	{ "1.5G", EINVAL, "unknown unit" },
-	{ "2MB", EINVAL, "decimal units are ambiguous" },
-	{ "1GB", EINVAL, "decimal units are ambiguous" },
-	{ "4X", EINVAL, "unknown unit" },
-	{ "4KiBs", EINVAL, "unknown unit" },
-	{ "0x", EINVAL, "only hex digits" },
-	{ "0x1000K", EINVAL, "hex" },
-	{ "0x10000000000000000", ERANGE, "larger than" },
-	{ "0xg", EINVAL, "only hex digits" },
-	{ "18446744073709551616", ERANGE, "larger than" },
-	{ "17179869184G", ERANGE, "larger than" },
-	{ "16E", ERANGE, "larger than" },
-	{ "1Z", EINVAL, "unknown unit" },
-	{ "16385P", ERANGE, "larger than" },
+	const char *in[6]; /* up to a NULL */
+} bads[] = {
+	{ EINVAL, "must start with a digit", { "", "G", "-1", " 4K" } },
+	{ EINVAL, "unknown unit", { "4K ", "1.5G", "4X", "4KiBs", "1Z" } },
+	{ EINVAL, "decimal units are ambiguous", { "2MB", "1GB" } },
+	{ EINVAL, "only hex digits", { "0x", "0xg" } },
+	{ EINVAL, "hex", { "0x1000K" } },
+	{ ERANGE,
+	  "larger than",
+	  { "0x10000000000000000", "18446744073709551616", "17179869184G", "16E", "16385P" } },
 };
 
 Test(size, parse_refuses_with_reason)
 {
 	for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
-		uint64_t v = 777;
-		int rc = daxalloc_size_parse(bads[i].in, &v);
+		for (const char *const *in = bads[i].in; *in; in++) {
+			uint64_t v = 777;
+			int rc = daxalloc_size_parse(*in, &v);
 
-		cr_expect_eq(rc, -bads[i].err, "'%s' gave %d", bads[i].in, rc);
-		cr_expect_eq(v, 777, "'%s' wrote the output on failure", bads[i].in);
-		cr_expect(strstr(daxalloc_errmsg(), bads[i].says), "'%s': message '%s' lacks '%s'",
-			  bads[i].in, daxalloc_errmsg(), bads[i].says);
+			cr_expect_eq(rc, -bads[i].err, "'%s' gave %d", *in, rc);
+			cr_expect_eq(v, 777, "'%s' wrote the output on failure", *in);
+			refusal_expect_says(*in, bads[i].says);
+		}
 	}
 }
 
