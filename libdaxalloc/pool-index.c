@@ -213,18 +213,18 @@ static void pix_gap_del(struct pool_index *x, uint64_t start, uint64_t end)
 
 void *pix_reserve(size_t n, size_t size)
 {
+	return calloc(n, size);
+}
+
+void pix_hint(void *p, size_t len)
+{
 	const uintptr_t huge = UINT64_C(2) << 20;
-	char *p = calloc(n, size);
+	uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+	uintptr_t e = ((uintptr_t)p + len) & ~(huge - 1);
 
-	/* A hint only: the 2 MiB pieces inside, where transparent huge pages are on "madvise". */
-	if (p && n * size >= 2 * huge) {
-		uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-		uintptr_t e = ((uintptr_t)p + n * size) & ~(huge - 1);
-
-		if (e > a)
-			madvise((void *)a, e - a, MADV_HUGEPAGE);
-	}
-	return p;
+	/* The 2 MiB pieces inside, where transparent huge pages are on "madvise". */
+	if (len >= 2 * huge && e > a)
+		madvise((void *)a, e - a, MADV_HUGEPAGE);
 }
 
 int pix_init(struct pool_index *x, uint32_t cap)
@@ -306,6 +306,9 @@ void pix_build(struct pool_index *x, const struct dxa_entry *ents, uint32_t n, u
 
 	pix_clear(x, data_start, data_end);
 	pix_hash_size(x, n);
+	pix_hint(x->ent, (size_t)n * sizeof(*x->ent));
+	pix_hint(x->on, (size_t)n * sizeof(*x->on));
+	pix_hint(x->gn, (size_t)n * sizeof(*x->gn));
 	if (!stack) {
 		/* one at a time: slower, the same trees */
 		for (uint32_t i = 0; i < n; i++) {

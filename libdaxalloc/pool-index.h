@@ -43,8 +43,14 @@ struct pool_index {
  * build or a change costs follows the entries held, not @cap.
  */
 int pix_init(struct pool_index *x, uint32_t cap);
-/* calloc() for the pool's tables: large ones asked to use huge pages (fewer faults as they fill). */
+/* Room for the pool's tables (reserved, touched as used). */
 void *pix_reserve(size_t n, size_t size);
+/*
+ * Ask for transparent huge pages for the first @len bytes of such room
+ * when they are about to be filled: fewer faults for a large table, and
+ * none taken for a small one on a large device.
+ */
+void pix_hint(void *p, size_t len);
 void pix_fini(struct pool_index *x);
 /* Rebuild from a valid table (sorted by offset, not overlapping, inside the data area). */
 void pix_build(struct pool_index *x, const struct dxa_entry *ents, uint32_t n, uint64_t data_start,

@@ -161,10 +161,11 @@ int pool_meta_read(void *arg, uint64_t off, void *dst, size_t len)
 		return -EIO;
 	}
 	if (len >= (UINT64_C(1) << 20)) {
-		/* a large table: its pages mapped in one call, not one fault each (a hint) */
+		/* a large table: its pages mapped in one call, not one fault each; @dst filled fast */
 		uintptr_t a = (uintptr_t)pool_meta_ptr(pool, off) & ~(uintptr_t)4095;
 
 		madvise((void *)a, (uintptr_t)pool_meta_ptr(pool, off) + len - a, MADV_POPULATE_READ);
+		pix_hint(dst, len);
 	}
 	return meta_read(pool_map_of(pool, off), off, dst, len);
 }
