@@ -627,7 +627,7 @@ static int replay_fast(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 		       uint32_t *repaired, const struct name_set *base)
 {
 	uint32_t cells = h->journal_cells > from ? h->journal_cells - from : 0;
-	uint32_t nrec = 0, nput = 0, cur = *n, kept = 0, cell, i, k, w, bfrom = 0, bn = 0;
+	uint32_t nrec = 0, nput = 0, cur = *n, kept = 0, cell, i, k, w, bfrom = 0, bn = 0, rcap;
 	struct dxa_jrec *batch = NULL;
 	bool bok = false;
 	struct jput *rec = NULL;
@@ -637,7 +637,9 @@ static int replay_fast(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 	char w2[300];
 	int rc = 1;
 
-	rec = malloc((size_t)(cells ? cells : 1) * sizeof(*rec));
+	/* Room for what is there, not for the journal: a reload often finds one new record. */
+	rcap = cells < JBATCH ? (cells ? cells : 1) : JBATCH;
+	rec = malloc((size_t)rcap * sizeof(*rec));
 	batch = malloc(2 * JBATCH * sizeof(*batch));
 	if (!rec || !batch) {
 		free(rec);
@@ -673,6 +675,16 @@ static int replay_fast(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 		if (r[use].op == DXA_JOP_PUT &&
 		    dxa_entry_validate(&r[use].e, 0, 0, h->data_start, geo, w2, sizeof(w2)) < 0)
 			goto out;
+		if (nrec == rcap) {
+			struct jput *more = realloc(rec, (size_t)rcap * 2 * sizeof(*rec));
+
+			if (!more) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			rec = more;
+			rcap *= 2;
+		}
 		rec[nrec].e = r[use].e;
 		rec[nrec].order = nrec;
 		rec[nrec].del = r[use].op == DXA_JOP_DEL;

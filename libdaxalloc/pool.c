@@ -581,7 +581,8 @@ static int pool_format(struct daxalloc_pool *pool)
 				    pool->dev->name, strerror(errno));
 
 	dxa_layout(pool->geo.table_cap, pool->geo.unit, &l);
-	if (l.meta_size > pool->mm.len && (rc = pool_tables_map(pool)) < 0)
+	rc = pool_tables_map(pool);
+	if (rc < 0)
 		return rc;
 	/* Invalidate both copies first, so a torn format never looks like a pool. */
 	memset(base, 0, 2 * DXA_HDR_SLOT_SIZE);
