@@ -31,6 +31,13 @@ struct daxalloc_map {
 	uint64_t length;
 };
 
+/* The alignment in words, written only for a refusal: mapping is a fast path. */
+static const char *align_text(const struct daxalloc_dev *dev, char a[32])
+{
+	daxalloc_size_format(dev->align, a, 32);
+	return a;
+}
+
 static int check_request(struct daxalloc_dev *dev, uint64_t offset, uint64_t length, void *addr,
 			 unsigned int flags)
 {
@@ -42,22 +49,21 @@ static int check_request(struct daxalloc_dev *dev, uint64_t offset, uint64_t len
 	if (flags & ~MAP_KNOWN_FLAGS)
 		return daxalloc_err(EINVAL, "%s: unknown map flags 0x%x", dev->name,
 				    flags & ~MAP_KNOWN_FLAGS);
-	daxalloc_size_format(dev->align, a, sizeof(a));
 	if (length == 0)
 		return daxalloc_err(EINVAL, "%s: length 0: a mapping needs at least one %s page",
-				    dev->name, a);
+				    dev->name, align_text(dev, a));
 	if (offset % dev->align)
 		return daxalloc_err(EINVAL,
 				    "%s: offset 0x%llx is not a multiple of the device alignment %s",
-				    dev->name, (unsigned long long)offset, a);
+				    dev->name, (unsigned long long)offset, align_text(dev, a));
 	if (length % dev->align)
 		return daxalloc_err(EINVAL,
 				    "%s: length 0x%llx is not a multiple of the device alignment %s",
-				    dev->name, (unsigned long long)length, a);
+				    dev->name, (unsigned long long)length, align_text(dev, a));
 	if ((uintptr_t)addr % dev->align)
 		return daxalloc_err(EINVAL,
 				    "%s: address %p is not a multiple of the device alignment %s",
-				    dev->name, addr, a);
+				    dev->name, addr, align_text(dev, a));
 	if (offset > dev->size || length > dev->size - offset)
 		return daxalloc_err(EINVAL,
 				    "%s: range [0x%llx, +0x%llx) lies outside the device (size 0x%llx)",

@@ -200,6 +200,7 @@ void pool_adopt(struct daxalloc_pool *pool, const struct dxa_scan *s, int slot)
 	} else {
 		pool->n = pool->hdr.nentries;
 		pool->jused = 0;
+		pool->jclean = 0;
 	}
 }
 
@@ -212,12 +213,17 @@ static bool pool_unchanged(struct daxalloc_pool *pool)
 {
 	struct dxa_hdr h;
 
+	uint64_t seq;
+
 	for (int k = 0; k < 2; k++) {
 		if (meta_read(&pool->mm, dxa_hdr_offset(pool->active, k), &h, sizeof(h)) < 0 ||
 		    memcmp(&h, &pool->hdr, sizeof(h)) != 0)
 			return false;
-		if (meta_read(&pool->mm, dxa_hdr_offset(!pool->active, k), &h, sizeof(h)) < 0 ||
-		    h.seq >= pool->hdr.seq)
+		/* of a standby copy only its sequence number matters here */
+		if (meta_read(&pool->mm,
+			      dxa_hdr_offset(!pool->active, k) + offsetof(struct dxa_hdr, seq),
+			      &seq, sizeof(seq)) < 0 ||
+		    seq >= pool->hdr.seq)
 			return false;
 	}
 	return true;
@@ -241,17 +247,24 @@ void pool_index(struct daxalloc_pool *pool)
 	}
 }
 
-/* Has anyone appended a record at the journal's next cell since? */
+/*
+ * Has anyone appended a record at the journal's next cell since?  A cell
+ * found clean is remembered for the append this lock hold may make.
+ */
 static bool pool_journal_grew(struct daxalloc_pool *pool)
 {
-	struct dxa_jrec r;
+	struct dxa_jrec r[2]; /* a cell's two copies lie side by side */
 
+	pool->jclean = 0;
 	if (pool->jused >= pool->hdr.journal_cells)
 		return false;
-	for (int k = 0; k < 2; k++)
-		if (pool_meta_read(pool, dxa_jrec_at(&pool->hdr, pool->jused, k), &r, sizeof(r)) < 0 ||
-		    !dxa_jrec_clean(&r, &pool->hdr, pool->jused))
-			return true;
+	if (pool_meta_read(pool, dxa_jrec_at(&pool->hdr, pool->jused, 0), r, sizeof(r)) < 0 ||
+	    !dxa_jrec_clean(&r[0], &pool->hdr, pool->jused))
+		return true;
+	/* the same bytes as a clean first copy are as clean: no second checksum */
+	if (memcmp(&r[0], &r[1], sizeof(r[0])) != 0 && !dxa_jrec_clean(&r[1], &pool->hdr, pool->jused))
+		return true;
+	pool->jclean = pool->jused + 1;
 	return false;
 }
 
@@ -380,6 +393,7 @@ int pool_lock_foreach(struct daxalloc_pool *pool, bool have_fn, const char *what
 
 void pool_unlock(struct daxalloc_pool *pool)
 {
+	pool->jclean = 0; /* what another process appends next is not seen here */
 	if (pool->flocked)
 		flock(pool->lockfd, LOCK_UN);
 	owner_unlock(pool);
@@ -408,6 +422,7 @@ static void pool_journal_clear(struct daxalloc_pool *pool)
 	memset(j, 0, len);
 	meta_persist(pool_map_of(pool, l.journal_offset), j, len);
 	pool->jused = 0;
+	pool->jclean = 0;
 }
 
 void pool_checkpoint(struct daxalloc_pool *pool)
@@ -442,6 +457,7 @@ void pool_checkpoint(struct daxalloc_pool *pool)
 	pool->hdr = h;
 	pool->active = target;
 	pool->jused = 0; /* the records before are in the table now */
+	pool->jclean = 0;
 }
 
 bool pool_test_checkpoint_each;
@@ -460,8 +476,9 @@ void pool_log(struct daxalloc_pool *pool, enum dxa_jop op, const struct dxa_entr
 	 * A second copy an older append left cut short is cleared first: a
 	 * first copy cut short beside it would look like damage.
 	 */
-	if (pool_meta_read(pool, dxa_jrec_at(&pool->hdr, pool->jused, 1), &r, sizeof(r)) < 0 ||
-	    !dxa_jrec_clean(&r, &pool->hdr, pool->jused)) {
+	if (pool->jclean != pool->jused + 1 &&
+	    (pool_meta_read(pool, dxa_jrec_at(&pool->hdr, pool->jused, 1), &r, sizeof(r)) < 0 ||
+	     !dxa_jrec_clean(&r, &pool->hdr, pool->jused))) {
 		uint64_t o = dxa_jrec_at(&pool->hdr, pool->jused, 1);
 		char *b = pool_meta_ptr(pool, o);
 

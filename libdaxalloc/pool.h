@@ -44,6 +44,7 @@ struct daxalloc_pool {
 	uint32_t n;
 	struct pool_index ix;      /* the same entries, indexed: valid after a load */
 	uint32_t jused;            /* journal records after the active checkpoint */
+	uint32_t jclean;           /* cell + 1 found clean in this lock hold, 0: not looked */
 	struct dxa_entry *scratch; /* the other copy while loading */
 	bool legacy;               /* format 1.0 header copies seen at the last load */
 	uint64_t my_pid, my_start, my_boot;

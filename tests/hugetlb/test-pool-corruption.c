@@ -819,6 +819,22 @@ Test(corruption, format_1_1_pool_upgrades_to_the_journal)
 	cr_expect_not(th_findings_say(&f, "format 1"));
 }
 
+/* What the second copy of a cell held when its first copy was made durable. */
+static uint64_t first_copy_at;
+static const char *second_copy;
+static int second_seen; /* -1: not seen, 0: cleared, 1: still there */
+
+static void second_copy_when_first_persists(enum persist_seam_event ev, uint64_t off, uint64_t len)
+{
+	(void)len;
+	if (ev != PERSIST_SEAM_META || off != first_copy_at || second_seen >= 0)
+		return;
+	second_seen = 0;
+	for (size_t i = 0; i < DXA_JREC_SIZE; i++)
+		if (second_copy[i])
+			second_seen = 1;
+}
+
 /*
  * Past the end, a cell holds what an earlier checkpoint's appends left: a
  * whole first copy and a second cut short (killed between them).  That is
@@ -859,7 +875,14 @@ Test(corruption, older_cells_cut_short_are_not_damage)
 	memcpy(a, &old, sizeof(old));
 	memcpy(b, &old, sizeof(old) / 2);
 	memset(b + sizeof(old) / 2, 0x77, sizeof(old) / 2);
+	first_copy_at = dxa_jrec_offset(s.jused, 0);
+	second_copy = b;
+	second_seen = -1;
+	persist_test_seam = second_copy_when_first_persists;
 	alloc_named("third", 2 * M);
+	persist_test_seam = NULL;
+	/* had the append died as its first copy went out, the old cut-short copy was gone */
+	cr_expect_eq(second_seen, 0, "the cut-short second copy was still there: %d", second_seen);
 	cr_assert_eq(open_state(&after), 0, "%s", daxalloc_errmsg());
 	cr_expect_eq(after.n, before.n + 1);
 }
