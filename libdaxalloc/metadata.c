@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bigmem.h"
 #include "metadata.h"
 #include "private.h"
 
@@ -213,7 +214,16 @@ static void names_init(struct name_set *s, const struct dxa_entry *e, uint32_t n
 	s->e = e;
 	s->n = 0;
 	s->mask = size - 1;
-	s->slot = calloc(size, sizeof(*s->slot));
+	s->slot = big_reserve(size, sizeof(*s->slot));
+	if (s->slot) /* filled all over, by hash */
+		big_hint(s->slot, size * sizeof(*s->slot), size * sizeof(*s->slot));
+}
+
+static void names_free(struct name_set *s)
+{
+	if (s->slot)
+		big_release(s->slot, (size_t)s->mask + 1, sizeof(*s->slot));
+	s->slot = NULL;
 }
 
 uint32_t dxa_name_hash(const char *name)
@@ -287,7 +297,7 @@ static int table_validate(const struct dxa_hdr *hdr, const void *table, int slot
 	if (keep && rc == 0 && names.slot)
 		*keep = names;
 	else
-		free(names.slot);
+		names_free(&names);
 	return rc;
 }
 
@@ -639,10 +649,10 @@ static int replay_fast(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 
 	/* Room for what is there, not for the journal: a reload often finds one new record. */
 	rcap = cells < JBATCH ? (cells ? cells : 1) : JBATCH;
-	rec = malloc((size_t)rcap * sizeof(*rec));
+	rec = big_reserve(rcap, sizeof(*rec));
 	batch = malloc(2 * JBATCH * sizeof(*batch));
 	if (!rec || !batch) {
-		free(rec);
+		big_release(rec, rcap, sizeof(*rec));
 		free(batch);
 		return -ENOMEM;
 	}
@@ -676,7 +686,7 @@ static int replay_fast(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 		    dxa_entry_validate(&r[use].e, 0, 0, h->data_start, geo, w2, sizeof(w2)) < 0)
 			goto out;
 		if (nrec == rcap) {
-			struct jput *more = realloc(rec, (size_t)rcap * 2 * sizeof(*rec));
+			struct jput *more = big_grow(rec, rcap, (size_t)rcap * 2, sizeof(*rec));
 
 			if (!more) {
 				rc = -ENOMEM;
@@ -696,7 +706,9 @@ static int replay_fast(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 		goto out;
 	}
 	qsort(rec, nrec, sizeof(*rec), jput_cmp);
-	put = malloc((size_t)nrec * sizeof(*put));
+	put = big_reserve(nrec, sizeof(*put));
+	if (put)
+		big_hint(put, (size_t)nrec * sizeof(*put), (size_t)nrec * sizeof(*put));
 	if (!put) {
 		rc = -ENOMEM;
 		goto out;
@@ -779,6 +791,7 @@ static int replay_fast(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 	if (kept + nput != cur)
 		goto out;
 	/* Now in place: the untouched entries close up, then the new ones merge in from the end. */
+	big_hint(tab, (size_t)cur * sizeof(*tab), (size_t)dxa_geo_cap(geo) * sizeof(*tab));
 	for (i = 0, k = 0, w = 0; i < *n; i++) {
 		while (w < nrec && rec[w].e.offset < tab[i].offset)
 			w++;
@@ -795,11 +808,11 @@ static int replay_fast(const struct dxa_hdr *h, const struct dxa_geometry *geo, 
 	*n = cur;
 	rc = 0;
 out:
-	free(names.slot);
-	free(own.slot);
+	names_free(&names);
+	names_free(&own);
 	free(batch);
-	free(rec);
-	free(put);
+	big_release(rec, rcap, sizeof(*rec));
+	big_release(put, nrec, sizeof(*put));
 	return rc;
 }
 
@@ -985,8 +998,8 @@ static int scan(const struct dxa_geometry *geo, dxa_read_fn rd, void *arg, struc
 	struct name_set names[2] = { { 0 }, { 0 } };
 	int rc = scan_in(geo, rd, arg, tab, s, both, names);
 
-	free(names[0].slot);
-	free(names[1].slot);
+	names_free(&names[0]);
+	names_free(&names[1]);
 	return rc;
 }
 

@@ -211,30 +211,14 @@ static void pix_gap_del(struct pool_index *x, uint64_t start, uint64_t end)
 	x->gfree = g;
 }
 
-void *pix_reserve(size_t n, size_t size)
-{
-	return calloc(n, size);
-}
-
-void pix_hint(void *p, size_t len)
-{
-	const uintptr_t huge = UINT64_C(2) << 20;
-	uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-	uintptr_t e = ((uintptr_t)p + len) & ~(huge - 1);
-
-	/* The 2 MiB pieces inside, where transparent huge pages are on "madvise". */
-	if (len >= 2 * huge && e > a)
-		madvise((void *)a, e - a, MADV_HUGEPAGE);
-}
-
 int pix_init(struct pool_index *x, uint32_t cap)
 {
 	memset(x, 0, sizeof(*x));
 	x->cap = cap;
-	x->ent = pix_reserve(cap, sizeof(*x->ent));
-	x->on = pix_reserve(cap, sizeof(*x->on));
-	x->gn = pix_reserve((size_t)cap + 1, sizeof(*x->gn));
-	x->hnext = pix_reserve(cap, sizeof(*x->hnext));
+	x->ent = big_reserve(cap, sizeof(*x->ent));
+	x->on = big_reserve(cap, sizeof(*x->on));
+	x->gn = big_reserve((size_t)cap + 1, sizeof(*x->gn));
+	x->hnext = big_reserve(cap, sizeof(*x->hnext));
 	x->oroot = PIX_NIL;
 	pix_hash_size(x, 0);
 	if (!x->ent || !x->on || !x->gn || !x->hhead || !x->hnext) {
@@ -246,11 +230,11 @@ int pix_init(struct pool_index *x, uint32_t cap)
 
 void pix_fini(struct pool_index *x)
 {
-	free(x->ent);
-	free(x->on);
-	free(x->gn);
+	big_release(x->ent, x->cap, sizeof(*x->ent));
+	big_release(x->on, x->cap, sizeof(*x->on));
+	big_release(x->gn, (size_t)x->cap + 1, sizeof(*x->gn));
 	free(x->hhead);
-	free(x->hnext);
+	big_release(x->hnext, x->cap, sizeof(*x->hnext));
 	memset(x, 0, sizeof(*x));
 }
 
@@ -306,9 +290,9 @@ void pix_build(struct pool_index *x, const struct dxa_entry *ents, uint32_t n, u
 
 	pix_clear(x, data_start, data_end);
 	pix_hash_size(x, n);
-	pix_hint(x->ent, (size_t)n * sizeof(*x->ent));
-	pix_hint(x->on, (size_t)n * sizeof(*x->on));
-	pix_hint(x->gn, (size_t)n * sizeof(*x->gn));
+	big_hint(x->ent, (size_t)n * sizeof(*x->ent), (size_t)x->cap * sizeof(*x->ent));
+	big_hint(x->on, (size_t)n * sizeof(*x->on), (size_t)x->cap * sizeof(*x->on));
+	big_hint(x->gn, ((size_t)n + 1) * sizeof(*x->gn), ((size_t)x->cap + 1) * sizeof(*x->gn));
 	if (!stack) {
 		/* one at a time: slower, the same trees */
 		for (uint32_t i = 0; i < n; i++) {

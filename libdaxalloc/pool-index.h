@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bigmem.h"
 #include "metadata.h"
 
 #define PIX_NIL UINT32_MAX
@@ -39,23 +40,15 @@ struct pool_index {
 };
 
 /*
- * Room for @cap entries.  The arrays are only reserved (calloc): what a
- * build or a change costs follows the entries held, not @cap.
+ * Room for @cap entries.  The arrays are only reserved (big_reserve()):
+ * what a build or a change costs follows the entries held, not @cap.
  */
 int pix_init(struct pool_index *x, uint32_t cap);
-/* Room for the pool's tables (reserved, touched as used). */
-void *pix_reserve(size_t n, size_t size);
-/*
- * Ask for transparent huge pages for the first @len bytes of such room
- * when they are about to be filled: fewer faults for a large table, and
- * none taken for a small one on a large device.
- */
-void pix_hint(void *p, size_t len);
 void pix_fini(struct pool_index *x);
 /* Rebuild from a valid table (sorted by offset, not overlapping, inside the data area). */
 void pix_build(struct pool_index *x, const struct dxa_entry *ents, uint32_t n, uint64_t data_start,
 	       uint64_t data_end);
-/* The same, taking @ents (cap entries, from pix_reserve()) as its own and giving back its old array. */
+/* The same, taking @ents (cap entries, from big_reserve()) as its own and giving back its old array. */
 void pix_build_take(struct pool_index *x, struct dxa_entry **ents, uint32_t n, uint64_t data_start,
 		    uint64_t data_end);
 /* Slot of the region named @name, of the entry at @offset, or PIX_NIL. */

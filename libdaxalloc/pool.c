@@ -54,11 +54,11 @@ int pool_attach(struct daxalloc_dev *dev, struct daxalloc_pool **out)
 		return daxalloc_err(ENOMEM, "out of memory");
 	/* Reserved, touched as entries come: a large device's room costs nothing until used. */
 	pool->geo.table_cap = dxa_capacity_for(dev->size, dev->align);
-	pool->ents = pix_reserve(pool->geo.table_cap, sizeof(*pool->ents));
-	pool->scratch = pix_reserve(pool->geo.table_cap, sizeof(*pool->scratch));
+	pool->ents = big_reserve(pool->geo.table_cap, sizeof(*pool->ents));
+	pool->scratch = big_reserve(pool->geo.table_cap, sizeof(*pool->scratch));
 	if (!pool->ents || !pool->scratch || pix_init(&pool->ix, pool->geo.table_cap) < 0) {
-		free(pool->ents);
-		free(pool->scratch);
+		big_release(pool->ents, pool->geo.table_cap, sizeof(*pool->ents));
+		big_release(pool->scratch, pool->geo.table_cap, sizeof(*pool->scratch));
 		free(pool);
 		return daxalloc_err(ENOMEM, "out of memory");
 	}
@@ -114,8 +114,8 @@ void pool_detach(struct daxalloc_pool *pool)
 	pthread_mutex_destroy(&pool->lock);
 	pthread_mutex_destroy(&pool->open_lock);
 	dev_put(pool->dev);
-	free(pool->ents);
-	free(pool->scratch);
+	big_release(pool->ents, pool->geo.table_cap, sizeof(*pool->ents));
+	big_release(pool->scratch, pool->geo.table_cap, sizeof(*pool->scratch));
 	pix_fini(&pool->ix);
 	free(pool);
 }
@@ -165,7 +165,7 @@ int pool_meta_read(void *arg, uint64_t off, void *dst, size_t len)
 		uintptr_t a = (uintptr_t)pool_meta_ptr(pool, off) & ~(uintptr_t)4095;
 
 		madvise((void *)a, (uintptr_t)pool_meta_ptr(pool, off) + len - a, MADV_POPULATE_READ);
-		pix_hint(dst, len);
+		big_hint(dst, len, (size_t)pool->geo.table_cap * DXA_ENTRY_SIZE);
 	}
 	return meta_read(pool_map_of(pool, off), off, dst, len);
 }

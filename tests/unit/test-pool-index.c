@@ -152,12 +152,12 @@ Test(pool_index, agrees_with_a_scanned_table)
 			agree();
 		} else if (step % 1000 == 499) {
 			/* the same, the table's array taken over as the index's own */
-			struct dxa_entry *t = pix_reserve(CAP, sizeof(*t));
+			struct dxa_entry *t = big_reserve(CAP, sizeof(*t));
 
 			cr_assert(t);
 			memcpy(t, model, (size_t)mn * sizeof(*t));
 			pix_build_take(&x, &t, mn, START, END);
-			free(t);
+			big_release(t, CAP, sizeof(*t));
 			agree();
 		}
 	}
