@@ -312,5 +312,7 @@ int dxa_table_recover(const struct dxa_hdr *nh, struct dxa_entry *newest,
 uint32_t dxa_name_hash(const char *name);
 /* A name a region may have: 1..63 of [A-Za-z0-9._:@+-], not starting with '-' or '.'. */
 int dxa_name_check(const char *name, char *why, size_t whylen);
+/* @name (checked) into a field of @size bytes, the rest zero: no format string parsed per call. */
+void dxa_name_put(char *dst, size_t size, const char *name);
 
 #endif

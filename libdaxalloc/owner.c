@@ -184,7 +184,14 @@ unsigned int owner_mapped_count(const struct owner_key *key, uint64_t offset)
 
 struct lock_inst {
 	pthread_mutex_t m;
-	uint8_t pad[64 - sizeof(pthread_mutex_t)];
+	/*
+	 * The handle that let the lock go last, with the state it had loaded
+	 * (0: none).  Every unlock writes it; a holder that dies writes none
+	 * and leaves "owner died".  A handle that finds itself named here
+	 * knows nobody has held the lock since: the metadata is as it left it.
+	 */
+	uint64_t holder;
+	uint8_t pad[64 - sizeof(pthread_mutex_t) - sizeof(uint64_t)];
 };
 
 struct lock_owner {
@@ -212,6 +219,7 @@ struct lock_area {
 };
 
 _Static_assert(sizeof(struct lock_owner) == 128, "owner slots are 128 bytes");
+_Static_assert(sizeof(struct lock_inst) == 64, "lock instances are 64 bytes");
 _Static_assert(offsetof(struct lock_area, inst) == 64, "the lock area's head is 64 bytes");
 _Static_assert(DXA_LOCK_OFFSET >= DXA_META_USED, "the lock area lies past the tables");
 _Static_assert(DXA_LOCK_OFFSET + sizeof(struct lock_area) <= DXA_META_MIN,
@@ -252,9 +260,16 @@ static int area_ready(struct daxalloc_pool *pool)
 		if (g >> 16 == boot_tag(pool) && (g & 0xffff) >= 1 && (g & 0xffff) <= LOCK_INSTANCES) {
 			pool->lock_gen = g;
 			pool->lockm = &a->inst[(g & 0xffff) - 1].m;
+			pool->lock_holder = &a->inst[(g & 0xffff) - 1].holder;
+			/* a name no other handle of this boot has: from the shared counter */
+			do
+				pool->lock_token =
+					__atomic_add_fetch(&a->next_lease, 1, __ATOMIC_ACQ_REL);
+			while (!pool->lock_token);
 			return 0;
 		}
 		k = __atomic_fetch_add(&a->next_inst, 1, __ATOMIC_ACQ_REL) % LOCK_INSTANCES;
+		a->inst[k].holder = 0; /* the bytes of an earlier boot name nobody */
 		if (robust_init(&a->inst[k].m))
 			return daxalloc_err(EIO, "%s: cannot initialize the pool lock",
 					    pool->dev->name);
@@ -385,6 +400,8 @@ int owner_lock(struct daxalloc_pool *pool)
 			return rc;
 	}
 	rc = pthread_mutex_lock(pool->lockm);
+	pool->lock_unchanged =
+		rc == 0 && __atomic_load_n(pool->lock_holder, __ATOMIC_RELAXED) == pool->lock_token;
 	if (rc == EOWNERDEAD) {
 		/* Killed mid-update: the two metadata copies keep the state whole. */
 		dbg(pool->ctx, "%s: a process died holding the pool lock", pool->dev->name);
@@ -407,6 +424,9 @@ int owner_lock(struct daxalloc_pool *pool)
 
 void owner_unlock(struct daxalloc_pool *pool)
 {
+	/* Named only with the state loaded in this hold: else the next hold loads. */
+	__atomic_store_n(pool->lock_holder,
+			 pool->synced && pool->active >= 0 ? pool->lock_token : 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(pool->lockm);
 }
 

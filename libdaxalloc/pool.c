@@ -205,6 +205,19 @@ void pool_adopt(struct daxalloc_pool *pool, const struct dxa_scan *s, int slot)
 }
 
 /*
+ * The lock says nobody held it since this handle let it go with the state
+ * loaded; what writes without it (erasing a pool's headers when the device
+ * is reconfigured) shows in the active header's first copy.
+ */
+static bool pool_hdr_same(struct daxalloc_pool *pool)
+{
+	struct dxa_hdr h;
+
+	return meta_read(&pool->mm, dxa_hdr_offset(pool->active, 0), &h, sizeof(h)) == 0 &&
+	       memcmp(&h, &pool->hdr, sizeof(h)) == 0;
+}
+
+/*
  * Nobody committed since we last loaded or committed (we hold the lock):
  * both copies of the active header are byte for byte the one we hold,
  * and neither standby copy is newer.
@@ -278,12 +291,20 @@ static int pool_load(struct daxalloc_pool *pool)
 	 * with the records other processes appended since.  Without any, the
 	 * index is the state as it is: nothing here grows with the table.
 	 */
+	if (pool->active >= 0 && pool->lock_unchanged && pool->hdr.version_major >= 2 &&
+	    pool_hdr_same(pool)) {
+		pool_index(pool);
+		pool->synced = true;
+		return 0;
+	}
+	pool->jclean = 0;
 	if (pool->active >= 0 && pool_unchanged(pool)) {
 		uint32_t used, repaired = 0;
 		char why[300];
 
 		if (pool->hdr.version_major < 2 || !pool_journal_grew(pool)) {
 			pool_index(pool);
+			pool->synced = true;
 			return 0;
 		}
 		if (dxa_journal_replay(&pool->hdr, &pool->geo, pool_meta_read, pool,
@@ -293,6 +314,7 @@ static int pool_load(struct daxalloc_pool *pool)
 				pool->ix.valid = false;
 			pool->jused = used;
 			pool_index(pool);
+			pool->synced = true;
 			return 0;
 		}
 		/* damaged: the whole scan says how */
@@ -306,6 +328,7 @@ static int pool_load(struct daxalloc_pool *pool)
 	if (s.rc == 0) {
 		pool_adopt(pool, &s, s.newest);
 		pool_index(pool);
+		pool->synced = true;
 		return 0;
 	}
 	pool->active = -1;
@@ -353,6 +376,9 @@ int pool_lock(struct daxalloc_pool *pool)
 		pthread_mutex_unlock(&pool->lock);
 		return rc;
 	}
+	pool->synced = false; /* until a load in this hold */
+	if (!pool->lock_unchanged)
+		pool->jclean = 0; /* another may have appended there */
 	/*
 	 * Also the lock the releases before the lock in device memory take (on
 	 * this node only), while the pool may be in their format (1.x): from
@@ -393,7 +419,6 @@ int pool_lock_foreach(struct daxalloc_pool *pool, bool have_fn, const char *what
 
 void pool_unlock(struct daxalloc_pool *pool)
 {
-	pool->jclean = 0; /* what another process appends next is not seen here */
 	if (pool->flocked)
 		flock(pool->lockfd, LOCK_UN);
 	owner_unlock(pool);

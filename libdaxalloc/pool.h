@@ -44,7 +44,7 @@ struct daxalloc_pool {
 	uint32_t n;
 	struct pool_index ix;      /* the same entries, indexed: valid after a load */
 	uint32_t jused;            /* journal records after the active checkpoint */
-	uint32_t jclean;           /* cell + 1 found clean in this lock hold, 0: not looked */
+	uint32_t jclean;           /* cell + 1 found clean, no other hold since; 0: not looked */
 	struct dxa_entry *scratch; /* the other copy while loading */
 	bool legacy;               /* format 1.0 header copies seen at the last load */
 	uint64_t my_pid, my_start, my_boot;
@@ -52,6 +52,10 @@ struct daxalloc_pool {
 	pthread_mutex_t *lockm; /* the pool lock in device memory (owner.c) */
 	uint64_t lock_gen;      /* the lock area's generation it belongs to */
 	bool creating;          /* may set up the lock area on a device without a pool */
+	uint64_t *lock_holder;  /* beside the lock: who let it go last with the state loaded */
+	uint64_t lock_token;    /* this handle's name there, never 0 */
+	bool lock_unchanged;    /* this hold: nobody held the lock since this handle, loaded */
+	bool synced;            /* this hold loaded the state: the holder may name this handle */
 	uint64_t lease;         /* this handle's lease id, 0: none */
 	int lease_slot;
 	unsigned int pins_stuck;      /* pins it could not undo: the lease stays held */

@@ -242,14 +242,13 @@ static int region_publish(struct daxalloc_region *r, const char *name)
 	e.owner_pid = 0;
 	e.owner_start = 0;
 	e.owner_boot = 0;
-	memset(e.name, 0, sizeof(e.name));
-	snprintf(e.name, sizeof(e.name), "%s", name);
+	dxa_name_put(e.name, sizeof(e.name), name);
 	pool_update_entry(pool, (uint32_t)i, &e);
 	pool_unlock(pool);
 	/* the handle now describes the named region */
 	pthread_mutex_lock(&pool->open_lock);
 	r->named = true;
-	snprintf(r->name, sizeof(r->name), "%s", name);
+	dxa_name_put(r->name, sizeof(r->name), name);
 	pthread_mutex_unlock(&pool->open_lock);
 	return 0;
 }
@@ -322,7 +321,7 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc_pool *pool, uint64_t size, co
 	reserve = name && (flags & DAXALLOC_ALLOC_ZERO);
 	if (name && !reserve) {
 		e.flags = DXA_ENTRY_NAMED;
-		snprintf(e.name, sizeof(e.name), "%s", name);
+		dxa_name_put(e.name, sizeof(e.name), name);
 	} else {
 		e.owner_pid = (uint32_t)pool->my_pid;
 		e.owner_start = pool->my_start;
@@ -584,14 +583,13 @@ DAXALLOC_EXPORT int daxalloc_pool_rename(struct daxalloc_pool *pool, const char 
 				    pool->dev->name, to);
 	}
 	e = *pool_ent(pool, i);
-	memset(e.name, 0, sizeof(e.name));
-	snprintf(e.name, sizeof(e.name), "%s", to);
+	dxa_name_put(e.name, sizeof(e.name), to);
 	pool_update_entry(pool, (uint32_t)i, &e);
 	pool_unlock(pool);
 	pthread_mutex_lock(&pool->open_lock);
 	for (struct daxalloc_region *r = pool->open; r; r = r->next)
 		if (r->named && strcmp(r->name, from) == 0)
-			snprintf(r->name, sizeof(r->name), "%s", to);
+			dxa_name_put(r->name, sizeof(r->name), to);
 	pthread_mutex_unlock(&pool->open_lock);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -17,6 +18,7 @@
 
 #include "daxalloc.h"
 #include "metadata.h"
+#include "persist.h"
 #include "pool-helpers.h"
 #include "refuse-syscall.h"
 
@@ -597,4 +599,88 @@ Test(pool, format_without_random_bytes_fails)
 	cr_expect_eq(memcmp(before, meta, META_USED), 0, "the failed format changed the metadata");
 	free(before);
 	daxalloc_map_delete(&raw);
+}
+
+static int kill_at, persists;
+
+static void die_at_persist(enum persist_seam_event ev, uint64_t off, uint64_t len)
+{
+	(void)off;
+	(void)len;
+	if (ev == PERSIST_SEAM_META && ++persists == kill_at)
+		raise(SIGKILL);
+}
+
+struct listing {
+	char text[4096];
+	size_t len;
+};
+
+static int list_region(const struct daxalloc_region_info *ri, void *arg)
+{
+	struct listing *l = arg;
+
+	l->len += (size_t)snprintf(l->text + l->len, sizeof(l->text) - l->len, "%s@%llx+%llx ",
+				   ri->name, (unsigned long long)ri->offset,
+				   (unsigned long long)ri->size);
+	return l->len < sizeof(l->text) - 1 ? 0 : 1;
+}
+
+static void list_regions(struct daxalloc_pool *pool, struct listing *l)
+{
+	l->len = 0;
+	l->text[0] = 0;
+	cr_assert_eq(daxalloc_pool_foreach_region(pool, list_region, l), 0, "%s", daxalloc_errmsg());
+}
+
+/*
+ * A handle that let the lock go last, with the state loaded, does not read
+ * the state again while nobody has held the lock since.  A process killed
+ * holding it leaves "owner died" there, not its name: killed at each
+ * persist of an allocation in turn, what it left is seen by the live
+ * handle exactly as by a fresh open.
+ */
+Test(pool, a_live_handle_sees_what_a_killed_holder_left)
+{
+	struct listing seen, fresh;
+	int died = 0, st = -1;
+
+	for (kill_at = 1; kill_at < 24 && st != 0; kill_at++) {
+		struct daxalloc_pool *p = NULL;
+		struct handshake h;
+		char name[32];
+		pid_t pid;
+
+		snprintf(name, sizeof(name), "killed-%d", kill_at);
+		pid = handshake_fork(&h);
+		cr_assert_geq(pid, 0);
+		if (pid == 0) {
+			struct daxalloc_region *r = NULL;
+
+			if (daxalloc_pool_open(th_dev, 0, &p) < 0 ||
+			    handshake_ready(&h, NULL, 0) < 0 || handshake_wait_go(&h) < 0)
+				_exit(1);
+			persists = 0;
+			persist_test_seam = die_at_persist;
+			_exit(daxalloc_alloc(p, 2 * M, name, 0, &r) < 0 ? 2 : 0);
+		}
+		cr_assert(handshake_wait_ready(&h, NULL, 0), "the child could not open the pool");
+		/* the child has opened: this handle lets the lock go last, then the child takes it */
+		list_regions(th_pool, &seen);
+		handshake_go(&h);
+		st = th_exit_status(pid);
+		handshake_close(&h);
+		cr_assert(st == 0 || st == 128 + SIGKILL, "the child failed (%d) at persist %d", st,
+			  kill_at);
+		died += st != 0;
+		list_regions(th_pool, &seen);
+		cr_assert_eq(daxalloc_pool_open(th_dev, 0, &p), 0, "%s", daxalloc_errmsg());
+		list_regions(p, &fresh);
+		daxalloc_pool_close(&p);
+		cr_expect_str_eq(seen.text, fresh.text,
+				 "killed at persist %d: the live handle saw %s", kill_at,
+				 st ? "the state before" : "another state");
+	}
+	cr_expect_eq(st, 0, "the allocation never got past its persists");
+	cr_expect_gt(died, 0, "no child died holding the lock");
 }
