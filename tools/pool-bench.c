@@ -9,8 +9,9 @@
  *
  * For each count: the pool is filled with that many named regions, then
  * daxalloc_alloc + daxalloc_region_free of one unit (unnamed and named)
- * runs against mmap + munmap of one unit of the same memfd, alternately,
- * best of --repeat runs of 0.2 s each.  Before that, the pool is closed
+ * runs against mmap + munmap of one unit of the same memfd, the three in
+ * turns of 20 ms slices, 10 × --repeat rounds; each kind's time per pair is
+ * its total time over its total pairs.  Before that, the pool is closed
  * and daxalloc_pool_open timed (best of --repeat), with the journal the
  * fill left: up to 1,007 records to replay (in a large table's, one per four entries).  Ratios are cost ratios:
  * time per library pair over time per raw pair.  --json: the same values
@@ -49,9 +50,17 @@ static uint64_t now_ns(void)
 }
 
 #define RUN_NS 200000000u
+/* One slice of the pairs: short, so that the three kinds take turns many times. */
+#define SLICE_NS 20000000u
 
-/* ns per pair: library (named or not) or, with @raw, mmap + munmap at @off. */
-static double pairs(struct daxalloc_pool *pool, struct daxalloc_dev *dev, int way, uint64_t off)
+/*
+ * Pairs for @run_ns: library (@way 0 unnamed, 1 named) or, @way 2, mmap +
+ * munmap at @off.  Adds the time and the pairs to @ns and @n.
+ */
+/* Kept out of line, so that a profile can be limited to it. */
+__attribute__((noinline)) static void pairs(struct daxalloc_pool *pool, struct daxalloc_dev *dev,
+					    int way, uint64_t off, uint64_t run_ns, double *ns,
+					    double *count)
 {
 	uint64_t unit = daxalloc_dev_get_align(dev), t0 = now_ns(), t;
 	int fd = dev->fd;
@@ -79,8 +88,9 @@ static double pairs(struct daxalloc_pool *pool, struct daxalloc_dev *dev, int wa
 			}
 		}
 		t = now_ns();
-	} while (t - t0 < RUN_NS);
-	return (double)(t - t0) / (double)n;
+	} while (t - t0 < run_ns);
+	*ns += (double)(t - t0);
+	*count += (double)n;
 }
 
 static int fill(struct daxalloc_pool *pool, uint64_t unit, long count)
@@ -257,8 +267,8 @@ int main(int argc, char **argv)
 		printf("{\"device\": \"test-only memfd\", \"unit\": %llu, \"repeat\": %d, \"cpus\": %ld, \"kernel\": \"%s\", \"results\": [",
 		       (unsigned long long)unit, repeat, sysconf(_SC_NPROCESSORS_ONLN), un.release);
 	else
-		printf("device: test-only memfd, %llu-byte unit; best of %d runs\n",
-		       (unsigned long long)unit, repeat);
+		printf("device: test-only memfd, %llu-byte unit; pairs in %d rounds of 20 ms turns, open best of %d\n",
+		       (unsigned long long)unit, 10 * repeat, repeat);
 	if (!json)
 		printf("%-9s %-11s %-11s %-11s %-9s %-9s %-12s %-12s %-9s %s\n", "regions",
 		       "raw ns/pair", "unnamed ns", "named ns", "unnamed x", "named x",
@@ -274,7 +284,8 @@ int main(int argc, char **argv)
 			dxa_layout(dxa_capacity_for(size, unit), unit, &l);
 			size = l.meta_size + data;
 		}
-		double raw = 1e18, lib[2] = { 1e18, 1e18 }, open_ms = 1e18, once_ms = 1e18, x[2];
+		double ns[3] = { 0, 0, 0 }, n[3] = { 0, 0, 0 }, raw, lib[2], x[2];
+		double open_ms = 1e18, once_ms = 1e18;
 		struct daxalloc_pool *pool;
 		struct daxalloc_dev *dev;
 
@@ -314,20 +325,28 @@ int main(int argc, char **argv)
 			if (rep + 1 < repeat)
 				daxalloc_pool_close(&pool);
 		}
-		for (int rep = 0; rep < repeat; rep++) {
-			/* the raw pairs map the unit past the filled ones, which the library allocates */
-			double v = pairs(pool, dev, 2, l.meta_size + (uint64_t)count * unit);
+		/*
+		 * The three kinds take turns in short slices (the order turned
+		 * about each round), and each is its total time over its total
+		 * pairs: what slows the machine for a while slows all three
+		 * alike, and a checkpoint is counted as often as it comes.
+		 */
+		for (int round = 0; round < 10 * repeat; round++)
+			for (int i = 0; i < 3; i++) {
+				int way = round % 2 ? 2 - i : i;
 
-			raw = v < raw ? v : raw;
-			for (int way = 0; way < 2; way++) {
-				v = pairs(pool, dev, way, 0);
-				lib[way] = v < lib[way] ? v : lib[way];
+				/* the raw pairs map the unit past the filled ones, which the library allocates */
+				pairs(pool, dev, way,
+				      way == 2 ? l.meta_size + (uint64_t)count * unit : 0, SLICE_NS,
+				      &ns[way], &n[way]);
 			}
-		}
 		daxalloc_pool_close(&pool);
 		daxalloc_dev_close(&dev);
-		for (int way = 0; way < 2; way++)
+		raw = ns[2] / n[2];
+		for (int way = 0; way < 2; way++) {
+			lib[way] = ns[way] / n[way];
 			x[way] = lib[way] / raw;
+		}
 		if (count == 0)
 			memcpy(base0, x, sizeof(x));
 		if (json)

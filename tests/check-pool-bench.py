@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Run daxalloc-pool-bench briefly and check the shape of its --json output
+(not its speed): what tools/bench/report.py reads for BENCHMARKS.md.
+
+  check-pool-bench.py POOL_BENCH
+
+Fails (exit 1) when the tool fails, its output is not JSON, a key is
+missing or not a positive number, or a count asked for has no row.  Then
+it feeds itself broken documents and fails unless it rejects every one.
+"""
+import copy
+import json
+import subprocess
+import sys
+
+COUNTS = [0, 100]
+TOP = {"device": str, "unit": int, "repeat": int, "cpus": int, "kernel": str,
+       "results": list, "meta_reads": list}
+ROW = ("raw_ns", "unnamed_ns", "named_ns", "open_ms", "read_once_ms")
+READ = ("memcpy_ns", "meta_read_ns")
+
+
+def positive(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+
+
+def problems(doc):
+    out = []
+    if not isinstance(doc, dict):
+        return ["the output is not a JSON object"]
+    for k, t in TOP.items():
+        if not isinstance(doc.get(k), t):
+            out.append(f"top-level '{k}' missing or not {t.__name__}")
+    if out:
+        return out
+    seen = []
+    for r in doc["results"]:
+        if not isinstance(r, dict) or not isinstance(r.get("regions"), int):
+            out.append(f"a result without its region count: {r!r}")
+            continue
+        seen.append(r["regions"])
+        if "not_reached" in r:
+            out.append(f"{r['regions']} regions not reached: {r['not_reached']}")
+            continue
+        for k in ROW:
+            if not positive(r.get(k)):
+                out.append(f"{r['regions']} regions: '{k}' missing or not a positive number")
+    if seen != COUNTS:
+        out.append(f"rows for {seen}, asked for {COUNTS}")
+    if len(doc["meta_reads"]) != 2:
+        out.append(f"{len(doc['meta_reads'])} metadata reads, not 2 (header, table)")
+    for m in doc["meta_reads"]:
+        for k in READ:
+            if not isinstance(m, dict) or not positive(m.get(k)):
+                out.append(f"metadata read {m!r}: '{k}' missing or not a positive number")
+    return out
+
+
+def self_test(good):
+    broken = []
+    d = copy.deepcopy(good)
+    del d["results"][0]["read_once_ms"]
+    broken.append(d)
+    d = copy.deepcopy(good)
+    d["results"][1]["open_ms"] = 0
+    broken.append(d)
+    d = copy.deepcopy(good)
+    d["results"].pop()
+    broken.append(d)
+    d = copy.deepcopy(good)
+    d["meta_reads"] = []
+    broken.append(d)
+    d = copy.deepcopy(good)
+    d["kernel"] = 6
+    broken.append(d)
+    return [i for i, b in enumerate(broken) if not problems(b)]
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    cmd = [sys.argv[1], "--regions", ",".join(map(str, COUNTS)), "--repeat", "1", "--json"]
+    p = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if p.returncode != 0:
+        print(f"{' '.join(cmd)}: exit {p.returncode}\n{p.stderr}", file=sys.stderr)
+        return 1
+    try:
+        doc = json.loads(p.stdout)
+    except json.JSONDecodeError as e:
+        print(f"not JSON: {e}\n{p.stdout}", file=sys.stderr)
+        return 1
+    bad = problems(doc)
+    for b in bad:
+        print(f"check-pool-bench: {b}", file=sys.stderr)
+    missed = self_test(doc) if not bad else []
+    for i in missed:
+        print(f"check-pool-bench: broken document {i} was accepted", file=sys.stderr)
+    if not bad and not missed:
+        print(f"check-pool-bench: {len(doc['results'])} rows, {len(doc['meta_reads'])} reads: ok")
+    return 1 if bad or missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
