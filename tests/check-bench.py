@@ -16,6 +16,8 @@ import math
 import subprocess
 import sys
 
+from json_shape import top_level
+
 TOP = {"tool": str, "version": str, "quick": bool, "machine": str, "kernel": str,
        "stat": str, "devices": list, "results": list}
 ROW = {"metric": str, "variant": str, "device": str, "baseline": str,
@@ -28,12 +30,7 @@ UNITS = {"ms/GiB", "pairs/s", "faults/GiB"}
 
 
 def problems(doc):
-    out = []
-    if not isinstance(doc, dict):
-        return ["the output is not a JSON object"]
-    for k, t in TOP.items():
-        if not isinstance(doc.get(k), t):
-            out.append(f"top-level '{k}' missing or not {t.__name__}")
+    out = top_level(doc, TOP)
     if out:
         return out
     if doc["tool"] != "daxalloc-bench":

@@ -14,6 +14,8 @@ import json
 import subprocess
 import sys
 
+from json_shape import top_level
+
 COUNTS = [0, 100]
 TOP = {"device": str, "unit": int, "repeat": int, "cpus": int, "kernel": str,
        "results": list, "meta_reads": list}
@@ -26,12 +28,7 @@ def positive(v):
 
 
 def problems(doc):
-    out = []
-    if not isinstance(doc, dict):
-        return ["the output is not a JSON object"]
-    for k, t in TOP.items():
-        if not isinstance(doc.get(k), t):
-            out.append(f"top-level '{k}' missing or not {t.__name__}")
+    out = top_level(doc, TOP)
     if out:
         return out
     seen = []
