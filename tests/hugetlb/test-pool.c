@@ -684,3 +684,40 @@ Test(pool, a_live_handle_sees_what_a_killed_holder_left)
 	cr_expect_eq(st, 0, "the allocation never got past its persists");
 	cr_expect_gt(died, 0, "no child died holding the lock");
 }
+
+static int alloc_named_elsewhere(const void *arg)
+{
+	struct daxalloc_pool *p = NULL;
+	struct daxalloc_region *r = NULL;
+
+	if (daxalloc_pool_open(th_dev, 0, &p) < 0 || daxalloc_alloc(p, 2 * M, arg, 0, &r) < 0)
+		return 1;
+	daxalloc_region_close(&r);
+	daxalloc_pool_close(&p);
+	return 0;
+}
+
+/*
+ * A hold that did not load the state (listing pins takes the lock without
+ * it) must not name its handle as up to date: after another process's
+ * change, the handle's next look still sees that change.
+ */
+Test(pool, a_hold_without_a_load_claims_nothing)
+{
+	struct listing seen, fresh;
+	struct daxalloc_pool *p = NULL;
+	int pins = 0;
+
+	list_regions(th_pool, &seen); /* this handle lets the lock go last */
+	cr_assert_eq(th_in_child(alloc_named_elsewhere, "made-elsewhere"), 0,
+		     "the child could not allocate");
+	cr_assert_eq(daxalloc_pool_foreach_pin(th_pool, count_pin, &pins), 0, "%s",
+		     daxalloc_errmsg());
+	list_regions(th_pool, &seen);
+	cr_assert_eq(daxalloc_pool_open(th_dev, 0, &p), 0, "%s", daxalloc_errmsg());
+	list_regions(p, &fresh);
+	daxalloc_pool_close(&p);
+	cr_expect(strstr(seen.text, "made-elsewhere@"), "the handle missed another's change: %s",
+		  seen.text);
+	cr_expect_str_eq(seen.text, fresh.text);
+}
