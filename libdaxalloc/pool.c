@@ -200,8 +200,8 @@ void pool_adopt(struct daxalloc_pool *pool, const struct dxa_scan *s, int slot)
 	} else {
 		pool->n = pool->hdr.nentries;
 		pool->jused = 0;
-		pool->jclean = 0;
 	}
+	pool->jclean = 0; /* the next cell not looked at yet */
 }
 
 /*
@@ -282,7 +282,7 @@ static bool pool_journal_grew(struct daxalloc_pool *pool)
 }
 
 /* Pick the newest valid copy; explain when it cannot be trusted. */
-static int pool_load(struct daxalloc_pool *pool)
+static int pool_load_state(struct daxalloc_pool *pool)
 {
 	struct dxa_scan s;
 
@@ -294,17 +294,14 @@ static int pool_load(struct daxalloc_pool *pool)
 	if (pool->active >= 0 && pool->lock_unchanged && pool->hdr.version_major >= 2 &&
 	    pool_hdr_same(pool)) {
 		pool_index(pool);
-		pool->synced = true;
 		return 0;
 	}
-	pool->jclean = 0;
 	if (pool->active >= 0 && pool_unchanged(pool)) {
 		uint32_t used, repaired = 0;
 		char why[300];
 
 		if (pool->hdr.version_major < 2 || !pool_journal_grew(pool)) {
 			pool_index(pool);
-			pool->synced = true;
 			return 0;
 		}
 		if (dxa_journal_replay(&pool->hdr, &pool->geo, pool_meta_read, pool,
@@ -314,7 +311,6 @@ static int pool_load(struct daxalloc_pool *pool)
 				pool->ix.valid = false;
 			pool->jused = used;
 			pool_index(pool);
-			pool->synced = true;
 			return 0;
 		}
 		/* damaged: the whole scan says how */
@@ -328,7 +324,6 @@ static int pool_load(struct daxalloc_pool *pool)
 	if (s.rc == 0) {
 		pool_adopt(pool, &s, s.newest);
 		pool_index(pool);
-		pool->synced = true;
 		return 0;
 	}
 	pool->active = -1;
@@ -336,6 +331,15 @@ static int pool_load(struct daxalloc_pool *pool)
 	pool->ents_stale = false;
 	pool->ix.valid = false;
 	return pool_scan_error(pool, &s);
+}
+
+/* Loaded in this hold: the unlock may then name this handle as up to date. */
+static int pool_load(struct daxalloc_pool *pool)
+{
+	int rc = pool_load_state(pool);
+
+	pool->synced = rc == 0;
+	return rc;
 }
 
 int pool_scan_error(struct daxalloc_pool *pool, const struct dxa_scan *s)

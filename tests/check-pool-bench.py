@@ -17,8 +17,8 @@ import sys
 from json_shape import top_level
 
 COUNTS = [0, 100]
-TOP = {"device": str, "unit": int, "repeat": int, "cpus": int, "kernel": str,
-       "results": list, "meta_reads": list}
+TOP = {"device": str, "unit": int, "repeat": int, "rounds": int, "slice_ms": int, "cpus": int,
+       "kernel": str, "results": list, "meta_reads": list}
 ROW = ("raw_ns", "unnamed_ns", "named_ns", "open_ms", "read_once_ms")
 READ = ("memcpy_ns", "meta_read_ns")
 

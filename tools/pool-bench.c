@@ -51,16 +51,17 @@ static uint64_t now_ns(void)
 
 #define RUN_NS 200000000u
 /* One slice of the pairs: short, so that the three kinds take turns many times. */
-#define SLICE_NS 20000000u
+#define SLICE_MS 20
+/* Rounds of slices per --repeat. */
+#define ROUNDS 10
 
 /*
- * Pairs for @run_ns: library (@way 0 unnamed, 1 named) or, @way 2, mmap +
- * munmap at @off.  Adds the time and the pairs to @ns and @n.
+ * One slice of pairs: library (@way 0 unnamed, 1 named) or, @way 2, mmap +
+ * munmap at @off.  Adds its time and its pairs to @ns and @count.  Kept out
+ * of line, so that a profile can be limited to it.
  */
-/* Kept out of line, so that a profile can be limited to it. */
 __attribute__((noinline)) static void pairs(struct daxalloc_pool *pool, struct daxalloc_dev *dev,
-					    int way, uint64_t off, uint64_t run_ns, double *ns,
-					    double *count)
+					    int way, uint64_t off, double *ns, double *count)
 {
 	uint64_t unit = daxalloc_dev_get_align(dev), t0 = now_ns(), t;
 	int fd = dev->fd;
@@ -88,7 +89,7 @@ __attribute__((noinline)) static void pairs(struct daxalloc_pool *pool, struct d
 			}
 		}
 		t = now_ns();
-	} while (t - t0 < run_ns);
+	} while (t - t0 < SLICE_MS * UINT64_C(1000000));
 	*ns += (double)(t - t0);
 	*count += (double)n;
 }
@@ -264,11 +265,12 @@ int main(int argc, char **argv)
 	daxalloc_ctx_set_log_priority(ctx, LOG_ERR);
 	uname(&un);
 	if (json)
-		printf("{\"device\": \"test-only memfd\", \"unit\": %llu, \"repeat\": %d, \"cpus\": %ld, \"kernel\": \"%s\", \"results\": [",
-		       (unsigned long long)unit, repeat, sysconf(_SC_NPROCESSORS_ONLN), un.release);
+		printf("{\"device\": \"test-only memfd\", \"unit\": %llu, \"repeat\": %d, \"rounds\": %d, \"slice_ms\": %d, \"cpus\": %ld, \"kernel\": \"%s\", \"results\": [",
+		       (unsigned long long)unit, repeat, ROUNDS * repeat, SLICE_MS,
+		       sysconf(_SC_NPROCESSORS_ONLN), un.release);
 	else
-		printf("device: test-only memfd, %llu-byte unit; pairs in %d rounds of 20 ms turns, open best of %d\n",
-		       (unsigned long long)unit, 10 * repeat, repeat);
+		printf("device: test-only memfd, %llu-byte unit; pairs in %d rounds of %d ms turns, open best of %d\n",
+		       (unsigned long long)unit, ROUNDS * repeat, SLICE_MS, repeat);
 	if (!json)
 		printf("%-9s %-11s %-11s %-11s %-9s %-9s %-12s %-12s %-9s %s\n", "regions",
 		       "raw ns/pair", "unnamed ns", "named ns", "unnamed x", "named x",
@@ -331,14 +333,14 @@ int main(int argc, char **argv)
 		 * pairs: what slows the machine for a while slows all three
 		 * alike, and a checkpoint is counted as often as it comes.
 		 */
-		for (int round = 0; round < 10 * repeat; round++)
+		for (int round = 0; round < ROUNDS * repeat; round++)
 			for (int i = 0; i < 3; i++) {
 				int way = round % 2 ? 2 - i : i;
 
 				/* the raw pairs map the unit past the filled ones, which the library allocates */
 				pairs(pool, dev, way,
-				      way == 2 ? l.meta_size + (uint64_t)count * unit : 0, SLICE_NS,
-				      &ns[way], &n[way]);
+				      way == 2 ? l.meta_size + (uint64_t)count * unit : 0, &ns[way],
+				      &n[way]);
 			}
 		daxalloc_pool_close(&pool);
 		daxalloc_dev_close(&dev);
