@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 
 #include "pool-index.h"
+#include "private.h"
 
 static int pix_cmp(const struct pix_node *a, uint64_t k1, uint64_t k2)
 {
@@ -440,11 +441,14 @@ void pix_update(struct pool_index *x, uint32_t slot, const struct dxa_entry *e)
 	pix_name_add(x, slot);
 }
 
-static uint32_t pix_walk(const struct pool_index *x, uint32_t t, struct dxa_entry *out, uint32_t k)
+static uint32_t pix_walk(const struct pool_index *x, uint32_t t, struct dxa_entry *out, uint32_t k,
+			 uint32_t *crc)
 {
 	while (t != PIX_NIL) {
-		k = pix_walk(x, x->on[t].l, out, k);
+		k = pix_walk(x, x->on[t].l, out, k, crc);
 		out[k++] = x->ent[t];
+		if (crc)
+			*crc = daxalloc_crc32c(*crc, &x->ent[t], sizeof(x->ent[t]));
 		t = x->on[t].r;
 	}
 	return k;
@@ -452,5 +456,11 @@ static uint32_t pix_walk(const struct pool_index *x, uint32_t t, struct dxa_entr
 
 uint32_t pix_export(const struct pool_index *x, struct dxa_entry *out)
 {
-	return pix_walk(x, x->oroot, out, 0);
+	return pix_walk(x, x->oroot, out, 0, NULL);
+}
+
+uint32_t pix_export_crc(const struct pool_index *x, struct dxa_entry *out, uint32_t *crc)
+{
+	*crc = 0;
+	return pix_walk(x, x->oroot, out, 0, crc);
 }

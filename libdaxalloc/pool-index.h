@@ -65,5 +65,7 @@ void pix_remove(struct pool_index *x, uint32_t slot);
 void pix_update(struct pool_index *x, uint32_t slot, const struct dxa_entry *e);
 /* The entries in offset order into @out; returns how many. */
 uint32_t pix_export(const struct pool_index *x, struct dxa_entry *out);
+/* The same, with the CRC-32C of what it wrote in *@crc, taken from the index, not read back from @out. */
+uint32_t pix_export_crc(const struct pool_index *x, struct dxa_entry *out, uint32_t *crc);
 
 #endif

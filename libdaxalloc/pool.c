@@ -148,6 +148,24 @@ static char *pool_meta_ptr(struct daxalloc_pool *pool, uint64_t off)
 	return (char *)m->addr + (off - m->dev_off);
 }
 
+/* From 1 MiB on, a table's worth of metadata: faulted in ahead (below). */
+#define POOL_POPULATE_MIN (UINT64_C(1) << 20)
+
+/*
+ * The pages of @len bytes at @off mapped in one call, ahead of a large
+ * read or write, not by a fault each; where that fails, the faults come
+ * as before.  The first checkpoint after an open writes a table this
+ * mapping never touched: where faults are dear (4 KiB pages in a virtual
+ * machine) they were half of it.
+ */
+static void pool_meta_populate(struct daxalloc_pool *pool, uint64_t off, size_t len, bool write)
+{
+	uintptr_t a = (uintptr_t)pool_meta_ptr(pool, off) & ~(uintptr_t)4095;
+
+	madvise((void *)a, (uintptr_t)pool_meta_ptr(pool, off) + len - a,
+		write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+}
+
 int pool_meta_read(void *arg, uint64_t off, void *dst, size_t len)
 {
 	struct daxalloc_pool *pool = arg;
@@ -160,11 +178,9 @@ int pool_meta_read(void *arg, uint64_t off, void *dst, size_t len)
 		memset(dst, 0, len);
 		return -EIO;
 	}
-	if (len >= (UINT64_C(1) << 20)) {
+	if (len >= POOL_POPULATE_MIN) {
 		/* a large table: its pages mapped in one call, not one fault each; @dst filled fast */
-		uintptr_t a = (uintptr_t)pool_meta_ptr(pool, off) & ~(uintptr_t)4095;
-
-		madvise((void *)a, (uintptr_t)pool_meta_ptr(pool, off) + len - a, MADV_POPULATE_READ);
+		pool_meta_populate(pool, off, len, false);
 		big_hint(dst, len, (size_t)pool->geo.table_cap * DXA_ENTRY_SIZE);
 	}
 	return meta_read(pool_map_of(pool, off), off, dst, len);
@@ -245,6 +261,9 @@ static bool pool_unchanged(struct daxalloc_pool *pool)
 struct dxa_entry *pool_table(struct daxalloc_pool *pool)
 {
 	if (pool->ents_stale) {
+		/* after an open the array is the index's first, never touched: huge pages, not faults */
+		big_hint(pool->ents, (size_t)pool->ix.n * DXA_ENTRY_SIZE,
+			 (size_t)pool->geo.table_cap * DXA_ENTRY_SIZE);
 		pool->n = pix_export(&pool->ix, pool->ents);
 		pool->ents_stale = false;
 	}
@@ -457,10 +476,10 @@ static void pool_journal_clear(struct daxalloc_pool *pool)
 void pool_checkpoint(struct daxalloc_pool *pool)
 {
 	int target = pool->active == 0 ? 1 : 0;
-	struct dxa_entry *ents = pool_table(pool);
 	size_t tlen = (size_t)pool->n * DXA_ENTRY_SIZE;
 	struct dxa_hdr h = pool->hdr;
 	struct dxa_layout l;
+	uint32_t crc;
 	char *tbl;
 
 	dxa_layout(h.table_max, h.unit, &l);
@@ -468,7 +487,16 @@ void pool_checkpoint(struct daxalloc_pool *pool)
 	if (h.version_major < 2)
 		pool_journal_clear(pool);
 	/* 1: the standby table, durable before any header names it */
-	memcpy(tbl, ents, tlen);
+	if (tlen >= POOL_POPULATE_MIN)
+		pool_meta_populate(pool, l.table_offset[target], tlen, true);
+	if (pool->ents_stale) {
+		/* the index writes the sorted table where it goes: no copy in memory in between */
+		pool->n = pix_export_crc(&pool->ix, (struct dxa_entry *)tbl, &crc);
+		tlen = (size_t)pool->n * DXA_ENTRY_SIZE;
+	} else {
+		memcpy(tbl, pool->ents, tlen);
+		crc = daxalloc_crc32c(0, pool->ents, tlen);
+	}
 	meta_persist(pool_map_of(pool, l.table_offset[target]), tbl, tlen ? tlen : 1);
 	/* 2: its header, numbered above every record: the second copy, then the first */
 	h.seq = pool->hdr.seq + pool->jused + 1;
@@ -479,7 +507,7 @@ void pool_checkpoint(struct daxalloc_pool *pool)
 	h.journal_rec = DXA_JREC_SIZE;
 	h.table_offset = l.table_offset[target];
 	h.nentries = pool->n;
-	h.table_crc = daxalloc_crc32c(0, ents, tlen);
+	h.table_crc = crc;
 	h.hdr_crc = dxa_hdr_crc(&h);
 	pool_write_hdr(pool, target, 1, &h);
 	pool_write_hdr(pool, target, 0, &h); /* the commit point is the first durable copy */

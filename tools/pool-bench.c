@@ -56,6 +56,14 @@ static uint64_t now_ns(void)
 #define ROUNDS 10
 
 /*
+ * The order of the three kinds in a round: every order in turn, so that
+ * each kind follows each other kind (and itself, across rounds) as often,
+ * and none always comes after the raw pairs' turn, with what they evicted.
+ */
+static const int turns[6][3] = { { 0, 1, 2 }, { 2, 1, 0 }, { 1, 2, 0 },
+				 { 0, 2, 1 }, { 2, 0, 1 }, { 1, 0, 2 } };
+
+/*
  * One slice of pairs: library (@way 0 unnamed, 1 named) or, @way 2, mmap +
  * munmap at @off.  Adds its time and its pairs to @ns and @count.  Kept out
  * of line, so that a profile can be limited to it.
@@ -328,14 +336,14 @@ int main(int argc, char **argv)
 				daxalloc_pool_close(&pool);
 		}
 		/*
-		 * The three kinds take turns in short slices (the order turned
-		 * about each round), and each is its total time over its total
+		 * The three kinds take turns in short slices (each order in
+		 * turn, see turns), and each is its total time over its total
 		 * pairs: what slows the machine for a while slows all three
 		 * alike, and a checkpoint is counted as often as it comes.
 		 */
 		for (int round = 0; round < ROUNDS * repeat; round++)
 			for (int i = 0; i < 3; i++) {
-				int way = round % 2 ? 2 - i : i;
+				int way = turns[round % 6][i];
 
 				/* the raw pairs map the unit past the filled ones, which the library allocates */
 				pairs(pool, dev, way,

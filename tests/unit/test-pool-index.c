@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "pool-index.h"
+#include "private.h"
 
 #define UNIT 4096u
 #define START (8u * UNIT)
@@ -61,14 +62,19 @@ static int model_name(const char *name)
 
 static void agree(void)
 {
-	static struct dxa_entry out[CAP];
-	uint32_t n = pix_export(&x, out);
-
+	static struct dxa_entry out[CAP], out2[CAP];
+	uint32_t n = pix_export(&x, out), crc;
 	uint32_t unnamed = 0;
 
 	cr_assert_eq(n, mn);
 	cr_assert_eq(x.n, mn);
 	cr_assert(memcmp(out, model, (size_t)n * sizeof(out[0])) == 0, "tables differ");
+	/* what a checkpoint writes: the same table, and the checksum of all its bytes */
+	memset(out2, 0xa5, sizeof(out2));
+	cr_assert_eq(pix_export_crc(&x, out2, &crc), n);
+	cr_assert(memcmp(out2, model, (size_t)n * sizeof(out2[0])) == 0, "tables differ");
+	cr_assert_eq(crc, daxalloc_crc32c(0, model, (size_t)n * sizeof(model[0])),
+		     "export's checksum 0x%08x is not the table's", crc);
 	for (uint32_t i = 0; i < mn; i++)
 		unnamed += !(model[i].flags & DXA_ENTRY_NAMED);
 	cr_assert_eq(x.unnamed, unnamed, "unnamed: %u, model %u", x.unnamed, unnamed);
