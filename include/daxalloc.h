@@ -264,7 +264,10 @@ int daxalloc_pool_create(struct daxalloc_dev *dev, unsigned int flags, struct da
 int daxalloc_pool_open(struct daxalloc_dev *dev, unsigned int flags, struct daxalloc_pool **pool);
 /*
  * Unmaps; unnamed regions still open are freed, named ones stay.  Pins
- * still held on its regions are unpinned first.  Freeing a region mapped
+ * still held on its regions are unpinned first.  A writer's handle folds
+ * a journal holding an eighth of its records or more into the table (a
+ * checkpoint: the whole table written), so that the next open need not
+ * replay them; a read-only handle, or a forked child's, writes nothing.  Freeing a region mapped
  * through another handle of this process fails with -EBUSY.  Region
  * handles still held stay valid as handles, in any order: their memory is
  * gone (get_address gives NULL, other calls -EINVAL) and

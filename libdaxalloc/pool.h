@@ -92,8 +92,13 @@ int pool_lock_foreach(struct daxalloc_pool *pool, bool have_fn, const char *what
 void pool_log(struct daxalloc_pool *pool, enum dxa_jop op, const struct dxa_entry *e);
 /* Test seam: every change is a checkpoint (the tests of the table copies' rules). */
 extern bool pool_test_checkpoint_each;
-/* Write pool->ents/n as the new state (standby copy, then its header); the journal restarts. */
+/*
+ * Write the state (the index's, or pool->ents/n when current) as the
+ * standby copy, then its header; the journal restarts.
+ */
 void pool_checkpoint(struct daxalloc_pool *pool);
+/* Records from which a writer's close folds the journal into the table. */
+uint32_t pool_fold_min(const struct daxalloc_pool *pool);
 /* dxa_read_fn over both maps (@arg: the pool). */
 int pool_meta_read(void *arg, uint64_t off, void *dst, size_t len);
 /* Read and classify both copies: slot 0's table into ents, slot 1's into scratch. */

@@ -20,6 +20,7 @@
 #include "metadata.h"
 #include "persist.h"
 #include "pool-helpers.h"
+#include "pool.h"
 #include "refuse-syscall.h"
 
 #define M (UINT64_C(1) << 20)
@@ -720,4 +721,91 @@ Test(pool, a_hold_without_a_load_claims_nothing)
 	cr_expect(strstr(seen.text, "made-elsewhere@"), "the handle missed another's change: %s",
 		  seen.text);
 	cr_expect_str_eq(seen.text, fresh.text);
+}
+
+/* Unnamed alloc+free pairs through @pool until its journal holds at least @records. */
+static void changes_until(struct daxalloc_pool *pool, uint32_t records)
+{
+	while (pool->jused < records) {
+		struct daxalloc_region *r = th_alloc(pool, 2 * M, NULL);
+
+		cr_assert_eq(daxalloc_region_free(&r), 0, "%s", daxalloc_errmsg());
+	}
+}
+
+static void reopen(void)
+{
+	daxalloc_pool_close(&th_pool);
+	cr_assert_eq(daxalloc_pool_open(th_dev, 0, &th_pool), 0, "%s", daxalloc_errmsg());
+}
+
+/*
+ * A writer's close folds a journal of pool_fold_min() records or more
+ * into the table: the next open replays none and finds the same regions.
+ * With fewer, the records stay for the next open to replay.
+ */
+Test(pool, a_writers_close_folds_a_long_journal)
+{
+	uint32_t min = pool_fold_min(th_pool), used;
+	struct listing before, after;
+	uint64_t seq;
+
+	cr_assert_gt(min, 2);
+	for (int i = 0; i < 3; i++) {
+		char name[16];
+		struct daxalloc_region *r;
+
+		snprintf(name, sizeof(name), "keep-%d", i);
+		r = alloc(2 * M, name);
+		daxalloc_region_close(&r);
+	}
+	changes_until(th_pool, min - 2);
+	used = th_pool->jused;
+	cr_assert_lt(used, min);
+	list_regions(th_pool, &before);
+	reopen();
+	cr_expect_eq(th_pool->jused, used, "%u records before the close, %u replayed after", used,
+		     th_pool->jused);
+	list_regions(th_pool, &after);
+	cr_expect_str_eq(after.text, before.text);
+
+	changes_until(th_pool, min);
+	seq = th_pool->hdr.seq;
+	list_regions(th_pool, &before);
+	reopen();
+	cr_expect_eq(th_pool->jused, 0, "the close left %u records to replay", th_pool->jused);
+	cr_expect_gt(th_pool->hdr.seq, seq, "no checkpoint since");
+	list_regions(th_pool, &after);
+	cr_expect_str_eq(after.text, before.text);
+}
+
+static int close_inherited(const void *arg)
+{
+	(void)arg;
+	daxalloc_pool_close(&th_pool);
+	return 0;
+}
+
+/* Closes that must not write fold nothing: a read-only handle's, a forked child's. */
+Test(pool, only_a_writers_own_close_folds)
+{
+	struct daxalloc_map *raw = NULL;
+	char *meta = th_raw_map(th_dev, META, &raw), *before = malloc(META_USED);
+	struct daxalloc_pool *ro = NULL;
+
+	changes_until(th_pool, pool_fold_min(th_pool));
+	memcpy(before, meta, META_USED);
+	cr_assert_eq(daxalloc_pool_open(th_dev, DAXALLOC_POOL_RDONLY, &ro), 0, "%s",
+		     daxalloc_errmsg());
+	cr_expect_eq(ro->jused, th_pool->jused);
+	daxalloc_pool_close(&ro);
+	cr_expect_eq(memcmp(before, meta, META_USED), 0, "a read-only close wrote the metadata");
+	cr_assert_eq(th_in_child(close_inherited, NULL), 0);
+	cr_expect_eq(memcmp(before, meta, META_USED), 0, "a forked child's close wrote the metadata");
+	/* the test can fail: the writer's own close folds */
+	reopen();
+	cr_expect_neq(memcmp(before, meta, META_USED), 0);
+	cr_expect_eq(th_pool->jused, 0);
+	free(before);
+	daxalloc_map_delete(&raw);
 }
