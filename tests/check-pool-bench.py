@@ -19,7 +19,8 @@ from json_shape import top_level
 COUNTS = [0, 100]
 TOP = {"device": str, "unit": int, "repeat": int, "rounds": int, "slice_ms": int, "cpus": int,
        "kernel": str, "results": list, "meta_reads": list}
-ROW = ("raw_ns", "unnamed_ns", "named_ns", "open_ms", "read_once_ms")
+ROW = ("raw_ns", "unnamed_ns", "named_ns", "open_ms", "read_once_ms", "open_journal_ms",
+       "read_once_journal_ms")
 READ = ("memcpy_ns", "meta_read_ns")
 
 
@@ -43,6 +44,11 @@ def problems(doc):
         for k in ROW:
             if not positive(r.get(k)):
                 out.append(f"{r['regions']} regions: '{k}' missing or not a positive number")
+        rec = r.get("journal_records")
+        if not isinstance(rec, int) or isinstance(rec, bool) or rec < 0:
+            out.append(f"{r['regions']} regions: 'journal_records' missing or not a count")
+        elif r["regions"] > 0 and rec == 0:
+            out.append(f"{r['regions']} regions filled, yet no journal record left to replay")
     if seen != COUNTS:
         out.append(f"rows for {seen}, asked for {COUNTS}")
     if len(doc["meta_reads"]) != 2:
@@ -55,23 +61,25 @@ def problems(doc):
 
 
 def self_test(good):
-    broken = []
-    d = copy.deepcopy(good)
-    del d["results"][0]["read_once_ms"]
-    broken.append(d)
-    d = copy.deepcopy(good)
-    d["results"][1]["open_ms"] = 0
-    broken.append(d)
-    d = copy.deepcopy(good)
-    d["results"].pop()
-    broken.append(d)
-    d = copy.deepcopy(good)
-    d["meta_reads"] = []
-    broken.append(d)
-    d = copy.deepcopy(good)
-    d["kernel"] = 6
-    broken.append(d)
-    return [i for i, b in enumerate(broken) if not problems(b)]
+    def pop_last(d):
+        d["results"].pop()
+
+    breaks = [
+        lambda d: d["results"][0].pop("read_once_ms"),
+        lambda d: d["results"][1].update(open_ms=0),
+        pop_last,
+        lambda d: d.update(meta_reads=[]),
+        lambda d: d.update(kernel=6),
+        lambda d: d["results"][1].pop("open_journal_ms"),
+        lambda d: d["results"][1].update(journal_records=0),
+    ]
+    missed = []
+    for i, brk in enumerate(breaks):
+        d = copy.deepcopy(good)
+        brk(d)
+        if not problems(d):
+            missed.append(i)
+    return missed
 
 
 def main():
