@@ -498,8 +498,8 @@ def pool_section(doc):
              "(whose pages this mapping never touched) about 30. "
              "An open with records left costs a few times what reading its bytes once costs: "
              "the journal is read cell by cell and each record checked and collected, the table "
-             "validated, the index built. After a close, an open reads the table alone: about "
-             "twice the reading, the rest the check of every entry and name and the index; "
+             "validated, the index built. After a close, an open reads the table alone, and "
+             "checks every entry and name and builds the index; "
              "where a first touch of a fresh page is dear (in a virtual machine, as here), the "
              "bytes alone take half the 20 ms goal.")
     L.append("")
