@@ -306,6 +306,55 @@ Test(metadata, crc32c_known_value)
 	cr_expect_eq(daxalloc_crc32c(0, "123456789", 9), 0xe3069283u);
 }
 
+/* A bit at a time, straight from the definition. */
+static uint32_t crc32c_bitwise(uint32_t crc, const unsigned char *p, size_t len)
+{
+	crc = ~crc;
+	while (len--) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = crc & 1 ? (crc >> 1) ^ 0x82f63b78u : crc >> 1;
+	}
+	return ~crc;
+}
+
+/*
+ * Large buffers are checksummed in three streams joined after each block:
+ * every length around the block edges, any alignment and start value, the
+ * same as the definition; and a checksum continued is the checksum of the
+ * whole.
+ */
+Test(metadata, crc32c_agrees_with_its_definition)
+{
+	static const size_t lens[] = { 0,     1,     7,      8,      255,    767,   768,
+				       769,   1000,  24575,  24576,  24577,  24583, 49152,
+				       49920, 73727, 100000, 262144, 1 << 20 };
+	size_t max = (1 << 20) + 64;
+	unsigned char *b = malloc(max);
+	uint32_t s = 1;
+
+	cr_assert_not_null(b);
+	for (size_t i = 0; i < max; i++) {
+		s = s * 1103515245u + 12345u;
+		b[i] = (unsigned char)(s >> 16);
+	}
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+		for (size_t off = 0; off < 9; off += 3) {
+			uint32_t start = (uint32_t)(i * 2654435761u + off);
+			uint32_t want = crc32c_bitwise(start, b + off, lens[i]);
+			size_t half = lens[i] / 3;
+
+			cr_expect_eq(daxalloc_crc32c(start, b + off, lens[i]), want,
+				     "%zu bytes at +%zu: 0x%08x, by definition 0x%08x", lens[i],
+				     off, daxalloc_crc32c(start, b + off, lens[i]), want);
+			cr_expect_eq(daxalloc_crc32c(daxalloc_crc32c(start, b + off, half),
+						     b + off + half, lens[i] - half),
+				     want, "%zu bytes at +%zu, continued after %zu", lens[i], off,
+				     half);
+		}
+	free(b);
+}
+
 /* ---- journal replay: records applied to the table of the setup ---- */
 
 static char image[DXA_META_USED];
