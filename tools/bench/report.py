@@ -507,13 +507,18 @@ def pool_section(doc):
         L.append("Reads of metadata go through a copy guarded against media errors nobody listed "
                  "(a SIGBUS in the copy makes those bytes unreadable instead of ending the "
                  "process): `meta_read` of a header and of a whole region table against `memcpy` "
-                 "of the same bytes of the same mapping, alternating, same run.")
+                 "of the same bytes of the same mapping, alternating, same run; and the CRC-32C "
+                 "a load checks them with (SSE4.2: from 768 bytes on, three streams at once, "
+                 "joined after each block; a region table's took 3.0× as long in one stream).")
         L.append("")
-        L.append("| metadata read | bytes | memcpy, ns | meta_read, ns | ÷ memcpy |")
-        L.append("|---|---:|---:|---:|---:|")
+        L.append("| metadata read | bytes | memcpy, ns | meta_read, ns | ÷ memcpy | CRC-32C, ns | "
+                 "÷ memcpy |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|")
         for r in doc["meta_reads"]:
+            crc = (f"{r['crc32c_ns']:.1f} | {r['crc32c_ns'] / r['memcpy_ns']:.2f}"
+                   if "crc32c_ns" in r else "– | –")
             L.append(f"| {r['what']} | {r['bytes']:,} | {r['memcpy_ns']:.1f} | "
-                     f"{r['meta_read_ns']:.1f} | {r['meta_read_ns'] / r['memcpy_ns']:.2f} |")
+                     f"{r['meta_read_ns']:.1f} | {r['meta_read_ns'] / r['memcpy_ns']:.2f} | {crc} |")
         L.append("")
     return L
 
